@@ -1,0 +1,35 @@
+# Thin wrapper over CMake. The two commands a newcomer needs:
+#   make run     install dependencies, build, start mailroom
+#   make check   install dependencies, build with sanitizers, run every test
+BUILD       := build
+CHECK_BUILD := build/check
+JOBS        := $(shell nproc 2>/dev/null || echo 2)
+SOURCES      = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+.PHONY: all deps build run check format format-check clean
+
+all: build
+
+deps:
+	scripts/deps.sh
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: deps build
+	./$(BUILD)/mailroom serve
+
+check: deps
+	cmake -S . -B $(CHECK_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMR_SANITIZE=ON >/dev/null
+	cmake --build $(CHECK_BUILD) -j $(JOBS)
+	cd $(CHECK_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	clang-format --dry-run -Werror $(SOURCES)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that mailroom's build and test suite need.
+# Idempotent: packages already installed are skipped, and `apt-get update`
+# runs once, only when something has to be installed.
+set -euo pipefail
+
+packages=(
+    # build
+    build-essential cmake pkg-config clang-format
+    # libraries
+    libsqlite3-dev libsodium-dev libjansson-dev
+    # tests
+    libcmocka-dev python3 sqlite3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "deps: all ${#packages[@]} packages present"
+    exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "deps: missing packages: ${missing[*]}" >&2
+    echo "deps: run 'make deps' as root (or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

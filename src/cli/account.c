@@ -1,0 +1,449 @@
+/* mailroom account add|edit|show|rm|list */
+#include "cli/cli.h"
+
+#include "report/views.h"
+#include "util/mem.h"
+#include "util/text.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define FIELD_OPT_BASE 0x200
+#define FLAG_MAX       32
+
+/* Looks up the names of credentials and connectors once for many rows. */
+struct names {
+    struct mr_credential *creds;
+    size_t ncreds;
+    struct mr_connector *conns;
+    size_t nconns;
+    int64_t default_connector;
+};
+
+static int names_load(struct mr_cli *cli, struct names *n)
+{
+    mr_error err = {0};
+    memset(n, 0, sizeof(*n));
+    struct mr_store *s = cli->reg.store;
+    if (mr_store_credential_list(s, &n->creds, &n->ncreds, &err) ||
+        mr_store_connector_list(s, &n->conns, &n->nconns, &err) ||
+        mr_store_default_connector(s, &n->default_connector, &err))
+        return mr_cli_fail(cli, &err);
+    return 0;
+}
+
+static void names_free(struct names *n)
+{
+    mr_credential_list_free(&n->creds, n->ncreds);
+    mr_connector_list_free(&n->conns, n->nconns);
+}
+
+static const char *credential_name(const struct names *n, int64_t id)
+{
+    for (size_t i = 0; i < n->ncreds; i++)
+        if (n->creds[i].id == id)
+            return n->creds[i].name;
+    return NULL;
+}
+
+static const char *connector_name(const struct names *n, int64_t id)
+{
+    for (size_t i = 0; i < n->nconns; i++)
+        if (n->conns[i].id == id)
+            return n->conns[i].name;
+    return NULL;
+}
+
+static json_t *account_json(const struct mr_account *a, const struct names *n)
+{
+    struct mr_account_names an = {
+        .credential = credential_name(n, a->credential_id),
+        .connector = connector_name(n, a->connector_id),
+        .default_connector = connector_name(n, n->default_connector),
+    };
+    return mr_view_account(a, &an);
+}
+
+/* --- add and edit: options from the field table ------------------------ */
+
+struct field_options {
+    char flags[32][FLAG_MAX];
+    struct option opts[40];
+};
+
+static void field_options_init(struct field_options *fo)
+{
+    static const struct option common[] = {MR_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    size_t n = 0;
+    for (size_t i = 0; i < mr_account_field_count; i++, n++) {
+        snprintf(fo->flags[i], FLAG_MAX, "%s", mr_account_fields[i].key);
+        for (char *c = fo->flags[i]; *c; c++)
+            *c = *c == '_' ? '-' : *c;
+        fo->opts[n] =
+            (struct option){fo->flags[i], required_argument, NULL, FIELD_OPT_BASE + (int)i};
+    }
+    memcpy(&fo->opts[n], common, sizeof(common));
+}
+
+static void print_field_help(const char *synopsis)
+{
+    printf("usage: mailroom %s\n\nfields:\n", synopsis);
+    for (size_t i = 0; i < mr_account_field_count; i++) {
+        char flag[FLAG_MAX];
+        snprintf(flag, sizeof(flag), "%s", mr_account_fields[i].key);
+        for (char *c = flag; *c; c++)
+            *c = *c == '_' ? '-' : *c;
+        printf("  --%-18s %s: %s\n", flag, mr_account_fields[i].label, mr_account_fields[i].values);
+    }
+    printf("\ndefaults: security tls, port by protocol and security (143/993 IMAP, "
+           "110/995 POP3),\nfolder INBOX, automatic check yes every 300 s, enabled yes, "
+           "keep copy yes,\nskip certificate no, use connector no, auth auto.\n"
+           "Giving --connector implies --use-connector yes.\n"
+           "  --format json        print the account as JSON\n"
+           "  --data DIR           data directory\n");
+}
+
+/* Parses field flags into in; positional arguments stay in argv. */
+static int parse_fields(struct mr_cli *cli, int argc, char **argv, const char *synopsis,
+                        struct mr_input *in, enum mr_format *format, int *done)
+{
+    struct field_options fo;
+    field_options_init(&fo);
+    int c;
+    while ((c = getopt_long(argc, argv, "h", fo.opts, NULL)) != -1) {
+        if (c >= FIELD_OPT_BASE && c < FIELD_OPT_BASE + (int)mr_account_field_count) {
+            mr_input_add(in, mr_account_fields[c - FIELD_OPT_BASE].key, optarg);
+            continue;
+        }
+        if (c == MR_CLI_OPT_HELP) {
+            print_field_help(synopsis);
+            *done = 1;
+            return MR_EXIT_OK;
+        }
+        int rc = mr_cli_common_option(cli, c, synopsis, format, done);
+        if (*done)
+            return rc;
+    }
+    return 0;
+}
+
+static int print_account(struct mr_cli *cli, int64_t id, enum mr_format format, const char *verb);
+
+static const char add_usage[] =
+    "account add --name N --protocol imap|pop3 --address H --credential ID|NAME [--port P]\n"
+    "       [--security none|starttls-optional|starttls|tls] [--skip-certificate yes|no]\n"
+    "       [--keep-copy yes|no] [--automatic-check yes|no] [--interval SECONDS]\n"
+    "       [--enabled yes|no] [--use-connector yes|no] [--connector ID|NAME] [--folder F]\n"
+    "       [--auth auto|MECH] [--format json]";
+
+static int cmd_add(struct mr_cli *cli, int argc, char **argv)
+{
+    struct mr_input in = {0};
+    enum mr_format format = MR_FORMAT_TEXT;
+    int done = 0;
+    int rc = parse_fields(cli, argc, argv, add_usage, &in, &format, &done);
+    if (done || rc)
+        return rc;
+    if (optind < argc)
+        return mr_cli_usage(cli, "unexpected argument '%s' (fields are given as --flags)",
+                            argv[optind]);
+    if ((rc = mr_cli_open(cli)))
+        return rc;
+    struct mr_problems p = {0};
+    mr_error err = {0};
+    int64_t id = 0;
+    rc = mr_registry_account_add(&cli->reg, &in, &id, &p, &err);
+    if (rc)
+        return mr_cli_fail_write(cli, rc, &p, &err);
+    return print_account(cli, id, format, "added");
+}
+
+static const char edit_usage[] =
+    "account edit ID|NAME [--name N] [--protocol imap|pop3] [--address H] [--port P|default]\n"
+    "       [--credential ID|NAME] [--security MODE] [--skip-certificate yes|no]\n"
+    "       [--keep-copy yes|no] [--automatic-check yes|no] [--interval SECONDS]\n"
+    "       [--enabled yes|no] [--use-connector yes|no] [--connector ID|NAME|''] [--folder F]\n"
+    "       [--auth auto|MECH] [--format json]";
+
+static int cmd_edit(struct mr_cli *cli, int argc, char **argv)
+{
+    struct mr_input in = {0};
+    enum mr_format format = MR_FORMAT_TEXT;
+    int done = 0;
+    const char *ref;
+    int64_t id;
+    int rc = parse_fields(cli, argc, argv, edit_usage, &in, &format, &done);
+    if (done || rc)
+        return rc;
+    if ((rc = mr_cli_one_ref(cli, argc, argv, &ref)))
+        return rc;
+    if (in.count == 0)
+        return mr_cli_usage(cli, "nothing to change: give at least one field flag");
+    if ((rc = mr_cli_resolve(cli, MR_OBJ_ACCOUNT, ref, &id)))
+        return rc;
+    struct mr_problems p = {0};
+    mr_error err = {0};
+    rc = mr_registry_account_edit(&cli->reg, id, &in, &p, &err);
+    if (rc)
+        return mr_cli_fail_write(cli, rc, &p, &err);
+    return print_account(cli, id, format, "updated");
+}
+
+/* --- show -------------------------------------------------------------- */
+
+static void print_account_text(const struct mr_account *a, const struct names *n)
+{
+    char buf[160], num[32];
+    snprintf(num, sizeof(num), "%lld", (long long)a->id);
+    mr_cli_print_field("ID", num, 30);
+    for (size_t i = 0; i < mr_account_field_count; i++) {
+        const struct mr_field *f = &mr_account_fields[i];
+        const char *v = mr_account_get(a, f, num, sizeof(num));
+        if (strcmp(f->key, "credential") == 0) {
+            snprintf(buf, sizeof(buf), "%s (ID %lld)", credential_name(n, a->credential_id),
+                     (long long)a->credential_id);
+            v = buf;
+        } else if (strcmp(f->key, "connector") == 0 && a->use_connector) {
+            int64_t cid = a->connector_id ? a->connector_id : n->default_connector;
+            snprintf(buf, sizeof(buf), "%s%s (ID %lld)",
+                     a->connector_id ? "" : "default: ", connector_name(n, cid), (long long)cid);
+            v = buf;
+        } else if (strcmp(f->key, "port") == 0 && !a->port) {
+            snprintf(buf, sizeof(buf), "%s (default)", v);
+            v = buf;
+        }
+        mr_cli_print_field(f->label, v, 30);
+    }
+    mr_format_time(a->created_at, buf);
+    mr_cli_print_field("Created", buf, 30);
+    mr_format_time(a->updated_at, buf);
+    mr_cli_print_field("Updated", buf, 30);
+}
+
+static int print_account(struct mr_cli *cli, int64_t id, enum mr_format format, const char *verb)
+{
+    struct mr_account a;
+    struct names n;
+    mr_error err = {0};
+    mr_account_init(&a);
+    int rc = mr_store_account_get(cli->reg.store, id, &a, &err);
+    if (rc)
+        return mr_cli_fail(cli, &err);
+    rc = names_load(cli, &n);
+    if (rc == 0 && format == MR_FORMAT_JSON)
+        mr_cli_print_json(account_json(&a, &n));
+    else if (rc == 0 && verb)
+        printf("account %lld '%s' %s\n", (long long)a.id, a.name, verb);
+    else if (rc == 0)
+        print_account_text(&a, &n);
+    if (rc == 0)
+        names_free(&n);
+    mr_account_clear(&a);
+    return rc;
+}
+
+static const char show_usage[] = "account show ID|NAME [--format json]";
+
+static int cmd_show(struct mr_cli *cli, int argc, char **argv)
+{
+    enum mr_format format = MR_FORMAT_TEXT;
+    int64_t id;
+    int done = 0;
+    int rc = mr_cli_ref_command(cli, argc, argv, show_usage, MR_OBJ_ACCOUNT, &format, &id, &done);
+    return done || rc ? rc : print_account(cli, id, format, NULL);
+}
+
+static const char rm_usage[] = "account rm ID|NAME";
+
+static int cmd_rm(struct mr_cli *cli, int argc, char **argv)
+{
+    enum mr_format format = MR_FORMAT_TEXT;
+    int64_t id;
+    int done = 0;
+    mr_error err = {0};
+    int rc = mr_cli_ref_command(cli, argc, argv, rm_usage, MR_OBJ_ACCOUNT, &format, &id, &done);
+    if (done || rc)
+        return rc;
+    if (mr_registry_account_remove(&cli->reg, id, &err) != 0)
+        return mr_cli_fail(cli, &err);
+    printf("account %lld removed\n", (long long)id);
+    return 0;
+}
+
+/* --- list: the IMAP/POP3 settings report -------------------------------- */
+
+struct list_args {
+    struct mr_account_filter filter;
+    long long page, per_page;
+    enum mr_format format;
+};
+
+static const char list_usage[] =
+    "account list [--name TEXT] [--secure yes|no] [--automatic-check yes|no]\n"
+    "       [--keep-copy yes|no] [--status enabled|disabled|all] [--page N] [--per-page N]\n"
+    "       [--format table|csv|json]\n"
+    "\n"
+    "The IMAP/POP3 settings report, 30 accounts a page by default. --name matches a part\n"
+    "of the name, ignoring case. CSV exports every matching account, not one page.";
+
+enum { OPT_NAME = 0x300, OPT_SECURE, OPT_AUTO, OPT_KEEP, OPT_STATUS, OPT_PAGE, OPT_PER_PAGE };
+
+static int list_option(struct mr_cli *cli, int c, struct list_args *a)
+{
+    enum mr_tristate *t = c == OPT_SECURE ? &a->filter.secure
+                          : c == OPT_AUTO ? &a->filter.automatic_check
+                                          : &a->filter.keep_copy;
+    switch (c) {
+    case OPT_NAME:
+        a->filter.name = optarg;
+        return 0;
+    case OPT_SECURE:
+    case OPT_AUTO:
+    case OPT_KEEP:
+        if (mr_tristate_parse(optarg, t) == 0)
+            return 0;
+        return mr_cli_usage(cli, "expected yes, no or any, got '%s'", optarg);
+    case OPT_STATUS:
+        if (mr_status_parse(optarg, &a->filter.enabled) == 0)
+            return 0;
+        return mr_cli_usage(cli, "--status: expected enabled, disabled or all, got '%s'", optarg);
+    case OPT_PAGE:
+        if (mr_parse_int(optarg, 1, 1000000000, &a->page) == 0)
+            return 0;
+        return mr_cli_usage(cli, "--page: expected a page number from 1, got '%s'", optarg);
+    default:
+        if (mr_parse_int(optarg, 1, 1000, &a->per_page) == 0)
+            return 0;
+        return mr_cli_usage(cli, "--per-page: expected 1 to 1000, got '%s'", optarg);
+    }
+}
+
+static int parse_list(struct mr_cli *cli, int argc, char **argv, struct list_args *a, int *done)
+{
+    static const struct option opts[] = {
+        {"name", required_argument, NULL, OPT_NAME},
+        {"secure", required_argument, NULL, OPT_SECURE},
+        {"automatic-check", required_argument, NULL, OPT_AUTO},
+        {"keep-copy", required_argument, NULL, OPT_KEEP},
+        {"status", required_argument, NULL, OPT_STATUS},
+        {"page", required_argument, NULL, OPT_PAGE},
+        {"per-page", required_argument, NULL, OPT_PER_PAGE},
+        MR_CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    int c, rc;
+    mr_account_filter_init(&a->filter);
+    a->page = 1;
+    a->per_page = MR_REPORT_PAGE_SIZE;
+    a->format = MR_FORMAT_TABLE;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        rc = mr_cli_common_option(cli, c, list_usage, &a->format, done);
+        if (*done)
+            return rc;
+        if (rc < 0 && (rc = list_option(cli, c, a)) != 0) {
+            *done = 1;
+            return rc;
+        }
+    }
+    if (optind < argc) {
+        *done = 1;
+        return mr_cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+    }
+    return 0;
+}
+
+static int list_csv(struct mr_cli *cli, const struct list_args *a)
+{
+    struct mr_account *items;
+    size_t n, total;
+    mr_error err = {0};
+    if (mr_store_account_list(cli->reg.store, &a->filter, 0, 0, &items, &n, &total, &err))
+        return mr_cli_fail(cli, &err);
+    struct mr_buf out;
+    mr_buf_init(&out, 1 << 20);
+    int rc = mr_report_csv_header(&out);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        fwrite(out.data, 1, out.len, stdout); /* one row at a time */
+        mr_buf_reset(&out);
+        rc = mr_report_csv_row(&out, &items[i]);
+    }
+    fwrite(out.data, 1, out.len, stdout);
+    mr_buf_free(&out);
+    mr_account_list_free(&items, n);
+    return rc ? MR_EXIT_ERROR : 0;
+}
+
+static void list_table(const struct mr_account *items, size_t n)
+{
+    struct mr_cli_table t;
+    mr_cli_table_init(&t, mr_report_columns, MR_REPORT_COLUMNS);
+    for (size_t i = 0; i < n; i++) {
+        const char *cells[MR_REPORT_COLUMNS];
+        char id[24], port[8];
+        mr_report_row(&items[i], cells, id, port);
+        mr_cli_table_add(&t, cells);
+    }
+    mr_cli_table_print(&t);
+    mr_cli_table_free(&t);
+}
+
+static json_t *list_json(struct mr_cli *cli, const struct mr_account *items, size_t n,
+                         const struct list_args *a, size_t total, size_t pages)
+{
+    struct names nm;
+    json_t *arr = json_array();
+    if (names_load(cli, &nm) == 0) {
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, account_json(&items[i], &nm));
+        names_free(&nm);
+    }
+    return json_pack("{s:I, s:I, s:I, s:I, s:o}", "page", (json_int_t)a->page, "pages",
+                     (json_int_t)pages, "per_page", (json_int_t)a->per_page, "total",
+                     (json_int_t)total, "accounts", arr);
+}
+
+static int cmd_list(struct mr_cli *cli, int argc, char **argv)
+{
+    struct list_args a;
+    int done = 0;
+    int rc = parse_list(cli, argc, argv, &a, &done);
+    if (done || rc)
+        return rc;
+    if ((rc = mr_cli_open(cli)))
+        return rc;
+    if (a.format == MR_FORMAT_CSV)
+        return list_csv(cli, &a);
+    struct mr_account *items;
+    size_t n, total;
+    mr_error err = {0};
+    size_t offset = (size_t)(a.page - 1) * (size_t)a.per_page;
+    if (mr_store_account_list(cli->reg.store, &a.filter, offset, (size_t)a.per_page, &items, &n,
+                              &total, &err))
+        return mr_cli_fail(cli, &err);
+    size_t pages = total ? (total + (size_t)a.per_page - 1) / (size_t)a.per_page : 1;
+    if ((size_t)a.page > pages) {
+        mr_account_list_free(&items, n);
+        mr_error_set(&err, MR_ENOTFOUND, "page",
+                     "page %lld does not exist: %zu page%s, %zu "
+                     "account%s",
+                     a.page, pages, pages == 1 ? "" : "s", total, total == 1 ? "" : "s");
+        return mr_cli_fail(cli, &err);
+    }
+    if (a.format == MR_FORMAT_JSON)
+        mr_cli_print_json(list_json(cli, items, n, &a, total, pages));
+    else {
+        list_table(items, n);
+        printf("page %lld of %zu, %zu account%s\n", a.page, pages, total, total == 1 ? "" : "s");
+    }
+    mr_account_list_free(&items, n);
+    return 0;
+}
+
+int mr_cli_account(struct mr_cli *cli, int argc, char **argv)
+{
+    static const struct mr_cli_command cmds[] = {
+        {"add", cmd_add, add_usage}, {"edit", cmd_edit, edit_usage}, {"show", cmd_show, show_usage},
+        {"rm", cmd_rm, rm_usage},    {"list", cmd_list, list_usage}, {NULL, NULL, NULL},
+    };
+    return mr_cli_dispatch(cli, "account", cmds, argc, argv);
+}

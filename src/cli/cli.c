@@ -1,0 +1,89 @@
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char usage_text[] =
+    "usage: mailroom [--data DIR] COMMAND [ARGS]\n"
+    "\n"
+    "Registers IMAP and POP3 accounts and fetches their mail into mailroom's store.\n"
+    "\n"
+    "commands:\n"
+    "  account      add, edit, show, rm and list (the IMAP/POP3 settings report)\n"
+    "  credential   add, edit, show, rm and list the credentials accounts log in with\n"
+    "  connector    add, edit, show, rm and list network connectors (proxies)\n"
+    "  settings     show and set global settings (the default connector)\n"
+    "  serve        run the daemon\n"
+    "  version      print the version\n"
+    "\n"
+    "options:\n"
+    "  --data DIR   data directory (default: $MAILROOM_DATA, else ./var)\n"
+    "  --help       this text; 'mailroom COMMAND --help' describes a command\n"
+    "\n"
+    "exit status: 0 ok, 1 error, 2 usage error\n";
+
+struct group {
+    const char *name;
+    mr_cli_fn run;
+};
+
+static const struct group groups[] = {
+    {"account", mr_cli_account},     {"credential", mr_cli_credential},
+    {"connector", mr_cli_connector}, {"settings", mr_cli_settings},
+    {"serve", mr_cli_serve},         {NULL, NULL},
+};
+
+/* Global options stand before the command. */
+static int global_options(struct mr_cli *cli, int argc, char **argv, int *i)
+{
+    for (*i = 1; *i < argc && argv[*i][0] == '-'; (*i)++) {
+        const char *a = argv[*i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_text, stdout);
+            return -1;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("mailroom %s\n", MR_VERSION);
+            return -1;
+        }
+        if (strcmp(a, "--data") == 0 && *i + 1 < argc)
+            cli->data_dir = argv[++*i];
+        else if (strncmp(a, "--data=", 7) == 0)
+            cli->data_dir = a + 7;
+        else
+            return mr_cli_usage(cli, "unknown option '%s' (see 'mailroom --help')", a);
+    }
+    return 0;
+}
+
+int mr_cli_main(int argc, char **argv)
+{
+    struct mr_cli cli = {0};
+    int i, rc;
+    umask(077); /* everything mailroom writes is private to its user */
+    snprintf(cli.command, sizeof(cli.command), "mailroom");
+    rc = global_options(&cli, argc, argv, &i);
+    if (rc)
+        return rc < 0 ? MR_EXIT_OK : rc;
+    if (i >= argc) {
+        fputs(usage_text, stderr);
+        return MR_EXIT_USAGE;
+    }
+    if (strcmp(argv[i], "version") == 0) {
+        printf("mailroom %s\n", MR_VERSION);
+        return MR_EXIT_OK;
+    }
+    rc = -1;
+    for (const struct group *g = groups; g->name; g++) {
+        if (strcmp(g->name, argv[i]) == 0) {
+            snprintf(cli.command, sizeof(cli.command), "%s", g->name);
+            rc = g->run(&cli, argc - i, argv + i); /* argv[0] is the group */
+            break;
+        }
+    }
+    if (rc < 0)
+        rc = mr_cli_usage(&cli, "unknown command '%s' (see 'mailroom --help')", argv[i]);
+    mr_cli_close(&cli);
+    return rc;
+}

@@ -1,0 +1,98 @@
+/* The command line: one file per command group, sharing these helpers.
+ * Exit codes: 0 ok, 1 error (one line per problem on stderr, naming the
+ * field or object), 2 usage error. */
+#ifndef MR_CLI_CLI_H
+#define MR_CLI_CLI_H
+
+#include "registry/registry.h"
+#include "util/error.h"
+
+#include <getopt.h>
+#include <jansson.h>
+
+enum { MR_EXIT_OK = 0, MR_EXIT_ERROR = 1, MR_EXIT_USAGE = 2 };
+
+enum mr_format { MR_FORMAT_TEXT, MR_FORMAT_TABLE, MR_FORMAT_CSV, MR_FORMAT_JSON };
+
+struct mr_cli {
+    const char *data_dir; /* --data, else $MAILROOM_DATA, else ./var */
+    char command[64];     /* "account add", for messages */
+    struct mr_registry reg;
+    int opened;
+};
+
+int mr_cli_main(int argc, char **argv);
+
+/* A command group or subcommand: argv[0] is its name. */
+typedef int (*mr_cli_fn)(struct mr_cli *cli, int argc, char **argv);
+
+struct mr_cli_command {
+    const char *name;
+    mr_cli_fn run;
+    const char *usage; /* the synopsis and options, for --help */
+};
+
+/* Runs argv[1] (a subcommand of group, whose name is argv[0]) from the table. */
+int mr_cli_dispatch(struct mr_cli *cli, const char *group, const struct mr_cli_command *cmds,
+                    int argc, char **argv);
+
+int mr_cli_account(struct mr_cli *cli, int argc, char **argv);
+int mr_cli_credential(struct mr_cli *cli, int argc, char **argv);
+int mr_cli_connector(struct mr_cli *cli, int argc, char **argv);
+int mr_cli_settings(struct mr_cli *cli, int argc, char **argv);
+int mr_cli_serve(struct mr_cli *cli, int argc, char **argv);
+
+/* Options every subcommand takes: --help, --data DIR, --format F. */
+#define MR_CLI_OPT_HELP   'h'
+#define MR_CLI_OPT_DATA   0x100
+#define MR_CLI_OPT_FORMAT 0x101
+#define MR_CLI_COMMON_OPTIONS                                                                      \
+    {"help", no_argument, NULL, MR_CLI_OPT_HELP},                                                  \
+        {"data", required_argument, NULL, MR_CLI_OPT_DATA},                                        \
+    {                                                                                              \
+        "format", required_argument, NULL, MR_CLI_OPT_FORMAT                                       \
+    }
+
+/* Handles a common option: returns -1 when c is not one, else 0 to go on or
+ * an exit code (help printed: 0 via *done; bad format: 2). */
+int mr_cli_common_option(struct mr_cli *cli, int c, const char *usage, enum mr_format *format,
+                         int *done);
+
+/* For commands that take only the common options and one ID|NAME: parses
+ * both, and resolves the reference (kind) into *id. */
+int mr_cli_ref_command(struct mr_cli *cli, int argc, char **argv, const char *usage,
+                       enum mr_object kind, enum mr_format *format, int64_t *id, int *done);
+
+int mr_cli_open(struct mr_cli *cli);
+void mr_cli_close(struct mr_cli *cli);
+/* Prints "mailroom: COMMAND: [field: ]message" and returns exit code 1. */
+int mr_cli_fail(struct mr_cli *cli, const mr_error *err);
+/* Prints one line per problem and returns 1. */
+int mr_cli_fail_problems(struct mr_cli *cli, const struct mr_problems *p);
+/* Either: problems (rc MR_EINVAL with some recorded) or err. */
+int mr_cli_fail_write(struct mr_cli *cli, int rc, const struct mr_problems *p, const mr_error *err);
+int mr_cli_usage(struct mr_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Exactly one positional ID|NAME argument after the options. */
+int mr_cli_one_ref(struct mr_cli *cli, int argc, char **argv, const char **ref);
+int mr_cli_resolve(struct mr_cli *cli, enum mr_object kind, const char *ref, int64_t *id);
+/* Prints j (stealing the reference) as indented JSON. */
+void mr_cli_print_json(json_t *j);
+
+/* A plain text table with aligned columns (UTF-8 aware). */
+struct mr_cli_table {
+    size_t ncols, nrows, cap;
+    char **cells; /* row-major, owned */
+};
+
+void mr_cli_table_init(struct mr_cli_table *t, const char *const *header, size_t ncols);
+void mr_cli_table_add(struct mr_cli_table *t, const char *const *cells);
+void mr_cli_table_print(const struct mr_cli_table *t);
+void mr_cli_table_free(struct mr_cli_table *t);
+/* "Label:   value" lines, labels padded to width. */
+void mr_cli_print_field(const char *label, const char *value, int width);
+
+/* Reads a secret from stdin (no echo on a terminal) or an environment
+ * variable into out (capped); strips one trailing newline. */
+int mr_cli_read_secret(struct mr_cli *cli, const char *env_var, struct mr_buf *out);
+
+#endif

@@ -1,0 +1,80 @@
+/* mailroom settings show|set */
+#include "cli/cli.h"
+
+#include "report/views.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char show_usage[] = "settings show [--format json]";
+
+static int cmd_show(struct mr_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {MR_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    enum mr_format format = MR_FORMAT_TEXT;
+    struct mr_connector c;
+    int64_t id = 0;
+    mr_error err = {0};
+    int opt, rc, done = 0;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        rc = mr_cli_common_option(cli, opt, show_usage, &format, &done);
+        if (done)
+            return rc;
+    }
+    if (optind < argc)
+        return mr_cli_usage(cli, "unexpected argument '%s'", argv[optind]);
+    if ((rc = mr_cli_open(cli)))
+        return rc;
+    mr_connector_init(&c);
+    if (mr_store_default_connector(cli->reg.store, &id, &err) ||
+        (id && mr_store_connector_get(cli->reg.store, id, &c, &err)))
+        return mr_cli_fail(cli, &err);
+    if (format == MR_FORMAT_JSON)
+        mr_cli_print_json(json_pack("{s:o}", "default_connector", mr_view_ref(id, c.name)));
+    else {
+        char text[160];
+        snprintf(text, sizeof(text), "%s (ID %lld)", c.name ? c.name : "", (long long)id);
+        mr_cli_print_field("default-connector", id ? text : "none", 18);
+    }
+    mr_connector_clear(&c);
+    return 0;
+}
+
+static const char set_usage[] =
+    "settings set default-connector ID|NAME|none\n"
+    "\n"
+    "The default network connector is used by accounts whose Use network connector\n"
+    "is yes and whose own connector is blank.";
+
+static int cmd_set(struct mr_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {MR_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    enum mr_format format = MR_FORMAT_TEXT;
+    mr_error err = {0};
+    int opt, rc, done = 0;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        rc = mr_cli_common_option(cli, opt, set_usage, &format, &done);
+        if (done)
+            return rc;
+    }
+    if (argc - optind != 2)
+        return mr_cli_usage(cli, "expected a setting and a value: default-connector ID|NAME|none");
+    if (strcmp(argv[optind], "default-connector") != 0)
+        return mr_cli_usage(cli, "unknown setting '%s' (known: default-connector)", argv[optind]);
+    if ((rc = mr_cli_open(cli)))
+        return rc;
+    if (mr_registry_set_default_connector(&cli->reg, argv[optind + 1], &err) != 0)
+        return mr_cli_fail(cli, &err);
+    printf("default-connector set to %s\n", argv[optind + 1]);
+    return 0;
+}
+
+int mr_cli_settings(struct mr_cli *cli, int argc, char **argv)
+{
+    static const struct mr_cli_command cmds[] = {
+        {"show", cmd_show, show_usage},
+        {"set", cmd_set, set_usage},
+        {NULL, NULL, NULL},
+    };
+    return mr_cli_dispatch(cli, "settings", cmds, argc, argv);
+}

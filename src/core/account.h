@@ -1,0 +1,112 @@
+/* The mail account model: every field of the account form, its defaults and
+ * its validation. No I/O here: references to credentials and connectors are
+ * IDs, checked against facts the caller looked up (struct mr_account_refs). */
+#ifndef MR_CORE_ACCOUNT_H
+#define MR_CORE_ACCOUNT_H
+
+#include "util/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum mr_protocol { MR_PROTO_UNSET = 0, MR_PROTO_IMAP, MR_PROTO_POP3 };
+
+enum mr_security {
+    MR_SEC_NONE,              /* plain text, never STARTTLS */
+    MR_SEC_STARTTLS_OPTIONAL, /* STARTTLS when the server offers it */
+    MR_SEC_STARTTLS,          /* STARTTLS required */
+    MR_SEC_TLS,               /* implicit TLS from the first byte */
+};
+
+#define MR_INTERVAL_DEFAULT 300
+#define MR_INTERVAL_MIN     30
+#define MR_INTERVAL_MAX     604800 /* a week */
+#define MR_FOLDER_MAX       1000
+
+struct mr_account {
+    int64_t id; /* 0 until stored */
+    char *name;
+    int keep_copy;
+    int automatic_check;
+    int interval; /* seconds between automatic checks */
+    int enabled;
+    char *address;
+    int port; /* 0 = the default for protocol and security */
+    enum mr_protocol protocol;
+    int use_connector;
+    int64_t connector_id; /* 0 = the default connector from settings */
+    int64_t credential_id;
+    int skip_certificate;
+    enum mr_security security;
+    char *folder; /* IMAP only; NULL = INBOX */
+    char *auth;   /* SASL mechanism name; NULL = auto */
+    int64_t created_at, updated_at;
+};
+
+/* What validation needs to know about the world outside the account. */
+struct mr_account_refs {
+    int credential_exists;
+    int connector_exists; /* the account's connector_id, when non-zero */
+    int default_connector_set;
+};
+
+void mr_account_init(struct mr_account *a); /* all defaults */
+void mr_account_clear(struct mr_account *a);
+void mr_account_copy(struct mr_account *dst, const struct mr_account *src);
+int mr_account_validate(const struct mr_account *a, const struct mr_account_refs *refs,
+                        struct mr_problems *p);
+
+int mr_default_port(enum mr_protocol proto, enum mr_security sec);
+int mr_account_port(const struct mr_account *a); /* explicit, or the default */
+/* INBOX for IMAP when none is set; NULL for POP3. */
+const char *mr_account_folder(const struct mr_account *a);
+int mr_account_is_secure(const struct mr_account *a);
+
+const char *mr_protocol_name(enum mr_protocol p);    /* "imap", "pop3" */
+const char *mr_protocol_display(enum mr_protocol p); /* "IMAP", "POP3" */
+int mr_protocol_parse(const char *s, enum mr_protocol *out);
+const char *mr_security_name(enum mr_security s); /* "none", "starttls", ... */
+int mr_security_parse(const char *s, enum mr_security *out);
+/* The report's Connection type: "SSL" for implicit TLS, "TLS" for STARTTLS,
+ * "" without security. */
+const char *mr_security_connection_type(enum mr_security s);
+
+/* The declarative field table. One row per form field; it drives the CLI
+ * flags, `show` and the JSON keys (and later the API schema and the form). */
+enum mr_field_kind {
+    MR_FIELD_TEXT,
+    MR_FIELD_BOOL,
+    MR_FIELD_INT,
+    MR_FIELD_CHOICE,
+    MR_FIELD_REF, /* an ID of another object: credential or connector */
+};
+
+struct mr_field {
+    const char *key;   /* JSON key; the CLI flag is the key with '-' for '_' */
+    const char *label; /* the account form's label */
+    enum mr_field_kind kind;
+    const char *values;                       /* accepted values, for help and messages */
+    size_t offset;                            /* of the member in struct mr_account */
+    long long min, max;                       /* MR_FIELD_INT range */
+    int empty_is_default;                     /* "" resets the field to its default */
+    int (*parse)(const char *text, int *out); /* MR_FIELD_CHOICE kept as an int */
+};
+
+extern const struct mr_field mr_account_fields[];
+extern const size_t mr_account_field_count;
+const struct mr_field *mr_account_field(const char *key);
+
+/* The text form of a field as `show` and CSV print it: yes/no, the
+ * effective port and folder, "auto" for the default mechanism, an ID for a
+ * reference ("" when none). buf holds numbers. */
+const char *mr_account_get(const struct mr_account *a, const struct mr_field *f, char *buf,
+                           size_t size);
+/* The integer behind a BOOL, INT or CHOICE field (the effective port). */
+long long mr_account_get_int(const struct mr_account *a, const struct mr_field *f);
+
+/* Sets one field from its text form (a REF field takes the numeric ID; the
+ * caller resolves names). An empty text resets port, folder and auth to
+ * their defaults. Problems go to p; returns MR_EINVAL if one was added. */
+int mr_account_set(struct mr_account *a, const char *key, const char *text, struct mr_problems *p);
+
+#endif

@@ -1,0 +1,425 @@
+#include "registry/registry.h"
+
+#include "util/mem.h"
+#include "util/text.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define VAULT_CHECK_KEY "vault_check"
+
+void mr_input_add(struct mr_input *in, const char *key, const char *value)
+{
+    for (size_t i = 0; i < in->count; i++) {
+        if (strcmp(in->items[i].key, key) == 0) { /* the last value given wins */
+            in->items[i].value = value;
+            return;
+        }
+    }
+    if (in->count < MR_INPUT_MAX) {
+        in->items[in->count].key = key;
+        in->items[in->count].value = value;
+        in->count++;
+    }
+}
+
+const char *mr_input_get(const struct mr_input *in, const char *key)
+{
+    for (size_t i = 0; i < in->count; i++)
+        if (strcmp(in->items[i].key, key) == 0)
+            return in->items[i].value;
+    return NULL;
+}
+
+int mr_registry_open(struct mr_registry *r, const char *dir, mr_error *err)
+{
+    r->vault = NULL;
+    return mr_store_open(&r->store, dir, err);
+}
+
+void mr_registry_close(struct mr_registry *r)
+{
+    mr_vault_close(&r->vault);
+    mr_store_close(&r->store);
+}
+
+int mr_registry_vault(struct mr_registry *r, struct mr_vault **out, mr_error *err)
+{
+    struct mr_buf check;
+    mr_buf_init(&check, 4096);
+    int rc = 0;
+    if (r->vault)
+        goto out;
+    rc = mr_store_meta_get(r->store, VAULT_CHECK_KEY, &check, err);
+    if (rc == 0) {
+        rc = mr_vault_open(&r->vault, mr_store_dir(r->store), 0, err);
+        if (rc == 0)
+            rc = mr_vault_verify_check(r->vault, check.data, check.len, err);
+    } else if (rc == MR_ENOTFOUND) { /* first secret of this store */
+        rc = mr_vault_open(&r->vault, mr_store_dir(r->store), 1, err);
+        if (rc == 0)
+            rc = mr_vault_make_check(r->vault, &check, err);
+        if (rc == 0)
+            rc = mr_store_meta_set(r->store, VAULT_CHECK_KEY, check.data, check.len, err);
+    }
+    if (rc)
+        mr_vault_close(&r->vault);
+out:
+    mr_buf_free(&check);
+    *out = r->vault;
+    return rc;
+}
+
+/* Runs the body of a write inside one transaction: commit on success,
+ * roll back on anything else. */
+static int finish(struct mr_registry *r, int rc, mr_error *err)
+{
+    if (rc == 0)
+        return mr_store_commit(r->store, err);
+    mr_store_rollback(r->store);
+    return rc;
+}
+
+static int problems_result(const struct mr_problems *p, size_t before)
+{
+    return p->count > before ? MR_EINVAL : 0;
+}
+
+/* Adds "FIELD: no KIND named REF" for a reference that does not resolve. */
+static int resolve_ref(struct mr_registry *r, enum mr_object kind, const char *field,
+                       const char *ref, int64_t *id, struct mr_problems *p, mr_error *err)
+{
+    mr_error e = {0};
+    int rc = mr_store_resolve(r->store, kind, ref, id, &e);
+    if (rc == MR_ENOTFOUND) {
+        mr_problems_add(p, field, "%s", e.message);
+        return MR_EINVAL;
+    }
+    if (rc)
+        *err = e;
+    return rc;
+}
+
+static int check_unique(struct mr_registry *r, enum mr_object kind, const char *name, int64_t id,
+                        struct mr_problems *p, mr_error *err)
+{
+    int taken = 0;
+    if (!name || !*name)
+        return 0;
+    int rc = mr_store_name_taken(r->store, kind, name, id, &taken, err);
+    if (rc == 0 && taken)
+        mr_problems_add(p, "name", "a %s named '%s' already exists", mr_object_name(kind), name);
+    return rc;
+}
+
+static int exists(struct mr_registry *r, enum mr_object kind, int64_t id)
+{
+    char ref[24];
+    int64_t found;
+    snprintf(ref, sizeof(ref), "%lld", (long long)id);
+    return id && mr_store_resolve(r->store, kind, ref, &found, NULL) == 0;
+}
+
+/* --- accounts ---------------------------------------------------------- */
+
+static int apply_account_input(struct mr_registry *r, struct mr_account *a,
+                               const struct mr_input *in, struct mr_problems *p, mr_error *err)
+{
+    for (size_t i = 0; i < in->count; i++) {
+        const char *key = in->items[i].key, *value = in->items[i].value;
+        const struct mr_field *f = mr_account_field(key);
+        char idtext[24];
+        if (f && f->kind == MR_FIELD_REF && *value) {
+            int64_t id = 0;
+            enum mr_object kind =
+                strcmp(key, "credential") == 0 ? MR_OBJ_CREDENTIAL : MR_OBJ_CONNECTOR;
+            int rc = resolve_ref(r, kind, key, value, &id, p, err);
+            if (rc == MR_EINVAL)
+                continue;
+            if (rc)
+                return rc;
+            snprintf(idtext, sizeof(idtext), "%lld", (long long)id);
+            value = idtext;
+        }
+        mr_account_set(a, key, value, p);
+    }
+    const char *connector = mr_input_get(in, "connector");
+    const char *use = mr_input_get(in, "use_connector");
+    if (connector && *connector && !use)
+        a->use_connector = 1;
+    if (use && !a->use_connector && !connector)
+        a->connector_id = 0;
+    return 0;
+}
+
+static int validate_account(struct mr_registry *r, struct mr_account *a, struct mr_problems *p,
+                            mr_error *err)
+{
+    struct mr_account_refs refs = {0};
+    int64_t def = 0;
+    int rc = mr_store_default_connector(r->store, &def, err);
+    if (rc == 0)
+        rc = check_unique(r, MR_OBJ_ACCOUNT, a->name, a->id, p, err);
+    if (rc)
+        return rc;
+    refs.default_connector_set = def != 0;
+    refs.credential_exists = exists(r, MR_OBJ_CREDENTIAL, a->credential_id);
+    refs.connector_exists = exists(r, MR_OBJ_CONNECTOR, a->connector_id);
+    mr_account_validate(a, &refs, p);
+    return 0;
+}
+
+static int save_account(struct mr_registry *r, struct mr_account *a, const struct mr_input *in,
+                        struct mr_problems *p, mr_error *err)
+{
+    size_t before = p->count;
+    int rc = apply_account_input(r, a, in, p, err);
+    if (rc == 0)
+        rc = validate_account(r, a, p, err);
+    if (rc == 0)
+        rc = problems_result(p, before);
+    if (rc == 0)
+        rc = a->id ? mr_store_account_update(r->store, a, err)
+                   : mr_store_account_insert(r->store, a, err);
+    return rc;
+}
+
+int mr_registry_account_add(struct mr_registry *r, const struct mr_input *in, int64_t *id,
+                            struct mr_problems *p, mr_error *err)
+{
+    struct mr_account a;
+    mr_account_init(&a);
+    int rc = mr_store_begin(r->store, err);
+    if (rc == 0) {
+        rc = finish(r, save_account(r, &a, in, p, err), err);
+        *id = a.id;
+    }
+    mr_account_clear(&a);
+    return rc;
+}
+
+int mr_registry_account_edit(struct mr_registry *r, int64_t id, const struct mr_input *in,
+                             struct mr_problems *p, mr_error *err)
+{
+    struct mr_account a;
+    mr_account_init(&a);
+    int rc = mr_store_begin(r->store, err);
+    if (rc)
+        return rc;
+    rc = mr_store_account_get(r->store, id, &a, err);
+    if (rc == 0)
+        rc = save_account(r, &a, in, p, err);
+    mr_account_clear(&a);
+    return finish(r, rc, err);
+}
+
+int mr_registry_account_remove(struct mr_registry *r, int64_t id, mr_error *err)
+{
+    int rc = mr_store_begin(r->store, err);
+    return rc ? rc : finish(r, mr_store_account_delete(r->store, id, err), err);
+}
+
+/* --- credentials ------------------------------------------------------- */
+
+static int seal_secret(struct mr_registry *r, const char *secret, size_t len, struct mr_buf *out,
+                       struct mr_problems *p, mr_error *err)
+{
+    struct mr_vault *v;
+    if (mr_credential_check_secret(secret, len, p) != 0)
+        return MR_EINVAL;
+    int rc = mr_registry_vault(r, &v, err);
+    return rc ? rc : mr_vault_seal(v, secret, len, out, err);
+}
+
+static void apply_credential_input(struct mr_credential *c, const struct mr_input *in,
+                                   struct mr_problems *p)
+{
+    for (size_t i = 0; i < in->count; i++) {
+        const char *key = in->items[i].key, *value = in->items[i].value;
+        if (strcmp(key, "name") == 0) {
+            free(c->name);
+            c->name = mr_xstrdup(value);
+        } else if (strcmp(key, "username") == 0) {
+            free(c->username);
+            c->username = mr_xstrdup(value);
+        } else
+            mr_problems_add(p, key, "is not a credential field");
+    }
+}
+
+static int save_credential(struct mr_registry *r, struct mr_credential *c,
+                           const struct mr_input *in, const char *secret, size_t secret_len,
+                           struct mr_problems *p, mr_error *err)
+{
+    struct mr_buf sealed;
+    mr_buf_init(&sealed, 2 * MR_SECRET_MAX);
+    size_t before = p->count;
+    apply_credential_input(c, in, p);
+    int rc = check_unique(r, MR_OBJ_CREDENTIAL, c->name, c->id, p, err);
+    if (rc == 0 && secret) {
+        rc = seal_secret(r, secret, secret_len, &sealed, p, err);
+        c->has_secret = rc == 0;
+        rc = rc == MR_EINVAL ? 0 : rc;
+    }
+    if (rc == 0)
+        mr_credential_validate(c, p);
+    if (rc == 0)
+        rc = problems_result(p, before);
+    if (rc == 0)
+        rc = c->id ? mr_store_credential_update(r->store, c, secret ? sealed.data : NULL,
+                                                sealed.len, err)
+                   : mr_store_credential_insert(r->store, c, sealed.data, sealed.len, err);
+    mr_buf_free(&sealed);
+    return rc;
+}
+
+int mr_registry_credential_add(struct mr_registry *r, const struct mr_input *in, const char *secret,
+                               size_t secret_len, int64_t *id, struct mr_problems *p, mr_error *err)
+{
+    struct mr_credential c;
+    mr_credential_init(&c);
+    int rc = mr_store_begin(r->store, err);
+    if (rc == 0) {
+        rc = finish(r, save_credential(r, &c, in, secret, secret_len, p, err), err);
+        *id = c.id;
+    }
+    mr_credential_clear(&c);
+    return rc;
+}
+
+int mr_registry_credential_edit(struct mr_registry *r, int64_t id, const struct mr_input *in,
+                                const char *secret, size_t secret_len, struct mr_problems *p,
+                                mr_error *err)
+{
+    struct mr_credential c;
+    mr_credential_init(&c);
+    int rc = mr_store_begin(r->store, err);
+    if (rc)
+        return rc;
+    rc = mr_store_credential_get(r->store, id, &c, err);
+    if (rc == 0)
+        rc = save_credential(r, &c, in, secret, secret_len, p, err);
+    mr_credential_clear(&c);
+    return finish(r, rc, err);
+}
+
+int mr_registry_credential_remove(struct mr_registry *r, int64_t id, mr_error *err)
+{
+    int rc = mr_store_begin(r->store, err);
+    return rc ? rc : finish(r, mr_store_credential_delete(r->store, id, err), err);
+}
+
+/* --- connectors -------------------------------------------------------- */
+
+static int apply_connector_field(struct mr_registry *r, struct mr_connector *c, const char *key,
+                                 const char *value, struct mr_problems *p, mr_error *err)
+{
+    long long port;
+    if (strcmp(key, "name") == 0 || strcmp(key, "address") == 0) {
+        char **dst = key[0] == 'n' ? &c->name : &c->address;
+        free(*dst);
+        *dst = mr_xstrdup(value);
+    } else if (strcmp(key, "type") == 0) {
+        if (mr_connector_type_parse(value, &c->type) != 0)
+            mr_problems_add(p, key, "expected socks5 or http, got '%.40s'", value);
+    } else if (strcmp(key, "port") == 0) {
+        if (mr_parse_int(value, 1, 65535, &port) != 0)
+            mr_problems_add(p, key, "must be a number between 1 and 65535, got '%.40s'", value);
+        else
+            c->port = (int)port;
+    } else if (strcmp(key, "credential") == 0) {
+        c->credential_id = 0;
+        if (*value) {
+            int rc = resolve_ref(r, MR_OBJ_CREDENTIAL, key, value, &c->credential_id, p, err);
+            return rc == MR_EINVAL ? 0 : rc;
+        }
+    } else
+        mr_problems_add(p, key, "is not a network connector field");
+    return 0;
+}
+
+static int save_connector(struct mr_registry *r, struct mr_connector *c, const struct mr_input *in,
+                          struct mr_problems *p, mr_error *err)
+{
+    size_t before = p->count;
+    int rc = 0;
+    for (size_t i = 0; i < in->count && rc == 0; i++)
+        rc = apply_connector_field(r, c, in->items[i].key, in->items[i].value, p, err);
+    if (rc == 0)
+        rc = check_unique(r, MR_OBJ_CONNECTOR, c->name, c->id, p, err);
+    if (rc == 0 && !mr_problems_has(p, "credential"))
+        mr_connector_validate(c, exists(r, MR_OBJ_CREDENTIAL, c->credential_id), p);
+    if (rc == 0)
+        rc = problems_result(p, before);
+    if (rc == 0)
+        rc = c->id ? mr_store_connector_update(r->store, c, err)
+                   : mr_store_connector_insert(r->store, c, err);
+    return rc;
+}
+
+int mr_registry_connector_add(struct mr_registry *r, const struct mr_input *in, int64_t *id,
+                              struct mr_problems *p, mr_error *err)
+{
+    struct mr_connector c;
+    mr_connector_init(&c);
+    int rc = mr_store_begin(r->store, err);
+    if (rc == 0) {
+        rc = finish(r, save_connector(r, &c, in, p, err), err);
+        *id = c.id;
+    }
+    mr_connector_clear(&c);
+    return rc;
+}
+
+int mr_registry_connector_edit(struct mr_registry *r, int64_t id, const struct mr_input *in,
+                               struct mr_problems *p, mr_error *err)
+{
+    struct mr_connector c;
+    mr_connector_init(&c);
+    int rc = mr_store_begin(r->store, err);
+    if (rc)
+        return rc;
+    rc = mr_store_connector_get(r->store, id, &c, err);
+    if (rc == 0)
+        rc = save_connector(r, &c, in, p, err);
+    mr_connector_clear(&c);
+    return finish(r, rc, err);
+}
+
+int mr_registry_connector_remove(struct mr_registry *r, int64_t id, mr_error *err)
+{
+    int rc = mr_store_begin(r->store, err);
+    return rc ? rc : finish(r, mr_store_connector_delete(r->store, id, err), err);
+}
+
+/* --- settings ---------------------------------------------------------- */
+
+static int unset_default(struct mr_registry *r, mr_error *err)
+{
+    struct mr_buf users;
+    mr_buf_init(&users, 800);
+    int rc = mr_store_accounts_on_default(r->store, &users, err);
+    if (rc == 0 && users.len)
+        rc = mr_error_set(err, MR_EINUSE, "default-connector",
+                          "accounts use the default connector: %s; give them a connector of "
+                          "their own or set Use network connector to no first",
+                          users.data);
+    mr_buf_free(&users);
+    return rc ? rc : mr_store_set_default_connector(r->store, 0, err);
+}
+
+int mr_registry_set_default_connector(struct mr_registry *r, const char *ref, mr_error *err)
+{
+    int rc = mr_store_begin(r->store, err);
+    if (rc)
+        return rc;
+    if (!ref || !*ref || strcmp(ref, "none") == 0)
+        return finish(r, unset_default(r, err), err);
+    int64_t id = 0;
+    rc = mr_store_resolve(r->store, MR_OBJ_CONNECTOR, ref, &id, err);
+    if (rc == 0)
+        rc = mr_store_set_default_connector(r->store, id, err);
+    if (rc == MR_ENOTFOUND)
+        snprintf(err->field, sizeof(err->field), "default-connector");
+    return finish(r, rc, err);
+}

@@ -1,0 +1,115 @@
+#include "report/views.h"
+
+#include "util/csv.h"
+#include "util/text.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+const char *const mr_report_columns[MR_REPORT_COLUMNS] = {
+    "ID",       "Name", "Secure connection", "Connection type",
+    "Protocol", "Port", "Automatic check",   "Keep a copy on the server",
+};
+
+void mr_report_row(const struct mr_account *a, const char *cells[MR_REPORT_COLUMNS], char id[24],
+                   char port[8])
+{
+    snprintf(id, 24, "%lld", (long long)a->id);
+    snprintf(port, 8, "%d", mr_account_port(a));
+    cells[0] = id;
+    cells[1] = a->name;
+    cells[2] = mr_yes_no(mr_account_is_secure(a));
+    cells[3] = mr_security_connection_type(a->security);
+    cells[4] = mr_protocol_display(a->protocol);
+    cells[5] = port;
+    cells[6] = mr_yes_no(a->automatic_check);
+    cells[7] = mr_yes_no(a->keep_copy);
+}
+
+int mr_report_csv_header(struct mr_buf *out)
+{
+    return mr_csv_row(out, mr_report_columns, MR_REPORT_COLUMNS);
+}
+
+int mr_report_csv_row(struct mr_buf *out, const struct mr_account *a)
+{
+    const char *cells[MR_REPORT_COLUMNS];
+    char id[24], port[8];
+    mr_report_row(a, cells, id, port);
+    return mr_csv_row(out, cells, MR_REPORT_COLUMNS);
+}
+
+void mr_format_time(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *time_json(int64_t t)
+{
+    char text[32];
+    mr_format_time(t, text);
+    return json_string(text);
+}
+
+json_t *mr_view_ref(int64_t id, const char *name)
+{
+    if (!id)
+        return json_null();
+    return json_pack("{s:I, s:s?}", "id", (json_int_t)id, "name", name);
+}
+
+/* Every field of the table, typed; then what the report derives. */
+json_t *mr_view_account(const struct mr_account *a, const struct mr_account_names *names)
+{
+    json_t *o = json_object();
+    char buf[32];
+    json_object_set_new(o, "id", json_integer(a->id));
+    for (size_t i = 0; i < mr_account_field_count; i++) {
+        const struct mr_field *f = &mr_account_fields[i];
+        json_t *v;
+        if (f->kind == MR_FIELD_BOOL)
+            v = json_boolean(mr_account_get_int(a, f));
+        else if (f->kind == MR_FIELD_INT)
+            v = json_integer(mr_account_get_int(a, f));
+        else if (f->kind == MR_FIELD_REF)
+            v = strcmp(f->key, "credential") == 0 ? mr_view_ref(a->credential_id, names->credential)
+                                                  : mr_view_ref(a->connector_id, names->connector);
+        else if (strcmp(f->key, "folder") == 0 && !mr_account_folder(a))
+            v = json_null();
+        else
+            v = json_string(mr_account_get(a, f, buf, sizeof(buf)));
+        json_object_set_new(o, f->key, v);
+    }
+    json_object_set_new(o, "port_is_default", json_boolean(a->port == 0));
+    json_object_set_new(o, "secure_connection", json_boolean(mr_account_is_secure(a)));
+    json_object_set_new(o, "connection_type",
+                        json_string(mr_security_connection_type(a->security)));
+    if (a->use_connector && !a->connector_id)
+        json_object_set_new(o, "default_connector",
+                            names->default_connector ? json_string(names->default_connector)
+                                                     : json_null());
+    json_object_set_new(o, "created_at", time_json(a->created_at));
+    json_object_set_new(o, "updated_at", time_json(a->updated_at));
+    return o;
+}
+
+json_t *mr_view_credential(const struct mr_credential *c)
+{
+    return json_pack("{s:I, s:s, s:s, s:s, s:b, s:o, s:o}", "id", (json_int_t)c->id, "name",
+                     c->name, "kind", mr_credential_kind_name(c->kind), "username", c->username,
+                     "secret_set", c->has_secret, "created_at", time_json(c->created_at),
+                     "updated_at", time_json(c->updated_at));
+}
+
+json_t *mr_view_connector(const struct mr_connector *c, const char *credential_name)
+{
+    return json_pack("{s:I, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "id", (json_int_t)c->id, "name",
+                     c->name, "type", mr_connector_type_name(c->type), "address", c->address,
+                     "port", c->port, "credential", mr_view_ref(c->credential_id, credential_name),
+                     "created_at", time_json(c->created_at), "updated_at",
+                     time_json(c->updated_at));
+}

@@ -1,0 +1,40 @@
+/* What people and programs see of the model: the IMAP/POP3 settings report
+ * (table and CSV rows) and JSON views of each object. Secrets never appear:
+ * a credential shows only whether its secret is set. */
+#ifndef MR_REPORT_VIEWS_H
+#define MR_REPORT_VIEWS_H
+
+#include "core/account.h"
+#include "core/connector.h"
+#include "core/credential.h"
+#include "util/buf.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+/* The report's columns, in order, with the documents' labels. */
+#define MR_REPORT_COLUMNS 8
+extern const char *const mr_report_columns[MR_REPORT_COLUMNS];
+
+/* Fills cells with one report row; port holds the port number's text. */
+void mr_report_row(const struct mr_account *a, const char *cells[MR_REPORT_COLUMNS], char id[24],
+                   char port[8]);
+int mr_report_csv_header(struct mr_buf *out);
+int mr_report_csv_row(struct mr_buf *out, const struct mr_account *a);
+
+/* Names of referenced objects, looked up by the caller (NULL = none). */
+struct mr_account_names {
+    const char *credential;
+    const char *connector;
+    const char *default_connector; /* used when the account's connector is blank */
+};
+
+json_t *mr_view_account(const struct mr_account *a, const struct mr_account_names *names);
+json_t *mr_view_credential(const struct mr_credential *c);
+json_t *mr_view_connector(const struct mr_connector *c, const char *credential_name);
+/* {"id": id, "name": name}, or null when id is 0. */
+json_t *mr_view_ref(int64_t id, const char *name);
+/* ISO 8601 UTC, e.g. 2026-11-22T01:50:00Z. */
+void mr_format_time(int64_t t, char out[32]);
+
+#endif

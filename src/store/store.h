@@ -1,0 +1,99 @@
+/* The one interface to persistence. Only src/store speaks SQL. Every function
+ * returns 0 or a negative MR_E* code with a message in err. Objects returned
+ * to the caller are owned by the caller (free with the model's *_clear and
+ * the list frees below). Write operations do not open transactions of their
+ * own: callers group them with mr_store_begin/commit so each command is one
+ * transaction. */
+#ifndef MR_STORE_STORE_H
+#define MR_STORE_STORE_H
+
+#include "core/account.h"
+#include "core/connector.h"
+#include "core/credential.h"
+#include "core/filter.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mr_store;
+
+#define MR_STORE_DB_NAME "mailroom.db"
+
+/* Opens (creating when needed) DIR/mailroom.db: the directory 0700, the
+ * database 0600, WAL mode, foreign keys on, migrations applied. */
+int mr_store_open(struct mr_store **out, const char *dir, mr_error *err);
+void mr_store_close(struct mr_store **s);
+const char *mr_store_dir(const struct mr_store *s);
+int mr_store_schema_version(struct mr_store *s);
+int mr_store_latest_schema_version(void);
+
+int mr_store_begin(struct mr_store *s, mr_error *err); /* BEGIN IMMEDIATE */
+int mr_store_commit(struct mr_store *s, mr_error *err);
+void mr_store_rollback(struct mr_store *s);
+
+/* Small named blobs (the vault's key check lives here). */
+int mr_store_meta_get(struct mr_store *s, const char *key, struct mr_buf *out, mr_error *err);
+int mr_store_meta_set(struct mr_store *s, const char *key, const void *val, size_t len,
+                      mr_error *err);
+
+enum mr_object { MR_OBJ_ACCOUNT, MR_OBJ_CREDENTIAL, MR_OBJ_CONNECTOR };
+const char *mr_object_name(enum mr_object kind); /* "account", ... */
+/* Whether another object of that kind (not except_id) has this name,
+ * compared without regard to ASCII case. */
+int mr_store_name_taken(struct mr_store *s, enum mr_object kind, const char *name,
+                        int64_t except_id, int *taken, mr_error *err);
+/* Resolves "ID|NAME" (all digits = an ID) to an ID; MR_ENOTFOUND otherwise. */
+int mr_store_resolve(struct mr_store *s, enum mr_object kind, const char *ref, int64_t *id,
+                     mr_error *err);
+/* Names of what refers to object id (accounts, connectors, the default
+ * setting), comma-separated into out; empty when nothing does. */
+int mr_store_users_of(struct mr_store *s, enum mr_object kind, int64_t id, struct mr_buf *out,
+                      mr_error *err);
+
+/* Names of the accounts that use the default connector (use_connector = yes
+ * with no connector of their own), comma-separated into out. */
+int mr_store_accounts_on_default(struct mr_store *s, struct mr_buf *out, mr_error *err);
+
+/* Credentials. The secret is the vault's sealed blob, never plain text. */
+int mr_store_credential_insert(struct mr_store *s, struct mr_credential *c, const void *sealed,
+                               size_t sealed_len, mr_error *err);
+/* sealed == NULL keeps the stored secret. */
+int mr_store_credential_update(struct mr_store *s, struct mr_credential *c, const void *sealed,
+                               size_t sealed_len, mr_error *err);
+int mr_store_credential_get(struct mr_store *s, int64_t id, struct mr_credential *out,
+                            mr_error *err);
+int mr_store_credential_secret(struct mr_store *s, int64_t id, struct mr_buf *sealed,
+                               mr_error *err);
+int mr_store_credential_list(struct mr_store *s, struct mr_credential **items, size_t *n,
+                             mr_error *err);
+void mr_credential_list_free(struct mr_credential **items, size_t n);
+int mr_store_credential_delete(struct mr_store *s, int64_t id, mr_error *err);
+
+/* Network connectors. */
+int mr_store_connector_insert(struct mr_store *s, struct mr_connector *c, mr_error *err);
+int mr_store_connector_update(struct mr_store *s, struct mr_connector *c, mr_error *err);
+int mr_store_connector_get(struct mr_store *s, int64_t id, struct mr_connector *out, mr_error *err);
+int mr_store_connector_list(struct mr_store *s, struct mr_connector **items, size_t *n,
+                            mr_error *err);
+void mr_connector_list_free(struct mr_connector **items, size_t n);
+int mr_store_connector_delete(struct mr_store *s, int64_t id, mr_error *err);
+
+/* Accounts. */
+int mr_store_account_insert(struct mr_store *s, struct mr_account *a, mr_error *err);
+int mr_store_account_update(struct mr_store *s, struct mr_account *a, mr_error *err);
+int mr_store_account_get(struct mr_store *s, int64_t id, struct mr_account *out, mr_error *err);
+int mr_store_account_delete(struct mr_store *s, int64_t id, mr_error *err);
+/* One page of the settings report, ordered by ID; limit 0 = every match.
+ * total receives the number of matching accounts. */
+int mr_store_account_list(struct mr_store *s, const struct mr_account_filter *f, size_t offset,
+                          size_t limit, struct mr_account **items, size_t *n, size_t *total,
+                          mr_error *err);
+void mr_account_list_free(struct mr_account **items, size_t n);
+
+/* Settings. 0 = no default connector. */
+int mr_store_default_connector(struct mr_store *s, int64_t *id, mr_error *err);
+int mr_store_set_default_connector(struct mr_store *s, int64_t id, mr_error *err);
+
+#endif

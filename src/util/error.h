@@ -1,0 +1,62 @@
+/* One error convention for all of mailroom: functions return 0 or a negative
+ * MR_E* code and fill an mr_error with a human message naming the field or
+ * object concerned. The CLI, the API and the log show that message as is. */
+#ifndef MR_UTIL_ERROR_H
+#define MR_UTIL_ERROR_H
+
+#include <stddef.h>
+
+enum mr_status {
+    MR_OK = 0,
+    MR_EINVAL = -1,    /* invalid input: a field, a flag, a value */
+    MR_ENOTFOUND = -2, /* no such object */
+    MR_EEXIST = -3,    /* an object with that name exists */
+    MR_EINUSE = -4,    /* object referenced elsewhere, cannot delete */
+    MR_EIO = -5,       /* file system or operating system error */
+    MR_ESTORE = -6,    /* database error */
+    MR_EVAULT = -7,    /* master key missing/wrong, secret cannot be opened */
+    MR_ETOOBIG = -8,   /* a capped buffer or input limit was exceeded */
+    MR_EUSAGE = -9,    /* command-line usage error */
+};
+
+#define MR_ERROR_FIELD_MAX   48
+#define MR_ERROR_MESSAGE_MAX 1024
+
+typedef struct mr_error {
+    int code;
+    char field[MR_ERROR_FIELD_MAX];     /* "" when not about one field */
+    char message[MR_ERROR_MESSAGE_MAX]; /* human text, never a secret */
+} mr_error;
+
+/* Sets err (if not NULL) and returns code, so callers can write
+ * `return mr_error_set(err, MR_EINVAL, "port", "...")`. */
+int mr_error_set(mr_error *err, int code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void mr_error_clear(mr_error *err);
+/* A short name for a code: "invalid", "not found", ... */
+const char *mr_status_name(int code);
+
+/* Validation collects every problem, not only the first, so a form can show
+ * each message next to its field. */
+#define MR_PROBLEMS_MAX 24
+
+struct mr_problem {
+    char field[MR_ERROR_FIELD_MAX];
+    char message[256];
+};
+
+struct mr_problems {
+    size_t count;
+    struct mr_problem items[MR_PROBLEMS_MAX];
+};
+
+/* Records a problem; a field that already has one keeps the first. */
+void mr_problems_add(struct mr_problems *p, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* True when a problem was recorded for field. */
+int mr_problems_has(const struct mr_problems *p, const char *field);
+/* Copies the problems into err as one message ("field: message; ...") and
+ * returns MR_EINVAL, or returns 0 when there are none. */
+int mr_problems_to_error(const struct mr_problems *p, mr_error *err);
+
+#endif

@@ -1,0 +1,127 @@
+#include "util/text.h"
+
+#include "util/error.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int mr_parse_yes_no(const char *s, int *out)
+{
+    if (!s)
+        return MR_EINVAL;
+    if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0) {
+        *out = 1;
+        return 0;
+    }
+    if (strcasecmp(s, "no") == 0 || strcasecmp(s, "false") == 0) {
+        *out = 0;
+        return 0;
+    }
+    return MR_EINVAL;
+}
+
+const char *mr_yes_no(int v)
+{
+    return v ? "yes" : "no";
+}
+
+int mr_parse_int(const char *s, long long min, long long max, long long *out)
+{
+    if (!s || !*s)
+        return MR_EINVAL;
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p) && !(p == s && (*p == '-' || *p == '+')))
+            return MR_EINVAL;
+    if (!isdigit((unsigned char)s[strlen(s) - 1]))
+        return MR_EINVAL;
+    errno = 0;
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (errno == ERANGE || v < min || v > max)
+        return MR_ETOOBIG;
+    *out = v;
+    return 0;
+}
+
+/* Length of the UTF-8 sequence at s (of at most n bytes), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    uint32_t cp;
+    size_t len;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        len = 2;
+        cp = s[0] & 0x1F;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        len = 3;
+        cp = s[0] & 0x0F;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        len = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+int mr_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (n > 0) {
+        size_t len = utf8_seq(p, n);
+        if (len == 0)
+            return 0;
+        p += len;
+        n -= len;
+    }
+    return 1;
+}
+
+size_t mr_utf8_width(const char *s)
+{
+    size_t w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xC0) != 0x80)
+            w++;
+    return w;
+}
+
+int mr_str_all_digits(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+int mr_str_has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7F)
+            return 1;
+    return 0;
+}
+
+int mr_str_ieq(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcasecmp(a, b) == 0;
+}

@@ -1,0 +1,23 @@
+/* Small text helpers: parsing flag values, UTF-8 checks, display width. */
+#ifndef MR_UTIL_TEXT_H
+#define MR_UTIL_TEXT_H
+
+#include <stddef.h>
+
+/* "yes"/"no" (also "true"/"false"), case-insensitive. 0 or MR_EINVAL. */
+int mr_parse_yes_no(const char *s, int *out);
+const char *mr_yes_no(int v);
+/* A whole decimal number within [min, max]. 0, or MR_EINVAL when the text is
+ * not a number, MR_ETOOBIG when it is out of range. */
+int mr_parse_int(const char *s, long long min, long long max, long long *out);
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+int mr_utf8_valid(const char *s, size_t n);
+/* Columns a UTF-8 string takes in a terminal (one per code point). */
+size_t mr_utf8_width(const char *s);
+int mr_str_all_digits(const char *s);
+/* True when s holds a C0 control character or DEL. */
+int mr_str_has_control(const char *s);
+/* ASCII case-insensitive equality; NULL equals only NULL. */
+int mr_str_ieq(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,531 @@
+/* The SQLite store: opening, permissions, migrations, round trips of every
+ * object, uniqueness, refusing to delete what is in use, the report's
+ * filters and paging, and transactions. */
+#include "cmocka_all.h"
+
+#include "helpers.h"
+#include "store/store.h"
+#include "util/mem.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct fixture {
+    char *dir;
+    struct mr_store *s;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = mr_xcalloc(1, sizeof(*f));
+    mr_error err = {0};
+    f->dir = mr_test_tempdir();
+    if (mr_store_open(&f->s, f->dir, &err) != 0) {
+        fprintf(stderr, "open: %s\n", err.message);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    mr_store_close(&f->s);
+    mr_test_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+static int64_t add_credential(struct mr_store *s, const char *name)
+{
+    struct mr_credential c;
+    mr_error err = {0};
+    mr_credential_init(&c);
+    c.name = mr_xstrdup(name);
+    c.username = mr_xasprintf("%s@example.com", name);
+    assert_int_equal(mr_store_credential_insert(s, &c, "sealed", 6, &err), 0);
+    int64_t id = c.id;
+    mr_credential_clear(&c);
+    return id;
+}
+
+static int64_t add_connector(struct mr_store *s, const char *name, int64_t cred)
+{
+    struct mr_connector c;
+    mr_error err = {0};
+    mr_connector_init(&c);
+    c.name = mr_xstrdup(name);
+    c.type = MR_CONNECTOR_SOCKS5;
+    c.address = mr_xstrdup("proxy.internal");
+    c.port = 1080;
+    c.credential_id = cred;
+    assert_int_equal(mr_store_connector_insert(s, &c, &err), 0);
+    int64_t id = c.id;
+    mr_connector_clear(&c);
+    return id;
+}
+
+static void make_account(struct mr_account *a, const char *name, int64_t cred)
+{
+    mr_account_init(a);
+    a->name = mr_xstrdup(name);
+    a->address = mr_xstrdup("imap.example.com");
+    a->protocol = MR_PROTO_IMAP;
+    a->credential_id = cred;
+}
+
+static int64_t add_account(struct mr_store *s, struct mr_account *a)
+{
+    mr_error err = {0};
+    int rc = mr_store_account_insert(s, a, &err);
+    if (rc)
+        fail_msg("insert: %s", err.message);
+    return a->id;
+}
+
+static void test_open_creates_private_files(void **state)
+{
+    struct fixture *f = *state;
+    struct stat st;
+    char *db = mr_xasprintf("%s/%s", f->dir, MR_STORE_DB_NAME);
+    assert_int_equal(stat(f->dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_int_equal(stat(db, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(mr_store_schema_version(f->s), mr_store_latest_schema_version());
+    free(db);
+    /* a new nested directory is made 0700 */
+    char *sub = mr_xasprintf("%s/sub", f->dir);
+    struct mr_store *s2 = NULL;
+    mr_error err = {0};
+    assert_int_equal(mr_store_open(&s2, sub, &err), 0);
+    assert_int_equal(stat(sub, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    mr_store_close(&s2);
+    free(sub);
+}
+
+static void test_reopen_keeps_data_and_version(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    int64_t id = add_credential(f->s, "kept");
+    mr_store_close(&f->s);
+    assert_int_equal(mr_store_open(&f->s, f->dir, &err), 0);
+    assert_int_equal(mr_store_schema_version(f->s), mr_store_latest_schema_version());
+    struct mr_credential c;
+    assert_int_equal(mr_store_credential_get(f->s, id, &c, &err), 0);
+    assert_string_equal(c.name, "kept");
+    mr_credential_clear(&c);
+}
+
+static void set_user_version(const char *dir, int v)
+{
+    sqlite3 *db;
+    char *path = mr_xasprintf("%s/%s", dir, MR_STORE_DB_NAME);
+    char *sql = mr_xasprintf("PRAGMA user_version = %d", v);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    free(sql);
+    free(path);
+}
+
+static void test_newer_schema_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    mr_store_close(&f->s);
+    set_user_version(f->dir, mr_store_latest_schema_version() + 1);
+    assert_int_equal(mr_store_open(&f->s, f->dir, &err), MR_ESTORE);
+    assert_null(f->s);
+    assert_non_null(strstr(err.message, "newer than this mailroom"));
+}
+
+static void test_corrupt_file_is_refused(void **state)
+{
+    char *dir = mr_test_tempdir();
+    char *path = mr_xasprintf("%s/%s", dir, MR_STORE_DB_NAME);
+    FILE *fp = fopen(path, "w");
+    for (int i = 0; i < 200; i++)
+        fputs("this is not a database, just some text\n", fp);
+    fclose(fp);
+    struct mr_store *s = NULL;
+    mr_error err = {0};
+    assert_int_equal(mr_store_open(&s, dir, &err), MR_ESTORE);
+    assert_null(s);
+    assert_non_null(strstr(err.message, "not a mailroom database"));
+    assert_non_null(strstr(err.message, path));
+    free(path);
+    mr_test_rmtree(dir);
+    (void)state;
+}
+
+static void test_data_dir_that_is_a_file(void **state)
+{
+    struct fixture *f = *state;
+    char *file = mr_xasprintf("%s/plain-file", f->dir);
+    FILE *fp = fopen(file, "w");
+    fclose(fp);
+    struct mr_store *s = NULL;
+    mr_error err = {0};
+    assert_int_equal(mr_store_open(&s, file, &err), MR_EIO);
+    assert_non_null(strstr(err.message, "not a directory"));
+    free(file);
+}
+
+static void test_credential_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    int64_t id = add_credential(f->s, "support");
+    struct mr_credential c;
+    struct mr_buf sealed;
+    mr_buf_init(&sealed, 1024);
+    assert_int_equal(mr_store_credential_get(f->s, id, &c, &err), 0);
+    assert_string_equal(c.name, "support");
+    assert_string_equal(c.username, "support@example.com");
+    assert_true(c.has_secret);
+    assert_true(c.created_at > 0);
+    /* update without a new secret keeps the old one */
+    free(c.username);
+    c.username = mr_xstrdup("other@example.com");
+    assert_int_equal(mr_store_credential_update(f->s, &c, NULL, 0, &err), 0);
+    assert_int_equal(mr_store_credential_secret(f->s, id, &sealed, &err), 0);
+    assert_int_equal(sealed.len, 6);
+    assert_memory_equal(sealed.data, "sealed", 6);
+    mr_buf_reset(&sealed);
+    assert_int_equal(mr_store_credential_update(f->s, &c, "new", 3, &err), 0);
+    assert_int_equal(mr_store_credential_secret(f->s, id, &sealed, &err), 0);
+    assert_memory_equal(sealed.data, "new", 3);
+    mr_credential_clear(&c);
+    assert_int_equal(mr_store_credential_get(f->s, id, &c, &err), 0);
+    assert_string_equal(c.username, "other@example.com");
+    mr_credential_clear(&c);
+    mr_buf_free(&sealed);
+    struct mr_credential *items;
+    size_t n;
+    add_credential(f->s, "second");
+    assert_int_equal(mr_store_credential_list(f->s, &items, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(items[1].name, "second");
+    mr_credential_list_free(&items, n);
+    assert_int_equal(mr_store_credential_delete(f->s, id, &err), 0);
+    assert_int_equal(mr_store_credential_get(f->s, id, &c, &err), MR_ENOTFOUND);
+    assert_int_equal(mr_store_credential_delete(f->s, id, &err), MR_ENOTFOUND);
+}
+
+static void test_connector_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    int64_t cred = add_credential(f->s, "proxy-login");
+    int64_t id = add_connector(f->s, "corp", cred);
+    struct mr_connector c;
+    assert_int_equal(mr_store_connector_get(f->s, id, &c, &err), 0);
+    assert_string_equal(c.name, "corp");
+    assert_int_equal(c.type, MR_CONNECTOR_SOCKS5);
+    assert_int_equal(c.port, 1080);
+    assert_int_equal(c.credential_id, cred);
+    c.type = MR_CONNECTOR_HTTP;
+    c.port = 3128;
+    c.credential_id = 0;
+    assert_int_equal(mr_store_connector_update(f->s, &c, &err), 0);
+    mr_connector_clear(&c);
+    assert_int_equal(mr_store_connector_get(f->s, id, &c, &err), 0);
+    assert_int_equal(c.type, MR_CONNECTOR_HTTP);
+    assert_int_equal(c.port, 3128);
+    assert_int_equal(c.credential_id, 0);
+    mr_connector_clear(&c);
+}
+
+static void test_account_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    int64_t cred = add_credential(f->s, "c");
+    int64_t conn = add_connector(f->s, "p", 0);
+    struct mr_account a, b;
+    make_account(&a, "Fully Set", cred);
+    a.keep_copy = 0;
+    a.automatic_check = 0;
+    a.interval = 45;
+    a.enabled = 0;
+    a.port = 10993;
+    a.protocol = MR_PROTO_IMAP;
+    a.use_connector = 1;
+    a.connector_id = conn;
+    a.skip_certificate = 1;
+    a.security = MR_SEC_STARTTLS_OPTIONAL;
+    a.folder = mr_xstrdup("INBOX/Support");
+    a.auth = mr_xstrdup("SCRAM-SHA-256");
+    int64_t id = add_account(f->s, &a);
+    assert_int_equal(mr_store_account_get(f->s, id, &b, &err), 0);
+    assert_string_equal(b.name, a.name);
+    assert_string_equal(b.address, a.address);
+    assert_string_equal(b.folder, a.folder);
+    assert_string_equal(b.auth, a.auth);
+    assert_int_equal(b.keep_copy, 0);
+    assert_int_equal(b.automatic_check, 0);
+    assert_int_equal(b.interval, 45);
+    assert_int_equal(b.enabled, 0);
+    assert_int_equal(b.port, 10993);
+    assert_int_equal(b.protocol, MR_PROTO_IMAP);
+    assert_int_equal(b.use_connector, 1);
+    assert_int_equal(b.connector_id, conn);
+    assert_int_equal(b.credential_id, cred);
+    assert_int_equal(b.skip_certificate, 1);
+    assert_int_equal(b.security, MR_SEC_STARTTLS_OPTIONAL);
+    mr_account_clear(&b);
+    /* defaults stored as such: NULL port, folder and auth */
+    struct mr_account d;
+    make_account(&d, "Defaults", cred);
+    d.protocol = MR_PROTO_POP3;
+    int64_t did = add_account(f->s, &d);
+    assert_int_equal(mr_store_account_get(f->s, did, &b, &err), 0);
+    assert_int_equal(b.port, 0);
+    assert_int_equal(mr_account_port(&b), 995);
+    assert_null(b.folder);
+    assert_null(b.auth);
+    assert_int_equal(b.connector_id, 0);
+    mr_account_clear(&b);
+    /* update */
+    free(a.name);
+    a.name = mr_xstrdup("Renamed");
+    a.port = 0;
+    assert_int_equal(mr_store_account_update(f->s, &a, &err), 0);
+    assert_int_equal(mr_store_account_get(f->s, id, &b, &err), 0);
+    assert_string_equal(b.name, "Renamed");
+    assert_int_equal(b.port, 0);
+    mr_account_clear(&b);
+    mr_account_clear(&a);
+    mr_account_clear(&d);
+    assert_int_equal(mr_store_account_delete(f->s, id, &err), 0);
+    assert_int_equal(mr_store_account_get(f->s, id, &b, &err), MR_ENOTFOUND);
+}
+
+static void test_names_are_unique_ignoring_case(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    int64_t cred = add_credential(f->s, "Support");
+    struct mr_credential c;
+    mr_credential_init(&c);
+    c.name = mr_xstrdup("SUPPORT");
+    c.username = mr_xstrdup("x");
+    assert_int_equal(mr_store_credential_insert(f->s, &c, "s", 1, &err), MR_EEXIST);
+    assert_non_null(strstr(err.message, "a credential named 'SUPPORT' already exists"));
+    mr_credential_clear(&c);
+    int taken = 0;
+    assert_int_equal(mr_store_name_taken(f->s, MR_OBJ_CREDENTIAL, "support", 0, &taken, &err), 0);
+    assert_true(taken);
+    assert_int_equal(mr_store_name_taken(f->s, MR_OBJ_CREDENTIAL, "support", cred, &taken, &err),
+                     0);
+    assert_false(taken); /* its own name */
+    struct mr_account a, b;
+    make_account(&a, "Alerts", cred);
+    add_account(f->s, &a);
+    make_account(&b, "alerts", cred);
+    assert_int_equal(mr_store_account_insert(f->s, &b, &err), MR_EEXIST);
+    assert_string_equal(err.field, "name");
+    mr_account_clear(&a);
+    mr_account_clear(&b);
+}
+
+static void test_resolve_by_id_and_name(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    int64_t cred = add_credential(f->s, "Mixed Case");
+    int64_t id = 0;
+    char text[24];
+    snprintf(text, sizeof(text), "%lld", (long long)cred);
+    assert_int_equal(mr_store_resolve(f->s, MR_OBJ_CREDENTIAL, text, &id, &err), 0);
+    assert_int_equal(id, cred);
+    id = 0;
+    assert_int_equal(mr_store_resolve(f->s, MR_OBJ_CREDENTIAL, "mixed case", &id, &err), 0);
+    assert_int_equal(id, cred);
+    assert_int_equal(mr_store_resolve(f->s, MR_OBJ_CREDENTIAL, "nope", &id, &err), MR_ENOTFOUND);
+    assert_string_equal(err.message, "no credential named 'nope'");
+    assert_int_equal(mr_store_resolve(f->s, MR_OBJ_ACCOUNT, "42", &id, &err), MR_ENOTFOUND);
+    assert_string_equal(err.message, "no account with ID 42");
+}
+
+static void test_in_use_cannot_be_deleted(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    int64_t cred = add_credential(f->s, "shared");
+    int64_t proxy_cred = add_credential(f->s, "proxy-login");
+    int64_t conn = add_connector(f->s, "corp", proxy_cred);
+    struct mr_account a;
+    make_account(&a, "Helpdesk", cred);
+    a.use_connector = 1;
+    a.connector_id = conn;
+    int64_t id = add_account(f->s, &a);
+    mr_account_clear(&a);
+
+    assert_int_equal(mr_store_credential_delete(f->s, cred, &err), MR_EINUSE);
+    assert_non_null(strstr(err.message, "account Helpdesk"));
+    assert_int_equal(mr_store_credential_delete(f->s, proxy_cred, &err), MR_EINUSE);
+    assert_non_null(strstr(err.message, "network connector corp"));
+    assert_int_equal(mr_store_connector_delete(f->s, conn, &err), MR_EINUSE);
+    assert_non_null(strstr(err.message, "account Helpdesk"));
+
+    assert_int_equal(mr_store_account_delete(f->s, id, &err), 0);
+    assert_int_equal(mr_store_set_default_connector(f->s, conn, &err), 0);
+    assert_int_equal(mr_store_connector_delete(f->s, conn, &err), MR_EINUSE);
+    assert_non_null(strstr(err.message, "default connector"));
+    assert_int_equal(mr_store_set_default_connector(f->s, 0, &err), 0);
+    int64_t def = -1;
+    assert_int_equal(mr_store_default_connector(f->s, &def, &err), 0);
+    assert_int_equal(def, 0);
+    assert_int_equal(mr_store_connector_delete(f->s, conn, &err), 0);
+    assert_int_equal(mr_store_credential_delete(f->s, cred, &err), 0);
+    assert_int_equal(mr_store_credential_delete(f->s, proxy_cred, &err), 0);
+}
+
+static void test_accounts_on_default_connector(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    int64_t cred = add_credential(f->s, "c");
+    int64_t conn = add_connector(f->s, "corp", 0);
+    assert_int_equal(mr_store_set_default_connector(f->s, conn, &err), 0);
+    struct mr_account a;
+    make_account(&a, "Through default", cred);
+    a.use_connector = 1;
+    add_account(f->s, &a);
+    mr_account_clear(&a);
+    struct mr_buf names;
+    mr_buf_init(&names, 1024);
+    assert_int_equal(mr_store_accounts_on_default(f->s, &names, &err), 0);
+    assert_string_equal(names.data, "Through default");
+    mr_buf_reset(&names);
+    assert_int_equal(mr_store_users_of(f->s, MR_OBJ_CONNECTOR, conn, &names, &err), 0);
+    assert_non_null(strstr(names.data, "account Through default (through the default)"));
+    mr_buf_free(&names);
+}
+
+/* 65 accounts whose flags follow i; the store's filter must agree with a
+ * count made here for every combination. */
+static void test_report_filters_and_paging(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    int64_t cred = add_credential(f->s, "c");
+    for (int i = 1; i <= 65; i++) {
+        struct mr_account a;
+        char name[32];
+        snprintf(name, sizeof(name), "%s-%02d", i % 5 == 0 ? "Support" : "alerts", i);
+        make_account(&a, name, cred);
+        a.security = (enum mr_security)(i % 4);
+        a.automatic_check = i % 2;
+        a.keep_copy = i % 3 != 0;
+        a.enabled = i % 7 != 0;
+        add_account(f->s, &a);
+        mr_account_clear(&a);
+    }
+    const enum mr_tristate values[] = {MR_ANY, MR_NO, MR_YES};
+    const char *names[] = {NULL, "support", "ALERTS-0", "nothing"};
+    for (int n = 0; n < 4; n++)
+        for (int s = 0; s < 3; s++)
+            for (int ac = 0; ac < 3; ac++)
+                for (int k = 0; k < 3; k++)
+                    for (int e = 0; e < 3; e++) {
+                        struct mr_account_filter flt = {names[n], values[s], values[ac], values[k],
+                                                        values[e]};
+                        size_t expected = 0;
+                        for (int i = 1; i <= 65; i++) {
+                            int is_support = i % 5 == 0;
+                            if ((n == 1 && !is_support) || (n == 2 && (is_support || i >= 10)) ||
+                                n == 3)
+                                continue;
+                            if ((flt.secure >= 0 && (i % 4 != 0) != flt.secure) ||
+                                (flt.automatic_check >= 0 && i % 2 != flt.automatic_check) ||
+                                (flt.keep_copy >= 0 && (i % 3 != 0) != flt.keep_copy) ||
+                                (flt.enabled >= 0 && (i % 7 != 0) != flt.enabled))
+                                continue;
+                            expected++;
+                        }
+                        struct mr_account *items;
+                        size_t got, total;
+                        assert_int_equal(
+                            mr_store_account_list(f->s, &flt, 0, 0, &items, &got, &total, &err), 0);
+                        assert_int_equal(total, expected);
+                        assert_int_equal(got, expected);
+                        mr_account_list_free(&items, got);
+                    }
+    struct mr_account_filter all;
+    mr_account_filter_init(&all);
+    size_t sizes[3] = {30, 30, 5};
+    int64_t last = 0;
+    for (size_t page = 0; page < 3; page++) {
+        struct mr_account *items;
+        size_t got, total;
+        assert_int_equal(
+            mr_store_account_list(f->s, &all, page * 30, 30, &items, &got, &total, &err), 0);
+        assert_int_equal(total, 65);
+        assert_int_equal(got, sizes[page]);
+        assert_true(items[0].id > last); /* ordered by ID, pages do not overlap */
+        last = items[got - 1].id;
+        mr_account_list_free(&items, got);
+    }
+}
+
+static void test_rollback_leaves_nothing(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    assert_int_equal(mr_store_begin(f->s, &err), 0);
+    add_credential(f->s, "temporary");
+    mr_store_rollback(f->s);
+    int64_t id;
+    assert_int_equal(mr_store_resolve(f->s, MR_OBJ_CREDENTIAL, "temporary", &id, &err),
+                     MR_ENOTFOUND);
+    assert_int_equal(mr_store_begin(f->s, &err), 0);
+    add_credential(f->s, "kept");
+    assert_int_equal(mr_store_commit(f->s, &err), 0);
+    assert_int_equal(mr_store_resolve(f->s, MR_OBJ_CREDENTIAL, "kept", &id, &err), 0);
+}
+
+static void test_meta(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    struct mr_buf out;
+    mr_buf_init(&out, 64);
+    assert_int_equal(mr_store_meta_get(f->s, "k", &out, &err), MR_ENOTFOUND);
+    assert_int_equal(mr_store_meta_set(f->s, "k", "\0\1\2", 3, &err), 0);
+    assert_int_equal(mr_store_meta_get(f->s, "k", &out, &err), 0);
+    assert_int_equal(out.len, 3);
+    assert_memory_equal(out.data, "\0\1\2", 3);
+    mr_buf_free(&out);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_open_creates_private_files),
+        T(test_reopen_keeps_data_and_version),
+        T(test_newer_schema_is_refused),
+        T(test_corrupt_file_is_refused),
+        T(test_data_dir_that_is_a_file),
+        T(test_credential_round_trip),
+        T(test_connector_round_trip),
+        T(test_account_round_trip),
+        T(test_names_are_unique_ignoring_case),
+        T(test_resolve_by_id_and_name),
+        T(test_in_use_cannot_be_deleted),
+        T(test_accounts_on_default_connector),
+        T(test_report_filters_and_paging),
+        T(test_rollback_leaves_nothing),
+        T(test_meta),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

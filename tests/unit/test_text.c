@@ -1,0 +1,171 @@
+/* Utilities: RFC 4180 CSV, capped buffers, flag parsing and UTF-8. */
+#include "cmocka_all.h"
+
+#include "util/buf.h"
+#include "util/csv.h"
+#include "util/error.h"
+#include "util/text.h"
+
+#include <string.h>
+
+static void assert_csv(const char *const *fields, size_t n, const char *expected)
+{
+    struct mr_buf b;
+    mr_buf_init(&b, 4096);
+    assert_int_equal(mr_csv_row(&b, fields, n), 0);
+    assert_string_equal(b.data, expected);
+    mr_buf_free(&b);
+}
+
+static void test_csv_plain(void **state)
+{
+    (void)state;
+    const char *f[] = {"1", "Support", "yes"};
+    assert_csv(f, 3, "1,Support,yes\r\n");
+}
+
+static void test_csv_quoting(void **state)
+{
+    (void)state;
+    const char *comma[] = {"a,b", "c"};
+    assert_csv(comma, 2, "\"a,b\",c\r\n");
+    const char *quote[] = {"say \"hi\""};
+    assert_csv(quote, 1, "\"say \"\"hi\"\"\"\r\n");
+    const char *newline[] = {"two\nlines", "cr\rhere", "crlf\r\nx"};
+    assert_csv(newline, 3, "\"two\nlines\",\"cr\rhere\",\"crlf\r\nx\"\r\n");
+    const char *spaces[] = {" lead", "trail ", "mid dle"};
+    assert_csv(spaces, 3, "\" lead\",\"trail \",mid dle\r\n");
+}
+
+static void test_csv_empty_null_utf8(void **state)
+{
+    (void)state;
+    const char *f[] = {"", NULL, "Suporte Técnico — 日本", "x"};
+    assert_csv(f, 4, ",,Suporte Técnico — 日本,x\r\n");
+    const char *only_quote[] = {"\""};
+    assert_csv(only_quote, 1, "\"\"\"\"\r\n");
+}
+
+static void test_csv_cap(void **state)
+{
+    (void)state;
+    struct mr_buf b;
+    mr_buf_init(&b, 8);
+    const char *f[] = {"0123456789"};
+    assert_int_equal(mr_csv_row(&b, f, 1), MR_ETOOBIG);
+    mr_buf_free(&b);
+}
+
+static void test_buf_cap(void **state)
+{
+    (void)state;
+    struct mr_buf b;
+    mr_buf_init(&b, 10);
+    assert_int_equal(mr_buf_puts(&b, "hello"), 0);
+    assert_int_equal(mr_buf_printf(&b, "%d", 12345), 0);
+    assert_int_equal(b.len, 10);
+    assert_string_equal(b.data, "hello12345");
+    assert_int_equal(mr_buf_putc(&b, '!'), MR_ETOOBIG);
+    assert_int_equal(b.len, 10); /* unchanged by the failed append */
+    assert_int_equal(mr_buf_append(&b, "x", SIZE_MAX), MR_ETOOBIG);
+    mr_buf_reset(&b);
+    assert_int_equal(b.len, 0);
+    assert_string_equal(b.data, "");
+    mr_buf_free(&b);
+    assert_null(b.data);
+}
+
+static void test_parse_int(void **state)
+{
+    (void)state;
+    long long v = 0;
+    assert_int_equal(mr_parse_int("993", 1, 65535, &v), 0);
+    assert_int_equal(v, 993);
+    assert_int_equal(mr_parse_int("-5", -10, 10, &v), 0);
+    assert_int_equal(v, -5);
+    assert_int_equal(mr_parse_int("0", 1, 65535, &v), MR_ETOOBIG);
+    assert_int_equal(mr_parse_int("99999999999999999999", 1, 65535, &v), MR_ETOOBIG);
+    assert_int_equal(mr_parse_int("12a", 1, 100, &v), MR_EINVAL);
+    assert_int_equal(mr_parse_int(" 12", 1, 100, &v), MR_EINVAL);
+    assert_int_equal(mr_parse_int("", 1, 100, &v), MR_EINVAL);
+    assert_int_equal(mr_parse_int("-", 1, 100, &v), MR_EINVAL);
+    assert_int_equal(mr_parse_int("0x10", 1, 100, &v), MR_EINVAL);
+}
+
+static void test_yes_no(void **state)
+{
+    (void)state;
+    int v = -1;
+    assert_int_equal(mr_parse_yes_no("YES", &v), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(mr_parse_yes_no("false", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(mr_parse_yes_no("y", &v), MR_EINVAL);
+    assert_int_equal(mr_parse_yes_no("", &v), MR_EINVAL);
+}
+
+static void test_utf8(void **state)
+{
+    (void)state;
+    static const char *const valid[] = {"plain", "é", "日本語", "\xf0\x9f\x93\xa7", ""};
+    static const char *const invalid[] = {
+        "\xff",
+        "\xc3",             /* truncated */
+        "\xc0\xaf",         /* overlong slash */
+        "\xed\xa0\x80",     /* surrogate */
+        "\xf4\x90\x80\x80", /* above U+10FFFF */
+        "\xe0\x80\xaf",     /* overlong */
+        "ok\x80",
+    };
+    for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
+        assert_true(mr_utf8_valid(valid[i], strlen(valid[i])));
+    for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+        assert_false(mr_utf8_valid(invalid[i], strlen(invalid[i])));
+    assert_int_equal(mr_utf8_width("Técnico"), 7);
+    assert_int_equal(mr_utf8_width("日本"), 2);
+}
+
+static void test_small_helpers(void **state)
+{
+    (void)state;
+    assert_true(mr_str_all_digits("0123"));
+    assert_false(mr_str_all_digits("12a"));
+    assert_false(mr_str_all_digits(""));
+    assert_true(mr_str_has_control("a\tb"));
+    assert_true(mr_str_has_control("del\x7f"));
+    assert_false(mr_str_has_control("fine é"));
+    assert_true(mr_str_ieq("Inbox", "INBOX"));
+    assert_false(mr_str_ieq("Inbox", NULL));
+    assert_true(mr_str_ieq(NULL, NULL));
+}
+
+static void test_error_set(void **state)
+{
+    (void)state;
+    mr_error err = {0};
+    assert_int_equal(mr_error_set(&err, MR_ENOTFOUND, "port", "no %s %d", "thing", 5),
+                     MR_ENOTFOUND);
+    assert_string_equal(err.field, "port");
+    assert_string_equal(err.message, "no thing 5");
+    assert_int_equal(mr_error_set(NULL, MR_EIO, NULL, "ignored"), MR_EIO);
+    assert_string_equal(mr_status_name(MR_EINUSE), "in use");
+    mr_error_clear(&err);
+    assert_int_equal(err.code, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_csv_plain),
+        cmocka_unit_test(test_csv_quoting),
+        cmocka_unit_test(test_csv_empty_null_utf8),
+        cmocka_unit_test(test_csv_cap),
+        cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_parse_int),
+        cmocka_unit_test(test_yes_no),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_small_helpers),
+        cmocka_unit_test(test_error_set),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
