@@ -34,11 +34,11 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     }
     if ((rc = mr_cli_open(cli)))
         return rc;
-    fprintf(stderr,
-            "mailroom: serve: the daemon is not part of this build yet.\n"
-            "It will serve the web console and JSON API on http://%s/ and check every\n"
-            "enabled account automatically, using the data in %s.\n"
-            "Until then, use the command line: 'mailroom --help'.\n",
-            listen, cli->data_dir);
-    return MR_EXIT_ERROR;
+    mr_error err = {0};
+    mr_error_set(&err, MR_EINVAL, "",
+                 "the daemon is not part of this build yet: it will serve the web console "
+                 "and JSON API on http://%s/ and check every enabled account in %s; until "
+                 "then use the command line ('mailroom --help')",
+                 listen, cli->data_dir);
+    return mr_cli_fail(cli, &err);
 }

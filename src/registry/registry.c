@@ -108,7 +108,7 @@ static int check_unique(struct mr_registry *r, enum mr_object kind, const char *
         return 0;
     int rc = mr_store_name_taken(r->store, kind, name, id, &taken, err);
     if (rc == 0 && taken)
-        mr_problems_add(p, "name", "a %s named '%s' already exists", mr_object_name(kind), name);
+        mr_problems_add(p, "name", "%s named '%s' already exists", mr_object_a_name(kind), name);
     return rc;
 }
 

@@ -88,6 +88,12 @@ const char *mr_object_name(enum mr_object kind)
     return names[kind];
 }
 
+const char *mr_object_a_name(enum mr_object kind)
+{
+    static const char *const names[] = {"an account", "a credential", "a network connector"};
+    return names[kind];
+}
+
 static const char *table_of(enum mr_object kind)
 {
     static const char *const tables[] = {"accounts", "credentials", "connectors"};
@@ -98,8 +104,8 @@ int mr_store_write_failed(struct mr_store *s, enum mr_object kind, const char *n
                           const char *doing, mr_error *err)
 {
     if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE)
-        return mr_error_set(err, MR_EEXIST, "name", "a %s named '%s' already exists",
-                            mr_object_name(kind), name);
+        return mr_error_set(err, MR_EEXIST, "name", "%s named '%s' already exists",
+                            mr_object_a_name(kind), name);
     return mr_store_fail(s, err, doing);
 }
 

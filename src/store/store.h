@@ -40,6 +40,8 @@ int mr_store_meta_set(struct mr_store *s, const char *key, const void *val, size
 
 enum mr_object { MR_OBJ_ACCOUNT, MR_OBJ_CREDENTIAL, MR_OBJ_CONNECTOR };
 const char *mr_object_name(enum mr_object kind); /* "account", ... */
+/* The name with its article: "an account", "a credential". */
+const char *mr_object_a_name(enum mr_object kind);
 /* Whether another object of that kind (not except_id) has this name,
  * compared without regard to ASCII case. */
 int mr_store_name_taken(struct mr_store *s, enum mr_object kind, const char *name,
