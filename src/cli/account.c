@@ -288,33 +288,50 @@ static const char list_usage[] =
 
 enum { OPT_NAME = 0x300, OPT_SECURE, OPT_AUTO, OPT_KEEP, OPT_STATUS, OPT_PAGE, OPT_PER_PAGE };
 
+/* The yes/no/any filters, by option. */
+static enum mr_tristate *tristate_filter(struct list_args *a, int c, const char **field)
+{
+    switch (c) {
+    case OPT_SECURE:
+        *field = "secure";
+        return &a->filter.secure;
+    case OPT_AUTO:
+        *field = "automatic-check";
+        return &a->filter.automatic_check;
+    case OPT_KEEP:
+        *field = "keep-copy";
+        return &a->filter.keep_copy;
+    default:
+        return NULL;
+    }
+}
+
 static int list_option(struct mr_cli *cli, int c, struct list_args *a)
 {
-    enum mr_tristate *t = c == OPT_SECURE ? &a->filter.secure
-                          : c == OPT_AUTO ? &a->filter.automatic_check
-                                          : &a->filter.keep_copy;
+    const char *field = NULL;
+    enum mr_tristate *t = tristate_filter(a, c, &field);
+    if (t) {
+        if (mr_tristate_parse(optarg, t) == 0)
+            return 0;
+        return mr_cli_bad_value(cli, field, "expected yes, no or any, got '%s'", optarg);
+    }
     switch (c) {
     case OPT_NAME:
         a->filter.name = optarg;
         return 0;
-    case OPT_SECURE:
-    case OPT_AUTO:
-    case OPT_KEEP:
-        if (mr_tristate_parse(optarg, t) == 0)
-            return 0;
-        return mr_cli_usage(cli, "expected yes, no or any, got '%s'", optarg);
     case OPT_STATUS:
         if (mr_status_parse(optarg, &a->filter.enabled) == 0)
             return 0;
-        return mr_cli_usage(cli, "--status: expected enabled, disabled or all, got '%s'", optarg);
+        return mr_cli_bad_value(cli, "status", "expected enabled, disabled or all, got '%s'",
+                                optarg);
     case OPT_PAGE:
         if (mr_parse_int(optarg, 1, 1000000000, &a->page) == 0)
             return 0;
-        return mr_cli_usage(cli, "--page: expected a page number from 1, got '%s'", optarg);
+        return mr_cli_bad_value(cli, "page", "expected a page number from 1, got '%s'", optarg);
     default:
         if (mr_parse_int(optarg, 1, 1000, &a->per_page) == 0)
             return 0;
-        return mr_cli_usage(cli, "--per-page: expected 1 to 1000, got '%s'", optarg);
+        return mr_cli_bad_value(cli, "per-page", "expected 1 to 1000, got '%s'", optarg);
     }
 }
 

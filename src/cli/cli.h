@@ -72,6 +72,9 @@ int mr_cli_fail_problems(struct mr_cli *cli, const struct mr_problems *p);
 /* Either: problems (rc MR_EINVAL with some recorded) or err. */
 int mr_cli_fail_write(struct mr_cli *cli, int rc, const struct mr_problems *p, const mr_error *err);
 int mr_cli_usage(struct mr_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A flag with a value it cannot take: "mailroom: CMD: FIELD: message", exit 1. */
+int mr_cli_bad_value(struct mr_cli *cli, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Exactly one positional ID|NAME argument after the options. */
 int mr_cli_one_ref(struct mr_cli *cli, int argc, char **argv, const char **ref);
 int mr_cli_resolve(struct mr_cli *cli, enum mr_object kind, const char *ref, int64_t *id);

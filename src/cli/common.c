@@ -56,7 +56,7 @@ int mr_cli_common_option(struct mr_cli *cli, int c, const char *usage, enum mr_f
             *format = MR_FORMAT_JSON;
         else {
             *done = 1;
-            return mr_cli_usage(cli, "--format: expected table, csv or json, got '%s'", optarg);
+            return mr_cli_bad_value(cli, "format", "expected table, csv or json, got '%s'", optarg);
         }
         return 0;
     case '?':
@@ -142,6 +142,17 @@ int mr_cli_usage(struct mr_cli *cli, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return MR_EXIT_USAGE;
+}
+
+int mr_cli_bad_value(struct mr_cli *cli, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "mailroom: %s: %s: ", cli->command, field);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return MR_EXIT_ERROR;
 }
 
 int mr_cli_one_ref(struct mr_cli *cli, int argc, char **argv, const char **ref)

@@ -60,8 +60,8 @@ class UsageTest(CliTestCase):
         self.fails(code=2)
         self.fails("frobnicate", code=2, message="unknown command 'frobnicate'")
         self.fails("--bogus", code=2, message="unknown option '--bogus'")
-        self.fails("credential", "list", "--format", "yaml", code=2,
-                   message="expected table, csv or json")
+        self.fails("credential", "list", "--format", "yaml",
+                   message="format: expected table, csv or json")
         self.fails("connector", "show", code=2, message="expected one ID or NAME")
 
     def test_version(self):

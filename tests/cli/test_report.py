@@ -85,8 +85,8 @@ class ReportTest(CliTestCase):
             self.assertEqual(lines[-1], f"page {page} of 3, 65 accounts")
             self.assertEqual(int(lines[1].split()[0]), first)
         self.fails("account", "list", "--page", "4", message="page 4 does not exist: 3 pages")
-        self.fails("account", "list", "--page", "0", code=2)
-        self.fails("account", "list", "--page", "x", code=2)
+        self.fails("account", "list", "--page", "0", message="page: expected a page number")
+        self.fails("account", "list", "--page", "x", message="page:")
         data = self.json("account", "list", "--page", "3")
         self.assertEqual((data["page"], data["pages"], data["per_page"], data["total"]),
                          (3, 3, 30, 65))
@@ -152,11 +152,15 @@ class ReportTest(CliTestCase):
         self.assertEqual(out.splitlines()[-1], "page 1 of 1, 0 accounts")
         self.assertEqual(self.ok("account", "list", "--name", "zzz", "--format", "csv"),
                          ",".join(COLUMNS) + "\r\n")
-        self.fails("account", "list", "--secure", "maybe", code=2, message="yes, no or any")
-        self.fails("account", "list", "--status", "on", code=2,
-                   message="expected enabled, disabled or all")
-        self.fails("account", "list", "--format", "xml", code=2)
-        self.fails("account", "list", "--per-page", "0", code=2)
+        self.fails("account", "list", "--secure", "maybe",
+                   message="secure: expected yes, no or any")
+        self.fails("account", "list", "--keep-copy", "1", message="keep-copy:")
+        self.fails("account", "list", "--automatic-check", "", message="automatic-check:")
+        self.fails("account", "list", "--status", "on",
+                   message="status: expected enabled, disabled or all")
+        self.fails("account", "list", "--format", "xml", message="format: expected table")
+        self.fails("account", "list", "--per-page", "0", message="per-page:")
+        self.fails("account", "list", "--colour", "red", code=2)
 
 
 if __name__ == "__main__":
