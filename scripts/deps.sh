@@ -8,9 +8,9 @@ packages=(
     # build
     build-essential cmake pkg-config clang-format
     # libraries
-    libsqlite3-dev libsodium-dev libjansson-dev
-    # tests
-    libcmocka-dev python3 sqlite3
+    libsqlite3-dev libsodium-dev libjansson-dev libssl-dev libgsasl-dev libgmime-3.0-dev
+    # tests: unit tests, a real Dovecot (IMAP and POP3), certificates
+    libcmocka-dev python3 sqlite3 dovecot-imapd dovecot-pop3d openssl
 )
 
 missing=()
@@ -32,5 +32,14 @@ fi
 
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as dovecot would start system services on install; the tests
+# run their own private instances, so forbid service starts while installing
+# (unless the machine already has a policy of its own).
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && made_policy=1
+fi
+trap '[[ $made_policy -eq 1 ]] && rm -f "$policy"' EXIT
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"

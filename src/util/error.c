@@ -46,6 +46,18 @@ const char *mr_status_name(int code)
         return "too big";
     case MR_EUSAGE:
         return "usage";
+    case MR_ETIMEOUT:
+        return "timeout";
+    case MR_ENET:
+        return "network error";
+    case MR_ETLS:
+        return "tls error";
+    case MR_EPROTO:
+        return "protocol error";
+    case MR_EAUTH:
+        return "authentication failed";
+    case MR_ESERVER:
+        return "server error";
     default:
         return "error";
     }

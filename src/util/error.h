@@ -17,6 +17,12 @@ enum mr_status {
     MR_EVAULT = -7,    /* master key missing/wrong, secret cannot be opened */
     MR_ETOOBIG = -8,   /* a capped buffer or input limit was exceeded */
     MR_EUSAGE = -9,    /* command-line usage error */
+    MR_ETIMEOUT = -10, /* a network step or the run's deadline timed out */
+    MR_ENET = -11,     /* resolve, connect, read or write failed; connection closed */
+    MR_ETLS = -12,     /* TLS handshake or certificate verification failed */
+    MR_EPROTO = -13,   /* the server broke the protocol (garbage, limits, wrong tag) */
+    MR_EAUTH = -14,    /* the server refused the login */
+    MR_ESERVER = -15,  /* the server answered NO/BAD/-ERR to a command */
 };
 
 #define MR_ERROR_FIELD_MAX   48

@@ -1,0 +1,87 @@
+/* A connection to a mail server: a byte stream behind a small vtable, so that
+ * plain TCP, TLS (implicit or after STARTTLS) and, later, proxy tunnels look
+ * the same to the protocols. Only src/net touches sockets and OpenSSL.
+ *
+ * Every wait is bounded twice: by the idle timeout (no byte for that long)
+ * and by the run's overall deadline, so a server that trickles one byte a
+ * second cannot keep a run alive forever. */
+#ifndef MR_NET_CONN_H
+#define MR_NET_CONN_H
+
+#include "util/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MR_CONNECT_TIMEOUT_MS 15000
+#define MR_IDLE_TIMEOUT_MS    60000
+
+struct mr_net_limits {
+    int connect_timeout_ms;
+    int idle_timeout_ms;
+    int64_t deadline_ms; /* absolute, on mr_now_ms()'s clock; 0 = none */
+};
+
+struct mr_conn;
+
+struct mr_conn_ops {
+    /* Reads what is there, at least one byte; 0 or MR_ENET (closed) or
+     * MR_ETIMEOUT. */
+    int (*read)(struct mr_conn *c, void *buf, size_t cap, size_t *got, mr_error *err);
+    /* Writes everything. */
+    int (*write)(struct mr_conn *c, const void *buf, size_t n, mr_error *err);
+    /* Frees the layer's state (not the conn). */
+    void (*close)(struct mr_conn *c);
+};
+
+/* What the resolve and connect steps found, for Test connection. */
+struct mr_net_info {
+    char addresses[256]; /* every address the name resolved to */
+    char peer[64];       /* the address connected to */
+    int64_t resolve_ms, connect_ms;
+};
+
+/* What the TLS handshake found. */
+struct mr_tls_info {
+    char version[16];
+    char cipher[64];
+    char subject[256];
+    char issuer[256];
+    char not_after[32];
+    int verified;          /* chain and host name checked and good */
+    int skipped;           /* verification was turned off */
+    char verify_text[160]; /* OpenSSL's word on the chain */
+    int64_t handshake_ms;
+};
+
+struct mr_tls_opts {
+    const char *host; /* SNI, and the name the certificate must match */
+    int verify;       /* 0 = skip certificate checks */
+    const char *ca_file;
+};
+
+struct mr_conn {
+    const struct mr_conn_ops *ops;
+    int fd;
+    struct mr_net_limits limits;
+    void *tls; /* SSL *, when the TLS layer is on */
+    char host[256];
+    int port;
+};
+
+int mr_net_connect(struct mr_conn **out, const char *host, int port,
+                   const struct mr_net_limits *limits, struct mr_net_info *info, mr_error *err);
+int mr_conn_read(struct mr_conn *c, void *buf, size_t cap, size_t *got, mr_error *err);
+int mr_conn_write(struct mr_conn *c, const void *buf, size_t n, mr_error *err);
+void mr_conn_close(struct mr_conn **c);
+int mr_conn_is_tls(const struct mr_conn *c);
+
+/* Starts TLS on the connection (implicit TLS, or after STARTTLS's OK). */
+int mr_tls_start(struct mr_conn *c, const struct mr_tls_opts *opts, struct mr_tls_info *info,
+                 mr_error *err);
+
+/* Waits until fd is readable (events POLLIN) or writable (POLLOUT), bounded
+ * by the idle timeout and the deadline; for the layers. */
+int mr_net_wait(struct mr_conn *c, short events, const char *what, mr_error *err);
+
+#endif

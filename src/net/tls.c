@@ -1,0 +1,201 @@
+/* TLS as a layer of the connection (OpenSSL): TLS 1.2 at least, SNI, chain
+ * verification against the system store plus an optional CA file, and host
+ * name (or IP address) verification, unless the account skips them. */
+#include "net/conn.h"
+
+#include "util/clock.h"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+static int ssl_wait(struct mr_conn *c, SSL *ssl, int ret, const char *what, mr_error *err)
+{
+    switch (SSL_get_error(ssl, ret)) {
+    case SSL_ERROR_WANT_READ:
+        return mr_net_wait(c, POLLIN, what, err);
+    case SSL_ERROR_WANT_WRITE:
+        return mr_net_wait(c, POLLOUT, what, err);
+    case SSL_ERROR_ZERO_RETURN:
+        return mr_error_set(err, MR_ENET, "", "the server closed the TLS connection");
+    case SSL_ERROR_SYSCALL:
+        if (ERR_peek_error() == 0)
+            return mr_error_set(err, MR_ENET, "", "the server closed the connection (%s)", what);
+        /* fall through */
+    default: {
+        char text[256];
+        ERR_error_string_n(ERR_get_error(), text, sizeof(text));
+        ERR_clear_error();
+        return mr_error_set(err, MR_ETLS, "", "%s: %s", what, text);
+    }
+    }
+}
+
+static int tls_read(struct mr_conn *c, void *buf, size_t cap, size_t *got, mr_error *err)
+{
+    SSL *ssl = c->tls;
+    for (;;) {
+        size_t n = 0;
+        int ret = SSL_read_ex(ssl, buf, cap, &n);
+        if (ret == 1) {
+            *got = n;
+            return 0;
+        }
+        int rc = ssl_wait(c, ssl, ret, "waiting for the server", err);
+        if (rc)
+            return rc;
+    }
+}
+
+static int tls_write(struct mr_conn *c, const void *buf, size_t n, mr_error *err)
+{
+    SSL *ssl = c->tls;
+    const char *p = buf;
+    while (n > 0) {
+        size_t w = 0;
+        int ret = SSL_write_ex(ssl, p, n, &w);
+        if (ret == 1) {
+            p += w;
+            n -= w;
+            continue;
+        }
+        int rc = ssl_wait(c, ssl, ret, "sending to the server", err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void tls_close(struct mr_conn *c)
+{
+    if (!c->tls)
+        return;
+    SSL_shutdown(c->tls); /* best effort: one try, the socket is non-blocking */
+    SSL_free(c->tls);
+    c->tls = NULL;
+}
+
+static const struct mr_conn_ops tls_ops = {tls_read, tls_write, tls_close};
+
+static int is_ip_literal(const char *host)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+static SSL *make_ssl(const struct mr_tls_opts *o, mr_error *err)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *ssl = NULL;
+    if (!ctx)
+        goto fail;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (o->verify) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_default_verify_paths(ctx);
+        if (o->ca_file && SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1) {
+            SSL_CTX_free(ctx);
+            ERR_clear_error();
+            mr_error_set(err, MR_ETLS, "", "cannot load the CA file %s", o->ca_file);
+            return NULL;
+        }
+    } else {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    }
+    ssl = SSL_new(ctx);
+    SSL_CTX_free(ctx); /* the SSL keeps its own reference */
+    if (!ssl)
+        goto fail;
+    if (!is_ip_literal(o->host))
+        SSL_set_tlsext_host_name(ssl, o->host);
+    if (o->verify && is_ip_literal(o->host))
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), o->host);
+    else if (o->verify) {
+        SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        SSL_set1_host(ssl, o->host);
+    }
+    return ssl;
+fail:
+    ERR_clear_error();
+    mr_error_set(err, MR_ETLS, "", "cannot set up TLS (OpenSSL)");
+    return NULL;
+}
+
+static void name_text(const X509_NAME *name, char *out, size_t size)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    int n = BIO_read(b, out, (int)size - 1);
+    out[n > 0 ? n : 0] = '\0';
+    BIO_free(b);
+}
+
+static void fill_info(SSL *ssl, const struct mr_tls_opts *o, struct mr_tls_info *info)
+{
+    snprintf(info->version, sizeof(info->version), "%s", SSL_get_version(ssl));
+    snprintf(info->cipher, sizeof(info->cipher), "%s", SSL_get_cipher_name(ssl));
+    X509 *cert = SSL_get1_peer_certificate(ssl);
+    if (cert) {
+        name_text(X509_get_subject_name(cert), info->subject, sizeof(info->subject));
+        name_text(X509_get_issuer_name(cert), info->issuer, sizeof(info->issuer));
+        BIO *b = BIO_new(BIO_s_mem());
+        ASN1_TIME_print(b, X509_get0_notAfter(cert));
+        int n = BIO_read(b, info->not_after, (int)sizeof(info->not_after) - 1);
+        info->not_after[n > 0 ? n : 0] = '\0';
+        BIO_free(b);
+        X509_free(cert);
+    }
+    long v = SSL_get_verify_result(ssl);
+    info->skipped = !o->verify;
+    info->verified = o->verify && v == X509_V_OK && cert;
+    snprintf(info->verify_text, sizeof(info->verify_text), "%s",
+             o->verify ? X509_verify_cert_error_string(v) : "not checked (skip certificate)");
+}
+
+static int handshake_failed(SSL *ssl, const struct mr_tls_opts *o, struct mr_tls_info *info, int rc,
+                            mr_error *err)
+{
+    long v = SSL_get_verify_result(ssl);
+    if (o->verify && v != X509_V_OK) {
+        fill_info(ssl, o, info);
+        return mr_error_set(err, MR_ETLS, "",
+                            "certificate verification failed for %s: %s (subject %s, issuer %s); "
+                            "give the account a CA file, or set Skip certificate to yes if you "
+                            "trust this server",
+                            o->host, X509_verify_cert_error_string(v),
+                            info->subject[0] ? info->subject : "?",
+                            info->issuer[0] ? info->issuer : "?");
+    }
+    return rc;
+}
+
+int mr_tls_start(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_tls_info *info,
+                 mr_error *err)
+{
+    struct mr_tls_info scratch;
+    info = info ? info : &scratch;
+    memset(info, 0, sizeof(*info));
+    int64_t t0 = mr_now_ms();
+    SSL *ssl = make_ssl(o, err);
+    if (!ssl)
+        return MR_ETLS;
+    SSL_set_fd(ssl, c->fd);
+    int ret, rc = 0;
+    while ((ret = SSL_connect(ssl)) != 1) {
+        rc = ssl_wait(c, ssl, ret, "TLS handshake", err);
+        if (rc) {
+            rc = handshake_failed(ssl, o, info, rc, err);
+            SSL_free(ssl);
+            return rc;
+        }
+    }
+    info->handshake_ms = mr_now_ms() - t0;
+    fill_info(ssl, o, info);
+    c->tls = ssl;
+    c->ops = &tls_ops;
+    return 0;
+}

@@ -1,0 +1,226 @@
+"""A private Dovecot for the integration tests: its config, self-signed
+certificate, users, logs and mail all live in one temporary directory; it
+listens on free ports on 127.0.0.1 only, for IMAP and POP3, in plain text
+(STARTTLS offered unless tls=False) and implicit TLS. Stopped by its PID."""
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+MAIL_USER = "mailroom-test"  # runs the mail processes when the tests run as root
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_mail_user():
+    try:
+        return pwd.getpwnam(MAIL_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                        "/usr/sbin/nologin", MAIL_USER], check=True)
+        return pwd.getpwnam(MAIL_USER)
+
+
+class Dovecot:
+    def __init__(self, tls=True, separator=".", name="main"):
+        self.tls = tls
+        self.separator = separator
+        self.dir = tempfile.mkdtemp(prefix=f"mr-dovecot-{name}-", dir="/tmp")
+        os.chmod(self.dir, 0o755)
+        self.ports = {p: free_port() for p in ("imap", "imaps", "pop3", "pop3s")}
+        self.cert = os.path.join(self.dir, "ssl", "cert.pem")
+        self.users = {}
+        if os.getuid() == 0:
+            pw = ensure_mail_user()
+            self.uid, self.gid = pw.pw_uid, pw.pw_gid
+        else:
+            self.uid, self.gid = os.getuid(), os.getgid()
+
+    # --- set-up -------------------------------------------------------------
+    def _cert(self):
+        os.makedirs(os.path.join(self.dir, "ssl"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-sha256", "-days", "30", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-keyout", os.path.join(self.dir, "ssl", "key.pem"),
+                        "-out", self.cert], check=True, capture_output=True)
+        os.chmod(self.cert, 0o644)
+
+    def _config(self):
+        root = os.getuid() == 0
+        d = self.dir
+        login_user = "dovenull" if root else pwd.getpwuid(os.getuid()).pw_name
+        internal = "dovecot" if root else login_user
+        chroot = "" if root else "chroot ="
+        ssl = (f"ssl = yes\nssl_cert = <{d}/ssl/cert.pem\nssl_key = <{d}/ssl/key.pem"
+               if self.tls else "ssl = no")
+        listeners = ""
+        for proto in ("imap", "pop3"):
+            secure = (f"  inet_listener {proto}s {{\n    address = 127.0.0.1\n"
+                      f"    port = {self.ports[proto + 's']}\n    ssl = yes\n  }}\n"
+                      if self.tls else "")
+            listeners += (f"service {proto}-login {{\n  {chroot}\n"
+                          f"  inet_listener {proto} {{\n    address = 127.0.0.1\n"
+                          f"    port = {self.ports[proto]}\n  }}\n{secure}}}\n")
+        conf = f"""# private test instance written by tests/integration/dovecot.py
+instance_name = mailroom-test-{os.path.basename(d)}
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/log/dovecot.log
+info_log_path = {d}/log/info.log
+protocols = imap pop3
+listen = 127.0.0.1
+shutdown_clients = yes
+default_login_user = {login_user}
+default_internal_user = {internal}
+default_internal_group = {internal}
+first_valid_uid = {self.uid}
+first_valid_gid = {self.gid}
+{ssl}
+disable_plaintext_auth = no
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
+auth_verbose = yes
+mail_location = maildir:~/Maildir
+mail_max_userip_connections = 100
+namespace inbox {{
+  inbox = yes
+  prefix = INBOX{self.separator}
+  separator = {self.separator}
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/passwd
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {d}/passwd
+}}
+protocol imap {{
+  imap_capability = +UIDPLUS
+}}
+pop3_uidl_format = %08Xu%08Xv
+{listeners}"""
+        for sub in ("run", "state", "log", "home"):
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        with open(os.path.join(d, "dovecot.conf"), "w") as fh:
+            fh.write(conf)
+        open(os.path.join(d, "passwd"), "w").close()
+        os.chmod(os.path.join(d, "passwd"), 0o644)
+
+    def start(self):
+        if self.tls:
+            self._cert()
+        self._config()
+        subprocess.run(["dovecot", "-c", os.path.join(self.dir, "dovecot.conf")], check=True)
+        deadline = time.time() + 15
+        wanted = [self.ports["imap"], self.ports["pop3"]] + (
+            [self.ports["imaps"], self.ports["pop3s"]] if self.tls else [])
+        while time.time() < deadline:
+            if all(self._accepts(p) for p in wanted):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("dovecot did not start:\n" + self.log())
+
+    @staticmethod
+    def _accepts(port):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def stop(self):
+        pidfile = os.path.join(self.dir, "run", "master.pid")
+        try:
+            pid = int(open(pidfile).read())
+            os.kill(pid, 15)
+            for _ in range(100):
+                os.kill(pid, 0)
+                time.sleep(0.05)
+        except (OSError, ValueError):
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log(self):
+        text = ""
+        for name in ("dovecot.log", "info.log"):
+            try:
+                text += open(os.path.join(self.dir, "log", name)).read()
+            except OSError:
+                pass
+        return text
+
+    # --- users and mail ---------------------------------------------------
+    def add_user(self, name, password):
+        home = os.path.join(self.dir, "home", name)
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(home, "Maildir", sub), exist_ok=True)
+        self._chown(home)
+        self.users[name] = password
+        with open(os.path.join(self.dir, "passwd"), "a") as fh:
+            fh.write(f"{name}:{{PLAIN}}{password}:{self.uid}:{self.gid}::{home}::\n")
+        return name
+
+    def maildir(self, user, folder=None):
+        base = os.path.join(self.dir, "home", user, "Maildir")
+        if folder is None:
+            return base
+        # Maildir++ keeps sub-folders as .Name directories whatever the separator
+        sub = folder[len("INBOX") + 1:] if folder.upper().startswith("INBOX") else folder
+        return os.path.join(base, "." + sub.replace(self.separator, "."))
+
+    def create_folder(self, user, folder):
+        path = self.maildir(user, folder)
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(path, sub), exist_ok=True)
+        open(os.path.join(path, "maildirfolder"), "w").close()
+        self._chown(os.path.join(self.dir, "home", user))
+
+    def deliver(self, user, raw, folder=None, name=None):
+        """Puts one message (bytes, CRLF or LF) into the user's folder."""
+        path = self.maildir(user, folder)
+        self._deliver_count = getattr(self, "_deliver_count", 0) + 1
+        fname = name or f"{int(time.time())}.M{self._deliver_count}P{os.getpid()}.test"
+        full = os.path.join(path, "new", fname)
+        with open(full, "wb") as fh:
+            fh.write(raw.replace(b"\r\n", b"\n"))
+        os.chown(full, self.uid, self.gid)
+        return full
+
+    def message_count(self, user, folder=None):
+        path = self.maildir(user, folder)
+        return sum(len(os.listdir(os.path.join(path, s))) for s in ("cur", "new"))
+
+    def snapshot(self, user, folder=None):
+        """File names and contents of a folder: to prove it was left unchanged."""
+        path = self.maildir(user, folder)
+        out = {}
+        for s in ("cur", "new"):
+            for f in sorted(os.listdir(os.path.join(path, s))):
+                with open(os.path.join(path, s, f), "rb") as fh:
+                    out[f"{s}/{f}"] = fh.read()
+        return out
+
+    def _chown(self, top):
+        for root, dirs, files in os.walk(top):
+            os.chown(root, self.uid, self.gid)
+            for f in files:
+                os.chown(os.path.join(root, f), self.uid, self.gid)
+
+
+if __name__ == "__main__":
+    d = Dovecot().start()
+    d.add_user("alice", "alice-pw")
+    d.deliver("alice", b"From: a@b\r\nSubject: hi\r\n\r\nbody\r\n")
+    print(d.dir, d.ports)
+    import sys
+    if len(sys.argv) > 1:
+        input("running; enter to stop")
+    d.stop()
