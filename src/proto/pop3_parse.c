@@ -61,6 +61,12 @@ static int status_line(struct mr_pop3_parser *p, struct mr_pop3_event *ev, mr_er
     if (memchr(s, '\0', n))
         return mr_error_set(err, MR_EPROTO, "", "malformed POP3 response: a NUL byte");
     ev->type = MR_POP3_STATUS;
+    if (s[0] == '+' && (s[1] == ' ' || s[1] == '\0')) { /* SASL challenge */
+        ev->type = MR_POP3_CONTINUE;
+        ev->ok = 1;
+        ev->text = s + (s[1] == ' ' ? 2 : 1);
+        return 1;
+    }
     if (strncmp(s, "+OK", 3) == 0 && (s[3] == ' ' || s[3] == '\0'))
         ev->ok = 1;
     else if (strncmp(s, "-ERR", 4) == 0 && (s[4] == ' ' || s[4] == '\0'))

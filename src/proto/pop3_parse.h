@@ -14,7 +14,12 @@
 
 #define MR_POP3_STATUS_MAX 8192 /* RFC 1939 says 512; servers add more text */
 
-enum mr_pop3_event_type { MR_POP3_STATUS, MR_POP3_DATA, MR_POP3_END };
+enum mr_pop3_event_type {
+    MR_POP3_STATUS,   /* +OK or -ERR */
+    MR_POP3_CONTINUE, /* "+ challenge" during AUTH (text = the challenge) */
+    MR_POP3_DATA,
+    MR_POP3_END,
+};
 
 struct mr_pop3_event {
     enum mr_pop3_event_type type;

@@ -1,0 +1,504 @@
+/* IMAP4rev1 client session: greeting, capabilities, STARTTLS, login
+ * (LOGIN or SASL), folder resolution and selection, logout. */
+#include "proto/imap_private.h"
+
+#include "proto/imap_utf7.h"
+#include "proto/sasl.h"
+#include "util/clock.h"
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+int imap_has_cap(const struct imap *im, const char *cap)
+{
+    char needle[64];
+    snprintf(needle, sizeof(needle), " %s ", cap);
+    return strcasestr(im->caps, needle) != NULL;
+}
+
+static void set_caps_from_text(struct imap *im, const char *text)
+{
+    snprintf(im->caps, sizeof(im->caps), " %s ", text);
+    for (char *c = im->caps; *c; c++)
+        *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+}
+
+static void set_caps_from_tokens(struct imap *im, const struct mr_imap_response *r)
+{
+    size_t used = 1;
+    im->caps[0] = ' ';
+    im->caps[1] = '\0';
+    for (size_t i = 0; i < r->ntokens && used < sizeof(im->caps) - 1; i++) {
+        int n = snprintf(im->caps + used, sizeof(im->caps) - used, "%s ", r->tokens[i].text);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    set_caps_from_text(im, im->caps + 1);
+}
+
+static void handle_code(struct imap *im, const char *code)
+{
+    unsigned long v;
+    if (!code)
+        return;
+    if (strncasecmp(code, "CAPABILITY ", 11) == 0)
+        set_caps_from_text(im, code + 11);
+    else if (sscanf(code, "UIDVALIDITY %lu", &v) == 1 && v <= UINT32_MAX)
+        im->uidvalidity = (uint32_t)v;
+}
+
+static void handle_untagged(struct imap *im, const struct mr_imap_response *r, mr_error *err,
+                            int *rc)
+{
+    if (r->status == MR_IMAP_BYE) {
+        im->bye = 1;
+        snprintf(im->bye_text, sizeof(im->bye_text), "%s", r->text);
+    } else if (r->status != MR_IMAP_NONE)
+        handle_code(im, r->code);
+    else if (strcmp(r->name, "CAPABILITY") == 0)
+        set_caps_from_tokens(im, r);
+    else if (r->has_number && strcmp(r->name, "EXISTS") == 0)
+        im->exists = r->number;
+    else if (r->has_number && strcmp(r->name, "FETCH") == 0)
+        imap_handle_fetch(im, r, err, rc);
+    else if (strcmp(r->name, "LIST") == 0 && r->ntokens >= 4) {
+        /* ( flags ) delimiter name: remember the delimiter */
+        size_t i = 0;
+        while (i < r->ntokens && r->tokens[i].type != MR_IMAP_CLOSE)
+            i++;
+        if (i + 1 < r->ntokens && r->tokens[i + 1].type == MR_IMAP_STRING &&
+            r->tokens[i + 1].len == 1)
+            im->delim = r->tokens[i + 1].text[0];
+    }
+}
+
+static int next_response(struct imap *im, const struct mr_imap_response **r, mr_error *err)
+{
+    struct mr_session *s = &im->mb.s;
+    for (;;) {
+        if (s->in_off < s->in_len) {
+            size_t used = 0;
+            int rc = mr_imap_parser_feed(im->parser, s->in + s->in_off, s->in_len - s->in_off,
+                                         &used, r, err);
+            s->in_off += used;
+            if (rc == 1)
+                return 0;
+            if (rc < 0)
+                return rc;
+        }
+        int rc = mr_session_fill(s, err);
+        if (rc == MR_ENET && im->bye)
+            return mr_error_set(err, MR_ENET, "", "the server ended the session: %s", im->bye_text);
+        if (rc)
+            return rc;
+    }
+}
+
+const char *imap_server_words(const struct imap *im)
+{
+    return im->last_text[0] ? im->last_text : "(no text)";
+}
+
+static void remember_tagged(struct imap *im, const struct mr_imap_response *r)
+{
+    if (r->code)
+        snprintf(im->last_text, sizeof(im->last_text), "[%s] %s", r->code, r->text);
+    else
+        snprintf(im->last_text, sizeof(im->last_text), "%s", r->text);
+}
+
+static int trace_response(struct imap *im, const struct mr_imap_response *r)
+{
+    char line[600];
+    if (!im->mb.s.cfg->trace)
+        return 0;
+    char number[16] = "";
+    if (r->has_number)
+        snprintf(number, sizeof(number), " %u", r->number);
+    /* data responses show their name and token count, not their contents */
+    snprintf(line, sizeof(line), "%s%s %s%s%s%s %s",
+             r->kind == MR_IMAP_TAGGED     ? r->tag
+             : r->kind == MR_IMAP_CONTINUE ? "+"
+                                           : "*",
+             number, r->name, r->code ? " [" : "", r->code ? r->code : "", r->code ? "]" : "",
+             r->status != MR_IMAP_NONE || r->kind == MR_IMAP_CONTINUE ? r->text : "");
+    mr_session_trace(&im->mb.s, 'S', line, strlen(line));
+    return 0;
+}
+
+/* Waits for the tagged answer to the command in flight. cont, when set,
+ * answers continuation requests. */
+static int wait_tagged(struct imap *im, int (*cont)(struct imap *, const char *, mr_error *),
+                       mr_error *err)
+{
+    for (;;) {
+        const struct mr_imap_response *r;
+        int rc = next_response(im, &r, err);
+        if (rc)
+            return rc;
+        trace_response(im, r);
+        if (r->kind == MR_IMAP_CONTINUE) {
+            if (!cont)
+                return mr_error_set(err, MR_EPROTO, "",
+                                    "the server asked for data no command "
+                                    "was sending");
+            rc = cont(im, r->text, err);
+        } else if (r->kind == MR_IMAP_UNTAGGED) {
+            handle_untagged(im, r, err, &rc);
+        } else if (strcmp(r->tag, im->tag) != 0) {
+            return mr_error_set(err, MR_EPROTO, "",
+                                "a response to a command never sent (tag %.20s)", r->tag);
+        } else {
+            remember_tagged(im, r);
+            handle_code(im, r->code);
+            return r->status == MR_IMAP_OK ? 0 : MR_ESERVER;
+        }
+        if (rc)
+            return rc;
+    }
+}
+
+static int send_command(struct imap *im, const char *cmd, size_t secret_from, mr_error *err)
+{
+    snprintf(im->tag, sizeof(im->tag), "a%04u", ++im->tag_seq);
+    char *line = mr_xasprintf("%s %s", im->tag, cmd);
+    size_t tag_len = strlen(im->tag) + 1;
+    int rc = mr_session_queue(&im->mb.s, line,
+                              secret_from == (size_t)-1 ? secret_from : secret_from + tag_len, err);
+    memset(line, 0, strlen(line));
+    free(line);
+    return rc ? rc : mr_session_flush(&im->mb.s, err);
+}
+
+int imap_command(struct imap *im, const char *cmd, size_t secret_from, mr_error *err)
+{
+    int rc = send_command(im, cmd, secret_from, err);
+    return rc ? rc : wait_tagged(im, NULL, err);
+}
+
+/* --- greeting, capabilities, STARTTLS ------------------------------------ */
+
+static int greeting(struct imap *im, int *preauth, mr_error *err)
+{
+    const struct mr_imap_response *r;
+    int64_t t0 = mr_now_ms();
+    int rc = next_response(im, &r, err);
+    if (rc == 0 &&
+        (r->kind != MR_IMAP_UNTAGGED ||
+         (r->status != MR_IMAP_OK && r->status != MR_IMAP_PREAUTH && r->status != MR_IMAP_BYE)))
+        rc = mr_error_set(err, MR_EPROTO, "", "the server's first line is not an IMAP greeting");
+    else if (rc == 0 && r->status == MR_IMAP_BYE)
+        rc = mr_error_set(err, MR_ESERVER, "", "the server refused the connection: %s", r->text);
+    if (rc) {
+        mr_session_step(&im->mb.s, "greeting", 0, t0, "%s", err->message);
+        return rc;
+    }
+    trace_response(im, r);
+    handle_code(im, r->code);
+    *preauth = r->status == MR_IMAP_PREAUTH;
+    mr_session_step(&im->mb.s, "greeting", 1, t0, "%s%s", *preauth ? "PREAUTH " : "", r->text);
+    return 0;
+}
+
+static int capabilities(struct imap *im, mr_error *err)
+{
+    int64_t t0 = mr_now_ms();
+    int rc = 0;
+    if (!imap_has_cap(im, "IMAP4REV1") && !imap_has_cap(im, "IMAP4REV2"))
+        rc = imap_command(im, "CAPABILITY", (size_t)-1, err);
+    if (rc == MR_ESERVER)
+        rc = mr_error_set(err, MR_ESERVER, "", "CAPABILITY failed: %s", imap_server_words(im));
+    mr_session_step(&im->mb.s, "capabilities", rc == 0, t0, "%s", rc ? err->message : im->caps + 1);
+    return rc;
+}
+
+static int starttls(struct imap *im, int preauth, mr_error *err)
+{
+    const struct mr_mailbox_config *c = im->mb.s.cfg;
+    int64_t t0 = mr_now_ms();
+    if (c->security == MR_SEC_NONE || c->security == MR_SEC_TLS)
+        return 0;
+    int required = c->security == MR_SEC_STARTTLS;
+    if (preauth || !imap_has_cap(im, "STARTTLS")) {
+        const char *why = preauth ? "the server logged us in (PREAUTH) before TLS"
+                                  : "the server does not offer STARTTLS";
+        if (required) {
+            mr_error_set(err, MR_ETLS, "", "%s; refusing to continue without TLS", why);
+            mr_session_step(&im->mb.s, "starttls", 0, t0, "%s", err->message);
+            return MR_ETLS;
+        }
+        mr_session_step(&im->mb.s, "starttls", -1, t0, "%s: continuing in plain text", why);
+        return 0;
+    }
+    int rc = imap_command(im, "STARTTLS", (size_t)-1, err);
+    if (rc == MR_ESERVER)
+        rc = mr_error_set(err, MR_ETLS, "", "STARTTLS refused: %s", imap_server_words(im));
+    if (rc == 0) {
+        mr_imap_parser_reset(im->parser);
+        mr_session_step(&im->mb.s, "starttls", 1, t0, "the server agreed");
+        rc = mr_session_starttls(&im->mb.s, err);
+    } else
+        mr_session_step(&im->mb.s, "starttls", 0, t0, "%s", err->message);
+    if (rc == 0) { /* capabilities may change once TLS is up */
+        im->caps[0] = '\0';
+        rc = capabilities(im, err);
+    }
+    return rc;
+}
+
+/* --- login ------------------------------------------------------------- */
+
+static int sasl_continue(struct imap *im, const char *challenge, mr_error *err)
+{
+    char *answer = NULL;
+    int done = 0;
+    int rc = mr_sasl_step(im->sasl, challenge, &answer, &done, err);
+    if (rc == 0)
+        rc = mr_session_queue(&im->mb.s, answer, 0, err);
+    if (rc == 0)
+        rc = mr_session_flush(&im->mb.s, err);
+    free(answer);
+    return rc;
+}
+
+static int authenticate(struct imap *im, const char *mech, mr_error *err)
+{
+    const struct mr_mailbox_config *c = im->mb.s.cfg;
+    struct mr_sasl *sasl = NULL;
+    int rc = mr_sasl_start(&sasl, mech, c->username, c->password, err);
+    if (rc)
+        return rc;
+    char *cmd;
+    size_t secret_from = (size_t)-1;
+    if (mr_sasl_client_first(mech) && imap_has_cap(im, "SASL-IR")) {
+        char *initial = NULL;
+        int done;
+        rc = mr_sasl_step(sasl, "", &initial, &done, err);
+        cmd = mr_xasprintf("AUTHENTICATE %s %s", mech, initial && *initial ? initial : "=");
+        secret_from = strlen("AUTHENTICATE ") + strlen(mech) + 1;
+        free(initial);
+    } else
+        cmd = mr_xasprintf("AUTHENTICATE %s", mech);
+    if (rc == 0)
+        rc = send_command(im, cmd, secret_from, err);
+    free(cmd);
+    im->sasl = sasl;
+    if (rc == 0)
+        rc = wait_tagged(im, sasl_continue, err);
+    im->sasl = NULL;
+    mr_sasl_free(&sasl);
+    return rc;
+}
+
+static int needs_literal(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            return 1;
+    return 0;
+}
+
+static int login_command(struct imap *im, mr_error *err)
+{
+    const struct mr_mailbox_config *c = im->mb.s.cfg;
+    if (imap_has_cap(im, "LOGINDISABLED"))
+        return mr_error_set(err, MR_EAUTH, "auth",
+                            "the server disables LOGIN here (LOGINDISABLED)"
+                            " and offers no SASL mechanism we know");
+    if (needs_literal(c->username) || needs_literal(c->password))
+        return mr_error_set(err, MR_EAUTH, "auth",
+                            "the user name or password has characters the "
+                            "LOGIN command cannot carry; choose a SASL mechanism such as PLAIN");
+    struct mr_buf cmd;
+    mr_buf_init(&cmd, 4096);
+    mr_buf_puts(&cmd, "LOGIN ");
+    mr_imap_quote(c->username, &cmd);
+    mr_buf_putc(&cmd, ' ');
+    size_t secret_from = cmd.len;
+    int rc = 0;
+    if (mr_imap_quote(c->password, &cmd))
+        rc = mr_error_set(err, MR_ETOOBIG, "auth", "the password is too long for LOGIN");
+    if (rc == 0)
+        rc = imap_command(im, cmd.data, secret_from, err);
+    memset(cmd.data, 0, cmd.len);
+    mr_buf_free(&cmd);
+    return rc;
+}
+
+/* "auto": the strongest SASL mechanism both sides know, else LOGIN. */
+static int choose_mechanism(struct imap *im, char *mech, size_t size)
+{
+    const char *want = im->mb.s.cfg->auth;
+    if (want) {
+        snprintf(mech, size, "%s", want);
+        return 0;
+    }
+    char offered[MR_IMAP_CAPS_MAX] = "";
+    for (const char *p = im->caps; (p = strstr(p, " AUTH=")) != NULL; p += 6) {
+        size_t len = strcspn(p + 6, " ");
+        strncat(offered, p + 6, len < sizeof(offered) - strlen(offered) - 2 ? len : 0);
+        strcat(offered, " ");
+    }
+    if (mr_sasl_choose(offered, mech, size) != 0)
+        snprintf(mech, size, "LOGIN-COMMAND");
+    return 0;
+}
+
+static int login(struct imap *im, struct mr_mailbox_status *st, mr_error *err)
+{
+    char mech[32];
+    int64_t t0 = mr_now_ms();
+    choose_mechanism(im, mech, sizeof(mech));
+    int rc =
+        strcmp(mech, "LOGIN-COMMAND") == 0 ? login_command(im, err) : authenticate(im, mech, err);
+    const char *shown = strcmp(mech, "LOGIN-COMMAND") == 0 ? "LOGIN command" : mech;
+    snprintf(st->mechanism, sizeof(st->mechanism), "%s", shown);
+    if (rc == MR_ESERVER)
+        rc = mr_error_set(err, MR_EAUTH, "auth", "the server refused the login (%s): %s", shown,
+                          imap_server_words(im));
+    mr_session_step(&im->mb.s, "authentication", rc == 0, t0, "%s%s%s", shown, rc ? ": " : "",
+                    rc ? err->message : " accepted");
+    if (rc == 0 && !strstr(im->last_text, "CAPABILITY"))
+        rc = imap_command(im, "CAPABILITY", (size_t)-1, err);
+    return rc;
+}
+
+/* --- the folder ---------------------------------------------------------- */
+
+static int list_folder(struct imap *im, const char *name, int *found, mr_error *err)
+{
+    struct mr_buf cmd, wire;
+    mr_buf_init(&cmd, 8192);
+    mr_buf_init(&wire, 4096);
+    int rc = mr_imap_utf7_encode(name, &wire);
+    if (rc)
+        rc = mr_error_set(err, MR_EINVAL, "folder", "the folder name is not valid UTF-8");
+    im->delim = 0;
+    mr_buf_puts(&cmd, "LIST \"\" ");
+    if (rc == 0)
+        mr_imap_quote(wire.data, &cmd);
+    if (rc == 0)
+        rc = imap_command(im, cmd.data, (size_t)-1, err);
+    if (rc == MR_ESERVER)
+        rc = mr_error_set(err, MR_ESERVER, "folder", "LIST failed: %s", imap_server_words(im));
+    *found = im->delim != 0;
+    mr_buf_free(&cmd);
+    mr_buf_free(&wire);
+    return rc;
+}
+
+/* INBOX.Support and INBOX/Support both name the same folder: when the name
+ * as given is not there, try it with the server's own delimiter. */
+static int resolve_folder(struct imap *im, char **name, mr_error *err)
+{
+    int found = 0;
+    int rc = list_folder(im, *name, &found, err);
+    if (rc || found)
+        return rc;
+    rc = list_folder(im, "", &found, err); /* the hierarchy delimiter */
+    char d = im->delim;
+    if (rc == 0 && (d == '.' || d == '/')) {
+        char other = d == '.' ? '/' : '.';
+        for (char *p = *name; *p; p++)
+            *p = *p == other ? d : *p;
+        rc = list_folder(im, *name, &found, err);
+    }
+    if (rc == 0 && !found)
+        rc = mr_error_set(err, MR_ENOTFOUND, "folder",
+                          "the folder '%s' does not exist on the server (its delimiter is '%c')",
+                          *name, d ? d : '?');
+    return rc;
+}
+
+static int examine_or_select(struct imap *im, const char *name, mr_error *err)
+{
+    const struct mr_mailbox_config *c = im->mb.s.cfg;
+    struct mr_buf cmd, wire;
+    mr_buf_init(&cmd, 8192);
+    mr_buf_init(&wire, 4096);
+    mr_imap_utf7_encode(name, &wire);
+    mr_buf_puts(&cmd, c->read_only ? "EXAMINE " : "SELECT ");
+    mr_imap_quote(wire.data, &cmd);
+    int rc = imap_command(im, cmd.data, (size_t)-1, err);
+    if (rc == MR_ESERVER)
+        rc = mr_error_set(err, MR_ESERVER, "folder", "%s %s failed: %s",
+                          c->read_only ? "EXAMINE" : "SELECT", name, imap_server_words(im));
+    if (rc == 0 && im->uidvalidity == 0)
+        rc = mr_error_set(err, MR_EPROTO, "folder", "the server gave no UIDVALIDITY for %s", name);
+    mr_buf_free(&cmd);
+    mr_buf_free(&wire);
+    return rc;
+}
+
+static int select_folder(struct imap *im, struct mr_mailbox_status *st, mr_error *err)
+{
+    const struct mr_mailbox_config *c = im->mb.s.cfg;
+    int64_t t0 = mr_now_ms();
+    char *name = mr_xstrdup(c->folder ? c->folder : "INBOX");
+    int rc = strcasecmp(name, "INBOX") == 0 ? 0 : resolve_folder(im, &name, err);
+    if (rc == 0)
+        rc = examine_or_select(im, name, err);
+    st->messages = im->exists;
+    st->uidvalidity = im->uidvalidity;
+    if (rc)
+        mr_session_step(&im->mb.s, "folder", 0, t0, "%s", err->message);
+    else
+        mr_session_step(&im->mb.s, "folder", 1, t0, "%s opened %s: %u messages, UIDVALIDITY %u",
+                        name, c->read_only ? "read-only (EXAMINE)" : "read-write (SELECT)",
+                        im->exists, im->uidvalidity);
+    free(name);
+    return rc;
+}
+
+/* --- the driver's open and close --------------------------------------- */
+
+static int imap_open(struct mr_mailbox **out, const struct mr_mailbox_config *cfg,
+                     struct mr_mailbox_status *st, mr_error *err)
+{
+    struct imap *im = mr_xcalloc(1, sizeof(*im));
+    struct mr_imap_sink sink = {imap_literal_begin, imap_literal_data, imap_literal_end, im};
+    int preauth = 0;
+    memset(st, 0, sizeof(*st));
+    im->mb.driver = &mr_imap_driver;
+    mr_session_init(&im->mb.s, cfg, "IMAP");
+    im->parser = mr_imap_parser_new();
+    mr_imap_parser_set_sink(im->parser, &sink);
+    int rc = mr_session_connect(&im->mb.s, err);
+    if (rc == 0)
+        rc = greeting(im, &preauth, err);
+    if (rc == 0)
+        rc = capabilities(im, err);
+    if (rc == 0) /* refuses a PREAUTH session when TLS is required and not up */
+        rc = starttls(im, preauth, err);
+    if (rc == 0 && !preauth)
+        rc = login(im, st, err);
+    else if (rc == 0)
+        mr_session_step(&im->mb.s, "authentication", -1, 0, "PREAUTH: the server logged us in");
+    if (rc == 0)
+        rc = select_folder(im, st, err);
+    *out = &im->mb;
+    if (rc)
+        mr_imap_driver.close(out, NULL);
+    return rc;
+}
+
+static int imap_close(struct mr_mailbox **mbp, mr_error *err)
+{
+    struct imap *im = (struct imap *)*mbp;
+    if (!im)
+        return 0;
+    mr_error ignored = {0};
+    if (im->mb.s.conn && !im->bye && err) /* a polite goodbye; its answer does not matter */
+        imap_command(im, "LOGOUT", (size_t)-1, &ignored);
+    mr_imap_parser_free(&im->parser);
+    mr_session_free(&im->mb.s);
+    free(im->refs);
+    free(im);
+    *mbp = NULL;
+    return 0;
+}
+
+const struct mr_mailbox_driver mr_imap_driver = {
+    "imap", imap_open, mr_imap_list, mr_imap_fetch, mr_imap_remove, imap_close,
+};

@@ -1,0 +1,194 @@
+/* IMAP: listing new messages, fetching their bodies (streamed to the fetch
+ * engine's sink), and removing them (STORE \Deleted, then UID EXPUNGE). */
+#include "proto/imap_private.h"
+
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define UIDS_PER_COMMAND 500
+
+int imap_literal_begin(void *ctx, const char *before, uint64_t size, mr_error *err)
+{
+    struct imap *im = ctx;
+    if (!im->sink || strcasecmp(before, "BODY[]") != 0)
+        return 0; /* small and unexpected literals stay in the response */
+    if (im->body_streamed)
+        return mr_error_set(err, MR_EPROTO, "", "two message bodies in one FETCH response");
+    im->body_streamed = 1;
+    int rc = im->sink->begin(im->sink->ctx, size, err);
+    return rc ? rc : 1;
+}
+
+int imap_literal_data(void *ctx, const char *p, size_t n, mr_error *err)
+{
+    struct imap *im = ctx;
+    return im->sink->data(im->sink->ctx, p, n, err);
+}
+
+int imap_literal_end(void *ctx, mr_error *err)
+{
+    (void)ctx;
+    (void)err;
+    return 0; /* the message is done when its response is: the UID may follow */
+}
+
+static void add_ref(struct imap *im, uint64_t uid, uint64_t size)
+{
+    if (im->nrefs == im->cap) {
+        im->cap = im->cap ? im->cap * 2 : 256;
+        im->refs = mr_xrealloc(im->refs, im->cap * sizeof(*im->refs));
+    }
+    struct mr_message_ref *r = &im->refs[im->nrefs++];
+    memset(r, 0, sizeof(*r));
+    r->uid = uid;
+    r->size = size;
+}
+
+/* Reads "( NAME VALUE NAME VALUE ... )" for UID and RFC822.SIZE. */
+static int fetch_items(const struct mr_imap_response *r, uint64_t *uid, uint64_t *size,
+                       mr_error *err)
+{
+    const struct mr_imap_token *t = r->tokens;
+    size_t n = r->ntokens, i = 1;
+    if (n < 2 || t[0].type != MR_IMAP_OPEN || t[n - 1].type != MR_IMAP_CLOSE)
+        return mr_error_set(err, MR_EPROTO, "", "a FETCH response that is not a list");
+    while (i + 1 < n - 1) {
+        const struct mr_imap_token *name = &t[i], *value = &t[i + 1];
+        if (mr_imap_token_is(name, "UID") &&
+            (mr_imap_token_number(value, UINT32_MAX, uid) != 0 || *uid == 0))
+            return mr_error_set(err, MR_EPROTO, "", "a FETCH response with a bad UID '%.20s'",
+                                value->text);
+        if (mr_imap_token_is(name, "RFC822.SIZE") &&
+            mr_imap_token_number(value, UINT32_MAX, size) != 0)
+            return mr_error_set(err, MR_EPROTO, "", "a FETCH response with a bad size '%.20s'",
+                                value->text);
+        i += 2;
+        for (int depth = value->type == MR_IMAP_OPEN; depth > 0 && i < n - 1; i++)
+            depth += t[i].type == MR_IMAP_OPEN ? 1 : t[i].type == MR_IMAP_CLOSE ? -1 : 0;
+    }
+    return 0;
+}
+
+void imap_handle_fetch(struct imap *im, const struct mr_imap_response *r, mr_error *err, int *rc)
+{
+    uint64_t uid = 0, size = 0;
+    *rc = fetch_items(r, &uid, &size, err);
+    if (*rc == 0 && im->sink && im->body_streamed) {
+        im->body_streamed = 0;
+        if (!uid) {
+            *rc = mr_error_set(err, MR_EPROTO, "", "a message body without its UID");
+            return;
+        }
+        struct mr_message_ref ref = {.uid = uid, .size = size};
+        *rc = im->sink->done(im->sink->ctx, &ref, err);
+        im->fetched++;
+    } else if (*rc == 0 && !im->sink && uid >= im->min_uid && im->min_uid)
+        add_ref(im, uid, size);
+}
+
+static int by_uid(const void *a, const void *b)
+{
+    uint64_t x = ((const struct mr_message_ref *)a)->uid,
+             y = ((const struct mr_message_ref *)b)->uid;
+    return x < y ? -1 : x > y;
+}
+
+int mr_imap_list(struct mr_mailbox *mb, uint64_t min_uid, struct mr_message_ref **refs, size_t *n,
+                 mr_error *err)
+{
+    struct imap *im = (struct imap *)mb;
+    char cmd[64];
+    int rc = 0;
+    *refs = NULL;
+    *n = 0;
+    im->nrefs = 0;
+    im->min_uid = min_uid ? min_uid : 1;
+    if (im->exists > 0) {
+        snprintf(cmd, sizeof(cmd), "UID FETCH %llu:* (UID RFC822.SIZE)",
+                 (unsigned long long)im->min_uid);
+        rc = imap_command(im, cmd, (size_t)-1, err);
+    }
+    im->min_uid = 0;
+    if (rc == MR_ESERVER)
+        rc =
+            mr_error_set(err, MR_ESERVER, "", "listing messages failed: %s", imap_server_words(im));
+    if (rc == 0) {
+        qsort(im->refs, im->nrefs, sizeof(*im->refs), by_uid);
+        *refs = im->refs;
+        *n = im->nrefs;
+        im->refs = NULL;
+        im->cap = im->nrefs = 0;
+    }
+    return rc;
+}
+
+/* "1:3,7,9:12" for refs[0..n), which are in ascending UID order. */
+static void uid_set(const struct mr_message_ref *refs, size_t n, struct mr_buf *out)
+{
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j + 1 < n && refs[j + 1].uid == refs[j].uid + 1)
+            j++;
+        if (j > i)
+            mr_buf_printf(out, "%s%llu:%llu", out->len ? "," : "", (unsigned long long)refs[i].uid,
+                          (unsigned long long)refs[j].uid);
+        else
+            mr_buf_printf(out, "%s%llu", out->len ? "," : "", (unsigned long long)refs[i].uid);
+        i = j + 1;
+    }
+}
+
+/* Runs "PREFIX uid-set SUFFIX" for each batch of refs. */
+static int per_batch(struct imap *im, const struct mr_message_ref *refs, size_t n,
+                     const char *prefix, const char *suffix, const char *what, mr_error *err)
+{
+    struct mr_buf set, cmd;
+    mr_buf_init(&set, 1 << 20);
+    mr_buf_init(&cmd, 1 << 20);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i += UIDS_PER_COMMAND) {
+        size_t k = n - i < UIDS_PER_COMMAND ? n - i : UIDS_PER_COMMAND;
+        mr_buf_reset(&set);
+        mr_buf_reset(&cmd);
+        uid_set(refs + i, k, &set);
+        mr_buf_printf(&cmd, "%s %s%s", prefix, set.data, suffix);
+        rc = imap_command(im, cmd.data, (size_t)-1, err);
+        if (rc == MR_ESERVER)
+            rc = mr_error_set(err, MR_ESERVER, "", "%s failed: %s", what, imap_server_words(im));
+    }
+    mr_buf_free(&set);
+    mr_buf_free(&cmd);
+    return rc;
+}
+
+int mr_imap_fetch(struct mr_mailbox *mb, const struct mr_message_ref *refs, size_t n,
+                  const struct mr_fetch_sink *sink, mr_error *err)
+{
+    struct imap *im = (struct imap *)mb;
+    im->sink = sink;
+    im->body_streamed = 0;
+    int rc = per_batch(im, refs, n, "UID FETCH", " (UID BODY.PEEK[])", "fetching messages", err);
+    im->sink = NULL;
+    return rc;
+}
+
+int mr_imap_remove(struct mr_mailbox *mb, const struct mr_message_ref *refs, size_t n,
+                   mr_error *err)
+{
+    struct imap *im = (struct imap *)mb;
+    int uidplus = imap_has_cap(im, "UIDPLUS");
+    int rc = per_batch(im, refs, n, "UID STORE", " +FLAGS.SILENT (\\Deleted)",
+                       "marking messages deleted", err);
+    if (rc == 0 && uidplus)
+        rc = per_batch(im, refs, n, "UID EXPUNGE", "", "expunging", err);
+    else if (rc == 0) {
+        rc = imap_command(im, "EXPUNGE", (size_t)-1, err);
+        if (rc == MR_ESERVER)
+            rc = mr_error_set(err, MR_ESERVER, "", "EXPUNGE failed: %s", imap_server_words(im));
+    }
+    return rc;
+}

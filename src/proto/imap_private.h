@@ -1,0 +1,52 @@
+/* The IMAP session's parts, shared by imap_client.c (connect, login, folder)
+ * and imap_fetch.c (list, fetch, remove). */
+#ifndef MR_PROTO_IMAP_PRIVATE_H
+#define MR_PROTO_IMAP_PRIVATE_H
+
+#include "proto/imap_parse.h"
+#include "proto/session.h"
+
+#define MR_IMAP_CAPS_MAX 2048
+
+struct imap {
+    struct mr_mailbox mb; /* first: the driver's view */
+    struct mr_imap_parser *parser;
+    unsigned tag_seq;
+    char tag[16];                /* of the command in flight */
+    char caps[MR_IMAP_CAPS_MAX]; /* " CAP1 CAP2 ... " upper-case */
+    char delim;
+    uint32_t exists, uidvalidity;
+    int bye;
+    char bye_text[256];
+    char last_text[512]; /* the last tagged response's code and text */
+    /* list and fetch */
+    uint64_t min_uid;
+    struct mr_message_ref *refs;
+    size_t nrefs, cap;
+    struct mr_sasl *sasl; /* the SASL exchange in flight */
+    const struct mr_fetch_sink *sink;
+    int body_streamed;
+    uint64_t fetched;
+};
+
+int imap_has_cap(const struct imap *im, const char *cap);
+/* Sends a command and reads responses until its tagged answer: untagged
+ * ones are handled as they come. Returns 0 for OK, MR_ESERVER for NO/BAD
+ * (im->last_text has the server's words), or an I/O or protocol error. */
+int imap_command(struct imap *im, const char *cmd, size_t secret_from, mr_error *err);
+/* What a tagged NO/BAD or a BYE said, for messages. */
+const char *imap_server_words(const struct imap *im);
+void imap_handle_fetch(struct imap *im, const struct mr_imap_response *r, mr_error *err, int *rc);
+int imap_literal_begin(void *ctx, const char *before, uint64_t size, mr_error *err);
+int imap_literal_data(void *ctx, const char *p, size_t n, mr_error *err);
+int imap_literal_end(void *ctx, mr_error *err);
+
+/* The driver's list, fetch and remove (imap_fetch.c). */
+int mr_imap_list(struct mr_mailbox *mb, uint64_t min_uid, struct mr_message_ref **refs, size_t *n,
+                 mr_error *err);
+int mr_imap_fetch(struct mr_mailbox *mb, const struct mr_message_ref *refs, size_t n,
+                  const struct mr_fetch_sink *sink, mr_error *err);
+int mr_imap_remove(struct mr_mailbox *mb, const struct mr_message_ref *refs, size_t n,
+                   mr_error *err);
+
+#endif

@@ -1,0 +1,111 @@
+/* The one interface the fetch engine and Test connection use to talk to a
+ * mail server, whatever the protocol: a driver table per protocol (IMAP,
+ * POP3), and the steps each open records for Test connection. */
+#ifndef MR_PROTO_MAILBOX_H
+#define MR_PROTO_MAILBOX_H
+
+#include "core/account.h"
+#include "net/conn.h"
+#include "util/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* --- steps: what Test connection shows ------------------------------- */
+
+#define MR_STEPS_MAX 16
+
+struct mr_step {
+    char name[32]; /* "resolve", "connect", "tls", "greeting", ... */
+    int ok;        /* 1 passed, 0 failed, -1 skipped/informational */
+    int64_t ms;
+    char detail[512]; /* what was found, or the server's own words */
+};
+
+struct mr_steps {
+    size_t count;
+    struct mr_step items[MR_STEPS_MAX];
+};
+
+void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* --- the protocol trace -------------------------------------------------- */
+
+/* dir is 'C' (client) or 'S' (server); the line has no secrets: passwords
+ * and SASL payloads are replaced before the callback sees them. */
+typedef void (*mr_trace_fn)(void *ctx, char dir, const char *line, size_t len);
+
+/* --- configuration of one session -------------------------------------- */
+
+struct mr_mailbox_config {
+    const char *host;
+    int port;
+    enum mr_security security;
+    int verify_certificate;
+    const char *ca_file;
+    const char *username;
+    const char *password; /* plain text, from the vault; never logged */
+    const char *auth;     /* a mechanism name, or NULL for auto */
+    const char *folder;   /* IMAP */
+    int read_only;        /* keep copy: EXAMINE and BODY.PEEK, nothing changed */
+    struct mr_net_limits limits;
+    mr_trace_fn trace;
+    void *trace_ctx;
+    struct mr_steps *steps; /* may be NULL */
+};
+
+/* A message as the server lists it. */
+struct mr_message_ref {
+    uint64_t uid;  /* IMAP UID; POP3 message number */
+    char uidl[72]; /* POP3 UIDL ("" for IMAP or a server without UIDL) */
+    uint64_t size; /* as the server reports it */
+};
+
+struct mr_mailbox_status {
+    uint64_t messages;    /* in the folder / maildrop */
+    uint64_t total_size;  /* POP3 STAT; IMAP: 0 (not asked) */
+    uint32_t uidvalidity; /* IMAP */
+    int has_uidl;         /* POP3: the server answers UIDL */
+    char mechanism[32];   /* how we logged in */
+};
+
+/* Receives message bodies as they arrive. begin/data stream the bytes;
+ * done tells which message they were (IMAP may name the UID only after the
+ * body). */
+struct mr_fetch_sink {
+    int (*begin)(void *ctx, uint64_t size, mr_error *err);
+    int (*data)(void *ctx, const char *p, size_t n, mr_error *err);
+    int (*done)(void *ctx, const struct mr_message_ref *ref, mr_error *err);
+    void *ctx;
+};
+
+struct mr_mailbox; /* an open, logged-in session */
+
+struct mr_mailbox_driver {
+    const char *name;
+    /* Connects, secures, reads the greeting and capabilities, logs in and
+     * opens the folder (IMAP) or reads STAT (POP3). Fills status. */
+    int (*open)(struct mr_mailbox **out, const struct mr_mailbox_config *cfg,
+                struct mr_mailbox_status *status, mr_error *err);
+    /* Lists messages with UID >= min_uid (IMAP; POP3 lists all). The array
+     * is the caller's to free. */
+    int (*list)(struct mr_mailbox *mb, uint64_t min_uid, struct mr_message_ref **refs, size_t *n,
+                mr_error *err);
+    /* Fetches the given messages (pipelined), streaming each to sink. */
+    int (*fetch)(struct mr_mailbox *mb, const struct mr_message_ref *refs, size_t n,
+                 const struct mr_fetch_sink *sink, mr_error *err);
+    /* Marks the messages deleted: IMAP STORE \Deleted and expunge; POP3 DELE
+     * (applied only by a successful close). */
+    int (*remove)(struct mr_mailbox *mb, const struct mr_message_ref *refs, size_t n,
+                  mr_error *err);
+    /* Logs out (POP3 QUIT: its +OK is what makes deletions happen) and
+     * frees the session. */
+    int (*close)(struct mr_mailbox **mb, mr_error *err);
+};
+
+extern const struct mr_mailbox_driver mr_imap_driver;
+extern const struct mr_mailbox_driver mr_pop3_driver;
+const struct mr_mailbox_driver *mr_mailbox_driver_for(enum mr_protocol p);
+
+#endif

@@ -1,0 +1,147 @@
+#include "proto/session.h"
+
+#include "util/clock.h"
+#include "util/mem.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, const char *fmt, ...)
+{
+    if (!s || s->count >= MR_STEPS_MAX)
+        return;
+    struct mr_step *st = &s->items[s->count++];
+    snprintf(st->name, sizeof(st->name), "%s", name);
+    st->ok = ok;
+    st->ms = ms;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->detail, sizeof(st->detail), fmt, ap);
+    va_end(ap);
+}
+
+void mr_session_step(struct mr_session *s, const char *name, int ok, int64_t t0, const char *fmt,
+                     ...)
+{
+    if (!s->cfg->steps || s->cfg->steps->count >= MR_STEPS_MAX)
+        return;
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    mr_steps_add(s->cfg->steps, name, ok, t0 ? mr_now_ms() - t0 : 0, "%s", detail);
+}
+
+void mr_session_init(struct mr_session *s, const struct mr_mailbox_config *cfg, const char *proto)
+{
+    memset(s, 0, sizeof(*s));
+    s->cfg = cfg;
+    s->proto = proto;
+    s->in = mr_xmalloc(MR_SESSION_READ_SIZE);
+    mr_buf_init(&s->out, 1 << 20);
+}
+
+void mr_session_free(struct mr_session *s)
+{
+    mr_conn_close(&s->conn);
+    mr_freep(&s->in);
+    mr_buf_free(&s->out);
+}
+
+void mr_session_trace(struct mr_session *s, char dir, const char *line, size_t len)
+{
+    if (s->cfg->trace)
+        s->cfg->trace(s->cfg->trace_ctx, dir, line, len);
+}
+
+static int start_tls(struct mr_session *s, mr_error *err)
+{
+    struct mr_tls_info info;
+    struct mr_tls_opts o = {s->cfg->host, s->cfg->verify_certificate, s->cfg->ca_file};
+    int64_t t0 = mr_now_ms();
+    int rc = mr_tls_start(s->conn, &o, &info, err);
+    if (rc) {
+        mr_session_step(s, "tls", 0, t0, "%s", err->message);
+        return rc;
+    }
+    s->tls = 1;
+    mr_session_step(s, "tls", 1, t0,
+                    "%s, %s; certificate subject %s, issuer %s, expires %s; verification: %s",
+                    info.version, info.cipher, info.subject, info.issuer, info.not_after,
+                    info.skipped ? "skipped (Skip certificate is yes)" : info.verify_text);
+    return 0;
+}
+
+int mr_session_connect(struct mr_session *s, mr_error *err)
+{
+    struct mr_net_info info;
+    const struct mr_mailbox_config *c = s->cfg;
+    int rc = mr_net_connect(&s->conn, c->host, c->port, &c->limits, &info, err);
+    if (rc) {
+        int resolved = info.addresses[0] != '\0';
+        if (!resolved)
+            mr_session_step(s, "resolve", 0, 0, "%s", err->message);
+        else {
+            mr_session_step(s, "resolve", 1, 0, "%s: %s", c->host, info.addresses);
+            mr_session_step(s, "connect", 0, 0, "%s", err->message);
+        }
+        return rc;
+    }
+    mr_session_step(s, "resolve", 1, 0, "%s: %s", c->host, info.addresses);
+    mr_session_step(s, "connect", 1, 0, "connected to %s port %d", info.peer, c->port);
+    if (s->cfg->steps) {
+        size_t n = s->cfg->steps->count;
+        s->cfg->steps->items[n - 2].ms = info.resolve_ms;
+        s->cfg->steps->items[n - 1].ms = info.connect_ms;
+    }
+    return c->security == MR_SEC_TLS ? start_tls(s, err) : 0;
+}
+
+int mr_session_starttls(struct mr_session *s, mr_error *err)
+{
+    s->in_off = s->in_len = 0; /* never trust bytes from before the handshake */
+    return start_tls(s, err);
+}
+
+int mr_session_queue(struct mr_session *s, const char *line, size_t secret_from, mr_error *err)
+{
+    size_t n = strlen(line);
+    if (s->cfg->trace) {
+        if (secret_from < n) {
+            char *shown = mr_xasprintf("%.*s<redacted>", (int)secret_from, line);
+            mr_session_trace(s, 'C', shown, strlen(shown));
+            free(shown);
+        } else
+            mr_session_trace(s, 'C', line, n);
+    }
+    if (mr_buf_append(&s->out, line, n) || mr_buf_append(&s->out, "\r\n", 2))
+        return mr_error_set(err, MR_ETOOBIG, "", "too many commands queued");
+    return 0;
+}
+
+int mr_session_flush(struct mr_session *s, mr_error *err)
+{
+    if (s->out.len == 0)
+        return 0;
+    int rc = mr_conn_write(s->conn, s->out.data, s->out.len, err);
+    if (s->out.data) /* the buffer may have held a password */
+        memset(s->out.data, 0, s->out.len);
+    mr_buf_reset(&s->out);
+    return rc;
+}
+
+int mr_session_fill(struct mr_session *s, mr_error *err)
+{
+    if (s->in_off < s->in_len)
+        return 0;
+    int rc = mr_session_flush(s, err);
+    if (rc)
+        return rc;
+    size_t got = 0;
+    s->in_off = s->in_len = 0;
+    rc = mr_conn_read(s->conn, s->in, MR_SESSION_READ_SIZE, &got, err);
+    s->in_len = got;
+    return rc;
+}

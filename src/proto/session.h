@@ -1,0 +1,50 @@
+/* What the IMAP and POP3 sessions share: the connection, a read buffer that
+ * feeds the parser, sending lines with a redacting trace, the step log, and
+ * the connect / TLS / STARTTLS steps. */
+#ifndef MR_PROTO_SESSION_H
+#define MR_PROTO_SESSION_H
+
+#include "proto/mailbox.h"
+#include "util/buf.h"
+
+#define MR_SESSION_READ_SIZE (64 * 1024)
+
+struct mr_session {
+    const struct mr_mailbox_config *cfg;
+    struct mr_conn *conn;
+    char *in; /* bytes read and not yet consumed */
+    size_t in_off, in_len;
+    struct mr_buf out; /* commands waiting to be sent */
+    int tls;
+    const char *proto; /* "IMAP", "POP3": for messages */
+};
+
+/* Every driver's session starts with this, so the table's functions can
+ * take a struct mr_mailbox and the driver its own larger struct. */
+struct mr_mailbox {
+    const struct mr_mailbox_driver *driver;
+    struct mr_session s;
+};
+
+void mr_session_init(struct mr_session *s, const struct mr_mailbox_config *cfg, const char *proto);
+void mr_session_free(struct mr_session *s);
+
+/* Resolve, connect, and for implicit TLS the handshake: steps recorded. */
+int mr_session_connect(struct mr_session *s, mr_error *err);
+/* After the server's OK to STARTTLS/STLS: drops every byte received so far
+ * (a man in the middle may have injected them), then the handshake. */
+int mr_session_starttls(struct mr_session *s, mr_error *err);
+
+/* Queues a command line (CRLF added). Everything from `secret_from` on
+ * (an offset into line; (size_t)-1 for none) is shown as <redacted> in the
+ * trace. */
+int mr_session_queue(struct mr_session *s, const char *line, size_t secret_from, mr_error *err);
+int mr_session_flush(struct mr_session *s, mr_error *err);
+/* Reads more bytes when the buffer is empty. */
+int mr_session_fill(struct mr_session *s, mr_error *err);
+void mr_session_trace(struct mr_session *s, char dir, const char *line, size_t len);
+/* Records a step when the config asks for steps. */
+void mr_session_step(struct mr_session *s, const char *name, int ok, int64_t t0, const char *fmt,
+                     ...) __attribute__((format(printf, 5, 6)));
+
+#endif
