@@ -459,8 +459,13 @@ static int cmd_list(struct mr_cli *cli, int argc, char **argv)
 int mr_cli_account(struct mr_cli *cli, int argc, char **argv)
 {
     static const struct mr_cli_command cmds[] = {
-        {"add", cmd_add, add_usage}, {"edit", cmd_edit, edit_usage}, {"show", cmd_show, show_usage},
-        {"rm", cmd_rm, rm_usage},    {"list", cmd_list, list_usage}, {NULL, NULL, NULL},
+        {"add", cmd_add, add_usage},
+        {"edit", cmd_edit, edit_usage},
+        {"show", cmd_show, show_usage},
+        {"rm", cmd_rm, rm_usage},
+        {"list", cmd_list, list_usage},
+        {"test", mr_cli_account_test, mr_cli_account_test_usage},
+        {NULL, NULL, NULL},
     };
     return mr_cli_dispatch(cli, "account", cmds, argc, argv);
 }

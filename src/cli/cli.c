@@ -10,7 +10,9 @@ static const char usage_text[] =
     "Registers IMAP and POP3 accounts and fetches their mail into mailroom's store.\n"
     "\n"
     "commands:\n"
-    "  account      add, edit, show, rm and list (the IMAP/POP3 settings report)\n"
+    "  account      add, edit, show, rm, list (the IMAP/POP3 settings report), test\n"
+    "  fetch        fetch new mail of some accounts, or of all enabled ones\n"
+    "  inbox        list and read what mailroom fetched\n"
     "  credential   add, edit, show, rm and list the credentials accounts log in with\n"
     "  connector    add, edit, show, rm and list network connectors (proxies)\n"
     "  settings     show and set global settings (the default connector)\n"
@@ -31,7 +33,8 @@ struct group {
 static const struct group groups[] = {
     {"account", mr_cli_account},     {"credential", mr_cli_credential},
     {"connector", mr_cli_connector}, {"settings", mr_cli_settings},
-    {"serve", mr_cli_serve},         {NULL, NULL},
+    {"serve", mr_cli_serve},         {"fetch", mr_cli_fetch},
+    {"inbox", mr_cli_inbox},         {NULL, NULL},
 };
 
 /* Global options stand before the command. */

@@ -44,6 +44,11 @@ const struct mr_field mr_account_fields[] = {
      AT(security), 0, 0, 0, parse_security},
     {"folder", "Mailbox folder", MR_FIELD_TEXT, "IMAP folder, empty for INBOX", AT(folder), 0, 0, 1,
      NULL},
+    {"max_message_size", "Largest message to fetch (bytes)", MR_FIELD_INT,
+     "1024-1073741824, empty for 64 MiB", AT(max_message_size), MR_MAX_SIZE_MIN, MR_MAX_SIZE_MAX, 1,
+     NULL},
+    {"ca_file", "CA certificates file", MR_FIELD_TEXT, "a PEM file, empty for none", AT(ca_file), 0,
+     0, 1, NULL},
     {"auth", "Authentication mechanism", MR_FIELD_TEXT,
      "auto|PLAIN|LOGIN|CRAM-MD5|SCRAM-SHA-1|SCRAM-SHA-256|NTLM (POP3 also USER|APOP)", AT(auth), 0,
      0, 1, NULL},
@@ -74,6 +79,7 @@ void mr_account_clear(struct mr_account *a)
     mr_freep(&a->address);
     mr_freep(&a->folder);
     mr_freep(&a->auth);
+    mr_freep(&a->ca_file);
 }
 
 void mr_account_copy(struct mr_account *dst, const struct mr_account *src)
@@ -83,6 +89,7 @@ void mr_account_copy(struct mr_account *dst, const struct mr_account *src)
     dst->address = mr_xstrdup_or_null(src->address);
     dst->folder = mr_xstrdup_or_null(src->folder);
     dst->auth = mr_xstrdup_or_null(src->auth);
+    dst->ca_file = mr_xstrdup_or_null(src->ca_file);
 }
 
 int mr_default_port(enum mr_protocol proto, enum mr_security sec)
@@ -103,6 +110,11 @@ const char *mr_account_folder(const struct mr_account *a)
     if (a->protocol == MR_PROTO_POP3)
         return NULL;
     return a->folder ? a->folder : "INBOX";
+}
+
+long long mr_account_max_size(const struct mr_account *a)
+{
+    return a->max_message_size ? a->max_message_size : MR_MAX_SIZE_DEFAULT;
 }
 
 int mr_account_is_secure(const struct mr_account *a)
@@ -200,6 +212,8 @@ static int set_int(struct mr_account *a, const struct mr_field *f, const char *t
         mr_problems_add(p, f->key, "expected a whole number, got '%.40s'", text);
     else if (rc)
         mr_problems_add(p, f->key, "must be between %lld and %lld", f->min, f->max);
+    else if (f->offset == offsetof(struct mr_account, max_message_size))
+        *(long long *)member(a, f) = v;
     else
         *(int *)member(a, f) = (int)v;
     return rc ? MR_EINVAL : 0;
@@ -249,6 +263,8 @@ long long mr_account_get_int(const struct mr_account *a, const struct mr_field *
 {
     if (strcmp(f->key, "port") == 0)
         return mr_account_port(a);
+    if (strcmp(f->key, "max_message_size") == 0)
+        return mr_account_max_size(a);
     if (f->kind == MR_FIELD_REF)
         return *(const int64_t *)((const char *)a + f->offset);
     return *(const int *)((const char *)a + f->offset);
@@ -286,7 +302,7 @@ static int reset_to_default(struct mr_account *a, const struct mr_field *f)
 {
     if (f->kind == MR_FIELD_TEXT)
         mr_freep((char **)member(a, f));
-    else if (f->kind == MR_FIELD_REF)
+    else if (f->kind == MR_FIELD_REF || f->offset == offsetof(struct mr_account, max_message_size))
         *(int64_t *)member(a, f) = 0;
     else
         *(int *)member(a, f) = 0;
@@ -339,6 +355,12 @@ static void check_folder(const struct mr_account *a, struct mr_problems *p)
         mr_problems_add(p, "folder", "must be UTF-8 text without control characters");
 }
 
+static void check_ca_file(const struct mr_account *a, struct mr_problems *p)
+{
+    if (a->ca_file && (a->ca_file[0] != '/' || mr_str_has_control(a->ca_file)))
+        mr_problems_add(p, "ca_file", "must be an absolute path");
+}
+
 static void check_auth(const struct mr_account *a, struct mr_problems *p)
 {
     if (a->auth && a->protocol == MR_PROTO_IMAP && in_list(pop3_only_mechanisms, a->auth))
@@ -385,5 +407,6 @@ int mr_account_validate(const struct mr_account *a, const struct mr_account_refs
     check_connector(a, refs, p);
     check_folder(a, p);
     check_auth(a, p);
+    check_ca_file(a, p);
     return p->count > before ? MR_EINVAL : 0;
 }

@@ -22,6 +22,9 @@ enum mr_security {
 #define MR_INTERVAL_MIN     30
 #define MR_INTERVAL_MAX     604800 /* a week */
 #define MR_FOLDER_MAX       1000
+#define MR_MAX_SIZE_DEFAULT (64LL << 20) /* messages above are skipped, not fetched */
+#define MR_MAX_SIZE_MIN     1024LL
+#define MR_MAX_SIZE_MAX     (1LL << 30)
 
 struct mr_account {
     int64_t id; /* 0 until stored */
@@ -38,8 +41,10 @@ struct mr_account {
     int64_t credential_id;
     int skip_certificate;
     enum mr_security security;
-    char *folder; /* IMAP only; NULL = INBOX */
-    char *auth;   /* SASL mechanism name; NULL = auto */
+    char *folder;               /* IMAP only; NULL = INBOX */
+    char *auth;                 /* SASL mechanism name; NULL = auto */
+    long long max_message_size; /* 0 = MR_MAX_SIZE_DEFAULT */
+    char *ca_file;              /* extra CA certificates (PEM) to trust; NULL = none */
     int64_t created_at, updated_at;
 };
 
@@ -61,6 +66,7 @@ int mr_account_port(const struct mr_account *a); /* explicit, or the default */
 /* INBOX for IMAP when none is set; NULL for POP3. */
 const char *mr_account_folder(const struct mr_account *a);
 int mr_account_is_secure(const struct mr_account *a);
+long long mr_account_max_size(const struct mr_account *a);
 
 const char *mr_protocol_name(enum mr_protocol p);    /* "imap", "pop3" */
 const char *mr_protocol_display(enum mr_protocol p); /* "IMAP", "POP3" */

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+static void name_text(const X509_NAME *name, char *out, size_t size);
+
 static int ssl_wait(struct mr_conn *c, SSL *ssl, int ret, const char *what, mr_error *err)
 {
     switch (SSL_get_error(ssl, ret)) {
@@ -87,6 +89,20 @@ static int is_ip_literal(const char *host)
     return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+/* Records the server certificate's names even when verification fails, so
+ * the failing step can say which certificate it was. */
+static int verify_cb(int ok, X509_STORE_CTX *store)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct mr_tls_info *info = ssl ? SSL_get_app_data(ssl) : NULL;
+    X509 *cert = X509_STORE_CTX_get_current_cert(store);
+    if (info && cert && X509_STORE_CTX_get_error_depth(store) == 0) {
+        name_text(X509_get_subject_name(cert), info->subject, sizeof(info->subject));
+        name_text(X509_get_issuer_name(cert), info->issuer, sizeof(info->issuer));
+    }
+    return ok;
+}
+
 static SSL *make_ssl(const struct mr_tls_opts *o, mr_error *err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -95,7 +111,7 @@ static SSL *make_ssl(const struct mr_tls_opts *o, mr_error *err)
         goto fail;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     if (o->verify) {
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
         SSL_CTX_set_default_verify_paths(ctx);
         if (o->ca_file && SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1) {
             SSL_CTX_free(ctx);
@@ -161,7 +177,6 @@ static int handshake_failed(SSL *ssl, const struct mr_tls_opts *o, struct mr_tls
 {
     long v = SSL_get_verify_result(ssl);
     if (o->verify && v != X509_V_OK) {
-        fill_info(ssl, o, info);
         return mr_error_set(err, MR_ETLS, "",
                             "certificate verification failed for %s: %s (subject %s, issuer %s); "
                             "give the account a CA file, or set Skip certificate to yes if you "
@@ -184,6 +199,7 @@ int mr_tls_start(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_tls_i
     if (!ssl)
         return MR_ETLS;
     SSL_set_fd(ssl, c->fd);
+    SSL_set_app_data(ssl, info);
     int ret, rc = 0;
     while ((ret = SSL_connect(ssl)) != 1) {
         rc = ssl_wait(c, ssl, ret, "TLS handshake", err);

@@ -444,9 +444,9 @@ static int select_folder(struct imap *im, struct mr_mailbox_status *st, mr_error
     if (rc)
         mr_session_step(&im->mb.s, "folder", 0, t0, "%s", err->message);
     else
-        mr_session_step(&im->mb.s, "folder", 1, t0, "%s opened %s: %u messages, UIDVALIDITY %u",
+        mr_session_step(&im->mb.s, "folder", 1, t0, "%s opened %s: %u message%s, UIDVALIDITY %u",
                         name, c->read_only ? "read-only (EXAMINE)" : "read-write (SELECT)",
-                        im->exists, im->uidvalidity);
+                        im->exists, im->exists == 1 ? "" : "s", im->uidvalidity);
     free(name);
     return rc;
 }

@@ -117,7 +117,8 @@ int mr_imap_list(struct mr_mailbox *mb, uint64_t min_uid, struct mr_message_ref 
         rc =
             mr_error_set(err, MR_ESERVER, "", "listing messages failed: %s", imap_server_words(im));
     if (rc == 0) {
-        qsort(im->refs, im->nrefs, sizeof(*im->refs), by_uid);
+        if (im->nrefs > 1)
+            qsort(im->refs, im->nrefs, sizeof(*im->refs), by_uid);
         *refs = im->refs;
         *n = im->nrefs;
         im->refs = NULL;

@@ -57,7 +57,7 @@ int mr_imap_utf7_encode(const char *utf8, struct mr_buf *out)
     if (!mr_utf8_valid(utf8, strlen(utf8)))
         return MR_EINVAL;
     const unsigned char *s = (const unsigned char *)utf8;
-    int rc = 0;
+    int rc = mr_buf_append(out, "", 0); /* "" encodes to "", not to nothing */
     while (*s && rc == 0) {
         if (*s == '&') {
             rc = mr_buf_puts(out, "&-");

@@ -70,6 +70,21 @@ out:
     return rc;
 }
 
+int mr_registry_credential_secret(struct mr_registry *r, int64_t id, struct mr_secret **out,
+                                  mr_error *err)
+{
+    struct mr_vault *v;
+    struct mr_buf sealed;
+    mr_buf_init(&sealed, 2 * MR_SECRET_MAX);
+    int rc = mr_store_credential_secret(r->store, id, &sealed, err);
+    if (rc == 0)
+        rc = mr_registry_vault(r, &v, err);
+    if (rc == 0)
+        rc = mr_vault_unseal(v, sealed.data, sealed.len, out, err);
+    mr_buf_free(&sealed);
+    return rc;
+}
+
 /* Runs the body of a write inside one transaction: commit on success,
  * roll back on anything else. */
 static int finish(struct mr_registry *r, int rc, mr_error *err)

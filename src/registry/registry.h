@@ -38,6 +38,10 @@ void mr_registry_close(struct mr_registry *r);
  * records its key check; after that it insists on the same key. */
 int mr_registry_vault(struct mr_registry *r, struct mr_vault **out, mr_error *err);
 
+/* The plain text of a credential's secret, for the protocol exchange only. */
+int mr_registry_credential_secret(struct mr_registry *r, int64_t id, struct mr_secret **out,
+                                  mr_error *err);
+
 /* Accounts: keys are those of mr_account_fields; credential and connector
  * take an ID or a name. Giving a connector implies use_connector = yes;
  * use_connector = no alone clears the connector. MR_EINVAL with problems. */

@@ -5,7 +5,7 @@
 #define ACCOUNT_COLUMNS                                                                            \
     "id, name, keep_copy, automatic_check, check_interval, enabled, address, port, protocol,"      \
     " use_connector, connector_id, credential_id, skip_certificate, security, folder, auth,"       \
-    " created_at, updated_at"
+    " created_at, updated_at, max_message_size, ca_file"
 
 static void read_row(sqlite3_stmt *st, void *out)
 {
@@ -29,6 +29,8 @@ static void read_row(sqlite3_stmt *st, void *out)
     a->auth = mr_store_column_text(st, 15);
     a->created_at = sqlite3_column_int64(st, 16);
     a->updated_at = sqlite3_column_int64(st, 17);
+    a->max_message_size = sqlite3_column_int64(st, 18);
+    a->ca_file = mr_store_column_text(st, 19);
 }
 
 static void clear_row(void *a)
@@ -58,6 +60,11 @@ static void bind_fields(sqlite3_stmt *st, const struct mr_account *a)
     mr_store_bind_text(st, 14, a->folder);
     mr_store_bind_text(st, 15, a->auth);
     sqlite3_bind_int64(st, 16, a->updated_at);
+    if (a->max_message_size)
+        sqlite3_bind_int64(st, 17, a->max_message_size);
+    else
+        sqlite3_bind_null(st, 17);
+    mr_store_bind_text(st, 18, a->ca_file);
 }
 
 int mr_store_account_insert(struct mr_store *s, struct mr_account *a, mr_error *err)
@@ -67,8 +74,9 @@ int mr_store_account_insert(struct mr_store *s, struct mr_account *a, mr_error *
         s, &st,
         "INSERT INTO accounts (name, keep_copy, automatic_check, check_interval, enabled,"
         " address, port, protocol, use_connector, connector_id, credential_id, skip_certificate,"
-        " security, folder, auth, updated_at, created_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+        " security, folder, auth, updated_at, max_message_size, ca_file, created_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+        " ?16)",
         err);
     if (rc)
         return rc;
@@ -90,13 +98,14 @@ int mr_store_account_update(struct mr_store *s, struct mr_account *a, mr_error *
         "UPDATE accounts SET name = ?1, keep_copy = ?2, automatic_check = ?3,"
         " check_interval = ?4, enabled = ?5, address = ?6, port = ?7, protocol = ?8,"
         " use_connector = ?9, connector_id = ?10, credential_id = ?11, skip_certificate = ?12,"
-        " security = ?13, folder = ?14, auth = ?15, updated_at = ?16 WHERE id = ?17",
+        " security = ?13, folder = ?14, auth = ?15, updated_at = ?16, max_message_size = ?17,"
+        " ca_file = ?18 WHERE id = ?19",
         err);
     if (rc)
         return rc;
     a->updated_at = mr_store_now();
     bind_fields(st, a);
-    sqlite3_bind_int64(st, 17, a->id);
+    sqlite3_bind_int64(st, 19, a->id);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_write_failed(s, MR_OBJ_ACCOUNT, a->name, "updating an account", err);
     sqlite3_finalize(st);

@@ -11,6 +11,7 @@
 #include "core/connector.h"
 #include "core/credential.h"
 #include "core/filter.h"
+#include "core/message.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -93,6 +94,52 @@ int mr_store_account_list(struct mr_store *s, const struct mr_account_filter *f,
                           size_t limit, struct mr_account **items, size_t *n, size_t *total,
                           mr_error *err);
 void mr_account_list_free(struct mr_account **items, size_t n);
+
+/* --- fetching ------------------------------------------------------------ */
+
+/* IMAP: the UIDVALIDITY and highest UID stored for the account; zeros when
+ * nothing was fetched yet. */
+int mr_store_fetch_state(struct mr_store *s, int64_t account, uint32_t *uidvalidity,
+                         uint64_t *last_uid, mr_error *err);
+int mr_store_set_fetch_state(struct mr_store *s, int64_t account, uint32_t uidvalidity,
+                             uint64_t last_uid, mr_error *err);
+/* Whether the server's message (IMAP uidvalidity+uid, or POP3 uidl) is
+ * stored already (*stored) or was recorded as skipped (*skipped). */
+int mr_store_message_known(struct mr_store *s, int64_t account, uint32_t uidvalidity, uint64_t uid,
+                           const char *uidl, int *stored, int *skipped, mr_error *err);
+/* A stored message of the account with these bytes (and Message-ID, when
+ * it has one): its ID, or 0. */
+int mr_store_message_by_digest(struct mr_store *s, int64_t account, const unsigned char *sha256,
+                               const char *message_id, int64_t *id, mr_error *err);
+/* After a UIDVALIDITY change: the stored message is now this UID. */
+int mr_store_message_relocate(struct mr_store *s, int64_t id, uint32_t uidvalidity, uint64_t uid,
+                              mr_error *err);
+/* Stores the message, its attachments' summary and its raw bytes. */
+int mr_store_message_insert(struct mr_store *s, struct mr_message *m,
+                            const struct mr_attachment *att, size_t natt, const void *raw,
+                            size_t len, mr_error *err);
+int mr_store_skipped_insert(struct mr_store *s, int64_t account, uint32_t uidvalidity, uint64_t uid,
+                            const char *uidl, uint64_t size, const char *reason, mr_error *err);
+
+/* Fetch history. */
+struct mr_fetch_run {
+    int64_t id, account_id, started_at, ended_at;
+    char result[16]; /* running, ok, error */
+    uint64_t fetched, bytes, deleted, skipped;
+    char *error;
+};
+int mr_store_run_start(struct mr_store *s, int64_t account, int64_t *run, mr_error *err);
+int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_error *err);
+
+/* The inbox: newest first; account 0 = every account; limit 0 = all. */
+int mr_store_message_list(struct mr_store *s, int64_t account, size_t offset, size_t limit,
+                          struct mr_message **items, size_t *n, size_t *total, mr_error *err);
+void mr_message_list_free(struct mr_message **items, size_t n);
+int mr_store_message_get(struct mr_store *s, int64_t id, struct mr_message *out, mr_error *err);
+int mr_store_message_raw(struct mr_store *s, int64_t id, struct mr_buf *out, mr_error *err);
+int mr_store_message_attachments(struct mr_store *s, int64_t id, struct mr_attachment **items,
+                                 size_t *n, mr_error *err);
+int mr_store_message_count(struct mr_store *s, int64_t account, size_t *n, mr_error *err);
 
 /* Settings. 0 = no default connector. */
 int mr_store_default_connector(struct mr_store *s, int64_t *id, mr_error *err);

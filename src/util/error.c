@@ -23,6 +23,21 @@ void mr_error_clear(mr_error *err)
         memset(err, 0, sizeof(*err));
 }
 
+void mr_error_prefix(mr_error *err, const char *fmt, ...)
+{
+    char prefix[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    size_t p = strlen(prefix), room = sizeof(err->message) - p - 3; /* ": " and NUL */
+    size_t old = strnlen(err->message, room);
+    memmove(err->message + p + 2, err->message, old); /* what does not fit is cut */
+    err->message[p + 2 + old] = '\0';
+    memcpy(err->message, prefix, p);
+    memcpy(err->message + p, ": ", 2);
+}
+
 const char *mr_status_name(int code)
 {
     switch (code) {

@@ -39,6 +39,8 @@ typedef struct mr_error {
 int mr_error_set(mr_error *err, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void mr_error_clear(mr_error *err);
+/* Puts "prefix: " before the message (safe on err's own text). */
+void mr_error_prefix(mr_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A short name for a code: "invalid", "not found", ... */
 const char *mr_status_name(int code);
 

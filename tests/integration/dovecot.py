@@ -28,8 +28,15 @@ def ensure_mail_user():
         return pwd.getpwnam(MAIL_USER)
 
 
+POOL_PASSWORD = "pool-Pw-Quokka-42"
+
+
 class Dovecot:
-    def __init__(self, tls=True, separator=".", name="main"):
+    """users: how many accounts to create before start. Dovecot re-reads its
+    passwd file at most once a second, so users added while it runs may stay
+    unknown for a moment; tests take fresh users from this pool instead."""
+
+    def __init__(self, tls=True, separator=".", name="main", users=80):
         self.tls = tls
         self.separator = separator
         self.dir = tempfile.mkdtemp(prefix=f"mr-dovecot-{name}-", dir="/tmp")
@@ -37,6 +44,8 @@ class Dovecot:
         self.ports = {p: free_port() for p in ("imap", "imaps", "pop3", "pop3s")}
         self.cert = os.path.join(self.dir, "ssl", "cert.pem")
         self.users = {}
+        self.pool_size = users
+        self.pool = []
         if os.getuid() == 0:
             pw = ensure_mail_user()
             self.uid, self.gid = pw.pw_uid, pw.pw_gid
@@ -87,6 +96,9 @@ first_valid_gid = {self.gid}
 disable_plaintext_auth = no
 auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
 auth_verbose = yes
+# tests fail logins on purpose: no growing per-IP penalty for loopback
+login_trusted_networks = 127.0.0.0/8
+auth_failure_delay = 0
 mail_location = maildir:~/Maildir
 mail_max_userip_connections = 100
 namespace inbox {{
@@ -113,6 +125,8 @@ pop3_uidl_format = %08Xu%08Xv
             fh.write(conf)
         open(os.path.join(d, "passwd"), "w").close()
         os.chmod(os.path.join(d, "passwd"), 0o644)
+        for i in range(self.pool_size):
+            self.pool.append(self.add_user(f"user{i:03d}", POOL_PASSWORD))
 
     def start(self):
         if self.tls:
@@ -158,14 +172,28 @@ pop3_uidl_format = %08Xu%08Xv
         return text
 
     # --- users and mail ---------------------------------------------------
+    def take_user(self):
+        """A user nobody else has used, with POOL_PASSWORD."""
+        if not self.pool:
+            name = self.add_user(f"late{len(self.users)}", POOL_PASSWORD)
+            time.sleep(1.1)  # let Dovecot's once-a-second passwd check see it
+            return name
+        return self.pool.pop(0)
+
     def add_user(self, name, password):
         home = os.path.join(self.dir, "home", name)
         for sub in ("cur", "new", "tmp"):
             os.makedirs(os.path.join(home, "Maildir", sub), exist_ok=True)
         self._chown(home)
         self.users[name] = password
-        with open(os.path.join(self.dir, "passwd"), "a") as fh:
+        path = os.path.join(self.dir, "passwd")
+        with open(path, "a") as fh:
             fh.write(f"{name}:{{PLAIN}}{password}:{self.uid}:{self.gid}::{home}::\n")
+        # Dovecot reloads the file when its mtime (in whole seconds) changes:
+        # give every write a later second than the last, or a user added in
+        # the same second as the previous reload stays unknown.
+        self._stamp = max(getattr(self, "_stamp", 0) + 1, int(time.time()))
+        os.utime(path, (self._stamp, self._stamp))
         return name
 
     def maildir(self, user, folder=None):

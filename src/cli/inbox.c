@@ -1,0 +1,275 @@
+/* mailroom inbox list|show|attachment: what mailroom fetched. */
+#include "cli/cli.h"
+
+#include "mime/summary.h"
+#include "report/views.h"
+#include "util/csv.h"
+#include "util/text.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RAW_MAX ((size_t)1 << 31)
+
+static json_t *message_json(const struct mr_message *m, int full)
+{
+    char fetched[32], sha[65];
+    mr_format_time(m->fetched_at, fetched);
+    for (int i = 0; i < 32; i++)
+        snprintf(sha + 2 * i, 3, "%02x", m->sha256[i]);
+    json_t *o =
+        json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:I, s:i, s:s, s:s}", "id",
+                  (json_int_t)m->id, "account", (json_int_t)m->account_id, "received", fetched,
+                  "date", m->date, "from", m->from, "to", m->to, "cc", m->cc, "subject", m->subject,
+                  "size", (json_int_t)m->size, "attachments", m->attachments, "status",
+                  mr_message_status_name(m->status), "sha256", sha);
+    if (full) {
+        json_object_set_new(o, "message_id",
+                            m->message_id ? json_string(m->message_id) : json_null());
+        json_object_set_new(o, "text", m->body_text ? json_string(m->body_text) : json_null());
+    }
+    return o;
+}
+
+static const char list_usage[] =
+    "inbox list [--account ID|NAME] [--page N] [--format table|csv|json]\n"
+    "\n"
+    "Messages mailroom fetched, newest first, 30 a page (CSV: every message).";
+
+static void list_table(const struct mr_message *items, size_t n)
+{
+    static const char *const header[] = {"ID", "Received", "From", "Subject", "Size", "Att"};
+    struct mr_cli_table t;
+    mr_cli_table_init(&t, header, 6);
+    for (size_t i = 0; i < n; i++) {
+        char id[24], when[32], size[24], att[12];
+        snprintf(id, sizeof(id), "%lld", (long long)items[i].id);
+        mr_format_time(items[i].fetched_at, when);
+        snprintf(size, sizeof(size), "%lld", (long long)items[i].size);
+        snprintf(att, sizeof(att), "%s", items[i].attachments ? "yes" : "");
+        const char *row[] = {id, when, items[i].from, items[i].subject, size, att};
+        mr_cli_table_add(&t, row);
+    }
+    mr_cli_table_print(&t);
+    mr_cli_table_free(&t);
+}
+
+static void list_csv(const struct mr_message *items, size_t n)
+{
+    static const char *const header[] = {"ID", "Account", "Received", "Date",        "From",
+                                         "To", "Subject", "Size",     "Attachments", "Status"};
+    struct mr_buf out;
+    mr_buf_init(&out, 1 << 20);
+    mr_csv_row(&out, header, 10);
+    for (size_t i = 0; i < n; i++) {
+        char id[24], acc[24], when[32], size[24], att[12];
+        snprintf(id, sizeof(id), "%lld", (long long)items[i].id);
+        snprintf(acc, sizeof(acc), "%lld", (long long)items[i].account_id);
+        mr_format_time(items[i].fetched_at, when);
+        snprintf(size, sizeof(size), "%lld", (long long)items[i].size);
+        snprintf(att, sizeof(att), "%d", items[i].attachments);
+        const char *row[] = {id,
+                             acc,
+                             when,
+                             items[i].date,
+                             items[i].from,
+                             items[i].to,
+                             items[i].subject,
+                             size,
+                             att,
+                             mr_message_status_name(items[i].status)};
+        fwrite(out.data, 1, out.len, stdout);
+        mr_buf_reset(&out);
+        mr_csv_row(&out, row, 10);
+    }
+    fwrite(out.data, 1, out.len, stdout);
+    mr_buf_free(&out);
+}
+
+static int cmd_list(struct mr_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"account", required_argument, NULL, 'a'},
+                                         {"page", required_argument, NULL, 'p'},
+                                         MR_CLI_COMMON_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    enum mr_format format = MR_FORMAT_TABLE;
+    const char *account = NULL;
+    long long page = 1;
+    int c, rc, done = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'a')
+            account = optarg;
+        else if (c == 'p' && mr_parse_int(optarg, 1, 1000000000, &page) != 0)
+            return mr_cli_bad_value(cli, "page", "expected a page number from 1, got '%s'", optarg);
+        else if (c != 'p' && (rc = mr_cli_common_option(cli, c, list_usage, &format, &done), done))
+            return rc;
+    }
+    int64_t id = 0;
+    if ((rc = mr_cli_open(cli)) ||
+        (account && (rc = mr_cli_resolve(cli, MR_OBJ_ACCOUNT, account, &id))))
+        return rc;
+    struct mr_message *items;
+    size_t n, total;
+    mr_error err = {0};
+    int all = format == MR_FORMAT_CSV;
+    size_t offset = all ? 0 : (size_t)(page - 1) * MR_REPORT_PAGE_SIZE;
+    if (mr_store_message_list(cli->reg.store, id, offset, all ? 0 : MR_REPORT_PAGE_SIZE, &items, &n,
+                              &total, &err))
+        return mr_cli_fail(cli, &err);
+    size_t pages = total ? (total + MR_REPORT_PAGE_SIZE - 1) / MR_REPORT_PAGE_SIZE : 1;
+    if (format == MR_FORMAT_JSON) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, message_json(&items[i], 0));
+        mr_cli_print_json(json_pack("{s:I, s:I, s:I, s:o}", "page", (json_int_t)page, "pages",
+                                    (json_int_t)pages, "total", (json_int_t)total, "messages",
+                                    arr));
+    } else if (all)
+        list_csv(items, n);
+    else {
+        list_table(items, n);
+        printf("page %lld of %zu, %zu message%s\n", page, pages, total, total == 1 ? "" : "s");
+    }
+    mr_message_list_free(&items, n);
+    return 0;
+}
+
+static int parse_message_ref(struct mr_cli *cli, const char *text, int64_t *id)
+{
+    long long v;
+    if (mr_parse_int(text, 1, INT64_MAX, &v) != 0)
+        return mr_cli_bad_value(cli, "message", "expected a message ID, got '%s'", text);
+    *id = v;
+    return 0;
+}
+
+static int print_raw(struct mr_cli *cli, int64_t id)
+{
+    struct mr_buf raw;
+    mr_error err = {0};
+    mr_buf_init(&raw, RAW_MAX);
+    int rc = mr_store_message_raw(cli->reg.store, id, &raw, &err);
+    if (rc == 0 && raw.len && fwrite(raw.data, 1, raw.len, stdout) != raw.len)
+        rc = mr_error_set(&err, MR_EIO, "", "writing the message failed");
+    mr_buf_free(&raw);
+    return rc ? mr_cli_fail(cli, &err) : 0;
+}
+
+static void print_message(const struct mr_message *m, const struct mr_attachment *att, size_t n)
+{
+    char when[32], size[24];
+    mr_format_time(m->fetched_at, when);
+    snprintf(size, sizeof(size), "%lld bytes", (long long)m->size);
+    mr_cli_print_field("Received", when, 10);
+    mr_cli_print_field("Date", m->date, 10);
+    mr_cli_print_field("From", m->from, 10);
+    mr_cli_print_field("To", m->to, 10);
+    if (m->cc)
+        mr_cli_print_field("Cc", m->cc, 10);
+    mr_cli_print_field("Subject", m->subject, 10);
+    mr_cli_print_field("Size", size, 10);
+    if (m->status == MR_MSG_PARSE_FAILED)
+        mr_cli_print_field("Status", "not parsed as MIME: stored raw (see --raw)", 10);
+    for (size_t i = 0; i < n; i++)
+        printf("Attachment %d: %s (%s, %lld bytes)\n", att[i].position,
+               att[i].filename ? att[i].filename : "(no name)", att[i].content_type,
+               (long long)att[i].size);
+    printf("\n%s\n", m->body_text ? m->body_text : "");
+}
+
+static const char show_usage[] = "inbox show MSG [--raw] [--format json]\n"
+                                 "\n"
+                                 "--raw writes the message exactly as the server sent it (.eml).";
+
+static int cmd_show(struct mr_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"raw", no_argument, NULL, 'r'}, MR_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    enum mr_format format = MR_FORMAT_TEXT;
+    int c, rc, done = 0, raw = 0;
+    int64_t id;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        raw |= c == 'r';
+        if (c != 'r' && (rc = mr_cli_common_option(cli, c, show_usage, &format, &done), done))
+            return rc;
+    }
+    if (argc - optind != 1)
+        return mr_cli_usage(cli, "expected one message ID");
+    if ((rc = parse_message_ref(cli, argv[optind], &id)) || (rc = mr_cli_open(cli)))
+        return rc;
+    if (raw)
+        return print_raw(cli, id);
+    struct mr_message m;
+    struct mr_attachment *att = NULL;
+    size_t n = 0;
+    mr_error err = {0};
+    if (mr_store_message_get(cli->reg.store, id, &m, &err) ||
+        mr_store_message_attachments(cli->reg.store, id, &att, &n, &err))
+        return mr_cli_fail(cli, &err);
+    if (format == MR_FORMAT_JSON) {
+        json_t *o = message_json(&m, 1), *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr,
+                                  json_pack("{s:i, s:s?, s:s, s:I}", "position", att[i].position,
+                                            "filename", att[i].filename, "content_type",
+                                            att[i].content_type, "size", (json_int_t)att[i].size));
+        json_object_set_new(o, "attachment_list", arr);
+        mr_cli_print_json(o);
+    } else
+        print_message(&m, att, n);
+    mr_attachments_free(&att, n);
+    mr_message_clear(&m);
+    return 0;
+}
+
+static const char attachment_usage[] =
+    "inbox attachment MSG N > FILE\n"
+    "\n"
+    "Writes attachment N (as numbered by 'inbox show') decoded to standard output.";
+
+static int cmd_attachment(struct mr_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {MR_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    enum mr_format format = MR_FORMAT_TEXT;
+    int c, rc, done = 0;
+    int64_t id;
+    long long pos;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        rc = mr_cli_common_option(cli, c, attachment_usage, &format, &done);
+        if (done)
+            return rc;
+    }
+    if (argc - optind != 2)
+        return mr_cli_usage(cli, "expected a message ID and an attachment number");
+    if ((rc = parse_message_ref(cli, argv[optind], &id)))
+        return rc;
+    if (mr_parse_int(argv[optind + 1], 1, 100000, &pos) != 0)
+        return mr_cli_bad_value(cli, "attachment", "expected a number from 1, got '%s'",
+                                argv[optind + 1]);
+    if ((rc = mr_cli_open(cli)))
+        return rc;
+    struct mr_buf raw, out;
+    mr_error err = {0};
+    mr_buf_init(&raw, RAW_MAX);
+    mr_buf_init(&out, RAW_MAX);
+    rc = mr_store_message_raw(cli->reg.store, id, &raw, &err);
+    if (rc == 0)
+        rc = mr_mime_attachment(raw.data ? raw.data : "", raw.len, (int)pos, &out, &err);
+    if (rc == 0 && out.len && fwrite(out.data, 1, out.len, stdout) != out.len)
+        rc = mr_error_set(&err, MR_EIO, "", "writing the attachment failed");
+    mr_buf_free(&raw);
+    mr_buf_free(&out);
+    return rc ? mr_cli_fail(cli, &err) : 0;
+}
+
+int mr_cli_inbox(struct mr_cli *cli, int argc, char **argv)
+{
+    static const struct mr_cli_command cmds[] = {
+        {"list", cmd_list, list_usage},
+        {"show", cmd_show, show_usage},
+        {"attachment", cmd_attachment, attachment_usage},
+        {NULL, NULL, NULL},
+    };
+    return mr_cli_dispatch(cli, "inbox", cmds, argc, argv);
+}

@@ -1,0 +1,358 @@
+#include "fetch/fetch.h"
+
+#include "mime/summary.h"
+#include "util/clock.h"
+#include "util/mem.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* --- from an account to a session configuration -------------------------- */
+
+struct prepared {
+    struct mr_credential cred;
+    struct mr_secret *secret;
+    struct mr_mailbox_config cfg;
+};
+
+static int prepare(struct mr_registry *r, const struct mr_account *a,
+                   const struct mr_fetch_options *o, struct mr_steps *steps, struct prepared *p,
+                   mr_error *err)
+{
+    memset(p, 0, sizeof(*p));
+    mr_credential_init(&p->cred);
+    if (a->use_connector)
+        return mr_error_set(err, MR_EINVAL, "connector",
+                            "this mailroom cannot reach servers through a network connector yet; "
+                            "set Use network connector to no to connect directly");
+    int rc = mr_store_credential_get(r->store, a->credential_id, &p->cred, err);
+    if (rc == 0)
+        rc = mr_registry_credential_secret(r, a->credential_id, &p->secret, err);
+    if (rc)
+        return rc;
+    struct mr_mailbox_config *c = &p->cfg;
+    c->host = a->address;
+    c->port = mr_account_port(a);
+    c->security = a->security;
+    c->verify_certificate = !a->skip_certificate;
+    c->ca_file = a->ca_file;
+    c->username = p->cred.username;
+    c->password = p->secret->data;
+    c->auth = a->auth;
+    c->folder = mr_account_folder(a);
+    c->read_only = a->keep_copy;
+    c->limits.connect_timeout_ms = MR_CONNECT_TIMEOUT_MS;
+    c->limits.idle_timeout_ms = o && o->idle_timeout_ms ? o->idle_timeout_ms : MR_IDLE_TIMEOUT_MS;
+    c->limits.deadline_ms = o && o->deadline_ms ? o->deadline_ms : mr_now_ms() + MR_RUN_DEADLINE_MS;
+    c->trace = o ? o->trace : NULL;
+    c->trace_ctx = o ? o->trace_ctx : NULL;
+    c->steps = steps;
+    return 0;
+}
+
+static void prepared_free(struct prepared *p)
+{
+    mr_secret_free(&p->secret);
+    mr_credential_clear(&p->cred);
+}
+
+/* --- one run ------------------------------------------------------------- */
+
+struct run {
+    struct mr_store *s;
+    const struct mr_account *a;
+    const struct mr_mailbox_driver *drv;
+    struct mr_mailbox *mb;
+    struct mr_mailbox_status st;
+    struct mr_fetch_result *res;
+    int imap, keep, by_digest;
+    struct mr_buf spool;           /* the message being received */
+    struct mr_message_ref *stored; /* stored in this batch: deleted after commit */
+    size_t nstored, cap;
+    uint64_t last_uid;
+    uint64_t pending_deletes; /* POP3: DELE sent, applied by QUIT */
+};
+
+static void remember(struct run *run, const struct mr_message_ref *ref)
+{
+    if (run->nstored == run->cap) {
+        run->cap = run->cap ? run->cap * 2 : 64;
+        run->stored = mr_xrealloc(run->stored, run->cap * sizeof(*run->stored));
+    }
+    run->stored[run->nstored++] = *ref;
+    if (ref->uid > run->last_uid && run->imap)
+        run->last_uid = ref->uid;
+}
+
+static int sink_begin(void *ctx, uint64_t size, mr_error *err)
+{
+    struct run *run = ctx;
+    mr_buf_reset(&run->spool);
+    if (size > run->spool.max)
+        return mr_error_set(err, MR_EPROTO, "",
+                            "the server sends a message of %llu bytes, more "
+                            "than the account's limit of %zu",
+                            (unsigned long long)size, run->spool.max);
+    return 0;
+}
+
+static int sink_data(void *ctx, const char *p, size_t n, mr_error *err)
+{
+    struct run *run = ctx;
+    if (mr_buf_append(&run->spool, p, n))
+        return mr_error_set(err, MR_EPROTO, "",
+                            "a message grew past the account's limit of %zu "
+                            "bytes",
+                            run->spool.max);
+    return 0;
+}
+
+static void digest(const struct mr_buf *b, unsigned char out[32])
+{
+    unsigned int len = 32;
+    EVP_Digest(b->data ? b->data : "", b->len, out, &len, EVP_sha256(), NULL);
+}
+
+/* After a UIDVALIDITY change (or without UIDL), a message we already have
+ * is recognised by its bytes and Message-ID. */
+static int known_by_digest(struct run *run, struct mr_message *m, const struct mr_message_ref *ref,
+                           int *dup, mr_error *err)
+{
+    int64_t id = 0;
+    *dup = 0;
+    if (!run->by_digest)
+        return 0;
+    int rc = mr_store_message_by_digest(run->s, run->a->id, m->sha256, m->message_id, &id, err);
+    if (rc || !id)
+        return rc;
+    *dup = 1;
+    run->res->duplicates++;
+    return run->imap ? mr_store_message_relocate(run->s, id, run->st.uidvalidity, ref->uid, err)
+                     : 0;
+}
+
+static int sink_done(void *ctx, const struct mr_message_ref *ref, mr_error *err)
+{
+    struct run *run = ctx;
+    struct mr_message m = {0};
+    struct mr_attachment *att = NULL;
+    size_t natt = 0;
+    int dup = 0;
+    m.account_id = run->a->id;
+    m.fetched_at = (int64_t)time(NULL);
+    m.size = (int64_t)run->spool.len;
+    m.uidvalidity = run->imap ? run->st.uidvalidity : 0;
+    m.uid = run->imap ? ref->uid : 0;
+    m.uidl = !run->imap && ref->uidl[0] ? mr_xstrdup(ref->uidl) : NULL;
+    digest(&run->spool, m.sha256);
+    mr_mime_summarize(run->spool.data ? run->spool.data : "", run->spool.len, &m, &att, &natt);
+    int rc = known_by_digest(run, &m, ref, &dup, err);
+    if (rc == 0 && !dup)
+        rc = mr_store_message_insert(run->s, &m, att, natt, run->spool.data ? run->spool.data : "",
+                                     run->spool.len, err);
+    if (rc == 0 && !dup) {
+        run->res->fetched++;
+        run->res->bytes += run->spool.len;
+    }
+    if (rc == 0)
+        remember(run, ref);
+    mr_attachments_free(&att, natt);
+    mr_message_clear(&m);
+    return rc;
+}
+
+/* Commits the batch durably, then (without keep copy) deletes it. */
+static int commit_batch(struct run *run, mr_error *err)
+{
+    int rc = 0;
+    if (run->imap && run->last_uid)
+        rc = mr_store_set_fetch_state(run->s, run->a->id, run->st.uidvalidity, run->last_uid, err);
+    if (rc == 0)
+        rc = mr_store_commit(run->s, err);
+    else
+        mr_store_rollback(run->s);
+    if (rc == 0 && !run->keep && run->nstored) {
+        rc = run->drv->remove(run->mb, run->stored, run->nstored, err);
+        if (rc == 0 && run->imap)
+            run->res->deleted += run->nstored;
+        else if (rc == 0)
+            run->pending_deletes += run->nstored;
+    }
+    run->nstored = 0;
+    return rc;
+}
+
+static int fetch_batch(struct run *run, const struct mr_message_ref *refs, size_t n, mr_error *err)
+{
+    struct mr_fetch_sink sink = {sink_begin, sink_data, sink_done, run};
+    int rc = mr_store_begin(run->s, err);
+    if (rc)
+        return rc;
+    rc = run->drv->fetch(run->mb, refs, n, &sink, err);
+    if (rc) { /* keep what arrived whole; delete nothing */
+        mr_error e = {0};
+        int keep = run->keep;
+        run->keep = 1;
+        commit_batch(run, &e);
+        run->keep = keep;
+        return rc;
+    }
+    return commit_batch(run, err);
+}
+
+/* Sorts the server's list into: to fetch, already stored (delete them when
+ * not keeping a copy), and too big (record, leave on the server). */
+static int classify(struct run *run, struct mr_message_ref *refs, size_t n, size_t *nfetch,
+                    mr_error *err)
+{
+    size_t k = 0;
+    int rc = mr_store_begin(run->s, err);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        int stored = 0, skipped = 0;
+        const char *uidl = run->imap ? NULL : refs[i].uidl[0] ? refs[i].uidl : NULL;
+        if (run->imap || uidl)
+            rc = mr_store_message_known(run->s, run->a->id, run->st.uidvalidity, refs[i].uid, uidl,
+                                        &stored, &skipped, err);
+        if (rc == 0 && stored)
+            remember(run, &refs[i]);
+        else if (rc == 0 && (skipped || refs[i].size > run->spool.max)) {
+            run->res->skipped++;
+            if (!skipped)
+                rc = mr_store_skipped_insert(run->s, run->a->id, run->st.uidvalidity,
+                                             run->imap ? refs[i].uid : 0, uidl, refs[i].size,
+                                             "too big", err);
+        } else if (rc == 0)
+            refs[k++] = refs[i];
+    }
+    *nfetch = k;
+    if (rc) {
+        mr_store_rollback(run->s);
+        return rc;
+    }
+    return commit_batch(run, err);
+}
+
+static int fetch_all(struct run *run, mr_error *err)
+{
+    uint32_t old_validity = 0;
+    uint64_t last_uid = 0, min_uid = 1;
+    struct mr_message_ref *refs = NULL;
+    size_t n = 0, nfetch = 0;
+    int rc = 0;
+    if (run->imap) {
+        rc = mr_store_fetch_state(run->s, run->a->id, &old_validity, &last_uid, err);
+        run->by_digest = old_validity && old_validity != run->st.uidvalidity;
+        if (rc == 0 && !run->by_digest && run->keep && old_validity)
+            min_uid = last_uid + 1;
+    } else
+        run->by_digest = !run->st.has_uidl;
+    if (rc == 0)
+        rc = run->drv->list(run->mb, min_uid, &refs, &n, err);
+    run->res->listed = n;
+    if (rc == 0)
+        rc = classify(run, refs, n, &nfetch, err);
+    for (size_t i = 0; rc == 0 && i < nfetch;) {
+        size_t k = 0;
+        uint64_t bytes = 0;
+        while (i + k < nfetch && k < MR_BATCH_MESSAGES && (k == 0 || bytes < MR_BATCH_BYTES))
+            bytes += refs[i + k++].size;
+        rc = fetch_batch(run, refs + i, k, err);
+        i += k;
+    }
+    free(refs);
+    return rc;
+}
+
+static void finish_run(struct mr_store *s, int64_t run_id, const struct mr_fetch_result *res,
+                       int rc, const mr_error *err)
+{
+    struct mr_fetch_run r = {.id = run_id};
+    mr_error ignored = {0};
+    snprintf(r.result, sizeof(r.result), "%s", rc ? "error" : "ok");
+    r.fetched = res->fetched;
+    r.bytes = res->bytes;
+    r.deleted = res->deleted;
+    r.skipped = res->skipped;
+    r.error = rc ? (char *)err->message : NULL;
+    mr_store_run_finish(s, &r, &ignored);
+}
+
+int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,
+                     struct mr_fetch_result *res, mr_error *err)
+{
+    struct mr_account a;
+    struct prepared p = {0};
+    struct run run = {.s = r->store, .a = &a, .res = res};
+    memset(res, 0, sizeof(*res));
+    mr_account_init(&a);
+    int rc = mr_store_account_get(r->store, account_id, &a, err);
+    if (rc)
+        return rc;
+    rc = mr_store_run_start(r->store, account_id, &res->run_id, err);
+    if (rc == 0)
+        rc = prepare(r, &a, o, NULL, &p, err);
+    run.drv = mr_mailbox_driver_for(a.protocol);
+    run.imap = a.protocol == MR_PROTO_IMAP;
+    run.keep = a.keep_copy;
+    mr_buf_init(&run.spool, (size_t)mr_account_max_size(&a));
+    if (rc == 0)
+        rc = run.drv->open(&run.mb, &p.cfg, &run.st, err);
+    if (rc == 0)
+        rc = fetch_all(&run, err);
+    mr_error close_err = {0};
+    int crc = run.mb ? run.drv->close(&run.mb, &close_err) : 0;
+    if (crc == 0 && !run.imap)
+        res->deleted += run.pending_deletes; /* QUIT said +OK: the deletions happened */
+    if (rc == 0 && crc) {
+        *err = close_err;
+        rc = crc;
+    }
+    if (res->run_id)
+        finish_run(r->store, res->run_id, res, rc, err);
+    mr_buf_free(&run.spool);
+    free(run.stored);
+    prepared_free(&p);
+    mr_account_clear(&a);
+    return rc;
+}
+
+/* --- Test connection ------------------------------------------------------ */
+
+int mr_test_account(struct mr_registry *r, const struct mr_account *a,
+                    const struct mr_fetch_options *o, struct mr_test_result *res, mr_error *err)
+{
+    struct prepared p;
+    struct mr_mailbox *mb = NULL;
+    struct mr_mailbox_status st;
+    memset(res, 0, sizeof(*res));
+    int rc = prepare(r, a, o, &res->steps, &p, err);
+    if (rc)
+        mr_steps_add(&res->steps, "settings", 0, 0, "%s", err->message);
+    p.cfg.read_only = 1; /* a test changes nothing on the server */
+    const struct mr_mailbox_driver *drv = mr_mailbox_driver_for(a->protocol);
+    if (rc == 0)
+        rc = drv->open(&mb, &p.cfg, &st, err);
+    struct mr_message_ref *refs = NULL;
+    size_t n = 0;
+    int64_t t0 = mr_now_ms();
+    if (rc == 0)
+        rc = drv->list(mb, 1, &refs, &n, err);
+    for (size_t i = 0; i < n; i++)
+        res->total_size += refs[i].size;
+    res->messages = n;
+    if (rc == 0)
+        mr_steps_add(&res->steps, "messages", 1, mr_now_ms() - t0,
+                     "%zu message%s waiting, %llu bytes", n, n == 1 ? "" : "s",
+                     (unsigned long long)res->total_size);
+    else if (mb)
+        mr_steps_add(&res->steps, "messages", 0, mr_now_ms() - t0, "%s", err->message);
+    free(refs);
+    mr_error ignored = {0};
+    if (mb)
+        drv->close(&mb, &ignored);
+    prepared_free(&p);
+    res->ok = rc == 0;
+    return rc;
+}

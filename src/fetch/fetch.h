@@ -1,0 +1,54 @@
+/* The fetch engine: one account, one run. It opens the account's mailbox
+ * through the protocol-blind driver table, fetches what is new, stores each
+ * message whole in batched transactions that are committed durably, and
+ * only then — when the account does not keep a copy — deletes the stored
+ * messages from the server. A run killed at any instant loses nothing and
+ * stores nothing twice: a message is identified by IMAP (UIDVALIDITY, UID)
+ * or POP3 UIDL, and after a UIDVALIDITY change by its SHA-256 and
+ * Message-ID. Every run leaves a row in the fetch history.
+ *
+ * Test connection runs the same open, records each step, and counts what is
+ * waiting, changing nothing. */
+#ifndef MR_FETCH_FETCH_H
+#define MR_FETCH_FETCH_H
+
+#include "proto/mailbox.h"
+#include "registry/registry.h"
+
+#define MR_RUN_DEADLINE_MS (30 * 60 * 1000) /* a run ends after 30 minutes, whatever */
+#define MR_BATCH_MESSAGES  256
+#define MR_BATCH_BYTES     (32u << 20)
+
+struct mr_fetch_options {
+    mr_trace_fn trace; /* protocol trace, secrets redacted; NULL = off */
+    void *trace_ctx;
+    int64_t deadline_ms; /* 0 = MR_RUN_DEADLINE_MS from now */
+    int idle_timeout_ms; /* 0 = MR_IDLE_TIMEOUT_MS */
+};
+
+struct mr_fetch_result {
+    int64_t run_id;
+    uint64_t listed;  /* messages on the server */
+    uint64_t fetched; /* stored by this run */
+    uint64_t bytes;
+    uint64_t deleted;    /* removed from the server after being stored */
+    uint64_t skipped;    /* too big: left on the server and recorded */
+    uint64_t duplicates; /* already stored (matched by digest) */
+};
+
+int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,
+                     struct mr_fetch_result *res, mr_error *err);
+
+struct mr_test_result {
+    struct mr_steps steps;
+    uint64_t messages, total_size;
+    int ok;
+};
+
+/* Runs the real steps against the server with the account's settings (a
+ * stored account, or unsaved values). Returns 0 when every step passed;
+ * otherwise err names the failing step's problem. */
+int mr_test_account(struct mr_registry *r, const struct mr_account *a,
+                    const struct mr_fetch_options *o, struct mr_test_result *res, mr_error *err);
+
+#endif

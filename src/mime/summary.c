@@ -1,0 +1,240 @@
+#include "mime/summary.h"
+
+#include "util/mem.h"
+#include "util/text.h"
+
+#include <gmime/gmime.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init_gmime(void)
+{
+    g_mime_init();
+}
+
+static GMimeMessage *parse(const char *raw, size_t len)
+{
+    pthread_once(&init_once, init_gmime);
+    GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(g_byte_array_new());
+    g_mime_stream_write(stream, raw, len);
+    g_mime_stream_seek(stream, 0, GMIME_STREAM_SEEK_SET);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    GMimeParserOptions *opts = g_mime_parser_options_new();
+    const char *fallback[] = {"UTF-8", "windows-1252", NULL};
+    g_mime_parser_options_set_fallback_charsets(opts, fallback);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, opts);
+    g_mime_parser_options_free(opts);
+    g_object_unref(parser);
+    g_object_unref(stream);
+    return msg;
+}
+
+static char *dup_text(const char *s)
+{
+    if (!s || !*s)
+        return NULL;
+    size_t n = strlen(s);
+    if (mr_utf8_valid(s, n))
+        return mr_xstrdup(s);
+    /* whatever GMime could not convert: keep ASCII, mark the rest */
+    char *out = mr_xmalloc(n + 1);
+    for (size_t i = 0; i <= n; i++)
+        out[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+    return out;
+}
+
+static char *addresses(InternetAddressList *list)
+{
+    if (!list || internet_address_list_length(list) == 0)
+        return NULL;
+    char *s = internet_address_list_to_string(list, NULL, FALSE);
+    char *out = dup_text(s);
+    g_free(s);
+    return out;
+}
+
+static void header_fields(GMimeMessage *msg, struct mr_message *m)
+{
+    m->message_id = dup_text(g_mime_message_get_message_id(msg));
+    m->subject = dup_text(g_mime_message_get_subject(msg));
+    m->from = addresses(g_mime_message_get_from(msg));
+    m->to = addresses(g_mime_message_get_to(msg));
+    m->cc = addresses(g_mime_message_get_cc(msg));
+    GDateTime *date = g_mime_message_get_date(msg);
+    if (date) {
+        m->date_unix = g_date_time_to_unix(date);
+        GDateTime *utc = g_date_time_to_utc(date);
+        gchar *iso = g_date_time_format(utc, "%Y-%m-%dT%H:%M:%SZ");
+        m->date = mr_xstrdup(iso);
+        g_free(iso);
+        g_date_time_unref(utc);
+    }
+}
+
+/* Text from HTML: tags dropped, script and style left out, a few entities
+ * decoded, blank runs folded. Good enough to read, never rendered. */
+static char *html_to_text(const char *html)
+{
+    struct mr_buf out;
+    mr_buf_init(&out, MR_BODY_TEXT_MAX);
+    static const struct {
+        const char *name, *text;
+    } entities[] = {{"&nbsp;", " "}, {"&amp;", "&"},   {"&lt;", "<"},
+                    {"&gt;", ">"},   {"&quot;", "\""}, {"&#39;", "'"}};
+    for (const char *p = html; *p;) {
+        if (*p == '<') {
+            if (strncasecmp(p, "<script", 7) == 0 || strncasecmp(p, "<style", 6) == 0) {
+                p = strcasestr(p, strncasecmp(p, "<script", 7) == 0 ? "</script" : "</style");
+                if (!p)
+                    break; /* an unclosed script: nothing after it is text */
+            }
+            const char *gt = strchr(p, '>');
+            if (!gt)
+                break;
+            if (strncasecmp(p, "<br", 3) == 0 || strncasecmp(p, "</p", 3) == 0 ||
+                strncasecmp(p, "</div", 5) == 0 || strncasecmp(p, "</tr", 4) == 0)
+                mr_buf_putc(&out, '\n');
+            p = gt + 1;
+            continue;
+        }
+        size_t i = 0, n = sizeof(entities) / sizeof(entities[0]);
+        for (; i < n && strncmp(p, entities[i].name, strlen(entities[i].name)) != 0; i++)
+            ;
+        if (i < n) {
+            mr_buf_puts(&out, entities[i].text);
+            p += strlen(entities[i].name);
+        } else if (mr_buf_putc(&out, *p++))
+            break;
+    }
+    return out.data ? out.data : mr_xstrdup("");
+}
+
+struct walk {
+    struct mr_message *m;
+    char *plain, *html;
+    struct mr_attachment *att;
+    size_t natt, cap;
+};
+
+static int64_t decoded_size(GMimePart *part)
+{
+    GMimeDataWrapper *content = g_mime_part_get_content(part);
+    if (!content)
+        return 0;
+    GMimeStream *null = g_mime_stream_null_new();
+    g_mime_data_wrapper_write_to_stream(content, null);
+    int64_t n = (int64_t)GMIME_STREAM_NULL(null)->written;
+    g_object_unref(null);
+    return n;
+}
+
+static void add_attachment(struct walk *w, GMimePart *part)
+{
+    if (w->natt == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 4;
+        w->att = mr_xrealloc(w->att, w->cap * sizeof(*w->att));
+    }
+    struct mr_attachment *a = &w->att[w->natt++];
+    GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+    char *type = g_mime_content_type_get_mime_type(ct);
+    a->position = (int)w->natt;
+    a->filename = dup_text(g_mime_part_get_filename(part));
+    a->content_type = mr_xstrdup(type ? type : "application/octet-stream");
+    a->size = decoded_size(part);
+    g_free(type);
+}
+
+static void visit(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+    struct walk *w = data;
+    (void)parent;
+    if (!GMIME_IS_PART(part))
+        return; /* multiparts are walked into; message/rfc822 is one attachment */
+    GMimePart *p = GMIME_PART(part);
+    int is_text = GMIME_IS_TEXT_PART(part);
+    int attached = g_mime_part_is_attachment(p) || (!is_text && g_mime_part_get_filename(p));
+    if (attached || (!is_text && !GMIME_IS_MESSAGE_PART(part))) {
+        add_attachment(w, p);
+        return;
+    }
+    GMimeContentType *ct = g_mime_object_get_content_type(part);
+    char **slot = g_mime_content_type_is_type(ct, "text", "html") ? &w->html : &w->plain;
+    if (!*slot) {
+        char *text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
+        *slot = dup_text(text);
+        g_free(text);
+    }
+}
+
+void mr_mime_summarize(const char *raw, size_t len, struct mr_message *m,
+                       struct mr_attachment **att, size_t *natt)
+{
+    struct walk w = {.m = m};
+    *att = NULL;
+    *natt = 0;
+    GMimeMessage *msg = parse(raw, len);
+    if (!msg) {
+        m->status = MR_MSG_PARSE_FAILED;
+        return;
+    }
+    m->status = MR_MSG_STORED;
+    header_fields(msg, m);
+    g_mime_message_foreach(msg, visit, &w);
+    if (w.plain)
+        m->body_text = w.plain;
+    else if (w.html)
+        m->body_text = html_to_text(w.html);
+    free(w.html);
+    if (m->body_text && strlen(m->body_text) > MR_BODY_TEXT_MAX)
+        m->body_text[MR_BODY_TEXT_MAX] = '\0';
+    m->attachments = (int)w.natt;
+    *att = w.att;
+    *natt = w.natt;
+    g_object_unref(msg);
+}
+
+struct find {
+    int want, seen;
+    GMimePart *found;
+};
+
+static void find_visit(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+    struct find *f = data;
+    (void)parent;
+    if (f->found || !GMIME_IS_PART(part))
+        return;
+    GMimePart *p = GMIME_PART(part);
+    int is_text = GMIME_IS_TEXT_PART(part);
+    int attached = g_mime_part_is_attachment(p) || (!is_text && g_mime_part_get_filename(p));
+    if ((attached || (!is_text && !GMIME_IS_MESSAGE_PART(part))) && ++f->seen == f->want)
+        f->found = p;
+}
+
+int mr_mime_attachment(const char *raw, size_t len, int position, struct mr_buf *out, mr_error *err)
+{
+    GMimeMessage *msg = parse(raw, len);
+    if (!msg)
+        return mr_error_set(err, MR_EINVAL, "", "the message cannot be parsed as MIME");
+    struct find f = {position, 0, NULL};
+    g_mime_message_foreach(msg, find_visit, &f);
+    int rc = 0;
+    if (!f.found)
+        rc = mr_error_set(err, MR_ENOTFOUND, "", "the message has no attachment %d (it has %d)",
+                          position, f.seen);
+    else {
+        GByteArray *bytes = g_byte_array_new();
+        GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(bytes);
+        g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+        g_mime_data_wrapper_write_to_stream(g_mime_part_get_content(f.found), mem);
+        if (mr_buf_append(out, bytes->data, bytes->len))
+            rc = mr_error_set(err, MR_ETOOBIG, "", "the attachment is too big");
+        g_object_unref(mem);
+        g_byte_array_free(bytes, TRUE);
+    }
+    g_object_unref(msg);
+    return rc;
+}

@@ -1,0 +1,393 @@
+/* Stored messages, fetch state, skipped messages and fetch history. */
+#include "store/store_private.h"
+
+#include "util/mem.h"
+
+#include <string.h>
+
+int mr_store_fetch_state(struct mr_store *s, int64_t account, uint32_t *uidvalidity,
+                         uint64_t *last_uid, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(
+        s, &st, "SELECT uidvalidity, last_uid FROM fetch_state WHERE account_id = ?", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, account);
+    *uidvalidity = 0;
+    *last_uid = 0;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        *uidvalidity = (uint32_t)sqlite3_column_int64(st, 0);
+        *last_uid = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mr_store_fail(s, err, "reading state");
+}
+
+int mr_store_set_fetch_state(struct mr_store *s, int64_t account, uint32_t uidvalidity,
+                             uint64_t last_uid, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "INSERT OR REPLACE INTO fetch_state (account_id, uidvalidity,"
+                              " last_uid) VALUES (?, ?, ?)",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, account);
+    sqlite3_bind_int64(st, 2, uidvalidity);
+    sqlite3_bind_int64(st, 3, (int64_t)last_uid);
+    return mr_store_run(s, st, "writing fetch state", err);
+}
+
+static int exists(struct mr_store *s, const char *sql, int64_t account, uint32_t uidvalidity,
+                  uint64_t uid, const char *uidl, int *found, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st, sql, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, account);
+    sqlite3_bind_int64(st, 2, uidvalidity);
+    sqlite3_bind_int64(st, 3, (int64_t)uid);
+    mr_store_bind_text(st, 4, uidl);
+    int step = sqlite3_step(st);
+    *found = step == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mr_store_fail(s, err, "looking up");
+}
+
+int mr_store_message_known(struct mr_store *s, int64_t account, uint32_t uidvalidity, uint64_t uid,
+                           const char *uidl, int *stored, int *skipped, mr_error *err)
+{
+    const char *where = uidl ? " WHERE account_id = ?1 AND uidl = ?4 AND ?2 = ?2 AND ?3 = ?3"
+                             : " WHERE account_id = ?1 AND uidvalidity = ?2 AND uid = ?3"
+                               " AND ?4 IS ?4";
+    char *sql = mr_xasprintf("SELECT 1 FROM messages%s", where);
+    int rc = exists(s, sql, account, uidvalidity, uid, uidl, stored, err);
+    free(sql);
+    sql = mr_xasprintf("SELECT 1 FROM skipped%s", where);
+    if (rc == 0)
+        rc = exists(s, sql, account, uidvalidity, uid, uidl, skipped, err);
+    free(sql);
+    return rc;
+}
+
+int mr_store_message_by_digest(struct mr_store *s, int64_t account, const unsigned char *sha256,
+                               const char *message_id, int64_t *id, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "SELECT id FROM messages WHERE account_id = ? AND sha256 = ?"
+                              " AND message_id IS ? LIMIT 1",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, account);
+    sqlite3_bind_blob(st, 2, sha256, 32, SQLITE_STATIC);
+    mr_store_bind_text(st, 3, message_id);
+    *id = 0;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mr_store_fail(s, err, "looking up");
+}
+
+int mr_store_message_relocate(struct mr_store *s, int64_t id, uint32_t uidvalidity, uint64_t uid,
+                              mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc =
+        mr_store_prepare(s, &st, "UPDATE messages SET uidvalidity = ?, uid = ? WHERE id = ?", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, uidvalidity);
+    sqlite3_bind_int64(st, 2, (int64_t)uid);
+    sqlite3_bind_int64(st, 3, id);
+    return mr_store_run(s, st, "updating a message", err);
+}
+
+static void bind_message(sqlite3_stmt *st, const struct mr_message *m)
+{
+    sqlite3_bind_int64(st, 1, m->account_id);
+    if (m->uid) {
+        sqlite3_bind_int64(st, 2, m->uidvalidity);
+        sqlite3_bind_int64(st, 3, (int64_t)m->uid);
+    }
+    mr_store_bind_text(st, 4, m->uidl);
+    sqlite3_bind_blob(st, 5, m->sha256, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, m->size);
+    sqlite3_bind_int64(st, 7, m->fetched_at);
+    mr_store_bind_text(st, 8, mr_message_status_name(m->status));
+    mr_store_bind_text(st, 9, m->message_id);
+    mr_store_bind_text(st, 10, m->date);
+    if (m->date)
+        sqlite3_bind_int64(st, 11, m->date_unix);
+    mr_store_bind_text(st, 12, m->from);
+    mr_store_bind_text(st, 13, m->to);
+    mr_store_bind_text(st, 14, m->cc);
+    mr_store_bind_text(st, 15, m->subject);
+    sqlite3_bind_int(st, 16, m->attachments);
+    mr_store_bind_text(st, 17, m->body_text);
+}
+
+static int insert_raw(struct mr_store *s, int64_t id, const void *raw, size_t len, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc =
+        mr_store_prepare(s, &st, "INSERT INTO message_raw (message_id, raw) VALUES (?, ?)", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_blob64(st, 2, raw, len, SQLITE_STATIC);
+    return mr_store_run(s, st, "storing a message", err);
+}
+
+static int insert_attachments(struct mr_store *s, int64_t id, const struct mr_attachment *a,
+                              size_t n, mr_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *st;
+        int rc = mr_store_prepare(s, &st,
+                                  "INSERT INTO attachments (message_id, position, filename,"
+                                  " content_type, size) VALUES (?, ?, ?, ?, ?)",
+                                  err);
+        if (rc)
+            return rc;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int(st, 2, a[i].position);
+        mr_store_bind_text(st, 3, a[i].filename);
+        mr_store_bind_text(st, 4, a[i].content_type);
+        sqlite3_bind_int64(st, 5, a[i].size);
+        if ((rc = mr_store_run(s, st, "storing an attachment summary", err)))
+            return rc;
+    }
+    return 0;
+}
+
+int mr_store_message_insert(struct mr_store *s, struct mr_message *m,
+                            const struct mr_attachment *att, size_t natt, const void *raw,
+                            size_t len, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(
+        s, &st,
+        "INSERT INTO messages (account_id, uidvalidity, uid, uidl, sha256, size, fetched_at,"
+        " status, message_id, date, date_unix, from_addr, to_addr, cc_addr, subject,"
+        " attachments, body_text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+        " ?13, ?14, ?15, ?16, ?17)",
+        err);
+    if (rc)
+        return rc;
+    bind_message(st, m);
+    rc = mr_store_run(s, st, "storing a message", err);
+    if (rc)
+        return rc;
+    m->id = sqlite3_last_insert_rowid(s->db);
+    rc = insert_raw(s, m->id, raw, len, err);
+    return rc ? rc : insert_attachments(s, m->id, att, natt, err);
+}
+
+int mr_store_skipped_insert(struct mr_store *s, int64_t account, uint32_t uidvalidity, uint64_t uid,
+                            const char *uidl, uint64_t size, const char *reason, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "INSERT OR IGNORE INTO skipped (account_id, uidvalidity, uid, uidl,"
+                              " size, reason, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, account);
+    if (uid) {
+        sqlite3_bind_int64(st, 2, uidvalidity);
+        sqlite3_bind_int64(st, 3, (int64_t)uid);
+    }
+    mr_store_bind_text(st, 4, uidl);
+    sqlite3_bind_int64(st, 5, (int64_t)size);
+    mr_store_bind_text(st, 6, reason);
+    sqlite3_bind_int64(st, 7, mr_store_now());
+    return mr_store_run(s, st, "recording a skipped message", err);
+}
+
+int mr_store_run_start(struct mr_store *s, int64_t account, int64_t *run, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "INSERT INTO fetch_runs (account_id, started_at, result)"
+                              " VALUES (?, ?, 'running')",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, account);
+    sqlite3_bind_int64(st, 2, mr_store_now());
+    rc = mr_store_run(s, st, "recording a fetch", err);
+    *run = rc ? 0 : sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "UPDATE fetch_runs SET ended_at = ?, result = ?, fetched = ?,"
+                              " bytes = ?, deleted = ?, skipped = ?, error = ? WHERE id = ?",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, mr_store_now());
+    mr_store_bind_text(st, 2, r->result);
+    sqlite3_bind_int64(st, 3, (int64_t)r->fetched);
+    sqlite3_bind_int64(st, 4, (int64_t)r->bytes);
+    sqlite3_bind_int64(st, 5, (int64_t)r->deleted);
+    sqlite3_bind_int64(st, 6, (int64_t)r->skipped);
+    mr_store_bind_text(st, 7, r->error);
+    sqlite3_bind_int64(st, 8, r->id);
+    return mr_store_run(s, st, "recording a fetch", err);
+}
+
+/* --- the inbox ------------------------------------------------------------ */
+
+#define MESSAGE_COLUMNS                                                                            \
+    "id, account_id, uidvalidity, uid, uidl, sha256, size, fetched_at, status, message_id, date,"  \
+    " date_unix, from_addr, to_addr, cc_addr, subject, attachments, body_text"
+
+static void read_message(sqlite3_stmt *st, void *out)
+{
+    struct mr_message *m = out;
+    memset(m, 0, sizeof(*m));
+    m->id = sqlite3_column_int64(st, 0);
+    m->account_id = sqlite3_column_int64(st, 1);
+    m->uidvalidity = (uint32_t)sqlite3_column_int64(st, 2);
+    m->uid = (uint64_t)sqlite3_column_int64(st, 3);
+    m->uidl = mr_store_column_text(st, 4);
+    if (sqlite3_column_bytes(st, 5) == 32)
+        memcpy(m->sha256, sqlite3_column_blob(st, 5), 32);
+    m->size = sqlite3_column_int64(st, 6);
+    m->fetched_at = sqlite3_column_int64(st, 7);
+    const unsigned char *status = sqlite3_column_text(st, 8);
+    m->status = status && strcmp((const char *)status, "parse_failed") == 0 ? MR_MSG_PARSE_FAILED
+                                                                            : MR_MSG_STORED;
+    m->message_id = mr_store_column_text(st, 9);
+    m->date = mr_store_column_text(st, 10);
+    m->date_unix = sqlite3_column_int64(st, 11);
+    m->from = mr_store_column_text(st, 12);
+    m->to = mr_store_column_text(st, 13);
+    m->cc = mr_store_column_text(st, 14);
+    m->subject = mr_store_column_text(st, 15);
+    m->attachments = sqlite3_column_int(st, 16);
+    m->body_text = mr_store_column_text(st, 17);
+}
+
+static void clear_message(void *m)
+{
+    mr_message_clear(m);
+}
+
+int mr_store_message_count(struct mr_store *s, int64_t account, size_t *n, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "SELECT count(*) FROM messages WHERE ?1 = 0 OR account_id = ?1", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, account);
+    int step = sqlite3_step(st);
+    *n = step == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return step == SQLITE_ROW ? 0 : mr_store_fail(s, err, "counting messages");
+}
+
+int mr_store_message_list(struct mr_store *s, int64_t account, size_t offset, size_t limit,
+                          struct mr_message **items, size_t *n, size_t *total, mr_error *err)
+{
+    sqlite3_stmt *st;
+    *items = NULL;
+    *n = 0;
+    int rc = mr_store_message_count(s, account, total, err);
+    if (rc == 0)
+        rc = mr_store_prepare(s, &st,
+                              "SELECT " MESSAGE_COLUMNS " FROM messages WHERE ?1 = 0 OR"
+                              " account_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, account);
+    sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1);
+    sqlite3_bind_int64(st, 3, (int64_t)offset);
+    return mr_store_collect(s, st, sizeof(**items), read_message, clear_message, (void **)items, n,
+                            err);
+}
+
+void mr_message_list_free(struct mr_message **items, size_t n)
+{
+    for (size_t i = 0; *items && i < n; i++)
+        mr_message_clear(&(*items)[i]);
+    mr_freep(items);
+}
+
+int mr_store_message_get(struct mr_store *s, int64_t id, struct mr_message *out, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st, "SELECT " MESSAGE_COLUMNS " FROM messages WHERE id = ?", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    rc = mr_store_fetch_one(s, st, read_message, out, MR_OBJ_ACCOUNT, id, err);
+    if (rc == MR_ENOTFOUND)
+        mr_error_set(err, MR_ENOTFOUND, "", "no message with ID %lld", (long long)id);
+    return rc;
+}
+
+int mr_store_message_raw(struct mr_store *s, int64_t id, struct mr_buf *out, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st, "SELECT raw FROM message_raw WHERE message_id = ?", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        rc = mr_buf_append(out, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+    else if (step == SQLITE_DONE)
+        rc = mr_error_set(err, MR_ENOTFOUND, "", "no message with ID %lld", (long long)id);
+    else
+        rc = mr_store_fail(s, err, "reading a message");
+    sqlite3_finalize(st);
+    if (rc == MR_ETOOBIG)
+        mr_error_set(err, rc, "", "message %lld is too big to read here", (long long)id);
+    return rc;
+}
+
+static void read_attachment(sqlite3_stmt *st, void *out)
+{
+    struct mr_attachment *a = out;
+    a->position = sqlite3_column_int(st, 0);
+    a->filename = mr_store_column_text(st, 1);
+    a->content_type = mr_store_column_text(st, 2);
+    a->size = sqlite3_column_int64(st, 3);
+}
+
+static void clear_attachment(void *p)
+{
+    struct mr_attachment *a = p;
+    mr_freep(&a->filename);
+    mr_freep(&a->content_type);
+}
+
+int mr_store_message_attachments(struct mr_store *s, int64_t id, struct mr_attachment **items,
+                                 size_t *n, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "SELECT position, filename, content_type, size FROM attachments"
+                              " WHERE message_id = ? ORDER BY position",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    return mr_store_collect(s, st, sizeof(**items), read_attachment, clear_attachment,
+                            (void **)items, n, err);
+}
