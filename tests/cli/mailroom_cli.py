@@ -7,8 +7,10 @@ import subprocess
 import tempfile
 import unittest
 
-BIN = os.environ.get("MAILROOM_BIN") or os.path.join(
-    os.path.dirname(__file__), "..", "..", "build", "mailroom")
+_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+BIN = os.environ.get("MAILROOM_BIN") or next(
+    (p for p in (os.path.join(_ROOT, "build", "check", "mailroom"),
+                 os.path.join(_ROOT, "build", "mailroom")) if os.path.exists(p)), "mailroom")
 
 
 class CliTestCase(unittest.TestCase):

@@ -153,7 +153,8 @@ pop3_uidl_format = %08Xu%08Xv
     def stop(self):
         pidfile = os.path.join(self.dir, "run", "master.pid")
         try:
-            pid = int(open(pidfile).read())
+            with open(pidfile) as fh:
+                pid = int(fh.read())
             os.kill(pid, 15)
             for _ in range(100):
                 os.kill(pid, 0)
@@ -221,6 +222,15 @@ pop3_uidl_format = %08Xu%08Xv
             fh.write(raw.replace(b"\r\n", b"\n"))
         os.chown(full, self.uid, self.gid)
         return full
+
+    def doveadm(self, *args):
+        return subprocess.run(["doveadm", "-c", os.path.join(self.dir, "dovecot.conf"), *args],
+                              check=True, capture_output=True, text=True).stdout
+
+    def set_uidvalidity(self, user, value, folder="INBOX"):
+        """Gives the folder a new UIDVALIDITY (and so new UIDs), as a server
+        does after a rebuild or a restore."""
+        self.doveadm("mailbox", "update", "-u", user, "--uid-validity", str(value), folder)
 
     def message_count(self, user, folder=None):
         path = self.maildir(user, folder)
