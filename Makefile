@@ -6,7 +6,7 @@ CHECK_BUILD := build/check
 JOBS        := $(shell nproc 2>/dev/null || echo 2)
 SOURCES      = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps build run check format format-check clean
+.PHONY: all deps build run check bench format format-check clean
 
 all: build
 
@@ -24,6 +24,9 @@ check: deps
 	cmake -S . -B $(CHECK_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMR_SANITIZE=ON >/dev/null
 	cmake --build $(CHECK_BUILD) -j $(JOBS)
 	cd $(CHECK_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	bench/run.sh $(N)
 
 format:
 	clang-format -i $(SOURCES)

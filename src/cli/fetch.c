@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include "fetch/fetch.h"
+#include "util/clock.h"
 #include "util/text.h"
 
 #include <stdio.h>
@@ -12,6 +13,25 @@ static void trace_to_stderr(void *ctx, char dir, const char *line, size_t len)
 {
     (void)ctx;
     fprintf(stderr, "%c: %.*s\n", dir, (int)len, line);
+}
+
+/* --trace, --timeout SECONDS (how long to wait for any answer) and
+ * --deadline SECONDS (how long a run may take at most). */
+static int run_option(struct mr_cli *cli, int c, struct mr_fetch_options *o)
+{
+    long long seconds;
+    if (c == 't') {
+        o->trace = trace_to_stderr;
+        return 0;
+    }
+    const char *field = c == 'T' ? "timeout" : "deadline";
+    if (mr_parse_int(optarg, 1, 86400, &seconds) != 0)
+        return mr_cli_bad_value(cli, field, "expected 1 to 86400 seconds, got '%s'", optarg);
+    if (c == 'T')
+        o->idle_timeout_ms = (int)seconds * 1000;
+    else
+        o->deadline_ms = mr_now_ms() + seconds * 1000;
+    return 0;
 }
 
 static const char *mark(int ok)
@@ -43,25 +63,29 @@ static json_t *steps_json(const struct mr_test_result *res)
 }
 
 const char mr_cli_account_test_usage[] =
-    "account test ID|NAME [--trace] [--format json]\n"
+    "account test ID|NAME [--trace] [--timeout SECONDS] [--deadline SECONDS] [--format json]\n"
     "\n"
     "Runs the real steps against the server — resolve, connect, TLS, greeting,\n"
     "capabilities, STARTTLS, authentication, folder or STAT, messages waiting — and\n"
     "shows each with its result. Changes nothing on the server. Exit 0 only when\n"
-    "every step passed.";
+    "every step passed. --timeout: how long to wait for any answer (default 60).";
 
 static int cmd_test(struct mr_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"trace", no_argument, NULL, 't'}, MR_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"trace", no_argument, NULL, 't'},
+                                         {"timeout", required_argument, NULL, 'T'},
+                                         {"deadline", required_argument, NULL, 'D'},
+                                         MR_CLI_COMMON_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
     enum mr_format format = MR_FORMAT_TEXT;
     struct mr_fetch_options o = {0};
     const char *ref = NULL;
     int64_t id;
     int c, rc, done = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 't') {
-            o.trace = trace_to_stderr;
+        if (c == 't' || c == 'T' || c == 'D') {
+            if ((rc = run_option(cli, c, &o)))
+                return rc;
             continue;
         }
         rc = mr_cli_common_option(cli, c, mr_cli_account_test_usage, &format, &done);
@@ -89,12 +113,15 @@ static int cmd_test(struct mr_cli *cli, int argc, char **argv)
 }
 
 static const char fetch_usage[] =
-    "fetch (ID|NAME... | --all) [--trace] [--format json]\n"
+    "fetch (ID|NAME... | --all) [--trace] [--timeout SECONDS] [--deadline SECONDS]\n"
+    "      [--format json]\n"
     "\n"
     "Fetches new mail of the given accounts (or of every enabled account) into the\n"
     "store. Accounts that do not keep a copy have their messages deleted from the\n"
     "server once stored durably. --trace prints the protocol exchange (passwords and\n"
-    "SASL data redacted) to standard error.";
+    "SASL data redacted) to standard error. --timeout: how long to wait for any\n"
+    "answer (default 60 s); --deadline: how long a run may take in all, whatever\n"
+    "the server does (default 1800 s).";
 
 static json_t *result_json(const char *name, int64_t id, const struct mr_fetch_result *r, int rc,
                            const mr_error *err)
@@ -153,6 +180,8 @@ static int all_enabled(struct mr_cli *cli, int64_t **ids, size_t *n)
 static int cmd_fetch(struct mr_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {{"trace", no_argument, NULL, 't'},
+                                         {"timeout", required_argument, NULL, 'T'},
+                                         {"deadline", required_argument, NULL, 'D'},
                                          {"all", no_argument, NULL, 'a'},
                                          MR_CLI_COMMON_OPTIONS,
                                          {NULL, 0, NULL, 0}};
@@ -160,9 +189,13 @@ static int cmd_fetch(struct mr_cli *cli, int argc, char **argv)
     struct mr_fetch_options o = {0};
     int c, rc, done = 0, all = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 't' || c == 'a') {
-            o.trace = c == 't' ? trace_to_stderr : o.trace;
-            all |= c == 'a';
+        if (c == 'a') {
+            all = 1;
+            continue;
+        }
+        if (c == 't' || c == 'T' || c == 'D') {
+            if ((rc = run_option(cli, c, &o)))
+                return rc;
             continue;
         }
         rc = mr_cli_common_option(cli, c, fetch_usage, &format, &done);

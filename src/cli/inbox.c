@@ -102,8 +102,11 @@ static int cmd_list(struct mr_cli *cli, int argc, char **argv)
             account = optarg;
         else if (c == 'p' && mr_parse_int(optarg, 1, 1000000000, &page) != 0)
             return mr_cli_bad_value(cli, "page", "expected a page number from 1, got '%s'", optarg);
-        else if (c != 'p' && (rc = mr_cli_common_option(cli, c, list_usage, &format, &done), done))
-            return rc;
+        else if (c != 'p') {
+            rc = mr_cli_common_option(cli, c, list_usage, &format, &done);
+            if (done)
+                return rc;
+        }
     }
     int64_t id = 0;
     if ((rc = mr_cli_open(cli)) ||
@@ -188,10 +191,14 @@ static int cmd_show(struct mr_cli *cli, int argc, char **argv)
         {"raw", no_argument, NULL, 'r'}, MR_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     enum mr_format format = MR_FORMAT_TEXT;
     int c, rc, done = 0, raw = 0;
-    int64_t id;
+    int64_t id = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        raw |= c == 'r';
-        if (c != 'r' && (rc = mr_cli_common_option(cli, c, show_usage, &format, &done), done))
+        if (c == 'r') {
+            raw = 1;
+            continue;
+        }
+        rc = mr_cli_common_option(cli, c, show_usage, &format, &done);
+        if (done)
             return rc;
     }
     if (argc - optind != 1)
@@ -233,7 +240,7 @@ static int cmd_attachment(struct mr_cli *cli, int argc, char **argv)
     static const struct option opts[] = {MR_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     enum mr_format format = MR_FORMAT_TEXT;
     int c, rc, done = 0;
-    int64_t id;
+    int64_t id = 0;
     long long pos;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         rc = mr_cli_common_option(cli, c, attachment_usage, &format, &done);

@@ -160,7 +160,7 @@ static int try_connect(struct mr_conn *c, const struct addrinfo *ai, char *why, 
     socklen_t len = sizeof(soerr);
     if (rc == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0)
         return 0;
-    snprintf(why, whylen, "%s", rc ? e.message : strerror(soerr));
+    snprintf(why, whylen, "%.200s", rc ? e.message : strerror(soerr));
 fail:
     close(fd);
     c->fd = -1;

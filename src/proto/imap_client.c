@@ -20,7 +20,9 @@ int imap_has_cap(const struct imap *im, const char *cap)
 
 static void set_caps_from_text(struct imap *im, const char *text)
 {
-    snprintf(im->caps, sizeof(im->caps), " %s ", text);
+    char copy[MR_IMAP_CAPS_MAX - 3];
+    snprintf(copy, sizeof(copy), "%s", text); /* text may point into im->caps */
+    snprintf(im->caps, sizeof(im->caps), " %s ", copy);
     for (char *c = im->caps; *c; c++)
         *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
 }

@@ -1,0 +1,166 @@
+"""Servers that misbehave: each run ends with a clear error naming the step,
+within its timeout, storing nothing half and deleting nothing unstored."""
+import json
+import time
+import unittest
+
+from fakeserver import FakeServer, imap_session
+from helpers import CliTestCase
+
+
+class HostileTest(CliTestCase):
+    def setUp(self):
+        super().setUp()
+        self.add_credential("login", password="fake-pw", username="someone")
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            s.stop()
+        super().tearDown()
+
+    def serve(self, scenario, proto="imap", *extra):
+        srv = FakeServer(scenario)
+        self.servers.append(srv)
+        self.json("account", "add", "--name", "fake", "--protocol", proto, "--address",
+                  "127.0.0.1", "--port", str(srv.port), "--security", "none", "--credential",
+                  "login", *extra)
+        return srv
+
+    def failed_step(self, *args):
+        r = self.run_cli("account", "test", "fake", "--format", "json", *args)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        steps = json.loads(r.stdout)["steps"]
+        return steps[-1], r.stderr
+
+    def test_silence_times_out(self):
+        self.serve(lambda c: time.sleep(10))
+        t0 = time.time()
+        step, err = self.failed_step("--timeout", "1")
+        self.assertLess(time.time() - t0, 5)
+        self.assertEqual((step["step"], step["result"]), ("greeting", "failed"))
+        self.assertIn("no answer from 127.0.0.1", err)
+
+    def test_trickle_is_bounded_by_the_deadline(self):
+        """A byte every 0.3 s never trips a 1 s idle timeout: the deadline ends it."""
+        def trickle(c):
+            for ch in b"* OK still greeting" * 100:
+                c.send(bytes([ch]))
+                time.sleep(0.3)
+        self.serve(trickle)
+        t0 = time.time()
+        step, err = self.failed_step("--timeout", "1", "--deadline", "3")
+        self.assertLess(time.time() - t0, 6)
+        self.assertGreater(time.time() - t0, 2.5)
+        self.assertEqual(step["step"], "greeting")
+        self.assertIn("overall deadline passed", err)
+
+    def test_garbage_greeting(self):
+        self.serve(lambda c: c.send(b"HTTP/1.1 400 Bad Request\r\n\r\n"))
+        step, err = self.failed_step()
+        self.assertEqual((step["step"], step["result"]), ("greeting", "failed"))
+        self.assertIn("malformed IMAP response", err)
+
+    def test_wrong_tag(self):
+        def scenario(c):
+            c.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n")
+            c.line()
+            c.send(b"zzz9 OK you are in\r\n")
+        self.serve(scenario)
+        step, err = self.failed_step()
+        self.assertEqual(step["step"], "authentication")
+        self.assertIn("a response to a command never sent", err)
+
+    def assert_nothing_stored(self):
+        self.assertEqual(self.json("inbox", "list")["total"], 0)
+
+    def test_literal_shorter_than_announced(self):
+        def body(c, tag):
+            c.send(b"* 1 FETCH (UID 1 BODY[] {100}\r\nonly ten!!")
+            c.sock.close()
+        self.serve(lambda c: imap_session(c, body), "imap", "--keep-copy", "no")
+        r = self.run_cli("fetch", "fake")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("account fake: the server closed the connection", r.stderr)
+        self.assert_nothing_stored()
+
+    def test_literal_sizes_that_lie(self):
+        for size, words in ((b"4294967297", "more than"), (b"18446744073709551615", "more than"),
+                            (b"5000000", "more than the account's limit")):
+            with self.subTest(size=size):
+                self.setUp()
+                def body(c, tag, size=size):
+                    c.send(b"* 1 FETCH (UID 1 BODY[] {" + size + b"}\r\nabc")
+                    time.sleep(1)
+                self.serve(lambda c: imap_session(c, body), "imap", "--max-message-size", "1024")
+                r = self.run_cli("fetch", "fake", "--timeout", "5")
+                self.assertEqual(r.returncode, 1)
+                self.assertIn(words, r.stderr)
+                self.assert_nothing_stored()
+
+    def test_pop3_body_without_final_dot(self):
+        def scenario(c):
+            c.send(b"+OK fake pop3\r\n")
+            while (line := c.line()) is not None:
+                cmd = line.split(" ")[0].upper()
+                if cmd == "CAPA":
+                    c.send(b"+OK\r\nUSER\r\nUIDL\r\n.\r\n")
+                elif cmd == "STAT":
+                    c.send(b"+OK 1 12\r\n")
+                elif cmd == "LIST":
+                    c.send(b"+OK\r\n1 12\r\n.\r\n")
+                elif cmd == "UIDL":
+                    c.send(b"+OK\r\n1 uid-one\r\n.\r\n")
+                elif cmd == "RETR":
+                    c.send(b"+OK\r\nSubject: x\r\n\r\nhalf")
+                    return
+                else:
+                    c.send(b"+OK\r\n")
+        srv = self.serve(scenario, "pop3", "--keep-copy", "no")
+        r = self.run_cli("fetch", "fake")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no final '.'", r.stderr)
+        self.assert_nothing_stored()
+        self.assertFalse(any(l.startswith("DELE") for l in srv.log))
+
+    def test_pop3_connection_lost_after_dele(self):
+        """DELE done, QUIT never answered: the message stays on the server,
+        is stored once, and the next run deletes it without storing it again."""
+        state = {"runs": 0}
+
+        def scenario(c):
+            state["runs"] += 1
+            c.send(b"+OK fake pop3\r\n")
+            while (line := c.line()) is not None:
+                cmd = line.split(" ")[0].upper()
+                if cmd == "CAPA":
+                    c.send(b"+OK\r\nUSER\r\nUIDL\r\n.\r\n")
+                elif cmd == "STAT":
+                    c.send(b"+OK 1 26\r\n")
+                elif cmd == "LIST":
+                    c.send(b"+OK\r\n1 26\r\n.\r\n")
+                elif cmd == "UIDL":
+                    c.send(b"+OK\r\n1 uid-one\r\n.\r\n")
+                elif cmd == "RETR":
+                    c.send(b"+OK\r\nSubject: once\r\n\r\nbody\r\n.\r\n")
+                elif cmd == "QUIT" and state["runs"] == 1:
+                    return  # dropped: the deletion never happens
+                elif cmd == "QUIT":
+                    c.send(b"+OK bye\r\n")
+                    return
+                else:
+                    c.send(b"+OK\r\n")
+        srv = self.serve(scenario, "pop3", "--keep-copy", "no")
+        r = self.run_cli("fetch", "fake", "--format", "json")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("QUIT failed", r.stderr)
+        self.assertEqual(json.loads(r.stdout)["runs"][0]["deleted"], 0)
+        self.assertEqual(self.json("inbox", "list")["total"], 1)
+        run = self.json("fetch", "fake")["runs"][0]
+        self.assertEqual((run["fetched"], run["deleted"]), (0, 1))
+        self.assertEqual(self.json("inbox", "list")["total"], 1)
+        self.assertEqual(sum(1 for l in srv.log if l.startswith("RETR")), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
