@@ -144,9 +144,14 @@ static int fetch_one(struct mr_cli *cli, int64_t id, const struct mr_fetch_optio
     if (mr_store_account_get(cli->reg.store, id, &a, &err) != 0)
         return mr_cli_fail(cli, &err);
     int rc = mr_fetch_account(&cli->reg, id, o, &res, &err);
-    if (format == MR_FORMAT_JSON)
-        json_array_append_new(out, result_json(a.name, id, &res, rc, &err));
-    else
+    if (format == MR_FORMAT_JSON) {
+        json_t *j = result_json(a.name, id, &res, rc, &err);
+        if (res.note[0])
+            json_object_set_new(j, "note", json_string(res.note));
+        json_array_append_new(out, j);
+    } else if (res.note[0])
+        printf("%s: note: %s\n", a.name, res.note);
+    if (format != MR_FORMAT_JSON)
         printf("%s: %llu new message%s stored (%llu bytes), %llu deleted from the server, "
                "%llu skipped as too big%s\n",
                a.name, (unsigned long long)res.fetched, res.fetched == 1 ? "" : "s",

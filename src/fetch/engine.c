@@ -246,8 +246,13 @@ static int fetch_all(struct run *run, mr_error *err)
         run->by_digest = old_validity && old_validity != run->st.uidvalidity;
         if (rc == 0 && !run->by_digest && run->keep && old_validity)
             min_uid = last_uid + 1;
-    } else
-        run->by_digest = !run->st.has_uidl;
+    } else if (!run->st.has_uidl) {
+        run->by_digest = 1;
+        snprintf(run->res->note, sizeof(run->res->note),
+                 "the server does not support UIDL: messages are recognised by their SHA-256, "
+                 "so %s", run->keep ? "every run downloads the whole maildrop again"
+                                    : "a message is never stored twice even if QUIT fails");
+    }
     if (rc == 0)
         rc = run->drv->list(run->mb, min_uid, &refs, &n, err);
     run->res->listed = n;

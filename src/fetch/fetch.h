@@ -34,6 +34,7 @@ struct mr_fetch_result {
     uint64_t deleted;    /* removed from the server after being stored */
     uint64_t skipped;    /* too big: left on the server and recorded */
     uint64_t duplicates; /* already stored (matched by digest) */
+    char note[256];      /* something the user should know about this run */
 };
 
 int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,

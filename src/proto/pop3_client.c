@@ -313,6 +313,10 @@ static int pop3_open(struct mr_mailbox **out, const struct mr_mailbox_config *cf
     if (rc == 0)
         rc = read_stat(p, st, err);
     st->has_uidl = has_cap(p, "UIDL");
+    if (rc == 0 && !st->has_uidl)
+        mr_session_step(&p->mb.s, "uidl", -1, 0,
+                        "the server does not support UIDL: mailroom recognises messages it "
+                        "already has by their SHA-256, which means downloading them again");
     *out = &p->mb;
     if (rc)
         mr_pop3_driver.close(out, NULL);

@@ -123,6 +123,35 @@ class HostileTest(CliTestCase):
         self.assert_nothing_stored()
         self.assertFalse(any(l.startswith("DELE") for l in srv.log))
 
+    def test_pop3_without_uidl(self):
+        """No UIDL: mailroom says so, and a message it has is not stored twice."""
+        def scenario(c):
+            c.send(b"+OK fake pop3\r\n")
+            while (line := c.line()) is not None:
+                cmd = line.split(" ")[0].upper()
+                if cmd == "CAPA":
+                    c.send(b"+OK\r\nUSER\r\n.\r\n")
+                elif cmd == "STAT":
+                    c.send(b"+OK 1 26\r\n")
+                elif cmd == "LIST":
+                    c.send(b"+OK\r\n1 26\r\n.\r\n")
+                elif cmd == "RETR":
+                    c.send(b"+OK\r\nSubject: once\r\n\r\nbody\r\n.\r\n")
+                elif cmd == "QUIT":
+                    c.send(b"+OK bye\r\n")
+                    return
+                else:
+                    c.send(b"+OK\r\n")
+        srv = self.serve(scenario, "pop3")
+        self.assertIn("does not support UIDL", self.ok("account", "test", "fake"))
+        first = self.json("fetch", "fake")["runs"][0]
+        self.assertIn("does not support UIDL", first["note"])
+        self.assertEqual(first["fetched"], 1)
+        again = self.json("fetch", "fake")["runs"][0]
+        self.assertEqual((again["fetched"], again["duplicates"]), (0, 1))
+        self.assertEqual(self.json("inbox", "list")["total"], 1)
+        self.assertFalse(any(l.startswith("UIDL") for l in srv.log))
+
     def test_pop3_connection_lost_after_dele(self):
         """DELE done, QUIT never answered: the message stays on the server,
         is stored once, and the next run deletes it without storing it again."""
