@@ -94,7 +94,7 @@ first_valid_uid = {self.uid}
 first_valid_gid = {self.gid}
 {ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256 apop
 auth_verbose = yes
 # tests fail logins on purpose: no growing per-IP penalty for loopback
 login_trusted_networks = 127.0.0.0/8

@@ -42,6 +42,22 @@ class ConnectionTest(MailTestCase):
         self.assertIn("verification: skipped", text)
         self.assertIn("1 message waiting", text)
 
+    def test_every_mechanism(self):
+        # NTLM goes through GNU SASL like the others, but Debian's Dovecot is
+        # built without it, so it cannot be proven here.
+        cases = [("imap", m) for m in ("auto", "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1",
+                                       "SCRAM-SHA-256")]
+        cases += [("pop3", m) for m in ("auto", "USER", "APOP", "PLAIN", "LOGIN", "CRAM-MD5",
+                                        "SCRAM-SHA-1", "SCRAM-SHA-256")]
+        for proto, mech in cases:
+            name = f"{proto}-{mech}"
+            self.account(name, proto, "tls", "--auth", mech)
+            r = self.json("account", "test", name)
+            auth = [s for s in r["steps"] if s["step"] == "authentication"][0]
+            self.assertEqual(auth["result"], "ok", (name, auth))
+            want = {"auto": "SCRAM-SHA-256"}.get(mech, mech)
+            self.assertIn(want, auth["detail"])
+
     def test_wrong_password(self):
         self.add_credential("wrong", password="not-the-password", username=self.user)
         for proto in ("imap", "pop3"):
