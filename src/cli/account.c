@@ -253,18 +253,34 @@ static int cmd_show(struct mr_cli *cli, int argc, char **argv)
     return done || rc ? rc : print_account(cli, id, format, NULL);
 }
 
-static const char rm_usage[] = "account rm ID|NAME";
+static const char rm_usage[] =
+    "account rm ID|NAME [--delete-messages]\n"
+    "\n"
+    "Refused while mailroom holds messages fetched for the account, unless\n"
+    "--delete-messages says to delete them too.";
 
 static int cmd_rm(struct mr_cli *cli, int argc, char **argv)
 {
+    static const struct option opts[] = {
+        {"delete-messages", no_argument, NULL, 'M'}, MR_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     enum mr_format format = MR_FORMAT_TEXT;
+    const char *ref = NULL;
     int64_t id;
-    int done = 0;
+    int c, rc, done = 0, with_messages = 0;
     mr_error err = {0};
-    int rc = mr_cli_ref_command(cli, argc, argv, rm_usage, MR_OBJ_ACCOUNT, &format, &id, &done);
-    if (done || rc)
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'M') {
+            with_messages = 1;
+            continue;
+        }
+        rc = mr_cli_common_option(cli, c, rm_usage, &format, &done);
+        if (done)
+            return rc;
+    }
+    if ((rc = mr_cli_one_ref(cli, argc, argv, &ref)) ||
+        (rc = mr_cli_resolve(cli, MR_OBJ_ACCOUNT, ref, &id)))
         return rc;
-    if (mr_registry_account_remove(&cli->reg, id, &err) != 0)
+    if (mr_registry_account_remove(&cli->reg, id, with_messages, &err) != 0)
         return mr_cli_fail(cli, &err);
     printf("account %lld removed\n", (long long)id);
     return 0;

@@ -4,10 +4,15 @@
 #include "util/clock.h"
 #include "util/mem.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* --- from an account to a session configuration -------------------------- */
 
@@ -250,8 +255,9 @@ static int fetch_all(struct run *run, mr_error *err)
         run->by_digest = 1;
         snprintf(run->res->note, sizeof(run->res->note),
                  "the server does not support UIDL: messages are recognised by their SHA-256, "
-                 "so %s", run->keep ? "every run downloads the whole maildrop again"
-                                    : "a message is never stored twice even if QUIT fails");
+                 "so %s",
+                 run->keep ? "every run downloads the whole maildrop again"
+                           : "a message is never stored twice even if QUIT fails");
     }
     if (rc == 0)
         rc = run->drv->list(run->mb, min_uid, &refs, &n, err);
@@ -284,8 +290,46 @@ static void finish_run(struct mr_store *s, int64_t run_id, const struct mr_fetch
     mr_store_run_finish(s, &r, &ignored);
 }
 
+static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,
+                        struct mr_fetch_result *res, mr_error *err);
+
+/* One run per account at a time, across processes: an exclusive lock on
+ * DIR/locks/account-ID.lock, released when the run's descriptor closes. */
+static int lock_account(struct mr_store *s, int64_t id, int *fd, mr_error *err)
+{
+    char *dir = mr_xasprintf("%s/locks", mr_store_dir(s));
+    char *path = mr_xasprintf("%s/account-%lld.lock", dir, (long long)id);
+    int rc = 0;
+    mkdir(dir, 0700);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0)
+        rc = mr_error_set(err, MR_EIO, "", "cannot open %s: %s", path, strerror(errno));
+    else if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = mr_error_set(err, MR_EINUSE, "", "another fetch of this account is running");
+        close(*fd);
+        *fd = -1;
+    }
+    free(dir);
+    free(path);
+    return rc;
+}
+
 int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,
                      struct mr_fetch_result *res, mr_error *err)
+{
+    int lock = -1;
+    int rc = lock_account(r->store, account_id, &lock, err);
+    if (rc) {
+        memset(res, 0, sizeof(*res));
+        return rc;
+    }
+    rc = fetch_locked(r, account_id, o, res, err);
+    close(lock);
+    return rc;
+}
+
+static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,
+                        struct mr_fetch_result *res, mr_error *err)
 {
     struct mr_account a;
     struct prepared p = {0};

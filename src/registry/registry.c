@@ -228,10 +228,10 @@ int mr_registry_account_edit(struct mr_registry *r, int64_t id, const struct mr_
     return finish(r, rc, err);
 }
 
-int mr_registry_account_remove(struct mr_registry *r, int64_t id, mr_error *err)
+int mr_registry_account_remove(struct mr_registry *r, int64_t id, int with_messages, mr_error *err)
 {
     int rc = mr_store_begin(r->store, err);
-    return rc ? rc : finish(r, mr_store_account_delete(r->store, id, err), err);
+    return rc ? rc : finish(r, mr_store_account_delete(r->store, id, with_messages, err), err);
 }
 
 /* --- credentials ------------------------------------------------------- */

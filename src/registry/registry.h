@@ -49,7 +49,8 @@ int mr_registry_account_add(struct mr_registry *r, const struct mr_input *in, in
                             struct mr_problems *p, mr_error *err);
 int mr_registry_account_edit(struct mr_registry *r, int64_t id, const struct mr_input *in,
                              struct mr_problems *p, mr_error *err);
-int mr_registry_account_remove(struct mr_registry *r, int64_t id, mr_error *err);
+/* with_messages: delete its stored messages too (else refused if any). */
+int mr_registry_account_remove(struct mr_registry *r, int64_t id, int with_messages, mr_error *err);
 
 /* Credentials: name and username; the secret comes separately (NULL on edit
  * keeps the stored one) and is sealed before it reaches the store. */

@@ -122,9 +122,19 @@ int mr_store_account_get(struct mr_store *s, int64_t id, struct mr_account *out,
     return mr_store_fetch_one(s, st, read_row, out, MR_OBJ_ACCOUNT, id, err);
 }
 
-int mr_store_account_delete(struct mr_store *s, int64_t id, mr_error *err)
+int mr_store_account_delete(struct mr_store *s, int64_t id, int with_messages, mr_error *err)
 {
-    return mr_store_delete_unused(s, MR_OBJ_ACCOUNT, id, err);
+    if (!with_messages)
+        return mr_store_delete_unused(s, MR_OBJ_ACCOUNT, id, err);
+    sqlite3_stmt *st; /* its messages, fetch state and history go with it (cascade) */
+    int rc = mr_store_prepare(s, &st, "DELETE FROM accounts WHERE id = ?", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    rc = mr_store_run(s, st, "deleting", err);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = mr_error_set(err, MR_ENOTFOUND, "", "no account with ID %lld", (long long)id);
+    return rc;
 }
 
 /* The report's filters; a negative tristate matches everything. instr() on

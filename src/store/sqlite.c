@@ -388,7 +388,13 @@ int mr_store_resolve(struct mr_store *s, enum mr_object kind, const char *ref, i
 
 /* Each query lists "what: name" for one kind of reference to ?1. */
 static const char *const users_queries[][3] = {
-    [MR_OBJ_ACCOUNT] = {NULL, NULL, NULL},
+    [MR_OBJ_ACCOUNT] =
+        {
+            "SELECT count(*) || ' stored messages' FROM messages WHERE account_id = ?1"
+            " HAVING count(*) > 0",
+            NULL,
+            NULL,
+        },
     [MR_OBJ_CREDENTIAL] =
         {
             "SELECT 'account ' || name FROM accounts WHERE credential_id = ?1 ORDER BY id",
@@ -452,8 +458,12 @@ int mr_store_delete_unused(struct mr_store *s, enum mr_object kind, int64_t id, 
     mr_buf_init(&users, 800);
     int rc = mr_store_users_of(s, kind, id, &users, err);
     if (rc == 0 && users.len)
-        rc = mr_error_set(err, MR_EINUSE, "", "%s %lld is in use by %s; change those first",
-                          mr_object_name(kind), (long long)id, users.data);
+        rc =
+            mr_error_set(err, MR_EINUSE, "", "%s %lld %s %s; %s", mr_object_name(kind),
+                         (long long)id, kind == MR_OBJ_ACCOUNT ? "has" : "is in use by", users.data,
+                         kind == MR_OBJ_ACCOUNT ? "remove it with --delete-messages to delete "
+                                                  "them too"
+                                                : "change those first");
     mr_buf_free(&users);
     if (rc)
         return rc;

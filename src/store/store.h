@@ -87,7 +87,8 @@ int mr_store_connector_delete(struct mr_store *s, int64_t id, mr_error *err);
 int mr_store_account_insert(struct mr_store *s, struct mr_account *a, mr_error *err);
 int mr_store_account_update(struct mr_store *s, struct mr_account *a, mr_error *err);
 int mr_store_account_get(struct mr_store *s, int64_t id, struct mr_account *out, mr_error *err);
-int mr_store_account_delete(struct mr_store *s, int64_t id, mr_error *err);
+/* Refused while the account has stored messages, unless with_messages. */
+int mr_store_account_delete(struct mr_store *s, int64_t id, int with_messages, mr_error *err);
 /* One page of the settings report, ordered by ID; limit 0 = every match.
  * total receives the number of matching accounts. */
 int mr_store_account_list(struct mr_store *s, const struct mr_account_filter *f, size_t offset,

@@ -47,7 +47,8 @@ class DataDirectoryTest(CliTestCase):
 class UsageTest(CliTestCase):
     def test_help_everywhere(self):
         self.assertIn("usage: mailroom", self.ok("--help"))
-        for group, subs in (("account", ("add", "edit", "show", "rm", "list")),
+        for group, subs in (("account", ("add", "edit", "show", "rm", "list", "test")),
+                            ("inbox", ("list", "show", "attachment")),
                             ("credential", ("add", "edit", "show", "rm", "list")),
                             ("connector", ("add", "edit", "show", "rm", "list")),
                             ("settings", ("show", "set"))):
@@ -55,6 +56,9 @@ class UsageTest(CliTestCase):
             for sub in subs:
                 self.assertIn(f"{group} {sub}", self.ok(group, sub, "--help"))
         self.assertIn("serve", self.ok("serve", "--help"))
+        self.assertIn("fetch (ID|NAME... | --all)", self.ok("fetch", "--help"))
+        self.fails("fetch", code=2, message="name the accounts to fetch, or give --all")
+        self.fails("fetch", "x", "--timeout", "0", message="timeout: expected 1 to 86400")
 
     def test_usage_errors_exit_2(self):
         self.fails(code=2)

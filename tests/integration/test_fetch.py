@@ -144,6 +144,29 @@ class FetchTest(MailTestCase):
         self.assertEqual((run["fetched"], run["skipped"]), (0, 1))
         self.assert_stored_exactly([small])
 
+    def test_account_with_mail_is_not_removed_by_accident(self):
+        self.deliver([message(1)])
+        self.account("acc", "imap", "tls")
+        self.fetch("acc")
+        self.fails("account", "rm", "acc", message="has 1 stored messages")
+        self.assertEqual(self.json("inbox", "list")["total"], 1)
+        self.ok("account", "rm", "acc", "--delete-messages")
+        self.assertEqual(self.json("inbox", "list")["total"], 0)
+
+    def test_one_run_per_account_at_a_time(self):
+        self.deliver([message(i) for i in range(300)])
+        self.account("par", "imap", "tls", "--keep-copy", "no")
+        runs = [subprocess.Popen([BIN, "--data", self.data, "fetch", "par", "--format", "json"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(3)]
+        outs = [(p.wait(timeout=300), *p.communicate()) for p in runs]
+        busy = [o for o in outs if o[0] != 0]
+        for rc, out, err in busy:
+            self.assertIn("another fetch of this account is running", err)
+        self.assertLess(len(busy), 3)
+        self.assertEqual(self.json("inbox", "list")["total"], 300)
+        self.assertEqual(self.d.message_count(self.user), 0)
+
     def test_uidvalidity_change_stores_nothing_twice(self):
         raws = [message(i) for i in range(3)]
         self.deliver(raws)

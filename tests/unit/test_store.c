@@ -304,7 +304,7 @@ static void test_account_round_trip(void **state)
     mr_account_clear(&b);
     mr_account_clear(&a);
     mr_account_clear(&d);
-    assert_int_equal(mr_store_account_delete(f->s, id, &err), 0);
+    assert_int_equal(mr_store_account_delete(f->s, id, 0, &err), 0);
     assert_int_equal(mr_store_account_get(f->s, id, &b, &err), MR_ENOTFOUND);
 }
 
@@ -376,7 +376,7 @@ static void test_in_use_cannot_be_deleted(void **state)
     assert_int_equal(mr_store_connector_delete(f->s, conn, &err), MR_EINUSE);
     assert_non_null(strstr(err.message, "account Helpdesk"));
 
-    assert_int_equal(mr_store_account_delete(f->s, id, &err), 0);
+    assert_int_equal(mr_store_account_delete(f->s, id, 0, &err), 0);
     assert_int_equal(mr_store_set_default_connector(f->s, conn, &err), 0);
     assert_int_equal(mr_store_connector_delete(f->s, conn, &err), MR_EINUSE);
     assert_non_null(strstr(err.message, "default connector"));
