@@ -68,6 +68,11 @@ int mr_cli_common_option(struct mr_cli *cli, int c, const char *usage, enum mr_f
 int mr_cli_ref_command(struct mr_cli *cli, int argc, char **argv, const char *usage,
                        enum mr_object kind, enum mr_format *format, int64_t *id, int *done);
 
+/* "KIND rm ID|NAME": resolves, removes through the registry, says so. */
+typedef int (*mr_cli_remove_fn)(struct mr_registry *r, int64_t id, mr_error *err);
+int mr_cli_remove(struct mr_cli *cli, int argc, char **argv, const char *usage, enum mr_object kind,
+                  mr_cli_remove_fn remove);
+
 int mr_cli_open(struct mr_cli *cli);
 void mr_cli_close(struct mr_cli *cli);
 /* Prints "mailroom: COMMAND: [field: ]message" and returns exit code 1. */

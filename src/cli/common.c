@@ -87,6 +87,22 @@ int mr_cli_ref_command(struct mr_cli *cli, int argc, char **argv, const char *us
     return 0;
 }
 
+int mr_cli_remove(struct mr_cli *cli, int argc, char **argv, const char *usage, enum mr_object kind,
+                  mr_cli_remove_fn remove)
+{
+    enum mr_format format = MR_FORMAT_TEXT;
+    int64_t id;
+    int done = 0;
+    mr_error err = {0};
+    int rc = mr_cli_ref_command(cli, argc, argv, usage, kind, &format, &id, &done);
+    if (done || rc)
+        return rc;
+    if (remove(&cli->reg, id, &err) != 0)
+        return mr_cli_fail(cli, &err);
+    printf("%s %lld removed\n", mr_object_name(kind), (long long)id);
+    return 0;
+}
+
 int mr_cli_open(struct mr_cli *cli)
 {
     mr_error err = {0};

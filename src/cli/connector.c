@@ -155,17 +155,7 @@ static const char rm_usage[] = "connector rm ID|NAME";
 
 static int cmd_rm(struct mr_cli *cli, int argc, char **argv)
 {
-    enum mr_format format = MR_FORMAT_TEXT;
-    int64_t id;
-    int done = 0;
-    mr_error err = {0};
-    int rc = mr_cli_ref_command(cli, argc, argv, rm_usage, MR_OBJ_CONNECTOR, &format, &id, &done);
-    if (done || rc)
-        return rc;
-    if (mr_registry_connector_remove(&cli->reg, id, &err) != 0)
-        return mr_cli_fail(cli, &err);
-    printf("network connector %lld removed\n", (long long)id);
-    return 0;
+    return mr_cli_remove(cli, argc, argv, rm_usage, MR_OBJ_CONNECTOR, mr_registry_connector_remove);
 }
 
 static const char list_usage[] = "connector list [--format table|json]";

@@ -180,17 +180,8 @@ static const char rm_usage[] = "credential rm ID|NAME";
 
 static int cmd_rm(struct mr_cli *cli, int argc, char **argv)
 {
-    enum mr_format format = MR_FORMAT_TEXT;
-    int64_t id;
-    int done = 0;
-    mr_error err = {0};
-    int rc = mr_cli_ref_command(cli, argc, argv, rm_usage, MR_OBJ_CREDENTIAL, &format, &id, &done);
-    if (done || rc)
-        return rc;
-    if (mr_registry_credential_remove(&cli->reg, id, &err) != 0)
-        return mr_cli_fail(cli, &err);
-    printf("credential %lld removed\n", (long long)id);
-    return 0;
+    return mr_cli_remove(cli, argc, argv, rm_usage, MR_OBJ_CREDENTIAL,
+                         mr_registry_credential_remove);
 }
 
 static const char list_usage[] = "credential list [--format table|json]";

@@ -90,3 +90,20 @@ def imap_session(c, on_body, exists=1, size=10):
             return
         else:
             c.send(f"{tag} OK\r\n".encode())
+
+
+def pop3_session(c, answers, stop_after=None):
+    """A POP3 server whose answer to each command (by its first word) comes
+    from answers: bytes, or a function of the connection returning bytes or
+    None (None: drop the connection). Unlisted commands get +OK."""
+    c.send(b"+OK fake pop3\r\n")
+    while (line := c.line()) is not None:
+        cmd = line.split(" ")[0].upper()
+        answer = answers.get(cmd, b"+OK\r\n")
+        if callable(answer):
+            answer = answer(c)
+        if answer is None:
+            return
+        c.send(answer)
+        if cmd == "QUIT" or cmd == stop_after:
+            return

@@ -4,7 +4,7 @@ import json
 import time
 import unittest
 
-from fakeserver import FakeServer, imap_session
+from fakeserver import FakeServer, imap_session, pop3_session
 from helpers import CliTestCase
 
 
@@ -99,24 +99,11 @@ class HostileTest(CliTestCase):
                 self.assert_nothing_stored()
 
     def test_pop3_body_without_final_dot(self):
-        def scenario(c):
-            c.send(b"+OK fake pop3\r\n")
-            while (line := c.line()) is not None:
-                cmd = line.split(" ")[0].upper()
-                if cmd == "CAPA":
-                    c.send(b"+OK\r\nUSER\r\nUIDL\r\n.\r\n")
-                elif cmd == "STAT":
-                    c.send(b"+OK 1 12\r\n")
-                elif cmd == "LIST":
-                    c.send(b"+OK\r\n1 12\r\n.\r\n")
-                elif cmd == "UIDL":
-                    c.send(b"+OK\r\n1 uid-one\r\n.\r\n")
-                elif cmd == "RETR":
-                    c.send(b"+OK\r\nSubject: x\r\n\r\nhalf")
-                    return
-                else:
-                    c.send(b"+OK\r\n")
-        srv = self.serve(scenario, "pop3", "--keep-copy", "no")
+        answers = {"CAPA": b"+OK\r\nUSER\r\nUIDL\r\n.\r\n", "STAT": b"+OK 1 12\r\n",
+                   "LIST": b"+OK\r\n1 12\r\n.\r\n", "UIDL": b"+OK\r\n1 uid-one\r\n.\r\n",
+                   "RETR": b"+OK\r\nSubject: x\r\n\r\nhalf"}
+        srv = self.serve(lambda c: pop3_session(c, answers, stop_after="RETR"), "pop3",
+                         "--keep-copy", "no")
         r = self.run_cli("fetch", "fake")
         self.assertEqual(r.returncode, 1)
         self.assertIn("no final '.'", r.stderr)
@@ -125,24 +112,10 @@ class HostileTest(CliTestCase):
 
     def test_pop3_without_uidl(self):
         """No UIDL: mailroom says so, and a message it has is not stored twice."""
-        def scenario(c):
-            c.send(b"+OK fake pop3\r\n")
-            while (line := c.line()) is not None:
-                cmd = line.split(" ")[0].upper()
-                if cmd == "CAPA":
-                    c.send(b"+OK\r\nUSER\r\n.\r\n")
-                elif cmd == "STAT":
-                    c.send(b"+OK 1 26\r\n")
-                elif cmd == "LIST":
-                    c.send(b"+OK\r\n1 26\r\n.\r\n")
-                elif cmd == "RETR":
-                    c.send(b"+OK\r\nSubject: once\r\n\r\nbody\r\n.\r\n")
-                elif cmd == "QUIT":
-                    c.send(b"+OK bye\r\n")
-                    return
-                else:
-                    c.send(b"+OK\r\n")
-        srv = self.serve(scenario, "pop3")
+        answers = {"CAPA": b"+OK\r\nUSER\r\n.\r\n", "STAT": b"+OK 1 26\r\n",
+                   "LIST": b"+OK\r\n1 26\r\n.\r\n",
+                   "RETR": b"+OK\r\nSubject: once\r\n\r\nbody\r\n.\r\n"}
+        srv = self.serve(lambda c: pop3_session(c, answers), "pop3")
         self.assertIn("does not support UIDL", self.ok("account", "test", "fake"))
         first = self.json("fetch", "fake")["runs"][0]
         self.assertIn("does not support UIDL", first["note"])
@@ -155,30 +128,16 @@ class HostileTest(CliTestCase):
     def test_pop3_connection_lost_after_dele(self):
         """DELE done, QUIT never answered: the message stays on the server,
         is stored once, and the next run deletes it without storing it again."""
-        state = {"runs": 0}
+        runs = []
+        answers = {"CAPA": b"+OK\r\nUSER\r\nUIDL\r\n.\r\n", "STAT": b"+OK 1 26\r\n",
+                   "LIST": b"+OK\r\n1 26\r\n.\r\n", "UIDL": b"+OK\r\n1 uid-one\r\n.\r\n",
+                   "RETR": b"+OK\r\nSubject: once\r\n\r\nbody\r\n.\r\n",
+                   # the first run's QUIT is dropped: the deletion never happens
+                   "QUIT": lambda c: b"+OK bye\r\n" if len(runs) > 1 else None}
 
         def scenario(c):
-            state["runs"] += 1
-            c.send(b"+OK fake pop3\r\n")
-            while (line := c.line()) is not None:
-                cmd = line.split(" ")[0].upper()
-                if cmd == "CAPA":
-                    c.send(b"+OK\r\nUSER\r\nUIDL\r\n.\r\n")
-                elif cmd == "STAT":
-                    c.send(b"+OK 1 26\r\n")
-                elif cmd == "LIST":
-                    c.send(b"+OK\r\n1 26\r\n.\r\n")
-                elif cmd == "UIDL":
-                    c.send(b"+OK\r\n1 uid-one\r\n.\r\n")
-                elif cmd == "RETR":
-                    c.send(b"+OK\r\nSubject: once\r\n\r\nbody\r\n.\r\n")
-                elif cmd == "QUIT" and state["runs"] == 1:
-                    return  # dropped: the deletion never happens
-                elif cmd == "QUIT":
-                    c.send(b"+OK bye\r\n")
-                    return
-                else:
-                    c.send(b"+OK\r\n")
+            runs.append(c)
+            pop3_session(c, answers)
         srv = self.serve(scenario, "pop3", "--keep-copy", "no")
         r = self.run_cli("fetch", "fake", "--format", "json")
         self.assertEqual(r.returncode, 1)
