@@ -16,7 +16,9 @@ static const char usage_text[] =
     "  credential   add, edit, show, rm and list the credentials accounts log in with\n"
     "  connector    add, edit, show, rm and list network connectors (proxies)\n"
     "  settings     show and set global settings (the default connector)\n"
-    "  serve        run the daemon\n"
+    "  user         add, passwd, role, rm and list the console's users\n"
+    "  token        create API tokens\n"
+    "  serve        run the daemon: web console, JSON API\n"
     "  version      print the version\n"
     "\n"
     "options:\n"
@@ -34,7 +36,8 @@ static const struct group groups[] = {
     {"account", mr_cli_account},     {"credential", mr_cli_credential},
     {"connector", mr_cli_connector}, {"settings", mr_cli_settings},
     {"serve", mr_cli_serve},         {"fetch", mr_cli_fetch},
-    {"inbox", mr_cli_inbox},         {NULL, NULL},
+    {"inbox", mr_cli_inbox},         {"user", mr_cli_user},
+    {"token", mr_cli_token},         {NULL, NULL},
 };
 
 /* Global options stand before the command. */

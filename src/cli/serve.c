@@ -1,44 +1,122 @@
-/* mailroom serve: the daemon. The HTTP server, console and scheduler are not
- * built yet; until they are, serve says so plainly and exits non-zero rather
- * than pretending to run. */
+/* mailroom serve: the daemon — web console and JSON API. */
 #include "cli/cli.h"
 
+#include "http/http.h"
+#include "registry/users.h"
+#include "util/text.h"
+
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
-    "serve [--listen ADDRESS:PORT] [--data DIR]\n"
+    "serve [--listen ADDRESS:PORT] [--threads N] [--secure-cookies] [--data DIR]\n"
     "\n"
-    "Runs the daemon: web console and JSON API (default 127.0.0.1:8080) and the\n"
-    "automatic checks of every enabled account.";
+    "Runs the daemon: the JSON API under /api/v1 (and the web console) on\n"
+    "127.0.0.1:8080 unless --listen says otherwise ([::1]:8080 for IPv6). On the\n"
+    "first start it creates the user admin with the password in\n"
+    "$MAILROOM_ADMIN_PASSWORD, or a random one it prints once. --secure-cookies\n"
+    "when a TLS proxy serves it over HTTPS. Stops cleanly on SIGTERM or SIGINT.";
+
+static int parse_listen(struct mr_cli *cli, const char *text, struct mr_http_config *c,
+                        char host[64])
+{
+    const char *colon = strrchr(text, ':');
+    long long port;
+    if (!colon || mr_parse_int(colon + 1, 1, 65535, &port) != 0)
+        return mr_cli_bad_value(cli, "listen", "expected ADDRESS:PORT, got '%s'", text);
+    size_t n = (size_t)(colon - text);
+    if (n >= 2 && text[0] == '[' && text[n - 1] == ']') {
+        text++;
+        n -= 2;
+    }
+    snprintf(host, 64, "%.*s", (int)n, text);
+    c->host = host;
+    c->port = (int)port;
+    return 0;
+}
+
+/* On the first start, someone must be able to log in. */
+static int first_admin(struct mr_cli *cli)
+{
+    struct mr_user *users;
+    size_t n;
+    struct mr_problems p = {0};
+    mr_error err = {0};
+    if (mr_store_user_list(cli->reg.store, &users, &n, &err))
+        return mr_cli_fail(cli, &err);
+    mr_user_list_free(&users, n);
+    if (n > 0)
+        return 0;
+    char random[25];
+    const char *env = getenv("MAILROOM_ADMIN_PASSWORD");
+    const char *password = env && *env ? env : random;
+    int64_t id;
+    mr_registry_random_password(random);
+    if (mr_registry_user_add(&cli->reg, "admin", MR_ROLE_ADMIN, password, strlen(password), &id, &p,
+                             &err) != 0)
+        return mr_cli_fail_write(cli, MR_EINVAL, &p, &err);
+    if (env && *env)
+        printf("First start: created user 'admin' with the password from "
+               "$MAILROOM_ADMIN_PASSWORD.\n");
+    else
+        printf("First start: created user 'admin' with password %s\n"
+               "(shown only now; change it with 'mailroom user passwd admin')\n",
+               random);
+    return 0;
+}
 
 int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
+        {"threads", required_argument, NULL, 't'},
+        {"secure-cookies", no_argument, NULL, 's'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
+    struct mr_http_config cfg = {.host = "127.0.0.1", .port = 8080, .threads = 4};
     enum mr_format format = MR_FORMAT_TEXT;
-    const char *listen = "127.0.0.1:8080";
+    char host[64];
+    long long threads;
     int c, rc, done = 0;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'l') {
-            listen = optarg;
+        if (c == 'l' && (rc = parse_listen(cli, optarg, &cfg, host)))
+            return rc;
+        if (c == 't' && mr_parse_int(optarg, 1, 64, &threads) != 0)
+            return mr_cli_bad_value(cli, "threads", "expected 1 to 64, got '%s'", optarg);
+        if (c == 't')
+            cfg.threads = (int)threads;
+        cfg.secure_cookies |= c == 's';
+        if (c == 'l' || c == 't' || c == 's')
             continue;
-        }
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)
             return rc;
     }
-    if ((rc = mr_cli_open(cli)))
+    if ((rc = mr_cli_open(cli)) || (rc = first_admin(cli)))
         return rc;
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL); /* every thread inherits this */
+    cfg.data_dir = cli->data_dir;
+    struct mr_http_server *srv;
     mr_error err = {0};
-    mr_error_set(&err, MR_EINVAL, "",
-                 "the daemon is not part of this build yet: it will serve the web console "
-                 "and JSON API on http://%s/ and check every enabled account in %s; until "
-                 "then use the command line ('mailroom --help')",
-                 listen, cli->data_dir);
-    return mr_cli_fail(cli, &err);
+    if (mr_http_start(&srv, &cfg, &err) != 0)
+        return mr_cli_fail(cli, &err);
+    printf("mailroom %s: serving http://%s%s%s:%d/ (data in %s); stop with Ctrl-C\n", MR_VERSION,
+           strchr(cfg.host, ':') ? "[" : "", cfg.host, strchr(cfg.host, ':') ? "]" : "", cfg.port,
+           cli->data_dir);
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "mailroom: %s: stopping (requests and fetches in flight finish first)\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    mr_http_stop(&srv);
+    fprintf(stderr, "mailroom: stopped\n");
+    return 0;
 }

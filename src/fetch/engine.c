@@ -67,6 +67,7 @@ static void prepared_free(struct prepared *p)
 
 struct run {
     struct mr_store *s;
+    const volatile int *cancel;
     const struct mr_account *a;
     const struct mr_mailbox_driver *drv;
     struct mr_mailbox *mb;
@@ -266,6 +267,12 @@ static int fetch_all(struct run *run, mr_error *err)
         rc = classify(run, refs, n, &nfetch, err);
     for (size_t i = 0; rc == 0 && i < nfetch;) {
         size_t k = 0;
+        if (run->cancel && *run->cancel) {
+            rc = mr_error_set(err, MR_EIO, "",
+                              "stopped: mailroom is shutting down (what was "
+                              "stored is kept; the next run goes on)");
+            break;
+        }
         uint64_t bytes = 0;
         while (i + k < nfetch && k < MR_BATCH_MESSAGES && (k == 0 || bytes < MR_BATCH_BYTES))
             bytes += refs[i + k++].size;
@@ -314,6 +321,17 @@ static int lock_account(struct mr_store *s, int64_t id, int *fd, mr_error *err)
     return rc;
 }
 
+int mr_fetch_running(struct mr_store *s, int64_t account_id)
+{
+    int fd = -1;
+    mr_error ignored = {0};
+    if (lock_account(s, account_id, &fd, &ignored) == MR_EINUSE)
+        return 1;
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
 int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,
                      struct mr_fetch_result *res, mr_error *err)
 {
@@ -333,7 +351,7 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
 {
     struct mr_account a;
     struct prepared p = {0};
-    struct run run = {.s = r->store, .a = &a, .res = res};
+    struct run run = {.s = r->store, .a = &a, .res = res, .cancel = o ? o->cancel : NULL};
     memset(res, 0, sizeof(*res));
     mr_account_init(&a);
     int rc = mr_store_account_get(r->store, account_id, &a, err);

@@ -22,8 +22,9 @@
 struct mr_fetch_options {
     mr_trace_fn trace; /* protocol trace, secrets redacted; NULL = off */
     void *trace_ctx;
-    int64_t deadline_ms; /* 0 = MR_RUN_DEADLINE_MS from now */
-    int idle_timeout_ms; /* 0 = MR_IDLE_TIMEOUT_MS */
+    int64_t deadline_ms;        /* 0 = MR_RUN_DEADLINE_MS from now */
+    int idle_timeout_ms;        /* 0 = MR_IDLE_TIMEOUT_MS */
+    const volatile int *cancel; /* when it becomes non-zero the run stops after its batch */
 };
 
 struct mr_fetch_result {
@@ -39,6 +40,9 @@ struct mr_fetch_result {
 
 int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,
                      struct mr_fetch_result *res, mr_error *err);
+
+/* Whether a run of the account holds its lock right now. */
+int mr_fetch_running(struct mr_store *s, int64_t account_id);
 
 struct mr_test_result {
     struct mr_steps steps;

@@ -199,6 +199,19 @@ static int save_account(struct mr_registry *r, struct mr_account *a, const struc
     return rc;
 }
 
+int mr_registry_account_build(struct mr_registry *r, int64_t id, const struct mr_input *in,
+                              struct mr_account *out, struct mr_problems *p, mr_error *err)
+{
+    size_t before = p->count;
+    mr_account_init(out);
+    int rc = id ? mr_store_account_get(r->store, id, out, err) : 0;
+    if (rc == 0)
+        rc = apply_account_input(r, out, in, p, err);
+    if (rc == 0)
+        rc = validate_account(r, out, p, err);
+    return rc ? rc : problems_result(p, before);
+}
+
 int mr_registry_account_add(struct mr_registry *r, const struct mr_input *in, int64_t *id,
                             struct mr_problems *p, mr_error *err)
 {

@@ -45,6 +45,10 @@ int mr_registry_credential_secret(struct mr_registry *r, int64_t id, struct mr_s
 /* Accounts: keys are those of mr_account_fields; credential and connector
  * take an ID or a name. Giving a connector implies use_connector = yes;
  * use_connector = no alone clears the connector. MR_EINVAL with problems. */
+/* An account from stored values (id, or 0 for defaults) changed by in,
+ * validated but not saved: for testing a form's values. */
+int mr_registry_account_build(struct mr_registry *r, int64_t id, const struct mr_input *in,
+                              struct mr_account *out, struct mr_problems *p, mr_error *err);
 int mr_registry_account_add(struct mr_registry *r, const struct mr_input *in, int64_t *id,
                             struct mr_problems *p, mr_error *err);
 int mr_registry_account_edit(struct mr_registry *r, int64_t id, const struct mr_input *in,

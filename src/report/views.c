@@ -78,10 +78,10 @@ json_t *mr_view_account(const struct mr_account *a, const struct mr_account_name
         else if (f->kind == MR_FIELD_REF)
             v = strcmp(f->key, "credential") == 0 ? mr_view_ref(a->credential_id, names->credential)
                                                   : mr_view_ref(a->connector_id, names->connector);
-        else if (strcmp(f->key, "folder") == 0 && !mr_account_folder(a))
-            v = json_null();
-        else
-            v = json_string(mr_account_get(a, f, buf, sizeof(buf)));
+        else {
+            const char *text = mr_account_get(a, f, buf, sizeof(buf));
+            v = *text ? json_string(text) : json_null(); /* unset: null (POP3 folder, CA file) */
+        }
         json_object_set_new(o, f->key, v);
     }
     json_object_set_new(o, "port_is_default", json_boolean(a->port == 0));

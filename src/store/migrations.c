@@ -125,6 +125,30 @@ const struct mr_migration mr_store_migrations[] = {
      "  error TEXT"
      ") STRICT;"
      "CREATE INDEX fetch_runs_by_account ON fetch_runs(account_id, id);"},
+    {"users, sessions and API tokens",
+     "CREATE TABLE users ("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+     "  role TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),"
+     "  password_hash TEXT NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL"
+     ") STRICT;"
+     "CREATE TABLE sessions ("
+     "  token_hash BLOB PRIMARY KEY,"
+     "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+     "  csrf TEXT NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  last_seen_at INTEGER NOT NULL"
+     ") STRICT;"
+     "CREATE TABLE api_tokens ("
+     "  id INTEGER PRIMARY KEY,"
+     "  token_hash BLOB NOT NULL UNIQUE,"
+     "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+     "  name TEXT NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  last_used_at INTEGER"
+     ") STRICT;"},
 };
 
 const size_t mr_store_migration_count =

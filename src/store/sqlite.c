@@ -84,19 +84,20 @@ char *mr_store_column_text(sqlite3_stmt *st, int i)
 
 const char *mr_object_name(enum mr_object kind)
 {
-    static const char *const names[] = {"account", "credential", "network connector"};
+    static const char *const names[] = {"account", "credential", "network connector", "user"};
     return names[kind];
 }
 
 const char *mr_object_a_name(enum mr_object kind)
 {
-    static const char *const names[] = {"an account", "a credential", "a network connector"};
+    static const char *const names[] = {"an account", "a credential", "a network connector",
+                                        "a user"};
     return names[kind];
 }
 
 static const char *table_of(enum mr_object kind)
 {
-    static const char *const tables[] = {"accounts", "credentials", "connectors"};
+    static const char *const tables[] = {"accounts", "credentials", "connectors", "users"};
     return tables[kind];
 }
 
@@ -410,6 +411,7 @@ static const char *const users_queries[][3] = {
             "WHERE use_connector = 1 AND connector_id IS NULL AND default_connector_id = ?1 "
             "ORDER BY accounts.id",
         },
+    [MR_OBJ_USER] = {NULL, NULL, NULL},
 };
 
 static int collect_names(struct mr_store *s, const char *sql, int64_t id, struct mr_buf *out,

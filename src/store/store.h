@@ -12,6 +12,7 @@
 #include "core/credential.h"
 #include "core/filter.h"
 #include "core/message.h"
+#include "core/user.h"
 #include "util/buf.h"
 #include "util/error.h"
 
@@ -39,7 +40,7 @@ int mr_store_meta_get(struct mr_store *s, const char *key, struct mr_buf *out, m
 int mr_store_meta_set(struct mr_store *s, const char *key, const void *val, size_t len,
                       mr_error *err);
 
-enum mr_object { MR_OBJ_ACCOUNT, MR_OBJ_CREDENTIAL, MR_OBJ_CONNECTOR };
+enum mr_object { MR_OBJ_ACCOUNT, MR_OBJ_CREDENTIAL, MR_OBJ_CONNECTOR, MR_OBJ_USER };
 const char *mr_object_name(enum mr_object kind); /* "account", ... */
 /* The name with its article: "an account", "a credential". */
 const char *mr_object_a_name(enum mr_object kind);
@@ -141,6 +142,40 @@ int mr_store_message_raw(struct mr_store *s, int64_t id, struct mr_buf *out, mr_
 int mr_store_message_attachments(struct mr_store *s, int64_t id, struct mr_attachment **items,
                                  size_t *n, mr_error *err);
 int mr_store_message_count(struct mr_store *s, int64_t account, size_t *n, mr_error *err);
+
+/* --- users, sessions, API tokens ---------------------------------------- */
+
+int mr_store_user_insert(struct mr_store *s, struct mr_user *u, const char *hash, mr_error *err);
+int mr_store_user_update(struct mr_store *s, const struct mr_user *u, const char *hash,
+                         mr_error *err); /* hash NULL keeps the password */
+int mr_store_user_get(struct mr_store *s, int64_t id, struct mr_user *out, mr_error *err);
+/* For login: the user and the stored password hash (to free). */
+int mr_store_user_by_name(struct mr_store *s, const char *name, struct mr_user *out, char **hash,
+                          mr_error *err);
+int mr_store_user_list(struct mr_store *s, struct mr_user **items, size_t *n, mr_error *err);
+void mr_user_list_free(struct mr_user **items, size_t n);
+int mr_store_user_delete(struct mr_store *s, int64_t id, mr_error *err);
+int mr_store_admin_count(struct mr_store *s, size_t *n, mr_error *err);
+
+/* Sessions and tokens are found by the SHA-256 of their secret. */
+int mr_store_session_insert(struct mr_store *s, const unsigned char hash[32], int64_t user,
+                            const char *csrf, mr_error *err);
+/* The session's user and CSRF token when it exists and was used within
+ * idle_seconds (it is then touched); MR_ENOTFOUND otherwise. */
+int mr_store_session_lookup(struct mr_store *s, const unsigned char hash[32], int idle_seconds,
+                            struct mr_user *user, char csrf[72], mr_error *err);
+int mr_store_session_delete(struct mr_store *s, const unsigned char hash[32], mr_error *err);
+int mr_store_user_sessions_delete(struct mr_store *s, int64_t user, mr_error *err);
+int mr_store_token_insert(struct mr_store *s, const unsigned char hash[32], int64_t user,
+                          const char *name, int64_t *id, mr_error *err);
+int mr_store_token_lookup(struct mr_store *s, const unsigned char hash[32], struct mr_user *user,
+                          mr_error *err);
+int mr_store_token_delete(struct mr_store *s, int64_t id, mr_error *err);
+
+/* Fetch history, newest first. */
+int mr_store_run_list(struct mr_store *s, int64_t account, size_t offset, size_t limit,
+                      struct mr_fetch_run **items, size_t *n, size_t *total, mr_error *err);
+void mr_fetch_run_list_free(struct mr_fetch_run **items, size_t n);
 
 /* Settings. 0 = no default connector. */
 int mr_store_default_connector(struct mr_store *s, int64_t *id, mr_error *err);

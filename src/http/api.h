@@ -1,0 +1,66 @@
+/* The JSON API's handlers, one function per route (see routes.c). */
+#ifndef MR_HTTP_API_H
+#define MR_HTTP_API_H
+
+#include "http/http_private.h"
+
+int mr_api_login(struct mr_http_req *r);
+int mr_api_session(struct mr_http_req *r);
+int mr_api_logout(struct mr_http_req *r);
+
+int mr_api_accounts_list(struct mr_http_req *r);
+int mr_api_account_create(struct mr_http_req *r);
+int mr_api_account_get(struct mr_http_req *r);
+int mr_api_account_update(struct mr_http_req *r);
+int mr_api_account_delete(struct mr_http_req *r);
+int mr_api_account_test(struct mr_http_req *r);
+int mr_api_account_test_unsaved(struct mr_http_req *r);
+int mr_api_account_fetch(struct mr_http_req *r);
+int mr_api_account_history(struct mr_http_req *r);
+
+int mr_api_credentials_list(struct mr_http_req *r);
+int mr_api_credential_create(struct mr_http_req *r);
+int mr_api_credential_get(struct mr_http_req *r);
+int mr_api_credential_update(struct mr_http_req *r);
+int mr_api_credential_delete(struct mr_http_req *r);
+
+int mr_api_connectors_list(struct mr_http_req *r);
+int mr_api_connector_create(struct mr_http_req *r);
+int mr_api_connector_get(struct mr_http_req *r);
+int mr_api_connector_update(struct mr_http_req *r);
+int mr_api_connector_delete(struct mr_http_req *r);
+
+int mr_api_settings_get(struct mr_http_req *r);
+int mr_api_settings_update(struct mr_http_req *r);
+
+int mr_api_messages_list(struct mr_http_req *r);
+int mr_api_message_get(struct mr_http_req *r);
+int mr_api_message_raw(struct mr_http_req *r);
+int mr_api_message_attachment(struct mr_http_req *r);
+int mr_api_report_csv(struct mr_http_req *r);
+int mr_api_users_list(struct mr_http_req *r);
+
+/* Everything outside /api/v1: the console's files. */
+int mr_api_static(struct mr_http_req *r);
+
+/* Shared by the handler files (api_common.c). */
+#define MR_API_SCRATCH 32
+
+struct mr_api_input {
+    struct mr_input in;
+    char scratch[MR_INPUT_MAX][MR_API_SCRATCH]; /* numbers and booleans as text */
+};
+
+/* Copies a JSON object's members into in: strings as they are, booleans as
+ * yes/no, integers as digits, null as "" (the default), {"id": N} as N.
+ * Keys not in allowed (NULL-terminated) are problems. */
+int mr_api_input(json_t *obj, const char *const *allowed, struct mr_api_input *in,
+                 struct mr_problems *p);
+/* The page and per_page query arguments (defaults 1 and 30, at most 1000). */
+int mr_api_paging(struct mr_http_req *r, size_t *page, size_t *per_page);
+json_t *mr_api_account_view(struct mr_store *s, const struct mr_account *a);
+/* The settings report's filters from the query (name, secure,
+ * automatic_check, keep_copy, status); replies 400 and returns -1 if bad. */
+int mr_api_account_filter(struct mr_http_req *r, struct mr_account_filter *f);
+
+#endif

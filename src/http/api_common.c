@@ -1,0 +1,100 @@
+/* Helpers the API handlers share. */
+#include "http/api.h"
+
+#include "report/views.h"
+#include "util/text.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int is_allowed(const char *const *allowed, const char *key)
+{
+    for (; *allowed; allowed++)
+        if (strcmp(*allowed, key) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *value_text(json_t *v, char scratch[MR_API_SCRATCH])
+{
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_boolean(v))
+        return json_is_true(v) ? "yes" : "no";
+    if (json_is_null(v))
+        return "";
+    if (json_is_object(v) && json_is_integer(json_object_get(v, "id")))
+        v = json_object_get(v, "id"); /* a reference as the API returns it */
+    if (json_is_integer(v)) {
+        snprintf(scratch, MR_API_SCRATCH, "%lld", (long long)json_integer_value(v));
+        return scratch;
+    }
+    return NULL;
+}
+
+int mr_api_input(json_t *obj, const char *const *allowed, struct mr_api_input *in,
+                 struct mr_problems *p)
+{
+    const char *key;
+    json_t *v;
+    size_t before = p->count;
+    memset(&in->in, 0, sizeof(in->in));
+    json_object_foreach(obj, key, v)
+    {
+        if (!is_allowed(allowed, key)) {
+            mr_problems_add(p, key, "is not a field here");
+            continue;
+        }
+        if (in->in.count >= MR_INPUT_MAX)
+            break;
+        const char *text = value_text(v, in->scratch[in->in.count]);
+        if (!text)
+            mr_problems_add(p, key, "has the wrong type (a string, number, boolean or null)");
+        else
+            mr_input_add(&in->in, key, text);
+    }
+    return p->count > before ? MR_EINVAL : 0;
+}
+
+int mr_api_paging(struct mr_http_req *r, size_t *page, size_t *per_page)
+{
+    long long v;
+    const char *pg = mr_http_arg(r, "page"), *pp = mr_http_arg(r, "per_page");
+    *page = 1;
+    *per_page = 30;
+    if (pg && mr_parse_int(pg, 1, 1000000000, &v) != 0) {
+        mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", "page", "page must be a number from 1");
+        return -1;
+    }
+    if (pg)
+        *page = (size_t)v;
+    if (pp && mr_parse_int(pp, 1, 1000, &v) != 0) {
+        mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", "per_page",
+                      "per_page must be a number from 1 to 1000");
+        return -1;
+    }
+    if (pp)
+        *per_page = (size_t)v;
+    return 0;
+}
+
+json_t *mr_api_account_view(struct mr_store *s, const struct mr_account *a)
+{
+    struct mr_credential cred;
+    struct mr_connector conn, def;
+    int64_t def_id = 0;
+    mr_credential_init(&cred);
+    mr_connector_init(&conn);
+    mr_connector_init(&def);
+    mr_store_credential_get(s, a->credential_id, &cred, NULL);
+    if (a->connector_id)
+        mr_store_connector_get(s, a->connector_id, &conn, NULL);
+    if (mr_store_default_connector(s, &def_id, NULL) == 0 && def_id)
+        mr_store_connector_get(s, def_id, &def, NULL);
+    struct mr_account_names names = {cred.name, conn.name, def.name};
+    json_t *j = mr_view_account(a, &names);
+    mr_credential_clear(&cred);
+    mr_connector_clear(&conn);
+    mr_connector_clear(&def);
+    return j;
+}

@@ -1,0 +1,346 @@
+/* Accounts, credentials, connectors and settings over the API: the same
+ * registry calls as the command line, the same field names as its JSON. */
+#include "http/api.h"
+
+#include "report/views.h"
+#include "util/text.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+/* --- accounts --------------------------------------------------------------- */
+
+static const char *const *account_keys(void)
+{
+    static const char *keys[32];
+    if (!keys[0])
+        for (size_t i = 0; i < mr_account_field_count && i < 31; i++)
+            keys[i] = mr_account_fields[i].key;
+    return keys;
+}
+
+static int tristate_arg(struct mr_http_req *r, const char *name, enum mr_tristate *out, int status)
+{
+    const char *v = mr_http_arg(r, name);
+    int ok = !v || (status ? mr_status_parse(v, out) : mr_tristate_parse(v, out)) == 0;
+    if (!ok)
+        mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", name, "%s: expected %s, got '%.40s'",
+                      name, status ? "enabled, disabled or all" : "yes, no or any", v);
+    return ok ? 0 : -1;
+}
+
+int mr_api_account_filter(struct mr_http_req *r, struct mr_account_filter *f)
+{
+    mr_account_filter_init(f);
+    f->name = mr_http_arg(r, "name");
+    if (tristate_arg(r, "secure", &f->secure, 0) ||
+        tristate_arg(r, "automatic_check", &f->automatic_check, 0) ||
+        tristate_arg(r, "keep_copy", &f->keep_copy, 0) || tristate_arg(r, "status", &f->enabled, 1))
+        return -1;
+    return 0;
+}
+
+int mr_api_accounts_list(struct mr_http_req *r)
+{
+    struct mr_account_filter f;
+    struct mr_account *items;
+    size_t page, per_page, n, total;
+    mr_error err = {0};
+    if (mr_api_account_filter(r, &f) || mr_api_paging(r, &page, &per_page))
+        return 0;
+    if (mr_store_account_list(r->reg->store, &f, (page - 1) * per_page, per_page, &items, &n,
+                              &total, &err))
+        return mr_http_fail(r, MR_ESTORE, NULL, &err);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, mr_api_account_view(r->reg->store, &items[i]));
+    mr_account_list_free(&items, n);
+    size_t pages = total ? (total + per_page - 1) / per_page : 1;
+    return mr_http_json(r, MHD_HTTP_OK,
+                        json_pack("{s:I, s:I, s:I, s:I, s:o}", "page", (json_int_t)page, "pages",
+                                  (json_int_t)pages, "per_page", (json_int_t)per_page, "total",
+                                  (json_int_t)total, "accounts", arr));
+}
+
+static int reply_account(struct mr_http_req *r, int64_t id, unsigned status)
+{
+    struct mr_account a;
+    mr_error err = {0};
+    mr_account_init(&a);
+    int rc = mr_store_account_get(r->reg->store, id, &a, &err);
+    if (rc == 0)
+        mr_http_json(r, status, mr_api_account_view(r->reg->store, &a));
+    else
+        mr_http_fail(r, rc, NULL, &err);
+    mr_account_clear(&a);
+    return 0;
+}
+
+int mr_api_account_get(struct mr_http_req *r)
+{
+    int64_t id;
+    return mr_http_id(r, 1, &id) ? 0 : reply_account(r, id, MHD_HTTP_OK);
+}
+
+/* Reads the body into an input; replies and returns -1 when it is bad. */
+static int read_input(struct mr_http_req *r, const char *const *keys, struct mr_api_input *in,
+                      json_t **body)
+{
+    struct mr_problems p = {0};
+    *body = mr_http_body_object(r);
+    if (!*body)
+        return -1;
+    if (mr_api_input(*body, keys, in, &p) != 0) {
+        mr_http_fail(r, MR_EINVAL, &p, NULL);
+        json_decref(*body);
+        return -1;
+    }
+    return 0;
+}
+
+int mr_api_account_create(struct mr_http_req *r)
+{
+    struct mr_api_input in;
+    struct mr_problems p = {0};
+    mr_error err = {0};
+    json_t *body;
+    int64_t id = 0;
+    if (read_input(r, account_keys(), &in, &body))
+        return 0;
+    int rc = mr_registry_account_add(r->reg, &in.in, &id, &p, &err);
+    json_decref(body);
+    return rc ? mr_http_fail(r, rc, &p, &err) : reply_account(r, id, MHD_HTTP_CREATED);
+}
+
+int mr_api_account_update(struct mr_http_req *r)
+{
+    struct mr_api_input in;
+    struct mr_problems p = {0};
+    mr_error err = {0};
+    json_t *body;
+    int64_t id;
+    if (mr_http_id(r, 1, &id) || read_input(r, account_keys(), &in, &body))
+        return 0;
+    int rc = mr_registry_account_edit(r->reg, id, &in.in, &p, &err);
+    json_decref(body);
+    return rc ? mr_http_fail(r, rc, &p, &err) : reply_account(r, id, MHD_HTTP_OK);
+}
+
+int mr_api_account_delete(struct mr_http_req *r)
+{
+    mr_error err = {0};
+    int64_t id;
+    const char *with = mr_http_arg(r, "delete_messages");
+    int with_messages = 0;
+    if (mr_http_id(r, 1, &id))
+        return 0;
+    if (with && mr_parse_yes_no(with, &with_messages) != 0)
+        return mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", "delete_messages",
+                             "delete_messages: expected true or false");
+    int rc = mr_registry_account_remove(r->reg, id, with_messages, &err);
+    return rc ? mr_http_fail(r, rc, NULL, &err)
+              : mr_http_json(r, MHD_HTTP_OK, json_pack("{s:I}", "deleted", (json_int_t)id));
+}
+
+/* --- credentials -------------------------------------------------------------- */
+
+static const char *const credential_keys[] = {"name", "username", "password", NULL};
+
+static int reply_credential(struct mr_http_req *r, int64_t id, unsigned status)
+{
+    struct mr_credential c;
+    mr_error err = {0};
+    int rc = mr_store_credential_get(r->reg->store, id, &c, &err);
+    if (rc)
+        return mr_http_fail(r, rc, NULL, &err);
+    mr_http_json(r, status, mr_view_credential(&c));
+    mr_credential_clear(&c);
+    return 0;
+}
+
+int mr_api_credentials_list(struct mr_http_req *r)
+{
+    struct mr_credential *items;
+    size_t n;
+    mr_error err = {0};
+    if (mr_store_credential_list(r->reg->store, &items, &n, &err))
+        return mr_http_fail(r, MR_ESTORE, NULL, &err);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, mr_view_credential(&items[i]));
+    mr_credential_list_free(&items, n);
+    return mr_http_json(r, MHD_HTTP_OK, json_pack("{s:o}", "credentials", arr));
+}
+
+int mr_api_credential_get(struct mr_http_req *r)
+{
+    int64_t id;
+    return mr_http_id(r, 1, &id) ? 0 : reply_credential(r, id, MHD_HTTP_OK);
+}
+
+/* The password goes to the vault, never back out; the rest to the input. */
+static int save_credential(struct mr_http_req *r, int64_t id, unsigned status)
+{
+    struct mr_api_input in;
+    struct mr_problems p = {0};
+    mr_error err = {0};
+    json_t *body;
+    if (read_input(r, credential_keys, &in, &body))
+        return 0;
+    const char *password = mr_input_get(&in.in, "password");
+    struct mr_input fields = {0};
+    for (size_t i = 0; i < in.in.count; i++)
+        if (strcmp(in.in.items[i].key, "password") != 0)
+            mr_input_add(&fields, in.in.items[i].key, in.in.items[i].value);
+    size_t len = password ? strlen(password) : 0;
+    int rc = id ? mr_registry_credential_edit(r->reg, id, &fields, password, len, &p, &err)
+                : mr_registry_credential_add(r->reg, &fields, password, len, &id, &p, &err);
+    if (password) /* the body held it in clear */
+        sodium_memzero((char *)password, len);
+    json_decref(body);
+    return rc ? mr_http_fail(r, rc, &p, &err) : reply_credential(r, id, status);
+}
+
+int mr_api_credential_create(struct mr_http_req *r)
+{
+    return save_credential(r, 0, MHD_HTTP_CREATED);
+}
+
+int mr_api_credential_update(struct mr_http_req *r)
+{
+    int64_t id;
+    return mr_http_id(r, 1, &id) ? 0 : save_credential(r, id, MHD_HTTP_OK);
+}
+
+int mr_api_credential_delete(struct mr_http_req *r)
+{
+    mr_error err = {0};
+    int64_t id;
+    if (mr_http_id(r, 1, &id))
+        return 0;
+    int rc = mr_registry_credential_remove(r->reg, id, &err);
+    return rc ? mr_http_fail(r, rc, NULL, &err)
+              : mr_http_json(r, MHD_HTTP_OK, json_pack("{s:I}", "deleted", (json_int_t)id));
+}
+
+/* --- connectors --------------------------------------------------------------- */
+
+static const char *const connector_keys[] = {"name", "type", "address", "port", "credential", NULL};
+
+static json_t *connector_view(struct mr_store *s, const struct mr_connector *c, int64_t def)
+{
+    struct mr_credential cred;
+    mr_credential_init(&cred);
+    if (c->credential_id)
+        mr_store_credential_get(s, c->credential_id, &cred, NULL);
+    json_t *j = mr_view_connector(c, cred.name);
+    json_object_set_new(j, "default", json_boolean(c->id == def));
+    mr_credential_clear(&cred);
+    return j;
+}
+
+static int reply_connector(struct mr_http_req *r, int64_t id, unsigned status)
+{
+    struct mr_connector c;
+    int64_t def = 0;
+    mr_error err = {0};
+    int rc = mr_store_connector_get(r->reg->store, id, &c, &err);
+    if (rc)
+        return mr_http_fail(r, rc, NULL, &err);
+    mr_store_default_connector(r->reg->store, &def, NULL);
+    mr_http_json(r, status, connector_view(r->reg->store, &c, def));
+    mr_connector_clear(&c);
+    return 0;
+}
+
+int mr_api_connectors_list(struct mr_http_req *r)
+{
+    struct mr_connector *items;
+    size_t n;
+    int64_t def = 0;
+    mr_error err = {0};
+    if (mr_store_connector_list(r->reg->store, &items, &n, &err) ||
+        mr_store_default_connector(r->reg->store, &def, &err))
+        return mr_http_fail(r, MR_ESTORE, NULL, &err);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, connector_view(r->reg->store, &items[i], def));
+    mr_connector_list_free(&items, n);
+    return mr_http_json(r, MHD_HTTP_OK, json_pack("{s:o}", "connectors", arr));
+}
+
+int mr_api_connector_get(struct mr_http_req *r)
+{
+    int64_t id;
+    return mr_http_id(r, 1, &id) ? 0 : reply_connector(r, id, MHD_HTTP_OK);
+}
+
+int mr_api_connector_create(struct mr_http_req *r)
+{
+    struct mr_api_input in;
+    struct mr_problems p = {0};
+    mr_error err = {0};
+    json_t *body;
+    int64_t id = 0;
+    if (read_input(r, connector_keys, &in, &body))
+        return 0;
+    int rc = mr_registry_connector_add(r->reg, &in.in, &id, &p, &err);
+    json_decref(body);
+    return rc ? mr_http_fail(r, rc, &p, &err) : reply_connector(r, id, MHD_HTTP_CREATED);
+}
+
+int mr_api_connector_update(struct mr_http_req *r)
+{
+    struct mr_api_input in;
+    struct mr_problems p = {0};
+    mr_error err = {0};
+    json_t *body;
+    int64_t id;
+    if (mr_http_id(r, 1, &id) || read_input(r, connector_keys, &in, &body))
+        return 0;
+    int rc = mr_registry_connector_edit(r->reg, id, &in.in, &p, &err);
+    json_decref(body);
+    return rc ? mr_http_fail(r, rc, &p, &err) : reply_connector(r, id, MHD_HTTP_OK);
+}
+
+int mr_api_connector_delete(struct mr_http_req *r)
+{
+    mr_error err = {0};
+    int64_t id;
+    if (mr_http_id(r, 1, &id))
+        return 0;
+    int rc = mr_registry_connector_remove(r->reg, id, &err);
+    return rc ? mr_http_fail(r, rc, NULL, &err)
+              : mr_http_json(r, MHD_HTTP_OK, json_pack("{s:I}", "deleted", (json_int_t)id));
+}
+
+/* --- settings -------------------------------------------------------------------- */
+
+int mr_api_settings_get(struct mr_http_req *r)
+{
+    struct mr_connector c;
+    int64_t id = 0;
+    mr_error err = {0};
+    mr_connector_init(&c);
+    if (mr_store_default_connector(r->reg->store, &id, &err) ||
+        (id && mr_store_connector_get(r->reg->store, id, &c, &err)))
+        return mr_http_fail(r, MR_ESTORE, NULL, &err);
+    mr_http_json(r, MHD_HTTP_OK, json_pack("{s:o}", "default_connector", mr_view_ref(id, c.name)));
+    mr_connector_clear(&c);
+    return 0;
+}
+
+int mr_api_settings_update(struct mr_http_req *r)
+{
+    static const char *const keys[] = {"default_connector", NULL};
+    struct mr_api_input in;
+    mr_error err = {0};
+    json_t *body;
+    if (read_input(r, keys, &in, &body))
+        return 0;
+    const char *ref = mr_input_get(&in.in, "default_connector");
+    int rc = ref ? mr_registry_set_default_connector(r->reg, *ref ? ref : "none", &err) : 0;
+    json_decref(body);
+    return rc ? mr_http_fail(r, rc, NULL, &err) : mr_api_settings_get(r);
+}

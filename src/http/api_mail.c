@@ -1,0 +1,343 @@
+/* The inbox, reports, fetch history, Test connection and Fetch now. */
+#include "http/api.h"
+
+#include "fetch/fetch.h"
+#include "mime/summary.h"
+#include "report/views.h"
+#include "util/csv.h"
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define RAW_MAX ((size_t)1 << 31)
+
+/* --- Test connection and Fetch now ------------------------------------------ */
+
+static json_t *test_view(const struct mr_test_result *res)
+{
+    json_t *steps = json_array();
+    for (size_t i = 0; i < res->steps.count; i++) {
+        const struct mr_step *s = &res->steps.items[i];
+        json_array_append_new(steps, json_pack("{s:s, s:s, s:I, s:s}", "step", s->name, "result",
+                                               s->ok == 1   ? "ok"
+                                               : s->ok == 0 ? "failed"
+                                                            : "note",
+                                               "ms", (json_int_t)s->ms, "detail", s->detail));
+    }
+    return json_pack("{s:b, s:I, s:I, s:o}", "ok", res->ok, "messages", (json_int_t)res->messages,
+                     "total_size", (json_int_t)res->total_size, "steps", steps);
+}
+
+static int run_test(struct mr_http_req *r, const struct mr_account *a)
+{
+    struct mr_test_result res;
+    struct mr_fetch_options o = {.idle_timeout_ms = 20000};
+    mr_error err = {0};
+    mr_test_account(r->reg, a, &o, &res, &err);
+    return mr_http_json(r, MHD_HTTP_OK, test_view(&res)); /* a failed step is a result too */
+}
+
+int mr_api_account_test(struct mr_http_req *r)
+{
+    struct mr_account a;
+    mr_error err = {0};
+    int64_t id;
+    if (mr_http_id(r, 1, &id))
+        return 0;
+    mr_account_init(&a);
+    if (mr_store_account_get(r->reg->store, id, &a, &err) != 0)
+        mr_http_fail(r, MR_ENOTFOUND, NULL, &err);
+    else
+        run_test(r, &a);
+    mr_account_clear(&a);
+    return 0;
+}
+
+int mr_api_account_test_unsaved(struct mr_http_req *r)
+{
+    struct mr_api_input in;
+    struct mr_problems p = {0};
+    struct mr_account a;
+    mr_error err = {0};
+    static const char *keys[40];
+    if (!keys[0]) {
+        keys[0] = "id"; /* the stored account the form edits, if any */
+        for (size_t i = 0; i < mr_account_field_count && i < 38; i++)
+            keys[i + 1] = mr_account_fields[i].key;
+    }
+    json_t *body = mr_http_body_object(r);
+    if (!body)
+        return 0;
+    if (mr_api_input(body, keys, &in, &p) != 0) {
+        json_decref(body);
+        return mr_http_fail(r, MR_EINVAL, &p, NULL);
+    }
+    json_t *idv = json_object_get(body, "id");
+    int64_t base = json_is_integer(idv) ? json_integer_value(idv) : 0;
+    struct mr_input fields = {0};
+    for (size_t i = 0; i < in.in.count; i++)
+        if (strcmp(in.in.items[i].key, "id") != 0)
+            mr_input_add(&fields, in.in.items[i].key, in.in.items[i].value);
+    if (!base && !mr_input_get(&fields, "name")) /* a form may be tested before it is named */
+        mr_input_add(&fields, "name", "unsaved account");
+    int rc = mr_registry_account_build(r->reg, base, &fields, &a, &p, &err);
+    if (rc)
+        mr_http_fail(r, rc, &p, &err);
+    else
+        run_test(r, &a);
+    mr_account_clear(&a);
+    json_decref(body);
+    return 0;
+}
+
+struct fetch_job {
+    struct mr_http_server *srv;
+    int64_t account;
+};
+
+static void *fetch_job(void *arg)
+{
+    struct fetch_job *job = arg;
+    struct mr_http_server *s = job->srv;
+    struct mr_registry reg;
+    struct mr_fetch_result res;
+    struct mr_fetch_options o = {.cancel = &s->stopping};
+    mr_error err = {0};
+    if (mr_registry_open(&reg, s->data_dir, &err) == 0) {
+        if (mr_fetch_account(&reg, job->account, &o, &res, &err) != 0)
+            fprintf(stderr, "mailroom: fetch account %lld: %s\n", (long long)job->account,
+                    err.message);
+        mr_registry_close(&reg);
+    }
+    free(job);
+    pthread_mutex_lock(&s->jobs_lock);
+    s->jobs--;
+    pthread_cond_broadcast(&s->jobs_done);
+    pthread_mutex_unlock(&s->jobs_lock);
+    return NULL;
+}
+
+int mr_api_account_fetch(struct mr_http_req *r)
+{
+    struct mr_account a;
+    mr_error err = {0};
+    int64_t id;
+    pthread_t t;
+    if (mr_http_id(r, 1, &id))
+        return 0;
+    mr_account_init(&a);
+    int rc = mr_store_account_get(r->reg->store, id, &a, &err);
+    mr_account_clear(&a);
+    if (rc)
+        return mr_http_fail(r, rc, NULL, &err);
+    if (mr_fetch_running(r->reg->store, id))
+        return mr_http_error(r, MHD_HTTP_CONFLICT, "running", NULL,
+                             "a fetch of this account is already running");
+    struct fetch_job *job = mr_xcalloc(1, sizeof(*job));
+    job->srv = r->srv;
+    job->account = id;
+    pthread_mutex_lock(&r->srv->jobs_lock);
+    rc = pthread_create(&t, NULL, fetch_job, job);
+    if (rc == 0) {
+        r->srv->jobs++;
+        pthread_detach(t);
+    }
+    pthread_mutex_unlock(&r->srv->jobs_lock);
+    if (rc) {
+        free(job);
+        return mr_http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", NULL,
+                             "cannot start a fetch now");
+    }
+    return mr_http_json(r, MHD_HTTP_ACCEPTED,
+                        json_pack("{s:s, s:I}", "status", "started", "account", (json_int_t)id));
+}
+
+int mr_api_account_history(struct mr_http_req *r)
+{
+    struct mr_fetch_run *items;
+    size_t page, per_page, n, total;
+    mr_error err = {0};
+    int64_t id;
+    if (mr_http_id(r, 1, &id) || mr_api_paging(r, &page, &per_page))
+        return 0;
+    if (mr_store_run_list(r->reg->store, id, (page - 1) * per_page, per_page, &items, &n, &total,
+                          &err))
+        return mr_http_fail(r, MR_ESTORE, NULL, &err);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char started[32], ended[32];
+        mr_format_time(items[i].started_at, started);
+        mr_format_time(items[i].ended_at, ended);
+        json_array_append_new(
+            arr, json_pack("{s:I, s:s, s:s?, s:s, s:I, s:I, s:I, s:I, s:s?}", "id",
+                           (json_int_t)items[i].id, "started_at", started, "ended_at",
+                           items[i].ended_at ? ended : NULL, "result", items[i].result, "fetched",
+                           (json_int_t)items[i].fetched, "bytes", (json_int_t)items[i].bytes,
+                           "deleted", (json_int_t)items[i].deleted, "skipped",
+                           (json_int_t)items[i].skipped, "error", items[i].error));
+    }
+    mr_fetch_run_list_free(&items, n);
+    return mr_http_json(r, MHD_HTTP_OK,
+                        json_pack("{s:I, s:I, s:o}", "page", (json_int_t)page, "total",
+                                  (json_int_t)total, "runs", arr));
+}
+
+/* --- the inbox --------------------------------------------------------------- */
+
+static json_t *message_view(const struct mr_message *m)
+{
+    char fetched[32];
+    mr_format_time(m->fetched_at, fetched);
+    return json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:I, s:i, s:s}", "id",
+                     (json_int_t)m->id, "account", (json_int_t)m->account_id, "received", fetched,
+                     "date", m->date, "from", m->from, "to", m->to, "cc", m->cc, "subject",
+                     m->subject, "size", (json_int_t)m->size, "attachments", m->attachments,
+                     "status", mr_message_status_name(m->status));
+}
+
+int mr_api_messages_list(struct mr_http_req *r)
+{
+    struct mr_message *items;
+    size_t page, per_page, n, total;
+    int64_t account = 0;
+    mr_error err = {0};
+    const char *acc = mr_http_arg(r, "account");
+    if (r->nseg == 3 && mr_http_id(r, 1, &account)) /* accounts/ID/messages */
+        return 0;
+    if (acc && (account = atoll(acc)) <= 0)
+        return mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", "account",
+                             "account must be an account ID");
+    if (mr_api_paging(r, &page, &per_page))
+        return 0;
+    if (mr_store_message_list(r->reg->store, account, (page - 1) * per_page, per_page, &items, &n,
+                              &total, &err))
+        return mr_http_fail(r, MR_ESTORE, NULL, &err);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, message_view(&items[i]));
+    mr_message_list_free(&items, n);
+    size_t pages = total ? (total + per_page - 1) / per_page : 1;
+    return mr_http_json(r, MHD_HTTP_OK,
+                        json_pack("{s:I, s:I, s:I, s:I, s:o}", "page", (json_int_t)page, "pages",
+                                  (json_int_t)pages, "per_page", (json_int_t)per_page, "total",
+                                  (json_int_t)total, "messages", arr));
+}
+
+int mr_api_message_get(struct mr_http_req *r)
+{
+    struct mr_message m;
+    struct mr_attachment *att = NULL;
+    size_t n = 0;
+    mr_error err = {0};
+    int64_t id;
+    if (mr_http_id(r, 1, &id))
+        return 0;
+    int rc = mr_store_message_get(r->reg->store, id, &m, &err);
+    if (rc)
+        return mr_http_fail(r, rc, NULL, &err);
+    if (mr_store_message_attachments(r->reg->store, id, &att, &n, &err) == 0) {
+        json_t *j = message_view(&m), *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr,
+                                  json_pack("{s:i, s:s?, s:s, s:I}", "position", att[i].position,
+                                            "filename", att[i].filename, "content_type",
+                                            att[i].content_type, "size", (json_int_t)att[i].size));
+        json_object_set_new(j, "message_id",
+                            m.message_id ? json_string(m.message_id) : json_null());
+        json_object_set_new(j, "text", m.body_text ? json_string(m.body_text) : json_null());
+        json_object_set_new(j, "attachment_list", arr);
+        mr_http_json(r, MHD_HTTP_OK, j);
+    } else
+        mr_http_fail(r, MR_ESTORE, NULL, &err);
+    mr_attachments_free(&att, n);
+    mr_message_clear(&m);
+    return 0;
+}
+
+int mr_api_message_raw(struct mr_http_req *r)
+{
+    mr_error err = {0};
+    int64_t id;
+    if (mr_http_id(r, 1, &id))
+        return 0;
+    r->out.max = RAW_MAX;
+    int rc = mr_store_message_raw(r->reg->store, id, &r->out, &err);
+    if (rc)
+        return mr_http_fail(r, rc, NULL, &err);
+    r->status = MHD_HTTP_OK;
+    r->content_type = "message/rfc822";
+    snprintf(r->disposition, sizeof(r->disposition), "attachment; filename=\"message-%lld.eml\"",
+             (long long)id);
+    return 0;
+}
+
+/* Always a download, never shown in the page: an HTML attachment must not
+ * run in the console's origin. */
+int mr_api_message_attachment(struct mr_http_req *r)
+{
+    struct mr_buf raw;
+    mr_error err = {0};
+    int64_t id, pos;
+    if (mr_http_id(r, 1, &id) || mr_http_id(r, 3, &pos))
+        return 0;
+    mr_buf_init(&raw, RAW_MAX);
+    int rc = mr_store_message_raw(r->reg->store, id, &raw, &err);
+    if (rc == 0)
+        rc = mr_mime_attachment(raw.data ? raw.data : "", raw.len, (int)pos, &r->out, &err);
+    mr_buf_free(&raw);
+    if (rc)
+        return mr_http_fail(r, rc, NULL, &err);
+    r->status = MHD_HTTP_OK;
+    r->content_type = "application/octet-stream";
+    snprintf(r->disposition, sizeof(r->disposition),
+             "attachment; filename=\"attachment-%lld-%lld\"", (long long)id, (long long)pos);
+    return 0;
+}
+
+/* --- reports ------------------------------------------------------------------- */
+
+int mr_api_report_csv(struct mr_http_req *r)
+{
+    struct mr_account_filter f;
+    struct mr_account *items;
+    size_t n, total;
+    mr_error err = {0};
+    if (mr_api_account_filter(r, &f))
+        return 0;
+    if (mr_store_account_list(r->reg->store, &f, 0, 0, &items, &n, &total, &err))
+        return mr_http_fail(r, MR_ESTORE, NULL, &err);
+    int rc = mr_report_csv_header(&r->out);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = mr_report_csv_row(&r->out, &items[i]);
+    mr_account_list_free(&items, n);
+    r->status = MHD_HTTP_OK;
+    r->content_type = "text/csv; charset=utf-8";
+    snprintf(r->disposition, sizeof(r->disposition), "attachment; filename=\"accounts.csv\"");
+    return 0;
+}
+
+int mr_api_users_list(struct mr_http_req *r)
+{
+    struct mr_user *items;
+    size_t n;
+    mr_error err = {0};
+    if (mr_store_user_list(r->reg->store, &items, &n, &err))
+        return mr_http_fail(r, MR_ESTORE, NULL, &err);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr,
+                              json_pack("{s:I, s:s, s:s}", "id", (json_int_t)items[i].id, "name",
+                                        items[i].name, "role", mr_role_name(items[i].role)));
+    mr_user_list_free(&items, n);
+    return mr_http_json(r, MHD_HTTP_OK, json_pack("{s:o}", "users", arr));
+}
+
+/* --- the console ------------------------------------------------------------------ */
+
+int mr_api_static(struct mr_http_req *r)
+{
+    return mr_http_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL,
+                         "the web console is not part of this build yet; the JSON API is under "
+                         "/api/v1 (see docs/openapi.yaml)");
+}

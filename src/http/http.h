@@ -1,0 +1,29 @@
+/* The daemon's HTTP side: the JSON API under /api/v1 and the console's
+ * static files, on libmicrohttpd. */
+#ifndef MR_HTTP_HTTP_H
+#define MR_HTTP_HTTP_H
+
+#include "util/error.h"
+
+#include <stddef.h>
+
+#define MR_HTTP_BODY_MAX     (1u << 20) /* request bodies above are refused (413) */
+#define MR_SESSION_IDLE_SECS (30 * 60)
+
+struct mr_http_config {
+    const char *host; /* 127.0.0.1 unless asked */
+    int port;
+    const char *data_dir;
+    int threads;           /* request threads (and store connections) */
+    int session_idle_secs; /* 0 = MR_SESSION_IDLE_SECS */
+    int secure_cookies;    /* behind HTTPS: mark cookies Secure */
+};
+
+struct mr_http_server;
+
+int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, mr_error *err);
+/* Stops accepting, lets requests and background fetches in flight finish
+ * (or roll back), and frees everything. */
+void mr_http_stop(struct mr_http_server **s);
+
+#endif

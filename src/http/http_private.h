@@ -1,0 +1,91 @@
+/* What the HTTP files share: the server, one request, helpers for replies. */
+#ifndef MR_HTTP_PRIVATE_H
+#define MR_HTTP_PRIVATE_H
+
+#include "http/http.h"
+#include "registry/registry.h"
+#include "util/buf.h"
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#define MR_HTTP_SEGMENTS 8
+
+struct mr_http_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    struct mr_registry *regs;
+    int *busy;
+    int size;
+};
+
+struct mr_http_server {
+    struct MHD_Daemon *mhd;
+    struct mr_http_config cfg;
+    char *data_dir;
+    struct mr_http_pool pool;
+    pthread_mutex_t jobs_lock; /* background fetches */
+    pthread_cond_t jobs_done;
+    int jobs;
+    volatile int stopping;       /* tells background fetches to stop after their batch */
+    pthread_mutex_t limits_lock; /* login rate limiting */
+    struct mr_login_failure *failures;
+    size_t nfailures;
+};
+
+struct mr_http_req {
+    struct mr_http_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    char path[512];
+    const char *seg[MR_HTTP_SEGMENTS]; /* below /api/v1 */
+    size_t nseg;
+    struct mr_buf body;
+    int body_too_big;
+    int64_t started_ms;
+    struct mr_registry *reg; /* from the pool for the request's length */
+    /* who is asking */
+    int authed, via_session;
+    struct mr_user user;
+    char csrf[72];
+    char session[72];
+    char client[64];
+    /* the answer */
+    unsigned status;
+    json_t *json;      /* a JSON body, or: */
+    struct mr_buf out; /* another body, with: */
+    const char *content_type;
+    char disposition[256]; /* Content-Disposition, when set */
+    char cookie[256];      /* Set-Cookie, when set */
+};
+
+/* Replies. All return 0 so handlers can `return reply_...(r, ...)`. */
+int mr_http_json(struct mr_http_req *r, unsigned status, json_t *body);
+int mr_http_error(struct mr_http_req *r, unsigned status, const char *code, const char *field,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Maps an mr_error (and validation problems) to a status and an error body. */
+int mr_http_fail(struct mr_http_req *r, int rc, const struct mr_problems *p, const mr_error *err);
+const char *mr_http_arg(struct mr_http_req *r, const char *name);
+const char *mr_http_header(struct mr_http_req *r, const char *name);
+/* The request body as a JSON object; replies 400 and returns NULL if not. */
+json_t *mr_http_body_object(struct mr_http_req *r);
+/* seg[i] as an ID; replies 404 and returns -1 if it is not one. */
+int mr_http_id(struct mr_http_req *r, size_t i, int64_t *id);
+
+/* Routing and access (routes.c, auth.c). */
+void mr_http_dispatch(struct mr_http_req *r);
+int mr_http_authenticate(struct mr_http_req *r);
+int mr_http_login_allowed(struct mr_http_server *s, const char *client, const char *user,
+                          int *retry_after);
+void mr_http_login_result(struct mr_http_server *s, const char *client, const char *user, int ok);
+
+/* Set-Cookie for the session (max_age 0 ends it in the browser). */
+void mr_http_set_session_cookie(struct mr_http_req *r, const char *token, int max_age);
+
+/* Registries for background work. */
+struct mr_registry *mr_http_pool_take(struct mr_http_server *s);
+void mr_http_pool_give(struct mr_http_server *s, struct mr_registry *reg);
+
+#endif

@@ -1,0 +1,159 @@
+/* The API's routes and who may use them. */
+#include "http/http_private.h"
+
+#include "http/api.h"
+
+#include <string.h>
+#include <strings.h>
+
+enum access {
+    PUBLIC, /* no login */
+    READ,   /* any user */
+    WRITE,  /* admins, with the CSRF token when logged in by cookie */
+    ADMIN,  /* admins, reading */
+};
+
+struct route {
+    const char *method;
+    const char *pattern; /* below /api/v1; '*' is one segment (an ID) */
+    int (*fn)(struct mr_http_req *r);
+    enum access access;
+};
+
+static const struct route routes[] = {
+    {"POST", "session", mr_api_login, PUBLIC},
+    {"GET", "session", mr_api_session, READ},
+    {"DELETE", "session", mr_api_logout, READ},
+    {"GET", "accounts", mr_api_accounts_list, READ},
+    {"POST", "accounts", mr_api_account_create, WRITE},
+    {"POST", "accounts/test", mr_api_account_test_unsaved, WRITE},
+    {"GET", "accounts/*", mr_api_account_get, READ},
+    {"PATCH", "accounts/*", mr_api_account_update, WRITE},
+    {"PUT", "accounts/*", mr_api_account_update, WRITE},
+    {"DELETE", "accounts/*", mr_api_account_delete, WRITE},
+    {"POST", "accounts/*/test", mr_api_account_test, WRITE},
+    {"POST", "accounts/*/fetch", mr_api_account_fetch, WRITE},
+    {"GET", "accounts/*/history", mr_api_account_history, READ},
+    {"GET", "accounts/*/messages", mr_api_messages_list, READ},
+    {"GET", "credentials", mr_api_credentials_list, READ},
+    {"POST", "credentials", mr_api_credential_create, WRITE},
+    {"GET", "credentials/*", mr_api_credential_get, READ},
+    {"PATCH", "credentials/*", mr_api_credential_update, WRITE},
+    {"PUT", "credentials/*", mr_api_credential_update, WRITE},
+    {"DELETE", "credentials/*", mr_api_credential_delete, WRITE},
+    {"GET", "connectors", mr_api_connectors_list, READ},
+    {"POST", "connectors", mr_api_connector_create, WRITE},
+    {"GET", "connectors/*", mr_api_connector_get, READ},
+    {"PATCH", "connectors/*", mr_api_connector_update, WRITE},
+    {"PUT", "connectors/*", mr_api_connector_update, WRITE},
+    {"DELETE", "connectors/*", mr_api_connector_delete, WRITE},
+    {"GET", "settings", mr_api_settings_get, READ},
+    {"PATCH", "settings", mr_api_settings_update, WRITE},
+    {"PUT", "settings", mr_api_settings_update, WRITE},
+    {"GET", "messages", mr_api_messages_list, READ},
+    {"GET", "messages/*", mr_api_message_get, READ},
+    {"GET", "messages/*/raw", mr_api_message_raw, READ},
+    {"GET", "messages/*/attachments/*", mr_api_message_attachment, READ},
+    {"GET", "reports/accounts.csv", mr_api_report_csv, READ},
+    {"GET", "users", mr_api_users_list, ADMIN},
+};
+
+/* Splits the path below /api/v1 into segments, kept in the second half of
+ * r->path. */
+static int split(struct mr_http_req *r, const char *rest)
+{
+    r->nseg = 0;
+    size_t len = strlen(rest);
+    if (len >= sizeof(r->path) / 2)
+        return -1;
+    char *copy = r->path + sizeof(r->path) / 2;
+    memcpy(copy, rest, len + 1);
+    for (char *tok = strtok(copy, "/"); tok; tok = strtok(NULL, "/")) {
+        if (r->nseg == MR_HTTP_SEGMENTS)
+            return -1;
+        r->seg[r->nseg++] = tok;
+    }
+    return 0;
+}
+
+static int matches(const struct mr_http_req *r, const char *pattern)
+{
+    char copy[128];
+    size_t i = 0;
+    snprintf(copy, sizeof(copy), "%s", pattern);
+    for (char *save = NULL, *tok = strtok_r(copy, "/", &save); tok;
+         tok = strtok_r(NULL, "/", &save), i++)
+        if (i >= r->nseg || (strcmp(tok, "*") != 0 && strcmp(tok, r->seg[i]) != 0))
+            return 0;
+    return i == r->nseg;
+}
+
+/* A request that changes something must come from our own pages: an Origin
+ * header, when sent, names this host. */
+static int same_origin(struct mr_http_req *r)
+{
+    const char *origin = mr_http_header(r, "Origin");
+    const char *host = mr_http_header(r, MHD_HTTP_HEADER_HOST);
+    if (!origin)
+        return 1;
+    if (!host)
+        return 0;
+    const char *rest = strncmp(origin, "http://", 7) == 0    ? origin + 7
+                       : strncmp(origin, "https://", 8) == 0 ? origin + 8
+                                                             : NULL;
+    return rest && strcasecmp(rest, host) == 0;
+}
+
+static int is_write(const char *method)
+{
+    return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+/* Whether the request may go on; if not, the refusal is the reply. */
+static int allowed(struct mr_http_req *r, enum access access)
+{
+    const char *csrf = mr_http_header(r, "X-CSRF-Token");
+    if (is_write(r->method) && !same_origin(r))
+        mr_http_error(r, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
+                      "requests from another site are refused");
+    else if (access != PUBLIC && !mr_http_authenticate(r))
+        mr_http_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", NULL,
+                      "log in, or send an API token");
+    else if ((access == WRITE || access == ADMIN) && r->user.role != MR_ROLE_ADMIN)
+        mr_http_error(r, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
+                      "%s may read but not change anything", r->user.name);
+    else if (access != PUBLIC && is_write(r->method) && r->via_session &&
+             (!csrf || strcmp(csrf, r->csrf) != 0))
+        mr_http_error(r, MHD_HTTP_FORBIDDEN, "csrf", NULL, "missing or wrong X-CSRF-Token header");
+    else
+        return 1;
+    return 0;
+}
+
+void mr_http_dispatch(struct mr_http_req *r)
+{
+    if (strncmp(r->path, "/api/v1/", 8) != 0) {
+        mr_api_static(r);
+        return;
+    }
+    if (split(r, r->path + 8) != 0) {
+        mr_http_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such API route");
+        return;
+    }
+    int path_known = 0;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!matches(r, routes[i].pattern))
+            continue;
+        path_known = 1;
+        if (strcmp(routes[i].method, r->method) != 0)
+            continue;
+        if (allowed(r, routes[i].access))
+            routes[i].fn(r);
+        return;
+    }
+    if (path_known)
+        mr_http_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method", NULL, "%s is not allowed here",
+                      r->method);
+    else
+        mr_http_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such API route");
+}

@@ -1,0 +1,391 @@
+/* The HTTP server: libmicrohttpd with a thread pool, one store connection
+ * per thread from a small pool, request bodies capped, one log line per
+ * request, security headers on every response. */
+#include "http/http_private.h"
+
+#include "util/clock.h"
+#include "util/mem.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* --- the registry pool ------------------------------------------------------ */
+
+struct mr_registry *mr_http_pool_take(struct mr_http_server *s)
+{
+    struct mr_http_pool *p = &s->pool;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        for (int i = 0; i < p->size; i++) {
+            if (!p->busy[i]) {
+                p->busy[i] = 1;
+                pthread_mutex_unlock(&p->lock);
+                return &p->regs[i];
+            }
+        }
+        pthread_cond_wait(&p->freed, &p->lock);
+    }
+}
+
+void mr_http_pool_give(struct mr_http_server *s, struct mr_registry *reg)
+{
+    struct mr_http_pool *p = &s->pool;
+    pthread_mutex_lock(&p->lock);
+    p->busy[reg - p->regs] = 0;
+    pthread_cond_signal(&p->freed);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static int pool_open(struct mr_http_server *s, int size, mr_error *err)
+{
+    struct mr_http_pool *p = &s->pool;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->freed, NULL);
+    p->regs = mr_xcalloc((size_t)size, sizeof(*p->regs));
+    p->busy = mr_xcalloc((size_t)size, sizeof(*p->busy));
+    for (; p->size < size; p->size++) {
+        int rc = mr_registry_open(&p->regs[p->size], s->data_dir, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void pool_close(struct mr_http_server *s)
+{
+    for (int i = 0; i < s->pool.size; i++)
+        mr_registry_close(&s->pool.regs[i]);
+    mr_freep(&s->pool.regs);
+    mr_freep(&s->pool.busy);
+    pthread_mutex_destroy(&s->pool.lock);
+    pthread_cond_destroy(&s->pool.freed);
+}
+
+/* --- replies ------------------------------------------------------------------ */
+
+int mr_http_json(struct mr_http_req *r, unsigned status, json_t *body)
+{
+    if (r->json)
+        json_decref(r->json);
+    r->status = status;
+    r->json = body;
+    return 0;
+}
+
+int mr_http_error(struct mr_http_req *r, unsigned status, const char *code, const char *field,
+                  const char *fmt, ...)
+{
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    return mr_http_json(r, status,
+                        json_pack("{s:{s:s, s:s, s:s?}}", "error", "code", code, "message", message,
+                                  "field", field && *field ? field : NULL));
+}
+
+static unsigned status_of(int rc, const char **code)
+{
+    switch (rc) {
+    case MR_EINVAL:
+        *code = "invalid";
+        return MHD_HTTP_BAD_REQUEST;
+    case MR_ENOTFOUND:
+        *code = "not_found";
+        return MHD_HTTP_NOT_FOUND;
+    case MR_EEXIST:
+    case MR_EINUSE:
+        *code = rc == MR_EEXIST ? "exists" : "in_use";
+        return MHD_HTTP_CONFLICT;
+    case MR_EAUTH:
+        *code = "unauthorized";
+        return MHD_HTTP_UNAUTHORIZED;
+    default:
+        *code = "server_error";
+        return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+int mr_http_fail(struct mr_http_req *r, int rc, const struct mr_problems *p, const mr_error *err)
+{
+    const char *code;
+    if (rc == MR_EINVAL && p && p->count) {
+        json_t *fields = json_array();
+        int conflict = 0;
+        for (size_t i = 0; i < p->count; i++) {
+            json_array_append_new(fields, json_pack("{s:s, s:s}", "field", p->items[i].field,
+                                                    "message", p->items[i].message));
+            conflict |= strstr(p->items[i].message, "already exists") != NULL;
+        }
+        return mr_http_json(r, conflict ? MHD_HTTP_CONFLICT : MHD_HTTP_BAD_REQUEST,
+                            json_pack("{s:{s:s, s:s, s:s, s:o}}", "error", "code",
+                                      conflict ? "exists" : "invalid", "message",
+                                      p->items[0].message, "field", p->items[0].field, "fields",
+                                      fields));
+    }
+    unsigned status = status_of(rc, &code);
+    return mr_http_error(r, status, code, err->field, "%s", err->message);
+}
+
+const char *mr_http_arg(struct mr_http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *mr_http_header(struct mr_http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+json_t *mr_http_body_object(struct mr_http_req *r)
+{
+    json_error_t jerr;
+    json_t *j =
+        json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j) {
+        mr_http_error(r, MHD_HTTP_BAD_REQUEST, "bad_json", NULL,
+                      "the body is not valid JSON: %s (line %d)", jerr.text, jerr.line);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        mr_http_error(r, MHD_HTTP_BAD_REQUEST, "bad_json", NULL, "the body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+int mr_http_id(struct mr_http_req *r, size_t i, int64_t *id)
+{
+    long long v = 0;
+    const char *s = i < r->nseg ? r->seg[i] : "";
+    int digits = *s != '\0' && strlen(s) <= 18;
+    for (const char *c = s; *c && digits; c++)
+        digits = *c >= '0' && *c <= '9';
+    v = digits ? atoll(s) : 0;
+    if (v <= 0) {
+        mr_http_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "not found");
+        return -1;
+    }
+    *id = v;
+    return 0;
+}
+
+/* --- one request ------------------------------------------------------------ */
+
+static void add_security_headers(struct MHD_Response *resp, int api)
+{
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'self'; script-src 'self'; style-src 'self'; "
+                            "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    if (api)
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+}
+
+static struct MHD_Response *build_response(struct mr_http_req *r)
+{
+    struct MHD_Response *resp;
+    if (r->json) {
+        char *text = json_dumps(r->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        size_t n = text ? strlen(text) : 0;
+        resp = MHD_create_response_from_buffer(n, text ? text : (char *)"", MHD_RESPMEM_MUST_FREE);
+        if (!text)
+            free(text);
+        MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    } else {
+        resp = MHD_create_response_from_buffer(r->out.len, r->out.data ? r->out.data : (char *)"",
+                                               MHD_RESPMEM_MUST_COPY);
+        MHD_add_response_header(resp, "Content-Type",
+                                r->content_type ? r->content_type : "text/plain; charset=utf-8");
+    }
+    if (r->disposition[0])
+        MHD_add_response_header(resp, "Content-Disposition", r->disposition);
+    if (r->cookie[0])
+        MHD_add_response_header(resp, "Set-Cookie", r->cookie);
+    add_security_headers(resp, strncmp(r->path, "/api/", 5) == 0);
+    return resp;
+}
+
+static void client_address(struct mr_http_req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(r->client, sizeof(r->client), "?");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    const void *a = sa->sa_family == AF_INET6
+                        ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                        : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+    inet_ntop(sa->sa_family, a, r->client, sizeof(r->client));
+}
+
+static void log_request(const struct mr_http_req *r)
+{
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fprintf(stderr, "%s http %s %s %s %u %lldms user=%s\n", when, r->client, r->method, r->path,
+            r->status, (long long)(mr_now_ms() - r->started_ms),
+            r->authed && r->user.name ? r->user.name : "-");
+}
+
+static enum MHD_Result respond(struct mr_http_req *r)
+{
+    if (r->body_too_big)
+        mr_http_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", NULL,
+                      "the request body is larger than %u bytes", MR_HTTP_BODY_MAX);
+    else {
+        r->reg = mr_http_pool_take(r->srv);
+        mr_http_dispatch(r);
+        mr_http_pool_give(r->srv, r->reg);
+        r->reg = NULL;
+    }
+    if (!r->status)
+        mr_http_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "server_error", NULL, "no answer");
+    struct MHD_Response *resp = build_response(r);
+    enum MHD_Result ok = MHD_queue_response(r->conn, r->status, resp);
+    MHD_destroy_response(resp);
+    log_request(r);
+    return ok;
+}
+
+static struct mr_http_req *new_request(struct mr_http_server *s, struct MHD_Connection *c,
+                                       const char *url, const char *method)
+{
+    struct mr_http_req *r = mr_xcalloc(1, sizeof(*r));
+    r->srv = s;
+    r->conn = c;
+    r->method = method;
+    r->started_ms = mr_now_ms();
+    snprintf(r->path, sizeof(r->path), "%s", url);
+    mr_buf_init(&r->body, MR_HTTP_BODY_MAX);
+    mr_buf_init(&r->out, (size_t)1 << 31);
+    client_address(r);
+    const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    if (length && strtoull(length, NULL, 10) > MR_HTTP_BODY_MAX)
+        r->body_too_big = 1;
+    return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **state)
+{
+    (void)version;
+    struct mr_http_req *r = *state;
+    if (!r) {
+        *state = new_request(cls, c, url, method);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!r->body_too_big && mr_buf_append(&r->body, upload, *upload_size))
+            r->body_too_big = 1;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return respond(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **state,
+                         enum MHD_RequestTerminationCode why)
+{
+    (void)cls;
+    (void)c;
+    (void)why;
+    struct mr_http_req *r = *state;
+    if (!r)
+        return;
+    if (r->json)
+        json_decref(r->json);
+    mr_user_clear(&r->user);
+    mr_buf_free(&r->body);
+    mr_buf_free(&r->out);
+    free(r);
+    *state = NULL;
+}
+
+static int bind_address(const struct mr_http_config *c, struct sockaddr_storage *ss, mr_error *err)
+{
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, c->host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)c->port);
+    } else if (inet_pton(AF_INET6, c->host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)c->port);
+    } else
+        return mr_error_set(err, MR_EINVAL, "listen", "'%s' is not an IP address to listen on",
+                            c->host);
+    return 0;
+}
+
+int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, mr_error *err)
+{
+    struct sockaddr_storage ss;
+    *out = NULL;
+    int rc = bind_address(c, &ss, err);
+    if (rc)
+        return rc;
+    struct mr_http_server *s = mr_xcalloc(1, sizeof(*s));
+    s->cfg = *c;
+    s->data_dir = mr_xstrdup(c->data_dir);
+    s->cfg.data_dir = s->data_dir;
+    if (!s->cfg.session_idle_secs)
+        s->cfg.session_idle_secs = MR_SESSION_IDLE_SECS;
+    int threads = c->threads > 0 ? c->threads : 4;
+    pthread_mutex_init(&s->jobs_lock, NULL);
+    pthread_cond_init(&s->jobs_done, NULL);
+    pthread_mutex_init(&s->limits_lock, NULL);
+    rc = pool_open(s, threads + 1, err);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    if (rc == 0)
+        s->mhd = MHD_start_daemon(flags, (uint16_t)c->port, NULL, NULL, on_request, s,
+                                  MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE,
+                                  (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    if (rc == 0 && !s->mhd)
+        rc = mr_error_set(err, MR_EIO, "listen",
+                          "cannot listen on %s port %d (in use, or not this machine's address?)",
+                          c->host, c->port);
+    if (rc) {
+        mr_http_stop(&s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void mr_http_stop(struct mr_http_server **sp)
+{
+    struct mr_http_server *s = *sp;
+    if (!s)
+        return;
+    s->stopping = 1;
+    if (s->mhd)
+        MHD_stop_daemon(s->mhd); /* waits for requests in flight */
+    pthread_mutex_lock(&s->jobs_lock);
+    while (s->jobs > 0) /* background fetches end on their own, committed or rolled back */
+        pthread_cond_wait(&s->jobs_done, &s->jobs_lock);
+    pthread_mutex_unlock(&s->jobs_lock);
+    pool_close(s);
+    free(s->failures);
+    free(s->data_dir);
+    free(s);
+    *sp = NULL;
+}

@@ -1,0 +1,301 @@
+/* Users, console sessions and API tokens. */
+#include "store/store_private.h"
+
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define USER_COLUMNS "id, name, role, created_at, updated_at"
+
+static void read_user(sqlite3_stmt *st, void *out)
+{
+    struct mr_user *u = out;
+    memset(u, 0, sizeof(*u));
+    u->id = sqlite3_column_int64(st, 0);
+    u->name = mr_store_column_text(st, 1);
+    mr_role_parse((const char *)sqlite3_column_text(st, 2), &u->role);
+    u->created_at = sqlite3_column_int64(st, 3);
+    u->updated_at = sqlite3_column_int64(st, 4);
+}
+
+static void clear_user(void *u)
+{
+    mr_user_clear(u);
+}
+
+int mr_store_user_insert(struct mr_store *s, struct mr_user *u, const char *hash, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "INSERT INTO users (name, role, password_hash, created_at,"
+                              " updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                              err);
+    if (rc)
+        return rc;
+    u->created_at = u->updated_at = mr_store_now();
+    mr_store_bind_text(st, 1, u->name);
+    mr_store_bind_text(st, 2, mr_role_name(u->role));
+    mr_store_bind_text(st, 3, hash);
+    sqlite3_bind_int64(st, 4, u->created_at);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = mr_store_write_failed(s, MR_OBJ_USER, u->name, "adding a user", err);
+    sqlite3_finalize(st);
+    if (rc == 0)
+        u->id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+int mr_store_user_update(struct mr_store *s, const struct mr_user *u, const char *hash,
+                         mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "UPDATE users SET role = ?1, password_hash = coalesce(?2,"
+                              " password_hash), updated_at = ?3 WHERE id = ?4",
+                              err);
+    if (rc)
+        return rc;
+    mr_store_bind_text(st, 1, mr_role_name(u->role));
+    mr_store_bind_text(st, 2, hash);
+    sqlite3_bind_int64(st, 3, mr_store_now());
+    sqlite3_bind_int64(st, 4, u->id);
+    return mr_store_run(s, st, "updating a user", err);
+}
+
+int mr_store_user_get(struct mr_store *s, int64_t id, struct mr_user *out, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st, "SELECT " USER_COLUMNS " FROM users WHERE id = ?", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    return mr_store_fetch_one(s, st, read_user, out, MR_OBJ_USER, id, err);
+}
+
+int mr_store_user_by_name(struct mr_store *s, const char *name, struct mr_user *out, char **hash,
+                          mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(
+        s, &st, "SELECT " USER_COLUMNS ", password_hash FROM users WHERE name = ?", err);
+    if (rc)
+        return rc;
+    mr_store_bind_text(st, 1, name);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        read_user(st, out);
+        *hash = mr_store_column_text(st, 5);
+    } else if (step == SQLITE_DONE)
+        rc = mr_error_set(err, MR_ENOTFOUND, "", "no user named '%s'", name);
+    else
+        rc = mr_store_fail(s, err, "reading a user");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int mr_store_user_list(struct mr_store *s, struct mr_user **items, size_t *n, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st, "SELECT " USER_COLUMNS " FROM users ORDER BY id", err);
+    if (rc)
+        return rc;
+    return mr_store_collect(s, st, sizeof(**items), read_user, clear_user, (void **)items, n, err);
+}
+
+void mr_user_list_free(struct mr_user **items, size_t n)
+{
+    for (size_t i = 0; *items && i < n; i++)
+        mr_user_clear(&(*items)[i]);
+    mr_freep(items);
+}
+
+int mr_store_user_delete(struct mr_store *s, int64_t id, mr_error *err)
+{
+    return mr_store_delete_unused(s, MR_OBJ_USER, id, err);
+}
+
+int mr_store_admin_count(struct mr_store *s, size_t *n, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st, "SELECT count(*) FROM users WHERE role = 'admin'", err);
+    if (rc)
+        return rc;
+    int step = sqlite3_step(st);
+    *n = step == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return step == SQLITE_ROW ? 0 : mr_store_fail(s, err, "counting users");
+}
+
+/* --- sessions and tokens -------------------------------------------------- */
+
+int mr_store_session_insert(struct mr_store *s, const unsigned char hash[32], int64_t user,
+                            const char *csrf, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "INSERT INTO sessions (token_hash, user_id, csrf, created_at,"
+                              " last_seen_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, user);
+    mr_store_bind_text(st, 3, csrf);
+    sqlite3_bind_int64(st, 4, mr_store_now());
+    return mr_store_run(s, st, "starting a session", err);
+}
+
+static int exec_hash(struct mr_store *s, const char *sql, const unsigned char hash[32], int64_t arg,
+                     mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st, sql, err);
+    if (rc)
+        return rc;
+    if (hash)
+        sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, arg);
+    return mr_store_run(s, st, "updating sessions", err);
+}
+
+int mr_store_session_lookup(struct mr_store *s, const unsigned char hash[32], int idle_seconds,
+                            struct mr_user *user, char csrf[72], mr_error *err)
+{
+    int64_t now = mr_store_now();
+    int rc = exec_hash(s, "DELETE FROM sessions WHERE ?1 IS NULL AND last_seen_at < ?2", NULL,
+                       now - idle_seconds, err);
+    sqlite3_stmt *st;
+    if (rc == 0)
+        rc = mr_store_prepare(s, &st,
+                              "SELECT u.id, u.name, u.role, u.created_at, u.updated_at, s.csrf"
+                              " FROM sessions s JOIN users u ON u.id = s.user_id"
+                              " WHERE s.token_hash = ?",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        read_user(st, user);
+        snprintf(csrf, 72, "%s", (const char *)sqlite3_column_text(st, 5));
+    }
+    sqlite3_finalize(st);
+    if (step == SQLITE_DONE)
+        return MR_ENOTFOUND;
+    if (step != SQLITE_ROW)
+        return mr_store_fail(s, err, "reading a session");
+    return exec_hash(s, "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1", hash, now,
+                     err);
+}
+
+int mr_store_session_delete(struct mr_store *s, const unsigned char hash[32], mr_error *err)
+{
+    return exec_hash(s, "DELETE FROM sessions WHERE token_hash = ?1 AND ?2 = ?2", hash, 0, err);
+}
+
+int mr_store_user_sessions_delete(struct mr_store *s, int64_t user, mr_error *err)
+{
+    return exec_hash(s, "DELETE FROM sessions WHERE ?1 IS NULL AND user_id = ?2", NULL, user, err);
+}
+
+int mr_store_token_insert(struct mr_store *s, const unsigned char hash[32], int64_t user,
+                          const char *name, int64_t *id, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "INSERT INTO api_tokens (token_hash, user_id, name, created_at)"
+                              " VALUES (?, ?, ?, ?)",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, user);
+    mr_store_bind_text(st, 3, name);
+    sqlite3_bind_int64(st, 4, mr_store_now());
+    rc = mr_store_run(s, st, "creating a token", err);
+    *id = rc ? 0 : sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+int mr_store_token_lookup(struct mr_store *s, const unsigned char hash[32], struct mr_user *user,
+                          mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "SELECT u.id, u.name, u.role, u.created_at, u.updated_at"
+                              " FROM api_tokens t JOIN users u ON u.id = t.user_id"
+                              " WHERE t.token_hash = ?",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        read_user(st, user);
+    sqlite3_finalize(st);
+    if (step == SQLITE_DONE)
+        return MR_ENOTFOUND;
+    if (step != SQLITE_ROW)
+        return mr_store_fail(s, err, "reading a token");
+    return exec_hash(s, "UPDATE api_tokens SET last_used_at = ?2 WHERE token_hash = ?1", hash,
+                     mr_store_now(), err);
+}
+
+int mr_store_token_delete(struct mr_store *s, int64_t id, mr_error *err)
+{
+    return exec_hash(s, "DELETE FROM api_tokens WHERE ?1 IS NULL AND id = ?2", NULL, id, err);
+}
+
+/* --- fetch history ---------------------------------------------------------- */
+
+static void read_run(sqlite3_stmt *st, void *out)
+{
+    struct mr_fetch_run *r = out;
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(st, 0);
+    r->account_id = sqlite3_column_int64(st, 1);
+    r->started_at = sqlite3_column_int64(st, 2);
+    r->ended_at = sqlite3_column_int64(st, 3);
+    snprintf(r->result, sizeof(r->result), "%s", (const char *)sqlite3_column_text(st, 4));
+    r->fetched = (uint64_t)sqlite3_column_int64(st, 5);
+    r->bytes = (uint64_t)sqlite3_column_int64(st, 6);
+    r->deleted = (uint64_t)sqlite3_column_int64(st, 7);
+    r->skipped = (uint64_t)sqlite3_column_int64(st, 8);
+    r->error = mr_store_column_text(st, 9);
+}
+
+static void clear_run(void *r)
+{
+    mr_freep(&((struct mr_fetch_run *)r)->error);
+}
+
+int mr_store_run_list(struct mr_store *s, int64_t account, size_t offset, size_t limit,
+                      struct mr_fetch_run **items, size_t *n, size_t *total, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st, "SELECT count(*) FROM fetch_runs WHERE account_id = ?", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, account);
+    *total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    rc = mr_store_prepare(s, &st,
+                          "SELECT id, account_id, started_at, ended_at, result, fetched, bytes,"
+                          " deleted, skipped, error FROM fetch_runs WHERE account_id = ?"
+                          " ORDER BY id DESC LIMIT ? OFFSET ?",
+                          err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, account);
+    sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1);
+    sqlite3_bind_int64(st, 3, (int64_t)offset);
+    return mr_store_collect(s, st, sizeof(**items), read_run, clear_run, (void **)items, n, err);
+}
+
+void mr_fetch_run_list_free(struct mr_fetch_run **items, size_t n)
+{
+    for (size_t i = 0; *items && i < n; i++)
+        clear_run(&(*items)[i]);
+    mr_freep(items);
+}

@@ -1,0 +1,277 @@
+"""The JSON API over real HTTP: every route's access rules, validation,
+CRUD of accounts, credentials, connectors and settings, the report CSV,
+sessions, CSRF, rate limiting, API tokens and a viewer's limits."""
+import csv
+import io
+import json
+import socket
+import unittest
+
+from daemon import ADMIN_PASSWORD, Client, Daemon
+
+# (method, path, is_write) for every route; 1 stands for an existing ID
+ROUTES = [
+    ("GET", "/api/v1/session", False), ("DELETE", "/api/v1/session", True),
+    ("GET", "/api/v1/accounts", False), ("POST", "/api/v1/accounts", True),
+    ("POST", "/api/v1/accounts/test", True), ("GET", "/api/v1/accounts/1", False),
+    ("PATCH", "/api/v1/accounts/1", True), ("PUT", "/api/v1/accounts/1", True),
+    ("DELETE", "/api/v1/accounts/1", True), ("POST", "/api/v1/accounts/1/test", True),
+    ("POST", "/api/v1/accounts/1/fetch", True), ("GET", "/api/v1/accounts/1/history", False),
+    ("GET", "/api/v1/accounts/1/messages", False),
+    ("GET", "/api/v1/credentials", False), ("POST", "/api/v1/credentials", True),
+    ("GET", "/api/v1/credentials/1", False), ("PATCH", "/api/v1/credentials/1", True),
+    ("PUT", "/api/v1/credentials/1", True), ("DELETE", "/api/v1/credentials/1", True),
+    ("GET", "/api/v1/connectors", False), ("POST", "/api/v1/connectors", True),
+    ("GET", "/api/v1/connectors/1", False), ("PATCH", "/api/v1/connectors/1", True),
+    ("PUT", "/api/v1/connectors/1", True), ("DELETE", "/api/v1/connectors/1", True),
+    ("GET", "/api/v1/settings", False), ("PATCH", "/api/v1/settings", True),
+    ("PUT", "/api/v1/settings", True), ("GET", "/api/v1/messages", False),
+    ("GET", "/api/v1/messages/1", False), ("GET", "/api/v1/messages/1/raw", False),
+    ("GET", "/api/v1/messages/1/attachments/1", False),
+    ("GET", "/api/v1/reports/accounts.csv", False), ("GET", "/api/v1/users", False),
+]
+SECRET = "Marmoset-Secret-Pw-99"
+
+
+class ApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon()
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.d.stop()
+        if rc != 0:
+            print(cls.d.output())
+        assert rc == 0, f"the daemon exited {rc} on SIGTERM"
+
+    def setUp(self):
+        self.admin = Client(self.d)
+        self.assertEqual(self.admin.login()[0], 200)
+
+    def create(self, path, body, expect=201):
+        status, data = self.admin.json("POST", path, body)
+        self.assertEqual(status, expect, data)
+        return data
+
+    def ensure_fixtures(self):
+        """Objects with ID 1 for the route checks."""
+        s, creds = self.admin.json("GET", "/api/v1/credentials")
+        if not any(c["name"] == "fixture" for c in creds["credentials"]):
+            self.create("/api/v1/credentials", {"name": "fixture", "username": "u",
+                                                "password": SECRET})
+
+    # --- access ------------------------------------------------------------------
+    def test_every_route_needs_a_login(self):
+        anon = Client(self.d)
+        for method, path, _ in ROUTES:
+            status, _, body = anon.request(method, path, body={} if method != "GET" else None)
+            self.assertEqual(status, 401, f"{method} {path}")
+            self.assertEqual(json.loads(body)["error"]["code"], "unauthorized")
+
+    def test_viewer_reads_but_never_writes(self):
+        self.ensure_fixtures()
+        self.d.cli("user", "add", "--name", "vera", "--role", "viewer", "--password-stdin",
+                   stdin="viewer-password-1")
+        viewer = Client(self.d)
+        self.assertEqual(viewer.login("vera", "viewer-password-1")[0], 200)
+        for method, path, write in ROUTES:
+            if path == "/api/v1/session":
+                continue
+            status, _, _ = viewer.request(method, path, body={} if write else None)
+            if write or path == "/api/v1/users":
+                self.assertEqual(status, 403, f"{method} {path}")
+            else:
+                self.assertNotIn(status, (401, 403), f"{method} {path}")
+
+    def test_writes_need_the_csrf_token(self):
+        for method, path, write in ROUTES:
+            if not write:
+                continue
+            status, _, body = self.admin.request(method, path, body={}, csrf=False)
+            self.assertEqual(status, 403, f"{method} {path}")
+            self.assertEqual(json.loads(body)["error"]["code"], "csrf")
+            status, _, _ = self.admin.request(method, path, body={}, csrf=False,
+                                              headers={"X-CSRF-Token": "0" * 64})
+            self.assertEqual(status, 403)
+
+    def test_foreign_origin_is_refused(self):
+        status, body = self.admin.json("POST", "/api/v1/credentials",
+                                       {"name": "o", "username": "u", "password": SECRET},
+                                       headers={"Origin": "http://evil.example"})
+        self.assertEqual(status, 403)
+        status, _ = self.admin.json("POST", "/api/v1/credentials",
+                                    {"name": "same-origin", "username": "u", "password": SECRET},
+                                    headers={"Origin": self.d.base})
+        self.assertEqual(status, 201)
+
+    def test_api_token(self):
+        out = self.d.cli("token", "create", "--user", "admin")
+        token = out.stdout.strip()
+        self.assertEqual(len(token), 64)
+        bot = Client(self.d, token=token)
+        status, body = bot.json("GET", "/api/v1/session")
+        self.assertEqual((status, body["user"]["name"]), (200, "admin"))
+        # no CSRF needed with a bearer token, and no cookie is set
+        status, _ = bot.json("POST", "/api/v1/connectors",
+                             {"name": "by-token", "type": "http", "address": "p.example",
+                              "port": 3128})
+        self.assertEqual(status, 201)
+        self.assertEqual(Client(self.d, token="f" * 64).json("GET", "/api/v1/accounts")[0], 401)
+
+    def test_security_headers(self):
+        for path in ("/api/v1/accounts", "/api/v1/nothing", "/"):
+            status, headers, _ = self.admin.request("GET", path)
+            csp = headers.get("Content-Security-Policy", "")
+            self.assertIn("frame-ancestors 'none'", csp)
+            self.assertNotIn("unsafe-inline", csp)
+            self.assertEqual(headers.get("X-Content-Type-Options"), "nosniff")
+            self.assertEqual(headers.get("Referrer-Policy"), "no-referrer")
+
+    # --- sessions ------------------------------------------------------------------
+    def test_login_logout_and_cookie(self):
+        c = Client(self.d)
+        status, _, body = c.request("POST", "/api/v1/session",
+                                    body={"username": "admin", "password": ADMIN_PASSWORD})
+        self.assertEqual(status, 200)
+        cookie = [k for k in c.jar][0]
+        self.assertEqual(cookie.name, "mailroom_session")
+        self.assertTrue(cookie.has_nonstandard_attr("HttpOnly"))
+        self.assertEqual(cookie.get_nonstandard_attr("SameSite"), "Strict")
+        c.csrf = json.loads(body)["csrf_token"]
+        self.assertEqual(c.json("GET", "/api/v1/accounts")[0], 200)
+        stolen = cookie.value
+        self.assertEqual(c.json("DELETE", "/api/v1/session")[0], 200)
+        replay = Client(self.d)
+        status, _ = replay.json("GET", "/api/v1/accounts",
+                                headers={"Cookie": f"mailroom_session={stolen}"})
+        self.assertEqual(status, 401)  # the session is gone on the server, not just the cookie
+
+    def test_wrong_password_and_rate_limit(self):
+        self.d.cli("user", "add", "--name", "target", "--role", "viewer", "--password-stdin",
+                   stdin="target-password-1")
+        c = Client(self.d)
+        for _ in range(5):
+            status, body = c.login("target", "wrong-password")
+            self.assertEqual(status, 401)
+            self.assertEqual(body["error"]["message"], "wrong user name or password")
+        status, body = c.login("target", "target-password-1")  # locked even with the right one
+        self.assertEqual(status, 429)
+        self.assertIn("too many failed logins", body["error"]["message"])
+        self.assertEqual(c.login("nobody", "x" * 12)[0], 401)  # same answer for unknown names
+
+    # --- bad requests --------------------------------------------------------------
+    def test_bad_bodies(self):
+        for raw, code in ((b"{not json", "bad_json"), (b"[1, 2]", "bad_json"),
+                          (b'{"a": 1, "a": 2}', "bad_json")):
+            status, _, body = self.admin.request("POST", "/api/v1/accounts", raw=raw)
+            self.assertEqual((status, json.loads(body)["error"]["code"]), (400, code))
+        status, _, _ = self.admin.request("POST", "/api/v1/accounts", raw=b"x" * (2 << 20))
+        self.assertEqual(status, 413)
+        status, body = self.admin.json("POST", "/api/v1/accounts", {"name": "x", "colour": "red"})
+        self.assertEqual(status, 400)
+        self.assertEqual(body["error"]["field"], "colour")
+        status, body = self.admin.json("POST", "/api/v1/accounts", {"name": ["a"]})
+        self.assertEqual((status, body["error"]["field"]), (400, "name"))
+        self.assertEqual(self.admin.json("GET", "/api/v1/accounts/99999")[0], 404)
+        self.assertEqual(self.admin.json("GET", "/api/v1/accounts/abc")[0], 404)
+        self.assertEqual(self.admin.json("GET", "/api/v1/nothing/here")[0], 404)
+        self.assertEqual(self.admin.json("POST", "/api/v1/reports/accounts.csv", {})[0], 405)
+        self.assertEqual(self.admin.json("GET", "/api/v1/accounts?page=0")[0], 400)
+        self.assertEqual(self.admin.json("GET", "/api/v1/accounts?secure=maybe")[0], 400)
+
+    def test_client_that_disconnects_mid_request(self):
+        s = socket.create_connection(("127.0.0.1", self.d.port))
+        s.sendall(b"POST /api/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+        s.close()
+        self.assertEqual(self.admin.json("GET", "/api/v1/accounts")[0], 200)
+
+    # --- resources -------------------------------------------------------------------
+    def test_account_lifecycle(self):
+        self.create("/api/v1/credentials", {"name": "acc-login", "username": "u",
+                                            "password": SECRET})
+        status, body = self.admin.json("POST", "/api/v1/accounts",
+                                       {"name": "12", "protocol": "smtp", "address": "bad host",
+                                        "port": 0, "credential": "nope"})
+        self.assertEqual(status, 400)
+        fields = {f["field"] for f in body["error"]["fields"]}
+        self.assertEqual(fields, {"name", "protocol", "address", "port", "credential"})
+        a = self.create("/api/v1/accounts", {"name": "Helpdesk", "protocol": "pop3",
+                                             "address": "pop.example.com",
+                                             "credential": "acc-login", "keep_copy": False,
+                                             "security": "starttls"})
+        self.assertEqual((a["port"], a["keep_copy"], a["folder"]), (110, False, None))
+        status, body = self.admin.json("POST", "/api/v1/accounts",
+                                       {"name": "helpdesk", "protocol": "imap",
+                                        "address": "h.example", "credential": "acc-login"})
+        self.assertEqual((status, body["error"]["code"]), (409, "exists"))
+        status, b = self.admin.json("PATCH", f"/api/v1/accounts/{a['id']}",
+                                    {"port": 1110, "enabled": False})
+        self.assertEqual((status, b["port"], b["enabled"]), (200, 1110, False))
+        status, b = self.admin.json("PATCH", f"/api/v1/accounts/{a['id']}", {"port": None})
+        self.assertEqual(b["port"], 110)
+        self.assertEqual(self.admin.json("GET", f"/api/v1/accounts/{a['id']}")[1]["name"],
+                         "Helpdesk")
+        status, b = self.admin.json("DELETE", "/api/v1/credentials/" +
+                                    str(a["credential"]["id"]))
+        self.assertEqual((status, b["error"]["code"]), (409, "in_use"))
+        self.assertEqual(self.admin.json("DELETE", f"/api/v1/accounts/{a['id']}")[0], 200)
+        self.assertEqual(self.admin.json("GET", f"/api/v1/accounts/{a['id']}")[0], 404)
+
+    def test_credentials_are_write_only(self):
+        c = self.create("/api/v1/credentials", {"name": "wo", "username": "u",
+                                                "password": SECRET})
+        self.assertTrue(c["secret_set"])
+        status, b = self.admin.json("PATCH", f"/api/v1/credentials/{c['id']}",
+                                    {"password": SECRET + "2"})
+        self.assertEqual(status, 200)
+        for path in ("/api/v1/credentials", f"/api/v1/credentials/{c['id']}"):
+            _, _, raw = self.admin.request("GET", path)
+            self.assertNotIn(SECRET.encode(), raw)
+        self.assertIn("daemon.log", self.d.log.name)
+        self.assertNotIn(SECRET, self.d.output())
+        status, b = self.admin.json("POST", "/api/v1/credentials", {"name": "nopw",
+                                                                    "username": "u"})
+        self.assertEqual((status, b["error"]["field"]), (400, "password"))
+
+    def test_connectors_and_settings(self):
+        k = self.create("/api/v1/connectors", {"name": "corp", "type": "socks5",
+                                               "address": "proxy.internal", "port": 1080})
+        status, s = self.admin.json("PATCH", "/api/v1/settings", {"default_connector": "corp"})
+        self.assertEqual((status, s["default_connector"]["id"]), (200, k["id"]))
+        status, b = self.admin.json("DELETE", f"/api/v1/connectors/{k['id']}")
+        self.assertEqual(status, 409)
+        self.assertEqual(self.admin.json("PATCH", "/api/v1/settings",
+                                         {"default_connector": None})[0], 200)
+        self.assertEqual(self.admin.json("DELETE", f"/api/v1/connectors/{k['id']}")[0], 200)
+
+    def test_report_paging_filters_and_csv(self):
+        self.create("/api/v1/credentials", {"name": "rep", "username": "u", "password": SECRET})
+        for i in range(65):
+            self.create("/api/v1/accounts", {"name": f"rep-{i:02d}", "protocol": "imap",
+                                             "address": "m.example", "credential": "rep",
+                                             "security": "none" if i % 3 == 0 else "tls",
+                                             "keep_copy": i % 2 == 0})
+        sizes = [len(self.admin.json("GET", f"/api/v1/accounts?name=rep-&page={p}")[1]
+                     ["accounts"]) for p in (1, 2, 3)]
+        self.assertEqual(sizes, [30, 30, 5])
+        _, b = self.admin.json("GET", "/api/v1/accounts?name=REP-&secure=no&keep_copy=yes")
+        expected = [f"rep-{i:02d}" for i in range(65) if i % 3 == 0 and i % 2 == 0]
+        self.assertEqual([a["name"] for a in b["accounts"]], expected)
+        status, headers, raw = self.admin.request(
+            "GET", "/api/v1/reports/accounts.csv?name=rep-&secure=no&keep_copy=yes")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/csv"))
+        self.assertIn("attachment", headers["Content-Disposition"])
+        rows = list(csv.reader(io.StringIO(raw.decode(), newline="")))
+        self.assertEqual([r[1] for r in rows[1:]], expected)
+
+    def test_users_list_is_for_admins(self):
+        status, body = self.admin.json("GET", "/api/v1/users")
+        self.assertEqual(status, 200)
+        self.assertIn("admin", [u["name"] for u in body["users"]])
+        self.assertNotIn("password", json.dumps(body))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,122 @@
+"""The API against a real Dovecot: Test connection (stored and unsaved
+values), Fetch now in the background, fetch history, and the inbox: list,
+message, raw .eml and attachment download."""
+import base64
+import hashlib
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from daemon import Client, Daemon  # noqa: E402
+from dovecot import POOL_PASSWORD, Dovecot  # noqa: E402
+from helpers import crlf  # noqa: E402
+
+
+class ApiMailTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dovecot = Dovecot(users=10).start()
+        cls.d = Daemon()
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.d.stop() == 0
+        cls.dovecot.stop()
+
+    def setUp(self):
+        self.c = Client(self.d)
+        self.assertEqual(self.c.login()[0], 200)
+        self.user = self.dovecot.take_user()
+        status, cred = self.c.json("POST", "/api/v1/credentials",
+                                   {"name": self.user, "username": self.user,
+                                    "password": POOL_PASSWORD})
+        self.assertEqual(status, 201)
+        self.form = {"protocol": "imap", "address": "127.0.0.1",
+                     "port": self.dovecot.ports["imaps"], "security": "tls",
+                     "skip_certificate": True, "credential": self.user}
+
+    def wait_for_run(self, account):
+        for _ in range(300):
+            _, h = self.c.json("GET", f"/api/v1/accounts/{account}/history")
+            if h["runs"] and h["runs"][0]["result"] != "running":
+                return h["runs"][0]
+            time.sleep(0.1)
+        self.fail("the fetch did not finish")
+
+    def test_test_connection_of_unsaved_values(self):
+        status, r = self.c.json("POST", "/api/v1/accounts/test", self.form)
+        self.assertEqual(status, 200, r)
+        self.assertTrue(r["ok"], r)
+        self.assertEqual([s["step"] for s in r["steps"]][:3], ["resolve", "connect", "tls"])
+        bad = dict(self.form, skip_certificate=False)
+        status, r = self.c.json("POST", "/api/v1/accounts/test", bad)
+        self.assertFalse(r["ok"])
+        self.assertEqual((r["steps"][-1]["step"], r["steps"][-1]["result"]), ("tls", "failed"))
+        status, r = self.c.json("POST", "/api/v1/accounts/test", dict(self.form, port=0))
+        self.assertEqual((status, r["error"]["field"]), (400, "port"))
+        # nothing was saved by testing
+        self.assertEqual(self.c.json("GET", "/api/v1/accounts")[1]["total"], 0)
+
+    def test_wrong_password_shows_the_servers_words(self):
+        self.c.json("POST", "/api/v1/credentials", {"name": "wrong-" + self.user,
+                                                    "username": self.user,
+                                                    "password": "not-the-password"})
+        status, a = self.c.json("POST", "/api/v1/accounts",
+                                dict(self.form, name="wrong-" + self.user,
+                                     credential="wrong-" + self.user))
+        status, r = self.c.json("POST", f"/api/v1/accounts/{a['id']}/test")
+        self.assertEqual(status, 200)
+        self.assertFalse(r["ok"])
+        auth = r["steps"][-1]
+        self.assertEqual((auth["step"], auth["result"]), ("authentication", "failed"))
+        self.assertIn("Authentication failed", auth["detail"])
+        self.c.json("DELETE", f"/api/v1/accounts/{a['id']}")
+
+    def test_fetch_now_and_the_inbox(self):
+        payload = os.urandom(3000)
+        raws = [b"From: =?UTF-8?B?Sm9zw6k=?= <jose@example.com>\r\n"
+                b"Subject: =?ISO-8859-1?Q?Acesso_aprovado_=E0_rede?=\r\nMIME-Version: 1.0\r\n"
+                b"Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\n"
+                b"Content-Type: text/plain\r\n\r\nOla\r\n--B\r\n"
+                b"Content-Type: application/pdf\r\n"
+                b"Content-Disposition: attachment; filename=\"ok.pdf\"\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n" +
+                base64.encodebytes(payload).replace(b"\n", b"\r\n") + b"--B--\r\n"]
+        raws += [f"Subject: plain {i}\r\n\r\nbody {i}\r\n".encode() for i in range(4)]
+        for raw in raws:
+            self.dovecot.deliver(self.user, raw)
+        status, a = self.c.json("POST", "/api/v1/accounts",
+                                dict(self.form, name="fetch-" + self.user, keep_copy=False))
+        self.assertEqual(status, 201, a)
+        status, r = self.c.json("POST", f"/api/v1/accounts/{a['id']}/fetch")
+        self.assertEqual((status, r["status"]), (202, "started"))
+        run = self.wait_for_run(a["id"])
+        self.assertEqual((run["result"], run["fetched"], run["deleted"]), ("ok", 5, 5))
+        self.assertEqual(self.dovecot.message_count(self.user), 0)
+        status, inbox = self.c.json("GET", f"/api/v1/accounts/{a['id']}/messages")
+        self.assertEqual(inbox["total"], 5)
+        first = [m for m in inbox["messages"] if m["attachments"]][0]
+        self.assertEqual(first["subject"], "Acesso aprovado à rede")
+        self.assertEqual(first["from"], "José <jose@example.com>")
+        status, m = self.c.json("GET", f"/api/v1/messages/{first['id']}")
+        self.assertEqual(m["attachment_list"][0]["filename"], "ok.pdf")
+        self.assertIn("Ola", m["text"])
+        status, headers, raw = self.c.request("GET", f"/api/v1/messages/{first['id']}/raw")
+        self.assertEqual(headers["Content-Type"], "message/rfc822")
+        self.assertIn(".eml", headers["Content-Disposition"])
+        self.assertEqual(hashlib.sha256(raw).digest(), hashlib.sha256(crlf(raws[0])).digest())
+        status, headers, data = self.c.request(
+            "GET", f"/api/v1/messages/{first['id']}/attachments/1")
+        self.assertEqual(data, payload)
+        self.assertEqual(headers["Content-Type"], "application/octet-stream")
+        self.assertTrue(headers["Content-Disposition"].startswith("attachment"))
+        status, body = self.c.json("DELETE", f"/api/v1/accounts/{a['id']}")
+        self.assertEqual((status, body["error"]["code"]), (409, "in_use"))
+        self.assertEqual(self.c.json("DELETE",
+                                     f"/api/v1/accounts/{a['id']}?delete_messages=true")[0], 200)
+
+
+if __name__ == "__main__":
+    unittest.main()
