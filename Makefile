@@ -12,6 +12,8 @@ all: build
 
 deps:
 	scripts/deps.sh
+	@[ -d tests/e2e/node_modules/playwright-core ] || \
+		(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -12,6 +12,8 @@ packages=(
     libmicrohttpd-dev
     # tests: unit tests, a real Dovecot (IMAP and POP3), certificates
     libcmocka-dev python3 sqlite3 dovecot-imapd dovecot-pop3d openssl time
+    # browser tests: Debian's Chromium (driven by playwright-core from npm)
+    chromium fonts-dejavu-core
 )
 
 missing=()
@@ -19,6 +21,10 @@ for p in "${packages[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
+
+# Node.js drives the browser tests; the machine image has it, a bare Debian
+# gets Debian's.
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
     echo "deps: all ${#packages[@]} packages present"

@@ -117,8 +117,9 @@ static int cmd_list(struct mr_cli *cli, int argc, char **argv)
     mr_error err = {0};
     int all = format == MR_FORMAT_CSV;
     size_t offset = all ? 0 : (size_t)(page - 1) * MR_REPORT_PAGE_SIZE;
-    if (mr_store_message_list(cli->reg.store, id, offset, all ? 0 : MR_REPORT_PAGE_SIZE, &items, &n,
-                              &total, &err))
+    struct mr_message_filter filter = {.account = id};
+    if (mr_store_message_list(cli->reg.store, &filter, offset, all ? 0 : MR_REPORT_PAGE_SIZE,
+                              &items, &n, &total, &err))
         return mr_cli_fail(cli, &err);
     size_t pages = total ? (total + MR_REPORT_PAGE_SIZE - 1) / MR_REPORT_PAGE_SIZE : 1;
     if (format == MR_FORMAT_JSON) {

@@ -223,6 +223,10 @@ static int set_ref(struct mr_account *a, const struct mr_field *f, const char *t
                    struct mr_problems *p)
 {
     long long v;
+    if (!*text) {
+        mr_problems_add(p, f->key, "is required");
+        return MR_EINVAL;
+    }
     if (mr_parse_int(text, 1, INT64_MAX, &v) != 0) {
         mr_problems_add(p, f->key, "expected an ID, got '%.40s'", text);
         return MR_EINVAL;

@@ -2,13 +2,16 @@
 #include "http/api.h"
 
 #include "fetch/fetch.h"
+#include "http/assets.h"
 #include "mime/summary.h"
 #include "report/views.h"
 #include "util/csv.h"
 #include "util/mem.h"
+#include "util/text.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define RAW_MAX ((size_t)1 << 31)
 
@@ -196,21 +199,46 @@ static json_t *message_view(const struct mr_message *m)
                      "status", mr_message_status_name(m->status));
 }
 
+/* since/until: YYYY-MM-DD (UTC days; until includes its day) or seconds. */
+static int date_arg(struct mr_http_req *r, const char *name, int end_of_day, int64_t *out)
+{
+    const char *v = mr_http_arg(r, name);
+    struct tm tm = {0};
+    long long secs;
+    *out = 0;
+    if (!v || !*v)
+        return 0;
+    const char *rest = strptime(v, "%Y-%m-%d", &tm);
+    if (rest && !*rest)
+        *out = (int64_t)timegm(&tm) + (end_of_day ? 86400 : 0);
+    else if (mr_parse_int(v, 1, INT64_MAX, &secs) == 0)
+        *out = secs;
+    else {
+        mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", name,
+                      "%s: expected a date YYYY-MM-DD, got '%.40s'", name, v);
+        return -1;
+    }
+    return 0;
+}
+
 int mr_api_messages_list(struct mr_http_req *r)
 {
     struct mr_message *items;
+    struct mr_message_filter f = {0};
     size_t page, per_page, n, total;
-    int64_t account = 0;
     mr_error err = {0};
     const char *acc = mr_http_arg(r, "account");
-    if (r->nseg == 3 && mr_http_id(r, 1, &account)) /* accounts/ID/messages */
+    if (r->nseg == 3 && mr_http_id(r, 1, &f.account)) /* accounts/ID/messages */
         return 0;
-    if (acc && (account = atoll(acc)) <= 0)
+    if (acc && (f.account = atoll(acc)) <= 0)
         return mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", "account",
                              "account must be an account ID");
-    if (mr_api_paging(r, &page, &per_page))
+    f.from = mr_http_arg(r, "from");
+    f.subject = mr_http_arg(r, "subject");
+    if (mr_api_paging(r, &page, &per_page) || date_arg(r, "since", 0, &f.since) ||
+        date_arg(r, "until", 1, &f.until))
         return 0;
-    if (mr_store_message_list(r->reg->store, account, (page - 1) * per_page, per_page, &items, &n,
+    if (mr_store_message_list(r->reg->store, &f, (page - 1) * per_page, per_page, &items, &n,
                               &total, &err))
         return mr_http_fail(r, MR_ESTORE, NULL, &err);
     json_t *arr = json_array();
@@ -335,9 +363,43 @@ int mr_api_users_list(struct mr_http_req *r)
 
 /* --- the console ------------------------------------------------------------------ */
 
+static const char *content_type_of(const char *path)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".json", "application/json"},
+    };
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+        if (strcmp(dot, types[i].ext) == 0)
+            return types[i].type;
+    return "application/octet-stream";
+}
+
 int mr_api_static(struct mr_http_req *r)
 {
-    return mr_http_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL,
-                         "the web console is not part of this build yet; the JSON API is under "
-                         "/api/v1 (see docs/openapi.yaml)");
+    char path[sizeof(r->path)];
+    snprintf(path, sizeof(path), "%s", r->path);
+    char *query = strchr(path, '?');
+    if (query)
+        *query = '\0';
+    if (strcmp(path, "/") == 0)
+        snprintf(path, sizeof(path), "/index.html");
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
+        return mr_http_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method", NULL,
+                             "%s is not allowed here", r->method);
+    for (const struct mr_asset *a = mr_assets; a->path; a++) {
+        if (strcmp(a->path, path) != 0)
+            continue;
+        mr_buf_append(&r->out, a->data, a->size);
+        r->status = MHD_HTTP_OK;
+        r->content_type = content_type_of(path);
+        return 0;
+    }
+    return mr_http_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no such page");
 }

@@ -316,6 +316,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
     *state = NULL;
 }
 
+/* libmicrohttpd's own messages, in our log's form. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char text[512];
+    (void)cls;
+    vsnprintf(text, sizeof(text), fmt, ap);
+    text[strcspn(text, "\n")] = '\0';
+    fprintf(stderr, "mailroom: http: %s\n", text);
+}
+
 static int bind_address(const struct mr_http_config *c, struct sockaddr_storage *ss, mr_error *err)
 {
     memset(ss, 0, sizeof(*ss));
@@ -354,11 +364,11 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, m
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     if (rc == 0)
-        s->mhd = MHD_start_daemon(flags, (uint16_t)c->port, NULL, NULL, on_request, s,
-                                  MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE,
-                                  (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+        s->mhd = MHD_start_daemon(
+            flags, (uint16_t)c->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
+            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (rc == 0 && !s->mhd)
         rc = mr_error_set(err, MR_EIO, "listen",
                           "cannot listen on %s port %d (in use, or not this machine's address?)",

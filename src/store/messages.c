@@ -300,23 +300,46 @@ int mr_store_message_count(struct mr_store *s, int64_t account, size_t *n, mr_er
     return step == SQLITE_ROW ? 0 : mr_store_fail(s, err, "counting messages");
 }
 
-int mr_store_message_list(struct mr_store *s, int64_t account, size_t offset, size_t limit,
-                          struct mr_message **items, size_t *n, size_t *total, mr_error *err)
+#define MESSAGE_WHERE                                                                              \
+    " WHERE (?1 = 0 OR account_id = ?1)"                                                           \
+    " AND (?2 IS NULL OR instr(lower(from_addr), lower(?2)) > 0)"                                  \
+    " AND (?3 IS NULL OR instr(lower(subject), lower(?3)) > 0)"                                    \
+    " AND (?4 = 0 OR fetched_at >= ?4) AND (?5 = 0 OR fetched_at < ?5)"
+
+static void bind_message_filter(sqlite3_stmt *st, const struct mr_message_filter *f)
+{
+    sqlite3_bind_int64(st, 1, f->account);
+    mr_store_bind_text(st, 2, f->from && *f->from ? f->from : NULL);
+    mr_store_bind_text(st, 3, f->subject && *f->subject ? f->subject : NULL);
+    sqlite3_bind_int64(st, 4, f->since);
+    sqlite3_bind_int64(st, 5, f->until);
+}
+
+int mr_store_message_list(struct mr_store *s, const struct mr_message_filter *f, size_t offset,
+                          size_t limit, struct mr_message **items, size_t *n, size_t *total,
+                          mr_error *err)
 {
     sqlite3_stmt *st;
     *items = NULL;
     *n = 0;
-    int rc = mr_store_message_count(s, account, total, err);
-    if (rc == 0)
-        rc = mr_store_prepare(s, &st,
-                              "SELECT " MESSAGE_COLUMNS " FROM messages WHERE ?1 = 0 OR"
-                              " account_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
-                              err);
+    int rc = mr_store_prepare(s, &st, "SELECT count(*) FROM messages" MESSAGE_WHERE, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, account);
-    sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1);
-    sqlite3_bind_int64(st, 3, (int64_t)offset);
+    bind_message_filter(st, f);
+    int step = sqlite3_step(st);
+    *total = step == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW)
+        return mr_store_fail(s, err, "counting messages");
+    rc = mr_store_prepare(s, &st,
+                          "SELECT " MESSAGE_COLUMNS " FROM messages" MESSAGE_WHERE
+                          " ORDER BY id DESC LIMIT ?6 OFFSET ?7",
+                          err);
+    if (rc)
+        return rc;
+    bind_message_filter(st, f);
+    sqlite3_bind_int64(st, 6, limit ? (int64_t)limit : -1);
+    sqlite3_bind_int64(st, 7, (int64_t)offset);
     return mr_store_collect(s, st, sizeof(**items), read_message, clear_message, (void **)items, n,
                             err);
 }

@@ -133,9 +133,19 @@ struct mr_fetch_run {
 int mr_store_run_start(struct mr_store *s, int64_t account, int64_t *run, mr_error *err);
 int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_error *err);
 
-/* The inbox: newest first; account 0 = every account; limit 0 = all. */
-int mr_store_message_list(struct mr_store *s, int64_t account, size_t offset, size_t limit,
-                          struct mr_message **items, size_t *n, size_t *total, mr_error *err);
+/* The inbox's search: NULL/0 fields match everything. from and subject are
+ * substrings (ASCII case-insensitive); since/until bound the time received. */
+struct mr_message_filter {
+    int64_t account;
+    const char *from;
+    const char *subject;
+    int64_t since, until;
+};
+
+/* The inbox: newest first; limit 0 = all. */
+int mr_store_message_list(struct mr_store *s, const struct mr_message_filter *f, size_t offset,
+                          size_t limit, struct mr_message **items, size_t *n, size_t *total,
+                          mr_error *err);
 void mr_message_list_free(struct mr_message **items, size_t n);
 int mr_store_message_get(struct mr_store *s, int64_t id, struct mr_message *out, mr_error *err);
 int mr_store_message_raw(struct mr_store *s, int64_t id, struct mr_buf *out, mr_error *err);

@@ -72,10 +72,17 @@ class UsageTest(CliTestCase):
         self.assertRegex(self.ok("version"), r"^mailroom \d+\.\d+\.\d+\n$")
         self.assertRegex(self.ok("--version"), r"^mailroom \d+\.\d+\.\d+\n$")
 
-    def test_serve_says_what_is_missing(self):
-        err = self.fails("serve", message="the daemon is not part of this build yet")
-        self.assertIn("http://127.0.0.1:8080/", err)
-        self.assertIn(self.data, err)
+    def test_serve_errors(self):
+        self.fails("serve", "--listen", "127.0.0.1", message="listen: expected ADDRESS:PORT")
+        self.fails("serve", "--listen", "somehost:8080",
+                   message="'somehost' is not an IP address to listen on")
+        self.fails("serve", "--threads", "0", message="threads: expected 1 to 64")
+        import socket
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen(1)
+            port = busy.getsockname()[1]
+            self.fails("serve", "--listen", f"127.0.0.1:{port}", message="cannot listen on")
 
     def test_not_found_messages(self):
         self.fails("account", "show", "42", message="account show: no account with ID 42")

@@ -1,0 +1,252 @@
+// The console in real headless Chromium (Debian's), driven by playwright-core,
+// against a real mailroom daemon and the suite's Dovecot (see run.py).
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { chromium } from 'playwright-core';
+
+const fx = JSON.parse(readFileSync(process.env.MR_FIXTURE, 'utf8'));
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+let browser, context, page;
+const pageErrors = [];
+const outsideRequests = [];
+
+async function login(p, user, password) {
+  await p.goto(`${fx.url}/#/login`);
+  await p.fill('#login-user', user);
+  await p.fill('#login-password', password);
+  await p.click('#login-submit');
+}
+
+async function apiCall(p, method, path, body) {
+  return p.evaluate(async ([m, u, b]) => {
+    const s = await (await fetch('/api/v1/session')).json();
+    const r = await fetch(`/api/v1${u}`, { method: m, headers: { 'Content-Type': 'application/json',
+      'X-CSRF-Token': s.csrf_token }, body: b === null ? undefined : JSON.stringify(b) });
+    return { status: r.status, body: await r.text() };
+  }, [method, path, body ?? null]);
+}
+
+async function fillAccount(p, a) {
+  await p.fill('#a-name', a.name);
+  await p.selectOption('#a-protocol', a.protocol);
+  await p.fill('#a-address', '127.0.0.1');
+  await p.fill('#a-port', String(a.port));
+  await p.selectOption('#a-credential', { label: `${a.credential} (${fx.mail_user})` });
+  await p.selectOption('#a-secure', 'yes');
+  await p.selectOption('#a-security', a.security);
+  await p.selectOption('#a-skip_certificate', 'yes');
+}
+
+async function testConnection(p) {
+  await p.click('#test-connection');
+  await p.waitForSelector('#test-result ol.steps');
+  return p.$$eval('#test-result li.step', (lis) => lis.map((li) => ({
+    step: li.dataset.step, result: li.dataset.result, detail: li.querySelector('.detail').textContent })));
+}
+
+const rows = (p) => p.$$eval('#report tbody tr[data-id]', (trs) => trs.map((tr) => tr.children[1].textContent));
+
+describe('mailroom console', () => {
+  before(async () => {
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+    context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1300, height: 900 } });
+    page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('request', (r) => { if (!r.url().startsWith(fx.url)) outsideRequests.push(r.url()); });
+  });
+  after(async () => { await browser?.close(); });
+
+  it('refuses a wrong password, then logs in', async () => {
+    await login(page, 'admin', 'not-the-password');
+    await page.waitForSelector('form.login p.error:not([hidden])');
+    assert.match(await page.textContent('form.login p.error'), /wrong user name or password/);
+    await login(page, 'admin', fx.admin_password);
+    await page.waitForSelector('#report');
+  });
+
+  it('adds credentials through the form', async () => {
+    for (const [name, password] of [['mailbox', fx.mail_password], ['wrong', 'not-the-password']]) {
+      await page.goto(`${fx.url}/#/credentials/new`);
+      await page.fill('#c-name', name);
+      await page.fill('#c-username', fx.mail_user);
+      await page.fill('#c-password', password);
+      await page.click('#save');
+      await page.waitForSelector(`#credentials tbody tr >> text=${name}`);
+    }
+    assert.ok(!(await page.content()).includes(fx.mail_password), 'a secret reached the page');
+  });
+
+  it('adds an IMAP account; Test connection shows every step green', async () => {
+    await page.goto(`${fx.url}/#/accounts/new`);
+    await fillAccount(page, { name: 'Support IMAP', protocol: 'imap', port: fx.ports.imaps,
+      security: 'tls', credential: 'mailbox' });
+    assert.equal(await page.getAttribute('#a-port', 'placeholder'), 'default 993');
+    assert.equal(await page.isDisabled('#a-connector'), true, 'connector only with Use network connector');
+    const steps = await testConnection(page);
+    assert.deepEqual(steps.map((s) => s.step).slice(0, 3), ['resolve', 'connect', 'tls']);
+    for (const s of steps) assert.notEqual(s.result, 'failed', `${s.step}: ${s.detail}`);
+    await page.screenshot({ path: `${fx.shots}/account-form-test.png`, fullPage: true });
+    await page.click('#save');
+    await page.waitForSelector('#report tbody tr >> text=Support IMAP');
+  });
+
+  it('adds a POP3 account with STARTTLS; a wrong password fails at authentication', async () => {
+    await page.goto(`${fx.url}/#/accounts/new`);
+    await fillAccount(page, { name: 'Alerts POP3', protocol: 'pop3', port: fx.ports.pop3,
+      security: 'starttls', credential: 'mailbox' });
+    assert.equal(await page.isDisabled('#a-folder'), true, 'no folder for POP3');
+    const ok = await testConnection(page);
+    assert.ok(ok.some((s) => s.step === 'starttls' && s.result === 'ok'));
+    await page.selectOption('#a-credential', { label: `wrong (${fx.mail_user})` });
+    const bad = await testConnection(page);
+    const auth = bad.find((s) => s.step === 'authentication');
+    assert.equal(auth.result, 'failed');
+    assert.match(auth.detail, /Authentication failed/);
+    assert.match(await page.textContent('#test-result p'), /authentication/);
+    await page.selectOption('#a-credential', { label: `mailbox (${fx.mail_user})` });
+    await page.click('#save');
+    await page.waitForSelector('#report tbody tr >> text=Alerts POP3');
+  });
+
+  it('shows field errors from the API next to the field', async () => {
+    await page.goto(`${fx.url}/#/accounts/new`);
+    await page.fill('#a-name', 'Support IMAP');
+    await page.fill('#a-address', 'not a host');
+    await page.click('#save');
+    await page.waitForSelector('#err-address:not([hidden])');
+    assert.match(await page.textContent('#err-address'), /not a valid host name/);
+    assert.match(await page.textContent('#err-credential'), /required/);
+  });
+
+  it('fetches now and shows the inbox with decoded subjects', async () => {
+    await page.goto(`${fx.url}/#/accounts`);
+    const row = page.locator('#report tbody tr', { hasText: 'Support IMAP' });
+    await row.locator('button.fetch').click();
+    await page.waitForSelector('#toast.ok >> text=/new messages/', { timeout: 60000 });
+    assert.match(await page.textContent('#toast'), /Support IMAP: 3 new messages/);
+    await row.locator('a.inbox').click();
+    await page.waitForSelector('#inbox tbody tr');
+    const subjects = await page.$$eval('#inbox a.subject', (as) => as.map((a) => a.textContent));
+    assert.ok(subjects.includes('Solicitação de acesso'), subjects.join(' | '));
+    assert.ok(subjects.some((s) => s.startsWith('Alerta: disco cheio')), subjects.join(' | '));
+    await page.screenshot({ path: `${fx.shots}/inbox.png`, fullPage: true });
+  });
+
+  it('downloads the .eml byte for byte', async () => {
+    await page.click('#inbox a.subject >> text=Solicitação de acesso');
+    await page.waitForSelector('#message');
+    assert.match(await page.textContent('#message'), /José Silva <jose@example.com>/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-eml')]);
+    const bytes = readFileSync(await download.path());
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), fx.sha256[0]);
+  });
+
+  it('shows an HTML message as text: nothing runs, nothing loads', async () => {
+    await page.goto(`${fx.url}/#/inbox`);
+    await page.click('#inbox a.subject >> text=scripts inside');
+    await page.waitForSelector('#message-text');
+    await page.waitForTimeout(500);
+    assert.match(await page.textContent('#message-text'), /Hello/);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    assert.notEqual(await page.title(), 'pwned');
+    assert.equal(await page.$$eval('#message script, #message img, #message iframe', (e) => e.length), 0);
+    assert.deepEqual(outsideRequests, []);
+  });
+
+  it('pages 65 accounts 30/30/5 and filters them', async () => {
+    for (let i = 0; i < 63; i++) {
+      const r = await apiCall(page, 'POST', '/accounts', { name: `bulk-${String(i).padStart(2, '0')}`,
+        protocol: 'imap', address: 'mail.example.com', credential: 'mailbox',
+        security: i % 3 === 0 ? 'none' : 'tls', keep_copy: i % 2 === 0, enabled: i % 5 !== 0 });
+      assert.equal(r.status, 201, r.body);
+    }
+    await page.goto(`${fx.url}/#/accounts`);
+    await page.waitForSelector('#report tbody tr');
+    assert.equal((await rows(page)).length, 30);
+    assert.equal(await page.textContent('.pager .range'), '1–30 of 65');
+    await page.click('.pager button[data-page="2"] >> text=Next');
+    await page.waitForFunction(() => document.querySelector('.pager .range')?.textContent === '31–60 of 65');
+    assert.equal((await rows(page)).length, 30);
+    await page.click('.pager button >> text=Last');
+    await page.waitForFunction(() => document.querySelector('.pager .range')?.textContent === '61–65 of 65');
+    assert.equal((await rows(page)).length, 5);
+    await page.screenshot({ path: `${fx.shots}/report.png`, fullPage: true });
+
+    await page.fill('#f-name', 'bulk-');
+    await page.click('#f-submit');
+    await page.waitForFunction(() => document.querySelector('.pager .range')?.textContent.endsWith('of 63'));
+    await page.click('#f-more');
+    await page.selectOption('#f-secure', 'no');
+    await page.click('#f-submit');
+    await page.waitForFunction(() => document.querySelector('.pager .range')?.textContent === '1–21 of 21');
+    const expected = [...Array(63).keys()].filter((i) => i % 3 === 0).map((i) => `bulk-${String(i).padStart(2, '0')}`);
+    assert.deepEqual(await rows(page), expected);
+    await page.selectOption('#f-secure', '');
+    await page.selectOption('#f-status', 'disabled');
+    await page.click('#f-submit');
+    await page.waitForFunction(() => document.querySelector('.pager .range')?.textContent === '1–13 of 13');
+    await page.selectOption('#f-status', '');
+    await page.selectOption('#f-keep', 'yes');
+    await page.selectOption('#f-secure', 'no');
+    await page.click('#f-submit');
+    await page.waitForFunction(() => /of 11$/.test(document.querySelector('.pager .range')?.textContent));
+  });
+
+  it('exports the filtered report as CSV', async () => {
+    await page.click('#report-actions summary');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#action-csv')]);
+    const lines = readFileSync(await download.path(), 'utf8').trim().split('\r\n');
+    assert.equal(lines[0], 'ID,Name,Secure connection,Connection type,Protocol,Port,Automatic check,Keep a copy on the server');
+    const names = lines.slice(1).map((l) => l.split(',')[1]);
+    const expected = [...Array(63).keys()].filter((i) => i % 3 === 0 && i % 2 === 0)
+      .map((i) => `bulk-${String(i).padStart(2, '0')}`);
+    assert.deepEqual(names, expected);
+  });
+
+  it('renders the print view of the filtered report', async () => {
+    await page.click('#report-actions summary');
+    await page.click('#action-print');
+    await page.waitForSelector('#print-view table tbody tr');
+    const text = await page.textContent('#print-view');
+    assert.match(text, /Filters applied: name = bulk-, secure = no, keep_copy = yes/);
+    assert.match(text, /Generated at/);
+    assert.equal(await page.$$eval('#print-view tbody tr', (t) => t.length), 11);
+  });
+
+  it('switches to Português and remembers it', async () => {
+    await page.goto(`${fx.url}/#/accounts`);
+    await page.waitForSelector('#report');
+    await page.selectOption('#language', 'pt-BR');
+    await page.waitForSelector('h1 >> text=Relatório de configurações IMAP/POP3');
+    const headers = await page.$$eval('#report th', (th) => th.map((x) => x.textContent));
+    assert.ok(headers.includes('Conexão segura') && headers.includes('Manter uma cópia no servidor'));
+    await page.reload();
+    await page.waitForSelector('h1 >> text=Relatório de configurações IMAP/POP3');
+    assert.equal(await page.textContent('nav a.active'), 'Configurações IMAP/POP3');
+    await page.screenshot({ path: `${fx.shots}/report-pt-BR.png` });
+    await page.selectOption('#language', 'en');
+    await page.waitForSelector('h1 >> text=IMAP/POP3 settings report');
+  });
+
+  it('lets a viewer read but not change anything', async () => {
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    await login(p, ...fx.viewer);
+    await p.waitForSelector('#report tbody tr');
+    assert.equal(await p.$$eval('#new-account, #report button.test, #report button.fetch', (e) => e.length), 0);
+    await p.click('#report tbody tr a.edit');
+    await p.waitForSelector('#account-form');
+    assert.equal(await p.$('#save'), null);
+    assert.equal(await p.isDisabled('#a-name'), true);
+    const r = await apiCall(p, 'POST', '/credentials', { name: 'x', username: 'y', password: 'z'.repeat(12) });
+    assert.equal(r.status, 403);
+    await ctx.close();
+  });
+
+  it('raised no script errors', () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});

@@ -1,0 +1,69 @@
+"""Runs the console's browser tests: starts the suite's Dovecot and a
+mailroom daemon, puts mail in a mailbox, writes what the test needs to know
+into a fixture file, runs `node --test` (playwright-core driving Debian's
+Chromium), and stops everything. Screenshots go to build/e2e/."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "api"))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from daemon import ADMIN_PASSWORD, Daemon  # noqa: E402
+from dovecot import POOL_PASSWORD, Dovecot  # noqa: E402
+from helpers import crlf  # noqa: E402
+
+MESSAGES = [
+    b"From: =?UTF-8?B?Sm9zw6kgU2lsdmE=?= <jose@example.com>\r\nTo: help@example.com\r\n"
+    b"Subject: =?ISO-8859-1?Q?Solicita=E7=E3o_de_acesso?=\r\nMessage-ID: <e2e-1@example.com>\r\n"
+    b"Date: Sat, 21 Nov 2026 09:00:00 +0000\r\n\r\nPlease approve.\r\n",
+    b"From: alerts@example.com\r\nSubject: =?UTF-8?B?QWxlcnRhOiBkaXNjbyBjaGVpbyDwn5ml?=\r\n"
+    b"Date: Sat, 21 Nov 2026 10:00:00 +0000\r\n\r\nDisk is full.\r\n",
+    b"From: attacker@example.com\r\nSubject: scripts inside\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Hello</p>"
+    b"<script>window.__pwned = 1; document.title = 'pwned'</script>"
+    b"<img src=\"http://127.0.0.1:9/tracker.png\" onerror=\"window.__pwned = 2\">"
+    b"<a href=\"javascript:window.__pwned=3\">click</a></body></html>\r\n",
+]
+
+
+def main():
+    root = os.path.abspath(os.path.join(HERE, "..", ".."))
+    shots = os.environ.get("MR_SHOTS", os.path.join(root, "build", "e2e"))
+    os.makedirs(shots, exist_ok=True)
+    dovecot = Dovecot(users=4, name="e2e").start()
+    daemon = None
+    try:
+        user = dovecot.take_user()
+        for raw in MESSAGES:
+            dovecot.deliver(user, raw)
+        daemon = Daemon()
+        daemon.cli("user", "add", "--name", "viewer", "--role", "viewer", "--password-stdin",
+                   stdin="viewer-password-1")
+        fixture = {
+            "url": daemon.base, "admin_password": ADMIN_PASSWORD,
+            "viewer": ["viewer", "viewer-password-1"],
+            "mail_user": user, "mail_password": POOL_PASSWORD, "ports": dovecot.ports,
+            "sha256": [hashlib.sha256(crlf(m)).hexdigest() for m in MESSAGES],
+            "shots": shots,
+        }
+        path = os.path.join(daemon.tmp, "fixture.json")
+        with open(path, "w") as fh:
+            json.dump(fixture, fh)
+        env = dict(os.environ, MR_FIXTURE=path)
+        rc = subprocess.run(["node", "--test", "--test-concurrency=1", "console.test.mjs"],
+                            cwd=HERE, env=env, timeout=900).returncode
+    finally:
+        if daemon:
+            code = daemon.stop()
+            if code != 0:
+                print(daemon.output()[-4000:])
+                rc = rc or 1
+        dovecot.stop()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

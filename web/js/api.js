@@ -1,0 +1,41 @@
+// The JSON API: same-origin requests with the session cookie, and the CSRF
+// token on every request that changes something.
+let csrf = null;
+let onUnauthorized = () => {};
+
+export function setCsrf(token) { csrf = token; }
+export function whenUnauthorized(fn) { onUnauthorized = fn; }
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = e.code;
+    this.field = e.field;
+    this.fields = e.fields || (e.field ? [{ field: e.field, message: e.message }] : []);
+  }
+}
+
+export async function api(method, path, body) {
+  const opts = { method, credentials: 'same-origin', headers: {} };
+  if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  if (method !== 'GET' && csrf) opts.headers['X-CSRF-Token'] = csrf;
+  const res = await fetch(`/api/v1${path}`, opts);
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (res.status === 401 && path !== '/session') onUnauthorized();
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== '' && v !== null && v !== undefined) q.set(k, v);
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}

@@ -1,0 +1,115 @@
+// The console: a hash router over views, the navigation and the user menu.
+import { api, setCsrf, whenUnauthorized } from './api.js';
+import { clear, h } from './dom.js';
+import { language, languages, setLanguage, t } from './i18n.js';
+import { accountForm } from './views/account-form.js';
+import { connectorForm, connectorsPage } from './views/connectors.js';
+import { credentialForm, credentialsPage } from './views/credentials.js';
+import { inboxPage, messagePage } from './views/inbox.js';
+import { loginPage } from './views/login.js';
+import { printPage, reportPage } from './views/report.js';
+import { settingsPage } from './views/settings.js';
+
+export const session = { user: null };
+
+const routes = [
+  [/^#\/accounts$/, () => reportPage],
+  [/^#\/accounts\/new$/, () => (el, q) => accountForm(el, null, q)],
+  [/^#\/accounts\/print$/, () => printPage],
+  [/^#\/accounts\/(\d+)$/, (m) => (el, q) => accountForm(el, Number(m[1]), q)],
+  [/^#\/inbox$/, () => inboxPage],
+  [/^#\/messages\/(\d+)$/, (m) => (el) => messagePage(el, Number(m[1]))],
+  [/^#\/credentials$/, () => credentialsPage],
+  [/^#\/credentials\/new$/, () => (el) => credentialForm(el, null)],
+  [/^#\/credentials\/(\d+)$/, (m) => (el) => credentialForm(el, Number(m[1]))],
+  [/^#\/connectors$/, () => connectorsPage],
+  [/^#\/connectors\/new$/, () => (el) => connectorForm(el, null)],
+  [/^#\/connectors\/(\d+)$/, (m) => (el) => connectorForm(el, Number(m[1]))],
+  [/^#\/settings$/, () => settingsPage],
+];
+
+export function isAdmin() {
+  return session.user && session.user.role === 'admin';
+}
+
+export function go(hash) {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+function navigation() {
+  const nav = clear(document.getElementById('nav'));
+  const here = location.hash.split('?')[0];
+  for (const [hash, key] of [['#/accounts', 'nav.accounts'], ['#/inbox', 'nav.inbox'],
+    ['#/credentials', 'nav.credentials'], ['#/connectors', 'nav.connectors'],
+    ['#/settings', 'nav.settings']]) {
+    nav.append(h('a', { href: hash, class: here.startsWith(hash) ? 'active' : '' }, t(key)));
+  }
+  const user = clear(document.getElementById('user'));
+  const select = h('select', { 'aria-label': t('user.language'), id: 'language' },
+    languages.map(([code, name]) => h('option', { value: code, selected: code === language() }, name)));
+  select.addEventListener('change', () => { setLanguage(select.value); render(); });
+  user.append(
+    h('span', { class: 'who' }, `${session.user.name} (${session.user.role})`),
+    select,
+    h('button', { type: 'button', id: 'logout', onclick: logout }, t('user.logout')));
+}
+
+async function logout() {
+  try { await api('DELETE', '/session'); } catch { /* gone already */ }
+  session.user = null;
+  setCsrf(null);
+  go('#/login');
+}
+
+async function ensureSession() {
+  if (session.user) return true;
+  try {
+    const s = await api('GET', '/session');
+    session.user = s.user;
+    setCsrf(s.csrf_token);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function render() {
+  const main = clear(document.getElementById('main'));
+  const top = document.getElementById('top');
+  document.documentElement.lang = language();
+  const [path, qs] = (location.hash || '#/accounts').split('?');
+  const params = new URLSearchParams(qs || '');
+  if (path === '#/login' || !(await ensureSession())) {
+    top.hidden = true;
+    loginPage(main, async (s) => {
+      session.user = s.user;
+      setCsrf(s.csrf_token);
+      go('#/accounts');
+    });
+    return;
+  }
+  top.hidden = false;
+  navigation();
+  for (const [re, view] of routes) {
+    const m = path.match(re);
+    if (m) {
+      main.append(h('p', { class: 'loading' }, t('app.loading')));
+      try {
+        await view(m)(main, params);
+      } catch (e) {
+        clear(main).append(h('p', { class: 'error' }, e.message));
+      }
+      main.querySelector('.loading')?.remove();
+      return;
+    }
+  }
+  go('#/accounts');
+}
+
+whenUnauthorized(() => {
+  session.user = null;
+  if (location.hash !== '#/login') go('#/login');
+});
+window.addEventListener('hashchange', render);
+render();

@@ -1,0 +1,178 @@
+// The account form, for new and existing accounts.
+import { api } from '../api.js';
+import { go, isAdmin } from '../app.js';
+import { clear, h, toast } from '../dom.js';
+import { t } from '../i18n.js';
+import { stepList, testSummary } from './parts.js';
+
+const MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'NTLM'];
+const POP3_ONLY = ['USER', 'APOP'];
+const DEFAULTS = { keep_copy: true, automatic_check: true, interval: 300, enabled: true,
+  protocol: 'imap', use_connector: false, skip_certificate: false, security: 'tls', auth: 'auto' };
+
+function yesNo(id, value) {
+  return h('select', { id, name: id },
+    h('option', { value: 'yes', selected: value }, t('common.yes')),
+    h('option', { value: 'no', selected: !value }, t('common.no')));
+}
+
+function field(id, labelKey, control, extra) {
+  return h('div', { class: 'field', dataset: { field: id } },
+    h('label', { for: `a-${id}` }, t(labelKey)), control, extra || null,
+    h('p', { class: 'field-error', id: `err-${id}`, hidden: true }));
+}
+
+function defaultPort(protocol, security) {
+  const tls = security === 'tls';
+  return protocol === 'pop3' ? (tls ? 995 : 110) : (tls ? 993 : 143);
+}
+
+export async function accountForm(main, id) {
+  const [account, creds, conns, settings] = await Promise.all([
+    id ? api('GET', `/accounts/${id}`) : Promise.resolve({ ...DEFAULTS }),
+    api('GET', '/credentials'), api('GET', '/connectors'), api('GET', '/settings')]);
+  const a = { ...DEFAULTS, ...account };
+  const secure = a.security !== 'none';
+  const c = {
+    name: h('input', { id: 'a-name', value: a.name || '', required: true }),
+    keep_copy: yesNo('a-keep_copy', a.keep_copy),
+    automatic_check: yesNo('a-automatic_check', a.automatic_check),
+    interval: h('input', { id: 'a-interval', type: 'number', min: 30, value: a.interval }),
+    enabled: yesNo('a-enabled', a.enabled),
+    address: h('input', { id: 'a-address', value: a.address || '', required: true }),
+    port: h('input', { id: 'a-port', type: 'number', min: 1, max: 65535,
+      value: a.port_is_default === false ? a.port : '' }),
+    protocol: h('select', { id: 'a-protocol' }, h('option', { value: 'imap', selected: a.protocol === 'imap' }, 'IMAP'),
+      h('option', { value: 'pop3', selected: a.protocol === 'pop3' }, 'POP3')),
+    use_connector: yesNo('a-use_connector', a.use_connector),
+    connector: h('select', { id: 'a-connector' },
+      h('option', { value: '' }, settings.default_connector
+        ? t('connector.default', { name: settings.default_connector.name }) : t('connector.noDefault')),
+      conns.connectors.map((k) => h('option', { value: k.id, selected: a.connector && a.connector.id === k.id }, k.name))),
+    credential: h('select', { id: 'a-credential', required: true },
+      h('option', { value: '' }, '—'),
+      creds.credentials.map((k) => h('option', { value: k.id, selected: a.credential && a.credential.id === k.id },
+        `${k.name} (${k.username})`))),
+    skip_certificate: yesNo('a-skip_certificate', a.skip_certificate),
+    secure: yesNo('a-secure', secure),
+    security: h('select', { id: 'a-security' }, ['tls', 'starttls', 'starttls-optional'].map((s) =>
+      h('option', { value: s, selected: a.security === s || (!secure && s === 'tls') }, t(`security.${s}`)))),
+    folder: h('input', { id: 'a-folder', value: a.folder && a.folder !== 'INBOX' ? a.folder : '',
+      placeholder: t('form.folderDefault') }),
+    auth: h('select', { id: 'a-auth' }, h('option', { value: 'auto' }, t('form.auto')),
+      [...MECHANISMS, ...POP3_ONLY].map((m) => h('option', { value: m, selected: a.auth === m }, m))),
+    max_message_size: h('input', { id: 'a-max_message_size', type: 'number', min: 1024,
+      value: a.max_message_size && a.max_message_size !== 67108864 ? a.max_message_size : '',
+      placeholder: '67108864' }),
+    ca_file: h('input', { id: 'a-ca_file', value: a.ca_file || '', placeholder: '/etc/ssl/…' }),
+  };
+  const optionalHelp = h('p', { class: 'help', id: 'security-help' }, t('security.optionalHelp'));
+
+  const sync = () => { // fields that depend on others
+    const useConn = c.use_connector.value === 'yes';
+    const isSecure = c.secure.value === 'yes';
+    const pop3 = c.protocol.value === 'pop3';
+    c.connector.disabled = !useConn;
+    c.security.disabled = !isSecure;
+    c.skip_certificate.disabled = !isSecure;
+    optionalHelp.hidden = !(isSecure && c.security.value === 'starttls-optional');
+    c.folder.disabled = pop3;
+    c.interval.disabled = c.automatic_check.value !== 'yes';
+    c.port.placeholder = t('form.portDefault', { port: defaultPort(c.protocol.value, isSecure ? c.security.value : 'none') });
+    for (const o of c.auth.options) o.hidden = !pop3 && POP3_ONLY.includes(o.value);
+  };
+  for (const el of [c.use_connector, c.secure, c.security, c.protocol, c.automatic_check]) el.addEventListener('change', sync);
+
+  const values = () => {
+    const num = (el) => (el.value === '' ? null : Number(el.value));
+    const secureOn = c.secure.value === 'yes';
+    return {
+      name: c.name.value.trim(), keep_copy: c.keep_copy.value === 'yes',
+      automatic_check: c.automatic_check.value === 'yes', interval: num(c.interval) ?? 300,
+      enabled: c.enabled.value === 'yes', address: c.address.value.trim(), port: num(c.port),
+      protocol: c.protocol.value, use_connector: c.use_connector.value === 'yes',
+      connector: c.use_connector.value === 'yes' ? num(c.connector) : null,
+      credential: num(c.credential), skip_certificate: secureOn && c.skip_certificate.value === 'yes',
+      security: secureOn ? c.security.value : 'none',
+      folder: c.protocol.value === 'imap' && c.folder.value.trim() ? c.folder.value.trim() : null,
+      auth: c.auth.value, max_message_size: num(c.max_message_size),
+      ca_file: c.ca_file.value.trim() || null,
+    };
+  };
+
+  const formError = h('p', { class: 'error', id: 'form-error', role: 'alert', hidden: true });
+  const showErrors = (e) => {
+    for (const el of main.querySelectorAll('.field-error')) el.hidden = true;
+    formError.hidden = true;
+    let shown = false;
+    for (const f of e.fields || []) {
+      const el = main.querySelector(`#err-${f.field}`);
+      if (el) { el.textContent = f.message; el.hidden = false; shown = true; }
+    }
+    if (!shown) { formError.textContent = e.message; formError.hidden = false; }
+  };
+
+  const testOut = h('div', { id: 'test-result', class: 'test-output' });
+  const testButton = h('button', { type: 'button', id: 'test-connection' }, t('form.test'));
+  testButton.addEventListener('click', async () => {
+    clear(testOut).append(h('p', { class: 'loading' }, t('form.testing')));
+    testButton.disabled = true;
+    try {
+      const r = await api('POST', '/accounts/test', { ...values(), ...(id ? { id } : {}) });
+      clear(testOut).append(testSummary(r), stepList(r));
+    } catch (e) {
+      clear(testOut);
+      showErrors(e);
+    }
+    testButton.disabled = false;
+  });
+
+  const form = h('form', { class: 'account-form card', id: 'account-form', novalidate: true },
+    h('h1', {}, id ? t('account.edit', { name: a.name }) : t('account.new')),
+    field('name', 'field.name', c.name),
+    h('div', { class: 'grid' },
+      field('protocol', 'field.protocol', c.protocol),
+      field('address', 'field.address', c.address),
+      field('port', 'field.port', c.port),
+      field('credential', 'field.credential', c.credential,
+        h('a', { href: '#/credentials/new', class: 'small' }, t('form.addCredential'))),
+      field('secure', 'field.secure', c.secure),
+      field('security', 'field.security', c.security, optionalHelp),
+      field('skip_certificate', 'field.skip_certificate', c.skip_certificate),
+      field('use_connector', 'field.use_connector', c.use_connector),
+      field('connector', 'field.connector', c.connector,
+        h('a', { href: '#/connectors/new', class: 'small' }, t('form.addConnector'))),
+      field('folder', 'field.folder', c.folder),
+      field('auth', 'field.auth', c.auth),
+      field('keep_copy', 'field.keep_copy', c.keep_copy),
+      field('automatic_check', 'field.automatic_check', c.automatic_check),
+      field('interval', 'field.interval', c.interval),
+      field('enabled', 'field.enabled', c.enabled),
+      field('max_message_size', 'field.max_message_size', c.max_message_size),
+      field('ca_file', 'field.ca_file', c.ca_file)),
+    formError,
+    h('div', { class: 'buttons' },
+      isAdmin() && h('button', { type: 'submit', id: 'save' }, t('common.save')),
+      isAdmin() && testButton,
+      h('a', { href: '#/accounts', class: 'button secondary' }, t('common.cancel')),
+      id && isAdmin() && h('button', { type: 'button', class: 'danger', id: 'delete',
+        onclick: async () => {
+          if (!confirm(t('common.confirmDelete', { name: a.name }))) return;
+          try { await api('DELETE', `/accounts/${id}`); toast(t('common.deleted'), 'ok'); go('#/accounts'); } catch (e) { showErrors(e); }
+        } }, t('common.delete'))),
+    !isAdmin() && h('p', { class: 'help' }, t('viewer.readOnly')),
+    testOut);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await api(id ? 'PATCH' : 'POST', id ? `/accounts/${id}` : '/accounts', values());
+      toast(t('common.saved'), 'ok');
+      go('#/accounts');
+    } catch (e) {
+      showErrors(e);
+    }
+  });
+  main.append(form);
+  sync();
+  if (!isAdmin()) for (const el of form.querySelectorAll('input, select')) el.disabled = true;
+}

@@ -1,0 +1,72 @@
+// Pieces several pages use: the pager, a yes/no/any select, Test connection
+// steps, and Fetch now.
+import { api } from '../api.js';
+import { h, toast } from '../dom.js';
+import { t } from '../i18n.js';
+
+export function pager(page, perPage, total, goTo) {
+  const pages = Math.max(1, Math.ceil(total / perPage));
+  const from = total ? (page - 1) * perPage + 1 : 0;
+  const to = Math.min(total, page * perPage);
+  const button = (key, target, disabled) => h('button', {
+    type: 'button', class: 'page', dataset: { page: target }, disabled,
+    onclick: () => goTo(target),
+  }, t(key));
+  return h('div', { class: 'pager' },
+    button('page.first', 1, page <= 1),
+    button('page.prev', page - 1, page <= 1),
+    h('span', { class: 'range' }, total ? t('page.range', { from, to, total }) : t('page.empty')),
+    button('page.next', page + 1, page >= pages),
+    button('page.last', pages, page >= pages));
+}
+
+export function triSelect(id, value, anyKey = 'common.any') {
+  return h('select', { id, name: id },
+    h('option', { value: '' }, t(anyKey)),
+    h('option', { value: 'yes', selected: value === 'yes' }, t('common.yes')),
+    h('option', { value: 'no', selected: value === 'no' }, t('common.no')));
+}
+
+export function stepList(result) {
+  return h('ol', { class: 'steps' }, result.steps.map((s) => h('li', {
+    class: `step ${s.result}`, dataset: { step: s.step, result: s.result },
+  },
+  h('span', { class: 'mark', 'aria-hidden': 'true' }, s.result === 'ok' ? '✓' : s.result === 'failed' ? '✗' : '•'),
+  h('span', { class: 'name' }, s.step),
+  h('span', { class: 'ms' }, `${s.ms} ms`),
+  h('span', { class: 'detail' }, s.detail))));
+}
+
+export function testSummary(result) {
+  const failed = result.steps.find((s) => s.result === 'failed');
+  return h('p', { class: result.ok ? 'ok' : 'error', role: 'status' },
+    result.ok ? t('form.testOk', { n: result.messages }) : t('form.testFailed', { step: failed ? failed.step : '?' }));
+}
+
+// Starts a fetch and reports how it ended; onDone refreshes the page.
+export async function fetchNow(account, button, onDone) {
+  const label = button.textContent;
+  button.disabled = true;
+  button.textContent = t('action.fetching');
+  try {
+    const before = await api('GET', `/accounts/${account.id}/history?per_page=1`);
+    const last = before.runs[0] ? before.runs[0].id : 0;
+    await api('POST', `/accounts/${account.id}/fetch`);
+    let run = null;
+    for (let i = 0; i < 600 && !run; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const hist = await api('GET', `/accounts/${account.id}/history?per_page=1`);
+      const top = hist.runs[0];
+      if (top && top.id > last && top.result !== 'running') run = top;
+    }
+    if (run && run.result === 'ok') toast(t('fetch.done', { name: account.name, n: run.fetched }), 'ok');
+    else if (run) toast(t('fetch.failed', { name: account.name, error: run.error }), 'error');
+  } catch (e) {
+    toast(e.code === 'running' ? t('fetch.running', { name: account.name })
+      : t('fetch.failed', { name: account.name, error: e.message }), 'error');
+  } finally {
+    button.disabled = false;
+    button.textContent = label;
+    if (onDone) onDone();
+  }
+}
