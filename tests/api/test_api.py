@@ -273,5 +273,52 @@ class ApiTest(unittest.TestCase):
         self.assertNotIn("password", json.dumps(body))
 
 
+class OpenApiTest(unittest.TestCase):
+    """docs/openapi.yaml documents exactly the routes the daemon serves."""
+
+    def documented(self):
+        import os
+        import re
+        path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "openapi.yaml")
+        routes, current, in_paths = set(), None, False
+        with open(path) as fh:
+            lines = fh.readlines()
+        for line in lines:
+            if line.startswith("paths:"):
+                in_paths = True
+            elif in_paths and re.match(r"^\S", line):
+                break
+            elif in_paths and re.match(r"^  /", line):
+                current = line.strip().rstrip(":")
+            elif in_paths and (m := re.match(r"^    (get|post|put|patch|delete):", line)):
+                routes.add((m.group(1).upper(), current))
+        return routes
+
+    def served(self):
+        """The route table in src/http/routes.c."""
+        import os
+        import re
+        path = os.path.join(os.path.dirname(__file__), "..", "..", "src", "http", "routes.c")
+        with open(path) as fh:
+            code = fh.read()
+        out = set()
+        for method, pattern in re.findall(r'\{"(GET|POST|PUT|PATCH|DELETE)", "([^"]+)", mr_api_',
+                                          code):
+            parts = pattern.split("/")
+            names = iter(["{id}", "{n}"])
+            out.add((method, "/" + "/".join(next(names) if x == "*" else x for x in parts)))
+        return out
+
+    def test_spec_matches_the_routes(self):
+        served = self.served()
+        self.assertGreater(len(served), 30)
+        self.assertEqual(self.documented(), served)
+        # and the access tests above try every one of them
+        tested = {(m, p[len("/api/v1"):]) for m, p, _ in ROUTES}
+        tested = {(m, "/".join("{id}" if x == "1" else x for x in p.split("/"))) for m, p in tested}
+        tested = {(m, p.replace("/attachments/{id}", "/attachments/{n}")) for m, p in tested}
+        self.assertEqual(served - {("POST", "/session")}, tested)
+
+
 if __name__ == "__main__":
     unittest.main()
