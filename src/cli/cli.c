@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,6 +69,9 @@ int mr_cli_main(int argc, char **argv)
     struct mr_cli cli = {0};
     int i, rc;
     umask(077); /* everything mailroom writes is private to its user */
+    /* A peer that hangs up is an error to report, not a reason to die: TLS
+     * writes and streamed responses would otherwise raise SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     snprintf(cli.command, sizeof(cli.command), "mailroom");
     rc = global_options(&cli, argc, argv, &i);
     if (rc)

@@ -39,12 +39,12 @@ static const char *mark(int ok)
     return ok == 1 ? "ok" : ok == 0 ? "FAILED" : "note";
 }
 
-static void print_steps(const struct mr_test_result *res)
+/* Each step as it happens. */
+static void print_step(void *ctx, const struct mr_step *s)
 {
-    for (size_t i = 0; i < res->steps.count; i++) {
-        const struct mr_step *s = &res->steps.items[i];
-        printf("%-6s  %-15s %5lld ms  %s\n", mark(s->ok), s->name, (long long)s->ms, s->detail);
-    }
+    (void)ctx;
+    printf("%-6s  %-15s %5lld ms  %s\n", mark(s->ok), s->name, (long long)s->ms, s->detail);
+    fflush(stdout);
 }
 
 static json_t *steps_json(const struct mr_test_result *res)
@@ -101,11 +101,11 @@ static int cmd_test(struct mr_cli *cli, int argc, char **argv)
     mr_account_init(&a);
     if (mr_store_account_get(cli->reg.store, id, &a, &err) != 0)
         return mr_cli_fail(cli, &err);
+    if (format != MR_FORMAT_JSON)
+        o.on_step = print_step;
     rc = mr_test_account(&cli->reg, &a, &o, &res, &err);
     if (format == MR_FORMAT_JSON)
         mr_cli_print_json(steps_json(&res));
-    else
-        print_steps(&res);
     if (rc)
         mr_error_prefix(&err, "account %s", a.name);
     mr_account_clear(&a);

@@ -394,6 +394,8 @@ int mr_test_account(struct mr_registry *r, const struct mr_account *a,
     struct mr_mailbox *mb = NULL;
     struct mr_mailbox_status st;
     memset(res, 0, sizeof(*res));
+    res->steps.on_step = o ? o->on_step : NULL;
+    res->steps.ctx = o ? o->step_ctx : NULL;
     int rc = prepare(r, a, o, &res->steps, &p, err);
     if (rc)
         mr_steps_add(&res->steps, "settings", 0, 0, "%s", err->message);

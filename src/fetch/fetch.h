@@ -25,6 +25,9 @@ struct mr_fetch_options {
     int64_t deadline_ms;        /* 0 = MR_RUN_DEADLINE_MS from now */
     int idle_timeout_ms;        /* 0 = MR_IDLE_TIMEOUT_MS */
     const volatile int *cancel; /* when it becomes non-zero the run stops after its batch */
+    /* Test connection: told about each step as it happens */
+    void (*on_step)(void *ctx, const struct mr_step *step);
+    void *step_ctx;
 };
 
 struct mr_fetch_result {

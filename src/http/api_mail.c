@@ -9,31 +9,117 @@
 #include "util/mem.h"
 #include "util/text.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RAW_MAX ((size_t)1 << 31)
 
 /* --- Test connection and Fetch now ------------------------------------------ */
 
+static json_t *step_view(const struct mr_step *s);
+
 static json_t *test_view(const struct mr_test_result *res)
 {
     json_t *steps = json_array();
-    for (size_t i = 0; i < res->steps.count; i++) {
-        const struct mr_step *s = &res->steps.items[i];
-        json_array_append_new(steps, json_pack("{s:s, s:s, s:I, s:s}", "step", s->name, "result",
-                                               s->ok == 1   ? "ok"
-                                               : s->ok == 0 ? "failed"
-                                                            : "note",
-                                               "ms", (json_int_t)s->ms, "detail", s->detail));
-    }
+    for (size_t i = 0; i < res->steps.count; i++)
+        json_array_append_new(steps, step_view(&res->steps.items[i]));
     return json_pack("{s:b, s:I, s:I, s:o}", "ok", res->ok, "messages", (json_int_t)res->messages,
                      "total_size", (json_int_t)res->total_size, "steps", steps);
 }
 
+static json_t *step_view(const struct mr_step *s)
+{
+    return json_pack("{s:s, s:s, s:I, s:s}", "step", s->name, "result",
+                     s->ok == 1   ? "ok"
+                     : s->ok == 0 ? "failed"
+                                  : "note",
+                     "ms", (json_int_t)s->ms, "detail", s->detail);
+}
+
+/* A streamed test: a thread runs it and writes one JSON line per step into
+ * a pipe, which the server sends as it fills (application/x-ndjson). */
+struct test_job {
+    struct mr_http_server *srv;
+    struct mr_account account;
+    int fd;
+};
+
+static void write_line(int fd, json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!text)
+        return;
+    size_t n = strlen(text);
+    text[n] = '\n'; /* replaces the NUL: write n + 1 bytes */
+    for (size_t off = 0; off < n + 1;) {
+        ssize_t w = write(fd, text + off, n + 1 - off);
+        if (w <= 0)
+            break; /* the client left: the test still ends by itself */
+        off += (size_t)w;
+    }
+    free(text);
+}
+
+static void stream_step(void *ctx, const struct mr_step *s)
+{
+    write_line(((struct test_job *)ctx)->fd, step_view(s));
+}
+
+static void *test_job(void *arg)
+{
+    struct test_job *job = arg;
+    struct mr_registry reg;
+    struct mr_test_result res = {0};
+    struct mr_fetch_options o = {.idle_timeout_ms = 20000, .on_step = stream_step, .step_ctx = job};
+    mr_error err = {0};
+    if (mr_registry_open(&reg, job->srv->data_dir, &err) == 0) {
+        mr_test_account(&reg, &job->account, &o, &res, &err);
+        mr_registry_close(&reg);
+    } else
+        write_line(job->fd, json_pack("{s:s, s:s, s:i, s:s}", "step", "settings", "result",
+                                      "failed", "ms", 0, "detail", err.message));
+    write_line(job->fd,
+               json_pack("{s:b, s:b, s:I, s:I}", "done", 1, "ok", res.ok, "messages",
+                         (json_int_t)res.messages, "total_size", (json_int_t)res.total_size));
+    close(job->fd);
+    mr_account_clear(&job->account);
+    struct mr_http_server *srv = job->srv;
+    free(job);
+    mr_http_job_done(srv);
+    return NULL;
+}
+
+static int stream_test(struct mr_http_req *r, const struct mr_account *a)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return mr_http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", NULL, "cannot start a test");
+    struct test_job *job = mr_xcalloc(1, sizeof(*job));
+    job->srv = r->srv;
+    job->fd = fds[1];
+    mr_account_copy(&job->account, a);
+    if (mr_http_job_start(r->srv, test_job, job) != 0) {
+        close(fds[0]);
+        close(fds[1]);
+        mr_account_clear(&job->account);
+        free(job);
+        return mr_http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", NULL, "cannot start a test");
+    }
+    r->pipe_fd = fds[0];
+    r->status = MHD_HTTP_OK;
+    r->content_type = "application/x-ndjson";
+    return 0;
+}
+
 static int run_test(struct mr_http_req *r, const struct mr_account *a)
 {
+    const char *accept = mr_http_header(r, MHD_HTTP_HEADER_ACCEPT);
+    if (accept && strstr(accept, "application/x-ndjson"))
+        return stream_test(r, a);
     struct mr_test_result res;
     struct mr_fetch_options o = {.idle_timeout_ms = 20000};
     mr_error err = {0};
@@ -114,10 +200,7 @@ static void *fetch_job(void *arg)
         mr_registry_close(&reg);
     }
     free(job);
-    pthread_mutex_lock(&s->jobs_lock);
-    s->jobs--;
-    pthread_cond_broadcast(&s->jobs_done);
-    pthread_mutex_unlock(&s->jobs_lock);
+    mr_http_job_done(s);
     return NULL;
 }
 
@@ -126,7 +209,6 @@ int mr_api_account_fetch(struct mr_http_req *r)
     struct mr_account a;
     mr_error err = {0};
     int64_t id;
-    pthread_t t;
     if (mr_http_id(r, 1, &id))
         return 0;
     mr_account_init(&a);
@@ -140,14 +222,7 @@ int mr_api_account_fetch(struct mr_http_req *r)
     struct fetch_job *job = mr_xcalloc(1, sizeof(*job));
     job->srv = r->srv;
     job->account = id;
-    pthread_mutex_lock(&r->srv->jobs_lock);
-    rc = pthread_create(&t, NULL, fetch_job, job);
-    if (rc == 0) {
-        r->srv->jobs++;
-        pthread_detach(t);
-    }
-    pthread_mutex_unlock(&r->srv->jobs_lock);
-    if (rc) {
+    if (mr_http_job_start(r->srv, fetch_job, job) != 0) {
         free(job);
         return mr_http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", NULL,
                              "cannot start a fetch now");

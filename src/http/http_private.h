@@ -57,6 +57,7 @@ struct mr_http_req {
     json_t *json;      /* a JSON body, or: */
     struct mr_buf out; /* another body, with: */
     const char *content_type;
+    int pipe_fd;           /* a streamed body, read until EOF (-1: none) */
     char disposition[256]; /* Content-Disposition, when set */
     char cookie[256];      /* Set-Cookie, when set */
 };
@@ -83,6 +84,11 @@ void mr_http_login_result(struct mr_http_server *s, const char *client, const ch
 
 /* Set-Cookie for the session (max_age 0 ends it in the browser). */
 void mr_http_set_session_cookie(struct mr_http_req *r, const char *token, int max_age);
+
+/* Background work (fetch now, streamed tests): counted so that stopping
+ * the server waits for it. Returns 0, or -1 if no thread could start. */
+int mr_http_job_start(struct mr_http_server *s, void *(*fn)(void *), void *arg);
+void mr_http_job_done(struct mr_http_server *s);
 
 /* Registries for background work. */
 struct mr_registry *mr_http_pool_take(struct mr_http_server *s);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 /* --- the registry pool ------------------------------------------------------ */
 
@@ -191,10 +192,35 @@ static void add_security_headers(struct MHD_Response *resp, int api)
         MHD_add_response_header(resp, "Cache-Control", "no-store");
 }
 
+int mr_http_job_start(struct mr_http_server *s, void *(*fn)(void *), void *arg)
+{
+    pthread_t t;
+    pthread_mutex_lock(&s->jobs_lock);
+    int rc = pthread_create(&t, NULL, fn, arg);
+    if (rc == 0) {
+        s->jobs++;
+        pthread_detach(t);
+    }
+    pthread_mutex_unlock(&s->jobs_lock);
+    return rc ? -1 : 0;
+}
+
+void mr_http_job_done(struct mr_http_server *s)
+{
+    pthread_mutex_lock(&s->jobs_lock);
+    s->jobs--;
+    pthread_cond_broadcast(&s->jobs_done);
+    pthread_mutex_unlock(&s->jobs_lock);
+}
+
 static struct MHD_Response *build_response(struct mr_http_req *r)
 {
     struct MHD_Response *resp;
-    if (r->json) {
+    if (r->pipe_fd >= 0) {
+        resp = MHD_create_response_from_pipe(r->pipe_fd); /* owns the fd now */
+        r->pipe_fd = -1;
+        MHD_add_response_header(resp, "Content-Type", r->content_type);
+    } else if (r->json) {
         char *text = json_dumps(r->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
         size_t n = text ? strlen(text) : 0;
         resp = MHD_create_response_from_buffer(n, text ? text : (char *)"", MHD_RESPMEM_MUST_FREE);
@@ -269,6 +295,7 @@ static struct mr_http_req *new_request(struct mr_http_server *s, struct MHD_Conn
     r->conn = c;
     r->method = method;
     r->started_ms = mr_now_ms();
+    r->pipe_fd = -1;
     snprintf(r->path, sizeof(r->path), "%s", url);
     mr_buf_init(&r->body, MR_HTTP_BODY_MAX);
     mr_buf_init(&r->out, (size_t)1 << 31);
@@ -309,6 +336,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
         return;
     if (r->json)
         json_decref(r->json);
+    if (r->pipe_fd >= 0)
+        close(r->pipe_fd);
     mr_user_clear(&r->user);
     mr_buf_free(&r->body);
     mr_buf_free(&r->out);

@@ -25,6 +25,9 @@ struct mr_step {
 struct mr_steps {
     size_t count;
     struct mr_step items[MR_STEPS_MAX];
+    /* told about each step as it is recorded (Test connection, live) */
+    void (*on_step)(void *ctx, const struct mr_step *step);
+    void *ctx;
 };
 
 void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, const char *fmt, ...)

@@ -19,6 +19,8 @@ void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, cons
     va_start(ap, fmt);
     vsnprintf(st->detail, sizeof(st->detail), fmt, ap);
     va_end(ap);
+    if (s->on_step)
+        s->on_step(s->ctx, st);
 }
 
 void mr_session_step(struct mr_session *s, const char *name, int ok, int64_t t0, const char *fmt,
@@ -79,23 +81,18 @@ int mr_session_connect(struct mr_session *s, mr_error *err)
     struct mr_net_info info;
     const struct mr_mailbox_config *c = s->cfg;
     int rc = mr_net_connect(&s->conn, c->host, c->port, &c->limits, &info, err);
-    if (rc) {
-        int resolved = info.addresses[0] != '\0';
-        if (!resolved)
-            mr_session_step(s, "resolve", 0, 0, "%s", err->message);
-        else {
-            mr_session_step(s, "resolve", 1, 0, "%s: %s", c->host, info.addresses);
-            mr_session_step(s, "connect", 0, 0, "%s", err->message);
-        }
+    struct mr_steps *steps = c->steps;
+    if (rc && !info.addresses[0]) {
+        mr_steps_add(steps, "resolve", 0, info.resolve_ms, "%s", err->message);
         return rc;
     }
-    mr_session_step(s, "resolve", 1, 0, "%s: %s", c->host, info.addresses);
-    mr_session_step(s, "connect", 1, 0, "connected to %s port %d", info.peer, c->port);
-    if (s->cfg->steps) {
-        size_t n = s->cfg->steps->count;
-        s->cfg->steps->items[n - 2].ms = info.resolve_ms;
-        s->cfg->steps->items[n - 1].ms = info.connect_ms;
+    mr_steps_add(steps, "resolve", 1, info.resolve_ms, "%s: %s", c->host, info.addresses);
+    if (rc) {
+        mr_steps_add(steps, "connect", 0, info.connect_ms, "%s", err->message);
+        return rc;
     }
+    mr_steps_add(steps, "connect", 1, info.connect_ms, "connected to %s port %d", info.peer,
+                 c->port);
     return c->security == MR_SEC_TLS ? start_tls(s, err) : 0;
 }
 

@@ -13,6 +13,8 @@ from daemon import Client, Daemon  # noqa: E402
 from dovecot import POOL_PASSWORD, Dovecot  # noqa: E402
 from helpers import crlf  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+
 
 class ApiMailTest(unittest.TestCase):
     @classmethod
@@ -58,6 +60,40 @@ class ApiMailTest(unittest.TestCase):
         self.assertEqual((status, r["error"]["field"]), (400, "port"))
         # nothing was saved by testing
         self.assertEqual(self.c.json("GET", "/api/v1/accounts")[1]["total"], 0)
+
+    def test_steps_stream_as_they_happen(self):
+        """With Accept: application/x-ndjson each step is sent when it is done:
+        against a server that waits 1.5 s before its greeting, 'connect'
+        arrives well before the end."""
+        import http.client
+        import json as js
+        from fakeserver import FakeServer, imap_session
+
+        def slow(c):
+            time.sleep(1.5)
+            imap_session(c, lambda c, tag: None, exists=0)
+        srv = FakeServer(slow)
+        try:
+            token = self.d.cli("token", "create", "--user", "admin").stdout.strip()
+            body = dict(self.form, port=srv.port, security="none", credential=self.user)
+            conn = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=30)
+            conn.request("POST", "/api/v1/accounts/test", js.dumps(body),
+                         {"Authorization": f"Bearer {token}", "Accept": "application/x-ndjson",
+                          "Content-Type": "application/json"})
+            t0 = time.time()
+            resp = conn.getresponse()
+            self.assertEqual(resp.status, 200)
+            self.assertEqual(resp.getheader("Content-Type"), "application/x-ndjson")
+            seen = {}
+            while line := resp.readline():
+                obj = js.loads(line)
+                seen[obj.get("step", "done")] = time.time() - t0
+            conn.close()
+        finally:
+            srv.stop()
+        self.assertIn("greeting", seen)
+        self.assertLess(seen["connect"], 1.0)
+        self.assertGreater(seen["done"], seen["connect"] + 1.0)
 
     def test_wrong_password_shows_the_servers_words(self):
         self.c.json("POST", "/api/v1/credentials", {"name": "wrong-" + self.user,

@@ -42,7 +42,7 @@ async function fillAccount(p, a) {
 
 async function testConnection(p) {
   await p.click('#test-connection');
-  await p.waitForSelector('#test-result ol.steps');
+  await p.waitForSelector('#test-result[data-done="yes"]');
   return p.$$eval('#test-result li.step', (lis) => lis.map((li) => ({
     step: li.dataset.step, result: li.dataset.result, detail: li.querySelector('.detail').textContent })));
 }

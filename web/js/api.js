@@ -39,3 +39,32 @@ export function query(params) {
   const s = q.toString();
   return s ? `?${s}` : '';
 }
+
+// A streamed answer (application/x-ndjson): onLine gets each object as it
+// arrives. Errors before the stream starts throw like api().
+export async function apiStream(method, path, body, onLine) {
+  const headers = { Accept: 'application/x-ndjson', 'Content-Type': 'application/json' };
+  if (csrf) headers['X-CSRF-Token'] = csrf;
+  const res = await fetch(`/api/v1${path}`, { method, credentials: 'same-origin', headers,
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  if (!res.ok) {
+    let data = null;
+    try { data = await res.json(); } catch { data = null; }
+    if (res.status === 401) onUnauthorized();
+    throw new ApiError(res.status, data);
+  }
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffered += decoder.decode(value, { stream: true });
+    let nl;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl).trim();
+      buffered = buffered.slice(nl + 1);
+      if (line) onLine(JSON.parse(line));
+    }
+  }
+}

@@ -3,7 +3,7 @@ import { api } from '../api.js';
 import { go, isAdmin } from '../app.js';
 import { clear, h, toast } from '../dom.js';
 import { t } from '../i18n.js';
-import { stepList, testSummary } from './parts.js';
+import { runTest } from './parts.js';
 
 const MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'NTLM'];
 const POP3_ONLY = ['USER', 'APOP'];
@@ -115,15 +115,9 @@ export async function accountForm(main, id) {
   const testOut = h('div', { id: 'test-result', class: 'test-output' });
   const testButton = h('button', { type: 'button', id: 'test-connection' }, t('form.test'));
   testButton.addEventListener('click', async () => {
-    clear(testOut).append(h('p', { class: 'loading' }, t('form.testing')));
     testButton.disabled = true;
-    try {
-      const r = await api('POST', '/accounts/test', { ...values(), ...(id ? { id } : {}) });
-      clear(testOut).append(testSummary(r), stepList(r));
-    } catch (e) {
-      clear(testOut);
-      showErrors(e);
-    }
+    delete testOut.dataset.done;
+    await runTest(testOut, '/accounts/test', { ...values(), ...(id ? { id } : {}) }, showErrors);
     testButton.disabled = false;
   });
 

@@ -1,7 +1,7 @@
 // Pieces several pages use: the pager, a yes/no/any select, Test connection
 // steps, and Fetch now.
-import { api } from '../api.js';
-import { h, toast } from '../dom.js';
+import { api, apiStream } from '../api.js';
+import { clear, h, toast } from '../dom.js';
 import { t } from '../i18n.js';
 
 export function pager(page, perPage, total, goTo) {
@@ -27,20 +27,41 @@ export function triSelect(id, value, anyKey = 'common.any') {
     h('option', { value: 'no', selected: value === 'no' }, t('common.no')));
 }
 
-export function stepList(result) {
-  return h('ol', { class: 'steps' }, result.steps.map((s) => h('li', {
-    class: `step ${s.result}`, dataset: { step: s.step, result: s.result },
-  },
-  h('span', { class: 'mark', 'aria-hidden': 'true' }, s.result === 'ok' ? '✓' : s.result === 'failed' ? '✗' : '•'),
-  h('span', { class: 'name' }, s.step),
-  h('span', { class: 'ms' }, `${s.ms} ms`),
-  h('span', { class: 'detail' }, s.detail))));
+function stepItem(s) {
+  return h('li', { class: `step ${s.result}`, dataset: { step: s.step, result: s.result } },
+    h('span', { class: 'mark', 'aria-hidden': 'true' }, s.result === 'ok' ? '✓' : s.result === 'failed' ? '✗' : '•'),
+    h('span', { class: 'name' }, s.step),
+    h('span', { class: 'ms' }, `${s.ms} ms`),
+    h('span', { class: 'detail' }, s.detail));
 }
 
-export function testSummary(result) {
-  const failed = result.steps.find((s) => s.result === 'failed');
-  return h('p', { class: result.ok ? 'ok' : 'error', role: 'status' },
-    result.ok ? t('form.testOk', { n: result.messages }) : t('form.testFailed', { step: failed ? failed.step : '?' }));
+// Runs Test connection into `out`, showing each step as the server reports
+// it. Returns false when the request itself was refused (e.g. bad fields:
+// onError gets the error).
+export async function runTest(out, path, body, onError) {
+  const list = h('ol', { class: 'steps' });
+  const status = h('p', { class: 'loading', role: 'status' }, t('form.testing'));
+  clear(out).append(status, list);
+  let failed = null;
+  try {
+    await apiStream('POST', path, body, (line) => {
+      if (line.done) {
+        status.className = line.ok ? 'ok' : 'error';
+        status.textContent = line.ok ? t('form.testOk', { n: line.messages })
+          : t('form.testFailed', { step: failed || '?' });
+        out.dataset.done = 'yes';
+      } else {
+        if (line.result === 'failed' && !failed) failed = line.step;
+        list.append(stepItem(line));
+      }
+    });
+  } catch (e) {
+    clear(out);
+    if (onError) onError(e);
+    else out.append(h('p', { class: 'error' }, e.message));
+    return false;
+  }
+  return true;
 }
 
 // Starts a fetch and reports how it ended; onDone refreshes the page.

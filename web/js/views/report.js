@@ -4,7 +4,7 @@ import { api, query } from '../api.js';
 import { isAdmin } from '../app.js';
 import { clear, h } from '../dom.js';
 import { t } from '../i18n.js';
-import { fetchNow, pager, stepList, testSummary, triSelect } from './parts.js';
+import { fetchNow, pager, runTest, triSelect } from './parts.js';
 
 const FILTERS = ['name', 'secure', 'automatic_check', 'keep_copy', 'status'];
 const yesNo = (b) => t(b ? 'common.yes' : 'common.no');
@@ -20,16 +20,9 @@ function row(a, refresh) {
   const result = h('tr', { class: 'test-result', hidden: true },
     h('td', { colspan: 9 }));
   const test = async (ev) => {
-    const cell = clear(result.firstChild);
     result.hidden = false;
-    cell.append(h('p', { class: 'loading' }, t('form.testing')));
     ev.target.disabled = true;
-    try {
-      const r = await api('POST', `/accounts/${a.id}/test`);
-      clear(cell).append(testSummary(r), stepList(r));
-    } catch (e) {
-      clear(cell).append(h('p', { class: 'error' }, e.message));
-    }
+    await runTest(result.firstChild, `/accounts/${a.id}/test`);
     ev.target.disabled = false;
   };
   const tr = h('tr', { dataset: { id: a.id } },
