@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include "report/views.h"
+#include "sched/scheduler.h"
 #include "util/mem.h"
 #include "util/text.h"
 
@@ -54,14 +55,38 @@ static const char *connector_name(const struct names *n, int64_t id)
     return NULL;
 }
 
-static json_t *account_json(const struct mr_account *a, const struct names *n)
+static json_t *account_json(struct mr_cli *cli, const struct mr_account *a, const struct names *n)
 {
     struct mr_account_names an = {
         .credential = credential_name(n, a->credential_id),
         .connector = connector_name(n, a->connector_id),
         .default_connector = connector_name(n, n->default_connector),
     };
-    return mr_view_account(a, &an);
+    json_t *j = mr_view_account(a, &an);
+    struct mr_check_status st;
+    if (mr_store_check_status(cli->reg.store, a->id, &st, NULL) == 0)
+        mr_view_add_status(j, &st, a->enabled && a->automatic_check ? mr_next_check(&st, 1) : 0);
+    return j;
+}
+
+static void print_status(struct mr_cli *cli, const struct mr_account *a)
+{
+    struct mr_check_status st;
+    char when[32], text[700];
+    if (mr_store_check_status(cli->reg.store, a->id, &st, NULL) != 0)
+        return;
+    if (st.last_started) {
+        mr_format_time(st.last_ended ? st.last_ended : st.last_started, when);
+        snprintf(text, sizeof(text), "%s, %s%s%s (%llu fetched)", when, st.last_result,
+                 st.last_error[0] ? ": " : "", st.last_error, (unsigned long long)st.last_fetched);
+    }
+    mr_cli_print_field("Last check", st.last_started ? text : "never", 30);
+    if (a->enabled && a->automatic_check)
+        mr_format_time(mr_next_check(&st, 1), when);
+    mr_cli_print_field("Next check",
+                       a->enabled && a->automatic_check ? when : "none (not automatic)", 30);
+    snprintf(text, sizeof(text), "%d", st.failures);
+    mr_cli_print_field("Failures since last success", text, 30);
 }
 
 /* --- add and edit: options from the field table ------------------------ */
@@ -231,11 +256,13 @@ static int print_account(struct mr_cli *cli, int64_t id, enum mr_format format, 
         return mr_cli_fail(cli, &err);
     rc = names_load(cli, &n);
     if (rc == 0 && format == MR_FORMAT_JSON)
-        mr_cli_print_json(account_json(&a, &n));
+        mr_cli_print_json(account_json(cli, &a, &n));
     else if (rc == 0 && verb)
         printf("account %lld '%s' %s\n", (long long)a.id, a.name, verb);
-    else if (rc == 0)
+    else if (rc == 0) {
         print_account_text(&a, &n);
+        print_status(cli, &a);
+    }
     if (rc == 0)
         names_free(&n);
     mr_account_clear(&a);
@@ -296,13 +323,23 @@ struct list_args {
 
 static const char list_usage[] =
     "account list [--name TEXT] [--secure yes|no] [--automatic-check yes|no]\n"
-    "       [--keep-copy yes|no] [--status enabled|disabled|all] [--page N] [--per-page N]\n"
-    "       [--format table|csv|json]\n"
+    "       [--keep-copy yes|no] [--status enabled|disabled|all] [--errors yes|no]\n"
+    "       [--page N] [--per-page N] [--format table|csv|json]\n"
     "\n"
     "The IMAP/POP3 settings report, 30 accounts a page by default. --name matches a part\n"
-    "of the name, ignoring case. CSV exports every matching account, not one page.";
+    "of the name, ignoring case; --errors yes shows the accounts whose last check\n"
+    "failed. CSV exports every matching account, not one page.";
 
-enum { OPT_NAME = 0x300, OPT_SECURE, OPT_AUTO, OPT_KEEP, OPT_STATUS, OPT_PAGE, OPT_PER_PAGE };
+enum {
+    OPT_NAME = 0x300,
+    OPT_SECURE,
+    OPT_AUTO,
+    OPT_KEEP,
+    OPT_STATUS,
+    OPT_PAGE,
+    OPT_PER_PAGE,
+    OPT_ERRORS,
+};
 
 /* The yes/no/any filters, by option. */
 static enum mr_tristate *tristate_filter(struct list_args *a, int c, const char **field)
@@ -317,6 +354,9 @@ static enum mr_tristate *tristate_filter(struct list_args *a, int c, const char 
     case OPT_KEEP:
         *field = "keep-copy";
         return &a->filter.keep_copy;
+    case OPT_ERRORS:
+        *field = "errors";
+        return &a->filter.errors;
     default:
         return NULL;
     }
@@ -361,6 +401,7 @@ static int parse_list(struct mr_cli *cli, int argc, char **argv, struct list_arg
         {"status", required_argument, NULL, OPT_STATUS},
         {"page", required_argument, NULL, OPT_PAGE},
         {"per-page", required_argument, NULL, OPT_PER_PAGE},
+        {"errors", required_argument, NULL, OPT_ERRORS},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -427,7 +468,7 @@ static json_t *list_json(struct mr_cli *cli, const struct mr_account *items, siz
     json_t *arr = json_array();
     if (names_load(cli, &nm) == 0) {
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, account_json(&items[i], &nm));
+            json_array_append_new(arr, account_json(cli, &items[i], &nm));
         names_free(&nm);
     }
     return json_pack("{s:I, s:I, s:I, s:I, s:o}", "page", (json_int_t)a->page, "pages",
@@ -472,6 +513,75 @@ static int cmd_list(struct mr_cli *cli, int argc, char **argv)
     return 0;
 }
 
+static const char history_usage[] = "account history ID|NAME [--page N] [--format table|json]\n"
+                                    "\n"
+                                    "The account's fetch runs, newest first, 30 a page.";
+
+static int cmd_history(struct mr_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"page", required_argument, NULL, 'p'}, MR_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    static const char *const header[] = {"Run",     "Started", "Ended",   "Result",
+                                         "Fetched", "Deleted", "Skipped", "Error"};
+    enum mr_format format = MR_FORMAT_TABLE;
+    const char *ref = NULL;
+    long long page = 1;
+    int64_t id;
+    int c, rc, done = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'p') {
+            if (mr_parse_int(optarg, 1, 1000000000, &page) != 0)
+                return mr_cli_bad_value(cli, "page", "expected a page number, got '%s'", optarg);
+            continue;
+        }
+        rc = mr_cli_common_option(cli, c, history_usage, &format, &done);
+        if (done)
+            return rc;
+    }
+    if ((rc = mr_cli_one_ref(cli, argc, argv, &ref)) ||
+        (rc = mr_cli_resolve(cli, MR_OBJ_ACCOUNT, ref, &id)))
+        return rc;
+    struct mr_fetch_run *runs;
+    size_t n, total;
+    mr_error err = {0};
+    if (mr_store_run_list(cli->reg.store, id, (size_t)(page - 1) * MR_REPORT_PAGE_SIZE,
+                          MR_REPORT_PAGE_SIZE, &runs, &n, &total, &err))
+        return mr_cli_fail(cli, &err);
+    struct mr_cli_table t;
+    json_t *arr = json_array();
+    mr_cli_table_init(&t, header, 8);
+    for (size_t i = 0; i < n; i++) {
+        char rid[24], started[32], ended[32], f[24], d[24], sk[24];
+        snprintf(rid, sizeof(rid), "%lld", (long long)runs[i].id);
+        mr_format_time(runs[i].started_at, started);
+        mr_format_time(runs[i].ended_at, ended);
+        snprintf(f, sizeof(f), "%llu", (unsigned long long)runs[i].fetched);
+        snprintf(d, sizeof(d), "%llu", (unsigned long long)runs[i].deleted);
+        snprintf(sk, sizeof(sk), "%llu", (unsigned long long)runs[i].skipped);
+        const char *row[] = {rid, started, runs[i].ended_at ? ended : "",     runs[i].result, f,
+                             d,   sk,      runs[i].error ? runs[i].error : ""};
+        mr_cli_table_add(&t, row);
+        json_array_append_new(arr, json_pack("{s:I, s:s, s:s?, s:s, s:I, s:I, s:I, s:I, s:s?}",
+                                             "id", (json_int_t)runs[i].id, "started_at", started,
+                                             "ended_at", runs[i].ended_at ? ended : NULL, "result",
+                                             runs[i].result, "fetched", (json_int_t)runs[i].fetched,
+                                             "bytes", (json_int_t)runs[i].bytes, "deleted",
+                                             (json_int_t)runs[i].deleted, "skipped",
+                                             (json_int_t)runs[i].skipped, "error", runs[i].error));
+    }
+    if (format == MR_FORMAT_JSON)
+        mr_cli_print_json(json_pack("{s:I, s:I, s:o}", "page", (json_int_t)page, "total",
+                                    (json_int_t)total, "runs", arr));
+    else {
+        json_decref(arr);
+        mr_cli_table_print(&t);
+        printf("page %lld, %zu run%s\n", page, total, total == 1 ? "" : "s");
+    }
+    mr_cli_table_free(&t);
+    mr_fetch_run_list_free(&runs, n);
+    return 0;
+}
+
 int mr_cli_account(struct mr_cli *cli, int argc, char **argv)
 {
     static const struct mr_cli_command cmds[] = {
@@ -481,6 +591,7 @@ int mr_cli_account(struct mr_cli *cli, int argc, char **argv)
         {"rm", cmd_rm, rm_usage},
         {"list", cmd_list, list_usage},
         {"test", mr_cli_account_test, mr_cli_account_test_usage},
+        {"history", cmd_history, history_usage},
         {NULL, NULL, NULL},
     };
     return mr_cli_dispatch(cli, "account", cmds, argc, argv);

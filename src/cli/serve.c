@@ -3,6 +3,7 @@
 
 #include "http/http.h"
 #include "registry/users.h"
+#include "sched/scheduler.h"
 #include "util/text.h"
 
 #include <signal.h>
@@ -11,13 +12,19 @@
 #include <string.h>
 
 static const char usage[] =
-    "serve [--listen ADDRESS:PORT] [--threads N] [--secure-cookies] [--data DIR]\n"
+    "serve [--listen ADDRESS:PORT] [--threads N] [--workers N] [--no-scheduler]\n"
+    "      [--secure-cookies] [--metrics-public] [--data DIR]\n"
     "\n"
     "Runs the daemon: the JSON API under /api/v1 (and the web console) on\n"
     "127.0.0.1:8080 unless --listen says otherwise ([::1]:8080 for IPv6). On the\n"
     "first start it creates the user admin with the password in\n"
     "$MAILROOM_ADMIN_PASSWORD, or a random one it prints once. --secure-cookies\n"
-    "when a TLS proxy serves it over HTTPS. Stops cleanly on SIGTERM or SIGINT.";
+    "when a TLS proxy serves it over HTTPS. Stops cleanly on SIGTERM or SIGINT.\n"
+    "\n"
+    "The scheduler checks every enabled account with automatic check on, every\n"
+    "interval seconds, with --workers (default 8) at once; --no-scheduler turns it\n"
+    "off. /healthz answers without login; /metrics (Prometheus) needs a token or a\n"
+    "session unless --metrics-public.";
 
 static int parse_listen(struct mr_cli *cli, const char *text, struct mr_http_config *c,
                         char host[64])
@@ -73,14 +80,17 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"listen", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 't'},
         {"secure-cookies", no_argument, NULL, 's'},
+        {"workers", required_argument, NULL, 'w'},
+        {"no-scheduler", no_argument, NULL, 'n'},
+        {"metrics-public", no_argument, NULL, 'm'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     struct mr_http_config cfg = {.host = "127.0.0.1", .port = 8080, .threads = 4};
     enum mr_format format = MR_FORMAT_TEXT;
     char host[64];
-    long long threads;
-    int c, rc, done = 0;
+    long long threads, workers = 8;
+    int c, rc, done = 0, scheduler = 1;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'l' && (rc = parse_listen(cli, optarg, &cfg, host)))
@@ -89,8 +99,12 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
             return mr_cli_bad_value(cli, "threads", "expected 1 to 64, got '%s'", optarg);
         if (c == 't')
             cfg.threads = (int)threads;
+        if (c == 'w' && mr_parse_int(optarg, 1, 256, &workers) != 0)
+            return mr_cli_bad_value(cli, "workers", "expected 1 to 256, got '%s'", optarg);
         cfg.secure_cookies |= c == 's';
-        if (c == 'l' || c == 't' || c == 's')
+        cfg.metrics_public |= c == 'm';
+        scheduler &= c != 'n';
+        if (strchr("ltswnm", c))
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)
@@ -105,17 +119,29 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* every thread inherits this */
     cfg.data_dir = cli->data_dir;
     struct mr_http_server *srv;
+    struct mr_scheduler *sched = NULL;
     mr_error err = {0};
     if (mr_http_start(&srv, &cfg, &err) != 0)
         return mr_cli_fail(cli, &err);
-    printf("mailroom %s: serving http://%s%s%s:%d/ (data in %s); stop with Ctrl-C\n", MR_VERSION,
-           strchr(cfg.host, ':') ? "[" : "", cfg.host, strchr(cfg.host, ':') ? "]" : "", cfg.port,
-           cli->data_dir);
+    /* tests only: MAILROOM_TEST_INTERVAL_DIVISOR=30 makes 30 s intervals 1 s */
+    const char *divisor = getenv("MAILROOM_TEST_INTERVAL_DIVISOR");
+    struct mr_scheduler_config sc = {cli->data_dir, (int)workers, divisor ? atoi(divisor) : 1};
+    if (scheduler && mr_scheduler_start(&sched, &sc, &err) != 0) {
+        mr_http_stop(&srv);
+        return mr_cli_fail(cli, &err);
+    }
+    mr_http_set_scheduler(srv, sched);
+    const char *open = strchr(cfg.host, ':') ? "[" : "", *close = *open ? "]" : "";
+    printf("mailroom %s: serving http://%s%s%s:%d/ (data in %s; automatic checks %s); stop "
+           "with Ctrl-C\n",
+           MR_VERSION, open, cfg.host, close, cfg.port, cli->data_dir, sched ? "on" : "off");
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);
     fprintf(stderr, "mailroom: %s: stopping (requests and fetches in flight finish first)\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    mr_scheduler_stop(&sched); /* checks in progress stop after their batch */
+    mr_http_set_scheduler(srv, NULL);
     mr_http_stop(&srv);
     fprintf(stderr, "mailroom: stopped\n");
     return 0;

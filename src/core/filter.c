@@ -8,7 +8,7 @@
 void mr_account_filter_init(struct mr_account_filter *f)
 {
     f->name = NULL;
-    f->secure = f->automatic_check = f->keep_copy = f->enabled = MR_ANY;
+    f->secure = f->automatic_check = f->keep_copy = f->enabled = f->errors = MR_ANY;
 }
 
 int mr_tristate_parse(const char *s, enum mr_tristate *out)

@@ -13,6 +13,7 @@ struct mr_account_filter {
     enum mr_tristate automatic_check;
     enum mr_tristate keep_copy;
     enum mr_tristate enabled; /* Status: enabled (YES), disabled (NO), all (ANY) */
+    enum mr_tristate errors;  /* whose last check failed */
 };
 
 void mr_account_filter_init(struct mr_account_filter *f);

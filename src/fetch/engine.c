@@ -332,6 +332,18 @@ int mr_fetch_running(struct mr_store *s, int64_t account_id)
     return 0;
 }
 
+int mr_fetch_recover(struct mr_store *s, mr_error *err)
+{
+    int64_t *ids = NULL;
+    size_t n = 0;
+    int rc = mr_store_accounts_running(s, &ids, &n, err);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (!mr_fetch_running(s, ids[i]))
+            rc = mr_store_close_stale_runs(s, ids[i], err);
+    free(ids);
+    return rc;
+}
+
 int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,
                      struct mr_fetch_result *res, mr_error *err)
 {

@@ -46,6 +46,9 @@ int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_
 
 /* Whether a run of the account holds its lock right now. */
 int mr_fetch_running(struct mr_store *s, int64_t account_id);
+/* Runs recorded as running whose process is gone (no lock held) become
+ * "interrupted" errors, so history and status tell the truth. */
+int mr_fetch_recover(struct mr_store *s, mr_error *err);
 
 struct mr_test_result {
     struct mr_steps steps;

@@ -40,6 +40,10 @@ int mr_api_message_attachment(struct mr_http_req *r);
 int mr_api_report_csv(struct mr_http_req *r);
 int mr_api_users_list(struct mr_http_req *r);
 
+/* Health: /healthz (no authentication, no details) and /metrics. */
+int mr_api_healthz(struct mr_http_req *r);
+int mr_api_metrics(struct mr_http_req *r);
+
 /* Everything outside /api/v1: the console's files. */
 int mr_api_static(struct mr_http_req *r);
 

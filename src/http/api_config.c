@@ -36,7 +36,8 @@ int mr_api_account_filter(struct mr_http_req *r, struct mr_account_filter *f)
     f->name = mr_http_arg(r, "name");
     if (tristate_arg(r, "secure", &f->secure, 0) ||
         tristate_arg(r, "automatic_check", &f->automatic_check, 0) ||
-        tristate_arg(r, "keep_copy", &f->keep_copy, 0) || tristate_arg(r, "status", &f->enabled, 1))
+        tristate_arg(r, "keep_copy", &f->keep_copy, 0) ||
+        tristate_arg(r, "status", &f->enabled, 1) || tristate_arg(r, "errors", &f->errors, 0))
         return -1;
     return 0;
 }

@@ -216,9 +216,10 @@ int mr_api_account_fetch(struct mr_http_req *r)
     mr_account_clear(&a);
     if (rc)
         return mr_http_fail(r, rc, NULL, &err);
-    if (mr_fetch_running(r->reg->store, id))
-        return mr_http_error(r, MHD_HTTP_CONFLICT, "running", NULL,
-                             "a fetch of this account is already running");
+    if (mr_fetch_running(r->reg->store, id)) /* join it: never a second run */
+        return mr_http_json(
+            r, MHD_HTTP_ACCEPTED,
+            json_pack("{s:s, s:I}", "status", "running", "account", (json_int_t)id));
     struct fetch_job *job = mr_xcalloc(1, sizeof(*job));
     job->srv = r->srv;
     job->account = id;

@@ -17,13 +17,17 @@ struct mr_http_config {
     int threads;           /* request threads (and store connections) */
     int session_idle_secs; /* 0 = MR_SESSION_IDLE_SECS */
     int secure_cookies;    /* behind HTTPS: mark cookies Secure */
+    int metrics_public;    /* /metrics without authentication */
 };
 
 struct mr_http_server;
+struct mr_scheduler;
 
 int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, mr_error *err);
 /* Stops accepting, lets requests and background fetches in flight finish
  * (or roll back), and frees everything. */
 void mr_http_stop(struct mr_http_server **s);
+/* The scheduler whose queue /metrics reports (NULL: none). */
+void mr_http_set_scheduler(struct mr_http_server *s, struct mr_scheduler *sched);
 
 #endif

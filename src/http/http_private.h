@@ -30,6 +30,7 @@ struct mr_http_server {
     pthread_cond_t jobs_done;
     int jobs;
     volatile int stopping;       /* tells background fetches to stop after their batch */
+    struct mr_scheduler *sched;  /* for /metrics; NULL without one */
     pthread_mutex_t limits_lock; /* login rate limiting */
     struct mr_login_failure *failures;
     size_t nfailures;

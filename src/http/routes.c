@@ -132,6 +132,17 @@ static int allowed(struct mr_http_req *r, enum access access)
 
 void mr_http_dispatch(struct mr_http_req *r)
 {
+    if (strcmp(r->path, "/healthz") == 0) {
+        mr_api_healthz(r);
+        return;
+    }
+    if (strcmp(r->path, "/metrics") == 0) {
+        if (strcmp(r->method, "GET") != 0)
+            mr_http_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method", NULL, "GET only");
+        else if (r->srv->cfg.metrics_public || allowed(r, READ))
+            mr_api_metrics(r);
+        return;
+    }
     if (strncmp(r->path, "/api/v1/", 8) != 0) {
         mr_api_static(r);
         return;

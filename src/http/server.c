@@ -393,11 +393,12 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, m
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     if (rc == 0)
-        s->mhd = MHD_start_daemon(
-            flags, (uint16_t)c->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &ss,
-            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+        s->mhd = MHD_start_daemon(flags, (uint16_t)c->port, NULL, NULL, on_request, s,
+                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+                                  &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (rc == 0 && !s->mhd)
         rc = mr_error_set(err, MR_EIO, "listen",
                           "cannot listen on %s port %d (in use, or not this machine's address?)",
@@ -408,6 +409,11 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, m
     }
     *out = s;
     return 0;
+}
+
+void mr_http_set_scheduler(struct mr_http_server *s, struct mr_scheduler *sched)
+{
+    s->sched = sched;
 }
 
 void mr_http_stop(struct mr_http_server **sp)

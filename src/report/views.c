@@ -1,5 +1,6 @@
 #include "report/views.h"
 
+#include "store/store.h"
 #include "util/csv.h"
 #include "util/text.h"
 
@@ -95,6 +96,19 @@ json_t *mr_view_account(const struct mr_account *a, const struct mr_account_name
     json_object_set_new(o, "created_at", time_json(a->created_at));
     json_object_set_new(o, "updated_at", time_json(a->updated_at));
     return o;
+}
+
+void mr_view_add_status(json_t *o, const struct mr_check_status *c, int64_t next_check)
+{
+    json_t *last = json_null();
+    if (c->last_started)
+        last = json_pack("{s:o, s:s, s:I, s:s?}", "at",
+                         time_json(c->last_ended ? c->last_ended : c->last_started), "result",
+                         c->last_result, "fetched", (json_int_t)c->last_fetched, "error",
+                         c->last_error[0] ? c->last_error : NULL);
+    json_object_set_new(o, "last_check", last);
+    json_object_set_new(o, "failures", json_integer(c->failures));
+    json_object_set_new(o, "next_check", next_check ? time_json(next_check) : json_null());
 }
 
 json_t *mr_view_credential(const struct mr_credential *c)

@@ -30,6 +30,9 @@ struct mr_account_names {
 };
 
 json_t *mr_view_account(const struct mr_account *a, const struct mr_account_names *names);
+/* Adds last_check {at, result, fetched, error}, failures and next_check. */
+struct mr_check_status;
+void mr_view_add_status(json_t *account, const struct mr_check_status *c, int64_t next_check);
 json_t *mr_view_credential(const struct mr_credential *c);
 json_t *mr_view_connector(const struct mr_connector *c, const char *credential_name);
 /* {"id": id, "name": name}, or null when id is 0. */

@@ -144,7 +144,9 @@ int mr_store_account_delete(struct mr_store *s, int64_t id, int with_messages, m
     " AND (?2 < 0 OR (security <> 'none') = ?2)"                                                   \
     " AND (?3 < 0 OR automatic_check = ?3)"                                                        \
     " AND (?4 < 0 OR keep_copy = ?4)"                                                              \
-    " AND (?5 < 0 OR enabled = ?5)"
+    " AND (?5 < 0 OR enabled = ?5)"                                                                \
+    " AND (?6 < 0 OR coalesce((SELECT result = 'error' FROM fetch_runs WHERE account_id ="         \
+    " accounts.id AND result <> 'running' ORDER BY id DESC LIMIT 1), 0) = ?6)"
 
 static void bind_filter(sqlite3_stmt *st, const struct mr_account_filter *f)
 {
@@ -153,6 +155,7 @@ static void bind_filter(sqlite3_stmt *st, const struct mr_account_filter *f)
     sqlite3_bind_int(st, 3, f->automatic_check);
     sqlite3_bind_int(st, 4, f->keep_copy);
     sqlite3_bind_int(st, 5, f->enabled);
+    sqlite3_bind_int(st, 6, f->errors);
 }
 
 static int count_matches(struct mr_store *s, const struct mr_account_filter *f, size_t *total,
@@ -182,13 +185,13 @@ int mr_store_account_list(struct mr_store *s, const struct mr_account_filter *f,
     sqlite3_stmt *st;
     rc = mr_store_prepare(s, &st,
                           "SELECT " ACCOUNT_COLUMNS " FROM accounts" FILTER_WHERE
-                          " ORDER BY id LIMIT ?6 OFFSET ?7",
+                          " ORDER BY id LIMIT ?7 OFFSET ?8",
                           err);
     if (rc)
         return rc;
     bind_filter(st, f);
-    sqlite3_bind_int64(st, 6, limit ? (int64_t)limit : -1);
-    sqlite3_bind_int64(st, 7, (int64_t)offset);
+    sqlite3_bind_int64(st, 7, limit ? (int64_t)limit : -1);
+    sqlite3_bind_int64(st, 8, (int64_t)offset);
     return mr_store_collect(s, st, sizeof(**items), read_row, clear_row, (void **)items, n, err);
 }
 

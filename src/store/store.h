@@ -182,6 +182,41 @@ int mr_store_token_lookup(struct mr_store *s, const unsigned char hash[32], stru
                           mr_error *err);
 int mr_store_token_delete(struct mr_store *s, int64_t id, mr_error *err);
 
+/* How an account's checks are going, from its fetch history. */
+struct mr_check_status {
+    int64_t account_id;
+    int interval;         /* the account's check interval */
+    int64_t created_at;   /* the account's */
+    int64_t last_started; /* 0 = never checked */
+    int64_t last_ended;
+    char last_result[16]; /* ok, error ("" when never) */
+    uint64_t last_fetched;
+    char last_error[512];
+    int failures; /* errors since the last success */
+    int running;  /* a run is recorded as running */
+};
+
+/* The accounts the scheduler must check (enabled, automatic check on), with
+ * their status. */
+int mr_store_due_candidates(struct mr_store *s, struct mr_check_status **items, size_t *n,
+                            mr_error *err);
+int mr_store_check_status(struct mr_store *s, int64_t account, struct mr_check_status *out,
+                          mr_error *err);
+/* Accounts with a run recorded as running (a live one, or one a process
+ * that died left behind). */
+int mr_store_accounts_running(struct mr_store *s, int64_t **ids, size_t *n, mr_error *err);
+/* Marks the account's running runs as interrupted errors. */
+int mr_store_close_stale_runs(struct mr_store *s, int64_t account, mr_error *err);
+
+/* Totals for /metrics. */
+struct mr_fetch_totals {
+    uint64_t runs, failed, fetched, bytes;
+    uint64_t accounts_enabled, accounts_disabled, accounts_with_errors;
+    uint64_t duration_buckets[8]; /* runs that took <= 1, 2, 5, 10, 30, 60, 300 s, +Inf */
+    double duration_sum;
+};
+int mr_store_fetch_totals(struct mr_store *s, struct mr_fetch_totals *t, mr_error *err);
+
 /* Fetch history, newest first. */
 int mr_store_run_list(struct mr_store *s, int64_t account, size_t offset, size_t limit,
                       struct mr_fetch_run **items, size_t *n, size_t *total, mr_error *err);

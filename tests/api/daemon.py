@@ -23,16 +23,16 @@ def free_port():
 
 
 class Daemon:
-    def __init__(self):
+    def __init__(self, args=(), env=None):
         self.tmp = tempfile.mkdtemp(prefix="mailroom-api-")
         self.data = os.path.join(self.tmp, "var")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, MAILROOM_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        env = dict(os.environ, MAILROOM_ADMIN_PASSWORD=ADMIN_PASSWORD, **(env or {}))
         env.pop("MAILROOM_DATA", None)
         self.log = open(os.path.join(self.tmp, "daemon.log"), "w+")
         self.proc = subprocess.Popen([BIN, "--data", self.data, "serve", "--listen",
-                                      f"127.0.0.1:{self.port}"], stdout=self.log,
+                                      f"127.0.0.1:{self.port}", *args], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -44,9 +44,8 @@ class Daemon:
         raise RuntimeError("the daemon did not start:\n" + self.output())
 
     def output(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
+        with open(self.log.name) as fh:
+            return fh.read()
 
     def cli(self, *args, stdin=None):
         return subprocess.run([BIN, "--data", self.data, *args], input=stdin,

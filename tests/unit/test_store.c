@@ -437,8 +437,8 @@ static void test_report_filters_and_paging(void **state)
             for (int ac = 0; ac < 3; ac++)
                 for (int k = 0; k < 3; k++)
                     for (int e = 0; e < 3; e++) {
-                        struct mr_account_filter flt = {names[n], values[s], values[ac], values[k],
-                                                        values[e]};
+                        struct mr_account_filter flt = {names[n],  values[s], values[ac],
+                                                        values[k], values[e], MR_ANY};
                         size_t expected = 0;
                         for (int i = 1; i <= 65; i++) {
                             int is_support = i % 5 == 0;

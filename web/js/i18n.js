@@ -72,6 +72,8 @@ const en = {
   'settings.title': 'Settings', 'settings.defaultConnector': 'Default network connector',
   'settings.defaultHelp': 'Used by accounts whose “Use network connector” is yes and whose connector is blank.',
   'viewer.readOnly': 'You may read but not change anything.',
+  'col.lastCheck': 'Last check', 'check.never': 'never', 'check.failures': '{n} failures in a row',
+  'check.withErrors': 'With errors',
 };
 
 const pt = {
@@ -146,6 +148,8 @@ const pt = {
   'settings.title': 'Configurações', 'settings.defaultConnector': 'Conector de rede padrão',
   'settings.defaultHelp': 'Usado pelas contas com “Usar conector de rede” = sim e sem conector próprio.',
   'viewer.readOnly': 'Você pode ler, mas não alterar nada.',
+  'col.lastCheck': 'Última verificação', 'check.never': 'nunca', 'check.failures': '{n} falhas seguidas',
+  'check.withErrors': 'Com erros',
 };
 
 const dictionaries = { en, 'pt-BR': pt };

@@ -70,8 +70,9 @@ export async function fetchNow(account, button, onDone) {
   button.disabled = true;
   button.textContent = t('action.fetching');
   try {
-    const before = await api('GET', `/accounts/${account.id}/history?per_page=1`);
-    const last = before.runs[0] ? before.runs[0].id : 0;
+    // the newest finished run now; ours (or the one we join) comes after it
+    const before = await api('GET', `/accounts/${account.id}/history?per_page=5`);
+    const last = (before.runs.find((r) => r.result !== 'running') || { id: 0 }).id;
     await api('POST', `/accounts/${account.id}/fetch`);
     let run = null;
     for (let i = 0; i < 600 && !run; i++) {

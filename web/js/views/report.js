@@ -2,11 +2,11 @@
 // view.
 import { api, query } from '../api.js';
 import { isAdmin } from '../app.js';
-import { clear, h } from '../dom.js';
+import { clear, formatTime, h } from '../dom.js';
 import { t } from '../i18n.js';
 import { fetchNow, pager, runTest, triSelect } from './parts.js';
 
-const FILTERS = ['name', 'secure', 'automatic_check', 'keep_copy', 'status'];
+const FILTERS = ['name', 'secure', 'automatic_check', 'keep_copy', 'status', 'errors'];
 const yesNo = (b) => t(b ? 'common.yes' : 'common.no');
 
 function filtersFrom(params) {
@@ -15,10 +15,20 @@ function filtersFrom(params) {
   return f;
 }
 
+// Last check: when, and how it went; the error shows on hover.
+function lastCheck(a) {
+  const c = a.last_check;
+  if (!c) return h('td', { class: 'last-check never' }, t('check.never'));
+  const failed = c.result === 'error';
+  return h('td', { class: `last-check ${failed ? 'failed' : 'ok'}`, title: failed ? c.error : '' },
+    `${failed ? '✗' : '✓'} ${formatTime(c.at)}`,
+    failed && a.failures > 1 ? ` (${t('check.failures', { n: a.failures })})` : '');
+}
+
 function row(a, refresh) {
   const admin = isAdmin();
   const result = h('tr', { class: 'test-result', hidden: true },
-    h('td', { colspan: 9 }));
+    h('td', { colspan: 10 }));
   const test = async (ev) => {
     result.hidden = false;
     ev.target.disabled = true;
@@ -29,6 +39,7 @@ function row(a, refresh) {
     h('td', {}, a.id), h('td', {}, a.name), h('td', {}, yesNo(a.secure_connection)),
     h('td', {}, a.connection_type), h('td', {}, a.protocol.toUpperCase()), h('td', {}, a.port),
     h('td', {}, yesNo(a.automatic_check)), h('td', {}, yesNo(a.keep_copy)),
+    lastCheck(a),
     h('td', { class: 'actions' }, h('div', { class: 'row-actions' },
       h('a', { href: `#/accounts/${a.id}`, class: 'edit' }, t('action.edit')),
       h('a', { href: `#/inbox?account=${a.id}`, class: 'inbox' }, t('action.inbox')),
@@ -45,11 +56,12 @@ function searchForm(filters, apply) {
     h('option', { value: 'enabled', selected: filters.status === 'enabled' }, t('status.enabled')),
     h('option', { value: 'disabled', selected: filters.status === 'disabled' }, t('status.disabled')));
   const more = h('div', { class: 'more', hidden: !(filters.secure || filters.automatic_check ||
-      filters.keep_copy || filters.status) },
+      filters.keep_copy || filters.status || filters.errors) },
   h('label', { for: 'f-secure' }, t('col.secure')), triSelect('f-secure', filters.secure),
   h('label', { for: 'f-auto' }, t('col.auto')), triSelect('f-auto', filters.automatic_check),
   h('label', { for: 'f-keep' }, t('col.keep')), triSelect('f-keep', filters.keep_copy),
-  h('label', { for: 'f-status' }, t('status.label')), status);
+  h('label', { for: 'f-status' }, t('status.label')), status,
+  h('label', { for: 'f-errors' }, t('check.withErrors')), triSelect('f-errors', filters.errors));
   const toggle = h('button', { type: 'button', id: 'f-more', class: 'link',
     onclick: () => { more.hidden = !more.hidden; toggle.textContent = t(more.hidden ? 'common.more' : 'common.less'); },
   }, t(more.hidden ? 'common.more' : 'common.less'));
@@ -60,7 +72,8 @@ function searchForm(filters, apply) {
     ev.preventDefault();
     apply({ name: name.value.trim(), secure: form.querySelector('#f-secure').value,
       automatic_check: form.querySelector('#f-auto').value,
-      keep_copy: form.querySelector('#f-keep').value, status: status.value });
+      keep_copy: form.querySelector('#f-keep').value, status: status.value,
+      errors: form.querySelector('#f-errors').value });
   });
   return form;
 }
@@ -94,7 +107,7 @@ export async function reportPage(main, params) {
     searchForm(filters, (f) => show(f, 1)),
     h('table', { class: 'report', id: 'report' },
       h('thead', {}, h('tr', {}, ['col.id', 'col.name', 'col.secure', 'col.type', 'col.protocol',
-        'col.port', 'col.auto', 'col.keep', 'common.actions'].map((k) => h('th', {}, t(k))))),
+        'col.port', 'col.auto', 'col.keep', 'col.lastCheck', 'common.actions'].map((k) => h('th', {}, t(k))))),
       body),
     pager(data.page, data.per_page, data.total, (p) => show(filters, p)));
 }

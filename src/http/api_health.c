@@ -1,0 +1,86 @@
+/* /healthz and /metrics (Prometheus text format). */
+#include "http/api.h"
+
+#include "sched/scheduler.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int mr_api_healthz(struct mr_http_req *r)
+{
+    mr_error err = {0};
+    size_t n;
+    /* alive, and the store answers */
+    if (mr_store_message_count(r->reg->store, -1, &n, &err) != 0)
+        return mr_http_json(r, MHD_HTTP_SERVICE_UNAVAILABLE, json_pack("{s:s}", "status", "error"));
+    return mr_http_json(r, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
+}
+
+static void metric(struct mr_buf *b, const char *name, const char *type, const char *help)
+{
+    mr_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void per_account(struct mr_http_req *r, struct mr_buf *b)
+{
+    struct mr_check_status *items = NULL;
+    size_t n = 0;
+    mr_error err = {0};
+    int64_t now = (int64_t)time(NULL);
+    if (mr_store_due_candidates(r->reg->store, &items, &n, &err) != 0)
+        return;
+    metric(b, "mailroom_account_consecutive_failures", "gauge",
+           "Failed checks since the last success, per automatically checked account");
+    for (size_t i = 0; i < n; i++)
+        mr_buf_printf(b, "mailroom_account_consecutive_failures{account=\"%lld\"} %d\n",
+                      (long long)items[i].account_id, items[i].failures);
+    metric(b, "mailroom_account_last_check_age_seconds", "gauge",
+           "Seconds since the account's last finished check (absent: never checked)");
+    for (size_t i = 0; i < n; i++)
+        if (items[i].last_ended)
+            mr_buf_printf(b, "mailroom_account_last_check_age_seconds{account=\"%lld\"} %lld\n",
+                          (long long)items[i].account_id, (long long)(now - items[i].last_ended));
+    free(items);
+}
+
+int mr_api_metrics(struct mr_http_req *r)
+{
+    static const char *const le[] = {"1", "2", "5", "10", "30", "60", "300", "+Inf"};
+    struct mr_fetch_totals t;
+    struct mr_sched_stats st;
+    mr_error err = {0};
+    if (mr_store_fetch_totals(r->reg->store, &t, &err) != 0)
+        return mr_http_fail(r, MR_ESTORE, NULL, &err);
+    mr_scheduler_stats(r->srv->sched, &st);
+    struct mr_buf *b = &r->out;
+    metric(b, "mailroom_accounts", "gauge", "Accounts by status");
+    mr_buf_printf(b, "mailroom_accounts{status=\"enabled\"} %llu\n",
+                  (unsigned long long)t.accounts_enabled);
+    mr_buf_printf(b, "mailroom_accounts{status=\"disabled\"} %llu\n",
+                  (unsigned long long)t.accounts_disabled);
+    mr_buf_printf(b, "mailroom_accounts{status=\"failing\"} %llu\n",
+                  (unsigned long long)t.accounts_with_errors);
+    metric(b, "mailroom_checks_total", "counter", "Fetch runs finished");
+    mr_buf_printf(b, "mailroom_checks_total %llu\n", (unsigned long long)t.runs);
+    metric(b, "mailroom_checks_failed_total", "counter", "Fetch runs that failed");
+    mr_buf_printf(b, "mailroom_checks_failed_total %llu\n", (unsigned long long)t.failed);
+    metric(b, "mailroom_messages_fetched_total", "counter", "Messages stored");
+    mr_buf_printf(b, "mailroom_messages_fetched_total %llu\n", (unsigned long long)t.fetched);
+    metric(b, "mailroom_bytes_fetched_total", "counter", "Bytes of messages stored");
+    mr_buf_printf(b, "mailroom_bytes_fetched_total %llu\n", (unsigned long long)t.bytes);
+    metric(b, "mailroom_fetch_duration_seconds", "histogram", "How long fetch runs took");
+    for (int i = 0; i < 8; i++)
+        mr_buf_printf(b, "mailroom_fetch_duration_seconds_bucket{le=\"%s\"} %llu\n", le[i],
+                      (unsigned long long)t.duration_buckets[i]);
+    mr_buf_printf(b, "mailroom_fetch_duration_seconds_sum %.0f\n", t.duration_sum);
+    mr_buf_printf(b, "mailroom_fetch_duration_seconds_count %llu\n", (unsigned long long)t.runs);
+    metric(b, "mailroom_scheduler_queue_depth", "gauge", "Checks waiting for a worker");
+    mr_buf_printf(b, "mailroom_scheduler_queue_depth %zu\n", st.queued);
+    metric(b, "mailroom_scheduler_running", "gauge", "Checks running now");
+    mr_buf_printf(b, "mailroom_scheduler_running %zu\n", st.running);
+    per_account(r, b);
+    r->status = MHD_HTTP_OK;
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return 0;
+}

@@ -1,0 +1,247 @@
+#include "sched/scheduler.h"
+
+#include "fetch/fetch.h"
+#include "util/mem.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+struct mr_scheduler {
+    struct mr_scheduler_config cfg;
+    char *data_dir;
+    struct mr_registry planner_reg;
+    pthread_t planner;
+    pthread_t *workers;
+    int nworkers;
+    pthread_mutex_t lock;
+    pthread_cond_t work; /* a run was queued, or stopping */
+    pthread_cond_t wake; /* the planner's sleep */
+    int64_t *queue;      /* accounts waiting, oldest first */
+    size_t qlen, qcap;
+    int64_t *busy; /* queued or running: never twice */
+    size_t nbusy, busycap;
+    size_t running;
+    uint64_t started, failed;
+    volatile int stopping;
+};
+
+/* A fixed per-account spread, so accounts added together do not fire
+ * together. */
+static int64_t jitter(int64_t id, int64_t span)
+{
+    uint64_t h = (uint64_t)id * 2654435761u;
+    return span > 1 ? (int64_t)(h % (uint64_t)span) : 0;
+}
+
+int64_t mr_next_check(const struct mr_check_status *c, int divisor)
+{
+    int64_t interval = c->interval / (divisor > 0 ? divisor : 1);
+    if (interval < 1)
+        interval = 1;
+    if (!c->last_started) /* never checked: soon, spread over up to a minute */
+        return c->created_at + jitter(c->account_id, interval < 60 ? interval : 60);
+    int64_t delay = interval;
+    int64_t cap = MR_BACKOFF_MAX_SECS / (divisor > 0 ? divisor : 1);
+    for (int i = 0; i < c->failures && delay < cap; i++)
+        delay *= 2;
+    if (cap < interval)
+        cap = interval;
+    if (delay > cap)
+        delay = cap;
+    int64_t base = c->last_ended ? c->last_ended : c->last_started;
+    return base + delay + jitter(c->account_id, delay / 10 < 30 ? delay / 10 : 30);
+}
+
+static int is_busy(const struct mr_scheduler *s, int64_t id)
+{
+    for (size_t i = 0; i < s->nbusy; i++)
+        if (s->busy[i] == id)
+            return 1;
+    return 0;
+}
+
+static void enqueue(struct mr_scheduler *s, int64_t id)
+{
+    if (s->qlen == s->qcap) {
+        s->qcap = s->qcap ? s->qcap * 2 : 64;
+        s->queue = mr_xrealloc(s->queue, s->qcap * sizeof(*s->queue));
+    }
+    if (s->nbusy == s->busycap) {
+        s->busycap = s->busycap ? s->busycap * 2 : 64;
+        s->busy = mr_xrealloc(s->busy, s->busycap * sizeof(*s->busy));
+    }
+    s->queue[s->qlen++] = id;
+    s->busy[s->nbusy++] = id;
+}
+
+static void release(struct mr_scheduler *s, int64_t id)
+{
+    for (size_t i = 0; i < s->nbusy; i++) {
+        if (s->busy[i] == id) {
+            s->busy[i] = s->busy[--s->nbusy];
+            return;
+        }
+    }
+}
+
+/* One look at what is due. */
+static void plan(struct mr_scheduler *s)
+{
+    struct mr_check_status *items = NULL;
+    size_t n = 0;
+    mr_error err = {0};
+    if (mr_store_due_candidates(s->planner_reg.store, &items, &n, &err) != 0) {
+        fprintf(stderr, "mailroom: scheduler: %s\n", err.message);
+        return;
+    }
+    int64_t now = (int64_t)time(NULL);
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < n; i++)
+        if (!is_busy(s, items[i].account_id) && mr_next_check(&items[i], s->cfg.divisor) <= now)
+            enqueue(s, items[i].account_id);
+    if (s->qlen)
+        pthread_cond_broadcast(&s->work);
+    pthread_mutex_unlock(&s->lock);
+    free(items);
+}
+
+static void *planner(void *arg)
+{
+    struct mr_scheduler *s = arg;
+    while (!s->stopping) {
+        plan(s);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_mutex_lock(&s->lock);
+        if (!s->stopping)
+            pthread_cond_timedwait(&s->wake, &s->lock, &until);
+        pthread_mutex_unlock(&s->lock);
+    }
+    return NULL;
+}
+
+static void log_run(int64_t id, int rc, const struct mr_fetch_result *res, const mr_error *err)
+{
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (rc == 0)
+        fprintf(stderr, "%s check account=%lld result=ok fetched=%llu deleted=%llu\n", when,
+                (long long)id, (unsigned long long)res->fetched, (unsigned long long)res->deleted);
+    else
+        fprintf(stderr, "%s check account=%lld result=error error=\"%s\"\n", when, (long long)id,
+                err->message);
+}
+
+static void *worker(void *arg)
+{
+    struct mr_scheduler *s = arg;
+    struct mr_registry reg;
+    mr_error err = {0};
+    if (mr_registry_open(&reg, s->data_dir, &err) != 0) {
+        fprintf(stderr, "mailroom: scheduler: %s\n", err.message);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        while (!s->stopping && s->qlen == 0)
+            pthread_cond_wait(&s->work, &s->lock);
+        if (s->stopping) {
+            pthread_mutex_unlock(&s->lock);
+            break;
+        }
+        int64_t id = s->queue[0];
+        memmove(s->queue, s->queue + 1, --s->qlen * sizeof(*s->queue));
+        s->running++;
+        s->started++;
+        pthread_mutex_unlock(&s->lock);
+
+        struct mr_fetch_result res;
+        struct mr_fetch_options o = {.cancel = &s->stopping};
+        mr_error e = {0};
+        int rc = mr_fetch_account(&reg, id, &o, &res, &e);
+        if (rc != MR_EINUSE) /* busy means someone else is fetching it: fine */
+            log_run(id, rc, &res, &e);
+
+        pthread_mutex_lock(&s->lock);
+        s->running--;
+        s->failed += rc != 0 && rc != MR_EINUSE;
+        release(s, id);
+        pthread_mutex_unlock(&s->lock);
+    }
+    mr_registry_close(&reg);
+    return NULL;
+}
+
+int mr_scheduler_start(struct mr_scheduler **out, const struct mr_scheduler_config *c,
+                       mr_error *err)
+{
+    struct mr_scheduler *s = mr_xcalloc(1, sizeof(*s));
+    *out = NULL;
+    s->cfg = *c;
+    s->data_dir = mr_xstrdup(c->data_dir);
+    s->cfg.data_dir = s->data_dir;
+    s->cfg.divisor = c->divisor > 0 ? c->divisor : 1;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->work, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    int rc = mr_registry_open(&s->planner_reg, s->data_dir, err);
+    if (rc == 0)
+        rc = mr_fetch_recover(s->planner_reg.store, err);
+    if (rc) {
+        mr_registry_close(&s->planner_reg);
+        free(s->data_dir);
+        free(s);
+        return rc;
+    }
+    s->nworkers = c->workers > 0 ? c->workers : 8;
+    s->workers = mr_xcalloc((size_t)s->nworkers, sizeof(*s->workers));
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_create(&s->workers[i], NULL, worker, s);
+    pthread_create(&s->planner, NULL, planner, s);
+    *out = s;
+    return 0;
+}
+
+void mr_scheduler_stop(struct mr_scheduler **sp)
+{
+    struct mr_scheduler *s = *sp;
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->work);
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->planner, NULL);
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
+    mr_registry_close(&s->planner_reg);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->work);
+    pthread_cond_destroy(&s->wake);
+    free(s->workers);
+    free(s->queue);
+    free(s->busy);
+    free(s->data_dir);
+    free(s);
+    *sp = NULL;
+}
+
+void mr_scheduler_stats(struct mr_scheduler *s, struct mr_sched_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    out->queued = s->qlen;
+    out->running = s->running;
+    out->started = s->started;
+    out->failed = s->failed;
+    pthread_mutex_unlock(&s->lock);
+}

@@ -1,0 +1,41 @@
+/* Automatic checks: inside `mailroom serve`, every enabled account with
+ * automatic check on is fetched every `interval` seconds. A planner thread
+ * looks once a second at what is due (from the fetch history, so the plan
+ * survives restarts and sees every change to an account at once) and hands
+ * it to a bounded pool of workers. An account never has two runs at once:
+ * the queue holds it once, and its fetch lock keeps out "fetch now" and
+ * other processes. Failures back off exponentially, up to an hour. */
+#ifndef MR_SCHED_SCHEDULER_H
+#define MR_SCHED_SCHEDULER_H
+
+#include "store/store.h"
+#include "util/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MR_BACKOFF_MAX_SECS 3600
+
+struct mr_scheduler_config {
+    const char *data_dir;
+    int workers; /* default 8 */
+    int divisor; /* tests only: every interval and delay is divided by it (1 = real time) */
+};
+
+struct mr_sched_stats {
+    size_t queued, running;
+    uint64_t started, failed;
+};
+
+struct mr_scheduler;
+
+int mr_scheduler_start(struct mr_scheduler **out, const struct mr_scheduler_config *c,
+                       mr_error *err);
+/* No new runs; runs in progress stop after their current batch. */
+void mr_scheduler_stop(struct mr_scheduler **s);
+void mr_scheduler_stats(struct mr_scheduler *s, struct mr_sched_stats *out);
+
+/* When the account's next check is due (unix seconds). */
+int64_t mr_next_check(const struct mr_check_status *c, int divisor);
+
+#endif

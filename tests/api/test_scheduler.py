@@ -1,0 +1,164 @@
+"""Automatic checks in the daemon, against the suite's Dovecot. Intervals
+are divided by 30 (MAILROOM_TEST_INTERVAL_DIVISOR, a test-only knob), so a
+30-second interval runs every second and backoff doubles from 2 s."""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from daemon import Client, Daemon  # noqa: E402
+from dovecot import POOL_PASSWORD, Dovecot  # noqa: E402
+
+FAST = {"MAILROOM_TEST_INTERVAL_DIVISOR": "30"}
+
+
+def runs(client, account):
+    _, h = client.json("GET", f"/api/v1/accounts/{account}/history?per_page=1000")
+    return list(reversed(h["runs"]))  # oldest first
+
+
+class SchedulerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dovecot = Dovecot(users=8, name="sched").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dovecot.stop()
+
+    def start(self, *args):
+        self.d = Daemon(args, FAST)
+        self.c = Client(self.d)
+        self.assertEqual(self.c.login()[0], 200)
+        self.user = self.dovecot.take_user()
+        status, _ = self.c.json("POST", "/api/v1/credentials", {
+            "name": "login", "username": self.user, "password": POOL_PASSWORD})
+        self.assertEqual(status, 201)
+
+    def tearDown(self):
+        self.assertEqual(self.d.stop(), 0, self.d.output()[-3000:])
+
+    def account(self, name, **kw):
+        body = {"name": name, "protocol": "imap", "address": "127.0.0.1",
+                "port": self.dovecot.ports["imaps"], "skip_certificate": True,
+                "credential": "login", "interval": 30}
+        body.update(kw)
+        status, a = self.c.json("POST", "/api/v1/accounts", body)
+        self.assertEqual(status, 201, a)
+        return a
+
+    def wait_for(self, what, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            got = what()
+            if got:
+                return got
+            time.sleep(0.2)
+        self.fail("timed out")
+
+    def test_checked_on_time_and_only_when_enabled(self):
+        self.start()
+        for i in range(3):
+            self.dovecot.deliver(self.user, f"Subject: auto {i}\r\n\r\nbody\r\n".encode())
+        on = self.account("on", keep_copy=False)
+        disabled = self.account("disabled", enabled=False)
+        manual = self.account("manual", automatic_check=False)
+        first = self.wait_for(lambda: runs(self.c, on["id"]))
+        self.assertEqual((first[0]["result"], first[0]["fetched"]), ("ok", 3))
+        self.assertEqual(self.dovecot.message_count(self.user), 0)
+        self.wait_for(lambda: len(runs(self.c, on["id"])) >= 3)  # every (scaled) interval
+        self.assertEqual(runs(self.c, disabled["id"]), [])
+        self.assertEqual(runs(self.c, manual["id"]), [])
+        _, a = self.c.json("GET", f"/api/v1/accounts/{on['id']}")
+        self.assertEqual((a["last_check"]["result"], a["failures"]), ("ok", 0))
+        self.assertIsNotNone(a["next_check"])
+        # a change takes effect without a restart
+        self.c.json("PATCH", f"/api/v1/accounts/{on['id']}", {"enabled": False})
+        time.sleep(1.5)
+        before = len(runs(self.c, on["id"]))
+        time.sleep(2.5)
+        self.assertEqual(len(runs(self.c, on["id"])), before)
+        self.c.json("PATCH", f"/api/v1/accounts/{disabled['id']}", {"enabled": True})
+        self.wait_for(lambda: runs(self.c, disabled["id"]))
+
+    def test_failures_back_off_and_recover(self):
+        self.start()
+        down = self.account("down", port=1, security="none")
+        self.wait_for(lambda: len(runs(self.c, down["id"])) >= 3, timeout=30)
+        history = runs(self.c, down["id"])
+        self.assertTrue(all(r["result"] == "error" for r in history))
+        self.assertIn("Connection refused", history[0]["error"])
+        gaps = [b["started_at"] for b in history]
+        # 1 s, then 2 s, then 4 s between attempts (whole seconds, so allow one)
+        t = [time.mktime(time.strptime(g, "%Y-%m-%dT%H:%M:%SZ")) for g in gaps]
+        self.assertGreaterEqual(t[2] - t[1], t[1] - t[0])
+        self.assertGreaterEqual(t[2] - t[1], 2)
+        _, a = self.c.json("GET", f"/api/v1/accounts/{down['id']}")
+        self.assertGreaterEqual(a["failures"], 3)
+        _, failing = self.c.json("GET", "/api/v1/accounts?errors=yes")
+        self.assertEqual([x["name"] for x in failing["accounts"]], ["down"])
+        # the server comes back: the next check succeeds and the count resets
+        self.c.json("PATCH", f"/api/v1/accounts/{down['id']}",
+                    {"port": self.dovecot.ports["imaps"], "security": "tls"})
+        self.wait_for(lambda: runs(self.c, down["id"])[-1]["result"] == "ok", timeout=40)
+        _, a = self.c.json("GET", f"/api/v1/accounts/{down['id']}")
+        self.assertEqual(a["failures"], 0)
+        self.assertEqual(self.c.json("GET", "/api/v1/accounts?errors=yes")[1]["total"], 0)
+
+    def test_many_accounts_never_run_twice_at_once(self):
+        self.start("--workers", "4")
+        for i in range(200):
+            self.account(f"many-{i:03d}")
+        self.wait_for(lambda: all(runs(self.c, i) for i in (1, 100, 200)), timeout=60)
+        time.sleep(3)
+        total = 0
+        for i in range(1, 201):
+            history = runs(self.c, i)
+            total += len(history)
+            for a, b in zip(history, history[1:]):
+                self.assertLessEqual(a["ended_at"], b["started_at"], f"account {i} overlapped")
+            done = [r for r in history if r["result"] != "running"]
+            self.assertTrue(all(r["result"] == "ok" for r in done), history[-1:])
+            self.assertLessEqual(len(history) - len(done), 1)  # at most one in progress
+        self.assertGreaterEqual(total, 200)
+
+    def test_health_and_metrics(self):
+        self.start()
+        anon = Client(self.d)
+        status, _, body = anon.request("GET", "/healthz")
+        self.assertEqual((status, body), (200, b'{"status":"ok"}'))
+        self.assertEqual(anon.request("GET", "/metrics")[0], 401)
+        self.dovecot.deliver(self.user, b"Subject: counted\r\n\r\nbody\r\n")
+        a = self.account("metered", keep_copy=False)
+        self.wait_for(lambda: runs(self.c, a["id"]))
+        status, headers, body = self.c.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/plain; version=0.0.4"))
+        metrics = {}
+        for line in body.decode().splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                metrics[name] = float(value)  # every sample parses as a number
+        self.assertGreaterEqual(metrics["mailroom_checks_total"], 1)
+        self.assertEqual(metrics["mailroom_messages_fetched_total"], 1)
+        self.assertEqual(metrics['mailroom_accounts{status="enabled"}'], 1)
+        self.assertIn(f'mailroom_account_consecutive_failures{{account="{a["id"]}"}}', metrics)
+        self.assertEqual(metrics['mailroom_fetch_duration_seconds_bucket{le="+Inf"}'],
+                         metrics["mailroom_checks_total"])
+
+
+class PublicMetricsTest(unittest.TestCase):
+    def test_metrics_public_and_no_scheduler(self):
+        d = Daemon(["--metrics-public", "--no-scheduler"])
+        try:
+            status, _, body = Client(d).request("GET", "/metrics")
+            self.assertEqual(status, 200)
+            self.assertIn(b"mailroom_scheduler_queue_depth 0", body)
+            self.assertIn("automatic checks off", d.output())
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
