@@ -19,6 +19,7 @@ static const char usage_text[] =
     "  settings     show and set global settings (the default connector)\n"
     "  user         add, passwd, role, rm and list the console's users\n"
     "  token        create API tokens\n"
+    "  audit        list who changed what, when\n"
     "  serve        run the daemon: web console, JSON API\n"
     "  version      print the version\n"
     "\n"
@@ -34,11 +35,17 @@ struct group {
 };
 
 static const struct group groups[] = {
-    {"account", mr_cli_account},     {"credential", mr_cli_credential},
-    {"connector", mr_cli_connector}, {"settings", mr_cli_settings},
-    {"serve", mr_cli_serve},         {"fetch", mr_cli_fetch},
-    {"inbox", mr_cli_inbox},         {"user", mr_cli_user},
-    {"token", mr_cli_token},         {NULL, NULL},
+    {"account", mr_cli_account},
+    {"credential", mr_cli_credential},
+    {"connector", mr_cli_connector},
+    {"settings", mr_cli_settings},
+    {"serve", mr_cli_serve},
+    {"fetch", mr_cli_fetch},
+    {"inbox", mr_cli_inbox},
+    {"user", mr_cli_user},
+    {"token", mr_cli_token},
+    {"audit", mr_cli_audit},
+    {NULL, NULL},
 };
 
 /* Global options stand before the command. */

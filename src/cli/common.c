@@ -4,6 +4,7 @@
 #include "util/mem.h"
 #include "util/text.h"
 
+#include <pwd.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -114,6 +115,10 @@ int mr_cli_open(struct mr_cli *cli)
         cli->data_dir = "./var";
     if (mr_registry_open(&cli->reg, cli->data_dir, &err) != 0)
         return mr_cli_fail(cli, &err);
+    struct passwd *pw = getpwuid(getuid());
+    char actor[96];
+    snprintf(actor, sizeof(actor), "cli:%s", pw ? pw->pw_name : "?");
+    mr_registry_set_actor(&cli->reg, actor); /* for the audit log */
     cli->opened = 1;
     return 0;
 }

@@ -39,6 +39,7 @@ int mr_api_message_raw(struct mr_http_req *r);
 int mr_api_message_attachment(struct mr_http_req *r);
 int mr_api_report_csv(struct mr_http_req *r);
 int mr_api_users_list(struct mr_http_req *r);
+int mr_api_audit_list(struct mr_http_req *r);
 
 /* Health: /healthz (no authentication, no details) and /metrics. */
 int mr_api_healthz(struct mr_http_req *r);

@@ -1,9 +1,12 @@
 /* /healthz and /metrics (Prometheus text format). */
 #include "http/api.h"
 
+#include "report/views.h"
 #include "sched/scheduler.h"
+#include "util/csv.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -82,5 +85,74 @@ int mr_api_metrics(struct mr_http_req *r)
     per_account(r, b);
     r->status = MHD_HTTP_OK;
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return 0;
+}
+
+/* --- the audit log (admins) ---------------------------------------------------- */
+
+static json_t *audit_view(const struct mr_audit_entry *e)
+{
+    char at[32];
+    json_error_t jerr;
+    mr_format_time(e->at, at);
+    json_t *changes = json_loads(e->changes ? e->changes : "{}", 0, &jerr);
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?, s:o}", "id", (json_int_t)e->id, "at", at,
+                     "actor", e->actor, "action", e->action, "object", e->object, "object_id",
+                     (json_int_t)e->object_id, "object_name", e->object_name, "changes",
+                     changes ? changes : json_object());
+}
+
+static void audit_csv(struct mr_http_req *r, const struct mr_audit_entry *items, size_t n)
+{
+    static const char *const header[] = {"ID",     "At",        "Actor", "Action",
+                                         "Object", "Object ID", "Name",  "Changes"};
+    mr_csv_row(&r->out, header, 8);
+    for (size_t i = 0; i < n; i++) {
+        char id[24], at[32], oid[24];
+        snprintf(id, sizeof(id), "%lld", (long long)items[i].id);
+        mr_format_time(items[i].at, at);
+        snprintf(oid, sizeof(oid), "%lld", (long long)items[i].object_id);
+        const char *row[] = {id,
+                             at,
+                             items[i].actor,
+                             items[i].action,
+                             items[i].object,
+                             oid,
+                             items[i].object_name,
+                             items[i].changes};
+        mr_csv_row(&r->out, row, 8);
+    }
+    r->status = MHD_HTTP_OK;
+    r->content_type = "text/csv; charset=utf-8";
+    snprintf(r->disposition, sizeof(r->disposition), "attachment; filename=\"audit.csv\"");
+}
+
+int mr_api_audit_list(struct mr_http_req *r)
+{
+    struct mr_audit_filter f = {mr_http_arg(r, "object"), mr_http_arg(r, "actor"), 0};
+    struct mr_audit_entry *items;
+    size_t page, per_page, n, total;
+    mr_error err = {0};
+    const char *oid = mr_http_arg(r, "object_id");
+    const char *format = mr_http_arg(r, "format");
+    int csv = format && strcmp(format, "csv") == 0;
+    f.object_id = oid ? atoll(oid) : 0;
+    if (mr_api_paging(r, &page, &per_page))
+        return 0;
+    if (mr_store_audit_list(r->reg->store, &f, csv ? 0 : (page - 1) * per_page, csv ? 0 : per_page,
+                            &items, &n, &total, &err))
+        return mr_http_fail(r, MR_ESTORE, NULL, &err);
+    if (csv)
+        audit_csv(r, items, n);
+    else {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, audit_view(&items[i]));
+        mr_http_json(r, MHD_HTTP_OK,
+                     json_pack("{s:I, s:I, s:I, s:o}", "page", (json_int_t)page, "total",
+                               (json_int_t)total, "per_page", (json_int_t)per_page, "entries",
+                               arr));
+    }
+    mr_audit_list_free(&items, n);
     return 0;
 }

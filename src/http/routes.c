@@ -56,6 +56,7 @@ static const struct route routes[] = {
     {"GET", "messages/*/attachments/*", mr_api_message_attachment, READ},
     {"GET", "reports/accounts.csv", mr_api_report_csv, READ},
     {"GET", "users", mr_api_users_list, ADMIN},
+    {"GET", "audit", mr_api_audit_list, ADMIN},
 };
 
 /* Splits the path below /api/v1 into segments, kept in the second half of
@@ -158,8 +159,10 @@ void mr_http_dispatch(struct mr_http_req *r)
         path_known = 1;
         if (strcmp(routes[i].method, r->method) != 0)
             continue;
-        if (allowed(r, routes[i].access))
+        if (allowed(r, routes[i].access)) {
+            mr_registry_set_actor(r->reg, r->authed ? r->user.name : "anonymous");
             routes[i].fn(r);
+        }
         return;
     }
     if (path_known)

@@ -1,5 +1,7 @@
 #include "registry/registry.h"
 
+#include "registry/audit.h"
+
 #include "util/mem.h"
 #include "util/text.h"
 
@@ -219,7 +221,11 @@ int mr_registry_account_add(struct mr_registry *r, const struct mr_input *in, in
     mr_account_init(&a);
     int rc = mr_store_begin(r->store, err);
     if (rc == 0) {
-        rc = finish(r, save_account(r, &a, in, p, err), err);
+        rc = save_account(r, &a, in, p, err);
+        if (rc == 0)
+            rc = mr_audit_record(r, "create", MR_OBJ_ACCOUNT, a.id, a.name,
+                                 mr_audit_account_changes(NULL, &a), err);
+        rc = finish(r, rc, err);
         *id = a.id;
     }
     mr_account_clear(&a);
@@ -235,16 +241,33 @@ int mr_registry_account_edit(struct mr_registry *r, int64_t id, const struct mr_
     if (rc)
         return rc;
     rc = mr_store_account_get(r->store, id, &a, err);
+    struct mr_account old;
+    mr_account_copy(&old, &a);
     if (rc == 0)
         rc = save_account(r, &a, in, p, err);
+    if (rc == 0)
+        rc = mr_audit_record(r, "update", MR_OBJ_ACCOUNT, id, a.name,
+                             mr_audit_account_changes(&old, &a), err);
+    mr_account_clear(&old);
     mr_account_clear(&a);
     return finish(r, rc, err);
 }
 
 int mr_registry_account_remove(struct mr_registry *r, int64_t id, int with_messages, mr_error *err)
 {
+    struct mr_account a;
+    mr_account_init(&a);
     int rc = mr_store_begin(r->store, err);
-    return rc ? rc : finish(r, mr_store_account_delete(r->store, id, with_messages, err), err);
+    if (rc)
+        return rc;
+    rc = mr_store_account_get(r->store, id, &a, err);
+    if (rc == 0)
+        rc = mr_store_account_delete(r->store, id, with_messages, err);
+    if (rc == 0)
+        rc = mr_audit_record(r, "delete", MR_OBJ_ACCOUNT, id, a.name,
+                             mr_audit_account_changes(&a, NULL), err);
+    mr_account_clear(&a);
+    return finish(r, rc, err);
 }
 
 /* --- credentials ------------------------------------------------------- */
@@ -275,6 +298,17 @@ static void apply_credential_input(struct mr_credential *c, const struct mr_inpu
     }
 }
 
+static json_t *credential_changes(const char *old_name, const char *old_user,
+                                  const struct mr_credential *c, int secret_changed)
+{
+    json_t *changes = json_object();
+    mr_audit_change(changes, "name", old_name, c->name);
+    mr_audit_change(changes, "username", old_user, c->username);
+    if (secret_changed) /* never the secret itself */
+        json_object_set_new(changes, "password", json_string(old_name ? "changed" : "set"));
+    return changes;
+}
+
 static int save_credential(struct mr_registry *r, struct mr_credential *c,
                            const struct mr_input *in, const char *secret, size_t secret_len,
                            struct mr_problems *p, mr_error *err)
@@ -282,6 +316,8 @@ static int save_credential(struct mr_registry *r, struct mr_credential *c,
     struct mr_buf sealed;
     mr_buf_init(&sealed, 2 * MR_SECRET_MAX);
     size_t before = p->count;
+    char *old_name = mr_xstrdup_or_null(c->name), *old_user = mr_xstrdup_or_null(c->username);
+    int existed = c->id != 0;
     apply_credential_input(c, in, p);
     int rc = check_unique(r, MR_OBJ_CREDENTIAL, c->name, c->id, p, err);
     if (rc == 0 && secret) {
@@ -297,6 +333,11 @@ static int save_credential(struct mr_registry *r, struct mr_credential *c,
         rc = c->id ? mr_store_credential_update(r->store, c, secret ? sealed.data : NULL,
                                                 sealed.len, err)
                    : mr_store_credential_insert(r->store, c, sealed.data, sealed.len, err);
+    if (rc == 0)
+        rc = mr_audit_record(r, existed ? "update" : "create", MR_OBJ_CREDENTIAL, c->id, c->name,
+                             credential_changes(old_name, old_user, c, secret != NULL), err);
+    free(old_name);
+    free(old_user);
     mr_buf_free(&sealed);
     return rc;
 }
@@ -333,8 +374,20 @@ int mr_registry_credential_edit(struct mr_registry *r, int64_t id, const struct 
 
 int mr_registry_credential_remove(struct mr_registry *r, int64_t id, mr_error *err)
 {
+    struct mr_credential c;
+    mr_credential_init(&c);
     int rc = mr_store_begin(r->store, err);
-    return rc ? rc : finish(r, mr_store_credential_delete(r->store, id, err), err);
+    if (rc)
+        return rc;
+    rc = mr_store_credential_get(r->store, id, &c, err);
+    if (rc == 0)
+        rc = mr_store_credential_delete(r->store, id, err);
+    if (rc == 0)
+        rc = mr_audit_record(r, "delete", MR_OBJ_CREDENTIAL, id, c.name,
+                             credential_changes(c.name, c.username, &(struct mr_credential){0}, 0),
+                             err);
+    mr_credential_clear(&c);
+    return finish(r, rc, err);
 }
 
 /* --- connectors -------------------------------------------------------- */
@@ -366,11 +419,35 @@ static int apply_connector_field(struct mr_registry *r, struct mr_connector *c, 
     return 0;
 }
 
+static json_t *connector_changes(const struct mr_connector *a, const struct mr_connector *b)
+{
+    static const struct mr_connector none = {0};
+    char ap[16], bp[16], ac[24], bc[24];
+    json_t *changes = json_object();
+    a = a ? a : &none;
+    b = b ? b : &none;
+    snprintf(ap, sizeof(ap), "%d", a->port);
+    snprintf(bp, sizeof(bp), "%d", b->port);
+    snprintf(ac, sizeof(ac), "%lld", (long long)a->credential_id);
+    snprintf(bc, sizeof(bc), "%lld", (long long)b->credential_id);
+    mr_audit_change(changes, "name", a->name, b->name);
+    mr_audit_change(changes, "type", a->type ? mr_connector_type_name(a->type) : NULL,
+                    b->type ? mr_connector_type_name(b->type) : NULL);
+    mr_audit_change(changes, "address", a->address, b->address);
+    mr_audit_change(changes, "port", a->port ? ap : NULL, b->port ? bp : NULL);
+    mr_audit_change(changes, "credential", a->credential_id ? ac : NULL,
+                    b->credential_id ? bc : NULL);
+    return changes;
+}
+
 static int save_connector(struct mr_registry *r, struct mr_connector *c, const struct mr_input *in,
                           struct mr_problems *p, mr_error *err)
 {
     size_t before = p->count;
     int rc = 0;
+    struct mr_connector old = *c;
+    old.name = mr_xstrdup_or_null(c->name);
+    old.address = mr_xstrdup_or_null(c->address);
     for (size_t i = 0; i < in->count && rc == 0; i++)
         rc = apply_connector_field(r, c, in->items[i].key, in->items[i].value, p, err);
     if (rc == 0)
@@ -382,6 +459,10 @@ static int save_connector(struct mr_registry *r, struct mr_connector *c, const s
     if (rc == 0)
         rc = c->id ? mr_store_connector_update(r->store, c, err)
                    : mr_store_connector_insert(r->store, c, err);
+    if (rc == 0)
+        rc = mr_audit_record(r, old.id ? "update" : "create", MR_OBJ_CONNECTOR, c->id, c->name,
+                             connector_changes(old.id ? &old : NULL, c), err);
+    mr_connector_clear(&old);
     return rc;
 }
 
@@ -416,8 +497,19 @@ int mr_registry_connector_edit(struct mr_registry *r, int64_t id, const struct m
 
 int mr_registry_connector_remove(struct mr_registry *r, int64_t id, mr_error *err)
 {
+    struct mr_connector c;
+    mr_connector_init(&c);
     int rc = mr_store_begin(r->store, err);
-    return rc ? rc : finish(r, mr_store_connector_delete(r->store, id, err), err);
+    if (rc)
+        return rc;
+    rc = mr_store_connector_get(r->store, id, &c, err);
+    if (rc == 0)
+        rc = mr_store_connector_delete(r->store, id, err);
+    if (rc == 0)
+        rc = mr_audit_record(r, "delete", MR_OBJ_CONNECTOR, id, c.name, connector_changes(&c, NULL),
+                             err);
+    mr_connector_clear(&c);
+    return finish(r, rc, err);
 }
 
 /* --- settings ---------------------------------------------------------- */
@@ -436,18 +528,40 @@ static int unset_default(struct mr_registry *r, mr_error *err)
     return rc ? rc : mr_store_set_default_connector(r->store, 0, err);
 }
 
+static int audit_default(struct mr_registry *r, int64_t old, int64_t new, mr_error *err)
+{
+    char a[24], b[24];
+    if (old == new)
+        return 0;
+    json_t *changes = json_object();
+    snprintf(a, sizeof(a), "%lld", (long long)old);
+    snprintf(b, sizeof(b), "%lld", (long long)new);
+    mr_audit_change(changes, "default_connector", old ? a : NULL, new ? b : NULL);
+    char *text = json_dumps(changes, JSON_COMPACT);
+    json_decref(changes);
+    int rc = mr_store_audit_add(r->store, r->actor[0] ? r->actor : "unknown", "update", "settings",
+                                0, "settings", text ? text : "{}", err);
+    free(text);
+    return rc;
+}
+
 int mr_registry_set_default_connector(struct mr_registry *r, const char *ref, mr_error *err)
 {
+    int64_t old = 0, id = 0;
     int rc = mr_store_begin(r->store, err);
     if (rc)
         return rc;
-    if (!ref || !*ref || strcmp(ref, "none") == 0)
-        return finish(r, unset_default(r, err), err);
-    int64_t id = 0;
-    rc = mr_store_resolve(r->store, MR_OBJ_CONNECTOR, ref, &id, err);
+    rc = mr_store_default_connector(r->store, &old, err);
+    if (rc == 0 && (!ref || !*ref || strcmp(ref, "none") == 0))
+        rc = unset_default(r, err);
+    else if (rc == 0) {
+        rc = mr_store_resolve(r->store, MR_OBJ_CONNECTOR, ref, &id, err);
+        if (rc == 0)
+            rc = mr_store_set_default_connector(r->store, id, err);
+        if (rc == MR_ENOTFOUND)
+            snprintf(err->field, sizeof(err->field), "default-connector");
+    }
     if (rc == 0)
-        rc = mr_store_set_default_connector(r->store, id, err);
-    if (rc == MR_ENOTFOUND)
-        snprintf(err->field, sizeof(err->field), "default-connector");
+        rc = audit_default(r, old, id, err);
     return finish(r, rc, err);
 }

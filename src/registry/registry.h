@@ -16,7 +16,11 @@
 struct mr_registry {
     struct mr_store *store;
     struct mr_vault *vault; /* opened on first need */
+    char actor[96];         /* who is changing things, for the audit log */
 };
+
+/* "cli:alice", or an API user's name. */
+void mr_registry_set_actor(struct mr_registry *r, const char *actor);
 
 /* Field values as text, keyed like the model's field tables. */
 #define MR_INPUT_MAX 32

@@ -1,5 +1,7 @@
 #include "registry/users.h"
 
+#include "registry/audit.h"
+
 #include "util/mem.h"
 
 #include <sodium.h>
@@ -45,8 +47,18 @@ int mr_registry_user_add(struct mr_registry *r, const char *name, enum mr_role r
         rc = hash_password(password, len, hash, err);
     if (rc == 0)
         rc = mr_store_begin(r->store, err);
-    if (rc == 0)
-        rc = finish(r, mr_store_user_insert(r->store, &u, hash, err), err);
+    if (rc == 0) {
+        rc = mr_store_user_insert(r->store, &u, hash, err);
+        json_t *changes = json_object();
+        mr_audit_change(changes, "name", NULL, name);
+        mr_audit_change(changes, "role", NULL, mr_role_name(role));
+        json_object_set_new(changes, "password", json_string("set"));
+        if (rc == 0)
+            rc = mr_audit_record(r, "create", MR_OBJ_USER, u.id, name, changes, err);
+        else
+            json_decref(changes);
+        rc = finish(r, rc, err);
+    }
     *id = u.id;
     return rc;
 }
@@ -82,6 +94,7 @@ int mr_registry_user_edit(struct mr_registry *r, int64_t id, enum mr_role role,
     if (rc)
         return rc;
     rc = mr_store_user_get(r->store, id, &u, err);
+    enum mr_role old_role = u.role;
     if (rc == 0 && role != MR_ROLE_NONE)
         rc = keep_an_admin(r, &u, role, err);
     if (rc == 0 && role != MR_ROLE_NONE)
@@ -90,6 +103,13 @@ int mr_registry_user_edit(struct mr_registry *r, int64_t id, enum mr_role role,
         rc = mr_store_user_update(r->store, &u, password ? hash : NULL, err);
     if (rc == 0 && password) /* a new password ends every session */
         rc = mr_store_user_sessions_delete(r->store, id, err);
+    if (rc == 0) {
+        json_t *changes = json_object();
+        mr_audit_change(changes, "role", mr_role_name(old_role), mr_role_name(u.role));
+        if (password)
+            json_object_set_new(changes, "password", json_string("changed"));
+        rc = mr_audit_record(r, "update", MR_OBJ_USER, id, u.name, changes, err);
+    }
     mr_user_clear(&u);
     return finish(r, rc, err);
 }
@@ -105,6 +125,8 @@ int mr_registry_user_remove(struct mr_registry *r, int64_t id, mr_error *err)
         rc = keep_an_admin(r, &u, MR_ROLE_NONE, err);
     if (rc == 0)
         rc = mr_store_user_delete(r->store, id, err);
+    if (rc == 0)
+        rc = mr_audit_record(r, "delete", MR_OBJ_USER, id, u.name, json_object(), err);
     mr_user_clear(&u);
     return finish(r, rc, err);
 }

@@ -149,6 +149,17 @@ const struct mr_migration mr_store_migrations[] = {
      "  created_at INTEGER NOT NULL,"
      "  last_used_at INTEGER"
      ") STRICT;"},
+    {"audit log", "CREATE TABLE audit_log ("
+                  "  id INTEGER PRIMARY KEY,"
+                  "  at INTEGER NOT NULL,"
+                  "  actor TEXT NOT NULL,"
+                  "  action TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete')),"
+                  "  object TEXT NOT NULL,"
+                  "  object_id INTEGER,"
+                  "  object_name TEXT,"
+                  "  changes TEXT NOT NULL"
+                  ") STRICT;"
+                  "CREATE INDEX audit_by_object ON audit_log(object, object_id);"},
 };
 
 const size_t mr_store_migration_count =

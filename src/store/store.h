@@ -222,6 +222,29 @@ int mr_store_run_list(struct mr_store *s, int64_t account, size_t offset, size_t
                       struct mr_fetch_run **items, size_t *n, size_t *total, mr_error *err);
 void mr_fetch_run_list_free(struct mr_fetch_run **items, size_t n);
 
+/* --- the audit log --------------------------------------------------------- */
+
+struct mr_audit_entry {
+    int64_t id, at, object_id;
+    char *actor, *action, *object, *object_name;
+    char *changes; /* JSON: {"field": [old, new], ...}; secrets only as "changed" */
+};
+
+struct mr_audit_filter {
+    const char *object; /* account, credential, ...; NULL = all */
+    const char *actor;  /* NULL = all */
+    int64_t object_id;  /* 0 = all */
+};
+
+int mr_store_audit_add(struct mr_store *s, const char *actor, const char *action,
+                       const char *object, int64_t object_id, const char *object_name,
+                       const char *changes, mr_error *err);
+/* Newest first; limit 0 = all. */
+int mr_store_audit_list(struct mr_store *s, const struct mr_audit_filter *f, size_t offset,
+                        size_t limit, struct mr_audit_entry **items, size_t *n, size_t *total,
+                        mr_error *err);
+void mr_audit_list_free(struct mr_audit_entry **items, size_t n);
+
 /* Settings. 0 = no default connector. */
 int mr_store_default_connector(struct mr_store *s, int64_t *id, mr_error *err);
 int mr_store_set_default_connector(struct mr_store *s, int64_t id, mr_error *err);

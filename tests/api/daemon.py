@@ -23,7 +23,10 @@ def free_port():
 
 
 class Daemon:
-    def __init__(self, args=(), env=None):
+    """args default to --no-scheduler: only the scheduler's tests want
+    automatic checks racing their manual fetches."""
+
+    def __init__(self, args=("--no-scheduler",), env=None):
         self.tmp = tempfile.mkdtemp(prefix="mailroom-api-")
         self.data = os.path.join(self.tmp, "var")
         self.port = free_port()

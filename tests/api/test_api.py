@@ -29,6 +29,7 @@ ROUTES = [
     ("GET", "/api/v1/messages/1", False), ("GET", "/api/v1/messages/1/raw", False),
     ("GET", "/api/v1/messages/1/attachments/1", False),
     ("GET", "/api/v1/reports/accounts.csv", False), ("GET", "/api/v1/users", False),
+    ("GET", "/api/v1/audit", False),
 ]
 SECRET = "Marmoset-Secret-Pw-99"
 
@@ -79,7 +80,7 @@ class ApiTest(unittest.TestCase):
             if path == "/api/v1/session":
                 continue
             status, _, _ = viewer.request(method, path, body={} if write else None)
-            if write or path == "/api/v1/users":
+            if write or path in ("/api/v1/users", "/api/v1/audit"):
                 self.assertEqual(status, 403, f"{method} {path}")
             else:
                 self.assertNotIn(status, (401, 403), f"{method} {path}")
@@ -265,6 +266,30 @@ class ApiTest(unittest.TestCase):
         self.assertIn("attachment", headers["Content-Disposition"])
         rows = list(csv.reader(io.StringIO(raw.decode(), newline="")))
         self.assertEqual([r[1] for r in rows[1:]], expected)
+
+    def test_audit_log_records_who_changed_what(self):
+        self.create("/api/v1/credentials", {"name": "audited", "username": "u",
+                                            "password": SECRET})
+        a = self.create("/api/v1/accounts", {"name": "Audited", "protocol": "imap",
+                                             "address": "a.example", "credential": "audited"})
+        self.admin.json("PATCH", f"/api/v1/accounts/{a['id']}", {"port": 1993,
+                                                                 "keep_copy": False})
+        self.admin.json("PATCH", f"/api/v1/credentials/{a['credential']['id']}",
+                        {"password": SECRET + "-new"})
+        status, log = self.admin.json("GET", f"/api/v1/audit?object=account&object_id={a['id']}")
+        self.assertEqual(status, 200)
+        update, create = log["entries"][0], log["entries"][1]
+        self.assertEqual((update["actor"], update["action"]), ("admin", "update"))
+        self.assertEqual(update["changes"], {"port": ["993", "1993"], "keep_copy": ["yes", "no"]})
+        self.assertEqual((create["action"], create["changes"]["name"]), ("create", [None, "Audited"]))
+        _, cred = self.admin.json("GET", "/api/v1/audit?object=credential")
+        self.assertEqual(cred["entries"][0]["changes"], {"password": "changed"})
+        status, headers, raw = self.admin.request("GET", "/api/v1/audit?format=csv")
+        self.assertTrue(headers["Content-Type"].startswith("text/csv"))
+        self.assertNotIn(SECRET.encode(), raw)
+        self.assertIn(b"Audited", raw)
+        cli = self.d.cli("audit", "list", "--object", "account", "--format", "json")
+        self.assertIn('"actor": "admin"', cli.stdout)
 
     def test_users_list_is_for_admins(self):
         status, body = self.admin.json("GET", "/api/v1/users")

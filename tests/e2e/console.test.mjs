@@ -231,12 +231,26 @@ describe('mailroom console', () => {
     await page.waitForSelector('h1 >> text=IMAP/POP3 settings report');
   });
 
+  it('shows the audit log to admins', async () => {
+    await page.goto(`${fx.url}/#/audit`);
+    await page.waitForSelector('#audit tbody tr');
+    const text = await page.textContent('#audit');
+    assert.match(text, /bulk-62/);
+    assert.match(text, /admin/);
+    assert.ok(!text.includes(fx.mail_password), 'a secret in the audit log');
+    await page.selectOption('#au-object', 'credential');
+    await page.click('#audit-search button[type=submit]');
+    await page.waitForFunction(() => [...document.querySelectorAll('#audit tbody tr')].length === 2);
+    assert.match(await page.textContent('#audit'), /password: set/);
+  });
+
   it('lets a viewer read but not change anything', async () => {
     const ctx = await browser.newContext();
     const p = await ctx.newPage();
     await login(p, ...fx.viewer);
     await p.waitForSelector('#report tbody tr');
     assert.equal(await p.$$eval('#new-account, #report button.test, #report button.fetch', (e) => e.length), 0);
+    assert.equal(await p.$('nav a[href="#/audit"]'), null);
     await p.click('#report tbody tr a.edit');
     await p.waitForSelector('#account-form');
     assert.equal(await p.$('#save'), null);

@@ -3,6 +3,7 @@ import { api, setCsrf, whenUnauthorized } from './api.js';
 import { clear, h } from './dom.js';
 import { language, languages, setLanguage, t } from './i18n.js';
 import { accountForm } from './views/account-form.js';
+import { auditPage } from './views/audit.js';
 import { connectorForm, connectorsPage } from './views/connectors.js';
 import { credentialForm, credentialsPage } from './views/credentials.js';
 import { inboxPage, messagePage } from './views/inbox.js';
@@ -26,6 +27,7 @@ const routes = [
   [/^#\/connectors\/new$/, () => (el) => connectorForm(el, null)],
   [/^#\/connectors\/(\d+)$/, (m) => (el) => connectorForm(el, Number(m[1]))],
   [/^#\/settings$/, () => settingsPage],
+  [/^#\/audit$/, () => auditPage],
 ];
 
 export function isAdmin() {
@@ -42,7 +44,7 @@ function navigation() {
   const here = location.hash.split('?')[0];
   for (const [hash, key] of [['#/accounts', 'nav.accounts'], ['#/inbox', 'nav.inbox'],
     ['#/credentials', 'nav.credentials'], ['#/connectors', 'nav.connectors'],
-    ['#/settings', 'nav.settings']]) {
+    ['#/settings', 'nav.settings'], ...(isAdmin() ? [['#/audit', 'nav.audit']] : [])]) {
     nav.append(h('a', { href: hash, class: here.startsWith(hash) ? 'active' : '' }, t(key)));
   }
   const user = clear(document.getElementById('user'));

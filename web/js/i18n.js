@@ -74,6 +74,11 @@ const en = {
   'viewer.readOnly': 'You may read but not change anything.',
   'col.lastCheck': 'Last check', 'check.never': 'never', 'check.failures': '{n} failures in a row',
   'check.withErrors': 'With errors',
+  'nav.audit': 'Audit log', 'audit.title': 'Audit log', 'audit.at': 'When', 'audit.actor': 'Who',
+  'audit.action': 'Action', 'audit.object': 'Object', 'audit.changes': 'Changes',
+  'audit.action.create': 'created', 'audit.action.update': 'changed', 'audit.action.delete': 'deleted',
+  'audit.object.account': 'account', 'audit.object.credential': 'credential',
+  'audit.object.connector': 'connector', 'audit.object.user': 'user', 'audit.object.settings': 'settings',
 };
 
 const pt = {
@@ -150,6 +155,11 @@ const pt = {
   'viewer.readOnly': 'Você pode ler, mas não alterar nada.',
   'col.lastCheck': 'Última verificação', 'check.never': 'nunca', 'check.failures': '{n} falhas seguidas',
   'check.withErrors': 'Com erros',
+  'nav.audit': 'Auditoria', 'audit.title': 'Registro de auditoria', 'audit.at': 'Quando', 'audit.actor': 'Quem',
+  'audit.action': 'Ação', 'audit.object': 'Objeto', 'audit.changes': 'Alterações',
+  'audit.action.create': 'criou', 'audit.action.update': 'alterou', 'audit.action.delete': 'excluiu',
+  'audit.object.account': 'conta', 'audit.object.credential': 'credencial',
+  'audit.object.connector': 'conector', 'audit.object.user': 'usuário', 'audit.object.settings': 'configurações',
 };
 
 const dictionaries = { en, 'pt-BR': pt };
