@@ -9,7 +9,7 @@ packages=(
     build-essential cmake pkg-config clang-format
     # libraries
     libsqlite3-dev libsodium-dev libjansson-dev libssl-dev libgsasl-dev libgmime-3.0-dev
-    libmicrohttpd-dev
+    libmicrohttpd-dev libcurl4-openssl-dev
     # tests: unit tests, a real Dovecot (IMAP and POP3), certificates
     libcmocka-dev python3 sqlite3 dovecot-imapd dovecot-pop3d openssl time
     # browser tests: Debian's Chromium (driven by playwright-core from npm)

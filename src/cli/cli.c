@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,7 @@ static const char usage_text[] =
     "  user         add, passwd, role, rm and list the console's users\n"
     "  token        create API tokens\n"
     "  audit        list who changed what, when\n"
+    "  report       schedule the settings report by e-mail or to a directory\n"
     "  serve        run the daemon: web console, JSON API\n"
     "  version      print the version\n"
     "\n"
@@ -35,17 +37,12 @@ struct group {
 };
 
 static const struct group groups[] = {
-    {"account", mr_cli_account},
-    {"credential", mr_cli_credential},
-    {"connector", mr_cli_connector},
-    {"settings", mr_cli_settings},
-    {"serve", mr_cli_serve},
-    {"fetch", mr_cli_fetch},
-    {"inbox", mr_cli_inbox},
-    {"user", mr_cli_user},
-    {"token", mr_cli_token},
-    {"audit", mr_cli_audit},
-    {NULL, NULL},
+    {"account", mr_cli_account},     {"credential", mr_cli_credential},
+    {"connector", mr_cli_connector}, {"settings", mr_cli_settings},
+    {"serve", mr_cli_serve},         {"fetch", mr_cli_fetch},
+    {"inbox", mr_cli_inbox},         {"user", mr_cli_user},
+    {"token", mr_cli_token},         {"audit", mr_cli_audit},
+    {"report", mr_cli_report},       {NULL, NULL},
 };
 
 /* Global options stand before the command. */
@@ -79,6 +76,7 @@ int mr_cli_main(int argc, char **argv)
     /* A peer that hangs up is an error to report, not a reason to die: TLS
      * writes and streamed responses would otherwise raise SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any thread */
     snprintf(cli.command, sizeof(cli.command), "mailroom");
     rc = global_options(&cli, argc, argv, &i);
     if (rc)
@@ -99,8 +97,11 @@ int mr_cli_main(int argc, char **argv)
             break;
         }
     }
-    if (rc < 0)
-        rc = mr_cli_usage(&cli, "unknown command '%s' (see 'mailroom --help')", argv[i]);
+    if (rc < 0) {
+        fprintf(stderr, "mailroom: unknown command '%s' (see 'mailroom --help')\n", argv[i]);
+        rc = MR_EXIT_USAGE;
+    }
     mr_cli_close(&cli);
+    curl_global_cleanup();
     return rc;
 }

@@ -1,6 +1,7 @@
 /* mailroom settings show|set */
 #include "cli/cli.h"
 
+#include "registry/schedules.h"
 #include "report/views.h"
 
 #include <stdio.h>
@@ -29,22 +30,39 @@ static int cmd_show(struct mr_cli *cli, int argc, char **argv)
     if (mr_store_default_connector(cli->reg.store, &id, &err) ||
         (id && mr_store_connector_get(cli->reg.store, id, &c, &err)))
         return mr_cli_fail(cli, &err);
+    struct mr_smtp_settings m;
+    if (mr_store_smtp_get(cli->reg.store, &m, &err))
+        return mr_cli_fail(cli, &err);
     if (format == MR_FORMAT_JSON)
-        mr_cli_print_json(json_pack("{s:o}", "default_connector", mr_view_ref(id, c.name)));
+        mr_cli_print_json(json_pack("{s:o, s:{s:s?, s:i, s:s?, s:I, s:s?}}", "default_connector",
+                                    mr_view_ref(id, c.name), "smtp", "host", m.host, "port", m.port,
+                                    "security", m.security, "credential",
+                                    (json_int_t)m.credential_id, "from", m.from));
     else {
-        char text[160];
+        char text[160], port[16], cred[24];
         snprintf(text, sizeof(text), "%s (ID %lld)", c.name ? c.name : "", (long long)id);
+        snprintf(port, sizeof(port), "%d", m.port);
+        snprintf(cred, sizeof(cred), "%lld", (long long)m.credential_id);
         mr_cli_print_field("default-connector", id ? text : "none", 18);
+        mr_cli_print_field("smtp-host", m.host, 18);
+        mr_cli_print_field("smtp-port", m.port ? port : "default", 18);
+        mr_cli_print_field("smtp-security", m.security ? m.security : "none", 18);
+        mr_cli_print_field("smtp-credential", m.credential_id ? cred : "none", 18);
+        mr_cli_print_field("smtp-from", m.from, 18);
     }
+    mr_smtp_settings_clear(&m);
     mr_connector_clear(&c);
     return 0;
 }
 
 static const char set_usage[] =
     "settings set default-connector ID|NAME|none\n"
+    "settings set smtp-host|smtp-port|smtp-security|smtp-credential|smtp-from VALUE\n"
     "\n"
     "The default network connector is used by accounts whose Use network connector\n"
-    "is yes and whose own connector is blank.";
+    "is yes and whose own connector is blank. The SMTP relay sends scheduled reports:\n"
+    "its host, port (default 25, 587 with starttls, 465 with tls), security\n"
+    "(none, starttls, tls), credential (ID or name; '' for none) and from-address.";
 
 static int cmd_set(struct mr_cli *cli, int argc, char **argv)
 {
@@ -59,8 +77,31 @@ static int cmd_set(struct mr_cli *cli, int argc, char **argv)
     }
     if (argc - optind != 2)
         return mr_cli_usage(cli, "expected a setting and a value: default-connector ID|NAME|none");
+    if (strncmp(argv[optind], "smtp-", 5) == 0) {
+        static const char *const keys[] = {"host", "port", "security", "credential", "from"};
+        char key[32];
+        struct mr_input in = {0};
+        struct mr_problems p = {0};
+        for (size_t i = 0; i < 5; i++) {
+            if (strcmp(argv[optind] + 5, keys[i]) == 0) {
+                snprintf(key, sizeof(key), "smtp_%s", keys[i]);
+                mr_input_add(&in, key, argv[optind + 1]);
+            }
+        }
+        if (in.count == 0)
+            return mr_cli_usage(cli, "unknown setting '%s'", argv[optind]);
+        if ((rc = mr_cli_open(cli)))
+            return rc;
+        if ((rc = mr_registry_smtp_set(&cli->reg, &in, &p, &err)))
+            return mr_cli_fail_write(cli, rc, &p, &err);
+        printf("%s set\n", argv[optind]);
+        return 0;
+    }
     if (strcmp(argv[optind], "default-connector") != 0)
-        return mr_cli_usage(cli, "unknown setting '%s' (known: default-connector)", argv[optind]);
+        return mr_cli_usage(cli,
+                            "unknown setting '%s' (known: default-connector, smtp-host, "
+                            "smtp-port, smtp-security, smtp-credential, smtp-from)",
+                            argv[optind]);
     if ((rc = mr_cli_open(cli)))
         return rc;
     if (mr_registry_set_default_connector(&cli->reg, argv[optind + 1], &err) != 0)

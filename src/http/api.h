@@ -40,6 +40,12 @@ int mr_api_message_attachment(struct mr_http_req *r);
 int mr_api_report_csv(struct mr_http_req *r);
 int mr_api_users_list(struct mr_http_req *r);
 int mr_api_audit_list(struct mr_http_req *r);
+int mr_api_schedules_list(struct mr_http_req *r);
+int mr_api_schedule_create(struct mr_http_req *r);
+int mr_api_schedule_get(struct mr_http_req *r);
+int mr_api_schedule_update(struct mr_http_req *r);
+int mr_api_schedule_delete(struct mr_http_req *r);
+int mr_api_schedule_run(struct mr_http_req *r);
 
 /* Health: /healthz (no authentication, no details) and /metrics. */
 int mr_api_healthz(struct mr_http_req *r);

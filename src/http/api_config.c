@@ -2,6 +2,7 @@
  * registry calls as the command line, the same field names as its JSON. */
 #include "http/api.h"
 
+#include "registry/schedules.h"
 #include "report/views.h"
 #include "util/text.h"
 
@@ -321,27 +322,51 @@ int mr_api_connector_delete(struct mr_http_req *r)
 int mr_api_settings_get(struct mr_http_req *r)
 {
     struct mr_connector c;
+    struct mr_credential cred;
+    struct mr_smtp_settings m = {0};
     int64_t id = 0;
     mr_error err = {0};
     mr_connector_init(&c);
+    mr_credential_init(&cred);
     if (mr_store_default_connector(r->reg->store, &id, &err) ||
-        (id && mr_store_connector_get(r->reg->store, id, &c, &err)))
+        (id && mr_store_connector_get(r->reg->store, id, &c, &err)) ||
+        mr_store_smtp_get(r->reg->store, &m, &err) ||
+        (m.credential_id && mr_store_credential_get(r->reg->store, m.credential_id, &cred, &err))) {
+        mr_connector_clear(&c);
+        mr_smtp_settings_clear(&m);
         return mr_http_fail(r, MR_ESTORE, NULL, &err);
-    mr_http_json(r, MHD_HTTP_OK, json_pack("{s:o}", "default_connector", mr_view_ref(id, c.name)));
+    }
+    mr_http_json(r, MHD_HTTP_OK,
+                 json_pack("{s:o, s:s?, s:o, s:s, s:o, s:s?}", "default_connector",
+                           mr_view_ref(id, c.name), "smtp_host", m.host, "smtp_port",
+                           m.port ? json_integer(m.port) : json_null(), "smtp_security",
+                           m.security ? m.security : "none", "smtp_credential",
+                           mr_view_ref(m.credential_id, cred.name), "smtp_from", m.from));
     mr_connector_clear(&c);
+    mr_credential_clear(&cred);
+    mr_smtp_settings_clear(&m);
     return 0;
 }
 
 int mr_api_settings_update(struct mr_http_req *r)
 {
-    static const char *const keys[] = {"default_connector", NULL};
+    static const char *const keys[] = {
+        "default_connector", "smtp_host", "smtp_port", "smtp_security",
+        "smtp_credential",   "smtp_from", NULL};
     struct mr_api_input in;
+    struct mr_input smtp = {0};
+    struct mr_problems p = {0};
     mr_error err = {0};
     json_t *body;
     if (read_input(r, keys, &in, &body))
         return 0;
+    for (size_t i = 0; i < in.in.count; i++)
+        if (strncmp(in.in.items[i].key, "smtp_", 5) == 0)
+            mr_input_add(&smtp, in.in.items[i].key, in.in.items[i].value);
     const char *ref = mr_input_get(&in.in, "default_connector");
     int rc = ref ? mr_registry_set_default_connector(r->reg, *ref ? ref : "none", &err) : 0;
+    if (rc == 0 && smtp.count)
+        rc = mr_registry_smtp_set(r->reg, &smtp, &p, &err);
     json_decref(body);
-    return rc ? mr_http_fail(r, rc, NULL, &err) : mr_api_settings_get(r);
+    return rc ? mr_http_fail(r, rc, &p, &err) : mr_api_settings_get(r);
 }

@@ -57,6 +57,12 @@ static const struct route routes[] = {
     {"GET", "reports/accounts.csv", mr_api_report_csv, READ},
     {"GET", "users", mr_api_users_list, ADMIN},
     {"GET", "audit", mr_api_audit_list, ADMIN},
+    {"GET", "schedules", mr_api_schedules_list, READ},
+    {"POST", "schedules", mr_api_schedule_create, WRITE},
+    {"GET", "schedules/*", mr_api_schedule_get, READ},
+    {"PATCH", "schedules/*", mr_api_schedule_update, WRITE},
+    {"DELETE", "schedules/*", mr_api_schedule_delete, WRITE},
+    {"POST", "schedules/*/run", mr_api_schedule_run, WRITE},
 };
 
 /* Splits the path below /api/v1 into segments, kept in the second half of

@@ -1,5 +1,7 @@
 #include "report/views.h"
 
+#include "core/schedule.h"
+
 #include "store/store.h"
 #include "util/csv.h"
 #include "util/text.h"
@@ -126,4 +128,27 @@ json_t *mr_view_connector(const struct mr_connector *c, const char *credential_n
                      "port", c->port, "credential", mr_view_ref(c->credential_id, credential_name),
                      "created_at", time_json(c->created_at), "updated_at",
                      time_json(c->updated_at));
+}
+
+json_t *mr_view_schedule(const struct mr_schedule *c)
+{
+    char next[32], last[32], at[8];
+    json_error_t jerr;
+    mr_format_time(c->next_run_at, next);
+    mr_format_time(c->last_run_at, last);
+    snprintf(at, sizeof(at), "%02d:%02d", c->hour, c->minute);
+    json_t *filters = json_loads(c->filters ? c->filters : "{}", 0, &jerr);
+    json_t *j = json_pack("{s:I, s:s, s:o, s:s, s:s, s:s?, s:s?, s:s?, s:b, s:s, s:s?, s:s?, s:s?,"
+                          " s:i}",
+                          "id", (json_int_t)c->id, "name", c->name, "filters",
+                          filters ? filters : json_object(), "format", c->format, "recurrence",
+                          mr_recurrence_name(c->recurrence), "at",
+                          c->recurrence == MR_REC_HOURS ? NULL : at, "recipients", c->recipients,
+                          "directory", c->directory, "enabled", c->enabled, "next_run_at", next,
+                          "last_run_at", c->last_run_at ? last : NULL, "last_result",
+                          c->last_result, "last_error", c->last_error, "failures", c->failures);
+    json_object_set_new(j, "day", c->day >= 0 ? json_integer(c->day) : json_null());
+    json_object_set_new(j, "every_hours",
+                        c->every_hours ? json_integer(c->every_hours) : json_null());
+    return j;
 }

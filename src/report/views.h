@@ -37,6 +37,9 @@ json_t *mr_view_credential(const struct mr_credential *c);
 json_t *mr_view_connector(const struct mr_connector *c, const char *credential_name);
 /* {"id": id, "name": name}, or null when id is 0. */
 json_t *mr_view_ref(int64_t id, const char *name);
+struct mr_schedule;
+/* A scheduled report, as the API and `report schedule --format json` show it. */
+json_t *mr_view_schedule(const struct mr_schedule *c);
 /* ISO 8601 UTC, e.g. 2026-11-22T01:50:00Z. */
 void mr_format_time(int64_t t, char out[32]);
 

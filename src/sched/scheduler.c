@@ -1,6 +1,7 @@
 #include "sched/scheduler.h"
 
 #include "fetch/fetch.h"
+#include "report/deliver.h"
 #include "util/mem.h"
 
 #include <pthread.h>
@@ -13,6 +14,7 @@ struct mr_scheduler {
     char *data_dir;
     struct mr_registry planner_reg;
     pthread_t planner;
+    pthread_t reports; /* scheduled reports: apart, so a slow relay delays no check */
     pthread_t *workers;
     int nworkers;
     pthread_mutex_t lock;
@@ -123,6 +125,38 @@ static void *planner(void *arg)
     return NULL;
 }
 
+/* Due report schedules, one at a time; each records its own result. */
+static void *reports(void *arg)
+{
+    struct mr_scheduler *s = arg;
+    struct mr_registry reg;
+    mr_error err = {0};
+    if (mr_registry_open(&reg, s->data_dir, &err) != 0)
+        return NULL;
+    mr_registry_set_actor(&reg, "scheduler");
+    while (!s->stopping) {
+        int64_t *ids = NULL;
+        size_t n = 0;
+        if (mr_store_schedules_due(reg.store, (int64_t)time(NULL), &ids, &n, &err) == 0)
+            for (size_t i = 0; i < n && !s->stopping; i++) {
+                mr_error e = {0};
+                int rc = mr_report_run_schedule(&reg, ids[i], &e);
+                fprintf(stderr, "report schedule=%lld result=%s%s%s\n", (long long)ids[i],
+                        rc ? "error error=\"" : "ok", rc ? e.message : "", rc ? "\"" : "");
+            }
+        free(ids);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_mutex_lock(&s->lock);
+        if (!s->stopping)
+            pthread_cond_timedwait(&s->wake, &s->lock, &until);
+        pthread_mutex_unlock(&s->lock);
+    }
+    mr_registry_close(&reg);
+    return NULL;
+}
+
 static void log_run(int64_t id, int rc, const struct mr_fetch_result *res, const mr_error *err)
 {
     char when[32];
@@ -204,6 +238,7 @@ int mr_scheduler_start(struct mr_scheduler **out, const struct mr_scheduler_conf
     for (int i = 0; i < s->nworkers; i++)
         pthread_create(&s->workers[i], NULL, worker, s);
     pthread_create(&s->planner, NULL, planner, s);
+    pthread_create(&s->reports, NULL, reports, s);
     *out = s;
     return 0;
 }
@@ -219,6 +254,7 @@ void mr_scheduler_stop(struct mr_scheduler **sp)
     pthread_cond_broadcast(&s->wake);
     pthread_mutex_unlock(&s->lock);
     pthread_join(s->planner, NULL);
+    pthread_join(s->reports, NULL);
     for (int i = 0; i < s->nworkers; i++)
         pthread_join(s->workers[i], NULL);
     mr_registry_close(&s->planner_reg);

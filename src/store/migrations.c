@@ -160,6 +160,33 @@ const struct mr_migration mr_store_migrations[] = {
                   "  changes TEXT NOT NULL"
                   ") STRICT;"
                   "CREATE INDEX audit_by_object ON audit_log(object, object_id);"},
+    {"scheduled reports and the SMTP relay",
+     "CREATE TABLE report_schedules ("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+     "  filters TEXT NOT NULL,"
+     "  format TEXT NOT NULL CHECK (format IN ('csv', 'html')),"
+     "  recurrence TEXT NOT NULL CHECK (recurrence IN ('daily', 'weekly', 'monthly', 'hours')),"
+     "  at_time TEXT,"
+     "  day INTEGER,"
+     "  every_hours INTEGER,"
+     "  recipients TEXT NOT NULL,"
+     "  directory TEXT,"
+     "  enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),"
+     "  next_run_at INTEGER NOT NULL,"
+     "  last_run_at INTEGER,"
+     "  last_result TEXT,"
+     "  last_error TEXT,"
+     "  failures INTEGER NOT NULL DEFAULT 0,"
+     "  created_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL"
+     ") STRICT;"
+     "ALTER TABLE settings ADD COLUMN smtp_host TEXT;"
+     "ALTER TABLE settings ADD COLUMN smtp_port INTEGER;"
+     "ALTER TABLE settings ADD COLUMN smtp_security TEXT;"
+     "ALTER TABLE settings ADD COLUMN smtp_credential_id INTEGER"
+     "  REFERENCES credentials(id) ON DELETE RESTRICT;"
+     "ALTER TABLE settings ADD COLUMN smtp_from TEXT;"},
 };
 
 const size_t mr_store_migration_count =

@@ -84,20 +84,22 @@ char *mr_store_column_text(sqlite3_stmt *st, int i)
 
 const char *mr_object_name(enum mr_object kind)
 {
-    static const char *const names[] = {"account", "credential", "network connector", "user"};
+    static const char *const names[] = {"account", "credential", "network connector", "user",
+                                        "report schedule"};
     return names[kind];
 }
 
 const char *mr_object_a_name(enum mr_object kind)
 {
     static const char *const names[] = {"an account", "a credential", "a network connector",
-                                        "a user"};
+                                        "a user", "a report schedule"};
     return names[kind];
 }
 
 static const char *table_of(enum mr_object kind)
 {
-    static const char *const tables[] = {"accounts", "credentials", "connectors", "users"};
+    static const char *const tables[] = {"accounts", "credentials", "connectors", "users",
+                                         "report_schedules"};
     return tables[kind];
 }
 
@@ -401,7 +403,7 @@ static const char *const users_queries[][3] = {
             "SELECT 'account ' || name FROM accounts WHERE credential_id = ?1 ORDER BY id",
             "SELECT 'network connector ' || name FROM connectors WHERE credential_id = ?1 "
             "ORDER BY id",
-            NULL,
+            "SELECT 'the SMTP relay setting' FROM settings WHERE smtp_credential_id = ?1",
         },
     [MR_OBJ_CONNECTOR] =
         {
@@ -412,6 +414,7 @@ static const char *const users_queries[][3] = {
             "ORDER BY accounts.id",
         },
     [MR_OBJ_USER] = {NULL, NULL, NULL},
+    [MR_OBJ_SCHEDULE] = {NULL, NULL, NULL},
 };
 
 static int collect_names(struct mr_store *s, const char *sql, int64_t id, struct mr_buf *out,

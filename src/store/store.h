@@ -12,6 +12,7 @@
 #include "core/credential.h"
 #include "core/filter.h"
 #include "core/message.h"
+#include "core/schedule.h"
 #include "core/user.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -40,7 +41,13 @@ int mr_store_meta_get(struct mr_store *s, const char *key, struct mr_buf *out, m
 int mr_store_meta_set(struct mr_store *s, const char *key, const void *val, size_t len,
                       mr_error *err);
 
-enum mr_object { MR_OBJ_ACCOUNT, MR_OBJ_CREDENTIAL, MR_OBJ_CONNECTOR, MR_OBJ_USER };
+enum mr_object {
+    MR_OBJ_ACCOUNT,
+    MR_OBJ_CREDENTIAL,
+    MR_OBJ_CONNECTOR,
+    MR_OBJ_USER,
+    MR_OBJ_SCHEDULE,
+};
 const char *mr_object_name(enum mr_object kind); /* "account", ... */
 /* The name with its article: "an account", "a credential". */
 const char *mr_object_a_name(enum mr_object kind);
@@ -244,6 +251,33 @@ int mr_store_audit_list(struct mr_store *s, const struct mr_audit_filter *f, siz
                         size_t limit, struct mr_audit_entry **items, size_t *n, size_t *total,
                         mr_error *err);
 void mr_audit_list_free(struct mr_audit_entry **items, size_t n);
+
+/* --- scheduled reports and the SMTP relay ----------------------------------- */
+
+struct mr_smtp_settings {
+    char *host;
+    int port;       /* 0 = by security: 25, 587 (starttls), 465 (tls) */
+    char *security; /* none, starttls, tls */
+    int64_t credential_id;
+    char *from;
+};
+
+void mr_smtp_settings_clear(struct mr_smtp_settings *m);
+int mr_store_smtp_get(struct mr_store *s, struct mr_smtp_settings *out, mr_error *err);
+int mr_store_smtp_set(struct mr_store *s, const struct mr_smtp_settings *in, mr_error *err);
+
+int mr_store_schedule_insert(struct mr_store *s, struct mr_schedule *c, mr_error *err);
+int mr_store_schedule_update(struct mr_store *s, struct mr_schedule *c, mr_error *err);
+int mr_store_schedule_get(struct mr_store *s, int64_t id, struct mr_schedule *out, mr_error *err);
+int mr_store_schedule_list(struct mr_store *s, struct mr_schedule **items, size_t *n,
+                           mr_error *err);
+void mr_schedule_list_free(struct mr_schedule **items, size_t n);
+int mr_store_schedule_delete(struct mr_store *s, int64_t id, mr_error *err);
+/* Enabled schedules whose next run is at or before now. */
+int mr_store_schedules_due(struct mr_store *s, int64_t now, int64_t **ids, size_t *n,
+                           mr_error *err);
+int mr_store_schedule_result(struct mr_store *s, int64_t id, const char *result, const char *error,
+                             int failures, int64_t next_run_at, mr_error *err);
 
 /* Settings. 0 = no default connector. */
 int mr_store_default_connector(struct mr_store *s, int64_t *id, mr_error *err);

@@ -30,6 +30,9 @@ ROUTES = [
     ("GET", "/api/v1/messages/1/attachments/1", False),
     ("GET", "/api/v1/reports/accounts.csv", False), ("GET", "/api/v1/users", False),
     ("GET", "/api/v1/audit", False),
+    ("GET", "/api/v1/schedules", False), ("POST", "/api/v1/schedules", True),
+    ("GET", "/api/v1/schedules/1", False), ("PATCH", "/api/v1/schedules/1", True),
+    ("DELETE", "/api/v1/schedules/1", True), ("POST", "/api/v1/schedules/1/run", True),
 ]
 SECRET = "Marmoset-Secret-Pw-99"
 

@@ -1,0 +1,49 @@
+/* Scheduled reports: the settings report, with its filters, as CSV or HTML,
+ * e-mailed to recipients and/or written to a directory on a recurrence. */
+#ifndef MR_CORE_SCHEDULE_H
+#define MR_CORE_SCHEDULE_H
+
+#include "core/filter.h"
+#include "util/error.h"
+
+#include <stdint.h>
+#include <time.h>
+
+enum mr_recurrence { MR_REC_UNSET = 0, MR_REC_DAILY, MR_REC_WEEKLY, MR_REC_MONTHLY, MR_REC_HOURS };
+
+struct mr_schedule {
+    int64_t id;
+    char *name;
+    char *filters; /* JSON object of the report's filters */
+    char *format;  /* csv, html */
+    enum mr_recurrence recurrence;
+    int hour, minute; /* daily, weekly, monthly (daemon's time zone) */
+    int day;          /* weekly: 0 Sunday .. 6; monthly: 1..31 (or the month's last) */
+    int every_hours;  /* hours: 1..720 */
+    char *recipients; /* comma-separated addresses */
+    char *directory;  /* absolute path, or NULL */
+    int enabled;
+    int64_t next_run_at, last_run_at;
+    char *last_result, *last_error;
+    int failures;
+    int64_t created_at, updated_at;
+};
+
+void mr_schedule_init(struct mr_schedule *s);
+void mr_schedule_clear(struct mr_schedule *s);
+const char *mr_recurrence_name(enum mr_recurrence r);
+int mr_recurrence_parse(const char *text, enum mr_recurrence *out);
+/* Sets one field from text: name, filters, format, recurrence, at (HH:MM),
+ * day, every_hours, recipients, directory, enabled. */
+int mr_schedule_set(struct mr_schedule *s, const char *key, const char *text,
+                    struct mr_problems *p);
+int mr_schedule_validate(const struct mr_schedule *s, struct mr_problems *p);
+/* The first run strictly after `after`, in local time. */
+int64_t mr_schedule_next(const struct mr_schedule *s, int64_t after);
+/* After a failed delivery: when to try again (5 min doubling, up to 1 h,
+ * never later than the next regular run). */
+int64_t mr_schedule_retry(const struct mr_schedule *s, int64_t now);
+/* local@domain, no spaces or commas. */
+int mr_email_valid(const char *address);
+
+#endif

@@ -1,0 +1,290 @@
+#include "report/deliver.h"
+
+#include "report/views.h"
+#include "util/mem.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const filter_keys[] = {
+    "name", "secure", "automatic_check", "keep_copy", "status", "errors", NULL};
+
+int mr_report_filter_from_json(const char *text, struct mr_account_filter *f, char name_buf[256],
+                               struct mr_problems *p)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text && *text ? text : "{}", 0, &jerr);
+    mr_account_filter_init(f);
+    name_buf[0] = '\0';
+    if (!json_is_object(j)) {
+        json_decref(j);
+        mr_problems_add(p, "filters", "must be a JSON object of the report's filters");
+        return MR_EINVAL;
+    }
+    const char *key;
+    json_t *v;
+    size_t before = p->count;
+    json_object_foreach(j, key, v)
+    {
+        const char *s = json_string_value(v);
+        int known = 0;
+        for (int i = 0; filter_keys[i]; i++)
+            known |= strcmp(filter_keys[i], key) == 0;
+        if (!known || !s)
+            mr_problems_add(p, "filters", "'%s' is not a report filter with a text value", key);
+        else if (strcmp(key, "name") == 0)
+            snprintf(name_buf, 256, "%s", s);
+        else if (strcmp(key, "status") == 0
+                     ? mr_status_parse(s, &f->enabled) != 0
+                     : mr_tristate_parse(s, strcmp(key, "secure") == 0 ? &f->secure
+                                            : strcmp(key, "automatic_check") == 0
+                                                ? &f->automatic_check
+                                            : strcmp(key, "keep_copy") == 0 ? &f->keep_copy
+                                                                            : &f->errors) != 0)
+            mr_problems_add(p, "filters", "'%s' cannot be '%.20s'", key, s);
+    }
+    f->name = name_buf[0] ? name_buf : NULL;
+    json_decref(j);
+    return p->count > before ? MR_EINVAL : 0;
+}
+
+static void html_text(struct mr_buf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '<')
+            mr_buf_puts(b, "&lt;");
+        else if (*s == '>')
+            mr_buf_puts(b, "&gt;");
+        else if (*s == '&')
+            mr_buf_puts(b, "&amp;");
+        else if (*s == '"')
+            mr_buf_puts(b, "&quot;");
+        else
+            mr_buf_putc(b, *s);
+    }
+}
+
+static void render_html(struct mr_buf *b, const struct mr_account *items, size_t n,
+                        const char *filters)
+{
+    char when[32];
+    mr_format_time((int64_t)time(NULL), when);
+    mr_buf_puts(b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>IMAP/POP3 settings "
+                   "report</title></head><body>\n<h1>IMAP/POP3 settings report</h1>\n<p>Filters "
+                   "applied: ");
+    html_text(b, filters && strcmp(filters, "{}") != 0 ? filters : "none");
+    mr_buf_printf(b, "</p>\n<p>Generated at: %s</p>\n<table border=\"1\">\n<tr>", when);
+    for (int c = 0; c < MR_REPORT_COLUMNS; c++) {
+        mr_buf_puts(b, "<th>");
+        html_text(b, mr_report_columns[c]);
+        mr_buf_puts(b, "</th>");
+    }
+    mr_buf_puts(b, "</tr>\n");
+    for (size_t i = 0; i < n; i++) {
+        const char *cells[MR_REPORT_COLUMNS];
+        char id[24], port[8];
+        mr_report_row(&items[i], cells, id, port);
+        mr_buf_puts(b, "<tr>");
+        for (int c = 0; c < MR_REPORT_COLUMNS; c++) {
+            mr_buf_puts(b, "<td>");
+            html_text(b, cells[c]);
+            mr_buf_puts(b, "</td>");
+        }
+        mr_buf_puts(b, "</tr>\n");
+    }
+    mr_buf_puts(b, "</table>\n</body></html>\n");
+}
+
+int mr_report_render(struct mr_store *s, const char *filters_json, const char *format,
+                     struct mr_buf *out, mr_error *err)
+{
+    struct mr_account_filter f;
+    struct mr_problems p = {0};
+    struct mr_account *items;
+    size_t n, total;
+    char name[256];
+    if (mr_report_filter_from_json(filters_json, &f, name, &p) != 0)
+        return mr_problems_to_error(&p, err);
+    int rc = mr_store_account_list(s, &f, 0, 0, &items, &n, &total, err);
+    if (rc)
+        return rc;
+    if (strcmp(format, "html") == 0)
+        render_html(out, items, n, filters_json);
+    else {
+        rc = mr_report_csv_header(out);
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = mr_report_csv_row(out, &items[i]);
+    }
+    mr_account_list_free(&items, n);
+    return rc ? mr_error_set(err, rc, "", "the report is too large") : 0;
+}
+
+/* --- writing and sending --------------------------------------------------- */
+
+static int write_file(const char *dir, const char *name, const struct mr_buf *b, mr_error *err)
+{
+    char *path = mr_xasprintf("%s/%s", dir, name), *tmp = mr_xasprintf("%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int ok =
+        fd >= 0 && write(fd, b->data ? b->data : "", b->len) == (ssize_t)b->len && fsync(fd) == 0;
+    int saved = errno;
+    if (fd >= 0)
+        close(fd);
+    ok = ok && rename(tmp, path) == 0;
+    int rc =
+        ok ? 0
+           : mr_error_set(err, MR_EIO, "directory", "cannot write %s: %s", path, strerror(saved));
+    if (!ok)
+        unlink(tmp);
+    free(path);
+    free(tmp);
+    return rc;
+}
+
+static struct curl_slist *recipients(const char *list)
+{
+    struct curl_slist *out = NULL;
+    char *copy = mr_xstrdup(list);
+    for (char *save = NULL, *a = strtok_r(copy, ", ", &save); a; a = strtok_r(NULL, ", ", &save)) {
+        char *addr = mr_xasprintf("<%s>", a);
+        out = curl_slist_append(out, addr);
+        free(addr);
+    }
+    free(copy);
+    return out;
+}
+
+static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
+                     const struct mr_schedule *c, const char *filename, const struct mr_buf *body,
+                     mr_error *err)
+{
+    struct mr_credential cred;
+    struct mr_secret *secret = NULL;
+    char errbuf[CURL_ERROR_SIZE] = "";
+    int rc = 0, tls = m->security && strcmp(m->security, "tls") == 0;
+    int port = m->port                                               ? m->port
+               : tls                                                 ? 465
+               : m->security && strcmp(m->security, "starttls") == 0 ? 587
+                                                                     : 25;
+    mr_credential_init(&cred);
+    if (!m->host || !m->from)
+        return mr_error_set(err, MR_EINVAL, "smtp",
+                            "no SMTP relay is set: set its host and "
+                            "from-address in settings");
+    if (m->credential_id &&
+        ((rc = mr_store_credential_get(r->store, m->credential_id, &cred, err)) ||
+         (rc = mr_registry_credential_secret(r, m->credential_id, &secret, err))))
+        return rc;
+    CURL *curl = curl_easy_init();
+    char *url = mr_xasprintf("%s://%s:%d", tls ? "smtps" : "smtp", m->host, port);
+    char *from = mr_xasprintf("<%s>", m->from);
+    char *subject = mr_xasprintf("Subject: mailroom report: %s", c->name);
+    char *from_h = mr_xasprintf("From: mailroom <%s>", m->from);
+    char *to_h = mr_xasprintf("To: %s", c->recipients);
+    char date_h[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(date_h, sizeof(date_h), "Date: %a, %d %b %Y %H:%M:%S %z", &tm);
+    struct curl_slist *rcpt = recipients(c->recipients);
+    struct curl_slist *headers = curl_slist_append(NULL, subject);
+    headers = curl_slist_append(headers, from_h);
+    headers = curl_slist_append(headers, to_h);
+    headers = curl_slist_append(headers, date_h);
+    curl_mime *mime = curl_mime_init(curl);
+    curl_mimepart *text = curl_mime_addpart(mime);
+    curl_mime_data(text, "The IMAP/POP3 settings report is attached.\r\n", CURL_ZERO_TERMINATED);
+    curl_mime_type(text, "text/plain; charset=utf-8");
+    curl_mimepart *att = curl_mime_addpart(mime);
+    curl_mime_data(att, body->data ? body->data : "", body->len);
+    curl_mime_filename(att, filename);
+    curl_mime_type(att, strcmp(c->format, "html") == 0 ? "text/html; charset=utf-8"
+                                                       : "text/csv; charset=utf-8");
+    curl_mime_encoder(att, "base64");
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from);
+    curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 15L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    if (m->security && strcmp(m->security, "starttls") == 0)
+        curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+    if (secret) {
+        curl_easy_setopt(curl, CURLOPT_USERNAME, cred.username);
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, secret->data);
+    }
+    CURLcode res = curl_easy_perform(curl);
+    if (res != CURLE_OK)
+        rc = mr_error_set(err, MR_ENET, "smtp", "sending through %s:%d failed: %s", m->host, port,
+                          errbuf[0] ? errbuf : curl_easy_strerror(res));
+    curl_mime_free(mime);
+    curl_slist_free_all(rcpt);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    free(url);
+    free(from);
+    free(subject);
+    free(from_h);
+    free(to_h);
+    mr_secret_free(&secret);
+    mr_credential_clear(&cred);
+    return rc;
+}
+
+static int deliver(struct mr_registry *r, const struct mr_schedule *c, mr_error *err)
+{
+    struct mr_smtp_settings m;
+    struct mr_buf body;
+    char filename[300], stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M", &tm);
+    snprintf(filename, sizeof(filename), "accounts-%lld-%s.%s", (long long)c->id, stamp, c->format);
+    mr_buf_init(&body, 64u << 20);
+    int rc = mr_report_render(r->store, c->filters, c->format, &body, err);
+    /* The two deliveries are independent: a full disk must not keep the
+     * e-mail from going out, nor a relay that is down the file. */
+    mr_error dir_err = {0}, mail_err = {0};
+    int dir_rc = 0, mail_rc = 0;
+    if (rc == 0 && c->directory)
+        dir_rc = write_file(c->directory, filename, &body, &dir_err);
+    if (rc == 0 && c->recipients && (mail_rc = mr_store_smtp_get(r->store, &m, &mail_err)) == 0) {
+        mail_rc = send_mail(r, &m, c, filename, &body, &mail_err);
+        mr_smtp_settings_clear(&m);
+    }
+    if (rc == 0 && dir_rc && mail_rc)
+        rc = mr_error_set(err, MR_EIO, "delivery", "%s; %s", dir_err.message, mail_err.message);
+    else if (rc == 0 && (dir_rc || mail_rc))
+        rc = mr_error_set(err, dir_rc ? dir_err.code : mail_err.code,
+                          dir_rc ? dir_err.field : mail_err.field, "%s",
+                          dir_rc ? dir_err.message : mail_err.message);
+    mr_buf_free(&body);
+    return rc;
+}
+
+int mr_report_run_schedule(struct mr_registry *r, int64_t id, mr_error *err)
+{
+    struct mr_schedule c;
+    mr_error ignored = {0};
+    int rc = mr_store_schedule_get(r->store, id, &c, err);
+    if (rc)
+        return rc;
+    int64_t now = (int64_t)time(NULL);
+    rc = deliver(r, &c, err);
+    c.failures = rc ? c.failures + 1 : 0;
+    int64_t next = rc ? mr_schedule_retry(&c, now) : mr_schedule_next(&c, now);
+    mr_store_schedule_result(r->store, id, rc ? "error" : "ok", rc ? err->message : NULL,
+                             c.failures, next, rc ? &ignored : err);
+    mr_schedule_clear(&c);
+    return rc;
+}
