@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char list_usage[] =
-    "audit list [--object account|credential|connector|user|settings] [--actor WHO]\n"
+    "audit list [--object account|credential|connector|user|settings|schedule] [--actor WHO]\n"
     "       [--page N] [--format table|csv|json]\n"
     "\n"
     "Every change to accounts, credentials (never a secret: \"changed\"), connectors,\n"
