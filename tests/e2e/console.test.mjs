@@ -2,7 +2,7 @@
 // against a real mailroom daemon and the suite's Dovecot (see run.py).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
 
@@ -229,6 +229,11 @@ describe('mailroom console', () => {
     await page.screenshot({ path: `${fx.shots}/report-pt-BR.png` });
     await page.selectOption('#language', 'en');
     await page.waitForSelector('h1 >> text=IMAP/POP3 settings report');
+    const [en, pt] = await page.evaluate(async () => {
+      const m = await import('/js/i18n.js');
+      return [m.keys('en').sort(), m.keys('pt-BR').sort()];
+    });
+    assert.deepEqual(pt, en, 'every string in both languages');
   });
 
   it('shows the audit log to admins', async () => {
@@ -242,6 +247,51 @@ describe('mailroom console', () => {
     await page.click('#audit-search button[type=submit]');
     await page.waitForFunction(() => [...document.querySelectorAll('#audit tbody tr')].length === 2);
     assert.match(await page.textContent('#audit'), /password: set/);
+  });
+
+  it('sets the SMTP relay and schedules the filtered report', async () => {
+    await page.goto(`${fx.url}/#/settings`);
+    await page.waitForSelector('#settings-form');
+    await page.fill('#s-smtp_host', '127.0.0.1');
+    await page.fill('#s-smtp_port', String(fx.smtp_port));
+    await page.fill('#s-smtp_from', 'nobody');
+    await page.click('#save');
+    await page.waitForSelector('#err-smtp_from:not([hidden])');
+    assert.match(await page.textContent('#err-smtp_from'), /not an e-mail address/);
+    await page.fill('#s-smtp_from', 'mailroom@example.com');
+    await page.click('#save');
+    await page.waitForSelector('#err-smtp_from', { state: 'hidden' });
+
+    await page.goto(`${fx.url}/#/accounts?name=bulk-1`);
+    await page.waitForSelector('#report tbody tr[data-id]');
+    await page.click('#report-actions summary');
+    await page.click('#action-schedule');
+    await page.waitForSelector('#schedule-form');
+    assert.match(await page.textContent('#s-filters'), /name = bulk-1/);
+    assert.equal(await page.isVisible('#s-weekday'), true);
+    await page.selectOption('#s-recurrence', 'hours');
+    assert.equal(await page.isVisible('#s-weekday'), false);
+    assert.equal(await page.isVisible('#s-at'), false);
+    await page.selectOption('#s-recurrence', 'weekly');
+    await page.fill('#s-name', 'weekly bulk');
+    await page.selectOption('#s-weekday', 'friday');
+    await page.fill('#s-at', '07:30');
+    await page.fill('#s-recipients', 'ops@example.com, not-an-address');
+    await page.click('#save');
+    await page.waitForSelector('#err-recipients:not([hidden])');
+    assert.match(await page.textContent('#err-recipients'), /not-an-address/);
+    await page.fill('#s-recipients', 'ops@example.com');
+    await page.fill('#s-directory', fx.report_dir);
+    await page.click('#save');
+    await page.waitForSelector('#schedules tbody tr >> text=weekly bulk');
+    assert.match(await page.textContent('#schedules tbody tr'), /Friday 07:30/);
+    await page.click('#schedules tbody tr button.run');
+    await page.waitForSelector('#schedules tbody tr td.last-run.ok');
+    const files = readdirSync(fx.report_dir);
+    assert.equal(files.length, 1);
+    const csv = readFileSync(`${fx.report_dir}/${files[0]}`, 'utf8');
+    assert.equal(csv.trim().split('\r\n').length, 1 + 10, csv); // bulk-10 .. bulk-19
+    await page.screenshot({ path: `${fx.shots}/schedules.png` });
   });
 
   it('lets a viewer read but not change anything', async () => {

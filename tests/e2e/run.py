@@ -11,9 +11,11 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "cli"))
 from daemon import ADMIN_PASSWORD, Daemon  # noqa: E402
 from dovecot import POOL_PASSWORD, Dovecot  # noqa: E402
 from helpers import crlf  # noqa: E402
+from smtpsink import SmtpSink  # noqa: E402
 
 MESSAGES = [
     b"From: =?UTF-8?B?Sm9zw6kgU2lsdmE=?= <jose@example.com>\r\nTo: help@example.com\r\n"
@@ -34,6 +36,7 @@ def main():
     shots = os.environ.get("MR_SHOTS", os.path.join(root, "build", "e2e"))
     os.makedirs(shots, exist_ok=True)
     dovecot = Dovecot(users=4, name="e2e").start()
+    sink = SmtpSink()
     daemon = None
     try:
         user = dovecot.take_user()
@@ -47,14 +50,22 @@ def main():
             "viewer": ["viewer", "viewer-password-1"],
             "mail_user": user, "mail_password": POOL_PASSWORD, "ports": dovecot.ports,
             "sha256": [hashlib.sha256(crlf(m)).hexdigest() for m in MESSAGES],
-            "shots": shots,
+            "shots": shots, "smtp_port": sink.port,
+            "report_dir": os.path.join(daemon.tmp, "reports"),
         }
+        os.mkdir(fixture["report_dir"])
         path = os.path.join(daemon.tmp, "fixture.json")
         with open(path, "w") as fh:
             json.dump(fixture, fh)
         env = dict(os.environ, MR_FIXTURE=path)
         rc = subprocess.run(["node", "--test", "--test-concurrency=1", "console.test.mjs"],
                             cwd=HERE, env=env, timeout=900).returncode
+        # the scheduled report the browser ran went out by mail, with its filter applied
+        mailed = [m for _, rcpts, m in sink.messages if rcpts == ["ops@example.com"]]
+        if rc == 0 and (len(mailed) != 1 or
+                        "bulk-15" not in next(mailed[0].iter_attachments()).get_content()):
+            print("run.py: the scheduled report was not mailed as expected:", sink.messages)
+            rc = 1
     finally:
         if daemon:
             code = daemon.stop()
@@ -62,6 +73,7 @@ def main():
                 print(daemon.output()[-4000:])
                 rc = rc or 1
         dovecot.stop()
+        sink.close()
     return rc
 
 

@@ -9,6 +9,7 @@ import { credentialForm, credentialsPage } from './views/credentials.js';
 import { inboxPage, messagePage } from './views/inbox.js';
 import { loginPage } from './views/login.js';
 import { printPage, reportPage } from './views/report.js';
+import { scheduleForm, schedulesPage } from './views/schedules.js';
 import { settingsPage } from './views/settings.js';
 
 export const session = { user: null };
@@ -27,6 +28,9 @@ const routes = [
   [/^#\/connectors\/new$/, () => (el) => connectorForm(el, null)],
   [/^#\/connectors\/(\d+)$/, (m) => (el) => connectorForm(el, Number(m[1]))],
   [/^#\/settings$/, () => settingsPage],
+  [/^#\/schedules$/, () => schedulesPage],
+  [/^#\/schedules\/new$/, () => (el, q) => scheduleForm(el, null, q)],
+  [/^#\/schedules\/(\d+)$/, (m) => (el) => scheduleForm(el, Number(m[1]))],
   [/^#\/audit$/, () => auditPage],
 ];
 
@@ -44,7 +48,7 @@ function navigation() {
   const here = location.hash.split('?')[0];
   for (const [hash, key] of [['#/accounts', 'nav.accounts'], ['#/inbox', 'nav.inbox'],
     ['#/credentials', 'nav.credentials'], ['#/connectors', 'nav.connectors'],
-    ['#/settings', 'nav.settings'], ...(isAdmin() ? [['#/audit', 'nav.audit']] : [])]) {
+    ['#/schedules', 'nav.schedules'], ['#/settings', 'nav.settings'], ...(isAdmin() ? [['#/audit', 'nav.audit']] : [])]) {
     nav.append(h('a', { href: hash, class: here.startsWith(hash) ? 'active' : '' }, t(key)));
   }
   const user = clear(document.getElementById('user'));

@@ -4,7 +4,7 @@ import { formatTime, h } from '../dom.js';
 import { t } from '../i18n.js';
 import { pager } from './parts.js';
 
-const OBJECTS = ['account', 'credential', 'connector', 'user', 'settings'];
+const OBJECTS = ['account', 'credential', 'connector', 'user', 'settings', 'schedule'];
 
 function changesText(changes) {
   return Object.entries(changes).map(([field, v]) => (Array.isArray(v)

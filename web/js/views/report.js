@@ -5,6 +5,7 @@ import { isAdmin } from '../app.js';
 import { clear, formatTime, h } from '../dom.js';
 import { t } from '../i18n.js';
 import { fetchNow, pager, runTest, triSelect } from './parts.js';
+import { scheduleLink } from './schedules.js';
 
 const FILTERS = ['name', 'secure', 'automatic_check', 'keep_copy', 'status', 'errors'];
 const yesNo = (b) => t(b ? 'common.yes' : 'common.no');
@@ -84,8 +85,8 @@ function actionsMenu(filters) {
     h('summary', {}, t('common.actions')),
     h('div', { class: 'menu-items' },
       h('a', { href: `#/accounts/print${q}`, id: 'action-print' }, t('report.print')),
-      h('a', { href: `/api/v1/reports/accounts.csv${q}`, id: 'action-csv', download: 'accounts.csv' }, t('report.csv'))));
-  // Schedule report arrives with the scheduler: until then it is not shown.
+      h('a', { href: `/api/v1/reports/accounts.csv${q}`, id: 'action-csv', download: 'accounts.csv' }, t('report.csv')),
+      isAdmin() && h('a', { href: scheduleLink(filters), id: 'action-schedule' }, t('report.schedule'))));
   for (const a of menu.querySelectorAll('a')) a.addEventListener('click', () => { menu.open = false; });
   return menu;
 }

@@ -1,0 +1,131 @@
+// Scheduled reports: the settings report, with the filters it was scheduled
+// from, e-mailed or written to a directory on a recurrence.
+import { api, query } from '../api.js';
+import { go, isAdmin } from '../app.js';
+import { clear, formatTime, h, toast } from '../dom.js';
+import { t } from '../i18n.js';
+import { deleteButton, formErrors, simpleField } from './credentials.js';
+
+const FILTERS = ['name', 'secure', 'automatic_check', 'keep_copy', 'status', 'errors'];
+const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+
+export function filtersText(filters) {
+  const applied = Object.entries(filters || {}).map(([k, v]) => `${k} = ${v}`).join(', ');
+  return applied || t('report.noFilters');
+}
+
+function when(s) {
+  if (s.recurrence === 'hours') return t('schedule.everyHours', { n: s.every_hours });
+  if (s.recurrence === 'weekly') return `${t(`day.${WEEKDAYS[s.day]}`)} ${s.at}`;
+  if (s.recurrence === 'monthly') return t('schedule.monthlyOn', { day: s.day, at: s.at });
+  return t('schedule.dailyAt', { at: s.at });
+}
+
+function lastRun(s) {
+  if (!s.last_run_at) return h('td', { class: 'last-run never' }, t('check.never'));
+  const failed = s.last_result === 'error';
+  return h('td', { class: `last-run ${failed ? 'failed' : 'ok'}`, title: failed ? s.last_error : '' },
+    `${failed ? '✗' : '✓'} ${formatTime(s.last_run_at)}`,
+    failed ? h('div', { class: 'detail' }, s.last_error) : '');
+}
+
+export async function schedulesPage(main) {
+  const data = await api('GET', '/schedules');
+  const refresh = () => schedulesPage(clear(main));
+  const runNow = async (s, button) => {
+    button.disabled = true;
+    try {
+      const r = await api('POST', `/schedules/${s.id}/run`);
+      toast(r.last_result === 'ok' ? t('schedule.sent') : r.last_error, r.last_result === 'ok' ? 'ok' : 'error');
+    } catch (e) { toast(e.message, 'error'); }
+    refresh();
+  };
+  main.append(h('div', { class: 'titlebar' }, h('h1', {}, t('schedules.title')),
+    isAdmin() && h('a', { href: '#/schedules/new', class: 'button', id: 'new-schedule' }, t('common.new'))),
+  h('table', { class: 'list', id: 'schedules' },
+    h('thead', {}, h('tr', {}, ['col.id', 'col.name', 'schedule.when', 'report.filters', 'schedule.deliver',
+      'schedule.next', 'schedule.last', 'common.actions'].map((k) => h('th', {}, t(k))))),
+    h('tbody', {}, data.schedules.map((s) => h('tr', { dataset: { id: s.id } },
+      h('td', {}, s.id), h('td', {}, s.name, s.enabled ? '' : ` (${t('status.disabled')})`),
+      h('td', {}, when(s)), h('td', {}, filtersText(s.filters)),
+      h('td', {}, [s.recipients, s.directory].filter(Boolean).join('; '), ` (${s.format.toUpperCase()})`),
+      h('td', {}, formatTime(s.next_run_at)), lastRun(s),
+      h('td', { class: 'actions' }, h('div', { class: 'row-actions' },
+        h('a', { href: `#/schedules/${s.id}`, class: 'edit' }, t('common.edit')),
+        isAdmin() && h('button', { type: 'button', class: 'run',
+          onclick: (ev) => runNow(s, ev.target) }, t('schedule.runNow')))))))),
+  data.schedules.length ? '' : h('p', { class: 'empty' }, t('schedules.none')));
+}
+
+export async function scheduleForm(main, id, params) {
+  const fromReport = {};
+  for (const k of FILTERS) if (params && params.get(k)) fromReport[k] = params.get(k);
+  const s = id ? await api('GET', `/schedules/${id}`)
+    : { recurrence: 'weekly', day: 1, at: '08:00', format: 'csv', enabled: true, filters: fromReport };
+  const name = h('input', { id: 's-name', value: s.name || '' });
+  const recurrence = h('select', { id: 's-recurrence' }, ['daily', 'weekly', 'monthly', 'hours'].map((r) =>
+    h('option', { value: r, selected: s.recurrence === r }, t(`schedule.rec.${r}`))));
+  const at = h('input', { id: 's-at', type: 'time', value: s.at || '08:00' });
+  const weekday = h('select', { id: 's-weekday' }, WEEKDAYS.map((d, i) =>
+    h('option', { value: d, selected: s.recurrence === 'weekly' && s.day === i }, t(`day.${d}`))));
+  const monthday = h('input', { id: 's-monthday', type: 'number', min: 1, max: 31,
+    value: s.recurrence === 'monthly' ? s.day : 1 });
+  const hours = h('input', { id: 's-every_hours', type: 'number', min: 1, max: 720, value: s.every_hours || 24 });
+  const format = h('select', { id: 's-format' }, ['csv', 'html'].map((f) =>
+    h('option', { value: f, selected: s.format === f }, f.toUpperCase())));
+  const recipients = h('input', { id: 's-recipients', value: s.recipients || '', placeholder: 'ops@example.com, …' });
+  const directory = h('input', { id: 's-directory', value: s.directory || '', placeholder: '/srv/reports' });
+  const enabled = h('input', { id: 's-enabled', type: 'checkbox', checked: s.enabled });
+  const fields = {
+    at: simpleField('at', 'schedule.at', at), weekday: simpleField('day', 'schedule.weekday', weekday),
+    monthday: simpleField('day-m', 'schedule.monthday', monthday),
+    hours: simpleField('every_hours', 'schedule.everyHoursLabel', hours),
+  };
+  const shown = () => {
+    const r = recurrence.value;
+    fields.at.hidden = r === 'hours';
+    fields.weekday.hidden = r !== 'weekly';
+    fields.monthday.hidden = r !== 'monthly';
+    fields.hours.hidden = r !== 'hours';
+  };
+  recurrence.addEventListener('change', shown);
+  shown();
+  const form = h('form', { class: 'card', id: 'schedule-form', novalidate: true },
+    h('h1', {}, id ? t('schedule.edit', { name: s.name }) : t('schedule.new')),
+    h('p', { class: 'help', id: 's-filters' }, `${t('report.filters')}: ${filtersText(s.filters)}`),
+    simpleField('name', 'col.name', name), simpleField('recurrence', 'schedule.recurrence', recurrence),
+    fields.weekday, fields.monthday, fields.at, fields.hours,
+    simpleField('format', 'schedule.format', format),
+    simpleField('recipients', 'schedule.recipients', recipients),
+    simpleField('directory', 'schedule.directory', directory),
+    h('p', { class: 'help' }, t('schedule.deliverHelp')),
+    simpleField('enabled', 'status.enabled', enabled),
+    h('p', { class: 'error', id: 'form-error', role: 'alert', hidden: true }),
+    h('div', { class: 'buttons' }, isAdmin() && h('button', { type: 'submit', id: 'save' }, t('common.save')),
+      h('a', { href: '#/schedules', class: 'button secondary' }, t('common.cancel')),
+      id && isAdmin() && deleteButton(main, `/schedules/${id}`, s.name, '#/schedules')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const r = recurrence.value;
+    const body = { name: name.value.trim(), recurrence: r, format: format.value,
+      recipients: recipients.value.trim(), directory: directory.value.trim() || null, enabled: enabled.checked };
+    if (!id) body.filters = s.filters;
+    if (r !== 'hours') body.at = at.value;
+    if (r === 'weekly') body.day = weekday.value;
+    if (r === 'monthly') body.day = monthday.value === '' ? '' : Number(monthday.value);
+    if (r === 'hours') body.every_hours = hours.value === '' ? '' : Number(hours.value);
+    try {
+      await api(id ? 'PATCH' : 'POST', id ? `/schedules/${id}` : '/schedules', body);
+      toast(t('common.saved'), 'ok');
+      go('#/schedules');
+    } catch (e) {
+      // the month day shares the "day" field with the weekday
+      if (r === 'monthly') for (const f of e.fields || []) if (f.field === 'day') f.field = 'day-m';
+      formErrors(main, e);
+    }
+  });
+  if (!isAdmin()) for (const el of form.querySelectorAll('input, select')) el.disabled = true;
+  main.append(form);
+}
+
+export const scheduleLink = (filters) => `#/schedules/new${query(filters)}`;
