@@ -22,8 +22,17 @@ struct mr_scheduler {
     pthread_cond_t wake; /* the planner's sleep */
     int64_t *queue;      /* accounts waiting, oldest first */
     size_t qlen, qcap;
-    int64_t *busy; /* queued or running: never twice */
+    /* Queued, running, or finished after the planner's last look at the
+     * store: never twice. A finished run stays here, marked with the
+     * generation it ended in, until the planner has read the store after
+     * that run's result was committed; otherwise a snapshot taken while the
+     * run was ending would find the account still due and check it again. */
+    struct busy {
+        int64_t id;
+        uint64_t done; /* 0 while queued or running; else the generation it ended in */
+    } *busy;
     size_t nbusy, busycap;
+    uint64_t generation; /* counts finished runs */
     size_t running;
     uint64_t started, failed;
     volatile int stopping;
@@ -59,7 +68,7 @@ int64_t mr_next_check(const struct mr_check_status *c, int divisor)
 static int is_busy(const struct mr_scheduler *s, int64_t id)
 {
     for (size_t i = 0; i < s->nbusy; i++)
-        if (s->busy[i] == id)
+        if (s->busy[i].id == id)
             return 1;
     return 0;
 }
@@ -75,14 +84,14 @@ static void enqueue(struct mr_scheduler *s, int64_t id)
         s->busy = mr_xrealloc(s->busy, s->busycap * sizeof(*s->busy));
     }
     s->queue[s->qlen++] = id;
-    s->busy[s->nbusy++] = id;
+    s->busy[s->nbusy++] = (struct busy){id, 0};
 }
 
 static void release(struct mr_scheduler *s, int64_t id)
 {
     for (size_t i = 0; i < s->nbusy; i++) {
-        if (s->busy[i] == id) {
-            s->busy[i] = s->busy[--s->nbusy];
+        if (s->busy[i].id == id && !s->busy[i].done) {
+            s->busy[i].done = ++s->generation;
             return;
         }
     }
@@ -94,12 +103,21 @@ static void plan(struct mr_scheduler *s)
     struct mr_check_status *items = NULL;
     size_t n = 0;
     mr_error err = {0};
+    pthread_mutex_lock(&s->lock);
+    uint64_t seen = s->generation; /* runs ended by now are in the snapshot below */
+    pthread_mutex_unlock(&s->lock);
     if (mr_store_due_candidates(s->planner_reg.store, &items, &n, &err) != 0) {
         fprintf(stderr, "mailroom: scheduler: %s\n", err.message);
         return;
     }
     int64_t now = (int64_t)time(NULL);
     pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->nbusy;) {
+        if (s->busy[i].done && s->busy[i].done <= seen)
+            s->busy[i] = s->busy[--s->nbusy];
+        else
+            i++;
+    }
     for (size_t i = 0; i < n; i++)
         if (!is_busy(s, items[i].account_id) && mr_next_check(&items[i], s->cfg.divisor) <= now)
             enqueue(s, items[i].account_id);

@@ -26,14 +26,15 @@ class Daemon:
     """args default to --no-scheduler: only the scheduler's tests want
     automatic checks racing their manual fetches."""
 
-    def __init__(self, args=("--no-scheduler",), env=None):
-        self.tmp = tempfile.mkdtemp(prefix="mailroom-api-")
+    def __init__(self, args=("--no-scheduler",), env=None, reuse=None):
+        """reuse: a stopped Daemon whose data directory this one takes over."""
+        self.tmp = reuse.tmp if reuse else tempfile.mkdtemp(prefix="mailroom-api-")
         self.data = os.path.join(self.tmp, "var")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, MAILROOM_ADMIN_PASSWORD=ADMIN_PASSWORD, **(env or {}))
         env.pop("MAILROOM_DATA", None)
-        self.log = open(os.path.join(self.tmp, "daemon.log"), "w+")
+        self.log = open(os.path.join(self.tmp, "daemon.log"), "a+")
         self.proc = subprocess.Popen([BIN, "--data", self.data, "serve", "--listen",
                                       f"127.0.0.1:{self.port}", *args], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env)

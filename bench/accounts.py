@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""A check round of many accounts with no new mail: how long the daemon's
+scheduler takes to check every one of N accounts (default 1000) once,
+against the test suite's private Dovecot on 127.0.0.1.
+
+    bench/accounts.py [N] [--security tls|none] [--workers W]
+
+Accounts are registered through the API with the scheduler off, then made
+due all at once (their creation time moved an hour back, so the scheduler's
+first-check spread is behind them), and the daemon is restarted with the
+scheduler on. The clock runs from that start until the N-th run has ended.
+Prints one line of figures; uses the release build (make build)."""
+import argparse
+import os
+import sqlite3
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+os.environ.setdefault("MAILROOM_BIN", os.path.join(ROOT, "build", "mailroom"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from daemon import Client, Daemon  # noqa: E402
+from dovecot import POOL_PASSWORD, Dovecot  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("n", nargs="?", type=int, default=1000)
+    ap.add_argument("--security", default="tls", choices=["tls", "none"])
+    ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--scheme", default="SCRAM-SHA-256", choices=["SCRAM-SHA-256", "PLAIN"],
+                    help="how Dovecot stores passwords (PLAIN makes it salt SCRAM afresh "
+                         "on every login, so no client can reuse SaltedPassword)")
+    ap.add_argument("--mailboxes", type=int, default=40,
+                    help="distinct Dovecot users the accounts log in to")
+    args = ap.parse_args()
+
+    dovecot = Dovecot(users=args.mailboxes, name="bench", scheme=args.scheme,
+                      high_performance=True).start()
+    d = None
+    try:
+        d = Daemon(("--no-scheduler",))
+        c = Client(d)
+        assert c.login()[0] == 200
+        users = [dovecot.take_user() for _ in range(args.mailboxes)]
+        for u in users:
+            status, body = c.json("POST", "/api/v1/credentials",
+                                  {"name": u, "username": u, "password": POOL_PASSWORD})
+            assert status == 201, body
+        port = dovecot.ports["imaps" if args.security == "tls" else "imap"]
+        t0 = time.time()
+        for i in range(args.n):
+            status, body = c.json("POST", "/api/v1/accounts", {
+                "name": f"bench-{i:05d}", "protocol": "imap", "address": "127.0.0.1",
+                "port": port, "security": args.security, "skip_certificate": True,
+                "credential": users[i % len(users)], "interval": 3600})
+            assert status == 201, body
+        registered = time.time() - t0
+        assert d.stop() == 0, d.output()[-2000:]
+        db = sqlite3.connect(os.path.join(d.data, "mailroom.db"), timeout=10)
+        db.execute("UPDATE accounts SET created_at = created_at - 3600")
+        db.commit()
+
+        d = Daemon(("--workers", str(args.workers)), reuse=d)
+        started = time.time()
+        cpu0 = cpu_times()
+        if os.environ.get("BENCH_PERF"):
+            import subprocess
+            perf = subprocess.Popen(["perf", "record", "-g", "-o", "/tmp/perf.accounts", "-p",
+                                     str(d.proc.pid)], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+        done = 0
+        while done < args.n and time.time() - started < 600:
+            done = db.execute("SELECT count(*) FROM fetch_runs WHERE ended_at IS NOT NULL"
+                              ).fetchone()[0]
+            time.sleep(0.02)
+        elapsed = time.time() - started
+        busy = (cpu_times() - cpu0) / os.sysconf("SC_CLK_TCK")
+        own = process_cpu(d.proc.pid)
+        if os.environ.get("BENCH_PERF"):
+            perf.send_signal(2)
+            perf.wait()
+        failed = db.execute("SELECT count(*) FROM fetch_runs WHERE result = 'error'").fetchone()[0]
+        errors = db.execute("SELECT error FROM fetch_runs WHERE result = 'error' LIMIT 1"
+                            ).fetchone()
+        db.close()
+        print(f"accounts={args.n} security={args.security} workers={args.workers} "
+              f"mailboxes={args.mailboxes} scheme={args.scheme} round={elapsed:.2f}s "
+              f"per_account={elapsed / max(done, 1) * 1000:.2f}ms checked={done} failed={failed} "
+              f"cpu: all={busy:.2f}s mailroom={own:.2f}s "
+              f"(registering took {registered:.1f}s)"
+              + (f" first error: {errors[0]}" if errors else ""))
+        return 0 if done == args.n and failed == 0 else 1
+    finally:
+        if d:
+            d.stop()
+        dovecot.stop()
+
+
+def cpu_times():
+    """Busy clock ticks of the whole machine (user, nice, system, irq, softirq)."""
+    with open("/proc/stat") as fh:
+        f = [int(x) for x in fh.readline().split()[1:]]
+    return f[0] + f[1] + f[2] + f[5] + f[6]
+
+
+def process_cpu(pid):
+    """CPU seconds the daemon used (user + system), from /proc."""
+    with open(f"/proc/{pid}/stat") as fh:
+        f = fh.read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
