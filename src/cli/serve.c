@@ -13,7 +13,7 @@
 
 static const char usage[] =
     "serve [--listen ADDRESS:PORT] [--threads N] [--workers N] [--no-scheduler]\n"
-    "      [--secure-cookies] [--metrics-public] [--data DIR]\n"
+    "      [--history-days N] [--secure-cookies] [--metrics-public] [--data DIR]\n"
     "\n"
     "Runs the daemon: the JSON API under /api/v1 (and the web console) on\n"
     "127.0.0.1:8080 unless --listen says otherwise ([::1]:8080 for IPv6). On the\n"
@@ -23,7 +23,9 @@ static const char usage[] =
     "\n"
     "The scheduler checks every enabled account with automatic check on, every\n"
     "interval seconds, with --workers (default 8) at once; --no-scheduler turns it\n"
-    "off. /healthz answers without login; /metrics (Prometheus) needs a token or a\n"
+    "off. The fetch history is kept --history-days (default 90; 0 keeps it all),\n"
+    "each account's last run always. /healthz answers without login; /metrics (Prometheus) needs a "
+    "token or a\n"
     "session unless --metrics-public.";
 
 static int parse_listen(struct mr_cli *cli, const char *text, struct mr_http_config *c,
@@ -83,13 +85,14 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"workers", required_argument, NULL, 'w'},
         {"no-scheduler", no_argument, NULL, 'n'},
         {"metrics-public", no_argument, NULL, 'm'},
+        {"history-days", required_argument, NULL, 'H'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     struct mr_http_config cfg = {.host = "127.0.0.1", .port = 8080, .threads = 4};
     enum mr_format format = MR_FORMAT_TEXT;
     char host[64];
-    long long threads, workers = 8;
+    long long threads, workers = 8, history_days = 90;
     int c, rc, done = 0, scheduler = 1;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -101,10 +104,12 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
             cfg.threads = (int)threads;
         if (c == 'w' && mr_parse_int(optarg, 1, 256, &workers) != 0)
             return mr_cli_bad_value(cli, "workers", "expected 1 to 256, got '%s'", optarg);
+        if (c == 'H' && mr_parse_int(optarg, 0, 36500, &history_days) != 0)
+            return mr_cli_bad_value(cli, "history-days", "expected 0 to 36500, got '%s'", optarg);
         cfg.secure_cookies |= c == 's';
         cfg.metrics_public |= c == 'm';
         scheduler &= c != 'n';
-        if (strchr("ltswnm", c))
+        if (strchr("ltswnmH", c))
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)
@@ -125,7 +130,8 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         return mr_cli_fail(cli, &err);
     /* tests only: MAILROOM_TEST_INTERVAL_DIVISOR=30 makes 30 s intervals 1 s */
     const char *divisor = getenv("MAILROOM_TEST_INTERVAL_DIVISOR");
-    struct mr_scheduler_config sc = {cli->data_dir, (int)workers, divisor ? atoi(divisor) : 1};
+    struct mr_scheduler_config sc = {cli->data_dir, (int)workers, divisor ? atoi(divisor) : 1,
+                                     (int)history_days};
     if (scheduler && mr_scheduler_start(&sched, &sc, &err) != 0) {
         mr_http_stop(&srv);
         return mr_cli_fail(cli, &err);

@@ -52,6 +52,7 @@ struct mr_tls_info {
     int skipped;           /* verification was turned off */
     char verify_text[160]; /* OpenSSL's word on the chain */
     int64_t handshake_ms;
+    int resumed; /* an earlier session was resumed: no full handshake */
 };
 
 struct mr_tls_opts {

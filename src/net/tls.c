@@ -10,10 +10,94 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void name_text(const X509_NAME *name, char *out, size_t size);
+
+/* --- shared contexts and resumed sessions ------------------------------------
+ * An SSL_CTX that verifies holds the whole system trust store: building one
+ * per connection parsed ~140 certificates each time. Contexts are made once
+ * per (verify, CA file and its mtime) and shared; OpenSSL makes SSL objects
+ * from one context safely across threads. Sessions the server offers for
+ * resumption (tickets) are kept per (host, port, verify, CA file): the next
+ * check of that server skips the full handshake, on both sides. A resumed
+ * session carries the certificate and verification result of the handshake
+ * it came from, made under the same settings. */
+#define TLS_CONTEXTS 32
+#define TLS_SESSIONS 1024
+
+static pthread_mutex_t tls_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    int verify;
+    char *ca_file;
+    time_t ca_mtime;
+    SSL_CTX *ctx;
+} contexts[TLS_CONTEXTS];
+static struct {
+    char *key;
+    SSL_SESSION *session;
+} sessions[TLS_SESSIONS];
+static size_t next_session;
+static int key_index = -1; /* SSL ex data: the connection's session key */
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void make_key_index(void)
+{
+    key_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* Keeps a session the server just issued (called by OpenSSL, any time
+ * during the connection: TLS 1.3 tickets come after the handshake). */
+static int keep_session(SSL *ssl, SSL_SESSION *session)
+{
+    const char *key = SSL_get_ex_data(ssl, key_index);
+    if (!key || !SSL_SESSION_is_resumable(session))
+        return 0;
+    pthread_mutex_lock(&tls_lock);
+    size_t slot = next_session;
+    for (size_t i = 0; i < TLS_SESSIONS; i++) {
+        if (sessions[i].key && strcmp(sessions[i].key, key) == 0) {
+            slot = i;
+            break;
+        }
+    }
+    if (slot == next_session)
+        next_session = (next_session + 1) % TLS_SESSIONS;
+    if (sessions[slot].session)
+        SSL_SESSION_free(sessions[slot].session);
+    if (!sessions[slot].key || strcmp(sessions[slot].key, key) != 0) {
+        free(sessions[slot].key);
+        sessions[slot].key = strdup(key);
+    }
+    sessions[slot].session = session; /* we keep the reference OpenSSL gave */
+    pthread_mutex_unlock(&tls_lock);
+    return 1;
+}
+
+/* A session to resume for this key, with a reference for the caller. */
+static SSL_SESSION *find_session(const char *key)
+{
+    SSL_SESSION *found = NULL;
+    pthread_mutex_lock(&tls_lock);
+    for (size_t i = 0; i < TLS_SESSIONS && !found; i++) {
+        if (sessions[i].key && sessions[i].session && strcmp(sessions[i].key, key) == 0 &&
+            SSL_SESSION_up_ref(sessions[i].session))
+            found = sessions[i].session;
+    }
+    pthread_mutex_unlock(&tls_lock);
+    return found;
+}
+
+static void free_ssl(SSL *ssl)
+{
+    free(SSL_get_ex_data(ssl, key_index));
+    SSL_set_ex_data(ssl, key_index, NULL);
+    SSL_free(ssl);
+}
 
 static int ssl_wait(struct mr_conn *c, SSL *ssl, int ret, const char *what, mr_error *err)
 {
@@ -77,7 +161,7 @@ static void tls_close(struct mr_conn *c)
     if (!c->tls)
         return;
     SSL_shutdown(c->tls); /* best effort: one try, the socket is non-blocking */
-    SSL_free(c->tls);
+    free_ssl(c->tls);
     c->tls = NULL;
 }
 
@@ -103,13 +187,17 @@ static int verify_cb(int ok, X509_STORE_CTX *store)
     return ok;
 }
 
-static SSL *make_ssl(const struct mr_tls_opts *o, mr_error *err)
+static SSL_CTX *new_context(const struct mr_tls_opts *o, mr_error *err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-    SSL *ssl = NULL;
-    if (!ctx)
-        goto fail;
+    if (!ctx) {
+        ERR_clear_error();
+        mr_error_set(err, MR_ETLS, "", "cannot set up TLS (OpenSSL)");
+        return NULL;
+    }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, keep_session);
     if (o->verify) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
         SSL_CTX_set_default_verify_paths(ctx);
@@ -122,10 +210,66 @@ static SSL *make_ssl(const struct mr_tls_opts *o, mr_error *err)
     } else {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
     }
+    return ctx;
+}
+
+/* The shared context for these settings, with a reference for the caller. */
+static SSL_CTX *context_for(const struct mr_tls_opts *o, mr_error *err)
+{
+    const char *ca = o->verify && o->ca_file ? o->ca_file : "";
+    struct stat st;
+    time_t mtime = *ca && stat(ca, &st) == 0 ? st.st_mtime : 0;
+    SSL_CTX *ctx = NULL;
+    pthread_mutex_lock(&tls_lock);
+    size_t i;
+    for (i = 0; i < TLS_CONTEXTS && contexts[i].ctx; i++) {
+        if (contexts[i].verify == !!o->verify && strcmp(contexts[i].ca_file, ca) == 0 &&
+            contexts[i].ca_mtime == mtime)
+            break;
+    }
+    if (i < TLS_CONTEXTS && contexts[i].ctx) {
+        ctx = contexts[i].ctx;
+        SSL_CTX_up_ref(ctx);
+    }
+    pthread_mutex_unlock(&tls_lock);
+    if (ctx)
+        return ctx;
+    if (!(ctx = new_context(o, err)))
+        return NULL;
+    pthread_mutex_lock(&tls_lock);
+    for (i = 0; i < TLS_CONTEXTS && contexts[i].ctx; i++)
+        ;
+    if (i < TLS_CONTEXTS) { /* when the table is full, this one is not shared */
+        contexts[i].verify = !!o->verify;
+        contexts[i].ca_file = strdup(ca);
+        contexts[i].ca_mtime = mtime;
+        contexts[i].ctx = ctx;
+        SSL_CTX_up_ref(ctx);
+    }
+    pthread_mutex_unlock(&tls_lock);
+    return ctx;
+}
+
+static SSL *make_ssl(const struct mr_conn *c, const struct mr_tls_opts *o, mr_error *err)
+{
+    pthread_once(&key_once, make_key_index);
+    SSL_CTX *ctx = context_for(o, err);
+    SSL *ssl = NULL;
+    if (!ctx)
+        return NULL;
     ssl = SSL_new(ctx);
     SSL_CTX_free(ctx); /* the SSL keeps its own reference */
     if (!ssl)
         goto fail;
+    char key[768];
+    snprintf(key, sizeof(key), "%d|%s|%s|%d", !!o->verify,
+             o->verify && o->ca_file ? o->ca_file : "", o->host, c->port);
+    SSL_set_ex_data(ssl, key_index, strdup(key));
+    SSL_SESSION *resume = find_session(key);
+    if (resume) {
+        SSL_set_session(ssl, resume);
+        SSL_SESSION_free(resume);
+    }
     if (!is_ip_literal(o->host))
         SSL_set_tlsext_host_name(ssl, o->host);
     if (o->verify && is_ip_literal(o->host))
@@ -195,7 +339,7 @@ int mr_tls_start(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_tls_i
     info = info ? info : &scratch;
     memset(info, 0, sizeof(*info));
     int64_t t0 = mr_now_ms();
-    SSL *ssl = make_ssl(o, err);
+    SSL *ssl = make_ssl(c, o, err);
     if (!ssl)
         return MR_ETLS;
     SSL_set_fd(ssl, c->fd);
@@ -205,11 +349,12 @@ int mr_tls_start(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_tls_i
         rc = ssl_wait(c, ssl, ret, "TLS handshake", err);
         if (rc) {
             rc = handshake_failed(ssl, o, info, rc, err);
-            SSL_free(ssl);
+            free_ssl(ssl);
             return rc;
         }
     }
     info->handshake_ms = mr_now_ms() - t0;
+    info->resumed = SSL_session_reused(ssl);
     fill_info(ssl, o, info);
     c->tls = ssl;
     c->ops = &tls_ops;

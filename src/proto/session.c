@@ -70,8 +70,9 @@ static int start_tls(struct mr_session *s, mr_error *err)
     }
     s->tls = 1;
     mr_session_step(s, "tls", 1, t0,
-                    "%s, %s; certificate subject %s, issuer %s, expires %s; verification: %s",
-                    info.version, info.cipher, info.subject, info.issuer, info.not_after,
+                    "%s, %s%s; certificate subject %s, issuer %s, expires %s; verification: %s",
+                    info.version, info.cipher, info.resumed ? ", session resumed" : "",
+                    info.subject, info.issuer, info.not_after,
                     info.skipped ? "skipped (Skip certificate is yes)" : info.verify_text);
     return 0;
 }

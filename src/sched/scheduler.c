@@ -30,7 +30,7 @@ struct mr_scheduler {
     struct busy {
         int64_t id;
         uint64_t done; /* 0 while queued or running; else the generation it ended in */
-    } *busy;
+    } * busy;
     size_t nbusy, busycap;
     uint64_t generation; /* counts finished runs */
     size_t running;
@@ -127,10 +127,28 @@ static void plan(struct mr_scheduler *s)
     free(items);
 }
 
+/* Keeps the fetch history to --history-days (each account's last run stays). */
+static void prune(struct mr_scheduler *s)
+{
+    int64_t deleted = 0;
+    mr_error err = {0};
+    int64_t before = (int64_t)time(NULL) - (int64_t)s->cfg.history_days * 86400;
+    if (mr_store_prune_history(s->planner_reg.store, before, &deleted, &err) != 0)
+        fprintf(stderr, "mailroom: scheduler: %s\n", err.message);
+    else if (deleted > 0)
+        fprintf(stderr, "history pruned=%lld older_than_days=%d\n", (long long)deleted,
+                s->cfg.history_days);
+}
+
 static void *planner(void *arg)
 {
     struct mr_scheduler *s = arg;
+    time_t pruned = 0;
     while (!s->stopping) {
+        if (s->cfg.history_days > 0 && time(NULL) - pruned >= 3600) {
+            prune(s);
+            pruned = time(NULL);
+        }
         plan(s);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);

@@ -18,8 +18,9 @@
 
 struct mr_scheduler_config {
     const char *data_dir;
-    int workers; /* default 8 */
-    int divisor; /* tests only: every interval and delay is divided by it (1 = real time) */
+    int workers;      /* default 8 */
+    int divisor;      /* tests only: every interval and delay is divided by it (1 = real time) */
+    int history_days; /* fetch history kept; older runs pruned hourly (0 = forever) */
 };
 
 struct mr_sched_stats {

@@ -223,8 +223,9 @@ static int history_write(struct mr_store *s, sqlite3_stmt *st, mr_error *err)
                   mr_store_exec(s, "PRAGMA synchronous=NORMAL", &ignored) == 0;
     int rc = mr_store_run(s, st, "recording a fetch", err);
     if (relaxed && mr_store_exec(s, "PRAGMA synchronous=FULL", &ignored) != 0)
-        rc = rc ? rc : mr_error_set(err, MR_ESTORE, NULL, "restoring durable commits: %s",
-                                    ignored.message);
+        rc = rc ? rc
+                : mr_error_set(err, MR_ESTORE, NULL, "restoring durable commits: %s",
+                               ignored.message);
     return rc;
 }
 
@@ -262,6 +263,23 @@ int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_err
     mr_store_bind_text(st, 7, r->error);
     sqlite3_bind_int64(st, 8, r->id);
     return history_write(s, st, err);
+}
+
+int mr_store_prune_history(struct mr_store *s, int64_t before, int64_t *deleted, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc =
+        mr_store_prepare(s, &st,
+                         "DELETE FROM fetch_runs WHERE ended_at < ? AND result <> 'running'"
+                         " AND id NOT IN (SELECT max(id) FROM fetch_runs WHERE result <> 'running'"
+                         " GROUP BY account_id)",
+                         err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, before);
+    rc = mr_store_run(s, st, "pruning the fetch history", err);
+    *deleted = rc ? 0 : sqlite3_changes64(s->db);
+    return rc;
 }
 
 /* --- the inbox ------------------------------------------------------------ */

@@ -187,6 +187,11 @@ const struct mr_migration mr_store_migrations[] = {
      "ALTER TABLE settings ADD COLUMN smtp_credential_id INTEGER"
      "  REFERENCES credentials(id) ON DELETE RESTRICT;"
      "ALTER TABLE settings ADD COLUMN smtp_from TEXT;"},
+    /* The planner reads every account's last run, failures since its last
+     * success, and whether one is running, once a second: one index seek
+     * each, however long the history. */
+    {"run history by result",
+     "CREATE INDEX fetch_runs_by_result ON fetch_runs(account_id, result, id);"},
 };
 
 const size_t mr_store_migration_count =

@@ -13,8 +13,11 @@
     "   AND f.id > coalesce((SELECT max(g.id) FROM fetch_runs g WHERE g.account_id = a.id"         \
     "   AND g.result = 'ok'), 0)),"                                                                \
     " EXISTS (SELECT 1 FROM fetch_runs x WHERE x.account_id = a.id AND x.result = 'running')"      \
-    " FROM accounts a LEFT JOIN fetch_runs r ON r.id = (SELECT max(id) FROM fetch_runs"            \
-    "   WHERE account_id = a.id AND result <> 'running')"
+    " FROM accounts a LEFT JOIN fetch_runs r ON r.id = nullif(max("                                \
+    "   coalesce((SELECT max(id) FROM fetch_runs WHERE account_id = a.id AND result = 'ok'), 0),"  \
+    "   coalesce((SELECT max(id) FROM fetch_runs WHERE account_id = a.id AND result = 'error'), "  \
+    "0)"                                                                                           \
+    " ), 0)"
 
 static void read_status(sqlite3_stmt *st, void *out)
 {

@@ -139,6 +139,9 @@ struct mr_fetch_run {
 };
 int mr_store_run_start(struct mr_store *s, int64_t account, int64_t *run, mr_error *err);
 int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_error *err);
+/* Deletes finished runs that ended before `before`, except each account's
+ * latest (its status); *deleted counts them. */
+int mr_store_prune_history(struct mr_store *s, int64_t before, int64_t *deleted, mr_error *err);
 
 /* The inbox's search: NULL/0 fields match everything. from and subject are
  * substrings (ASCII case-insensitive); since/until bound the time received. */

@@ -79,7 +79,8 @@ class Dovecot:
         ssl = (f"ssl = yes\nssl_cert = <{d}/ssl/cert.pem\nssl_key = <{d}/ssl/key.pem"
                if self.tls else "ssl = no")
         listeners = ""
-        tuning = ("  service_count = 0\n  process_min_avail = 2\n" if self.high_performance else "")
+        tuning = ("  service_count = 0\n  process_min_avail = 1\n  process_limit = 1\n"
+                  if self.high_performance else "")
         if self.high_performance:
             listeners += "service auth {\n  client_limit = 4096\n}\n"
         for proto in ("imap", "pop3"):

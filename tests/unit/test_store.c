@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct fixture {
     char *dir;
@@ -507,6 +508,73 @@ static void test_meta(void **state)
     mr_buf_free(&out);
 }
 
+/* Runs the history holds for the status; the helper backdates a run. */
+static int64_t finished_run(struct mr_store *s, int64_t account, const char *result)
+{
+    mr_error err = {0};
+    struct mr_fetch_run r = {0};
+    assert_int_equal(mr_store_run_start(s, account, &r.id, &err), 0);
+    snprintf(r.result, sizeof(r.result), "%s", result);
+    r.error = strcmp(result, "error") == 0 ? "connection refused" : NULL;
+    assert_int_equal(mr_store_run_finish(s, &r, &err), 0);
+    return r.id;
+}
+
+static void backdate_run(const char *dir, int64_t run, int64_t days)
+{
+    char *path = mr_xasprintf("%s/%s", dir, MR_STORE_DB_NAME);
+    char *sql = mr_xasprintf("UPDATE fetch_runs SET started_at = started_at - %lld,"
+                             " ended_at = ended_at - %lld WHERE id = %lld",
+                             (long long)days * 86400, (long long)days * 86400, (long long)run);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    free(sql);
+    free(path);
+}
+
+static void test_status_and_history_pruning(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    struct mr_account a, b;
+    struct mr_check_status st;
+    int64_t cred = add_credential(f->s, "login");
+    make_account(&a, "a", cred);
+    make_account(&b, "b", cred);
+    int64_t ida = add_account(f->s, &a), idb = add_account(f->s, &b);
+    int64_t r1 = finished_run(f->s, ida, "ok"), r2 = finished_run(f->s, ida, "error");
+    finished_run(f->s, ida, "error");
+    int64_t r4 = finished_run(f->s, idb, "ok");
+    backdate_run(f->dir, r1, 100);
+    backdate_run(f->dir, r2, 100);
+    backdate_run(f->dir, r4, 100);
+
+    assert_int_equal(mr_store_check_status(f->s, ida, &st, &err), 0);
+    assert_string_equal(st.last_result, "error");
+    assert_int_equal(st.failures, 2);
+    assert_int_equal(st.running, 0);
+    int64_t running;
+    assert_int_equal(mr_store_run_start(f->s, idb, &running, &err), 0);
+    assert_int_equal(mr_store_check_status(f->s, idb, &st, &err), 0);
+    assert_string_equal(st.last_result, "ok"); /* the last finished one */
+    assert_int_equal(st.running, 1);
+
+    int64_t deleted = -1;
+    assert_int_equal(mr_store_prune_history(f->s, (int64_t)time(NULL) - 90 * 86400, &deleted, &err),
+                     0);
+    assert_int_equal(deleted, 2); /* r1, r2; not r4, b's only finished run */
+    assert_int_equal(mr_store_check_status(f->s, ida, &st, &err), 0);
+    assert_string_equal(st.last_result, "error");
+    assert_int_equal(st.failures, 1);
+    assert_int_equal(mr_store_check_status(f->s, idb, &st, &err), 0);
+    assert_string_equal(st.last_result, "ok");
+    assert_int_equal(st.running, 1);
+    mr_account_clear(&a);
+    mr_account_clear(&b);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -526,6 +594,7 @@ int main(void)
         T(test_report_filters_and_paging),
         T(test_rollback_leaves_nothing),
         T(test_meta),
+        T(test_status_and_history_pruning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
