@@ -103,6 +103,11 @@ static int resolve(const char *host, int port, const struct mr_net_limits *l, st
     struct gaicb req = {.ar_name = host, .ar_service = service, .ar_request = &hints};
     struct gaicb *list[1] = {&req};
     snprintf(service, sizeof(service), "%d", port);
+    /* An address literal needs no lookup, nor the thread getaddrinfo_a
+     * starts for one. */
+    hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
+    if (getaddrinfo(host, service, &hints, out) == 0)
+        return 0;
     hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
     int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
     int deadline_hit;
