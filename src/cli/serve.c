@@ -6,14 +6,17 @@
 #include "sched/scheduler.h"
 #include "util/text.h"
 
+#include "util/log.h"
 #include <signal.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
     "serve [--listen ADDRESS:PORT] [--threads N] [--workers N] [--no-scheduler]\n"
-    "      [--history-days N] [--secure-cookies] [--metrics-public] [--data DIR]\n"
+    "      [--history-days N] [--log-format text|json] [--secure-cookies] [--metrics-public]\n"
+    "      [--data DIR]\n"
     "\n"
     "Runs the daemon: the JSON API under /api/v1 (and the web console) on\n"
     "127.0.0.1:8080 unless --listen says otherwise ([::1]:8080 for IPv6). On the\n"
@@ -24,7 +27,10 @@ static const char usage[] =
     "The scheduler checks every enabled account with automatic check on, every\n"
     "interval seconds, with --workers (default 8) at once; --no-scheduler turns it\n"
     "off. The fetch history is kept --history-days (default 90; 0 keeps it all),\n"
-    "each account's last run always. /healthz answers without login; /metrics (Prometheus) needs a "
+    "each account's last run always. The log (stderr) has a line per request,\n"
+    "check and report, as key=value text or, with --log-format json, a JSON object\n"
+    "per line; lines about an account carry its id. /healthz answers without login; /metrics "
+    "(Prometheus) needs a "
     "token or a\n"
     "session unless --metrics-public.";
 
@@ -86,6 +92,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"no-scheduler", no_argument, NULL, 'n'},
         {"metrics-public", no_argument, NULL, 'm'},
         {"history-days", required_argument, NULL, 'H'},
+        {"log-format", required_argument, NULL, 'L'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -106,10 +113,15 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
             return mr_cli_bad_value(cli, "workers", "expected 1 to 256, got '%s'", optarg);
         if (c == 'H' && mr_parse_int(optarg, 0, 36500, &history_days) != 0)
             return mr_cli_bad_value(cli, "history-days", "expected 0 to 36500, got '%s'", optarg);
+        enum mr_log_format log_format;
+        if (c == 'L' && mr_log_format_parse(optarg, &log_format) != 0)
+            return mr_cli_bad_value(cli, "log-format", "expected text or json, got '%s'", optarg);
+        if (c == 'L')
+            mr_log_set_format(log_format);
         cfg.secure_cookies |= c == 's';
         cfg.metrics_public |= c == 'm';
         scheduler &= c != 'n';
-        if (strchr("ltswnmH", c))
+        if (strchr("ltswnmHL", c))
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)
@@ -144,11 +156,11 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);
-    fprintf(stderr, "mailroom: %s: stopping (requests and fetches in flight finish first)\n",
-            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    MR_LOG("stopping", MR_LS("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"),
+           MR_LS("note", "requests and fetches in flight finish first"));
     mr_scheduler_stop(&sched); /* checks in progress stop after their batch */
     mr_http_set_scheduler(srv, NULL);
     mr_http_stop(&srv);
-    fprintf(stderr, "mailroom: stopped\n");
+    MR_LOG("stopped", MR_LS("version", MR_VERSION));
     return 0;
 }

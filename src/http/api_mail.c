@@ -1,5 +1,6 @@
 /* The inbox, reports, fetch history, Test connection and Fetch now. */
 #include "http/api.h"
+#include "util/log.h"
 
 #include "fetch/fetch.h"
 #include "http/assets.h"
@@ -194,9 +195,14 @@ static void *fetch_job(void *arg)
     struct mr_fetch_options o = {.cancel = &s->stopping};
     mr_error err = {0};
     if (mr_registry_open(&reg, s->data_dir, &err) == 0) {
-        if (mr_fetch_account(&reg, job->account, &o, &res, &err) != 0)
-            fprintf(stderr, "mailroom: fetch account %lld: %s\n", (long long)job->account,
-                    err.message);
+        int rc = mr_fetch_account(&reg, job->account, &o, &res, &err);
+        if (rc)
+            MR_LOG("fetch", MR_LI("account", job->account), MR_LS("result", "error"),
+                   MR_LS("error", err.message));
+        else
+            MR_LOG("fetch", MR_LI("account", job->account), MR_LS("result", "ok"),
+                   MR_LI("fetched", res.fetched), MR_LI("bytes", res.bytes),
+                   MR_LI("deleted", res.deleted), MR_LI("skipped", res.skipped));
         mr_registry_close(&reg);
     }
     free(job);

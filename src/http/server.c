@@ -2,6 +2,7 @@
  * per thread from a small pool, request bodies capped, one log line per
  * request, security headers on every response. */
 #include "http/http_private.h"
+#include "util/log.h"
 
 #include "util/clock.h"
 #include "util/mem.h"
@@ -257,14 +258,9 @@ static void client_address(struct mr_http_req *r)
 
 static void log_request(const struct mr_http_req *r)
 {
-    char when[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    fprintf(stderr, "%s http %s %s %s %u %lldms user=%s\n", when, r->client, r->method, r->path,
-            r->status, (long long)(mr_now_ms() - r->started_ms),
-            r->authed && r->user.name ? r->user.name : "-");
+    MR_LOG("http", MR_LS("client", r->client), MR_LS("method", r->method), MR_LS("path", r->path),
+           MR_LI("status", r->status), MR_LI("ms", mr_now_ms() - r->started_ms),
+           MR_LS("user", r->authed && r->user.name ? r->user.name : "-"));
 }
 
 static enum MHD_Result respond(struct mr_http_req *r)
@@ -352,7 +348,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
     vsnprintf(text, sizeof(text), fmt, ap);
     text[strcspn(text, "\n")] = '\0';
-    fprintf(stderr, "mailroom: http: %s\n", text);
+    MR_LOG("http", MR_LS("error", text));
 }
 
 static int bind_address(const struct mr_http_config *c, struct sockaddr_storage *ss, mr_error *err)

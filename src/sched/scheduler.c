@@ -2,6 +2,7 @@
 
 #include "fetch/fetch.h"
 #include "report/deliver.h"
+#include "util/log.h"
 #include "util/mem.h"
 
 #include <pthread.h>
@@ -107,7 +108,7 @@ static void plan(struct mr_scheduler *s)
     uint64_t seen = s->generation; /* runs ended by now are in the snapshot below */
     pthread_mutex_unlock(&s->lock);
     if (mr_store_due_candidates(s->planner_reg.store, &items, &n, &err) != 0) {
-        fprintf(stderr, "mailroom: scheduler: %s\n", err.message);
+        MR_LOG("scheduler", MR_LS("error", err.message));
         return;
     }
     int64_t now = (int64_t)time(NULL);
@@ -134,10 +135,9 @@ static void prune(struct mr_scheduler *s)
     mr_error err = {0};
     int64_t before = (int64_t)time(NULL) - (int64_t)s->cfg.history_days * 86400;
     if (mr_store_prune_history(s->planner_reg.store, before, &deleted, &err) != 0)
-        fprintf(stderr, "mailroom: scheduler: %s\n", err.message);
+        MR_LOG("history", MR_LS("error", err.message));
     else if (deleted > 0)
-        fprintf(stderr, "history pruned=%lld older_than_days=%d\n", (long long)deleted,
-                s->cfg.history_days);
+        MR_LOG("history", MR_LI("pruned", deleted), MR_LI("older_than_days", s->cfg.history_days));
 }
 
 static void *planner(void *arg)
@@ -177,8 +177,11 @@ static void *reports(void *arg)
             for (size_t i = 0; i < n && !s->stopping; i++) {
                 mr_error e = {0};
                 int rc = mr_report_run_schedule(&reg, ids[i], &e);
-                fprintf(stderr, "report schedule=%lld result=%s%s%s\n", (long long)ids[i],
-                        rc ? "error error=\"" : "ok", rc ? e.message : "", rc ? "\"" : "");
+                if (rc)
+                    MR_LOG("report", MR_LI("schedule", ids[i]), MR_LS("result", "error"),
+                           MR_LS("error", e.message));
+                else
+                    MR_LOG("report", MR_LI("schedule", ids[i]), MR_LS("result", "ok"));
             }
         free(ids);
         struct timespec until;
@@ -195,17 +198,13 @@ static void *reports(void *arg)
 
 static void log_run(int64_t id, int rc, const struct mr_fetch_result *res, const mr_error *err)
 {
-    char when[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     if (rc == 0)
-        fprintf(stderr, "%s check account=%lld result=ok fetched=%llu deleted=%llu\n", when,
-                (long long)id, (unsigned long long)res->fetched, (unsigned long long)res->deleted);
+        MR_LOG("check", MR_LI("account", id), MR_LS("result", "ok"), MR_LI("fetched", res->fetched),
+               MR_LI("bytes", res->bytes), MR_LI("deleted", res->deleted),
+               MR_LI("skipped", res->skipped));
     else
-        fprintf(stderr, "%s check account=%lld result=error error=\"%s\"\n", when, (long long)id,
-                err->message);
+        MR_LOG("check", MR_LI("account", id), MR_LS("result", "error"),
+               MR_LS("error", err->message));
 }
 
 static void *worker(void *arg)
@@ -214,7 +213,7 @@ static void *worker(void *arg)
     struct mr_registry reg;
     mr_error err = {0};
     if (mr_registry_open(&reg, s->data_dir, &err) != 0) {
-        fprintf(stderr, "mailroom: scheduler: %s\n", err.message);
+        MR_LOG("scheduler", MR_LS("error", err.message));
         return NULL;
     }
     for (;;) {

@@ -1,6 +1,7 @@
 """Automatic checks in the daemon, against the suite's Dovecot. Intervals
 are divided by 30 (MAILROOM_TEST_INTERVAL_DIVISOR, a test-only knob), so a
 30-second interval runs every second and backoff doubles from 2 s."""
+import json
 import os
 import sys
 import time
@@ -146,6 +147,34 @@ class SchedulerTest(unittest.TestCase):
         self.assertIn(f'mailroom_account_consecutive_failures{{account="{a["id"]}"}}', metrics)
         self.assertEqual(metrics['mailroom_fetch_duration_seconds_bucket{le="+Inf"}'],
                          metrics["mailroom_checks_total"])
+
+
+    def test_structured_log_lines(self):
+        self.start("--log-format", "json")
+        self.dovecot.deliver(self.user, b"Subject: logged\r\n\r\nbody\r\n")
+        a = self.account("logged", keep_copy=False)
+        self.wait_for(lambda: runs(self.c, a["id"]))
+        self.c.json("POST", "/api/v1/accounts", {"name": "", "protocol": "carrier-pigeon"})
+        time.sleep(0.3)
+        events = []
+        for line in self.d.output().splitlines():
+            if line.startswith(("mailroom ", "First start")):
+                continue  # the banner on stdout
+            events.append(json.loads(line))  # every log line is one JSON object
+        checks = [e for e in events if e["event"] == "check"]
+        self.assertTrue(checks)
+        self.assertEqual(checks[0]["account"], a["id"])
+        self.assertEqual((checks[0]["result"], checks[0]["fetched"]), ("ok", 1))
+        http = [e for e in events if e["event"] == "http"]
+        self.assertIn(400, [e["status"] for e in http])
+        self.assertTrue(all(isinstance(e["ms"], int) and e["time"].endswith("Z") for e in http))
+        self.assertNotIn(POOL_PASSWORD, self.d.output())
+
+    def test_text_log_lines_name_the_account(self):
+        self.start()
+        a = self.account("texty")
+        self.wait_for(lambda: runs(self.c, a["id"]))
+        self.wait_for(lambda: f"check account={a['id']} result=ok" in self.d.output())
 
 
 class PublicMetricsTest(unittest.TestCase):
