@@ -33,9 +33,12 @@ static json_t *message_json(const struct mr_message *m, int full)
 }
 
 static const char list_usage[] =
-    "inbox list [--account ID|NAME] [--page N] [--format table|csv|json]\n"
+    "inbox list [--account ID|NAME] [--status stored|parse_failed] [--page N]\n"
+    "       [--format table|csv|json]\n"
     "\n"
-    "Messages mailroom fetched, newest first, 30 a page (CSV: every message).";
+    "Messages mailroom fetched, newest first, 30 a page (CSV: every message).\n"
+    "--status parse_failed: those not readable as MIME, kept as received.\n"
+    "'mailroom inbox skipped' lists the ones left on the server as too big.";
 
 static void list_table(const struct mr_message *items, size_t n)
 {
@@ -91,15 +94,21 @@ static int cmd_list(struct mr_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {{"account", required_argument, NULL, 'a'},
                                          {"page", required_argument, NULL, 'p'},
+                                         {"status", required_argument, NULL, 's'},
                                          MR_CLI_COMMON_OPTIONS,
                                          {NULL, 0, NULL, 0}};
     enum mr_format format = MR_FORMAT_TABLE;
-    const char *account = NULL;
+    const char *account = NULL, *status = NULL;
     long long page = 1;
     int c, rc, done = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'a')
             account = optarg;
+        else if (c == 's' && strcmp(optarg, "stored") != 0 && strcmp(optarg, "parse_failed") != 0)
+            return mr_cli_bad_value(cli, "status", "expected stored or parse_failed, got '%s'",
+                                    optarg);
+        else if (c == 's')
+            status = optarg;
         else if (c == 'p' && mr_parse_int(optarg, 1, 1000000000, &page) != 0)
             return mr_cli_bad_value(cli, "page", "expected a page number from 1, got '%s'", optarg);
         else if (c != 'p') {
@@ -117,7 +126,7 @@ static int cmd_list(struct mr_cli *cli, int argc, char **argv)
     mr_error err = {0};
     int all = format == MR_FORMAT_CSV;
     size_t offset = all ? 0 : (size_t)(page - 1) * MR_REPORT_PAGE_SIZE;
-    struct mr_message_filter filter = {.account = id};
+    struct mr_message_filter filter = {.account = id, .status = status};
     if (mr_store_message_list(cli->reg.store, &filter, offset, all ? 0 : MR_REPORT_PAGE_SIZE,
                               &items, &n, &total, &err))
         return mr_cli_fail(cli, &err);
@@ -271,12 +280,81 @@ static int cmd_attachment(struct mr_cli *cli, int argc, char **argv)
     return rc ? mr_cli_fail(cli, &err) : 0;
 }
 
+static const char skipped_usage[] =
+    "inbox skipped [--account ID|NAME] [--page N] [--format table|json]\n"
+    "\n"
+    "Messages left on the server because they were bigger than the account's\n"
+    "largest message size, newest first, 30 a page.";
+
+static int cmd_skipped(struct mr_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"account", required_argument, NULL, 'a'},
+                                         {"page", required_argument, NULL, 'p'},
+                                         MR_CLI_COMMON_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    enum mr_format format = MR_FORMAT_TABLE;
+    const char *account = NULL;
+    long long page = 1;
+    int c, rc, done = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'a')
+            account = optarg;
+        else if (c == 'p' && mr_parse_int(optarg, 1, 1000000000, &page) != 0)
+            return mr_cli_bad_value(cli, "page", "expected a page number from 1, got '%s'", optarg);
+        else if (c != 'p') {
+            rc = mr_cli_common_option(cli, c, skipped_usage, &format, &done);
+            if (done)
+                return rc;
+        }
+    }
+    int64_t id = 0;
+    if ((rc = mr_cli_open(cli)) ||
+        (account && (rc = mr_cli_resolve(cli, MR_OBJ_ACCOUNT, account, &id))))
+        return rc;
+    struct mr_skipped *items;
+    size_t n, total;
+    mr_error err = {0};
+    if (mr_store_skipped_list(cli->reg.store, id, (size_t)(page - 1) * MR_REPORT_PAGE_SIZE,
+                              MR_REPORT_PAGE_SIZE, &items, &n, &total, &err))
+        return mr_cli_fail(cli, &err);
+    size_t pages = total ? (total + MR_REPORT_PAGE_SIZE - 1) / MR_REPORT_PAGE_SIZE : 1;
+    if (format == MR_FORMAT_JSON) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, mr_view_skipped(&items[i]));
+        mr_cli_print_json(json_pack("{s:I, s:I, s:I, s:o}", "page", (json_int_t)page, "pages",
+                                    (json_int_t)pages, "total", (json_int_t)total, "skipped", arr));
+    } else {
+        static const char *const header[] = {"Seen", "Account", "On the server as", "Size", "Why"};
+        struct mr_cli_table t;
+        mr_cli_table_init(&t, header, 5);
+        for (size_t i = 0; i < n; i++) {
+            char when[32], acc[24], where[96], size[24];
+            mr_format_time(items[i].seen_at, when);
+            snprintf(acc, sizeof(acc), "%lld", (long long)items[i].account_id);
+            if (items[i].uid)
+                snprintf(where, sizeof(where), "UID %lld", (long long)items[i].uid);
+            else
+                snprintf(where, sizeof(where), "UIDL %.80s", items[i].uidl ? items[i].uidl : "?");
+            snprintf(size, sizeof(size), "%lld", (long long)items[i].size);
+            const char *row[] = {when, acc, where, size, items[i].reason};
+            mr_cli_table_add(&t, row);
+        }
+        mr_cli_table_print(&t);
+        mr_cli_table_free(&t);
+        printf("page %lld of %zu, %zu skipped\n", page, pages, total);
+    }
+    mr_skipped_list_free(&items, n);
+    return 0;
+}
+
 int mr_cli_inbox(struct mr_cli *cli, int argc, char **argv)
 {
     static const struct mr_cli_command cmds[] = {
         {"list", cmd_list, list_usage},
         {"show", cmd_show, show_usage},
         {"attachment", cmd_attachment, attachment_usage},
+        {"skipped", cmd_skipped, skipped_usage},
         {NULL, NULL, NULL},
     };
     return mr_cli_dispatch(cli, "inbox", cmds, argc, argv);

@@ -34,6 +34,7 @@ int mr_api_settings_get(struct mr_http_req *r);
 int mr_api_settings_update(struct mr_http_req *r);
 
 int mr_api_messages_list(struct mr_http_req *r);
+int mr_api_skipped_list(struct mr_http_req *r);
 int mr_api_message_get(struct mr_http_req *r);
 int mr_api_message_raw(struct mr_http_req *r);
 int mr_api_message_attachment(struct mr_http_req *r);

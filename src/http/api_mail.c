@@ -317,6 +317,12 @@ int mr_api_messages_list(struct mr_http_req *r)
                              "account must be an account ID");
     f.from = mr_http_arg(r, "from");
     f.subject = mr_http_arg(r, "subject");
+    f.status = mr_http_arg(r, "status");
+    if (f.status && *f.status && strcmp(f.status, "stored") != 0 &&
+        strcmp(f.status, "parse_failed") != 0)
+        return mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", "status",
+                             "status must be stored or parse_failed (skipped messages: "
+                             "/api/v1/skipped)");
     if (mr_api_paging(r, &page, &per_page) || date_arg(r, "since", 0, &f.since) ||
         date_arg(r, "until", 1, &f.until))
         return 0;
@@ -332,6 +338,33 @@ int mr_api_messages_list(struct mr_http_req *r)
                         json_pack("{s:I, s:I, s:I, s:I, s:o}", "page", (json_int_t)page, "pages",
                                   (json_int_t)pages, "per_page", (json_int_t)per_page, "total",
                                   (json_int_t)total, "messages", arr));
+}
+
+/* Messages left on the server because they were too big. */
+int mr_api_skipped_list(struct mr_http_req *r)
+{
+    struct mr_skipped *items;
+    size_t page, per_page, n, total;
+    int64_t account = 0;
+    mr_error err = {0};
+    const char *acc = mr_http_arg(r, "account");
+    if (acc && (account = atoll(acc)) <= 0)
+        return mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", "account",
+                             "account must be an account ID");
+    if (mr_api_paging(r, &page, &per_page))
+        return 0;
+    if (mr_store_skipped_list(r->reg->store, account, (page - 1) * per_page, per_page, &items, &n,
+                              &total, &err))
+        return mr_http_fail(r, MR_ESTORE, NULL, &err);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, mr_view_skipped(&items[i]));
+    mr_skipped_list_free(&items, n);
+    size_t pages = total ? (total + per_page - 1) / per_page : 1;
+    return mr_http_json(r, MHD_HTTP_OK,
+                        json_pack("{s:I, s:I, s:I, s:I, s:o}", "page", (json_int_t)page, "pages",
+                                  (json_int_t)pages, "per_page", (json_int_t)per_page, "total",
+                                  (json_int_t)total, "skipped", arr));
 }
 
 int mr_api_message_get(struct mr_http_req *r)

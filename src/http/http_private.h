@@ -22,6 +22,8 @@ struct mr_http_pool {
 };
 
 struct mr_http_server {
+    volatile int serving;  /* after start: libmicrohttpd messages go to the log */
+    char start_error[256]; /* before: its last message, for the start error */
     struct MHD_Daemon *mhd;
     struct mr_http_config cfg;
     char *data_dir;

@@ -51,6 +51,7 @@ static const struct route routes[] = {
     {"PATCH", "settings", mr_api_settings_update, WRITE},
     {"PUT", "settings", mr_api_settings_update, WRITE},
     {"GET", "messages", mr_api_messages_list, READ},
+    {"GET", "skipped", mr_api_skipped_list, READ},
     {"GET", "messages/*", mr_api_message_get, READ},
     {"GET", "messages/*/raw", mr_api_message_raw, READ},
     {"GET", "messages/*/attachments/*", mr_api_message_attachment, READ},

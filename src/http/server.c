@@ -341,14 +341,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
     *state = NULL;
 }
 
-/* libmicrohttpd's own messages, in our log's form. */
+/* libmicrohttpd's own messages: in the log once serving; while starting,
+ * kept to explain a failed start in the one error the user sees. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+    struct mr_http_server *s = cls;
     char text[512];
-    (void)cls;
     vsnprintf(text, sizeof(text), fmt, ap);
     text[strcspn(text, "\n")] = '\0';
-    MR_LOG("http", MR_LS("error", text));
+    if (s->serving)
+        MR_LOG("http", MR_LS("error", text));
+    else
+        snprintf(s->start_error, sizeof(s->start_error), "%.200s", text);
 }
 
 static int bind_address(const struct mr_http_config *c, struct sockaddr_storage *ss, mr_error *err)
@@ -389,16 +393,17 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, m
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     if (rc == 0)
-        s->mhd = MHD_start_daemon(flags, (uint16_t)c->port, NULL, NULL, on_request, s,
-                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-                                  &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+        s->mhd = MHD_start_daemon(
+            flags, (uint16_t)c->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+            mhd_log, s, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (rc == 0 && !s->mhd)
-        rc = mr_error_set(err, MR_EIO, "listen",
-                          "cannot listen on %s port %d (in use, or not this machine's address?)",
-                          c->host, c->port);
+        rc =
+            mr_error_set(err, MR_EIO, "listen",
+                         "cannot listen on %s port %d (in use, or not this machine's address?)%s%s",
+                         c->host, c->port, s->start_error[0] ? ": " : "", s->start_error);
+    s->serving = rc == 0;
     if (rc) {
         mr_http_stop(&s);
         return rc;

@@ -152,3 +152,14 @@ json_t *mr_view_schedule(const struct mr_schedule *c)
                         c->every_hours ? json_integer(c->every_hours) : json_null());
     return j;
 }
+
+json_t *mr_view_skipped(const struct mr_skipped *k)
+{
+    char seen[32];
+    mr_format_time(k->seen_at, seen);
+    return json_pack("{s:I, s:I, s:o, s:o, s:s?, s:I, s:s, s:s}", "id", (json_int_t)k->id,
+                     "account", (json_int_t)k->account_id, "uidvalidity",
+                     k->uid ? json_integer(k->uidvalidity) : json_null(), "uid",
+                     k->uid ? json_integer(k->uid) : json_null(), "uidl", k->uidl, "size",
+                     (json_int_t)k->size, "reason", k->reason ? k->reason : "", "seen_at", seen);
+}

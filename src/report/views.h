@@ -37,6 +37,9 @@ json_t *mr_view_credential(const struct mr_credential *c);
 json_t *mr_view_connector(const struct mr_connector *c, const char *credential_name);
 /* {"id": id, "name": name}, or null when id is 0. */
 json_t *mr_view_ref(int64_t id, const char *name);
+struct mr_skipped;
+/* A message left on the server (too big), for the processing report. */
+json_t *mr_view_skipped(const struct mr_skipped *k);
 struct mr_schedule;
 /* A scheduled report, as the API and `report schedule --format json` show it. */
 json_t *mr_view_schedule(const struct mr_schedule *c);

@@ -338,7 +338,8 @@ int mr_store_message_count(struct mr_store *s, int64_t account, size_t *n, mr_er
     " WHERE (?1 = 0 OR account_id = ?1)"                                                           \
     " AND (?2 IS NULL OR instr(lower(from_addr), lower(?2)) > 0)"                                  \
     " AND (?3 IS NULL OR instr(lower(subject), lower(?3)) > 0)"                                    \
-    " AND (?4 = 0 OR fetched_at >= ?4) AND (?5 = 0 OR fetched_at < ?5)"
+    " AND (?4 = 0 OR fetched_at >= ?4) AND (?5 = 0 OR fetched_at < ?5)"                            \
+    " AND (?8 IS NULL OR status = ?8)"
 
 static void bind_message_filter(sqlite3_stmt *st, const struct mr_message_filter *f)
 {
@@ -347,6 +348,7 @@ static void bind_message_filter(sqlite3_stmt *st, const struct mr_message_filter
     mr_store_bind_text(st, 3, f->subject && *f->subject ? f->subject : NULL);
     sqlite3_bind_int64(st, 4, f->since);
     sqlite3_bind_int64(st, 5, f->until);
+    mr_store_bind_text(st, 8, f->status && *f->status ? f->status : NULL);
 }
 
 int mr_store_message_list(struct mr_store *s, const struct mr_message_filter *f, size_t offset,
@@ -376,6 +378,63 @@ int mr_store_message_list(struct mr_store *s, const struct mr_message_filter *f,
     sqlite3_bind_int64(st, 7, (int64_t)offset);
     return mr_store_collect(s, st, sizeof(**items), read_message, clear_message, (void **)items, n,
                             err);
+}
+
+static void read_skipped(sqlite3_stmt *st, void *out)
+{
+    struct mr_skipped *k = out;
+    k->id = sqlite3_column_int64(st, 0);
+    k->account_id = sqlite3_column_int64(st, 1);
+    k->uidvalidity = sqlite3_column_int64(st, 2);
+    k->uid = sqlite3_column_int64(st, 3);
+    k->uidl = mr_store_column_text(st, 4);
+    k->size = sqlite3_column_int64(st, 5);
+    k->reason = mr_store_column_text(st, 6);
+    k->seen_at = sqlite3_column_int64(st, 7);
+}
+
+static void clear_skipped(void *p)
+{
+    struct mr_skipped *k = p;
+    mr_freep(&k->uidl);
+    mr_freep(&k->reason);
+}
+
+int mr_store_skipped_list(struct mr_store *s, int64_t account, size_t offset, size_t limit,
+                          struct mr_skipped **items, size_t *n, size_t *total, mr_error *err)
+{
+    sqlite3_stmt *st;
+    *items = NULL;
+    *n = 0;
+    int rc = mr_store_prepare(s, &st,
+                              "SELECT count(*) FROM skipped WHERE ?1 = 0 OR account_id = ?1", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, account);
+    int step = sqlite3_step(st);
+    *total = step == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW)
+        return mr_store_fail(s, err, "counting skipped messages");
+    rc = mr_store_prepare(s, &st,
+                          "SELECT id, account_id, uidvalidity, uid, uidl, size, reason, seen_at"
+                          " FROM skipped WHERE ?1 = 0 OR account_id = ?1"
+                          " ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+                          err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, account);
+    sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1);
+    sqlite3_bind_int64(st, 3, (int64_t)offset);
+    return mr_store_collect(s, st, sizeof(**items), read_skipped, clear_skipped, (void **)items, n,
+                            err);
+}
+
+void mr_skipped_list_free(struct mr_skipped **items, size_t n)
+{
+    for (size_t i = 0; *items && i < n; i++)
+        clear_skipped(&(*items)[i]);
+    mr_freep(items);
 }
 
 void mr_message_list_free(struct mr_message **items, size_t n)

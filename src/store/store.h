@@ -150,7 +150,20 @@ struct mr_message_filter {
     const char *from;
     const char *subject;
     int64_t since, until;
+    const char *status; /* stored, parse_failed; NULL = both */
 };
+
+/* A message left on the server (too big): what the processing report shows. */
+struct mr_skipped {
+    int64_t id, account_id;
+    int64_t uidvalidity, uid; /* IMAP; 0 for POP3 */
+    char *uidl;               /* POP3 */
+    int64_t size, seen_at;
+    char *reason;
+};
+int mr_store_skipped_list(struct mr_store *s, int64_t account, size_t offset, size_t limit,
+                          struct mr_skipped **items, size_t *n, size_t *total, mr_error *err);
+void mr_skipped_list_free(struct mr_skipped **items, size_t n);
 
 /* The inbox: newest first; limit 0 = all. */
 int mr_store_message_list(struct mr_store *s, const struct mr_message_filter *f, size_t offset,

@@ -26,6 +26,7 @@ ROUTES = [
     ("PUT", "/api/v1/connectors/1", True), ("DELETE", "/api/v1/connectors/1", True),
     ("GET", "/api/v1/settings", False), ("PATCH", "/api/v1/settings", True),
     ("PUT", "/api/v1/settings", True), ("GET", "/api/v1/messages", False),
+    ("GET", "/api/v1/skipped", False),
     ("GET", "/api/v1/messages/1", False), ("GET", "/api/v1/messages/1/raw", False),
     ("GET", "/api/v1/messages/1/attachments/1", False),
     ("GET", "/api/v1/reports/accounts.csv", False), ("GET", "/api/v1/users", False),

@@ -48,6 +48,7 @@ class ApiMailTest(unittest.TestCase):
         self.fail("the fetch did not finish")
 
     def test_test_connection_of_unsaved_values(self):
+        before = self.c.json("GET", "/api/v1/accounts")[1]["total"]
         status, r = self.c.json("POST", "/api/v1/accounts/test", self.form)
         self.assertEqual(status, 200, r)
         self.assertTrue(r["ok"], r)
@@ -65,7 +66,7 @@ class ApiMailTest(unittest.TestCase):
         status, r = self.c.json("POST", "/api/v1/accounts/test", dict(self.form, port=0))
         self.assertEqual((status, r["error"]["field"]), (400, "port"))
         # nothing was saved by testing
-        self.assertEqual(self.c.json("GET", "/api/v1/accounts")[1]["total"], 0)
+        self.assertEqual(self.c.json("GET", "/api/v1/accounts")[1]["total"], before)
 
     def test_steps_stream_as_they_happen(self):
         """With Accept: application/x-ndjson each step is sent when it is done:
@@ -115,6 +116,35 @@ class ApiMailTest(unittest.TestCase):
         self.assertEqual((auth["step"], auth["result"]), ("authentication", "failed"))
         self.assertIn("Authentication failed", auth["detail"])
         self.c.json("DELETE", f"/api/v1/accounts/{a['id']}")
+
+    def test_processing_report_shows_what_was_skipped(self):
+        self.dovecot.deliver(self.user, b"Subject: small\r\n\r\nfits\r\n")
+        self.dovecot.deliver(self.user, b"Subject: big\r\n\r\n" + b"x" * 4000 + b"\r\n")
+        status, a = self.c.json("POST", "/api/v1/accounts", dict(
+            self.form, name="skip-" + self.user, keep_copy=False, max_message_size=2048))
+        self.assertEqual(status, 201, a)
+        self.c.json("POST", f"/api/v1/accounts/{a['id']}/fetch")
+        run = self.wait_for_run(a["id"])
+        self.assertEqual((run["result"], run["fetched"], run["skipped"]), ("ok", 1, 1))
+        self.assertEqual(self.dovecot.message_count(self.user), 1)  # the big one stays
+        _, stored = self.c.json("GET", f"/api/v1/messages?account={a['id']}&status=stored")
+        self.assertEqual([m["subject"] for m in stored["messages"]], ["small"])
+        self.assertEqual([m["status"] for m in stored["messages"]], ["stored"])
+        _, failed = self.c.json("GET", f"/api/v1/messages?account={a['id']}&status=parse_failed")
+        self.assertEqual(failed["total"], 0)
+        _, skipped = self.c.json("GET", f"/api/v1/skipped?account={a['id']}")
+        self.assertEqual(skipped["total"], 1)
+        k = skipped["skipped"][0]
+        self.assertEqual((k["account"], k["reason"]), (a["id"], "too big"))
+        self.assertGreater(k["size"], 4000)
+        self.assertIsNotNone(k["uid"])
+        # a second check neither fetches it nor records it twice
+        self.c.json("POST", f"/api/v1/accounts/{a['id']}/fetch")
+        time.sleep(0.2)
+        self.wait_for_run(a["id"])
+        self.assertEqual(self.c.json("GET", f"/api/v1/skipped?account={a['id']}")[1]["total"], 1)
+        status, e = self.c.json("GET", "/api/v1/messages?status=lost")
+        self.assertEqual((status, e["error"]["field"]), (400, "status"))
 
     def test_fetch_now_and_the_inbox(self):
         payload = os.urandom(3000)

@@ -133,6 +133,20 @@ describe('mailroom console', () => {
     assert.ok(subjects.includes('Solicitação de acesso'), subjects.join(' | '));
     assert.ok(subjects.some((s) => s.startsWith('Alerta: disco cheio')), subjects.join(' | '));
     await page.screenshot({ path: `${fx.shots}/inbox.png`, fullPage: true });
+    // the processing status: every row says how it was processed; a filter picks one kind
+    const statuses = await page.$$eval('#inbox td.status', (tds) => tds.map((td) => td.textContent));
+    assert.deepEqual([...new Set(statuses)], ['stored']);
+    const inboxUrl = page.url();
+    await page.selectOption('#i-status', 'parse_failed');
+    await page.click('#i-submit');
+    await page.waitForFunction(() => location.hash.includes('status=parse_failed') &&
+      document.querySelectorAll('#inbox tbody tr').length === 0);
+    await page.selectOption('#i-status', 'skipped');
+    await page.click('#i-submit');
+    await page.waitForSelector('#skipped', { state: 'attached' });
+    assert.match(await page.textContent('main'), /stay on the server/);
+    await page.goto(inboxUrl);
+    await page.waitForSelector('#inbox tbody tr');
   });
 
   it('downloads the .eml byte for byte', async () => {
@@ -267,7 +281,7 @@ describe('mailroom console', () => {
     await page.click('#report-actions summary');
     await page.click('#action-schedule');
     await page.waitForSelector('#schedule-form');
-    assert.match(await page.textContent('#s-filters'), /name = bulk-1/);
+    assert.equal(await page.inputValue('#sf-name'), 'bulk-1'); // the report's filter, editable
     assert.equal(await page.isVisible('#s-weekday'), true);
     await page.selectOption('#s-recurrence', 'hours');
     assert.equal(await page.isVisible('#s-weekday'), false);

@@ -3,6 +3,7 @@ was, no keep copy empties it, every message is stored exactly once and byte
 for byte, in every security mode, for IMAP and POP3."""
 import base64
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -143,6 +144,19 @@ class FetchTest(MailTestCase):
         run, _ = self.fetch("cap")
         self.assertEqual((run["fetched"], run["skipped"]), (0, 1))
         self.assert_stored_exactly([small])
+        # the processing report: recorded once, with the server's id for it
+        out = subprocess.run([BIN, "--data", self.data, "inbox", "skipped", "--account", "cap",
+                              "--format", "json"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        report = json.loads(out.stdout)
+        self.assertEqual(report["total"], 1)
+        self.assertEqual(report["skipped"][0]["reason"], "too big")
+        self.assertIsNotNone(report["skipped"][0]["uidl"])  # POP3: by UIDL
+        self.assertGreater(report["skipped"][0]["size"], 5000)
+        out = subprocess.run([BIN, "--data", self.data, "inbox", "list", "--status", "lost"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("status: expected stored or parse_failed", out.stderr)
 
     def test_account_with_mail_is_not_removed_by_accident(self):
         self.deliver([message(1)])

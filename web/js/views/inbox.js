@@ -5,14 +5,28 @@ import { formatBytes, formatTime, h } from '../dom.js';
 import { t } from '../i18n.js';
 import { pager } from './parts.js';
 
-const FILTERS = ['account', 'from', 'subject', 'since', 'until'];
+const FILTERS = ['account', 'from', 'subject', 'since', 'until', 'status'];
+const STATUSES = ['stored', 'parse_failed', 'skipped'];
+
+// The processing report's third kind: messages left on the server (too big).
+function skippedTable(data, names) {
+  return h('table', { class: 'inbox', id: 'skipped' },
+    h('thead', {}, h('tr', {}, ['inbox.seen', 'inbox.account', 'inbox.serverId', 'inbox.size', 'inbox.reason']
+      .map((k) => h('th', {}, t(k))))),
+    h('tbody', {}, data.skipped.map((k) => h('tr', { dataset: { id: k.id } },
+      h('td', {}, formatTime(k.seen_at)), h('td', {}, names[k.account] || k.account),
+      h('td', {}, k.uid !== null ? `UID ${k.uid}` : `UIDL ${k.uidl}`),
+      h('td', {}, formatBytes(k.size)), h('td', {}, t('inbox.status.skipped'))))));
+}
 
 export async function inboxPage(main, params) {
   const filters = {};
   for (const k of FILTERS) if (params.get(k)) filters[k] = params.get(k);
   const page = Number(params.get('page')) || 1;
+  const skippedView = filters.status === 'skipped';
   const [data, accounts] = await Promise.all([
-    api('GET', `/messages${query({ ...filters, page, per_page: 30 })}`),
+    skippedView ? api('GET', `/skipped${query({ account: filters.account, page, per_page: 30 })}`)
+      : api('GET', `/messages${query({ ...filters, page, per_page: 30 })}`),
     api('GET', '/accounts?per_page=1000')]);
   const show = (f, p) => { location.hash = `#/inbox${query({ ...f, page: p > 1 ? p : '' })}`; };
   const input = (id, type = 'search') => h('input', { id: `i-${id}`, name: id, type, value: filters[id] || '' });
@@ -20,30 +34,39 @@ export async function inboxPage(main, params) {
     h('option', { value: '' }, t('inbox.allAccounts')),
     accounts.accounts.map((a) => h('option', { value: a.id, selected: String(a.id) === filters.account }, a.name)));
   const fields = { from: input('from'), subject: input('subject'), since: input('since', 'date'), until: input('until', 'date') };
+  const status = h('select', { id: 'i-status', name: 'status' }, h('option', { value: '' }, t('common.all')),
+    STATUSES.map((v) => h('option', { value: v, selected: filters.status === v }, t(`inbox.status.${v}`))));
   const form = h('form', { class: 'search', id: 'inbox-search' },
     h('label', { for: 'i-account' }, t('inbox.account')), account,
     h('label', { for: 'i-from' }, t('inbox.from')), fields.from,
     h('label', { for: 'i-subject' }, t('inbox.subject')), fields.subject,
     h('label', { for: 'i-since' }, t('inbox.since')), fields.since,
     h('label', { for: 'i-until' }, t('inbox.until')), fields.until,
+    h('label', { for: 'i-status' }, t('inbox.status')), status,
     h('button', { type: 'submit', id: 'i-submit' }, t('common.search')));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     show({ account: account.value, from: fields.from.value.trim(), subject: fields.subject.value.trim(),
-      since: fields.since.value, until: fields.until.value }, 1);
+      since: fields.since.value, until: fields.until.value, status: status.value }, 1);
   });
   const names = Object.fromEntries(accounts.accounts.map((a) => [a.id, a.name]));
+  if (skippedView) {
+    main.append(h('h1', {}, t('inbox.title')), form, h('p', { class: 'help' }, t('inbox.skippedHelp')),
+      skippedTable(data, names), pager(data.page, data.per_page, data.total, (p) => show(filters, p)));
+    return;
+  }
   main.append(h('h1', {}, t('inbox.title')), form,
     h('table', { class: 'inbox', id: 'inbox' },
       h('thead', {}, h('tr', {}, ['inbox.received', 'inbox.account', 'inbox.from', 'inbox.subject',
-        'inbox.size', 'inbox.attachments'].map((k) => h('th', {}, t(k))))),
+        'inbox.size', 'inbox.attachments', 'inbox.status'].map((k) => h('th', {}, t(k))))),
       h('tbody', {}, data.messages.map((m) => h('tr', { dataset: { id: m.id } },
         h('td', {}, formatTime(m.received)), h('td', {}, names[m.account] || m.account),
         h('td', {}, m.from || ''),
         h('td', {}, h('a', { href: `#/messages/${m.id}`, class: 'subject' }, m.subject || '—')),
         h('td', {}, formatBytes(m.size)),
         h('td', {}, m.attachments ? h('span', { class: 'clip', title: t('inbox.hasAttachment'),
-          'aria-label': t('inbox.hasAttachment') }, '📎') : ''))))),
+          'aria-label': t('inbox.hasAttachment') }, '📎') : ''),
+        h('td', { class: `status ${m.status}` }, t(`inbox.status.${m.status}`)))))),
     pager(data.page, data.per_page, data.total, (p) => show(filters, p)));
 }
 

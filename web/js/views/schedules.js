@@ -5,6 +5,7 @@ import { go, isAdmin } from '../app.js';
 import { clear, formatTime, h, toast } from '../dom.js';
 import { t } from '../i18n.js';
 import { deleteButton, formErrors, simpleField } from './credentials.js';
+import { triSelect } from './parts.js';
 
 const FILTERS = ['name', 'secure', 'automatic_check', 'keep_copy', 'status', 'errors'];
 const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
@@ -63,6 +64,20 @@ export async function scheduleForm(main, id, params) {
   const s = id ? await api('GET', `/schedules/${id}`)
     : { recurrence: 'weekly', day: 1, at: '08:00', format: 'csv', enabled: true, filters: fromReport };
   const name = h('input', { id: 's-name', value: s.name || '' });
+  // the report's filters, editable: they start as the report's when scheduled from it
+  const f = s.filters || {};
+  const filterControls = {
+    name: h('input', { id: 'sf-name', type: 'search', value: f.name || '' }),
+    secure: triSelect('sf-secure', f.secure), automatic_check: triSelect('sf-auto', f.automatic_check),
+    keep_copy: triSelect('sf-keep', f.keep_copy), errors: triSelect('sf-errors', f.errors),
+    status: h('select', { id: 'sf-status' }, h('option', { value: '' }, t('common.all')),
+      ['enabled', 'disabled'].map((v) => h('option', { value: v, selected: f.status === v }, t(`status.${v}`)))),
+  };
+  const filterLabels = { name: 'col.name', secure: 'col.secure', automatic_check: 'col.auto',
+    keep_copy: 'col.keep', status: 'status.label', errors: 'check.withErrors' };
+  const filterBox = h('fieldset', { class: 'filters', id: 's-filters' }, h('legend', {}, t('report.filters')),
+    Object.entries(filterControls).map(([k, c]) => h('label', { for: c.id }, t(filterLabels[k]), ' ', c)),
+    h('p', { class: 'field-error', id: 'err-filters', hidden: true }));
   const recurrence = h('select', { id: 's-recurrence' }, ['daily', 'weekly', 'monthly', 'hours'].map((r) =>
     h('option', { value: r, selected: s.recurrence === r }, t(`schedule.rec.${r}`))));
   const at = h('input', { id: 's-at', type: 'time', value: s.at || '08:00' });
@@ -92,7 +107,7 @@ export async function scheduleForm(main, id, params) {
   shown();
   const form = h('form', { class: 'card', id: 'schedule-form', novalidate: true },
     h('h1', {}, id ? t('schedule.edit', { name: s.name }) : t('schedule.new')),
-    h('p', { class: 'help', id: 's-filters' }, `${t('report.filters')}: ${filtersText(s.filters)}`),
+    filterBox,
     simpleField('name', 'col.name', name), simpleField('recurrence', 'schedule.recurrence', recurrence),
     fields.weekday, fields.monthday, fields.at, fields.hours,
     simpleField('format', 'schedule.format', format),
@@ -109,7 +124,8 @@ export async function scheduleForm(main, id, params) {
     const r = recurrence.value;
     const body = { name: name.value.trim(), recurrence: r, format: format.value,
       recipients: recipients.value.trim(), directory: directory.value.trim() || null, enabled: enabled.checked };
-    if (!id) body.filters = s.filters;
+    body.filters = {};
+    for (const [k, c] of Object.entries(filterControls)) if (c.value.trim()) body.filters[k] = c.value.trim();
     if (r !== 'hours') body.at = at.value;
     if (r === 'weekly') body.day = weekday.value;
     if (r === 'monthly') body.day = monthday.value === '' ? '' : Number(monthday.value);
