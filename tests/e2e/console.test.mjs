@@ -147,6 +147,14 @@ describe('mailroom console', () => {
     assert.match(await page.textContent('main'), /stay on the server/);
     await page.goto(inboxUrl);
     await page.waitForSelector('#inbox tbody tr');
+    // the account's page shows its fetch history
+    const accountId = new URL(inboxUrl).hash.match(/account=(\d+)/)[1];
+    await page.goto(`${fx.url}/#/accounts/${accountId}`);
+    await page.waitForSelector('#history tr.run.ok');
+    assert.match(await page.textContent('#history tr.run.ok'), /3 \(/);
+    await page.screenshot({ path: `${fx.shots}/account-history.png`, fullPage: true });
+    await page.goto(inboxUrl);
+    await page.waitForSelector('#inbox tbody tr');
   });
 
   it('downloads the .eml byte for byte', async () => {

@@ -3,7 +3,7 @@ import { api } from '../api.js';
 import { go, isAdmin } from '../app.js';
 import { clear, h, toast } from '../dom.js';
 import { t } from '../i18n.js';
-import { runTest } from './parts.js';
+import { historyCard, runTest } from './parts.js';
 
 const MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'NTLM'];
 const POP3_ONLY = ['USER', 'APOP'];
@@ -167,6 +167,7 @@ export async function accountForm(main, id) {
     }
   });
   main.append(form);
+  if (id) main.append(historyCard(id));
   sync();
   if (!isAdmin()) for (const el of form.querySelectorAll('input, select')) el.disabled = true;
 }

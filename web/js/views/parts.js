@@ -1,7 +1,7 @@
 // Pieces several pages use: the pager, a yes/no/any select, Test connection
-// steps, and Fetch now.
+// steps, Fetch now, and an account's fetch history.
 import { api, apiStream } from '../api.js';
-import { clear, h, toast } from '../dom.js';
+import { clear, formatBytes, formatTime, h, toast } from '../dom.js';
 import { t } from '../i18n.js';
 
 export function pager(page, perPage, total, goTo) {
@@ -91,4 +91,26 @@ export async function fetchNow(account, button, onDone) {
     button.textContent = label;
     if (onDone) onDone();
   }
+}
+
+// An account's fetch history, newest first, 10 a page (each page loads on its own).
+export function historyCard(accountId) {
+  const card = h('section', { class: 'card', id: 'history' }, h('h2', {}, t('history.title')));
+  const body = h('div', {});
+  card.append(body);
+  const load = async (page) => {
+    const data = await api('GET', `/accounts/${accountId}/history?page=${page}&per_page=10`);
+    clear(body).append(
+      h('table', { class: 'list' },
+        h('thead', {}, h('tr', {}, ['history.started', 'history.duration', 'history.result', 'history.fetched',
+          'history.deleted', 'history.skipped', 'history.error'].map((k) => h('th', {}, t(k))))),
+        h('tbody', {}, data.runs.map((r) => h('tr', { class: `run ${r.result}`, dataset: { id: r.id } },
+          h('td', {}, formatTime(r.started_at)),
+          h('td', {}, r.ended_at ? `${Math.max(0, (new Date(r.ended_at) - new Date(r.started_at)) / 1000)} s` : '…'),
+          h('td', {}, t(r.result === 'error' ? 'history.failed' : `history.${r.result}`)), h('td', {}, `${r.fetched} (${formatBytes(r.bytes)})`),
+          h('td', {}, r.deleted), h('td', {}, r.skipped), h('td', { class: 'detail' }, r.error || ''))))),
+      pager(data.page, 10, data.total, load));
+  };
+  load(1);
+  return card;
 }
