@@ -40,6 +40,12 @@ static const char list_usage[] =
     "--status parse_failed: those not readable as MIME, kept as received.\n"
     "'mailroom inbox skipped' lists the ones left on the server as too big.";
 
+static const char skipped_usage[] =
+    "inbox skipped [--account ID|NAME] [--page N] [--format table|json]\n"
+    "\n"
+    "Messages left on the server because they were bigger than the account's\n"
+    "largest message size, newest first, 30 a page.";
+
 static void list_table(const struct mr_message *items, size_t n)
 {
     static const char *const header[] = {"ID", "Received", "From", "Subject", "Size", "Att"};
@@ -90,43 +96,68 @@ static void list_csv(const struct mr_message *items, size_t n)
     mr_buf_free(&out);
 }
 
-static int cmd_list(struct mr_cli *cli, int argc, char **argv)
+/* The options inbox list and inbox skipped share; opens the store and
+ * resolves --account. Returns -1 when done (help shown) with *rc set. */
+struct list_args {
+    enum mr_format format;
+    int64_t account;
+    long long page;
+    const char *status;
+};
+
+static int list_options(struct mr_cli *cli, int argc, char **argv, const char *usage,
+                        struct list_args *a, int *rc)
 {
     static const struct option opts[] = {{"account", required_argument, NULL, 'a'},
                                          {"page", required_argument, NULL, 'p'},
                                          {"status", required_argument, NULL, 's'},
                                          MR_CLI_COMMON_OPTIONS,
                                          {NULL, 0, NULL, 0}};
-    enum mr_format format = MR_FORMAT_TABLE;
-    const char *account = NULL, *status = NULL;
-    long long page = 1;
-    int c, rc, done = 0;
+    const char *account = NULL;
+    int c, done = 0;
+    *a = (struct list_args){MR_FORMAT_TABLE, 0, 1, NULL};
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        *rc = 0;
         if (c == 'a')
             account = optarg;
+        else if (c == 's' && usage != list_usage)
+            *rc = mr_cli_usage(cli, "--status is for inbox list");
         else if (c == 's' && strcmp(optarg, "stored") != 0 && strcmp(optarg, "parse_failed") != 0)
-            return mr_cli_bad_value(cli, "status", "expected stored or parse_failed, got '%s'",
-                                    optarg);
+            *rc = mr_cli_bad_value(cli, "status", "expected stored or parse_failed, got '%s'",
+                                   optarg);
         else if (c == 's')
-            status = optarg;
-        else if (c == 'p' && mr_parse_int(optarg, 1, 1000000000, &page) != 0)
-            return mr_cli_bad_value(cli, "page", "expected a page number from 1, got '%s'", optarg);
+            a->status = optarg;
+        else if (c == 'p' && mr_parse_int(optarg, 1, 1000000000, &a->page) != 0)
+            *rc = mr_cli_bad_value(cli, "page", "expected a page number from 1, got '%s'", optarg);
         else if (c != 'p') {
-            rc = mr_cli_common_option(cli, c, list_usage, &format, &done);
+            *rc = mr_cli_common_option(cli, c, usage, &a->format, &done);
             if (done)
-                return rc;
+                return -1;
         }
+        if (*rc)
+            return -1;
     }
-    int64_t id = 0;
-    if ((rc = mr_cli_open(cli)) ||
-        (account && (rc = mr_cli_resolve(cli, MR_OBJ_ACCOUNT, account, &id))))
+    if ((*rc = mr_cli_open(cli)) ||
+        (account && (*rc = mr_cli_resolve(cli, MR_OBJ_ACCOUNT, account, &a->account))))
+        return -1;
+    return 0;
+}
+
+static int cmd_list(struct mr_cli *cli, int argc, char **argv)
+{
+    struct list_args a;
+    int rc;
+    if (list_options(cli, argc, argv, list_usage, &a, &rc))
         return rc;
+    enum mr_format format = a.format;
+    long long page = a.page;
+    int64_t id = a.account;
     struct mr_message *items;
     size_t n, total;
     mr_error err = {0};
     int all = format == MR_FORMAT_CSV;
     size_t offset = all ? 0 : (size_t)(page - 1) * MR_REPORT_PAGE_SIZE;
-    struct mr_message_filter filter = {.account = id, .status = status};
+    struct mr_message_filter filter = {.account = id, .status = a.status};
     if (mr_store_message_list(cli->reg.store, &filter, offset, all ? 0 : MR_REPORT_PAGE_SIZE,
                               &items, &n, &total, &err))
         return mr_cli_fail(cli, &err);
@@ -280,37 +311,15 @@ static int cmd_attachment(struct mr_cli *cli, int argc, char **argv)
     return rc ? mr_cli_fail(cli, &err) : 0;
 }
 
-static const char skipped_usage[] =
-    "inbox skipped [--account ID|NAME] [--page N] [--format table|json]\n"
-    "\n"
-    "Messages left on the server because they were bigger than the account's\n"
-    "largest message size, newest first, 30 a page.";
-
 static int cmd_skipped(struct mr_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {{"account", required_argument, NULL, 'a'},
-                                         {"page", required_argument, NULL, 'p'},
-                                         MR_CLI_COMMON_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
-    enum mr_format format = MR_FORMAT_TABLE;
-    const char *account = NULL;
-    long long page = 1;
-    int c, rc, done = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'a')
-            account = optarg;
-        else if (c == 'p' && mr_parse_int(optarg, 1, 1000000000, &page) != 0)
-            return mr_cli_bad_value(cli, "page", "expected a page number from 1, got '%s'", optarg);
-        else if (c != 'p') {
-            rc = mr_cli_common_option(cli, c, skipped_usage, &format, &done);
-            if (done)
-                return rc;
-        }
-    }
-    int64_t id = 0;
-    if ((rc = mr_cli_open(cli)) ||
-        (account && (rc = mr_cli_resolve(cli, MR_OBJ_ACCOUNT, account, &id))))
+    struct list_args a;
+    int rc;
+    if (list_options(cli, argc, argv, skipped_usage, &a, &rc))
         return rc;
+    enum mr_format format = a.format;
+    long long page = a.page;
+    int64_t id = a.account;
     struct mr_skipped *items;
     size_t n, total;
     mr_error err = {0};

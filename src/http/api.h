@@ -70,6 +70,9 @@ int mr_api_input(json_t *obj, const char *const *allowed, struct mr_api_input *i
                  struct mr_problems *p);
 /* The page and per_page query arguments (defaults 1 and 30, at most 1000). */
 int mr_api_paging(struct mr_http_req *r, size_t *page, size_t *per_page);
+/* Replies 200 with {page, pages, per_page, total, <key>: items} (takes items). */
+int mr_api_page_reply(struct mr_http_req *r, size_t page, size_t per_page, size_t total,
+                      const char *key, json_t *items);
 json_t *mr_api_account_view(struct mr_store *s, const struct mr_account *a);
 /* The settings report's filters from the query (name, secure,
  * automatic_check, keep_copy, status); replies 400 and returns -1 if bad. */

@@ -57,6 +57,16 @@ int mr_api_input(json_t *obj, const char *const *allowed, struct mr_api_input *i
     return p->count > before ? MR_EINVAL : 0;
 }
 
+int mr_api_page_reply(struct mr_http_req *r, size_t page, size_t per_page, size_t total,
+                      const char *key, json_t *items)
+{
+    size_t pages = total ? (total + per_page - 1) / per_page : 1;
+    return mr_http_json(r, MHD_HTTP_OK,
+                        json_pack("{s:I, s:I, s:I, s:I, s:o}", "page", (json_int_t)page, "pages",
+                                  (json_int_t)pages, "per_page", (json_int_t)per_page, "total",
+                                  (json_int_t)total, key, items));
+}
+
 int mr_api_paging(struct mr_http_req *r, size_t *page, size_t *per_page)
 {
     long long v;

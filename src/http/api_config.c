@@ -58,11 +58,7 @@ int mr_api_accounts_list(struct mr_http_req *r)
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, mr_api_account_view(r->reg->store, &items[i]));
     mr_account_list_free(&items, n);
-    size_t pages = total ? (total + per_page - 1) / per_page : 1;
-    return mr_http_json(r, MHD_HTTP_OK,
-                        json_pack("{s:I, s:I, s:I, s:I, s:o}", "page", (json_int_t)page, "pages",
-                                  (json_int_t)pages, "per_page", (json_int_t)per_page, "total",
-                                  (json_int_t)total, "accounts", arr));
+    return mr_api_page_reply(r, page, per_page, total, "accounts", arr);
 }
 
 static int reply_account(struct mr_http_req *r, int64_t id, unsigned status)

@@ -333,11 +333,7 @@ int mr_api_messages_list(struct mr_http_req *r)
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, message_view(&items[i]));
     mr_message_list_free(&items, n);
-    size_t pages = total ? (total + per_page - 1) / per_page : 1;
-    return mr_http_json(r, MHD_HTTP_OK,
-                        json_pack("{s:I, s:I, s:I, s:I, s:o}", "page", (json_int_t)page, "pages",
-                                  (json_int_t)pages, "per_page", (json_int_t)per_page, "total",
-                                  (json_int_t)total, "messages", arr));
+    return mr_api_page_reply(r, page, per_page, total, "messages", arr);
 }
 
 /* Messages left on the server because they were too big. */
@@ -360,11 +356,7 @@ int mr_api_skipped_list(struct mr_http_req *r)
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, mr_view_skipped(&items[i]));
     mr_skipped_list_free(&items, n);
-    size_t pages = total ? (total + per_page - 1) / per_page : 1;
-    return mr_http_json(r, MHD_HTTP_OK,
-                        json_pack("{s:I, s:I, s:I, s:I, s:o}", "page", (json_int_t)page, "pages",
-                                  (json_int_t)pages, "per_page", (json_int_t)per_page, "total",
-                                  (json_int_t)total, "skipped", arr));
+    return mr_api_page_reply(r, page, per_page, total, "skipped", arr);
 }
 
 int mr_api_message_get(struct mr_http_req *r)

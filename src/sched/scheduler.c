@@ -140,6 +140,18 @@ static void prune(struct mr_scheduler *s)
         MR_LOG("history", MR_LI("pruned", deleted), MR_LI("older_than_days", s->cfg.history_days));
 }
 
+/* A second's sleep that stopping cuts short. */
+static void pause_a_second(struct mr_scheduler *s)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    pthread_mutex_lock(&s->lock);
+    if (!s->stopping)
+        pthread_cond_timedwait(&s->wake, &s->lock, &until);
+    pthread_mutex_unlock(&s->lock);
+}
+
 static void *planner(void *arg)
 {
     struct mr_scheduler *s = arg;
@@ -150,13 +162,7 @@ static void *planner(void *arg)
             pruned = time(NULL);
         }
         plan(s);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 1;
-        pthread_mutex_lock(&s->lock);
-        if (!s->stopping)
-            pthread_cond_timedwait(&s->wake, &s->lock, &until);
-        pthread_mutex_unlock(&s->lock);
+        pause_a_second(s);
     }
     return NULL;
 }
@@ -167,8 +173,10 @@ static void *reports(void *arg)
     struct mr_scheduler *s = arg;
     struct mr_registry reg;
     mr_error err = {0};
-    if (mr_registry_open(&reg, s->data_dir, &err) != 0)
+    if (mr_registry_open(&reg, s->data_dir, &err) != 0) {
+        MR_LOG("report", MR_LS("error", err.message));
         return NULL;
+    }
     mr_registry_set_actor(&reg, "scheduler");
     while (!s->stopping) {
         int64_t *ids = NULL;
@@ -184,13 +192,7 @@ static void *reports(void *arg)
                     MR_LOG("report", MR_LI("schedule", ids[i]), MR_LS("result", "ok"));
             }
         free(ids);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 1;
-        pthread_mutex_lock(&s->lock);
-        if (!s->stopping)
-            pthread_cond_timedwait(&s->wake, &s->lock, &until);
-        pthread_mutex_unlock(&s->lock);
+        pause_a_second(s);
     }
     mr_registry_close(&reg);
     return NULL;
