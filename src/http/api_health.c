@@ -44,6 +44,12 @@ static void per_account(struct mr_http_req *r, struct mr_buf *b)
         if (items[i].last_ended)
             mr_buf_printf(b, "mailroom_account_last_check_age_seconds{account=\"%lld\"} %lld\n",
                           (long long)items[i].account_id, (long long)(now - items[i].last_ended));
+    metric(b, "mailroom_account_last_success_age_seconds", "gauge",
+           "Seconds since the account's last successful check (absent: never succeeded)");
+    for (size_t i = 0; i < n; i++)
+        if (items[i].last_success)
+            mr_buf_printf(b, "mailroom_account_last_success_age_seconds{account=\"%lld\"} %lld\n",
+                          (long long)items[i].account_id, (long long)(now - items[i].last_success));
     free(items);
 }
 

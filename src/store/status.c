@@ -12,7 +12,9 @@
     " (SELECT count(*) FROM fetch_runs f WHERE f.account_id = a.id AND f.result = 'error'"         \
     "   AND f.id > coalesce((SELECT max(g.id) FROM fetch_runs g WHERE g.account_id = a.id"         \
     "   AND g.result = 'ok'), 0)),"                                                                \
-    " EXISTS (SELECT 1 FROM fetch_runs x WHERE x.account_id = a.id AND x.result = 'running')"      \
+    " EXISTS (SELECT 1 FROM fetch_runs x WHERE x.account_id = a.id AND x.result = 'running'),"     \
+    " (SELECT ended_at FROM fetch_runs o WHERE o.id = (SELECT max(id) FROM fetch_runs"             \
+    "   WHERE account_id = a.id AND result = 'ok'))"                                               \
     " FROM accounts a LEFT JOIN fetch_runs r ON r.id = nullif(max("                                \
     "   coalesce((SELECT max(id) FROM fetch_runs WHERE account_id = a.id AND result = 'ok'), 0),"  \
     "   coalesce((SELECT max(id) FROM fetch_runs WHERE account_id = a.id AND result = 'error'), "  \
@@ -35,6 +37,7 @@ static void read_status(sqlite3_stmt *st, void *out)
     snprintf(c->last_error, sizeof(c->last_error), "%s", e ? (const char *)e : "");
     c->failures = sqlite3_column_int(st, 8);
     c->running = sqlite3_column_int(st, 9);
+    c->last_success = sqlite3_column_int64(st, 10);
 }
 
 static void clear_status(void *p)

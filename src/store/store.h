@@ -215,8 +215,9 @@ struct mr_check_status {
     char last_result[16]; /* ok, error ("" when never) */
     uint64_t last_fetched;
     char last_error[512];
-    int failures; /* errors since the last success */
-    int running;  /* a run is recorded as running */
+    int failures;         /* errors since the last success */
+    int running;          /* a run is recorded as running */
+    int64_t last_success; /* when the last successful check ended; 0 = never */
 };
 
 /* The accounts the scheduler must check (enabled, automatic check on), with

@@ -145,6 +145,8 @@ class SchedulerTest(unittest.TestCase):
         self.assertEqual(metrics["mailroom_messages_fetched_total"], 1)
         self.assertEqual(metrics['mailroom_accounts{status="enabled"}'], 1)
         self.assertIn(f'mailroom_account_consecutive_failures{{account="{a["id"]}"}}', metrics)
+        self.assertLess(metrics[f'mailroom_account_last_success_age_seconds{{account="{a["id"]}"}}'],
+                        60)
         self.assertEqual(metrics['mailroom_fetch_duration_seconds_bucket{le="+Inf"}'],
                          metrics["mailroom_checks_total"])
 
