@@ -184,6 +184,14 @@ static void *reports(void *arg)
         if (mr_store_schedules_due(reg.store, (int64_t)time(NULL), &ids, &n, &err) == 0)
             for (size_t i = 0; i < n && !s->stopping; i++) {
                 mr_error e = {0};
+                int64_t now = (int64_t)time(NULL);
+                int taken = 0;
+                /* one runner per due run, even with two daemons on one data
+                 * directory; the lease is replaced by the run's result */
+                if (mr_store_schedule_claim(reg.store, ids[i], now, now + 3600, &taken, &e) != 0)
+                    MR_LOG("report", MR_LI("schedule", ids[i]), MR_LS("error", e.message));
+                if (!taken)
+                    continue;
                 int rc = mr_report_run_schedule(&reg, ids[i], &e);
                 if (rc)
                     MR_LOG("report", MR_LI("schedule", ids[i]), MR_LS("result", "error"),

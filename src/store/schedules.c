@@ -230,3 +230,22 @@ int mr_store_smtp_set(struct mr_store *s, const struct mr_smtp_settings *in, mr_
     mr_store_bind_text(st, 5, in->from);
     return mr_store_run(s, st, "writing settings", err);
 }
+
+int mr_store_schedule_claim(struct mr_store *s, int64_t id, int64_t now, int64_t lease_until,
+                            int *claimed, mr_error *err)
+{
+    sqlite3_stmt *st;
+    *claimed = 0;
+    int rc = mr_store_prepare(s, &st,
+                              "UPDATE report_schedules SET next_run_at = ?"
+                              " WHERE id = ? AND enabled = 1 AND next_run_at <= ?",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, lease_until);
+    sqlite3_bind_int64(st, 2, id);
+    sqlite3_bind_int64(st, 3, now);
+    rc = mr_store_run(s, st, "taking a due report", err);
+    *claimed = rc == 0 && sqlite3_changes(s->db) == 1;
+    return rc;
+}

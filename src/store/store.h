@@ -295,6 +295,11 @@ int mr_store_schedules_due(struct mr_store *s, int64_t now, int64_t **ids, size_
                            mr_error *err);
 int mr_store_schedule_result(struct mr_store *s, int64_t id, const char *result, const char *error,
                              int failures, int64_t next_run_at, mr_error *err);
+/* Takes a due schedule for one runner: moves its next run to `lease_until`
+ * if it is still due at `now`. *claimed is 0 when another runner (another
+ * daemon on the same data) took it first. */
+int mr_store_schedule_claim(struct mr_store *s, int64_t id, int64_t now, int64_t lease_until,
+                            int *claimed, mr_error *err);
 
 /* Settings. 0 = no default connector. */
 int mr_store_default_connector(struct mr_store *s, int64_t *id, mr_error *err);

@@ -7,6 +7,8 @@
 #include "store/store.h"
 #include "util/mem.h"
 
+#include "core/schedule.h"
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -575,6 +577,34 @@ static void test_status_and_history_pruning(void **state)
     mr_account_clear(&b);
 }
 
+/* A due report is taken by one runner only. */
+static void test_schedule_claim_is_exclusive(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    struct mr_schedule c;
+    mr_schedule_init(&c);
+    c.name = mr_xstrdup("weekly");
+    c.filters = mr_xstrdup("{}");
+    c.format = mr_xstrdup("csv");
+    c.recurrence = MR_REC_HOURS;
+    c.every_hours = 1;
+    c.recipients = mr_xstrdup("ops@example.com");
+    int64_t now = (int64_t)time(NULL);
+    c.next_run_at = now - 10;
+    assert_int_equal(mr_store_schedule_insert(f->s, &c, &err), 0);
+    int first = 0, second = 0;
+    assert_int_equal(mr_store_schedule_claim(f->s, c.id, now, now + 3600, &first, &err), 0);
+    assert_int_equal(mr_store_schedule_claim(f->s, c.id, now, now + 3600, &second, &err), 0);
+    assert_int_equal(first, 1);
+    assert_int_equal(second, 0);
+    struct mr_schedule got;
+    assert_int_equal(mr_store_schedule_get(f->s, c.id, &got, &err), 0);
+    assert_int_equal(got.next_run_at, now + 3600);
+    mr_schedule_clear(&got);
+    mr_schedule_clear(&c);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -595,6 +625,7 @@ int main(void)
         T(test_rollback_leaves_nothing),
         T(test_meta),
         T(test_status_and_history_pruning),
+        T(test_schedule_claim_is_exclusive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
