@@ -10,6 +10,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 from daemon import Client, Daemon  # noqa: E402
 from dovecot import POOL_PASSWORD, Dovecot  # noqa: E402
+from fakeserver import FakeServer  # noqa: E402
 
 FAST = {"MAILROOM_TEST_INTERVAL_DIVISOR": "30"}
 
@@ -150,6 +151,30 @@ class SchedulerTest(unittest.TestCase):
         self.assertEqual(metrics['mailroom_fetch_duration_seconds_bucket{le="+Inf"}'],
                          metrics["mailroom_checks_total"])
 
+
+    def test_fetch_now_joins_a_run_in_progress(self):
+        self.start("--no-scheduler")
+        connections = []
+
+        def slow(c):  # a server that takes 2 s to greet
+            connections.append(1)
+            time.sleep(2)
+            c.send(b"* OK ready\r\n")
+            c.line()
+
+        srv = FakeServer(slow)
+        try:
+            a = self.account("slow", port=srv.port, security="none", automatic_check=False)
+            status, first = self.c.json("POST", f"/api/v1/accounts/{a['id']}/fetch")
+            self.assertEqual((status, first["status"]), (202, "started"))
+            self.wait_for(lambda: runs(self.c, a["id"]))  # its run is recorded as running
+            status, second = self.c.json("POST", f"/api/v1/accounts/{a['id']}/fetch")
+            self.assertEqual((status, second["status"]), (202, "running"))
+            self.wait_for(lambda: runs(self.c, a["id"])[-1]["result"] != "running")
+            self.assertEqual(len(runs(self.c, a["id"])), 1)
+            self.assertEqual(len(connections), 1)  # joined: never a second connection
+        finally:
+            srv.stop()
 
     def test_structured_log_lines(self):
         self.start("--log-format", "json")
