@@ -15,6 +15,10 @@ from fakeserver import FakeServer  # noqa: E402
 FAST = {"MAILROOM_TEST_INTERVAL_DIVISOR": "30"}
 
 
+def finished(client, account):
+    return [r for r in runs(client, account) if r["result"] != "running"]
+
+
 def runs(client, account):
     _, h = client.json("GET", f"/api/v1/accounts/{account}/history?per_page=1000")
     return list(reversed(h["runs"]))  # oldest first
@@ -133,7 +137,7 @@ class SchedulerTest(unittest.TestCase):
         self.assertEqual(anon.request("GET", "/metrics")[0], 401)
         self.dovecot.deliver(self.user, b"Subject: counted\r\n\r\nbody\r\n")
         a = self.account("metered", keep_copy=False)
-        self.wait_for(lambda: runs(self.c, a["id"]))
+        self.wait_for(lambda: finished(self.c, a["id"]))
         status, headers, body = self.c.request("GET", "/metrics")
         self.assertEqual(status, 200)
         self.assertTrue(headers["Content-Type"].startswith("text/plain; version=0.0.4"))
@@ -180,9 +184,9 @@ class SchedulerTest(unittest.TestCase):
         self.start("--log-format", "json")
         self.dovecot.deliver(self.user, b"Subject: logged\r\n\r\nbody\r\n")
         a = self.account("logged", keep_copy=False)
-        self.wait_for(lambda: runs(self.c, a["id"]))
+        self.wait_for(lambda: finished(self.c, a["id"]))
         self.c.json("POST", "/api/v1/accounts", {"name": "", "protocol": "carrier-pigeon"})
-        time.sleep(0.3)
+        self.wait_for(lambda: '"event":"check"' in self.d.output() and '"status":400' in self.d.output())
         events = []
         for line in self.d.output().splitlines():
             if line.startswith(("mailroom ", "First start")):
@@ -200,7 +204,7 @@ class SchedulerTest(unittest.TestCase):
     def test_text_log_lines_name_the_account(self):
         self.start()
         a = self.account("texty")
-        self.wait_for(lambda: runs(self.c, a["id"]))
+        self.wait_for(lambda: finished(self.c, a["id"]))
         self.wait_for(lambda: f"check account={a['id']} result=ok" in self.d.output())
 
 
