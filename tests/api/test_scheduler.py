@@ -70,7 +70,7 @@ class SchedulerTest(unittest.TestCase):
         on = self.account("on", keep_copy=False)
         disabled = self.account("disabled", enabled=False)
         manual = self.account("manual", automatic_check=False)
-        first = self.wait_for(lambda: runs(self.c, on["id"]))
+        first = self.wait_for(lambda: finished(self.c, on["id"]))
         self.assertEqual((first[0]["result"], first[0]["fetched"]), ("ok", 3))
         self.assertEqual(self.dovecot.message_count(self.user), 0)
         self.wait_for(lambda: len(runs(self.c, on["id"])) >= 3)  # every (scaled) interval
@@ -91,8 +91,8 @@ class SchedulerTest(unittest.TestCase):
     def test_failures_back_off_and_recover(self):
         self.start()
         down = self.account("down", port=1, security="none")
-        self.wait_for(lambda: len(runs(self.c, down["id"])) >= 3, timeout=30)
-        history = runs(self.c, down["id"])
+        self.wait_for(lambda: len(finished(self.c, down["id"])) >= 3, timeout=30)
+        history = finished(self.c, down["id"])
         self.assertTrue(all(r["result"] == "error" for r in history))
         self.assertIn("Connection refused", history[0]["error"])
         gaps = [b["started_at"] for b in history]
