@@ -18,27 +18,13 @@ static const char list_usage[] =
 
 static void print_csv(const struct mr_audit_entry *items, size_t n)
 {
-    static const char *const header[] = {"ID",     "At",        "Actor", "Action",
-                                         "Object", "Object ID", "Name",  "Changes"};
     struct mr_buf out;
     mr_buf_init(&out, 1 << 20);
-    mr_csv_row(&out, header, 8);
-    for (size_t i = 0; i < n; i++) {
-        char id[24], at[32], oid[24];
-        snprintf(id, sizeof(id), "%lld", (long long)items[i].id);
-        mr_format_time(items[i].at, at);
-        snprintf(oid, sizeof(oid), "%lld", (long long)items[i].object_id);
-        const char *row[] = {id,
-                             at,
-                             items[i].actor,
-                             items[i].action,
-                             items[i].object,
-                             oid,
-                             items[i].object_name,
-                             items[i].changes};
+    mr_audit_csv_header(&out);
+    for (size_t i = 0; i < n; i++) { /* a row at a time: the log can be long */
         fwrite(out.data, 1, out.len, stdout);
         mr_buf_reset(&out);
-        mr_csv_row(&out, row, 8);
+        mr_audit_csv_row(&out, &items[i]);
     }
     fwrite(out.data, 1, out.len, stdout);
     mr_buf_free(&out);
@@ -98,18 +84,8 @@ static int cmd_list(struct mr_cli *cli, int argc, char **argv)
         return mr_cli_fail(cli, &err);
     if (format == MR_FORMAT_JSON) {
         json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++) {
-            char at[32];
-            json_error_t jerr;
-            mr_format_time(items[i].at, at);
-            json_t *changes = json_loads(items[i].changes, 0, &jerr);
-            json_array_append_new(
-                arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?, s:o}", "id",
-                               (json_int_t)items[i].id, "at", at, "actor", items[i].actor, "action",
-                               items[i].action, "object", items[i].object, "object_id",
-                               (json_int_t)items[i].object_id, "object_name", items[i].object_name,
-                               "changes", changes ? changes : json_object()));
-        }
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, mr_view_audit(&items[i]));
         mr_cli_print_json(json_pack("{s:I, s:I, s:o}", "page", (json_int_t)page, "total",
                                     (json_int_t)total, "entries", arr));
     } else if (all)

@@ -96,38 +96,11 @@ int mr_api_metrics(struct mr_http_req *r)
 
 /* --- the audit log (admins) ---------------------------------------------------- */
 
-static json_t *audit_view(const struct mr_audit_entry *e)
-{
-    char at[32];
-    json_error_t jerr;
-    mr_format_time(e->at, at);
-    json_t *changes = json_loads(e->changes ? e->changes : "{}", 0, &jerr);
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?, s:o}", "id", (json_int_t)e->id, "at", at,
-                     "actor", e->actor, "action", e->action, "object", e->object, "object_id",
-                     (json_int_t)e->object_id, "object_name", e->object_name, "changes",
-                     changes ? changes : json_object());
-}
-
 static void audit_csv(struct mr_http_req *r, const struct mr_audit_entry *items, size_t n)
 {
-    static const char *const header[] = {"ID",     "At",        "Actor", "Action",
-                                         "Object", "Object ID", "Name",  "Changes"};
-    mr_csv_row(&r->out, header, 8);
-    for (size_t i = 0; i < n; i++) {
-        char id[24], at[32], oid[24];
-        snprintf(id, sizeof(id), "%lld", (long long)items[i].id);
-        mr_format_time(items[i].at, at);
-        snprintf(oid, sizeof(oid), "%lld", (long long)items[i].object_id);
-        const char *row[] = {id,
-                             at,
-                             items[i].actor,
-                             items[i].action,
-                             items[i].object,
-                             oid,
-                             items[i].object_name,
-                             items[i].changes};
-        mr_csv_row(&r->out, row, 8);
-    }
+    mr_audit_csv_header(&r->out);
+    for (size_t i = 0; i < n; i++)
+        mr_audit_csv_row(&r->out, &items[i]);
     r->status = MHD_HTTP_OK;
     r->content_type = "text/csv; charset=utf-8";
     snprintf(r->disposition, sizeof(r->disposition), "attachment; filename=\"audit.csv\"");
@@ -153,7 +126,7 @@ int mr_api_audit_list(struct mr_http_req *r)
     else {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, audit_view(&items[i]));
+            json_array_append_new(arr, mr_view_audit(&items[i]));
         mr_http_json(r, MHD_HTTP_OK,
                      json_pack("{s:I, s:I, s:I, s:o}", "page", (json_int_t)page, "total",
                                (json_int_t)total, "per_page", (json_int_t)per_page, "entries",

@@ -163,3 +163,32 @@ json_t *mr_view_skipped(const struct mr_skipped *k)
                      k->uid ? json_integer(k->uid) : json_null(), "uidl", k->uidl, "size",
                      (json_int_t)k->size, "reason", k->reason ? k->reason : "", "seen_at", seen);
 }
+
+json_t *mr_view_audit(const struct mr_audit_entry *e)
+{
+    char at[32];
+    json_error_t jerr;
+    mr_format_time(e->at, at);
+    json_t *changes = json_loads(e->changes ? e->changes : "{}", 0, &jerr);
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s?, s:o}", "id", (json_int_t)e->id, "at", at,
+                     "actor", e->actor, "action", e->action, "object", e->object, "object_id",
+                     (json_int_t)e->object_id, "object_name", e->object_name, "changes",
+                     changes ? changes : json_object());
+}
+
+int mr_audit_csv_header(struct mr_buf *out)
+{
+    static const char *const header[] = {"ID",     "At",        "Actor", "Action",
+                                         "Object", "Object ID", "Name",  "Changes"};
+    return mr_csv_row(out, header, 8);
+}
+
+int mr_audit_csv_row(struct mr_buf *out, const struct mr_audit_entry *e)
+{
+    char id[24], at[32], oid[24];
+    snprintf(id, sizeof(id), "%lld", (long long)e->id);
+    mr_format_time(e->at, at);
+    snprintf(oid, sizeof(oid), "%lld", (long long)e->object_id);
+    const char *row[] = {id, at, e->actor, e->action, e->object, oid, e->object_name, e->changes};
+    return mr_csv_row(out, row, 8);
+}

@@ -37,6 +37,11 @@ json_t *mr_view_credential(const struct mr_credential *c);
 json_t *mr_view_connector(const struct mr_connector *c, const char *credential_name);
 /* {"id": id, "name": name}, or null when id is 0. */
 json_t *mr_view_ref(int64_t id, const char *name);
+struct mr_audit_entry;
+/* An audit entry: as JSON (API and `audit list --format json`) and as CSV. */
+json_t *mr_view_audit(const struct mr_audit_entry *e);
+int mr_audit_csv_header(struct mr_buf *out);
+int mr_audit_csv_row(struct mr_buf *out, const struct mr_audit_entry *e);
 struct mr_skipped;
 /* A message left on the server (too big), for the processing report. */
 json_t *mr_view_skipped(const struct mr_skipped *k);

@@ -101,7 +101,7 @@ class SmtpSink:
                     say("221 bye")
                     return
                 else:
-                    say("502 not implemented")
+                    say("502 command not recognized")
         except (OSError, ValueError):
             return
         finally:
