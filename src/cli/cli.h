@@ -50,6 +50,8 @@ int mr_cli_report(struct mr_cli *cli, int argc, char **argv);
 /* account test lives with fetch (cli/fetch.c) */
 int mr_cli_account_test(struct mr_cli *cli, int argc, char **argv);
 extern const char mr_cli_account_test_usage[];
+int mr_cli_connector_test(struct mr_cli *cli, int argc, char **argv);
+extern const char mr_cli_connector_test_usage[];
 
 /* Options every subcommand takes: --help, --data DIR, --format F. */
 #define MR_CLI_OPT_HELP   'h'

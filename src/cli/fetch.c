@@ -112,6 +112,78 @@ static int cmd_test(struct mr_cli *cli, int argc, char **argv)
     return rc ? mr_cli_fail(cli, &err) : 0;
 }
 
+const char mr_cli_connector_test_usage[] =
+    "connector test ID|NAME [--target HOST:PORT] [--timeout SECONDS] [--format json]\n"
+    "\n"
+    "Connects to the proxy (and TLS, for an HTTP proxy over TLS), authenticates\n"
+    "with the connector's credential, and shows each step. With --target, also\n"
+    "asks the proxy for a tunnel to HOST:PORT (a mail server) and shows its reply.\n"
+    "Without it, an HTTP proxy is asked for a name that exists nowhere\n"
+    "(mailroom-probe.invalid), which shows whether it takes the credentials.\n"
+    "Exit 0 only when every step passed.";
+
+/* "host:port" or "[v6]:port" */
+static int parse_target(struct mr_cli *cli, const char *s, char *host, size_t size, int *port)
+{
+    const char *colon = strrchr(s, ':');
+    long long p;
+    const char *h = s;
+    size_t hl = colon ? (size_t)(colon - s) : 0;
+    if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (!colon || hl == 0 || hl >= size || mr_parse_int(colon + 1, 1, 65535, &p) != 0)
+        return mr_cli_bad_value(cli, "target", "expected HOST:PORT, got '%s'", s);
+    snprintf(host, size, "%.*s", (int)hl, h);
+    *port = (int)p;
+    return 0;
+}
+
+int mr_cli_connector_test(struct mr_cli *cli, int argc, char **argv)
+{
+    static const struct option opts[] = {{"target", required_argument, NULL, 'g'},
+                                         {"timeout", required_argument, NULL, 'T'},
+                                         {"deadline", required_argument, NULL, 'D'},
+                                         MR_CLI_COMMON_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    enum mr_format format = MR_FORMAT_TEXT;
+    struct mr_fetch_options o = {0};
+    const char *ref = NULL;
+    char host[256] = "";
+    int64_t id;
+    int c, rc, done = 0, port = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'T' || c == 'D' || c == 'g') {
+            rc = c == 'g' ? parse_target(cli, optarg, host, sizeof(host), &port)
+                          : run_option(cli, c, &o);
+            if (rc)
+                return rc;
+            continue;
+        }
+        rc = mr_cli_common_option(cli, c, mr_cli_connector_test_usage, &format, &done);
+        if (done)
+            return rc;
+    }
+    if ((rc = mr_cli_one_ref(cli, argc, argv, &ref)) ||
+        (rc = mr_cli_resolve(cli, MR_OBJ_CONNECTOR, ref, &id)))
+        return rc;
+    struct mr_test_result res;
+    mr_error err = {0};
+    if (format != MR_FORMAT_JSON)
+        o.on_step = print_step;
+    rc = mr_test_connector(&cli->reg, id, host, port, &o, &res, &err);
+    if (format == MR_FORMAT_JSON) {
+        json_t *j = steps_json(&res);
+        json_object_del(j, "messages");
+        json_object_del(j, "total_size");
+        mr_cli_print_json(j);
+    }
+    if (rc)
+        mr_error_prefix(&err, "network connector %s", ref);
+    return rc ? mr_cli_fail(cli, &err) : 0;
+}
+
 static const char fetch_usage[] =
     "fetch (ID|NAME... | --all) [--trace] [--timeout SECONDS] [--deadline SECONDS]\n"
     "      [--format json]\n"

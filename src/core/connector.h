@@ -16,6 +16,10 @@ struct mr_connector {
     char *address;
     int port;
     int64_t credential_id; /* 0 = no authentication */
+    int resolve_local;     /* SOCKS5: resolve the mail server's name here, not at the proxy */
+    int tls;               /* HTTP: speak TLS to the proxy itself */
+    int skip_certificate;  /* TLS to the proxy: no chain or name checks */
+    char *ca_file;         /* TLS to the proxy: extra trusted CAs (PEM), or NULL */
     int64_t created_at, updated_at;
 };
 

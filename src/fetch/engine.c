@@ -16,9 +16,102 @@
 
 /* --- from an account to a session configuration -------------------------- */
 
+/* --- network connectors ----------------------------------------------------- */
+
+int mr_proxy_load(struct mr_registry *r, int64_t connector_id, struct mr_loaded_proxy *lp,
+                  mr_error *err)
+{
+    memset(lp, 0, sizeof(*lp));
+    mr_connector_init(&lp->connector);
+    mr_credential_init(&lp->cred);
+    int rc = mr_store_connector_get(r->store, connector_id, &lp->connector, err);
+    if (rc == 0 && lp->connector.credential_id) {
+        rc = mr_store_credential_get(r->store, lp->connector.credential_id, &lp->cred, err);
+        if (rc == 0)
+            rc = mr_registry_credential_secret(r, lp->connector.credential_id, &lp->secret, err);
+        if (rc)
+            mr_error_prefix(err, "the credential of network connector '%s'",
+                            lp->connector.name ? lp->connector.name : "?");
+    }
+    if (rc)
+        return rc;
+    const struct mr_connector *c = &lp->connector;
+    struct mr_proxy *p = &lp->proxy;
+    p->type = c->type == MR_CONNECTOR_HTTP ? MR_PROXY_HTTP : MR_PROXY_SOCKS5;
+    p->name = c->name;
+    p->host = c->address;
+    p->port = c->port;
+    p->username = c->credential_id ? lp->cred.username : NULL;
+    p->password = lp->secret ? lp->secret->data : NULL;
+    p->resolve_local = c->resolve_local;
+    p->tls = c->tls;
+    p->verify = !c->skip_certificate;
+    p->ca_file = c->ca_file;
+    return 0;
+}
+
+void mr_proxy_unload(struct mr_loaded_proxy *lp)
+{
+    mr_secret_free(&lp->secret);
+    mr_credential_clear(&lp->cred);
+    mr_connector_clear(&lp->connector);
+}
+
+/* The connector an account goes through: its own, else the default from
+ * settings; 0 when it connects directly. */
+static int account_connector(struct mr_registry *r, const struct mr_account *a, int64_t *id,
+                             mr_error *err)
+{
+    *id = 0;
+    if (!a->use_connector)
+        return 0;
+    if (a->connector_id) {
+        *id = a->connector_id;
+        return 0;
+    }
+    int rc = mr_store_default_connector(r->store, id, err);
+    if (rc == 0 && !*id)
+        rc = mr_error_set(err, MR_EINVAL, "connector",
+                          "Use network connector is yes with no connector chosen, and no default "
+                          "connector is set in Settings; choose one or set a default");
+    return rc;
+}
+
+int mr_test_connector(struct mr_registry *r, int64_t connector_id, const char *host, int port,
+                      const struct mr_fetch_options *o, struct mr_test_result *res, mr_error *err)
+{
+    struct mr_loaded_proxy lp;
+    memset(res, 0, sizeof(*res));
+    res->steps.on_step = o ? o->on_step : NULL;
+    res->steps.ctx = o ? o->step_ctx : NULL;
+    int rc = mr_proxy_load(r, connector_id, &lp, err);
+    if (rc) {
+        mr_steps_add(&res->steps, "settings", 0, 0, "%s", err->message);
+        mr_proxy_unload(&lp);
+        return rc;
+    }
+    struct mr_net_limits limits = {
+        .connect_timeout_ms = MR_CONNECT_TIMEOUT_MS,
+        .idle_timeout_ms = o && o->idle_timeout_ms ? o->idle_timeout_ms : MR_IDLE_TIMEOUT_MS,
+        .deadline_ms = o && o->deadline_ms ? o->deadline_ms : mr_now_ms() + MR_RUN_DEADLINE_MS,
+    };
+    struct mr_conn *conn = NULL;
+    lp.proxy.on_step = mr_steps_proxy_step;
+    lp.proxy.step_ctx = &res->steps;
+    rc = mr_net_connect_proxy(&conn, &lp.proxy, host && *host ? host : NULL, port, &limits, err);
+    mr_conn_close(&conn);
+    mr_proxy_unload(&lp);
+    res->ok = rc == 0;
+    return rc;
+}
+
+/* --- from an account to a session configuration -------------------------- */
+
 struct prepared {
     struct mr_credential cred;
     struct mr_secret *secret;
+    struct mr_loaded_proxy proxy;
+    int has_proxy;
     struct mr_mailbox_config cfg;
 };
 
@@ -26,13 +119,18 @@ static int prepare(struct mr_registry *r, const struct mr_account *a,
                    const struct mr_fetch_options *o, struct mr_steps *steps, struct prepared *p,
                    mr_error *err)
 {
+    int64_t connector_id = 0;
     memset(p, 0, sizeof(*p));
     mr_credential_init(&p->cred);
-    if (a->use_connector)
-        return mr_error_set(err, MR_EINVAL, "connector",
-                            "this mailroom cannot reach servers through a network connector yet; "
-                            "set Use network connector to no to connect directly");
-    int rc = mr_store_credential_get(r->store, a->credential_id, &p->cred, err);
+    int rc = account_connector(r, a, &connector_id, err);
+    if (rc == 0 && connector_id) {
+        rc = mr_proxy_load(r, connector_id, &p->proxy, err);
+        p->has_proxy = 1;
+        p->cfg.proxy = &p->proxy.proxy;
+    }
+    if (rc)
+        return rc;
+    rc = mr_store_credential_get(r->store, a->credential_id, &p->cred, err);
     if (rc == 0)
         rc = mr_registry_credential_secret(r, a->credential_id, &p->secret, err);
     if (rc)
@@ -59,6 +157,8 @@ static int prepare(struct mr_registry *r, const struct mr_account *a,
 
 static void prepared_free(struct prepared *p)
 {
+    if (p->has_proxy)
+        mr_proxy_unload(&p->proxy);
     mr_secret_free(&p->secret);
     mr_credential_clear(&p->cred);
 }

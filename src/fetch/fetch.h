@@ -62,4 +62,22 @@ struct mr_test_result {
 int mr_test_account(struct mr_registry *r, const struct mr_account *a,
                     const struct mr_fetch_options *o, struct mr_test_result *res, mr_error *err);
 
+/* A network connector ready to use: its proxy settings with the
+ * credential's secret opened from the vault. */
+struct mr_loaded_proxy {
+    struct mr_connector connector;
+    struct mr_credential cred;
+    struct mr_secret *secret;
+    struct mr_proxy proxy;
+};
+
+int mr_proxy_load(struct mr_registry *r, int64_t connector_id, struct mr_loaded_proxy *lp,
+                  mr_error *err);
+void mr_proxy_unload(struct mr_loaded_proxy *lp);
+
+/* Test connector: connects to the proxy and authenticates; with a host,
+ * also opens a tunnel to host:port. Records each step like Test connection. */
+int mr_test_connector(struct mr_registry *r, int64_t connector_id, const char *host, int port,
+                      const struct mr_fetch_options *o, struct mr_test_result *res, mr_error *err);
+
 #endif

@@ -14,6 +14,7 @@ int mr_api_account_get(struct mr_http_req *r);
 int mr_api_account_update(struct mr_http_req *r);
 int mr_api_account_delete(struct mr_http_req *r);
 int mr_api_account_test(struct mr_http_req *r);
+int mr_api_connector_test(struct mr_http_req *r);
 int mr_api_account_test_unsaved(struct mr_http_req *r);
 int mr_api_account_fetch(struct mr_http_req *r);
 int mr_api_account_history(struct mr_http_req *r);

@@ -224,18 +224,13 @@ int mr_api_credential_delete(struct mr_http_req *r)
 
 /* --- connectors --------------------------------------------------------------- */
 
-static const char *const connector_keys[] = {"name", "type", "address", "port", "credential", NULL};
+static const char *const connector_keys[] = {"name",       "type",    "address", "port",
+                                             "credential", "resolve", "tls",     "skip_certificate",
+                                             "ca_file",    NULL};
 
 static json_t *connector_view(struct mr_store *s, const struct mr_connector *c, int64_t def)
 {
-    struct mr_credential cred;
-    mr_credential_init(&cred);
-    if (c->credential_id)
-        mr_store_credential_get(s, c->credential_id, &cred, NULL);
-    json_t *j = mr_view_connector(c, cred.name);
-    json_object_set_new(j, "default", json_boolean(c->id == def));
-    mr_credential_clear(&cred);
-    return j;
+    return mr_view_connector_in_store(s, c, def, NULL);
 }
 
 static int reply_connector(struct mr_http_req *r, int64_t id, unsigned status)

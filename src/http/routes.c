@@ -47,6 +47,7 @@ static const struct route routes[] = {
     {"PATCH", "connectors/*", mr_api_connector_update, WRITE},
     {"PUT", "connectors/*", mr_api_connector_update, WRITE},
     {"DELETE", "connectors/*", mr_api_connector_delete, WRITE},
+    {"POST", "connectors/*/test", mr_api_connector_test, WRITE},
     {"GET", "settings", mr_api_settings_get, READ},
     {"PATCH", "settings", mr_api_settings_update, WRITE},
     {"PUT", "settings", mr_api_settings_update, WRITE},

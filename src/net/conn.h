@@ -1,6 +1,6 @@
 /* A connection to a mail server: a byte stream behind a small vtable, so that
- * plain TCP, TLS (implicit or after STARTTLS) and, later, proxy tunnels look
- * the same to the protocols. Only src/net touches sockets and OpenSSL.
+ * plain TCP, TLS (implicit or after STARTTLS) and proxy tunnels (SOCKS5, HTTP
+ * CONNECT, see proxy.c) look the same to the protocols. Only src/net touches sockets and OpenSSL.
  *
  * Every wait is bounded twice: by the idle timeout (no byte for that long)
  * and by the run's overall deadline, so a server that trickles one byte a
@@ -59,13 +59,15 @@ struct mr_tls_opts {
     const char *host; /* SNI, and the name the certificate must match */
     int verify;       /* 0 = skip certificate checks */
     const char *ca_file;
+    int proxy; /* the TLS is to a proxy (for messages) */
 };
 
 struct mr_conn {
     const struct mr_conn_ops *ops;
     int fd;
     struct mr_net_limits limits;
-    void *tls; /* SSL *, when the TLS layer is on */
+    void *tls;       /* SSL * to the mail server, when that TLS layer is on */
+    void *proxy_tls; /* SSL * to an HTTP proxy reached over TLS; tls runs inside it */
     char host[256];
     int port;
 };
@@ -80,6 +82,11 @@ int mr_conn_is_tls(const struct mr_conn *c);
 /* Starts TLS on the connection (implicit TLS, or after STARTTLS's OK). */
 int mr_tls_start(struct mr_conn *c, const struct mr_tls_opts *opts, struct mr_tls_info *info,
                  mr_error *err);
+
+/* Starts TLS to an HTTP proxy, before CONNECT; a later mr_tls_start runs
+ * inside this one. */
+int mr_tls_start_proxy(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_tls_info *info,
+                       mr_error *err);
 
 /* Waits until fd is readable (events POLLIN) or writable (POLLOUT), bounded
  * by the idle timeout and the deadline; for the layers. */

@@ -1,6 +1,7 @@
 /* Plain TCP: resolve with a timeout, non-blocking connect, reads and writes
  * that wait with poll(). */
 #include "net/conn.h"
+#include "net/proxy.h"
 
 #include "util/clock.h"
 #include "util/mem.h"
@@ -188,6 +189,27 @@ static int connect_any(struct mr_conn *c, const struct addrinfo *list, struct mr
     return mr_error_set(err,
                         strstr(why, "deadline") || strstr(why, "no answer") ? MR_ETIMEOUT : MR_ENET,
                         "", "connecting to %s port %d: %s", c->host, c->port, why);
+}
+
+int mr_net_resolve_first(const char *host, int port, const struct mr_net_limits *limits,
+                         unsigned char addr[16], size_t *len, char *text, size_t text_size,
+                         mr_error *err)
+{
+    struct addrinfo *list = NULL;
+    int rc = resolve(host, port, limits, &list, err);
+    if (rc)
+        return rc;
+    const struct sockaddr *sa = list->ai_addr;
+    if (sa->sa_family == AF_INET6) {
+        memcpy(addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        *len = 16;
+    } else {
+        memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        *len = 4;
+    }
+    address_text(sa, text, text_size);
+    freeaddrinfo(list);
+    return 0;
 }
 
 int mr_net_connect(struct mr_conn **out, const char *host, int port,

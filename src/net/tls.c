@@ -121,9 +121,16 @@ static int ssl_wait(struct mr_conn *c, SSL *ssl, int ret, const char *what, mr_e
     }
 }
 
+/* The layer's session: to the mail server, or, when only the proxy speaks
+ * TLS, to the proxy. */
+static SSL *top_ssl(const struct mr_conn *c)
+{
+    return c->tls ? c->tls : c->proxy_tls;
+}
+
 static int tls_read(struct mr_conn *c, void *buf, size_t cap, size_t *got, mr_error *err)
 {
-    SSL *ssl = c->tls;
+    SSL *ssl = top_ssl(c);
     for (;;) {
         size_t n = 0;
         int ret = SSL_read_ex(ssl, buf, cap, &n);
@@ -139,7 +146,7 @@ static int tls_read(struct mr_conn *c, void *buf, size_t cap, size_t *got, mr_er
 
 static int tls_write(struct mr_conn *c, const void *buf, size_t n, mr_error *err)
 {
-    SSL *ssl = c->tls;
+    SSL *ssl = top_ssl(c);
     const char *p = buf;
     while (n > 0) {
         size_t w = 0;
@@ -158,11 +165,78 @@ static int tls_write(struct mr_conn *c, const void *buf, size_t n, mr_error *err
 
 static void tls_close(struct mr_conn *c)
 {
-    if (!c->tls)
+    /* best effort: one try each, the socket is non-blocking */
+    if (c->tls) {
+        SSL_shutdown(c->tls);
+        free_ssl(c->tls);
+        c->tls = NULL;
+    }
+    if (c->proxy_tls) {
+        SSL_shutdown(c->proxy_tls);
+        free_ssl(c->proxy_tls);
+        c->proxy_tls = NULL;
+    }
+}
+
+/* --- TLS inside the TLS to a proxy -----------------------------------------
+ * An HTTP proxy reached over TLS tunnels the mail server's own TLS: the inner
+ * session's records travel as data of the outer one. This BIO hands the inner
+ * SSL's bytes to the outer SSL; when the outer one has to wait, the retry
+ * flags say for what, and the caller polls the socket as usual. */
+static int tunnel_write(BIO *b, const char *data, size_t n, size_t *written)
+{
+    SSL *outer = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    int ret = SSL_write_ex(outer, data, n, written);
+    if (ret == 1)
+        return 1;
+    int e = SSL_get_error(outer, ret);
+    if (e == SSL_ERROR_WANT_WRITE)
+        BIO_set_retry_write(b);
+    else if (e == SSL_ERROR_WANT_READ)
+        BIO_set_retry_read(b);
+    return 0;
+}
+
+static int tunnel_read(BIO *b, char *data, size_t n, size_t *got)
+{
+    SSL *outer = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    int ret = SSL_read_ex(outer, data, n, got);
+    if (ret == 1)
+        return 1;
+    int e = SSL_get_error(outer, ret);
+    if (e == SSL_ERROR_WANT_READ)
+        BIO_set_retry_read(b);
+    else if (e == SSL_ERROR_WANT_WRITE)
+        BIO_set_retry_write(b);
+    return 0;
+}
+
+static long tunnel_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b, (void)num, (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int tunnel_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static BIO_METHOD *tunnel_method;
+static pthread_once_t tunnel_once = PTHREAD_ONCE_INIT;
+
+static void make_tunnel_method(void)
+{
+    tunnel_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "mailroom tunnel");
+    if (!tunnel_method)
         return;
-    SSL_shutdown(c->tls); /* best effort: one try, the socket is non-blocking */
-    free_ssl(c->tls);
-    c->tls = NULL;
+    BIO_meth_set_write_ex(tunnel_method, tunnel_write);
+    BIO_meth_set_read_ex(tunnel_method, tunnel_read);
+    BIO_meth_set_ctrl(tunnel_method, tunnel_ctrl);
+    BIO_meth_set_create(tunnel_method, tunnel_create);
 }
 
 static const struct mr_conn_ops tls_ops = {tls_read, tls_write, tls_close};
@@ -321,19 +395,20 @@ static int handshake_failed(SSL *ssl, const struct mr_tls_opts *o, struct mr_tls
 {
     long v = SSL_get_verify_result(ssl);
     if (o->verify && v != X509_V_OK) {
-        return mr_error_set(err, MR_ETLS, "",
-                            "certificate verification failed for %s: %s (subject %s, issuer %s); "
-                            "give the account a CA file, or set Skip certificate to yes if you "
-                            "trust this server",
-                            o->host, X509_verify_cert_error_string(v),
-                            info->subject[0] ? info->subject : "?",
-                            info->issuer[0] ? info->issuer : "?");
+        return mr_error_set(
+            err, MR_ETLS, "",
+            "certificate verification failed for %s: %s (subject %s, issuer %s); "
+            "give the %s a CA file, or set Skip certificate to yes if you "
+            "trust this %s",
+            o->host, X509_verify_cert_error_string(v), info->subject[0] ? info->subject : "?",
+            info->issuer[0] ? info->issuer : "?", o->proxy ? "network connector" : "account",
+            o->proxy ? "proxy" : "server");
     }
     return rc;
 }
 
-int mr_tls_start(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_tls_info *info,
-                 mr_error *err)
+static int handshake(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_tls_info *info,
+                     SSL **out, mr_error *err)
 {
     struct mr_tls_info scratch;
     info = info ? info : &scratch;
@@ -342,7 +417,18 @@ int mr_tls_start(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_tls_i
     SSL *ssl = make_ssl(c, o, err);
     if (!ssl)
         return MR_ETLS;
-    SSL_set_fd(ssl, c->fd);
+    if (c->proxy_tls) {
+        pthread_once(&tunnel_once, make_tunnel_method);
+        BIO *b = tunnel_method ? BIO_new(tunnel_method) : NULL;
+        if (!b) {
+            free_ssl(ssl);
+            ERR_clear_error();
+            return mr_error_set(err, MR_ETLS, "", "cannot set up TLS inside the proxy's TLS");
+        }
+        BIO_set_data(b, c->proxy_tls);
+        SSL_set_bio(ssl, b, b);
+    } else
+        SSL_set_fd(ssl, c->fd);
     SSL_set_app_data(ssl, info);
     int ret, rc = 0;
     while ((ret = SSL_connect(ssl)) != 1) {
@@ -356,7 +442,29 @@ int mr_tls_start(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_tls_i
     info->handshake_ms = mr_now_ms() - t0;
     info->resumed = SSL_session_reused(ssl);
     fill_info(ssl, o, info);
-    c->tls = ssl;
+    *out = ssl;
     c->ops = &tls_ops;
     return 0;
+}
+
+int mr_tls_start(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_tls_info *info,
+                 mr_error *err)
+{
+    SSL *ssl = NULL;
+    int rc = handshake(c, o, info, &ssl, err);
+    if (rc == 0)
+        c->tls = ssl;
+    return rc;
+}
+
+int mr_tls_start_proxy(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_tls_info *info,
+                       mr_error *err)
+{
+    SSL *ssl = NULL;
+    int rc = handshake(c, o, info, &ssl, err);
+    if (rc == 0) {
+        SSL_set_mode(ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        c->proxy_tls = ssl;
+    }
+    return rc;
 }

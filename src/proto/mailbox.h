@@ -6,6 +6,7 @@
 
 #include "core/account.h"
 #include "net/conn.h"
+#include "net/proxy.h"
 #include "util/error.h"
 
 #include <stddef.h>
@@ -13,7 +14,7 @@
 
 /* --- steps: what Test connection shows ------------------------------- */
 
-#define MR_STEPS_MAX 16
+#define MR_STEPS_MAX 24
 
 struct mr_step {
     char name[32]; /* "resolve", "connect", "tls", "greeting", ... */
@@ -32,6 +33,8 @@ struct mr_steps {
 
 void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* A proxy's step (struct mr_proxy's on_step) into the steps at ctx. */
+void mr_steps_proxy_step(void *ctx, const char *name, int ok, int64_t ms, const char *detail);
 
 /* --- the protocol trace -------------------------------------------------- */
 
@@ -53,6 +56,7 @@ struct mr_mailbox_config {
     const char *folder;   /* IMAP */
     int read_only;        /* keep copy: EXAMINE and BODY.PEEK, nothing changed */
     struct mr_net_limits limits;
+    const struct mr_proxy *proxy; /* NULL: connect directly */
     mr_trace_fn trace;
     void *trace_ctx;
     struct mr_steps *steps; /* may be NULL */

@@ -61,7 +61,7 @@ void mr_session_trace(struct mr_session *s, char dir, const char *line, size_t l
 static int start_tls(struct mr_session *s, mr_error *err)
 {
     struct mr_tls_info info;
-    struct mr_tls_opts o = {s->cfg->host, s->cfg->verify_certificate, s->cfg->ca_file};
+    struct mr_tls_opts o = {s->cfg->host, s->cfg->verify_certificate, s->cfg->ca_file, 0};
     int64_t t0 = mr_now_ms();
     int rc = mr_tls_start(s->conn, &o, &info, err);
     if (rc) {
@@ -77,10 +77,34 @@ static int start_tls(struct mr_session *s, mr_error *err)
     return 0;
 }
 
+void mr_steps_proxy_step(void *ctx, const char *name, int ok, int64_t ms, const char *detail)
+{
+    mr_steps_add(ctx, name, ok, ms, "%s", detail);
+}
+
+/* Through the account's network connector: its steps come from the proxy
+ * layer, then the tunnel is the connection. */
+static int connect_via_proxy(struct mr_session *s, mr_error *err)
+{
+    const struct mr_mailbox_config *c = s->cfg;
+    struct mr_proxy p = *c->proxy;
+    p.on_step = c->steps ? mr_steps_proxy_step : NULL;
+    p.step_ctx = c->steps;
+    int64_t t0 = mr_now_ms();
+    int rc = mr_net_connect_proxy(&s->conn, &p, c->host, c->port, &c->limits, err);
+    if (rc)
+        return rc;
+    mr_steps_add(c->steps, "connect", 1, mr_now_ms() - t0, "connected to %s port %d through %s",
+                 c->host, c->port, p.type == MR_PROXY_SOCKS5 ? "SOCKS5" : "HTTP CONNECT");
+    return c->security == MR_SEC_TLS ? start_tls(s, err) : 0;
+}
+
 int mr_session_connect(struct mr_session *s, mr_error *err)
 {
     struct mr_net_info info;
     const struct mr_mailbox_config *c = s->cfg;
+    if (c->proxy)
+        return connect_via_proxy(s, err);
     int rc = mr_net_connect(&s->conn, c->host, c->port, &c->limits, &info, err);
     struct mr_steps *steps = c->steps;
     if (rc && !info.addresses[0]) {

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define VAULT_CHECK_KEY "vault_check"
 
@@ -414,6 +415,17 @@ static int apply_connector_field(struct mr_registry *r, struct mr_connector *c, 
             int rc = resolve_ref(r, MR_OBJ_CREDENTIAL, key, value, &c->credential_id, p, err);
             return rc == MR_EINVAL ? 0 : rc;
         }
+    } else if (strcmp(key, "resolve") == 0) {
+        if (strcasecmp(value, "proxy") == 0 || strcasecmp(value, "local") == 0)
+            c->resolve_local = strcasecmp(value, "local") == 0;
+        else
+            mr_problems_add(p, key, "expected proxy or local, got '%.40s'", value);
+    } else if (strcmp(key, "tls") == 0 || strcmp(key, "skip_certificate") == 0) {
+        if (mr_parse_yes_no(value, key[0] == 't' ? &c->tls : &c->skip_certificate) != 0)
+            mr_problems_add(p, key, "expected yes or no, got '%.40s'", value);
+    } else if (strcmp(key, "ca_file") == 0) {
+        mr_freep(&c->ca_file);
+        c->ca_file = *value ? mr_xstrdup(value) : NULL;
     } else
         mr_problems_add(p, key, "is not a network connector field");
     return 0;
@@ -437,6 +449,14 @@ static json_t *connector_changes(const struct mr_connector *a, const struct mr_c
     mr_audit_change(changes, "port", a->port ? ap : NULL, b->port ? bp : NULL);
     mr_audit_change(changes, "credential", a->credential_id ? ac : NULL,
                     b->credential_id ? bc : NULL);
+    mr_audit_change(changes, "resolve", a->type ? (a->resolve_local ? "local" : "proxy") : NULL,
+                    b->type ? (b->resolve_local ? "local" : "proxy") : NULL);
+    mr_audit_change(changes, "tls", a->type ? (a->tls ? "yes" : "no") : NULL,
+                    b->type ? (b->tls ? "yes" : "no") : NULL);
+    mr_audit_change(changes, "skip_certificate",
+                    a->type ? (a->skip_certificate ? "yes" : "no") : NULL,
+                    b->type ? (b->skip_certificate ? "yes" : "no") : NULL);
+    mr_audit_change(changes, "ca_file", a->ca_file, b->ca_file);
     return changes;
 }
 
@@ -448,6 +468,7 @@ static int save_connector(struct mr_registry *r, struct mr_connector *c, const s
     struct mr_connector old = *c;
     old.name = mr_xstrdup_or_null(c->name);
     old.address = mr_xstrdup_or_null(c->address);
+    old.ca_file = mr_xstrdup_or_null(c->ca_file);
     for (size_t i = 0; i < in->count && rc == 0; i++)
         rc = apply_connector_field(r, c, in->items[i].key, in->items[i].value, p, err);
     if (rc == 0)

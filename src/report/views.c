@@ -123,11 +123,41 @@ json_t *mr_view_credential(const struct mr_credential *c)
 
 json_t *mr_view_connector(const struct mr_connector *c, const char *credential_name)
 {
-    return json_pack("{s:I, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "id", (json_int_t)c->id, "name",
-                     c->name, "type", mr_connector_type_name(c->type), "address", c->address,
-                     "port", c->port, "credential", mr_view_ref(c->credential_id, credential_name),
-                     "created_at", time_json(c->created_at), "updated_at",
-                     time_json(c->updated_at));
+    return json_pack("{s:I, s:s, s:s, s:s, s:i, s:o, s:s, s:b, s:b, s:s?, s:o, s:o}", "id",
+                     (json_int_t)c->id, "name", c->name, "type", mr_connector_type_name(c->type),
+                     "address", c->address, "port", c->port, "credential",
+                     mr_view_ref(c->credential_id, credential_name), "resolve",
+                     c->resolve_local ? "local" : "proxy", "tls", c->tls, "skip_certificate",
+                     c->skip_certificate, "ca_file", c->ca_file, "created_at",
+                     time_json(c->created_at), "updated_at", time_json(c->updated_at));
+}
+
+json_t *mr_view_connector_in_store(struct mr_store *s, const struct mr_connector *c,
+                                   int64_t default_id, struct mr_buf *used_text)
+{
+    struct mr_credential cred;
+    struct mr_connector_user *users = NULL;
+    size_t n = 0;
+    mr_credential_init(&cred);
+    if (c->credential_id)
+        mr_store_credential_get(s, c->credential_id, &cred, NULL);
+    json_t *j = mr_view_connector(c, cred.name);
+    mr_credential_clear(&cred);
+    json_object_set_new(j, "default", json_boolean(c->id == default_id));
+    json_t *arr = json_array();
+    if (mr_store_connector_users(s, c->id, &users, &n, NULL) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            json_array_append_new(arr, json_pack("{s:I, s:s, s:b}", "id", (json_int_t)users[i].id,
+                                                 "name", users[i].name, "through_default",
+                                                 users[i].through_default));
+            if (used_text)
+                mr_buf_printf(used_text, "%s%s%s", i ? ", " : "", users[i].name,
+                              users[i].through_default ? " (default)" : "");
+        }
+        mr_connector_users_free(&users, n);
+    }
+    json_object_set_new(j, "used_by", arr);
+    return j;
 }
 
 json_t *mr_view_schedule(const struct mr_schedule *c)

@@ -35,6 +35,13 @@ struct mr_check_status;
 void mr_view_add_status(json_t *account, const struct mr_check_status *c, int64_t next_check);
 json_t *mr_view_credential(const struct mr_credential *c);
 json_t *mr_view_connector(const struct mr_connector *c, const char *credential_name);
+/* The connector as the list and show answers give it: with its
+ * credential's name, whether it is the default (default_id) and used_by, the
+ * accounts that go through it; names and "(default)" into used_text when
+ * not NULL. */
+struct mr_store;
+json_t *mr_view_connector_in_store(struct mr_store *s, const struct mr_connector *c,
+                                   int64_t default_id, struct mr_buf *used_text);
 /* {"id": id, "name": name}, or null when id is 0. */
 json_t *mr_view_ref(int64_t id, const char *name);
 struct mr_audit_entry;

@@ -2,7 +2,9 @@
 
 #include "util/mem.h"
 
-#define CONNECTOR_COLUMNS "id, name, type, address, port, credential_id, created_at, updated_at"
+#define CONNECTOR_COLUMNS                                                                          \
+    "id, name, type, address, port, credential_id, created_at, updated_at, resolve_local, tls,"    \
+    " skip_certificate, ca_file"
 
 static void read_row(sqlite3_stmt *st, void *out)
 {
@@ -16,6 +18,10 @@ static void read_row(sqlite3_stmt *st, void *out)
     c->credential_id = sqlite3_column_int64(st, 5);
     c->created_at = sqlite3_column_int64(st, 6);
     c->updated_at = sqlite3_column_int64(st, 7);
+    c->resolve_local = sqlite3_column_int(st, 8);
+    c->tls = sqlite3_column_int(st, 9);
+    c->skip_certificate = sqlite3_column_int(st, 10);
+    c->ca_file = mr_store_column_text(st, 11);
 }
 
 static void clear_row(void *c)
@@ -31,6 +37,10 @@ static void bind_fields(sqlite3_stmt *st, const struct mr_connector *c)
     sqlite3_bind_int(st, 4, c->port);
     mr_store_bind_id(st, 5, c->credential_id);
     sqlite3_bind_int64(st, 6, c->updated_at);
+    sqlite3_bind_int(st, 8, c->resolve_local);
+    sqlite3_bind_int(st, 9, c->tls);
+    sqlite3_bind_int(st, 10, c->skip_certificate);
+    mr_store_bind_text(st, 11, c->ca_file);
 }
 
 int mr_store_connector_insert(struct mr_store *s, struct mr_connector *c, mr_error *err)
@@ -38,7 +48,8 @@ int mr_store_connector_insert(struct mr_store *s, struct mr_connector *c, mr_err
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st,
                               "INSERT INTO connectors (name, type, address, port, credential_id,"
-                              " updated_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                              " updated_at, created_at, resolve_local, tls, skip_certificate,"
+                              " ca_file) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?8, ?9, ?10, ?11)",
                               err);
     if (rc)
         return rc;
@@ -57,7 +68,8 @@ int mr_store_connector_update(struct mr_store *s, struct mr_connector *c, mr_err
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st,
                               "UPDATE connectors SET name = ?1, type = ?2, address = ?3, port = ?4,"
-                              " credential_id = ?5, updated_at = ?6 WHERE id = ?7",
+                              " credential_id = ?5, updated_at = ?6, resolve_local = ?8, tls = ?9,"
+                              " skip_certificate = ?10, ca_file = ?11 WHERE id = ?7",
                               err);
     if (rc)
         return rc;
@@ -128,4 +140,41 @@ int mr_store_set_default_connector(struct mr_store *s, int64_t id, mr_error *err
         return rc;
     mr_store_bind_id(st, 1, id);
     return mr_store_run(s, st, "writing settings", err);
+}
+
+static void read_user(sqlite3_stmt *st, void *out)
+{
+    struct mr_connector_user *u = out;
+    u->id = sqlite3_column_int64(st, 0);
+    u->name = mr_store_column_text(st, 1);
+    u->through_default = sqlite3_column_int(st, 2);
+}
+
+static void clear_user(void *u)
+{
+    mr_freep(&((struct mr_connector_user *)u)->name);
+}
+
+int mr_store_connector_users(struct mr_store *s, int64_t connector_id,
+                             struct mr_connector_user **items, size_t *n, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc =
+        mr_store_prepare(s, &st,
+                         "SELECT a.id, a.name, a.connector_id IS NULL FROM accounts a, settings"
+                         " WHERE settings.id = 1 AND a.use_connector = 1 AND"
+                         " (a.connector_id = ?1 OR (a.connector_id IS NULL AND"
+                         " settings.default_connector_id = ?1)) ORDER BY a.id",
+                         err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, connector_id);
+    return mr_store_collect(s, st, sizeof(**items), read_user, clear_user, (void **)items, n, err);
+}
+
+void mr_connector_users_free(struct mr_connector_user **items, size_t n)
+{
+    for (size_t i = 0; *items && i < n; i++)
+        clear_user(&(*items)[i]);
+    mr_freep(items);
 }

@@ -192,6 +192,13 @@ const struct mr_migration mr_store_migrations[] = {
      * each, however long the history. */
     {"run history by result",
      "CREATE INDEX fetch_runs_by_result ON fetch_runs(account_id, result, id);"},
+    {"how a connector reaches its proxy",
+     "ALTER TABLE connectors ADD COLUMN resolve_local INTEGER NOT NULL DEFAULT 0"
+     "  CHECK (resolve_local IN (0, 1));"
+     "ALTER TABLE connectors ADD COLUMN tls INTEGER NOT NULL DEFAULT 0 CHECK (tls IN (0, 1));"
+     "ALTER TABLE connectors ADD COLUMN skip_certificate INTEGER NOT NULL DEFAULT 0"
+     "  CHECK (skip_certificate IN (0, 1));"
+     "ALTER TABLE connectors ADD COLUMN ca_file TEXT;"},
 };
 
 const size_t mr_store_migration_count =

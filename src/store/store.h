@@ -63,6 +63,17 @@ int mr_store_resolve(struct mr_store *s, enum mr_object kind, const char *ref, i
 int mr_store_users_of(struct mr_store *s, enum mr_object kind, int64_t id, struct mr_buf *out,
                       mr_error *err);
 
+/* The accounts that go through a connector: their own choice, or the
+ * default (through_default) when they leave it blank. */
+struct mr_connector_user {
+    int64_t id;
+    char *name;
+    int through_default;
+};
+int mr_store_connector_users(struct mr_store *s, int64_t connector_id,
+                             struct mr_connector_user **items, size_t *n, mr_error *err);
+void mr_connector_users_free(struct mr_connector_user **items, size_t n);
+
 /* Names of the accounts that use the default connector (use_connector = yes
  * with no connector of their own), comma-separated into out. */
 int mr_store_accounts_on_default(struct mr_store *s, struct mr_buf *out, mr_error *err);

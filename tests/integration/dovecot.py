@@ -37,12 +37,13 @@ class Dovecot:
     unknown for a moment; tests take fresh users from this pool instead."""
 
     def __init__(self, tls=True, separator=".", name="main", users=80, scheme="PLAIN",
-                 high_performance=False):
+                 high_performance=False, cert_san="DNS:localhost,IP:127.0.0.1"):
         """scheme: how passwords are stored; PLAIN (every mechanism works, and
         Dovecot salts SCRAM afresh on each login) or SCRAM-SHA-256 (Dovecot's
         recommended storage: a fixed salt, as on a real server)."""
         self.tls = tls
         self.scheme = scheme
+        self.cert_san = cert_san  # the names the server's certificate is good for
         # benchmarks: Dovecot's "high-performance" login mode and reused mail
         # processes, as a busy server is run, so the bench measures the client
         self.high_performance = high_performance
@@ -65,7 +66,7 @@ class Dovecot:
         os.makedirs(os.path.join(self.dir, "ssl"))
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
                         "-sha256", "-days", "30", "-subj", "/CN=localhost",
-                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                        "-addext", f"subjectAltName={self.cert_san}",
                         "-keyout", os.path.join(self.dir, "ssl", "key.pem"),
                         "-out", self.cert], check=True, capture_output=True)
         os.chmod(self.cert, 0o644)
@@ -182,7 +183,8 @@ pop3_uidl_format = %08Xu%08Xv
         text = ""
         for name in ("dovecot.log", "info.log"):
             try:
-                text += open(os.path.join(self.dir, "log", name)).read()
+                with open(os.path.join(self.dir, "log", name)) as f:
+                    text += f.read()
             except OSError:
                 pass
         return text
