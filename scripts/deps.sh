@@ -12,6 +12,8 @@ packages=(
     libmicrohttpd-dev libcurl4-openssl-dev
     # tests: unit tests, a real Dovecot (IMAP and POP3), certificates
     libcmocka-dev python3 sqlite3 dovecot-imapd dovecot-pop3d openssl time
+    # network connector tests: real proxies (SOCKS5, HTTP CONNECT, TLS in front)
+    dante-server tinyproxy stunnel4
     # browser tests: Debian's Chromium (driven by playwright-core from npm)
     chromium fonts-dejavu-core
 )

@@ -24,6 +24,7 @@ ROUTES = [
     ("GET", "/api/v1/connectors", False), ("POST", "/api/v1/connectors", True),
     ("GET", "/api/v1/connectors/1", False), ("PATCH", "/api/v1/connectors/1", True),
     ("PUT", "/api/v1/connectors/1", True), ("DELETE", "/api/v1/connectors/1", True),
+    ("POST", "/api/v1/connectors/1/test", True),
     ("GET", "/api/v1/settings", False), ("PATCH", "/api/v1/settings", True),
     ("PUT", "/api/v1/settings", True), ("GET", "/api/v1/messages", False),
     ("GET", "/api/v1/skipped", False),
@@ -242,8 +243,37 @@ class ApiTest(unittest.TestCase):
     def test_connectors_and_settings(self):
         k = self.create("/api/v1/connectors", {"name": "corp", "type": "socks5",
                                                "address": "proxy.internal", "port": 1080})
+        self.assertEqual((k["resolve"], k["tls"], k["used_by"]), ("proxy", False, []))
         status, s = self.admin.json("PATCH", "/api/v1/settings", {"default_connector": "corp"})
         self.assertEqual((status, s["default_connector"]["id"]), (200, k["id"]))
+        # an account on the default shows in used_by
+        self.create("/api/v1/credentials", {"name": "via", "username": "u", "password": SECRET})
+        acc = self.create("/api/v1/accounts", {"name": "on-default", "protocol": "imap",
+                                               "address": "m.example", "credential": "via",
+                                               "use_connector": True})
+        _, k2 = self.admin.json("GET", f"/api/v1/connectors/{k['id']}")
+        self.assertEqual([(u["name"], u["through_default"]) for u in k2["used_by"]],
+                         [("on-default", True)])
+        # fields that do not fit the type are named
+        status, b = self.admin.json("PATCH", f"/api/v1/connectors/{k['id']}", {"tls": True})
+        self.assertEqual((status, b["error"]["field"]), (400, "tls"))
+        status, b = self.admin.json("POST", "/api/v1/connectors",
+                                    {"name": "h", "type": "http", "address": "p", "port": 3128,
+                                     "resolve": "local"})
+        self.assertEqual((status, b["error"]["field"]), (400, "resolve"))
+        # Test connector: a bad target is a 400; a proxy that is not there is a failed step
+        status, b = self.admin.json("POST", f"/api/v1/connectors/{k['id']}/test",
+                                    {"target": "no-port"})
+        self.assertEqual((status, b["error"]["field"]), (400, "target"))
+        status, b = self.admin.json("POST", "/api/v1/connectors/999/test", {})
+        self.assertEqual(status, 404)
+        self.admin.json("PATCH", f"/api/v1/connectors/{k['id']}",
+                        {"address": "127.0.0.1", "port": 1})
+        status, b = self.admin.json("POST", f"/api/v1/connectors/{k['id']}/test", {})
+        self.assertEqual((status, b["ok"]), (200, False))
+        self.assertEqual(b["steps"][0]["step"], "proxy connect")
+        self.assertIn("proxy unreachable", b["error"])
+        self.admin.json("PATCH", f"/api/v1/accounts/{acc['id']}", {"use_connector": False})
         status, b = self.admin.json("DELETE", f"/api/v1/connectors/{k['id']}")
         self.assertEqual(status, 409)
         self.assertEqual(self.admin.json("PATCH", "/api/v1/settings",

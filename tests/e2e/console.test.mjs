@@ -332,6 +332,50 @@ describe('mailroom console', () => {
     await ctx.close();
   });
 
+  it('registers a SOCKS5 connector, tests it, and an account goes through it', async () => {
+    await page.goto(`${fx.url}/#/connectors/new`);
+    await page.fill('#k-name', 'Dante');
+    await page.selectOption('#k-type', 'socks5');
+    assert.equal(await page.isHidden('#k-tls'), true, 'TLS to the proxy is for HTTP proxies');
+    await page.fill('#k-address', '127.0.0.1');
+    await page.fill('#k-port', String(fx.dante_port));
+    await page.click('#save');
+    await page.waitForSelector('#connectors tbody tr >> text=Dante');
+    await page.click('#connectors tbody tr:has-text("Dante") a');
+    await page.waitForSelector('#connector-test');
+    await page.fill('#k-target', `localhost:${fx.ports.imap}`);
+    await page.click('#test-connector');
+    await page.waitForSelector('#connector-test-result[data-done="yes"]');
+    const steps = await page.$$eval('#connector-test-result li.step', (lis) => lis.map((li) => [li.dataset.step, li.dataset.result]));
+    assert.deepEqual(steps, [['proxy connect', 'ok'], ['proxy auth', 'ok'], ['proxy tunnel', 'ok']]);
+    await page.screenshot({ path: `${fx.shots}/connector-test.png`, fullPage: true });
+
+    await page.goto(`${fx.url}/#/accounts/new`);
+    await fillAccount(page, { name: 'Via proxy', protocol: 'imap', port: fx.ports.imap,
+      security: 'starttls', credential: 'mailbox' });
+    await page.selectOption('#a-automatic_check', 'no');
+    await page.selectOption('#a-use_connector', 'yes');
+    await page.selectOption('#a-connector', { label: 'Dante' });
+    const via = await testConnection(page);
+    for (const s of via) assert.notEqual(s.result, 'failed', `${s.step}: ${s.detail}`);
+    assert.ok(via.some((s) => s.step === 'proxy tunnel' && /succeeded/.test(s.detail)));
+    assert.ok(via.some((s) => s.step === 'starttls'));
+    await page.click('#save');
+    await page.waitForURL(/#\/accounts$/);
+    const saved = JSON.parse((await apiCall(page, 'GET', '/accounts?name=Via%20proxy')).body);
+    assert.equal(saved.accounts[0].connector.name, 'Dante');
+    assert.match(readFileSync(fx.dante_log, 'utf8'), new RegExp(`127\\.0\\.0\\.1\\.${fx.ports.imap}`));
+
+    await page.goto(`${fx.url}/#/connectors`);
+    await page.waitForSelector('#connectors td.used-by >> text=Via proxy');
+    await page.click('#connectors tbody tr:has-text("Dante") a:has-text("Edit")');
+    await page.waitForSelector('#k-used-by >> text=Via proxy');
+    page.once('dialog', (d) => d.accept());
+    await page.click('#delete');
+    await page.waitForSelector('#form-error:not([hidden])');
+    assert.match(await page.textContent('#form-error'), /in use by account Via proxy/);
+  });
+
   it('raised no script errors', () => {
     assert.deepEqual(pageErrors, []);
   });

@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "cli"))
 from daemon import ADMIN_PASSWORD, Daemon  # noqa: E402
 from dovecot import POOL_PASSWORD, Dovecot  # noqa: E402
 from helpers import crlf  # noqa: E402
+from proxies import Dante  # noqa: E402
 from smtpsink import SmtpSink  # noqa: E402
 
 MESSAGES = [
@@ -37,6 +38,7 @@ def main():
     os.makedirs(shots, exist_ok=True)
     dovecot = Dovecot(users=4, name="e2e").start()
     sink = SmtpSink()
+    dante = Dante("none").start()
     daemon = None
     try:
         user = dovecot.take_user()
@@ -51,6 +53,7 @@ def main():
             "mail_user": user, "mail_password": POOL_PASSWORD, "ports": dovecot.ports,
             "sha256": [hashlib.sha256(crlf(m)).hexdigest() for m in MESSAGES],
             "shots": shots, "smtp_port": sink.port,
+            "dante_port": dante.port, "dante_log": dante.log,
             "report_dir": os.path.join(daemon.tmp, "reports"),
         }
         os.mkdir(fixture["report_dir"])
@@ -73,6 +76,7 @@ def main():
                 print(daemon.output()[-4000:])
                 rc = rc or 1
         dovecot.stop()
+        dante.stop()
         sink.close()
     return rc
 

@@ -27,7 +27,7 @@ export function triSelect(id, value, anyKey = 'common.any') {
     h('option', { value: 'no', selected: value === 'no' }, t('common.no')));
 }
 
-function stepItem(s) {
+export function stepItem(s) {
   return h('li', { class: `step ${s.result}`, dataset: { step: s.step, result: s.result } },
     h('span', { class: 'mark', 'aria-hidden': 'true' }, s.result === 'ok' ? '✓' : s.result === 'failed' ? '✗' : '•'),
     h('span', { class: 'name' }, s.step),
