@@ -18,7 +18,7 @@ class ConnectorTest(CliTestCase):
         self.assertIn("Used by:    nothing", shown)
         rows = self.ok("connector", "list").splitlines()
         self.assertEqual(rows[0].split(), ["ID", "Name", "Type", "Address", "Port",
-                                           "Credential", "Default"])
+                                           "Credential", "Default", "Used", "by"])
         self.assertEqual(len(rows), 3)
         self.assertEqual([c["default"] for c in self.json("connector", "list")["connectors"]],
                          [False, False])
@@ -39,6 +39,32 @@ class ConnectorTest(CliTestCase):
         self.fails("connector", "add", "--name", "Corp", "--type", "http",
                    "--address", "p", "--port", "1", message="already exists")
         self.assertEqual(len(self.json("connector", "list")["connectors"]), 1)
+
+    def test_type_specific_fields(self):
+        s = self.add_connector("socks", "socks5", "1080", "--resolve", "local")
+        self.assertEqual((s["resolve"], s["tls"]), ("local", False))
+        self.assertIn("Resolve:    local", self.ok("connector", "show", "socks"))
+        err = self.fails("connector", "edit", "socks", "--tls", "yes")
+        self.assertIn("tls: applies to http connectors only", err)
+        err = self.fails("connector", "add", "--name", "h", "--type", "http", "--address", "p",
+                         "--port", "3128", "--resolve", "local", "--skip-certificate", "yes",
+                         "--ca-file", "relative.pem")
+        self.assertIn("resolve: applies to socks5 connectors only", err)
+        self.assertIn("ca_file: applies only when tls is yes", err)
+        self.fails("connector", "add", "--name", "h", "--type", "http", "--address", "p",
+                   "--port", "3128", "--tls", "yes", "--ca-file", "relative.pem",
+                   message="ca_file: must be an absolute path")
+        self.fails("connector", "edit", "socks", "--resolve", "dns", message="expected proxy or local")
+        h = self.add_connector("https", "http", "443", "--tls", "yes", "--skip-certificate", "yes",
+                               "--ca-file", "/etc/ssl/certs/ca-certificates.crt")
+        self.assertEqual((h["tls"], h["skip_certificate"], h["ca_file"]),
+                         (True, True, "/etc/ssl/certs/ca-certificates.crt"))
+        e = self.json("connector", "edit", "https", "--tls", "no", "--skip-certificate", "no",
+                      "--ca-file", "")
+        self.assertEqual((e["tls"], e["ca_file"]), (False, None))
+        # the audit log records the change in words
+        changes = self.ok("audit", "list")
+        self.assertIn("tls", changes)
 
     def test_edit(self):
         self.add_credential("proxy-login")
