@@ -70,41 +70,69 @@ const char mr_cli_account_test_usage[] =
     "shows each with its result. Changes nothing on the server. Exit 0 only when\n"
     "every step passed. --timeout: how long to wait for any answer (default 60).";
 
-static int cmd_test(struct mr_cli *cli, int argc, char **argv)
+/* What account test and connector test take: the object, --timeout,
+ * --deadline, --format; --trace for accounts, --target for connectors. */
+struct test_args {
+    struct mr_fetch_options o;
+    enum mr_format format;
+    const char *ref;
+    int64_t id;
+    char host[256]; /* --target */
+    int port;
+};
+
+static int parse_target(struct mr_cli *cli, const char *s, char *host, size_t size, int *port);
+
+static int test_args(struct mr_cli *cli, int argc, char **argv, const char *usage,
+                     enum mr_object kind, struct test_args *t, int *done)
 {
     static const struct option opts[] = {{"trace", no_argument, NULL, 't'},
+                                         {"target", required_argument, NULL, 'g'},
                                          {"timeout", required_argument, NULL, 'T'},
                                          {"deadline", required_argument, NULL, 'D'},
                                          MR_CLI_COMMON_OPTIONS,
                                          {NULL, 0, NULL, 0}};
-    enum mr_format format = MR_FORMAT_TEXT;
-    struct mr_fetch_options o = {0};
-    const char *ref = NULL;
-    int64_t id;
-    int c, rc, done = 0;
+    int c, rc;
+    memset(t, 0, sizeof(*t));
+    t->format = MR_FORMAT_TEXT;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 't' || c == 'T' || c == 'D') {
-            if ((rc = run_option(cli, c, &o)))
+        if ((c == 't' && kind != MR_OBJ_ACCOUNT) || (c == 'g' && kind != MR_OBJ_CONNECTOR))
+            return mr_cli_usage(cli, "--%s is not an option of this command",
+                                c == 't' ? "trace" : "target");
+        if (c == 't' || c == 'T' || c == 'D' || c == 'g') {
+            rc = c == 'g' ? parse_target(cli, optarg, t->host, sizeof(t->host), &t->port)
+                          : run_option(cli, c, &t->o);
+            if (rc)
                 return rc;
             continue;
         }
-        rc = mr_cli_common_option(cli, c, mr_cli_account_test_usage, &format, &done);
-        if (done)
+        rc = mr_cli_common_option(cli, c, usage, &t->format, done);
+        if (*done)
             return rc;
     }
-    if ((rc = mr_cli_one_ref(cli, argc, argv, &ref)) ||
-        (rc = mr_cli_resolve(cli, MR_OBJ_ACCOUNT, ref, &id)))
+    if ((rc = mr_cli_one_ref(cli, argc, argv, &t->ref)) ||
+        (rc = mr_cli_resolve(cli, kind, t->ref, &t->id)))
+        return rc;
+    if (t->format != MR_FORMAT_JSON)
+        t->o.on_step = print_step;
+    return 0;
+}
+
+static int cmd_test(struct mr_cli *cli, int argc, char **argv)
+{
+    struct test_args t;
+    int done = 0;
+    int rc = test_args(cli, argc, argv, mr_cli_account_test_usage, MR_OBJ_ACCOUNT, &t, &done);
+    if (rc || done)
         return rc;
     struct mr_account a;
     struct mr_test_result res;
     mr_error err = {0};
     mr_account_init(&a);
-    if (mr_store_account_get(cli->reg.store, id, &a, &err) != 0)
+    if (mr_store_account_get(cli->reg.store, t.id, &a, &err) != 0)
         return mr_cli_fail(cli, &err);
-    if (format != MR_FORMAT_JSON)
-        o.on_step = print_step;
-    rc = mr_test_account(&cli->reg, &a, &o, &res, &err);
-    if (format == MR_FORMAT_JSON)
+    rc = mr_test_account(&cli->reg, &a, &t.o, &res, &err);
+    if (t.format == MR_FORMAT_JSON)
         mr_cli_print_json(steps_json(&res));
     if (rc)
         mr_error_prefix(&err, "account %s", a.name);
@@ -142,45 +170,22 @@ static int parse_target(struct mr_cli *cli, const char *s, char *host, size_t si
 
 int mr_cli_connector_test(struct mr_cli *cli, int argc, char **argv)
 {
-    static const struct option opts[] = {{"target", required_argument, NULL, 'g'},
-                                         {"timeout", required_argument, NULL, 'T'},
-                                         {"deadline", required_argument, NULL, 'D'},
-                                         MR_CLI_COMMON_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
-    enum mr_format format = MR_FORMAT_TEXT;
-    struct mr_fetch_options o = {0};
-    const char *ref = NULL;
-    char host[256] = "";
-    int64_t id;
-    int c, rc, done = 0, port = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (c == 'T' || c == 'D' || c == 'g') {
-            rc = c == 'g' ? parse_target(cli, optarg, host, sizeof(host), &port)
-                          : run_option(cli, c, &o);
-            if (rc)
-                return rc;
-            continue;
-        }
-        rc = mr_cli_common_option(cli, c, mr_cli_connector_test_usage, &format, &done);
-        if (done)
-            return rc;
-    }
-    if ((rc = mr_cli_one_ref(cli, argc, argv, &ref)) ||
-        (rc = mr_cli_resolve(cli, MR_OBJ_CONNECTOR, ref, &id)))
+    struct test_args t;
+    int done = 0;
+    int rc = test_args(cli, argc, argv, mr_cli_connector_test_usage, MR_OBJ_CONNECTOR, &t, &done);
+    if (rc || done)
         return rc;
     struct mr_test_result res;
     mr_error err = {0};
-    if (format != MR_FORMAT_JSON)
-        o.on_step = print_step;
-    rc = mr_test_connector(&cli->reg, id, host, port, &o, &res, &err);
-    if (format == MR_FORMAT_JSON) {
+    rc = mr_test_connector(&cli->reg, t.id, t.host, t.port, &t.o, &res, &err);
+    if (t.format == MR_FORMAT_JSON) {
         json_t *j = steps_json(&res);
         json_object_del(j, "messages");
         json_object_del(j, "total_size");
         mr_cli_print_json(j);
     }
     if (rc)
-        mr_error_prefix(&err, "network connector %s", ref);
+        mr_error_prefix(&err, "network connector %s", t.ref);
     return rc ? mr_cli_fail(cli, &err) : 0;
 }
 
