@@ -115,6 +115,11 @@ client pass {{
         wait_port(self.port, self.proc, self.log)
         return self
 
+    def stop(self):
+        super().stop()
+        if self.auth == "username":  # no user with a known password stays behind
+            subprocess.run(["userdel", PROXY_USER], capture_output=True)
+
 
 class Tinyproxy(Proxy):
     name = "tinyproxy"
