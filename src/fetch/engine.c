@@ -1,5 +1,6 @@
 #include "fetch/fetch.h"
 
+#include "fetch/pipeline.h"
 #include "mime/summary.h"
 #include "util/clock.h"
 #include "util/mem.h"
@@ -174,7 +175,10 @@ struct run {
     struct mr_mailbox_status st;
     struct mr_fetch_result *res;
     int imap, keep, by_digest;
-    struct mr_buf spool;           /* the message being received */
+    size_t max_size;               /* the account's largest message */
+    struct mr_pipeline *pipe;      /* NULL: every message is handled inline */
+    struct mr_pipeline_item *cur;  /* the message being received */
+    EVP_MD_CTX *sha;               /* its SHA-256, computed as the bytes arrive */
     struct mr_message_ref *stored; /* stored in this batch: deleted after commit */
     size_t nstored, cap;
     uint64_t last_uid;
@@ -195,30 +199,36 @@ static void remember(struct run *run, const struct mr_message_ref *ref)
 static int sink_begin(void *ctx, uint64_t size, mr_error *err)
 {
     struct run *run = ctx;
-    mr_buf_reset(&run->spool);
-    if (size > run->spool.max)
+    if (size > run->max_size)
         return mr_error_set(err, MR_EPROTO, "",
                             "the server sends a message of %llu bytes, more "
                             "than the account's limit of %zu",
-                            (unsigned long long)size, run->spool.max);
+                            (unsigned long long)size, run->max_size);
+    if (!run->cur && run->pipe)
+        run->cur = mr_pipeline_item(run->pipe, run->max_size, (size_t)size);
+    else if (!run->cur) {
+        run->cur = mr_xcalloc(1, sizeof(*run->cur));
+        mr_buf_init(&run->cur->raw, run->max_size);
+    }
+    mr_buf_reset(&run->cur->raw);
+    mr_buf_reserve_exact(&run->cur->raw, (size_t)size); /* one allocation, no slack */
+    if (!run->sha)
+        run->sha = EVP_MD_CTX_new();
+    if (!run->sha || EVP_DigestInit_ex(run->sha, EVP_sha256(), NULL) != 1)
+        return mr_error_set(err, MR_EIO, "", "cannot compute SHA-256 (OpenSSL)");
     return 0;
 }
 
 static int sink_data(void *ctx, const char *p, size_t n, mr_error *err)
 {
     struct run *run = ctx;
-    if (mr_buf_append(&run->spool, p, n))
+    if (mr_buf_append(&run->cur->raw, p, n))
         return mr_error_set(err, MR_EPROTO, "",
                             "a message grew past the account's limit of %zu "
                             "bytes",
-                            run->spool.max);
+                            run->max_size);
+    EVP_DigestUpdate(run->sha, p, n); /* while the bytes are still in the cache */
     return 0;
-}
-
-static void digest(const struct mr_buf *b, unsigned char out[32])
-{
-    unsigned int len = 32;
-    EVP_Digest(b->data ? b->data : "", b->len, out, &len, EVP_sha256(), NULL);
 }
 
 /* After a UIDVALIDITY change (or without UIDL), a message we already have
@@ -239,38 +249,28 @@ static int known_by_digest(struct run *run, struct mr_message *m, const struct m
                      : 0;
 }
 
-static int sink_done(void *ctx, const struct mr_message_ref *ref, mr_error *err)
+/* The first stage: what the store needs to know of a message, computed off
+ * the network thread (SHA-256, MIME summary). */
+static int prepare_stage(void *ctx, struct mr_pipeline_item *it, mr_error *err)
 {
     struct run *run = ctx;
-    struct mr_message m = {0};
-    struct mr_attachment *att = NULL;
-    size_t natt = 0;
-    int dup = 0;
-    m.account_id = run->a->id;
-    m.fetched_at = (int64_t)time(NULL);
-    m.size = (int64_t)run->spool.len;
-    m.uidvalidity = run->imap ? run->st.uidvalidity : 0;
-    m.uid = run->imap ? ref->uid : 0;
-    m.uidl = !run->imap && ref->uidl[0] ? mr_xstrdup(ref->uidl) : NULL;
-    digest(&run->spool, m.sha256);
-    mr_mime_summarize(run->spool.data ? run->spool.data : "", run->spool.len, &m, &att, &natt);
-    int rc = known_by_digest(run, &m, ref, &dup, err);
-    if (rc == 0 && !dup)
-        rc = mr_store_message_insert(run->s, &m, att, natt, run->spool.data ? run->spool.data : "",
-                                     run->spool.len, err);
-    if (rc == 0 && !dup) {
-        run->res->fetched++;
-        run->res->bytes += run->spool.len;
-    }
-    if (rc == 0)
-        remember(run, ref);
-    mr_attachments_free(&att, natt);
-    mr_message_clear(&m);
-    return rc;
+    struct mr_message *m = &it->m;
+    (void)err;
+    if (it->commit)
+        return 0;
+    m->account_id = run->a->id;
+    m->fetched_at = (int64_t)time(NULL);
+    m->size = (int64_t)it->raw.len;
+    m->uidvalidity = run->imap ? run->st.uidvalidity : 0;
+    m->uid = run->imap ? it->ref.uid : 0;
+    m->uidl = !run->imap && it->ref.uidl[0] ? mr_xstrdup(it->ref.uidl) : NULL;
+    mr_mime_summarize(it->raw.data ? it->raw.data : "", it->raw.len, m, &it->att, &it->natt);
+    return 0;
 }
 
-/* Commits the batch durably, then (without keep copy) deletes it. */
-static int commit_batch(struct run *run, mr_error *err)
+/* Commits the batch durably (with the IMAP fetch state in the same
+ * transaction). More batches follow: the next transaction begins. */
+static int commit_store(struct run *run, int more, mr_error *err)
 {
     int rc = 0;
     if (run->imap && run->last_uid)
@@ -279,7 +279,94 @@ static int commit_batch(struct run *run, mr_error *err)
         rc = mr_store_commit(run->s, err);
     else
         mr_store_rollback(run->s);
-    if (rc == 0 && !run->keep && run->nstored) {
+    if (rc == 0 && run->keep)
+        run->nstored = 0; /* nothing to delete */
+    if (rc == 0 && more)
+        rc = mr_store_begin(run->s, err);
+    return rc;
+}
+
+/* The second stage: the message into the store (or a batch's commit). */
+static int store_stage(void *ctx, struct mr_pipeline_item *it, mr_error *err)
+{
+    struct run *run = ctx;
+    if (it->commit)
+        return commit_store(run, it->commit > 1, err);
+    int dup = 0;
+    int rc = known_by_digest(run, &it->m, &it->ref, &dup, err);
+    if (rc == 0 && !dup)
+        rc = mr_store_message_insert(run->s, &it->m, it->att, it->natt,
+                                     it->raw.data ? it->raw.data : "", it->raw.len, err);
+    if (rc == 0 && !dup) {
+        run->res->fetched++;
+        run->res->bytes += it->raw.len;
+    }
+    if (rc == 0)
+        remember(run, &it->ref);
+    return rc;
+}
+
+/* An item into the pipeline, or through both stages here when the pipeline
+ * could not start. */
+static int handle(struct run *run, struct mr_pipeline_item *it, mr_error *err)
+{
+    if (run->pipe)
+        return mr_pipeline_push(run->pipe, it, err);
+    int rc = prepare_stage(run, it, err);
+    if (rc == 0)
+        rc = store_stage(run, it, err);
+    mr_attachments_free(&it->att, it->natt);
+    it->natt = 0;
+    mr_message_clear(&it->m);
+    memset(&it->m, 0, sizeof(it->m));
+    return rc;
+}
+
+static int sink_done(void *ctx, const struct mr_message_ref *ref, mr_error *err)
+{
+    struct run *run = ctx;
+    struct mr_pipeline_item *it = run->cur;
+    unsigned int len = 32;
+    it->ref = *ref;
+    if (EVP_DigestFinal_ex(run->sha, it->m.sha256, &len) != 1)
+        return mr_error_set(err, MR_EIO, "", "cannot compute SHA-256 (OpenSSL)");
+    if (run->pipe)
+        run->cur = NULL; /* the pipeline owns it now */
+    return handle(run, it, err);
+}
+
+/* Sends a batch's commit down the pipeline; more: another batch follows. */
+static int end_batch(struct run *run, int more, mr_error *err)
+{
+    if (!run->pipe)
+        return commit_store(run, more, err);
+    struct mr_pipeline_item *it = mr_pipeline_item(run->pipe, 0, 0);
+    it->commit = more ? 2 : 1;
+    return mr_pipeline_push(run->pipe, it, err);
+}
+
+/* Waits for what was pushed; after a failed stage the open transaction
+ * still commits what was stored whole. */
+static int settle(struct run *run, mr_error *err)
+{
+    if (!run->pipe)
+        return 0;
+    int rc = mr_pipeline_drain(run->pipe, err);
+    if (rc && mr_store_in_transaction(run->s)) {
+        mr_error ignored = {0};
+        int keep = run->keep;
+        run->keep = 1;
+        commit_store(run, 0, &ignored);
+        run->keep = keep;
+    }
+    return rc;
+}
+
+/* Without keep copy: deletes what the committed batches stored. */
+static int delete_stored(struct run *run, mr_error *err)
+{
+    int rc = 0;
+    if (!run->keep && run->nstored) {
         rc = run->drv->remove(run->mb, run->stored, run->nstored, err);
         if (rc == 0 && run->imap)
             run->res->deleted += run->nstored;
@@ -290,22 +377,29 @@ static int commit_batch(struct run *run, mr_error *err)
     return rc;
 }
 
-static int fetch_batch(struct run *run, const struct mr_message_ref *refs, size_t n, mr_error *err)
+/* One batch: received and handed on; with keep copy the network goes on to
+ * the next batch while this one is committed, otherwise it waits for the
+ * commit and then deletes. */
+static int fetch_batch(struct run *run, const struct mr_message_ref *refs, size_t n, int more,
+                       mr_error *err)
 {
     struct mr_fetch_sink sink = {sink_begin, sink_data, sink_done, run};
-    int rc = mr_store_begin(run->s, err);
-    if (rc)
-        return rc;
-    rc = run->drv->fetch(run->mb, refs, n, &sink, err);
-    if (rc) { /* keep what arrived whole; delete nothing */
+    int rc = run->drv->fetch(run->mb, refs, n, &sink, err);
+    if (rc) { /* keep what arrived whole; delete nothing of this batch */
         mr_error e = {0};
-        int keep = run->keep;
-        run->keep = 1;
-        commit_batch(run, &e);
-        run->keep = keep;
+        end_batch(run, 0, &e);
+        settle(run, &e);
+        run->nstored = 0;
         return rc;
     }
-    return commit_batch(run, err);
+    rc = end_batch(run, more, err);
+    if (!run->keep || !more) {
+        int src = settle(run, err);
+        rc = rc ? rc : src;
+    }
+    if (rc == 0 && !run->keep)
+        rc = delete_stored(run, err);
+    return rc;
 }
 
 /* Sorts the server's list into: to fetch, already stored (delete them when
@@ -323,7 +417,7 @@ static int classify(struct run *run, struct mr_message_ref *refs, size_t n, size
                                         &stored, &skipped, err);
         if (rc == 0 && stored)
             remember(run, &refs[i]);
-        else if (rc == 0 && (skipped || refs[i].size > run->spool.max)) {
+        else if (rc == 0 && (skipped || refs[i].size > run->max_size)) {
             run->res->skipped++;
             if (!skipped)
                 rc = mr_store_skipped_insert(run->s, run->a->id, run->st.uidvalidity,
@@ -337,7 +431,8 @@ static int classify(struct run *run, struct mr_message_ref *refs, size_t n, size
         mr_store_rollback(run->s);
         return rc;
     }
-    return commit_batch(run, err);
+    rc = commit_store(run, 0, err);
+    return rc ? rc : delete_stored(run, err);
 }
 
 static int fetch_all(struct run *run, mr_error *err)
@@ -365,19 +460,34 @@ static int fetch_all(struct run *run, mr_error *err)
     run->res->listed = n;
     if (rc == 0)
         rc = classify(run, refs, n, &nfetch, err);
+    if (rc == 0 && nfetch) {
+        run->pipe = mr_pipeline_start(MR_PIPELINE_BYTES, prepare_stage, store_stage, run);
+        rc = mr_store_begin(run->s, err);
+    }
     for (size_t i = 0; rc == 0 && i < nfetch;) {
         size_t k = 0;
         if (run->cancel && *run->cancel) {
             rc = mr_error_set(err, MR_EIO, "",
                               "stopped: mailroom is shutting down (what was "
                               "stored is kept; the next run goes on)");
+            mr_error e = {0};
+            end_batch(run, 0, &e);
+            settle(run, &e);
             break;
         }
         uint64_t bytes = 0;
         while (i + k < nfetch && k < MR_BATCH_MESSAGES && (k == 0 || bytes < MR_BATCH_BYTES))
             bytes += refs[i + k++].size;
-        rc = fetch_batch(run, refs + i, k, err);
+        rc = fetch_batch(run, refs + i, k, i + k < nfetch, err);
         i += k;
+    }
+    mr_pipeline_stop(&run->pipe);
+    EVP_MD_CTX_free(run->sha);
+    run->sha = NULL;
+    if (run->cur) {
+        mr_buf_free(&run->cur->raw);
+        free(run->cur);
+        run->cur = NULL;
     }
     free(refs);
     return rc;
@@ -475,7 +585,7 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
     run.drv = mr_mailbox_driver_for(a.protocol);
     run.imap = a.protocol == MR_PROTO_IMAP;
     run.keep = a.keep_copy;
-    mr_buf_init(&run.spool, (size_t)mr_account_max_size(&a));
+    run.max_size = (size_t)mr_account_max_size(&a);
     if (rc == 0)
         rc = run.drv->open(&run.mb, &p.cfg, &run.st, err);
     if (rc == 0)
@@ -490,7 +600,6 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
     }
     if (res->run_id)
         finish_run(r->store, res->run_id, res, rc, err);
-    mr_buf_free(&run.spool);
     free(run.stored);
     prepared_free(&p);
     mr_account_clear(&a);

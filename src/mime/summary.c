@@ -6,6 +6,7 @@
 #include <gmime/gmime.h>
 #include <pthread.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -15,13 +16,19 @@ static void init_gmime(void)
     g_mime_init();
 }
 
-static GMimeMessage *parse(const char *raw, size_t len)
+/* The message is parsed where it lies: the stream wraps the caller's
+ * bytes (not owned, never written), and with a persistent stream GMime's
+ * parts refer to ranges of it instead of copying their content. The bytes
+ * must outlive the message: release with unparse(). */
+static GMimeMessage *parse(const char *raw, size_t len, GByteArray **wrap)
 {
     pthread_once(&init_once, init_gmime);
-    GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(g_byte_array_new());
-    g_mime_stream_write(stream, raw, len);
-    g_mime_stream_seek(stream, 0, GMIME_STREAM_SEEK_SET);
+    static const char empty[1] = "";
+    *wrap = g_byte_array_new_take((guint8 *)(len ? raw : empty), len);
+    GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(*wrap);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    g_mime_parser_set_persist_stream(parser, TRUE);
     GMimeParserOptions *opts = g_mime_parser_options_new();
     const char *fallback[] = {"UTF-8", "windows-1252", NULL};
     g_mime_parser_options_set_fallback_charsets(opts, fallback);
@@ -30,6 +37,13 @@ static GMimeMessage *parse(const char *raw, size_t len)
     g_object_unref(parser);
     g_object_unref(stream);
     return msg;
+}
+
+static void unparse(GMimeMessage *msg, GByteArray *wrap)
+{
+    if (msg)
+        g_object_unref(msg);
+    g_byte_array_free(wrap, FALSE); /* the bytes stay the caller's */
 }
 
 static char *dup_text(const char *s)
@@ -112,6 +126,44 @@ static char *html_to_text(const char *html)
     return out.data ? out.data : mr_xstrdup("");
 }
 
+/* glibc loads a converter module (SJIS.so, ...) on iconv_open and unloads
+ * it again soon after the last iconv_close: GMime opens and closes one per
+ * text part, so a mailbox of Shift_JIS mail paid a dlopen per message. One
+ * descriptor per charset seen is kept open for the life of the process, which
+ * keeps its module loaded; GMime's own opens then find it in memory. */
+#define PINNED_CHARSETS 64
+
+static iconv_t pinned[PINNED_CHARSETS]; /* held, never closed */
+
+static void pin_charset(const char *charset)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static char *names[PINNED_CHARSETS];
+    static size_t count;
+    if (!charset || !*charset || strlen(charset) > 40)
+        return;
+    pthread_mutex_lock(&lock);
+    size_t i = 0;
+    while (i < count && strcasecmp(names[i], charset) != 0)
+        i++;
+    if (i == count && count < PINNED_CHARSETS) {
+        pinned[count] = g_mime_iconv_open("UTF-8", charset);
+        names[count++] = mr_xstrdup(charset); /* remembered even when unknown */
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+/* Cuts text to MR_BODY_TEXT_MAX bytes, never inside a UTF-8 sequence. */
+static void cut_text(char *text)
+{
+    if (strnlen(text, MR_BODY_TEXT_MAX + 1) <= MR_BODY_TEXT_MAX)
+        return;
+    size_t n = MR_BODY_TEXT_MAX;
+    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+        n--;
+    text[n] = '\0';
+}
+
 struct walk {
     struct mr_message *m;
     char *plain, *html;
@@ -119,11 +171,46 @@ struct walk {
     size_t natt, cap;
 };
 
+/* A base64 body's decoded size, counted from its characters: 4 make 3
+ * bytes, a last group of 2 or 3 makes 1 or 2; whatever else is ignored, as
+ * a decoder does. Exact, and far cheaper than decoding. */
+static int64_t base64_size(GMimeStream *src)
+{
+    char buf[16384];
+    int64_t n = 0;
+    ssize_t got;
+    g_mime_stream_reset(src);
+    while ((got = g_mime_stream_read(src, buf, sizeof(buf))) > 0) {
+        for (ssize_t i = 0; i < got; i++) {
+            unsigned char c = (unsigned char)buf[i];
+            n += (unsigned)((c | 0x20) - 'a') < 26 || (unsigned)(c - '0') < 10 || c == '+' ||
+                 c == '/';
+        }
+    }
+    return n / 4 * 3 + (n % 4 == 2 ? 1 : n % 4 == 3 ? 2 : 0);
+}
+
 static int64_t decoded_size(GMimePart *part)
 {
     GMimeDataWrapper *content = g_mime_part_get_content(part);
     if (!content)
         return 0;
+    GMimeStream *src = g_mime_data_wrapper_get_stream(content);
+    switch (g_mime_data_wrapper_get_encoding(content)) {
+    case GMIME_CONTENT_ENCODING_BASE64:
+        return src ? base64_size(src) : 0;
+    case GMIME_CONTENT_ENCODING_DEFAULT:
+    case GMIME_CONTENT_ENCODING_7BIT:
+    case GMIME_CONTENT_ENCODING_8BIT:
+    case GMIME_CONTENT_ENCODING_BINARY: {
+        gint64 len = src ? g_mime_stream_length(src) : -1;
+        if (len >= 0)
+            return len;
+        break;
+    }
+    default:
+        break;
+    }
     GMimeStream *null = g_mime_stream_null_new();
     g_mime_data_wrapper_write_to_stream(content, null);
     int64_t n = (int64_t)GMIME_STREAM_NULL(null)->written;
@@ -163,7 +250,10 @@ static void visit(GMimeObject *parent, GMimeObject *part, gpointer data)
     GMimeContentType *ct = g_mime_object_get_content_type(part);
     char **slot = g_mime_content_type_is_type(ct, "text", "html") ? &w->html : &w->plain;
     if (!*slot) {
+        pin_charset(g_mime_text_part_get_charset(GMIME_TEXT_PART(part)));
         char *text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
+        if (text && !*slot && slot == &w->plain)
+            cut_text(text); /* only the summary's share is checked and kept */
         *slot = dup_text(text);
         g_free(text);
     }
@@ -173,11 +263,13 @@ void mr_mime_summarize(const char *raw, size_t len, struct mr_message *m,
                        struct mr_attachment **att, size_t *natt)
 {
     struct walk w = {.m = m};
+    GByteArray *wrap;
     *att = NULL;
     *natt = 0;
-    GMimeMessage *msg = parse(raw, len);
+    GMimeMessage *msg = parse(raw, len, &wrap);
     if (!msg) {
         m->status = MR_MSG_PARSE_FAILED;
+        unparse(NULL, wrap);
         return;
     }
     m->status = MR_MSG_STORED;
@@ -188,12 +280,12 @@ void mr_mime_summarize(const char *raw, size_t len, struct mr_message *m,
     else if (w.html)
         m->body_text = html_to_text(w.html);
     free(w.html);
-    if (m->body_text && strlen(m->body_text) > MR_BODY_TEXT_MAX)
-        m->body_text[MR_BODY_TEXT_MAX] = '\0';
+    if (m->body_text)
+        cut_text(m->body_text);
     m->attachments = (int)w.natt;
     *att = w.att;
     *natt = w.natt;
-    g_object_unref(msg);
+    unparse(msg, wrap);
 }
 
 struct find {
@@ -216,9 +308,12 @@ static void find_visit(GMimeObject *parent, GMimeObject *part, gpointer data)
 
 int mr_mime_attachment(const char *raw, size_t len, int position, struct mr_buf *out, mr_error *err)
 {
-    GMimeMessage *msg = parse(raw, len);
-    if (!msg)
+    GByteArray *wrap;
+    GMimeMessage *msg = parse(raw, len, &wrap);
+    if (!msg) {
+        unparse(NULL, wrap);
         return mr_error_set(err, MR_EINVAL, "", "the message cannot be parsed as MIME");
+    }
     struct find f = {position, 0, NULL};
     g_mime_message_foreach(msg, find_visit, &f);
     int rc = 0;
@@ -235,6 +330,6 @@ int mr_mime_attachment(const char *raw, size_t len, int position, struct mr_buf 
         g_object_unref(mem);
         g_byte_array_free(bytes, TRUE);
     }
-    g_object_unref(msg);
+    unparse(msg, wrap);
     return rc;
 }

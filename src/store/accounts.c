@@ -84,7 +84,7 @@ int mr_store_account_insert(struct mr_store *s, struct mr_account *a, mr_error *
     bind_fields(st, a);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_write_failed(s, MR_OBJ_ACCOUNT, a->name, "adding an account", err);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     if (rc == 0)
         a->id = sqlite3_last_insert_rowid(s->db);
     return rc;
@@ -108,7 +108,7 @@ int mr_store_account_update(struct mr_store *s, struct mr_account *a, mr_error *
     sqlite3_bind_int64(st, 19, a->id);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_write_failed(s, MR_OBJ_ACCOUNT, a->name, "updating an account", err);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return rc;
 }
 
@@ -169,7 +169,7 @@ static int count_matches(struct mr_store *s, const struct mr_account_filter *f, 
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW)
         *total = (size_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return step == SQLITE_ROW ? 0 : mr_store_fail(s, err, "counting accounts");
 }
 

@@ -72,7 +72,7 @@ int mr_store_audit_list(struct mr_store *s, const struct mr_audit_filter *f, siz
         return rc;
     bind_filter(st, f);
     *total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     rc = mr_store_prepare(s, &st,
                           "SELECT id, at, actor, action, object, object_id, object_name, changes"
                           " FROM audit_log" AUDIT_WHERE " ORDER BY id DESC LIMIT ?4 OFFSET ?5",

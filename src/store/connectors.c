@@ -57,7 +57,7 @@ int mr_store_connector_insert(struct mr_store *s, struct mr_connector *c, mr_err
     bind_fields(st, c);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_write_failed(s, MR_OBJ_CONNECTOR, c->name, "adding a connector", err);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     if (rc == 0)
         c->id = sqlite3_last_insert_rowid(s->db);
     return rc;
@@ -78,7 +78,7 @@ int mr_store_connector_update(struct mr_store *s, struct mr_connector *c, mr_err
     sqlite3_bind_int64(st, 7, c->id);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_write_failed(s, MR_OBJ_CONNECTOR, c->name, "updating a connector", err);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return rc;
 }
 
@@ -127,7 +127,7 @@ int mr_store_default_connector(struct mr_store *s, int64_t *id, mr_error *err)
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return step == SQLITE_ROW ? 0 : mr_store_fail(s, err, "reading settings");
 }
 

@@ -38,7 +38,7 @@ int mr_store_credential_insert(struct mr_store *s, struct mr_credential *c, cons
     sqlite3_bind_int64(st, 6, c->updated_at);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_write_failed(s, MR_OBJ_CREDENTIAL, c->name, "adding a credential", err);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     if (rc == 0)
         c->id = sqlite3_last_insert_rowid(s->db);
     return rc;
@@ -65,7 +65,7 @@ int mr_store_credential_update(struct mr_store *s, struct mr_credential *c, cons
     sqlite3_bind_int64(st, 5, c->id);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_write_failed(s, MR_OBJ_CREDENTIAL, c->name, "updating a credential", err);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return rc;
 }
 
@@ -97,7 +97,7 @@ int mr_store_credential_secret(struct mr_store *s, int64_t id, struct mr_buf *se
         rc = mr_store_fail(s, err, "reading a secret");
     if (rc == MR_ETOOBIG)
         mr_error_set(err, rc, "", "the secret of credential %lld is too big", (long long)id);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return rc;
 }
 

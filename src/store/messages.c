@@ -21,7 +21,7 @@ int mr_store_fetch_state(struct mr_store *s, int64_t account, uint32_t *uidvalid
         *uidvalidity = (uint32_t)sqlite3_column_int64(st, 0);
         *last_uid = (uint64_t)sqlite3_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mr_store_fail(s, err, "reading state");
 }
 
@@ -54,7 +54,7 @@ static int exists(struct mr_store *s, const char *sql, int64_t account, uint32_t
     mr_store_bind_text(st, 4, uidl);
     int step = sqlite3_step(st);
     *found = step == SQLITE_ROW;
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mr_store_fail(s, err, "looking up");
 }
 
@@ -91,7 +91,7 @@ int mr_store_message_by_digest(struct mr_store *s, int64_t account, const unsign
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mr_store_fail(s, err, "looking up");
 }
 
@@ -330,7 +330,7 @@ int mr_store_message_count(struct mr_store *s, int64_t account, size_t *n, mr_er
     sqlite3_bind_int64(st, 1, account);
     int step = sqlite3_step(st);
     *n = step == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return step == SQLITE_ROW ? 0 : mr_store_fail(s, err, "counting messages");
 }
 
@@ -364,7 +364,7 @@ int mr_store_message_list(struct mr_store *s, const struct mr_message_filter *f,
     bind_message_filter(st, f);
     int step = sqlite3_step(st);
     *total = step == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     if (step != SQLITE_ROW)
         return mr_store_fail(s, err, "counting messages");
     rc = mr_store_prepare(s, &st,
@@ -413,7 +413,7 @@ int mr_store_skipped_list(struct mr_store *s, int64_t account, size_t offset, si
     sqlite3_bind_int64(st, 1, account);
     int step = sqlite3_step(st);
     *total = step == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     if (step != SQLITE_ROW)
         return mr_store_fail(s, err, "counting skipped messages");
     rc = mr_store_prepare(s, &st,
@@ -471,7 +471,7 @@ int mr_store_message_raw(struct mr_store *s, int64_t id, struct mr_buf *out, mr_
         rc = mr_error_set(err, MR_ENOTFOUND, "", "no message with ID %lld", (long long)id);
     else
         rc = mr_store_fail(s, err, "reading a message");
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     if (rc == MR_ETOOBIG)
         mr_error_set(err, rc, "", "message %lld is too big to read here", (long long)id);
     return rc;

@@ -80,7 +80,7 @@ int mr_store_schedule_insert(struct mr_store *s, struct mr_schedule *c, mr_error
     bind_schedule(st, c);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_write_failed(s, MR_OBJ_SCHEDULE, c->name, "adding a schedule", err);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     if (rc == 0)
         c->id = sqlite3_last_insert_rowid(s->db);
     return rc;
@@ -102,7 +102,7 @@ int mr_store_schedule_update(struct mr_store *s, struct mr_schedule *c, mr_error
     sqlite3_bind_int64(st, 13, c->id);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_write_failed(s, MR_OBJ_SCHEDULE, c->name, "updating a schedule", err);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return rc;
 }
 
@@ -207,7 +207,7 @@ int mr_store_smtp_get(struct mr_store *s, struct mr_smtp_settings *out, mr_error
         out->credential_id = sqlite3_column_int64(st, 3);
         out->from = mr_store_column_text(st, 4);
     }
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return step == SQLITE_ROW ? 0 : mr_store_fail(s, err, "reading settings");
 }
 

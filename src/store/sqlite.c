@@ -35,15 +35,52 @@ int mr_store_fail(struct mr_store *s, mr_error *err, const char *doing)
 
 int mr_store_prepare(struct mr_store *s, sqlite3_stmt **st, const char *sql, mr_error *err)
 {
-    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+    struct mr_store_statement *slot = NULL;
+    for (size_t i = 0; i < MR_STORE_STATEMENTS; i++) {
+        struct mr_store_statement *c = &s->cache[i];
+        if (c->sql && !c->in_use && strcmp(c->sql, sql) == 0) {
+            c->in_use = 1;
+            c->used_at = ++s->clock;
+            *st = c->st;
+            return 0;
+        }
+        if (!c->in_use && (!slot || (slot->sql && (!c->sql || c->used_at < slot->used_at))))
+            slot = c; /* an empty slot, else the least recently used free one */
+    }
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
         return mr_store_fail(s, err, "preparing a query");
+    if (slot) {
+        if (slot->sql) {
+            sqlite3_finalize(slot->st);
+            free(slot->sql);
+        }
+        slot->sql = mr_xstrdup(sql);
+        slot->st = *st;
+        slot->in_use = 1;
+        slot->used_at = ++s->clock;
+    }
     return 0;
+}
+
+void mr_store_release(struct mr_store *s, sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < MR_STORE_STATEMENTS; i++) {
+        if (s->cache[i].st == st && s->cache[i].in_use) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            s->cache[i].in_use = 0;
+            return;
+        }
+    }
+    sqlite3_finalize(st);
 }
 
 int mr_store_run(struct mr_store *s, sqlite3_stmt *st, const char *doing, mr_error *err)
 {
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return mr_store_fail(s, err, doing);
     return 0;
@@ -124,7 +161,7 @@ int mr_store_fetch_one(struct mr_store *s, sqlite3_stmt *st, mr_row_reader read,
                           (long long)id);
     else
         rc = mr_store_fail(s, err, "reading");
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return rc;
 }
 
@@ -141,7 +178,7 @@ int mr_store_collect(struct mr_store *s, sqlite3_stmt *st, size_t size, mr_row_r
         }
         read(st, arr + count++ * size);
     }
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     if (step != SQLITE_DONE) {
         for (size_t i = 0; i < count; i++)
             clear(arr + i * size);
@@ -179,7 +216,7 @@ static int configure(struct mr_store *s, mr_error *err)
     sqlite3_busy_timeout(s->db, 5000);
     /* The first statement reads the file: a corrupt one fails here. WAL with
      * synchronous=FULL makes every commit durable (fsync of the WAL). */
-    int rc = mr_store_exec(s, "PRAGMA journal_mode=WAL", err);
+    int rc = mr_store_exec(s, "PRAGMA page_size=65536; PRAGMA journal_mode=WAL", err);
     if (rc == 0)
         rc = mr_store_exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
     return rc;
@@ -193,7 +230,7 @@ int mr_store_schema_version(struct mr_store *s)
         return -1;
     if (sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return v;
 }
 
@@ -273,11 +310,20 @@ void mr_store_close(struct mr_store **sp)
         return;
     if (s->in_transaction)
         mr_store_rollback(s);
+    for (size_t i = 0; i < MR_STORE_STATEMENTS; i++) {
+        sqlite3_finalize(s->cache[i].st);
+        free(s->cache[i].sql);
+    }
     sqlite3_close_v2(s->db);
     free(s->dir);
     free(s->path);
     free(s);
     *sp = NULL;
+}
+
+int mr_store_in_transaction(const struct mr_store *s)
+{
+    return s->in_transaction;
 }
 
 const char *mr_store_dir(const struct mr_store *s)
@@ -328,7 +374,7 @@ int mr_store_meta_get(struct mr_store *s, const char *key, struct mr_buf *out, m
         rc = mr_store_fail(s, err, "reading meta data");
     if (rc == MR_ETOOBIG)
         mr_error_set(err, rc, "", "meta value %s is too big", key);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return rc;
 }
 
@@ -360,7 +406,7 @@ int mr_store_name_taken(struct mr_store *s, enum mr_object kind, const char *nam
     sqlite3_bind_int64(st, 2, except_id);
     int step = sqlite3_step(st);
     *taken = step == SQLITE_ROW;
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mr_store_fail(s, err, "reading names");
 }
 
@@ -379,7 +425,7 @@ int mr_store_resolve(struct mr_store *s, enum mr_object kind, const char *ref, i
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     if (step == SQLITE_ROW)
         return 0;
     if (step != SQLITE_DONE)
@@ -432,7 +478,7 @@ static int collect_names(struct mr_store *s, const char *sql, int64_t id, struct
         if (rc == 0)
             rc = mr_buf_puts(out, (const char *)sqlite3_column_text(st, 0));
     }
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     if (rc == MR_ETOOBIG) /* a long list is cut, not an error */
         return 0;
     return step == SQLITE_DONE || step == SQLITE_ROW ? 0 : mr_store_fail(s, err, "listing users");

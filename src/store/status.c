@@ -108,7 +108,7 @@ static int one_row(struct mr_store *s, const char *sql, sqlite3_int64 *vals, int
     int step = sqlite3_step(st);
     for (int i = 0; i < nvals && step == SQLITE_ROW; i++)
         vals[i] = sqlite3_column_int64(st, i);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return step == SQLITE_ROW ? 0 : mr_store_fail(s, err, "reading totals");
 }
 

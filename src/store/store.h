@@ -32,6 +32,8 @@ const char *mr_store_dir(const struct mr_store *s);
 int mr_store_schema_version(struct mr_store *s);
 int mr_store_latest_schema_version(void);
 
+/* Whether mr_store_begin opened a transaction not yet ended. */
+int mr_store_in_transaction(const struct mr_store *s);
 int mr_store_begin(struct mr_store *s, mr_error *err); /* BEGIN IMMEDIATE */
 int mr_store_commit(struct mr_store *s, mr_error *err);
 void mr_store_rollback(struct mr_store *s);

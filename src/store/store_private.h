@@ -6,11 +6,26 @@
 
 #include <sqlite3.h>
 
+/* Prepared statements are kept and reused: compiling a statement cost
+ * more than running it on the fetch path. mr_store_prepare hands out a
+ * cached statement for the same SQL text when it is free; mr_store_release
+ * gives it back (reset, bindings cleared). */
+#define MR_STORE_STATEMENTS 48
+
+struct mr_store_statement {
+    char *sql;
+    sqlite3_stmt *st;
+    int in_use;
+    uint64_t used_at; /* for evicting the least recently used */
+};
+
 struct mr_store {
     sqlite3 *db;
     char *dir;
     char *path;
     int in_transaction;
+    struct mr_store_statement cache[MR_STORE_STATEMENTS];
+    uint64_t clock;
 };
 
 struct mr_migration {
@@ -24,7 +39,9 @@ extern const size_t mr_store_migration_count;
 /* Turns the last SQLite error into err with what we were doing. */
 int mr_store_fail(struct mr_store *s, mr_error *err, const char *doing);
 int mr_store_prepare(struct mr_store *s, sqlite3_stmt **st, const char *sql, mr_error *err);
-/* Runs a statement that returns no rows and finalizes it. */
+/* Gives a statement from mr_store_prepare back (instead of finalizing it). */
+void mr_store_release(struct mr_store *s, sqlite3_stmt *st);
+/* Runs a statement that returns no rows and releases it. */
 int mr_store_run(struct mr_store *s, sqlite3_stmt *st, const char *doing, mr_error *err);
 int mr_store_exec(struct mr_store *s, const char *sql, mr_error *err);
 void mr_store_bind_text(sqlite3_stmt *st, int i, const char *v); /* NULL binds NULL */

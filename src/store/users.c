@@ -40,7 +40,7 @@ int mr_store_user_insert(struct mr_store *s, struct mr_user *u, const char *hash
     sqlite3_bind_int64(st, 4, u->created_at);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_write_failed(s, MR_OBJ_USER, u->name, "adding a user", err);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     if (rc == 0)
         u->id = sqlite3_last_insert_rowid(s->db);
     return rc;
@@ -90,7 +90,7 @@ int mr_store_user_by_name(struct mr_store *s, const char *name, struct mr_user *
         rc = mr_error_set(err, MR_ENOTFOUND, "", "no user named '%s'", name);
     else
         rc = mr_store_fail(s, err, "reading a user");
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return rc;
 }
 
@@ -123,7 +123,7 @@ int mr_store_admin_count(struct mr_store *s, size_t *n, mr_error *err)
         return rc;
     int step = sqlite3_step(st);
     *n = step == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     return step == SQLITE_ROW ? 0 : mr_store_fail(s, err, "counting users");
 }
 
@@ -180,7 +180,7 @@ int mr_store_session_lookup(struct mr_store *s, const unsigned char hash[32], in
         read_user(st, user);
         snprintf(csrf, 72, "%s", (const char *)sqlite3_column_text(st, 5));
     }
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     if (step == SQLITE_DONE)
         return MR_ENOTFOUND;
     if (step != SQLITE_ROW)
@@ -233,7 +233,7 @@ int mr_store_token_lookup(struct mr_store *s, const unsigned char hash[32], stru
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW)
         read_user(st, user);
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     if (step == SQLITE_DONE)
         return MR_ENOTFOUND;
     if (step != SQLITE_ROW)
@@ -279,7 +279,7 @@ int mr_store_run_list(struct mr_store *s, int64_t account, size_t offset, size_t
         return rc;
     sqlite3_bind_int64(st, 1, account);
     *total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    mr_store_release(s, st);
     rc = mr_store_prepare(s, &st,
                           "SELECT id, account_id, started_at, ended_at, result, fetched, bytes,"
                           " deleted, skipped, error FROM fetch_runs WHERE account_id = ?"

@@ -46,6 +46,18 @@ int mr_buf_reserve(struct mr_buf *b, size_t extra)
     return 0;
 }
 
+int mr_buf_reserve_exact(struct mr_buf *b, size_t extra)
+{
+    if (extra > b->max || b->len > b->max - extra)
+        return MR_ETOOBIG;
+    size_t need = b->len + extra + 1;
+    if (need > b->cap) {
+        b->data = mr_xrealloc(b->data, need);
+        b->cap = need;
+    }
+    return 0;
+}
+
 int mr_buf_append(struct mr_buf *b, const void *data, size_t n)
 {
     int rc = mr_buf_reserve(b, n);

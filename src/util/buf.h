@@ -18,6 +18,8 @@ void mr_buf_free(struct mr_buf *b);
 void mr_buf_reset(struct mr_buf *b);
 /* Makes room for extra more bytes now (MR_ETOOBIG past the cap). */
 int mr_buf_reserve(struct mr_buf *b, size_t extra);
+/* The same, allocating exactly what is asked (for a size known upfront). */
+int mr_buf_reserve_exact(struct mr_buf *b, size_t extra);
 int mr_buf_append(struct mr_buf *b, const void *data, size_t n);
 int mr_buf_puts(struct mr_buf *b, const char *s);
 int mr_buf_putc(struct mr_buf *b, char c);
