@@ -1,6 +1,6 @@
 /* The fetch engine's pipeline (private to src/fetch): while the network
  * thread receives the next message, two threads prepare the last ones
- * (SHA-256, MIME summary) and another stores them in SQLite. Items are
+ * (their MIME summaries) and another stores them in SQLite. Items are
  * stored in the order they were pushed, so a batch's commit marker follows
  * exactly the messages of its batch. The bytes in flight are
  * bounded (memory stays flat however big the mailbox); a message larger than

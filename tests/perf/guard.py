@@ -1,0 +1,109 @@
+"""The fetch path's cost guard: counts the instructions mailroom executes
+(valgrind's callgrind, all threads) to fetch a deterministic corpus over
+plain IMAP and POP3 from the suite's Dovecot, minus those of fetching an
+empty mailbox (start-up, login, SCRAM), per message; and fails when that
+grows past baseline.json by more than its margin. Instruction counts do not
+depend on the machine's load, so this is not a timing test.
+
+    guard.py              check against baseline.json
+    guard.py --update     measure and write baseline.json
+
+Needs a build without sanitizers: $MAILROOM_GUARD_BIN (default
+build/mailroom)."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from dovecot import POOL_PASSWORD, Dovecot  # noqa: E402
+from corpus import message  # noqa: E402
+
+N = 200
+BASELINE = os.path.join(HERE, "baseline.json")
+BIN = os.environ.get("MAILROOM_GUARD_BIN") or os.path.join(HERE, "..", "..", "build",
+                                                           "mailroom")
+
+
+def instructions(d, user, proto, tmp):
+    """Instructions of one `mailroom fetch` (keep copy) of user's mailbox."""
+    data = tempfile.mkdtemp(dir=tmp)
+    env = dict(os.environ, MAILROOM_DATA=data)
+    env.pop("MAILROOM_MASTER_KEY", None)
+
+    def cli(*args, stdin=None):
+        return subprocess.run([BIN, *args], input=stdin, env=env, capture_output=True,
+                              text=True, check=True, timeout=120).stdout
+
+    cli("credential", "add", "--name", "g", "--username", user, "--password-stdin",
+        stdin=POOL_PASSWORD)
+    cli("account", "add", "--name", "g", "--protocol", proto, "--address", "127.0.0.1",
+        "--port", str(d.ports[proto]), "--security", "none", "--credential", "g")
+    out = os.path.join(tmp, f"callgrind.{proto}.{user}")
+    r = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                        BIN, "fetch", "g", "--format", "json"], env=env, capture_output=True,
+                       text=True, timeout=600)
+    if r.returncode != 0:
+        raise SystemExit(f"guard: fetch under valgrind failed:\n{r.stderr[-3000:]}")
+    fetched = json.loads(r.stdout)["runs"][0]["fetched"]
+    with open(out) as f:
+        total = int(re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M).group(1))
+    shutil.rmtree(data, ignore_errors=True)
+    return total, fetched
+
+
+def measure():
+    d = Dovecot(tls=False, users=2, name="guard").start()
+    tmp = tempfile.mkdtemp(prefix="mr-guard-")
+    try:
+        empty, full = d.take_user(), d.take_user()
+        for i in range(N):
+            d.deliver(full, message(i))
+        figures = {}
+        for proto in ("imap", "pop3"):
+            base, n0 = instructions(d, empty, proto, tmp)
+            total, n = instructions(d, full, proto, tmp)
+            if (n0, n) != (0, N):
+                raise SystemExit(f"guard: {proto} fetched {n0} and {n}, expected 0 and {N}")
+            figures[proto] = round((total - base) / N)
+            print(f"guard: {proto}: {total:,} instructions for {N} messages, {base:,} for none: "
+                  f"{figures[proto]:,} per message")
+        return figures
+    finally:
+        d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    if not shutil.which("valgrind"):
+        raise SystemExit("guard: valgrind is not installed (make deps installs it)")
+    figures = measure()
+    if "--update" in sys.argv:
+        with open(BASELINE, "w") as f:
+            json.dump({"per_message_instructions": figures, "margin": 0.10}, f, indent=2)
+            f.write("\n")
+        print(f"guard: wrote {BASELINE}")
+        return 0
+    with open(BASELINE) as f:
+        baseline = json.load(f)
+    margin = baseline["margin"]
+    failed = False
+    for proto, value in figures.items():
+        ref = baseline["per_message_instructions"][proto]
+        ratio = value / ref
+        verdict = "ok"
+        if ratio > 1 + margin:
+            verdict, failed = f"FAILED: more than {margin:.0%} over the baseline", True
+        elif ratio < 1 - margin:
+            verdict = "cheaper than the baseline: run `make guard-baseline` to lock it in"
+        print(f"guard: {proto}: {value:,} vs baseline {ref:,} per message ({ratio:.2f}x): "
+              f"{verdict}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
