@@ -7,7 +7,8 @@
 #   bench/run.sh [N...]          default N=2000
 #   ONLY="raw mbsync mailroom" bench/run.sh 2000     (harness filters work)
 #
-# Tables are printed and kept in build/bench/.
+# Tables are printed and kept in build/bench/, each followed by mailroom's
+# ratios against the fastest peer and the raw limit (bench/ratios.py).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -20,4 +21,11 @@ export RESULTS_DIR=${RESULTS_DIR:-$root/build/bench}
 export CONTENDER_NAME=mailroom
 export CONTENDER_PROTO="imap imaps pop3 pop3s"
 export CONTENDER_CMD="MAILROOM_BIN=$root/build/mailroom $here/contender.sh"
-exec bash "$harness/run.sh" "${@:-2000}"
+stamp=$(mktemp)
+bash "$harness/run.sh" "${@:-2000}"
+# the ratios against the fastest peer and the raw limit, per size
+for tsv in $(find "$RESULTS_DIR" -name '*.tsv' -newer "$stamp" | sort); do
+    echo
+    python3 "$here/ratios.py" "$tsv" | tee "${tsv%.tsv}.ratios.md"
+done
+rm -f "$stamp"
