@@ -13,7 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define RETR_WINDOW 16 /* commands in flight with PIPELINING */
+#define RETR_WINDOW                                                                                \
+    32 /* commands in flight with PIPELINING; refilled by halves, so a                             \
+        * send carries 16 commands, not one */
 
 struct pop3 {
     struct mr_mailbox mb; /* first: the driver's view */
@@ -417,10 +419,12 @@ static int pop3_fetch(struct mr_mailbox *mb, const struct mr_message_ref *refs, 
     size_t window = has_cap(p, "PIPELINING") ? RETR_WINDOW : 1, sent = 0;
     int rc = 0;
     for (size_t done = 0; done < n && rc == 0; done++) {
-        while (rc == 0 && sent < n && sent < done + window)
-            rc = send_retr(p, &refs[sent++], err);
-        if (rc == 0)
-            rc = mr_session_flush(&p->mb.s, err);
+        if (sent < n && sent - done <= window / 2) {
+            while (rc == 0 && sent < n && sent < done + window)
+                rc = send_retr(p, &refs[sent++], err);
+            if (rc == 0)
+                rc = mr_session_flush(&p->mb.s, err);
+        }
         if (rc == 0)
             rc = read_retr(p, &refs[done], sink, err);
     }
@@ -436,14 +440,16 @@ static int pop3_remove(struct mr_mailbox *mb, const struct mr_message_ref *refs,
     p->deleted = 1;
     for (size_t done = 0; done < n && rc == 0; done++) {
         char cmd[40];
-        while (rc == 0 && sent < n && sent < done + window) {
-            snprintf(cmd, sizeof(cmd), "DELE %llu", (unsigned long long)refs[sent++].uid);
-            rc = mr_session_queue(&p->mb.s, cmd, (size_t)-1, err);
+        if (sent < n && sent - done <= window / 2) {
+            while (rc == 0 && sent < n && sent < done + window) {
+                snprintf(cmd, sizeof(cmd), "DELE %llu", (unsigned long long)refs[sent++].uid);
+                rc = mr_session_queue(&p->mb.s, cmd, (size_t)-1, err);
+            }
+            if (rc == 0)
+                rc = mr_session_flush(&p->mb.s, err);
         }
         struct mr_pop3_event ev;
         mr_pop3_parser_expect(p->parser, 0);
-        if (rc == 0)
-            rc = mr_session_flush(&p->mb.s, err);
         if (rc == 0)
             rc = status(p, &ev, err);
         if (rc == MR_ESERVER)
