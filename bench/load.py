@@ -51,7 +51,7 @@ def build_store(data, accounts, messages, mail_port, mail_user):
         "--password-stdin", stdin=POOL_PASSWORD)
     cli(data, "account", "add", "--name", "fetching", "--protocol", "imap", "--address",
         "127.0.0.1", "--port", str(mail_port), "--security", "none", "--credential", "mail",
-        "--automatic-check", "no")
+        "--automatic-check", "no", "--keep-copy", "no")
     db = sqlite3.connect(os.path.join(data, "mailroom.db"))
     db.execute("PRAGMA synchronous=OFF")
     now = int(time.time())
@@ -62,7 +62,8 @@ def build_store(data, accounts, messages, mail_port, mail_user):
         ((f"acct-{i:05d}", i % 2, int(i % 7 != 0), f"mail{i % 50}.example.com",
           "imap" if i % 3 else "pop3", ("tls", "starttls", "none")[i % 3], now, now)
          for i in range(1, accounts)))
-    raw = message(0)
+    raw = (b"From: Sender <s@example.org>\r\nTo: support@example.com\r\n"
+           b"Subject: ticket\r\n\r\nHello, the printer is down again.\r\n")
     batch = 20000
     for start in range(0, messages, batch):
         rows = []
@@ -100,6 +101,17 @@ def wrk(url, token, seconds):
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"p50": ms("50%"), "p99": ms("99%"), "rps": float(rps.group(1)) if rps else 0,
             "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def keep_delivering(d, user, stop, counter):
+    """New mail all the time: 100 messages every half second."""
+    i = 3000
+    while not stop.is_set():
+        for _ in range(100):
+            d.deliver(user, message(i))
+            i += 1
+        counter[0] = i - 3000
+        stop.wait(0.5)
 
 
 def keep_fetching(base, token, account, stop, counter):
@@ -151,9 +163,15 @@ def main():
                 time.sleep(0.1)
         token = re.search(r"(mrt_\S+|[A-Za-z0-9_-]{30,})",
                           cli(data, "token", "create", "--user", "admin", "--name", "load")).group(1)
-        stop, fetches = threading.Event(), [0]
+        stop, fetches, delivered = threading.Event(), [0], [0]
         fetcher = threading.Thread(target=keep_fetching, args=(base, token, 1, stop, fetches))
+        deliverer = threading.Thread(target=keep_delivering, args=(d, user, stop, delivered))
         fetcher.start()
+        deliverer.start()
+        wrk(base + "/api/v1/accounts", token, 2)  # warm-up, not reported
+        last_ids = json.loads(urllib.request.urlopen(urllib.request.Request(
+            f"{base}/api/v1/messages?page={(args.messages + 29) // 30 // 2}",
+            headers={"Authorization": f"Bearer {token}"})).read())["next_before"]
         pages_a = (args.accounts + 29) // 30
         pages_m = (args.messages + 29) // 30
         cases = [("accounts report, page 1", "/api/v1/accounts"),
@@ -164,6 +182,8 @@ def main():
                  ("inbox, page 1", "/api/v1/messages"),
                  (f"inbox, page {pages_m // 2}", f"/api/v1/messages?page={pages_m // 2}"),
                  (f"inbox, last page ({pages_m})", f"/api/v1/messages?page={pages_m}"),
+                 (f"inbox, keyset page after page {pages_m // 2}",
+                  f"/api/v1/messages?before={last_ids}"),
                  ("one account's inbox, page 2", "/api/v1/accounts/2/messages?page=2")]
         print(f"\n{args.accounts} accounts, {args.messages} messages; wrk: 4 connections, "
               f"{args.seconds} s each, a fetch running throughout\n")
@@ -180,13 +200,16 @@ def main():
         print(f"\nCSV export of {rows} accounts: {float(c.stdout):.3f} s (goal <= 1 s)")
         stop.set()
         fetcher.join()
-        hist = json.loads(urllib.request.urlopen(urllib.request.Request(
-            f"{base}/api/v1/accounts/1/history?per_page=100",
-            headers={"Authorization": f"Bearer {token}"})).read())
-        done = [h for h in hist["runs"] if h["result"] != "running"]
-        print(f"fetch now requested {fetches[0]} times during the load; {len(done)} runs ended, "
-              f"{sum(h['fetched'] for h in done)} messages stored, "
-              f"{sum(1 for h in done if h['result'] != 'ok')} failed")
+        deliverer.join()
+        time.sleep(2)
+        db = sqlite3.connect(os.path.join(data, "mailroom.db"), timeout=30)
+        runs, stored, failed = db.execute(
+            "SELECT count(*), sum(fetched), sum(result = 'error') FROM fetch_runs"
+            " WHERE account_id = 1 AND result != 'running'").fetchone()
+        db.close()
+        print(f"meanwhile: {delivered[0] + 3000} messages delivered to the mailbox, fetch now "
+              f"requested {fetches[0]} times, {runs} runs ended, {stored} messages stored "
+              f"and deleted from the server, {failed} runs failed")
     finally:
         if daemon:
             daemon.terminate()

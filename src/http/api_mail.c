@@ -11,6 +11,7 @@
 #include "util/text.h"
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -373,14 +374,25 @@ int mr_api_messages_list(struct mr_http_req *r)
     if (mr_api_paging(r, &page, &per_page) || date_arg(r, "since", 0, &f.since) ||
         date_arg(r, "until", 1, &f.until))
         return 0;
-    if (mr_store_message_list(r->reg->store, &f, (page - 1) * per_page, per_page, &items, &n,
-                              &total, &err))
+    /* keyset paging: ?before=ID gives the page after the one that ended at
+     * ID, as fast on the thousandth page as on the first */
+    const char *before = mr_http_arg(r, "before");
+    long long b;
+    if (before && mr_parse_int(before, 1, INT64_MAX, &b) != 0)
+        return mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", "before",
+                             "before must be a message ID (the last of the previous page)");
+    f.before = before ? (int64_t)b : 0;
+    size_t offset = f.before ? 0 : (page - 1) * per_page;
+    if (mr_store_message_list(r->reg->store, &f, offset, per_page, &items, &n, &total, &err))
         return mr_http_fail(r, MR_ESTORE, NULL, &err);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, message_view(&items[i]));
+    int64_t next = n == per_page ? items[n - 1].id : 0;
     mr_message_list_free(&items, n);
-    return mr_api_page_reply(r, page, per_page, total, "messages", arr);
+    mr_api_page_reply(r, page, per_page, total, "messages", arr);
+    json_object_set_new(r->json, "next_before", next ? json_integer(next) : json_null());
+    return 0;
 }
 
 /* Messages left on the server because they were too big. */

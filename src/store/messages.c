@@ -320,18 +320,31 @@ static void clear_message(void *m)
     mr_message_clear(m);
 }
 
-int mr_store_message_count(struct mr_store *s, int64_t account, size_t *n, mr_error *err)
+/* From the counters the triggers keep: account 0 counts every account;
+ * status NULL counts both. */
+static int counted(struct mr_store *s, int64_t account, const char *status, size_t *n,
+                   mr_error *err)
 {
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st,
-                              "SELECT count(*) FROM messages WHERE ?1 = 0 OR account_id = ?1", err);
+                              "SELECT coalesce(sum(CASE ?2 WHEN 'stored' THEN stored"
+                              " WHEN 'parse_failed' THEN parse_failed"
+                              " ELSE stored + parse_failed END), 0)"
+                              " FROM message_counts WHERE ?1 = 0 OR account_id = ?1",
+                              err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, account);
+    mr_store_bind_text(st, 2, status);
     int step = sqlite3_step(st);
     *n = step == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
     mr_store_release(s, st);
     return step == SQLITE_ROW ? 0 : mr_store_fail(s, err, "counting messages");
+}
+
+int mr_store_message_count(struct mr_store *s, int64_t account, size_t *n, mr_error *err)
+{
+    return counted(s, account, NULL, n, err);
 }
 
 #define MESSAGE_WHERE                                                                              \
@@ -339,7 +352,7 @@ int mr_store_message_count(struct mr_store *s, int64_t account, size_t *n, mr_er
     " AND (?2 IS NULL OR instr(lower(from_addr), lower(?2)) > 0)"                                  \
     " AND (?3 IS NULL OR instr(lower(subject), lower(?3)) > 0)"                                    \
     " AND (?4 = 0 OR fetched_at >= ?4) AND (?5 = 0 OR fetched_at < ?5)"                            \
-    " AND (?8 IS NULL OR status = ?8)"
+    " AND (?8 IS NULL OR status = ?8) AND (?9 = 0 OR id < ?9)"
 
 static void bind_message_filter(sqlite3_stmt *st, const struct mr_message_filter *f)
 {
@@ -349,6 +362,45 @@ static void bind_message_filter(sqlite3_stmt *st, const struct mr_message_filter
     sqlite3_bind_int64(st, 4, f->since);
     sqlite3_bind_int64(st, 5, f->until);
     mr_store_bind_text(st, 8, f->status && *f->status ? f->status : NULL);
+    sqlite3_bind_int64(st, 9, f->before);
+}
+
+/* Without text or time filters the page is chosen from a compact index
+ * (messages_by_account, messages_by_status or messages_recent: ids only, so
+ * even a deep OFFSET reads little) and the total comes from the counters. */
+static int list_indexed(struct mr_store *s, const struct mr_message_filter *f, size_t offset,
+                        size_t limit, struct mr_message **items, size_t *n, size_t *total,
+                        mr_error *err)
+{
+    const char *status = f->status && *f->status ? f->status : NULL;
+    int rc = counted(s, f->account, status, total, err);
+    if (rc)
+        return rc;
+    const char *pick = f->account && status
+                           ? "SELECT id FROM messages WHERE account_id = ?1 AND status = ?2"
+                       : f->account ? "SELECT id FROM messages INDEXED BY messages_by_account"
+                                      " WHERE account_id = ?1 AND ?2 IS ?2"
+                       : status     ? "SELECT id FROM messages INDEXED BY messages_by_status"
+                                      " WHERE status = ?2 AND ?1 = ?1"
+                                    : "SELECT id FROM messages INDEXED BY messages_recent"
+                                      " WHERE ?1 = ?1 AND ?2 IS ?2";
+    /* with a keyset (before), the range is part of the index scan */
+    char *sql = mr_xasprintf("SELECT " MESSAGE_COLUMNS " FROM messages WHERE id IN (%s%s"
+                             " ORDER BY id DESC LIMIT ?3 OFFSET ?4) ORDER BY id DESC",
+                             pick, f->before ? " AND id < ?5" : "");
+    sqlite3_stmt *st;
+    rc = mr_store_prepare(s, &st, sql, err);
+    free(sql);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, f->account);
+    mr_store_bind_text(st, 2, status);
+    sqlite3_bind_int64(st, 3, limit ? (int64_t)limit : -1);
+    sqlite3_bind_int64(st, 4, (int64_t)offset);
+    if (f->before)
+        sqlite3_bind_int64(st, 5, f->before);
+    return mr_store_collect(s, st, sizeof(**items), read_message, clear_message, (void **)items, n,
+                            err);
 }
 
 int mr_store_message_list(struct mr_store *s, const struct mr_message_filter *f, size_t offset,
@@ -358,6 +410,8 @@ int mr_store_message_list(struct mr_store *s, const struct mr_message_filter *f,
     sqlite3_stmt *st;
     *items = NULL;
     *n = 0;
+    if (!(f->from && *f->from) && !(f->subject && *f->subject) && !f->since && !f->until)
+        return list_indexed(s, f, offset, limit, items, n, total, err);
     int rc = mr_store_prepare(s, &st, "SELECT count(*) FROM messages" MESSAGE_WHERE, err);
     if (rc)
         return rc;

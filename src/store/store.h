@@ -164,6 +164,7 @@ struct mr_message_filter {
     const char *subject;
     int64_t since, until;
     const char *status; /* stored, parse_failed; NULL = both */
+    int64_t before;     /* only messages with a smaller ID (keyset paging); 0 = all */
 };
 
 /* A message left on the server (too big): what the processing report shows. */

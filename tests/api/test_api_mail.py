@@ -169,6 +169,21 @@ class ApiMailTest(unittest.TestCase):
         self.assertEqual(self.dovecot.message_count(self.user), 0)
         status, inbox = self.c.json("GET", f"/api/v1/accounts/{a['id']}/messages")
         self.assertEqual(inbox["total"], 5)
+        # keyset paging gives the same pages as page numbers, and the totals
+        # (kept by the store's counters) agree with what is listed
+        ids = [m["id"] for m in inbox["messages"]]
+        _, p1 = self.c.json("GET", f"/api/v1/accounts/{a['id']}/messages?per_page=2")
+        _, p2 = self.c.json("GET", f"/api/v1/accounts/{a['id']}/messages?per_page=2&before="
+                                   f"{p1['next_before']}")
+        _, p2n = self.c.json("GET", f"/api/v1/accounts/{a['id']}/messages?per_page=2&page=2")
+        self.assertEqual([m["id"] for m in p1["messages"] + p2["messages"]], ids[:4])
+        self.assertEqual(p2["messages"], p2n["messages"])
+        self.assertEqual((p2["total"], p1["next_before"]), (5, ids[1]))
+        _, rest = self.c.json("GET", f"/api/v1/accounts/{a['id']}/messages?before={ids[3]}")
+        self.assertEqual(([m["id"] for m in rest["messages"]], rest["next_before"]),
+                         (ids[4:], None))
+        status, e = self.c.json("GET", "/api/v1/messages?before=x")
+        self.assertEqual((status, e["error"]["field"]), (400, "before"))
         first = [m for m in inbox["messages"] if m["attachments"]][0]
         self.assertEqual(first["subject"], "Acesso aprovado à rede")
         self.assertEqual(first["from"], "José <jose@example.com>")

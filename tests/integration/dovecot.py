@@ -240,10 +240,14 @@ pop3_uidl_format = %08Xu%08Xv
         path = self.maildir(user, folder)
         self._deliver_count = getattr(self, "_deliver_count", 0) + 1
         fname = name or f"{int(time.time())}.M{self._deliver_count}P{os.getpid()}.test"
+        # Maildir delivery: written and owned in tmp/, then renamed into new/,
+        # so Dovecot never sees a half-written or root-owned file
+        staged = os.path.join(path, "tmp", fname)
         full = os.path.join(path, "new", fname)
-        with open(full, "wb") as fh:
+        with open(staged, "wb") as fh:
             fh.write(raw.replace(b"\r\n", b"\n"))
-        os.chown(full, self.uid, self.gid)
+        os.chown(staged, self.uid, self.gid)
+        os.rename(staged, full)
         return full
 
     def doveadm(self, *args):
