@@ -216,11 +216,11 @@ static int configure(struct mr_store *s, mr_error *err)
     sqlite3_busy_timeout(s->db, 5000);
     /* The first statement reads the file: a corrupt one fails here. WAL with
      * synchronous=FULL makes every commit durable (fsync of the WAL). A new
-     * store gets 16 KiB pages (an existing one keeps its own): messages are
-     * written in a quarter of the WAL frames 4 KiB pages take, while a check
-     * that writes two small history rows still writes small frames (64 KiB
-     * pages made an idle check cost half as much again; docs/performance.md). */
-    int rc = mr_store_exec(s, "PRAGMA page_size=16384; PRAGMA journal_mode=WAL", err);
+     * store gets 64 KiB pages (an existing one keeps its own): a message's
+     * bytes go to the WAL in a sixteenth of the frames, and syscalls, that
+     * 4 KiB pages take; an idle check, which writes two small history rows,
+     * costs about the same either way (docs/performance.md). */
+    int rc = mr_store_exec(s, "PRAGMA page_size=65536; PRAGMA journal_mode=WAL", err);
     if (rc == 0)
         rc = mr_store_exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
     return rc;
