@@ -11,11 +11,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 /* --- from an account to a session configuration -------------------------- */
+
+void mr_fetch_background_priority(void)
+{
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 10); /* best effort */
+}
 
 /* --- network connectors ----------------------------------------------------- */
 

@@ -45,6 +45,11 @@ struct mr_fetch_result {
 int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,
                      struct mr_fetch_result *res, mr_error *err);
 
+/* Lowers the calling thread's CPU priority (nice 10; on Linux it is per
+ * thread, and the fetch pipeline's threads inherit it): the daemon's
+ * background fetches then leave the CPU to the console and API first. */
+void mr_fetch_background_priority(void);
+
 /* Whether a run of the account holds its lock right now. */
 int mr_fetch_running(struct mr_store *s, int64_t account_id);
 /* Runs recorded as running whose process is gone (no lock held) become

@@ -242,6 +242,7 @@ static void *fetch_job(void *arg)
     struct mr_fetch_result res;
     struct mr_fetch_options o = {.cancel = &s->stopping};
     mr_error err = {0};
+    mr_fetch_background_priority();
     if (mr_registry_open(&reg, s->data_dir, &err) == 0) {
         int rc = mr_fetch_account(&reg, job->account, &o, &res, &err);
         if (rc)

@@ -222,6 +222,7 @@ static void *worker(void *arg)
     struct mr_scheduler *s = arg;
     struct mr_registry reg;
     mr_error err = {0};
+    mr_fetch_background_priority();
     if (mr_registry_open(&reg, s->data_dir, &err) != 0) {
         MR_LOG("scheduler", MR_LS("error", err.message));
         return NULL;
