@@ -6,7 +6,7 @@ CHECK_BUILD := build/check
 JOBS        := $(shell nproc 2>/dev/null || echo 2)
 SOURCES      = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps build run check bench guard-baseline fuzz format format-check clean
+.PHONY: all deps build run check soak bench guard-baseline fuzz format format-check clean
 
 all: build
 
@@ -32,6 +32,10 @@ check: deps build
 
 bench: build
 	bench/run.sh $(N)
+
+# The crash test with 500 SIGKILLs per protocol instead of 50.
+soak: check
+	cd $(CHECK_BUILD) && MR_KILLS=500 ctest --output-on-failure -R integration.crash
 
 # libFuzzer targets under ASan+UBSan, FUZZ_SECONDS each (default 60).
 fuzz: deps
