@@ -1,11 +1,12 @@
 """Servers that misbehave: each run ends with a clear error naming the step,
 within its timeout, storing nothing half and deleting nothing unstored."""
 import json
+import subprocess
 import time
 import unittest
 
 from fakeserver import FakeServer, imap_session, pop3_session
-from helpers import CliTestCase
+from helpers import BIN, CliTestCase
 
 
 class HostileTest(CliTestCase):
@@ -96,6 +97,123 @@ class HostileTest(CliTestCase):
                 r = self.run_cli("fetch", "fake", "--timeout", "5")
                 self.assertEqual(r.returncode, 1)
                 self.assertIn(words, r.stderr)
+                self.assert_nothing_stored()
+
+    def test_negative_and_huge_literal_sizes(self):
+        """Sizes no message can have: a clear error, nothing allocated from
+        them (the run would fail under ASan with a 2 GiB or 4 GiB buffer),
+        nothing stored."""
+        for size, words in ((b"-1", "malformed"), (b"2147483648", "more than"),
+                            (b"4294967296", "more than"), (b"99999999999999999999999", "")):
+            with self.subTest(size=size):
+                self.setUp()
+                def body(c, tag, size=size):
+                    c.send(b"* 1 FETCH (UID 1 BODY[] {" + size + b"}\r\nabc")
+                    time.sleep(1)
+                self.serve(lambda c: imap_session(c, body, size=100), "imap",
+                           "--keep-copy", "no")
+                r = self.run_cli("fetch", "fake", "--timeout", "5")
+                self.assertEqual(r.returncode, 1)
+                self.assertIn(words, r.stderr)
+                self.assertTrue(r.stderr.startswith("mailroom: "), r.stderr)
+                self.assert_nothing_stored()
+
+    def test_nul_bytes_and_invalid_utf8_are_stored_byte_exact(self):
+        raw = (b"From: a@example.com\r\nSubject: \xff\xfe bytes\r\n\r\n"
+               b"nul \x00 here, invalid \xc3\x28 utf-8, bare\nLF\r\n")
+
+        def body(c, tag):
+            c.send(b"* 1 FETCH (UID 1 BODY[] {%d}\r\n" % len(raw) + raw + b")\r\n" +
+                   tag.encode() + b" OK done\r\n")
+        self.serve(lambda c: imap_session(c, body, size=len(raw)))
+        self.assertEqual(self.json("fetch", "fake")["runs"][0]["fetched"], 1)
+        msg = self.json("inbox", "list")["messages"][0]
+        r = subprocess.run([BIN, "--data", self.data, "inbox", "show", str(msg["id"]), "--raw"],
+                           capture_output=True, timeout=60)
+        self.assertEqual(r.stdout, raw)
+        self.json("inbox", "show", str(msg["id"]))  # the summary is valid JSON (UTF-8)
+
+    def test_unsolicited_untagged_responses_everywhere(self):
+        noise = b"* 9 EXISTS\r\n* OK [ALERT] maintenance tonight\r\n* 3 RECENT\r\n"
+        raw = b"Subject: fine\r\n\r\nbody\r\n"
+
+        def scenario(c):
+            c.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] fake ready\r\n" + noise)
+            while (line := c.line()) is not None:
+                tag, _, cmd = line.partition(" ")
+                up = cmd.upper()
+                c.send(noise)
+                if up.startswith(("AUTHENTICATE", "LOGIN")):
+                    c.send(f"{tag} OK logged in\r\n".encode())
+                elif up.startswith(("EXAMINE", "SELECT")):
+                    c.send(f"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n{tag} OK\r\n".encode())
+                elif "RFC822.SIZE" in up:
+                    c.send(f"* 1 FETCH (UID 1 RFC822.SIZE {len(raw)})\r\n{tag} OK\r\n".encode())
+                elif "BODY.PEEK" in up:
+                    c.send(b"* 1 FETCH (UID 1 BODY[] {%d}\r\n" % len(raw) + raw + b")\r\n" +
+                           noise + tag.encode() + b" OK\r\n")
+                elif up.startswith("LOGOUT"):
+                    c.send(f"* BYE bye\r\n{tag} OK\r\n".encode())
+                    return
+                else:
+                    c.send(f"{tag} OK\r\n".encode())
+        self.serve(scenario)
+        run = self.json("fetch", "fake")["runs"][0]
+        self.assertEqual((run["result"], run["fetched"]), ("ok", 1))
+
+    def test_bye_after_login(self):
+        def scenario(c):
+            c.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n")
+            tag = c.line().split(" ")[0]
+            c.send(f"{tag} OK in\r\n* BYE going down for maintenance\r\n".encode())
+            c.line()
+        self.serve(scenario)
+        r = self.run_cli("fetch", "fake", "--timeout", "5")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("going down for maintenance", r.stderr)
+
+    def test_preauth_when_tls_is_required(self):
+        """A PREAUTH greeting skips login, and so STARTTLS: with TLS required
+        the run stops there, and nothing is sent in plain text."""
+        srv = FakeServer(lambda c: (c.send(b"* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n"),
+                                    c.line()))
+        self.servers.append(srv)
+        self.json("account", "add", "--name", "fake", "--protocol", "imap", "--address",
+                  "127.0.0.1", "--port", str(srv.port), "--security", "starttls",
+                  "--credential", "login")
+        r = self.run_cli("fetch", "fake", "--timeout", "3")
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.startswith("mailroom: "), r.stderr)
+        self.assertFalse([l for l in srv.log if "LOGIN" in l.upper() or "AUTHENTICATE" in
+                          l.upper() or "fake-pw" in l], srv.log)
+
+    def test_pop3_dele_refused(self):
+        """-ERR on DELE: the run says so; the message is stored once, and is
+        not fetched again by the next run."""
+        answers = {"CAPA": b"+OK\r\nUSER\r\nUIDL\r\n.\r\n", "STAT": b"+OK 1 26\r\n",
+                   "LIST": b"+OK\r\n1 26\r\n.\r\n", "UIDL": b"+OK\r\n1 uid-one\r\n.\r\n",
+                   "RETR": b"+OK\r\nSubject: once\r\n\r\nbody\r\n.\r\n",
+                   "DELE": b"-ERR mailbox is read-only\r\n"}
+        self.serve(lambda c: pop3_session(c, answers), "pop3", "--keep-copy", "no")
+        r = self.run_cli("fetch", "fake")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("mailbox is read-only", r.stderr)
+        self.assertEqual(self.json("inbox", "list")["total"], 1)
+        self.run_cli("fetch", "fake")
+        self.assertEqual(self.json("inbox", "list")["total"], 1)
+
+    def test_pop3_garbage_numbers(self):
+        for stat, lst in ((b"+OK lots of mail\r\n", b"+OK\r\n.\r\n"),
+                          (b"+OK 99999999999999999999 1\r\n", b"+OK\r\n.\r\n"),
+                          (b"+OK 2 40\r\n", b"+OK\r\n1 x\r\n2 -5\r\n.\r\n")):
+            with self.subTest(stat=stat, lst=lst):
+                self.setUp()
+                answers = {"CAPA": b"+OK\r\nUSER\r\nUIDL\r\n.\r\n", "STAT": stat,
+                           "LIST": lst}
+                self.serve(lambda c, a=answers: pop3_session(c, a), "pop3")
+                r = self.run_cli("fetch", "fake", "--timeout", "5")
+                self.assertEqual(r.returncode, 1)
+                self.assertTrue(r.stderr.startswith("mailroom: "), r.stderr)
                 self.assert_nothing_stored()
 
     def test_pop3_body_without_final_dot(self):
