@@ -161,6 +161,55 @@ class HostileTest(CliTestCase):
         run = self.json("fetch", "fake")["runs"][0]
         self.assertEqual((run["result"], run["fetched"]), ("ok", 1))
 
+    def test_silence_after_greeting_and_mid_literal(self):
+        def after_greeting(c):
+            c.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n")
+            time.sleep(10)
+        self.serve(after_greeting)
+        t0 = time.time()
+        step, err = self.failed_step("--timeout", "1")
+        self.assertLess(time.time() - t0, 5)
+        self.assertEqual(step["result"], "failed")
+        self.assertIn("no answer from 127.0.0.1", err)
+
+        self.setUp()
+
+        def body(c, tag):
+            c.send(b"* 1 FETCH (UID 1 BODY[] {100}\r\nhalf of it")
+            time.sleep(10)
+        self.serve(lambda c: imap_session(c, body, size=100), "imap", "--keep-copy", "no")
+        t0 = time.time()
+        r = self.run_cli("fetch", "fake", "--timeout", "1")
+        self.assertLess(time.time() - t0, 5)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no answer from 127.0.0.1", r.stderr)
+        self.assert_nothing_stored()
+
+    def test_garbage_in_exists_and_uidvalidity(self):
+        for select in (b"* 99999999999999999999 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n",
+                       b"* 1 EXISTS\r\n* OK [UIDVALIDITY abc] v\r\n",
+                       b"* 1 EXISTS\r\n* OK [UIDVALIDITY 99999999999] v\r\n"):
+            with self.subTest(select=select):
+                self.setUp()
+
+                def scenario(c, select=select):
+                    c.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n")
+                    while (line := c.line()) is not None:
+                        tag, _, cmd = line.partition(" ")
+                        if cmd.upper().startswith(("EXAMINE", "SELECT")):
+                            c.send(select + tag.encode() + b" OK\r\n")
+                        elif cmd.upper().startswith("LOGOUT"):
+                            c.send(f"* BYE\r\n{tag} OK\r\n".encode())
+                            return
+                        else:
+                            c.send(f"{tag} OK\r\n".encode())
+                self.serve(scenario)
+                r = self.run_cli("fetch", "fake", "--timeout", "3")
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertTrue(r.stderr.startswith("mailroom: "), r.stderr)
+                self.assertNotIn("Sanitizer", r.stderr)
+                self.assert_nothing_stored()
+
     def test_bye_after_login(self):
         def scenario(c):
             c.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n")
