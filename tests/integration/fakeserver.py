@@ -50,11 +50,13 @@ class FakeServer:
             threading.Thread(target=self._run, args=(s,), daemon=True).start()
 
     def _run(self, s):
+        conn = Conn(s, self.log)
         try:
-            self.scenario(Conn(s, self.log))
+            self.scenario(conn)
         except OSError:
             pass
         finally:
+            conn.sock.close()  # the TLS layer, when a scenario started one
             s.close()
 
     def stop(self):

@@ -1,7 +1,10 @@
 """Servers that misbehave: each run ends with a clear error naming the step,
 within its timeout, storing nothing half and deleting nothing unstored."""
 import json
+import os
+import ssl
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -209,6 +212,52 @@ class HostileTest(CliTestCase):
                 self.assertTrue(r.stderr.startswith("mailroom: "), r.stderr)
                 self.assertNotIn("Sanitizer", r.stderr)
                 self.assert_nothing_stored()
+
+    def test_responses_injected_before_the_starttls_handshake(self):
+        """A man in the middle appends responses to STARTTLS's OK, in the same
+        packet. They must be dropped, not read as if the server had sent them
+        inside TLS (CVE-2011-0411 class): here an injected tagged OK for the
+        login that has not been sent yet."""
+        tmp = tempfile.mkdtemp(dir=self.tmp)
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        seen = []
+
+        def scenario(c):
+            c.send(b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] hi\r\n")
+            while (line := c.line()) is not None:
+                tag, _, cmd = line.partition(" ")
+                up = cmd.upper()
+                if up.startswith("STARTTLS"):
+                    c.send(f"{tag} OK begin TLS\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n"
+                           f"A0003 OK injected login\r\nA0004 OK injected\r\n".encode())
+                    c.sock = ctx.wrap_socket(c.sock, server_side=True)
+                    c.buf = b""
+                elif up.startswith("CAPABILITY"):
+                    c.send(f"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK\r\n".encode())
+                elif up.startswith(("AUTHENTICATE", "LOGIN")):
+                    seen.append(isinstance(c.sock, ssl.SSLSocket))
+                    c.send(f"{tag} NO [AUTHENTICATIONFAILED] wrong password\r\n".encode())
+                elif up.startswith("LOGOUT"):
+                    c.send(f"* BYE\r\n{tag} OK\r\n".encode())
+                    return
+                else:
+                    c.send(f"{tag} OK\r\n".encode())
+        srv = FakeServer(scenario)
+        self.servers.append(srv)
+        self.json("account", "add", "--name", "fake", "--protocol", "imap", "--address",
+                  "127.0.0.1", "--port", str(srv.port), "--security", "starttls",
+                  "--credential", "login", "--ca-file", cert)
+        step, err = self.failed_step("--timeout", "5")
+        # the login really went to the server, inside TLS, and failed there:
+        # the injected "OK" was not taken for its answer
+        self.assertEqual(step["step"], "authentication")
+        self.assertIn("wrong password", err)
+        self.assertEqual(seen, [True])
 
     def test_bye_after_login(self):
         def scenario(c):
