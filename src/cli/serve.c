@@ -135,6 +135,9 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* every thread inherits this */
     cfg.data_dir = cli->data_dir;
+    /* tests only: MAILROOM_TEST_SESSION_IDLE_SECS=2 ends idle sessions fast */
+    const char *idle = getenv("MAILROOM_TEST_SESSION_IDLE_SECS");
+    cfg.session_idle_secs = idle ? atoi(idle) : 0;
     struct mr_http_server *srv;
     struct mr_scheduler *sched = NULL;
     mr_error err = {0};

@@ -109,6 +109,10 @@ int mr_http_authenticate(struct mr_http_req *r)
         return 0;
     snprintf(r->session, sizeof(r->session), "%s", token);
     r->authed = r->via_session = 1;
+    /* The server's idle timer restarted with this request: so does the
+     * browser's cookie, or an active user would be logged out the idle time
+     * after logging in. (Logout sets its own, expired, cookie later.) */
+    mr_http_set_session_cookie(r, token, r->srv->cfg.session_idle_secs);
     return 1;
 }
 

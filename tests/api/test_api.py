@@ -4,6 +4,8 @@ sessions, CSRF, rate limiting, API tokens and a viewer's limits."""
 import csv
 import io
 import json
+import re
+import time
 import socket
 import unittest
 
@@ -152,6 +154,35 @@ class ApiTest(unittest.TestCase):
         status, _ = replay.json("GET", "/api/v1/accounts",
                                 headers={"Cookie": f"mailroom_session={stolen}"})
         self.assertEqual(status, 401)  # the session is gone on the server, not just the cookie
+
+    def test_session_fixation_and_idle_expiry(self):
+        d = Daemon(env={"MAILROOM_TEST_SESSION_IDLE_SECS": "2"})
+        try:
+            # a login that arrives with a cookie an attacker planted gets a
+            # new token from the server; the planted one never works
+            planted = "fixed-by-an-attacker-0123456789abcdef"
+            attacker = Client(d)
+            status, headers, _ = attacker.request(
+                "POST", "/api/v1/session", {"username": "admin", "password": ADMIN_PASSWORD},
+                headers={"Cookie": f"mailroom_session={planted}"})
+            self.assertEqual(status, 200)
+            issued = re.search(r"mailroom_session=([^;]+)", headers["Set-Cookie"]).group(1)
+            self.assertNotEqual(issued, planted)
+            status, _, _ = Client(d).request("GET", "/api/v1/session",
+                                             headers={"Cookie": f"mailroom_session={planted}"})
+            self.assertEqual(status, 401)
+            c = Client(d)
+            self.assertEqual(c.login()[0], 200)
+            for _ in range(4):  # activity keeps it alive past the idle time
+                time.sleep(1)
+                self.assertEqual(c.json("GET", "/api/v1/session")[0], 200)
+            time.sleep(3.5)  # idle longer than 2 s: gone on the server
+            self.assertEqual(c.json("GET", "/api/v1/session")[0], 401)
+            status, _, _ = Client(d).request("GET", "/api/v1/session",
+                                             headers={"Cookie": f"mailroom_session={issued}"})
+            self.assertEqual(status, 401)
+        finally:
+            d.stop()
 
     def test_wrong_password_and_rate_limit(self):
         self.d.cli("user", "add", "--name", "target", "--role", "viewer", "--password-stdin",
