@@ -259,6 +259,44 @@ class HostileTest(CliTestCase):
         self.assertIn("wrong password", err)
         self.assertEqual(seen, [True])
 
+    def test_bad_certificate_from_the_server(self):
+        """Implicit TLS to a server whose certificate nobody vouches for, and
+        one that names another host: the TLS step fails naming the
+        certificate, and not a byte of IMAP is sent."""
+        tmp = tempfile.mkdtemp(dir=self.tmp)
+        for name, san in (("self-signed", "IP:127.0.0.1"), ("other-host", "DNS:mail.example.net")):
+            with self.subTest(name=name):
+                self.setUp()
+                cert, key = os.path.join(tmp, f"{name}.pem"), os.path.join(tmp, f"{name}.key")
+                subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                                "-days", "2", "-subj", f"/CN={name}", "-addext",
+                                f"subjectAltName={san}", "-keyout", key, "-out", cert],
+                               check=True, capture_output=True)
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                ctx.load_cert_chain(cert, key)
+                received = []
+
+                def scenario(c, ctx=ctx, received=received):
+                    try:
+                        c.sock = ctx.wrap_socket(c.sock, server_side=True)
+                    except (ssl.SSLError, OSError):
+                        return  # the client gave up in the handshake, as it should
+                    c.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n")
+                    received.append(c.line())
+                srv = FakeServer(scenario)
+                self.servers.append(srv)
+                extra = ["--ca-file", cert] if name == "other-host" else []
+                self.json("account", "add", "--name", "fake", "--protocol", "imap", "--address",
+                          "127.0.0.1", "--port", str(srv.port), "--security", "tls",
+                          "--credential", "login", *extra)
+                step, err = self.failed_step("--timeout", "5")
+                self.assertEqual((step["step"], step["result"]), ("tls", "failed"))
+                self.assertIn("certificate verification failed", err)
+                self.assertIn(f"CN={name}", err)
+                time.sleep(0.2)
+                self.assertEqual(received, [])
+                self.assertEqual(srv.log, [])
+
     def test_bye_after_login(self):
         def scenario(c):
             c.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n")
