@@ -150,21 +150,10 @@ const char mr_cli_connector_test_usage[] =
     "(mailroom-probe.invalid), which shows whether it takes the credentials.\n"
     "Exit 0 only when every step passed.";
 
-/* "host:port" or "[v6]:port" */
 static int parse_target(struct mr_cli *cli, const char *s, char *host, size_t size, int *port)
 {
-    const char *colon = strrchr(s, ':');
-    long long p;
-    const char *h = s;
-    size_t hl = colon ? (size_t)(colon - s) : 0;
-    if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    if (!colon || hl == 0 || hl >= size || mr_parse_int(colon + 1, 1, 65535, &p) != 0)
+    if (mr_parse_host_port(s, host, size, port) != 0)
         return mr_cli_bad_value(cli, "target", "expected HOST:PORT, got '%s'", s);
-    snprintf(host, size, "%.*s", (int)hl, h);
-    *port = (int)p;
     return 0;
 }
 

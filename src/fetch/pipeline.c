@@ -3,6 +3,7 @@
 #include "util/mem.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #define SPARE_ITEMS 16 /* emptied items kept for reuse, buffers and all */
@@ -226,7 +227,7 @@ int mr_pipeline_push(struct mr_pipeline *p, struct mr_pipeline_item *it, mr_erro
     it->counted = it->raw.cap;
     for (;;) {
         struct mr_pipeline_item *spare;
-        while (p->held > p->max_bytes && (spare = best_spare(p, 0))) {
+        while (p->held > p->max_bytes && (spare = best_spare(p, SIZE_MAX))) {
             p->held -= spare->raw.cap; /* give back the biggest spares first */
             free_item(spare);
         }

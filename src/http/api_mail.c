@@ -151,7 +151,7 @@ int mr_api_connector_test(struct mr_http_req *r)
 {
     int64_t id;
     char host[256] = "";
-    long long port = 0;
+    int port = 0;
     if (mr_http_id(r, 1, &id))
         return 0;
     json_t *body = r->body.len ? mr_http_body_object(r) : json_object();
@@ -159,19 +159,8 @@ int mr_api_connector_test(struct mr_http_req *r)
         return 0;
     json_t *t = json_object_get(body, "target");
     const char *target = json_is_string(t) ? json_string_value(t) : "";
-    const char *colon = strrchr(target, ':');
     int bad = (t && !json_is_null(t) && !json_is_string(t)) ||
-              (*target && (!colon || colon == target || (size_t)(colon - target) >= sizeof(host) ||
-                           mr_parse_int(colon + 1, 1, 65535, &port) != 0));
-    if (!bad && *target) {
-        const char *h = target;
-        size_t hl = (size_t)(colon - target);
-        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-            h++;
-            hl -= 2;
-        }
-        snprintf(host, sizeof(host), "%.*s", (int)hl, h);
-    }
+              (*target && mr_parse_host_port(target, host, sizeof(host), &port) != 0);
     json_decref(body);
     if (bad) {
         struct mr_problems p = {0};
@@ -181,7 +170,7 @@ int mr_api_connector_test(struct mr_http_req *r)
     struct mr_test_result res;
     struct mr_fetch_options o = {.idle_timeout_ms = 20000};
     mr_error err = {0};
-    int rc = mr_test_connector(r->reg, id, host, (int)port, &o, &res, &err);
+    int rc = mr_test_connector(r->reg, id, host, port, &o, &res, &err);
     if (rc == MR_ENOTFOUND && res.steps.count == 1)
         return mr_http_fail(r, rc, NULL, &err);
     json_t *j = test_view(&res);

@@ -103,6 +103,24 @@ int mr_utf8_valid(const char *s, size_t n)
     return 1;
 }
 
+int mr_parse_host_port(const char *s, char *host, size_t size, int *port)
+{
+    const char *colon = strrchr(s, ':');
+    const char *h = s;
+    size_t hl = colon ? (size_t)(colon - s) : 0;
+    long long p;
+    if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (!colon || hl == 0 || hl >= size || mr_parse_int(colon + 1, 1, 65535, &p) != 0)
+        return MR_EINVAL;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
 size_t mr_utf8_width(const char *s)
 {
     size_t w = 0;

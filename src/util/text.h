@@ -10,6 +10,9 @@ const char *mr_yes_no(int v);
 /* A whole decimal number within [min, max]. 0, or MR_EINVAL when the text is
  * not a number, MR_ETOOBIG when it is out of range. */
 int mr_parse_int(const char *s, long long min, long long max, long long *out);
+/* "host:port" or "[v6 address]:port" into host (brackets dropped) and port
+ * 1-65535; MR_EINVAL when it is not that or the host does not fit. */
+int mr_parse_host_port(const char *s, char *host, size_t size, int *port);
 /* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
 int mr_utf8_valid(const char *s, size_t n);
 /* Columns a UTF-8 string takes in a terminal (one per code point). */
