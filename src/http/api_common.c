@@ -69,24 +69,12 @@ int mr_api_page_reply(struct mr_http_req *r, size_t page, size_t per_page, size_
 
 int mr_api_paging(struct mr_http_req *r, size_t *page, size_t *per_page)
 {
-    long long v;
-    const char *pg = mr_http_arg(r, "page"), *pp = mr_http_arg(r, "per_page");
-    *page = 1;
-    *per_page = 30;
-    if (pg && mr_parse_int(pg, 1, 1000000000, &v) != 0) {
-        mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", "page", "page must be a number from 1");
-        return -1;
-    }
-    if (pg)
-        *page = (size_t)v;
-    if (pp && mr_parse_int(pp, 1, 1000, &v) != 0) {
-        mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", "per_page",
-                      "per_page must be a number from 1 to 1000");
-        return -1;
-    }
-    if (pp)
-        *per_page = (size_t)v;
-    return 0;
+    struct mr_query q = mr_http_query(r);
+    struct mr_query_error e;
+    if (mr_query_paging(&q, page, per_page, &e) == 0)
+        return 0;
+    mr_http_query_fail(r, &e);
+    return -1;
 }
 
 json_t *mr_api_account_view(struct mr_store *s, const struct mr_account *a)

@@ -21,26 +21,14 @@ static const char *const *account_keys(void)
     return keys;
 }
 
-static int tristate_arg(struct mr_http_req *r, const char *name, enum mr_tristate *out, int status)
-{
-    const char *v = mr_http_arg(r, name);
-    int ok = !v || (status ? mr_status_parse(v, out) : mr_tristate_parse(v, out)) == 0;
-    if (!ok)
-        mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", name, "%s: expected %s, got '%.40s'",
-                      name, status ? "enabled, disabled or all" : "yes, no or any", v);
-    return ok ? 0 : -1;
-}
-
 int mr_api_account_filter(struct mr_http_req *r, struct mr_account_filter *f)
 {
-    mr_account_filter_init(f);
-    f->name = mr_http_arg(r, "name");
-    if (tristate_arg(r, "secure", &f->secure, 0) ||
-        tristate_arg(r, "automatic_check", &f->automatic_check, 0) ||
-        tristate_arg(r, "keep_copy", &f->keep_copy, 0) ||
-        tristate_arg(r, "status", &f->enabled, 1) || tristate_arg(r, "errors", &f->errors, 0))
-        return -1;
-    return 0;
+    struct mr_query q = mr_http_query(r);
+    struct mr_query_error e;
+    if (mr_query_account_filter(&q, f, &e) == 0)
+        return 0;
+    mr_http_query_fail(r, &e);
+    return -1;
 }
 
 int mr_api_accounts_list(struct mr_http_req *r)

@@ -108,16 +108,15 @@ static void audit_csv(struct mr_http_req *r, const struct mr_audit_entry *items,
 
 int mr_api_audit_list(struct mr_http_req *r)
 {
-    struct mr_audit_filter f = {mr_http_arg(r, "object"), mr_http_arg(r, "actor"), 0};
+    struct mr_audit_filter f;
     struct mr_audit_entry *items;
     size_t page, per_page, n, total;
     mr_error err = {0};
-    const char *oid = mr_http_arg(r, "object_id");
-    const char *format = mr_http_arg(r, "format");
-    int csv = format && strcmp(format, "csv") == 0;
-    f.object_id = oid ? atoll(oid) : 0;
-    if (mr_api_paging(r, &page, &per_page))
-        return 0;
+    struct mr_query q = mr_http_query(r);
+    struct mr_query_error e;
+    int csv;
+    if (mr_query_audit_filter(&q, &f, &csv, &e) || mr_query_paging(&q, &page, &per_page, &e))
+        return mr_http_query_fail(r, &e);
     if (mr_store_audit_list(r->reg->store, &f, csv ? 0 : (page - 1) * per_page, csv ? 0 : per_page,
                             &items, &n, &total, &err))
         return mr_http_fail(r, MR_ESTORE, NULL, &err);

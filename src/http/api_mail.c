@@ -319,59 +319,21 @@ static json_t *message_view(const struct mr_message *m)
                      "status", mr_message_status_name(m->status));
 }
 
-/* since/until: YYYY-MM-DD (UTC days; until includes its day) or seconds. */
-static int date_arg(struct mr_http_req *r, const char *name, int end_of_day, int64_t *out)
-{
-    const char *v = mr_http_arg(r, name);
-    struct tm tm = {0};
-    long long secs;
-    *out = 0;
-    if (!v || !*v)
-        return 0;
-    const char *rest = strptime(v, "%Y-%m-%d", &tm);
-    if (rest && !*rest)
-        *out = (int64_t)timegm(&tm) + (end_of_day ? 86400 : 0);
-    else if (mr_parse_int(v, 1, INT64_MAX, &secs) == 0)
-        *out = secs;
-    else {
-        mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", name,
-                      "%s: expected a date YYYY-MM-DD, got '%.40s'", name, v);
-        return -1;
-    }
-    return 0;
-}
-
 int mr_api_messages_list(struct mr_http_req *r)
 {
     struct mr_message *items;
-    struct mr_message_filter f = {0};
+    struct mr_message_filter f;
+    struct mr_query q = mr_http_query(r);
+    struct mr_query_error e;
     size_t page, per_page, n, total;
     mr_error err = {0};
-    const char *acc = mr_http_arg(r, "account");
-    if (r->nseg == 3 && mr_http_id(r, 1, &f.account)) /* accounts/ID/messages */
+    int64_t path_account = 0;
+    if (r->nseg == 3 && mr_http_id(r, 1, &path_account)) /* accounts/ID/messages */
         return 0;
-    if (acc && (f.account = atoll(acc)) <= 0)
-        return mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", "account",
-                             "account must be an account ID");
-    f.from = mr_http_arg(r, "from");
-    f.subject = mr_http_arg(r, "subject");
-    f.status = mr_http_arg(r, "status");
-    if (f.status && *f.status && strcmp(f.status, "stored") != 0 &&
-        strcmp(f.status, "parse_failed") != 0)
-        return mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", "status",
-                             "status must be stored or parse_failed (skipped messages: "
-                             "/api/v1/skipped)");
-    if (mr_api_paging(r, &page, &per_page) || date_arg(r, "since", 0, &f.since) ||
-        date_arg(r, "until", 1, &f.until))
-        return 0;
-    /* keyset paging: ?before=ID gives the page after the one that ended at
-     * ID, as fast on the thousandth page as on the first */
-    const char *before = mr_http_arg(r, "before");
-    long long b;
-    if (before && mr_parse_int(before, 1, INT64_MAX, &b) != 0)
-        return mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", "before",
-                             "before must be a message ID (the last of the previous page)");
-    f.before = before ? (int64_t)b : 0;
+    if (mr_query_message_filter(&q, &f, &e) || mr_query_paging(&q, &page, &per_page, &e))
+        return mr_http_query_fail(r, &e);
+    if (path_account)
+        f.account = path_account;
     size_t offset = f.before ? 0 : (page - 1) * per_page;
     if (mr_store_message_list(r->reg->store, &f, offset, per_page, &items, &n, &total, &err))
         return mr_http_fail(r, MR_ESTORE, NULL, &err);
@@ -390,14 +352,12 @@ int mr_api_skipped_list(struct mr_http_req *r)
 {
     struct mr_skipped *items;
     size_t page, per_page, n, total;
-    int64_t account = 0;
+    int64_t account;
     mr_error err = {0};
-    const char *acc = mr_http_arg(r, "account");
-    if (acc && (account = atoll(acc)) <= 0)
-        return mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", "account",
-                             "account must be an account ID");
-    if (mr_api_paging(r, &page, &per_page))
-        return 0;
+    struct mr_query q = mr_http_query(r);
+    struct mr_query_error e;
+    if (mr_query_account_id(&q, &account, &e) || mr_query_paging(&q, &page, &per_page, &e))
+        return mr_http_query_fail(r, &e);
     if (mr_store_skipped_list(r->reg->store, account, (page - 1) * per_page, per_page, &items, &n,
                               &total, &err))
         return mr_http_fail(r, MR_ESTORE, NULL, &err);

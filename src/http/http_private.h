@@ -3,6 +3,7 @@
 #define MR_HTTP_PRIVATE_H
 
 #include "http/http.h"
+#include "http/query.h"
 #include "registry/registry.h"
 #include "util/buf.h"
 
@@ -72,6 +73,10 @@ int mr_http_error(struct mr_http_req *r, unsigned status, const char *code, cons
 /* Maps an mr_error (and validation problems) to a status and an error body. */
 int mr_http_fail(struct mr_http_req *r, int rc, const struct mr_problems *p, const mr_error *err);
 const char *mr_http_arg(struct mr_http_req *r, const char *name);
+/* The request's query string for the parsers in http/query.h, and the 400
+ * answer for what they refused. */
+struct mr_query mr_http_query(struct mr_http_req *r);
+int mr_http_query_fail(struct mr_http_req *r, const struct mr_query_error *e);
 const char *mr_http_header(struct mr_http_req *r, const char *name);
 /* The request body as a JSON object; replies 400 and returns NULL if not. */
 json_t *mr_http_body_object(struct mr_http_req *r);

@@ -139,6 +139,21 @@ const char *mr_http_arg(struct mr_http_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+static const char *query_get(void *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct mr_query mr_http_query(struct mr_http_req *r)
+{
+    return (struct mr_query){query_get, r->conn};
+}
+
+int mr_http_query_fail(struct mr_http_req *r, const struct mr_query_error *e)
+{
+    return mr_http_error(r, MHD_HTTP_BAD_REQUEST, "invalid", e->field, "%s", e->message);
+}
+
 const char *mr_http_header(struct mr_http_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);

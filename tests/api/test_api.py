@@ -353,6 +353,9 @@ class ApiTest(unittest.TestCase):
         self.assertTrue(headers["Content-Type"].startswith("text/csv"))
         self.assertNotIn(SECRET.encode(), raw)
         self.assertIn(b"Audited", raw)
+        for query, field in (("format=xml", "format"), ("object_id=1x", "object_id")):
+            status, e = self.admin.json("GET", f"/api/v1/audit?{query}")
+            self.assertEqual((status, e["error"]["field"]), (400, field), query)
         cli = self.d.cli("audit", "list", "--object", "account", "--format", "json")
         self.assertIn('"actor": "admin"', cli.stdout)
 

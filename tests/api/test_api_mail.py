@@ -182,8 +182,11 @@ class ApiMailTest(unittest.TestCase):
         _, rest = self.c.json("GET", f"/api/v1/accounts/{a['id']}/messages?before={ids[3]}")
         self.assertEqual(([m["id"] for m in rest["messages"]], rest["next_before"]),
                          (ids[4:], None))
-        status, e = self.c.json("GET", "/api/v1/messages?before=x")
-        self.assertEqual((status, e["error"]["field"]), (400, "before"))
+        # a parameter is taken whole or refused, naming itself
+        for query, field in (("before=x", "before"), ("account=12abc", "account"),
+                             ("since=2026-02-30x", "since"), ("per_page=1001", "per_page")):
+            status, e = self.c.json("GET", f"/api/v1/messages?{query}")
+            self.assertEqual((status, e["error"]["field"]), (400, field), query)
         first = [m for m in inbox["messages"] if m["attachments"]][0]
         self.assertEqual(first["subject"], "Acesso aprovado à rede")
         self.assertEqual(first["from"], "José <jose@example.com>")
