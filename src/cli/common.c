@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include "core/credential.h"
+#include "util/crash.h"
 #include "util/mem.h"
 #include "util/text.h"
 
@@ -115,6 +116,7 @@ int mr_cli_open(struct mr_cli *cli)
         cli->data_dir = "./var";
     if (mr_registry_open(&cli->reg, cli->data_dir, &err) != 0)
         return mr_cli_fail(cli, &err);
+    mr_crash_install(cli->data_dir);
     struct passwd *pw = getpwuid(getuid());
     char actor[96];
     snprintf(actor, sizeof(actor), "cli:%s", pw ? pw->pw_name : "?");

@@ -15,8 +15,8 @@
 
 static const char usage[] =
     "serve [--listen ADDRESS:PORT] [--threads N] [--workers N] [--no-scheduler]\n"
-    "      [--history-days N] [--log-format text|json] [--secure-cookies] [--metrics-public]\n"
-    "      [--data DIR]\n"
+    "      [--history-days N] [--log-format text|json] [--log-level LEVEL]\n"
+    "      [--secure-cookies] [--metrics-public] [--data DIR]\n"
     "\n"
     "Runs the daemon: the JSON API under /api/v1 (and the web console) on\n"
     "127.0.0.1:8080 unless --listen says otherwise ([::1]:8080 for IPv6). On the\n"
@@ -29,10 +29,10 @@ static const char usage[] =
     "off. The fetch history is kept --history-days (default 90; 0 keeps it all),\n"
     "each account's last run always. The log (stderr) has a line per request,\n"
     "check and report, as key=value text or, with --log-format json, a JSON object\n"
-    "per line; lines about an account carry its id. /healthz answers without login; /metrics "
-    "(Prometheus) needs a "
-    "token or a\n"
-    "session unless --metrics-public.";
+    "per line; lines about an account carry its id. --log-level error, warn, info\n"
+    "(default) or debug: debug adds the protocol exchange of every check, passwords\n"
+    "redacted. /healthz answers without login; /metrics (Prometheus) needs a token\n"
+    "or a session unless --metrics-public.";
 
 static int parse_listen(struct mr_cli *cli, const char *text, struct mr_http_config *c,
                         char host[64])
@@ -93,6 +93,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"metrics-public", no_argument, NULL, 'm'},
         {"history-days", required_argument, NULL, 'H'},
         {"log-format", required_argument, NULL, 'L'},
+        {"log-level", required_argument, NULL, 'V'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -118,10 +119,16 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
             return mr_cli_bad_value(cli, "log-format", "expected text or json, got '%s'", optarg);
         if (c == 'L')
             mr_log_set_format(log_format);
+        enum mr_log_level log_level;
+        if (c == 'V' && mr_log_level_parse(optarg, &log_level) != 0)
+            return mr_cli_bad_value(cli, "log-level",
+                                    "expected error, warn, info or debug, got '%s'", optarg);
+        if (c == 'V')
+            mr_log_set_level(log_level);
         cfg.secure_cookies |= c == 's';
         cfg.metrics_public |= c == 'm';
         scheduler &= c != 'n';
-        if (strchr("ltswnmHL", c))
+        if (strchr("ltswnmHLV", c))
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)
@@ -159,11 +166,11 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);
-    MR_LOG("stopping", MR_LS("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"),
+    MR_LOG(MR_LOG_INFO, "stopping", MR_LS("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"),
            MR_LS("note", "requests and fetches in flight finish first"));
     mr_scheduler_stop(&sched); /* checks in progress stop after their batch */
     mr_http_set_scheduler(srv, NULL);
     mr_http_stop(&srv);
-    MR_LOG("stopped", MR_LS("version", MR_VERSION));
+    MR_LOG(MR_LOG_INFO, "stopped", MR_LS("version", MR_VERSION));
     return 0;
 }

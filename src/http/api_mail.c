@@ -231,14 +231,18 @@ static void *fetch_job(void *arg)
     struct mr_fetch_result res;
     struct mr_fetch_options o = {.cancel = &s->stopping};
     mr_error err = {0};
+    if (mr_log_enabled(MR_LOG_DEBUG)) {
+        o.trace = mr_log_trace;
+        o.trace_ctx = (void *)(intptr_t)job->account;
+    }
     mr_fetch_background_priority();
     if (mr_registry_open(&reg, s->data_dir, &err) == 0) {
         int rc = mr_fetch_account(&reg, job->account, &o, &res, &err);
         if (rc)
-            MR_LOG("fetch", MR_LI("account", job->account), MR_LS("result", "error"),
+            MR_LOG(MR_LOG_WARN, "fetch", MR_LI("account", job->account), MR_LS("result", "error"),
                    MR_LS("error", err.message));
         else
-            MR_LOG("fetch", MR_LI("account", job->account), MR_LS("result", "ok"),
+            MR_LOG(MR_LOG_INFO, "fetch", MR_LI("account", job->account), MR_LS("result", "ok"),
                    MR_LI("fetched", res.fetched), MR_LI("bytes", res.bytes),
                    MR_LI("deleted", res.deleted), MR_LI("skipped", res.skipped));
         mr_registry_close(&reg);

@@ -273,8 +273,9 @@ static void client_address(struct mr_http_req *r)
 
 static void log_request(const struct mr_http_req *r)
 {
-    MR_LOG("http", MR_LS("client", r->client), MR_LS("method", r->method), MR_LS("path", r->path),
-           MR_LI("status", r->status), MR_LI("ms", mr_now_ms() - r->started_ms),
+    MR_LOG(MR_LOG_INFO, "http", MR_LS("client", r->client), MR_LS("method", r->method),
+           MR_LS("path", r->path), MR_LI("status", r->status),
+           MR_LI("ms", mr_now_ms() - r->started_ms),
            MR_LS("user", r->authed && r->user.name ? r->user.name : "-"));
 }
 
@@ -365,7 +366,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     vsnprintf(text, sizeof(text), fmt, ap);
     text[strcspn(text, "\n")] = '\0';
     if (s->serving)
-        MR_LOG("http", MR_LS("error", text));
+        MR_LOG(MR_LOG_ERROR, "http", MR_LS("error", text));
     else
         snprintf(s->start_error, sizeof(s->start_error), "%.200s", text);
 }

@@ -108,7 +108,7 @@ static void plan(struct mr_scheduler *s)
     uint64_t seen = s->generation; /* runs ended by now are in the snapshot below */
     pthread_mutex_unlock(&s->lock);
     if (mr_store_due_candidates(s->planner_reg.store, &items, &n, &err) != 0) {
-        MR_LOG("scheduler", MR_LS("error", err.message));
+        MR_LOG(MR_LOG_ERROR, "scheduler", MR_LS("error", err.message));
         return;
     }
     int64_t now = (int64_t)time(NULL);
@@ -135,9 +135,10 @@ static void prune(struct mr_scheduler *s)
     mr_error err = {0};
     int64_t before = (int64_t)time(NULL) - (int64_t)s->cfg.history_days * 86400;
     if (mr_store_prune_history(s->planner_reg.store, before, &deleted, &err) != 0)
-        MR_LOG("history", MR_LS("error", err.message));
+        MR_LOG(MR_LOG_ERROR, "history", MR_LS("error", err.message));
     else if (deleted > 0)
-        MR_LOG("history", MR_LI("pruned", deleted), MR_LI("older_than_days", s->cfg.history_days));
+        MR_LOG(MR_LOG_INFO, "history", MR_LI("pruned", deleted),
+               MR_LI("older_than_days", s->cfg.history_days));
 }
 
 /* A second's sleep that stopping cuts short. */
@@ -174,7 +175,7 @@ static void *reports(void *arg)
     struct mr_registry reg;
     mr_error err = {0};
     if (mr_registry_open(&reg, s->data_dir, &err) != 0) {
-        MR_LOG("report", MR_LS("error", err.message));
+        MR_LOG(MR_LOG_ERROR, "report", MR_LS("error", err.message));
         return NULL;
     }
     mr_registry_set_actor(&reg, "scheduler");
@@ -189,15 +190,16 @@ static void *reports(void *arg)
                 /* one runner per due run, even with two daemons on one data
                  * directory; the lease is replaced by the run's result */
                 if (mr_store_schedule_claim(reg.store, ids[i], now, now + 3600, &taken, &e) != 0)
-                    MR_LOG("report", MR_LI("schedule", ids[i]), MR_LS("error", e.message));
+                    MR_LOG(MR_LOG_ERROR, "report", MR_LI("schedule", ids[i]),
+                           MR_LS("error", e.message));
                 if (!taken)
                     continue;
                 int rc = mr_report_run_schedule(&reg, ids[i], &e);
                 if (rc)
-                    MR_LOG("report", MR_LI("schedule", ids[i]), MR_LS("result", "error"),
-                           MR_LS("error", e.message));
+                    MR_LOG(MR_LOG_WARN, "report", MR_LI("schedule", ids[i]),
+                           MR_LS("result", "error"), MR_LS("error", e.message));
                 else
-                    MR_LOG("report", MR_LI("schedule", ids[i]), MR_LS("result", "ok"));
+                    MR_LOG(MR_LOG_INFO, "report", MR_LI("schedule", ids[i]), MR_LS("result", "ok"));
             }
         free(ids);
         pause_a_second(s);
@@ -209,11 +211,11 @@ static void *reports(void *arg)
 static void log_run(int64_t id, int rc, const struct mr_fetch_result *res, const mr_error *err)
 {
     if (rc == 0)
-        MR_LOG("check", MR_LI("account", id), MR_LS("result", "ok"), MR_LI("fetched", res->fetched),
-               MR_LI("bytes", res->bytes), MR_LI("deleted", res->deleted),
-               MR_LI("skipped", res->skipped));
+        MR_LOG(MR_LOG_INFO, "check", MR_LI("account", id), MR_LS("result", "ok"),
+               MR_LI("fetched", res->fetched), MR_LI("bytes", res->bytes),
+               MR_LI("deleted", res->deleted), MR_LI("skipped", res->skipped));
     else
-        MR_LOG("check", MR_LI("account", id), MR_LS("result", "error"),
+        MR_LOG(MR_LOG_WARN, "check", MR_LI("account", id), MR_LS("result", "error"),
                MR_LS("error", err->message));
 }
 
@@ -224,7 +226,7 @@ static void *worker(void *arg)
     mr_error err = {0};
     mr_fetch_background_priority();
     if (mr_registry_open(&reg, s->data_dir, &err) != 0) {
-        MR_LOG("scheduler", MR_LS("error", err.message));
+        MR_LOG(MR_LOG_ERROR, "scheduler", MR_LS("error", err.message));
         return NULL;
     }
     for (;;) {
@@ -243,6 +245,10 @@ static void *worker(void *arg)
 
         struct mr_fetch_result res;
         struct mr_fetch_options o = {.cancel = &s->stopping};
+        if (mr_log_enabled(MR_LOG_DEBUG)) {
+            o.trace = mr_log_trace;
+            o.trace_ctx = (void *)(intptr_t)id;
+        }
         mr_error e = {0};
         int rc = mr_fetch_account(&reg, id, &o, &res, &e);
         if (rc != MR_EINUSE) /* busy means someone else is fetching it: fine */
