@@ -69,10 +69,13 @@ static int status(struct pop3 *p, struct mr_pop3_event *ev, mr_error *err)
     return ev->ok ? 0 : MR_ESERVER;
 }
 
-/* Collects a multi-line answer's body into p->lines. */
+/* Collects a multi-line answer's body (CAPA, UIDL, LIST: short lines, one
+ * per message at most) into p->lines: each line at most MR_POP3_STATUS_MAX
+ * bytes, the whole at most p->lines' cap. */
 static int collect(struct pop3 *p, mr_error *err)
 {
     struct mr_pop3_event ev;
+    size_t line = 0; /* bytes of the current line so far */
     mr_buf_reset(&p->lines);
     for (;;) {
         int rc = next_event(p, &ev, err);
@@ -82,6 +85,12 @@ static int collect(struct pop3 *p, mr_error *err)
             return 0;
         if (ev.type != MR_POP3_DATA || mr_buf_append(&p->lines, ev.data, ev.len))
             return mr_error_set(err, MR_EPROTO, "", "a multi-line answer that is too long");
+        const char *nl = memrchr(ev.data, '\n', ev.len);
+        line = nl ? (size_t)(ev.data + ev.len - nl - 1) : line + ev.len;
+        if (line > MR_POP3_STATUS_MAX)
+            return mr_error_set(err, MR_EPROTO, "",
+                                "a multi-line answer with a line longer than %u bytes (too long)",
+                                MR_POP3_STATUS_MAX);
     }
 }
 
@@ -132,8 +141,10 @@ static int capa(struct pop3 *p, mr_error *err)
         mr_session_step(&p->mb.s, "capabilities", -1, t0, "the server has no CAPA: %s", p->text);
         return 0;
     }
-    if (rc)
+    if (rc) {
+        mr_session_step(&p->mb.s, "capabilities", 0, t0, "%s", err->message);
         return rc;
+    }
     for (char *line = strtok(p->lines.data ? p->lines.data : "", "\r\n"); line;
          line = strtok(NULL, "\r\n")) {
         size_t used = strlen(p->caps);

@@ -2,6 +2,7 @@
 within its timeout, storing nothing half and deleting nothing unstored."""
 import json
 import os
+import re
 import ssl
 import subprocess
 import tempfile
@@ -402,6 +403,110 @@ class HostileTest(CliTestCase):
         self.assertEqual((run["fetched"], run["deleted"]), (0, 1))
         self.assertEqual(self.json("inbox", "list")["total"], 1)
         self.assertEqual(sum(1 for l in srv.log if l.startswith("RETR")), 1)
+
+    # --- lines with no end ----------------------------------------------------
+
+    def measured(self, *args):
+        """Runs the command line under /usr/bin/time: (result, peak RSS MiB)."""
+        env = dict(self.env, MAILROOM_DATA=self.data)
+        r = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M", BIN, *args],
+                           capture_output=True, text=True, env=env, timeout=120)
+        return r, int(re.search(r"maxrss=(\d+)", r.stderr).group(1)) / 1024
+
+    @staticmethod
+    def endless(c, head, mib=100):
+        """head, then a line that goes on for `mib` MiB with no end."""
+        c.send(head)
+        chunk = b"A" * (1 << 20)
+        for _ in range(mib):
+            c.send(chunk)
+
+    def test_lines_with_no_end(self):
+        """100 MiB without a line end, where a line is due: cut at the limit
+        (1 MiB for IMAP, 8 KiB for a POP3 status), with an error naming the
+        step; memory stays far below what was sent; nothing stored."""
+        def imap_fetch(c, tag):
+            self.endless(c, b"* 1 FETCH (UID 1 BODY[] \"")
+        cases = (
+            ("imap", lambda c: self.endless(c, b"* OK "), "greeting", "longer than"),
+            ("imap", lambda c: imap_session(c, imap_fetch), None, "longer than"),
+            ("pop3", lambda c: self.endless(c, b"+OK "), "greeting", "longer than"),
+            ("pop3", lambda c: pop3_session(c, {"CAPA": lambda c: self.endless(c, b"+OK\r\n")}),
+             "capabilities", "too long"),
+        )
+        for proto, scenario, step, words in cases:
+            with self.subTest(proto=proto, step=step or "fetch"):
+                self.setUp()
+                self.serve(scenario, proto, "--keep-copy", "no")
+                t0 = time.time()
+                r, rss = self.measured("fetch", "fake", "--format", "json", "--timeout", "10")
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertIn(words, r.stderr)
+                self.assertNotIn("Sanitizer", r.stderr)
+                self.assertLess(rss, 90, "peak RSS (MiB) for 100 MiB sent")
+                self.assertLess(time.time() - t0, 30)
+                if step:
+                    test = self.run_cli("account", "test", "fake", "--format", "json")
+                    self.assertEqual(json.loads(test.stdout)["steps"][-1]["step"], step)
+                self.assert_nothing_stored()
+
+    def test_pop3_message_with_a_100_mib_line(self):
+        """A message whose body is one 100 MiB line, announced as 20 bytes:
+        refused once it passes the largest size, nothing stored or deleted."""
+        def retr(c):
+            self.endless(c, b"+OK\r\nSubject: long\r\n\r\n")
+            return b"\r\n.\r\n"
+        answers = {"CAPA": b"+OK\r\nUSER\r\nUIDL\r\n.\r\n", "STAT": b"+OK 1 20\r\n",
+                   "LIST": b"+OK\r\n1 20\r\n.\r\n", "UIDL": b"+OK\r\n1 uid-one\r\n.\r\n",
+                   "RETR": retr}
+        srv = self.serve(lambda c: pop3_session(c, answers, stop_after="RETR"), "pop3",
+                         "--keep-copy", "no", "--max-message-size", "1048576")
+        r, rss = self.measured("fetch", "fake", "--timeout", "10")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("grew past the account's limit", r.stderr)
+        self.assertLess(rss, 90)
+        self.assert_nothing_stored()
+        self.assertFalse(any(l.startswith("DELE") for l in srv.log))
+
+    # --- a garbage LIST ---------------------------------------------------------
+
+    def test_garbage_list(self):
+        """The folder lookup (LIST) answered with garbage: a clear error at the
+        folder step or the folder not found; never a crash or a hang."""
+        for answer in (b"* LIST garbage\r\n",
+                       b"* LIST (\\HasNoChildren) \".\"\r\n",
+                       b"* LIST (\\X) \".\" {99999999999}\r\n",
+                       b"* LIST (\\X) \".\" {-1}\r\n",
+                       b"* LIST " + b"(" * 5000 + b"\r\n",
+                       b"* LIST (\\X) \"..\" Support\r\n",
+                       b"* LIST (\\X) NIL \"Sup\x00port\"\r\n",
+                       b"* LIST (\\X) \".\" \"Support\r\n",
+                       b"* 4294967296 LIST (\\X) \".\" Support\r\n"):
+            with self.subTest(answer=answer[:40]):
+                self.setUp()
+
+                def scenario(c, answer=answer):
+                    c.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n")
+                    while (line := c.line()) is not None:
+                        tag, _, cmd = line.partition(" ")
+                        if cmd.upper().startswith("LIST"):
+                            c.send(answer + tag.encode() + b" OK listed\r\n")
+                        elif cmd.upper().startswith("LOGOUT"):
+                            c.send(f"* BYE\r\n{tag} OK\r\n".encode())
+                            return
+                        elif cmd.upper().startswith(("EXAMINE", "SELECT")):
+                            c.send(f"{tag} NO no such folder\r\n".encode())
+                        else:
+                            c.send(f"{tag} OK\r\n".encode())
+                self.serve(scenario, "imap", "--folder", "Support")
+                t0 = time.time()
+                r = self.run_cli("account", "test", "fake", "--format", "json", "--timeout", "3")
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertLess(time.time() - t0, 10)
+                self.assertNotIn("Sanitizer", r.stderr)
+                step = json.loads(r.stdout)["steps"][-1]
+                self.assertEqual((step["step"], step["result"]), ("folder", "failed"), r.stdout)
+                self.assert_nothing_stored()
 
 
 if __name__ == "__main__":
