@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -189,6 +190,10 @@ struct run {
     size_t nstored, cap;
     uint64_t last_uid;
     uint64_t pending_deletes; /* POP3: DELE sent, applied by QUIT */
+    int64_t txn_since_ms;     /* when the open transaction began */
+    int txn_failed;           /* an idle commit failed: the batch fails with */
+    mr_error txn_err;
+    pthread_mutex_t txn_lock; /* the store thread's idle commit vs. settle's */
 };
 
 static void remember(struct run *run, const struct mr_message_ref *ref)
@@ -274,11 +279,17 @@ static int prepare_stage(void *ctx, struct mr_pipeline_item *it, mr_error *err)
     return 0;
 }
 
-/* Commits the batch durably (with the IMAP fetch state in the same
- * transaction). More batches follow: the next transaction begins. */
-static int commit_store(struct run *run, int more, mr_error *err)
+/* Commits what was stored durably (with the IMAP fetch state in the same
+ * transaction); nothing to do when no transaction is open (an idle commit
+ * came first). The next message begins the next one. */
+static int commit_store(struct run *run, mr_error *err)
 {
     int rc = 0;
+    if (!mr_store_in_transaction(run->s)) {
+        if (run->keep)
+            run->nstored = 0;
+        return 0;
+    }
     if (run->imap && run->last_uid)
         rc = mr_store_set_fetch_state(run->s, run->a->id, run->st.uidvalidity, run->last_uid, err);
     if (rc == 0)
@@ -287,19 +298,60 @@ static int commit_store(struct run *run, int more, mr_error *err)
         mr_store_rollback(run->s);
     if (rc == 0 && run->keep)
         run->nstored = 0; /* nothing to delete */
-    if (rc == 0 && more)
-        rc = mr_store_begin(run->s, err);
     return rc;
+}
+
+/* Transactions are begun by the first message that needs one and held at
+ * most this long while the store thread waits for the next message: a slow
+ * server must not keep SQLite's write lock from the other accounts' fetches
+ * and the API (they wait 5 s for it). A busy pipeline still commits in
+ * batches. */
+#define MR_TXN_HOLD_MS 200
+
+static int begin_store(struct run *run, mr_error *err)
+{
+    if (mr_store_in_transaction(run->s))
+        return 0;
+    run->txn_since_ms = mr_now_ms();
+    return mr_store_begin(run->s, err);
+}
+
+/* The pipeline's idle hook (store thread): commits a transaction that has
+ * been open MR_TXN_HOLD_MS, or says how long until it will have been. */
+static int store_idle(void *ctx)
+{
+    struct run *run = ctx;
+    int wait = -1;
+    pthread_mutex_lock(&run->txn_lock);
+    if (mr_store_in_transaction(run->s)) {
+        int64_t open = mr_now_ms() - run->txn_since_ms;
+        if (open < MR_TXN_HOLD_MS)
+            wait = (int)(MR_TXN_HOLD_MS - open);
+        else if (commit_store(run, &run->txn_err) != 0) {
+            /* what it held is not stored: the batch fails, nothing of it
+             * is deleted */
+            mr_store_rollback(run->s);
+            run->txn_failed = 1;
+        }
+    }
+    pthread_mutex_unlock(&run->txn_lock);
+    return wait;
 }
 
 /* The second stage: the message into the store (or a batch's commit). */
 static int store_stage(void *ctx, struct mr_pipeline_item *it, mr_error *err)
 {
     struct run *run = ctx;
+    if (run->txn_failed) {
+        *err = run->txn_err;
+        return err->code ? err->code : MR_ESTORE;
+    }
     if (it->commit)
-        return commit_store(run, it->commit > 1, err);
+        return commit_store(run, err);
     int dup = 0;
-    int rc = known_by_digest(run, &it->m, &it->ref, &dup, err);
+    int rc = begin_store(run, err);
+    if (rc == 0)
+        rc = known_by_digest(run, &it->m, &it->ref, &dup, err);
     if (rc == 0 && !dup)
         rc = mr_store_message_insert(run->s, &it->m, it->att, it->natt,
                                      it->raw.data ? it->raw.data : "", it->raw.len, err);
@@ -345,7 +397,7 @@ static int sink_done(void *ctx, const struct mr_message_ref *ref, mr_error *err)
 static int end_batch(struct run *run, int more, mr_error *err)
 {
     if (!run->pipe)
-        return commit_store(run, more, err);
+        return commit_store(run, err);
     struct mr_pipeline_item *it = mr_pipeline_item(run->pipe, 0, 0);
     it->commit = more ? 2 : 1;
     return mr_pipeline_push(run->pipe, it, err);
@@ -358,13 +410,15 @@ static int settle(struct run *run, mr_error *err)
     if (!run->pipe)
         return 0;
     int rc = mr_pipeline_drain(run->pipe, err);
+    pthread_mutex_lock(&run->txn_lock);
     if (rc && mr_store_in_transaction(run->s)) {
         mr_error ignored = {0};
         int keep = run->keep;
         run->keep = 1;
-        commit_store(run, 0, &ignored);
+        commit_store(run, &ignored);
         run->keep = keep;
     }
+    pthread_mutex_unlock(&run->txn_lock);
     return rc;
 }
 
@@ -437,7 +491,7 @@ static int classify(struct run *run, struct mr_message_ref *refs, size_t n, size
         mr_store_rollback(run->s);
         return rc;
     }
-    rc = commit_store(run, 0, err);
+    rc = commit_store(run, err);
     return rc ? rc : delete_stored(run, err);
 }
 
@@ -467,8 +521,8 @@ static int fetch_all(struct run *run, mr_error *err)
     if (rc == 0)
         rc = classify(run, refs, n, &nfetch, err);
     if (rc == 0 && nfetch) {
-        run->pipe = mr_pipeline_start(MR_PIPELINE_BYTES, prepare_stage, store_stage, run);
-        rc = mr_store_begin(run->s, err);
+        run->pipe =
+            mr_pipeline_start(MR_PIPELINE_BYTES, prepare_stage, store_stage, store_idle, run);
     }
     for (size_t i = 0; rc == 0 && i < nfetch;) {
         size_t k = 0;
@@ -579,7 +633,11 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
 {
     struct mr_account a;
     struct prepared p = {0};
-    struct run run = {.s = r->store, .a = &a, .res = res, .cancel = o ? o->cancel : NULL};
+    struct run run = {.s = r->store,
+                      .a = &a,
+                      .res = res,
+                      .cancel = o ? o->cancel : NULL,
+                      .txn_lock = PTHREAD_MUTEX_INITIALIZER};
     memset(res, 0, sizeof(*res));
     mr_account_init(&a);
     int rc = mr_store_account_get(r->store, account_id, &a, err);

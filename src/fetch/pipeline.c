@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #define SPARE_ITEMS 16 /* emptied items kept for reuse, buffers and all */
 
@@ -38,6 +39,7 @@ struct mr_pipeline {
     int failed;
     mr_error err;
     mr_pipeline_stage prepare, store;
+    mr_pipeline_idle idle;
     void *ctx;
     pthread_t threads[PREPARERS + 1];
     int nthreads;
@@ -122,8 +124,29 @@ static void *store_main(void *arg)
     struct mr_pipeline *p = arg;
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        while (!(p->line.head && p->line.head->state == PREPARED) && !p->stopping)
-            pthread_cond_wait(&p->to_store, &p->lock);
+        while (!(p->line.head && p->line.head->state == PREPARED) && !p->stopping) {
+            int ms = -1;
+            if (p->idle && !p->failed) {
+                pthread_mutex_unlock(&p->lock);
+                ms = p->idle(p->ctx);
+                pthread_mutex_lock(&p->lock);
+                if ((p->line.head && p->line.head->state == PREPARED) || p->stopping)
+                    break;
+            }
+            if (ms < 0) {
+                pthread_cond_wait(&p->to_store, &p->lock);
+                continue;
+            }
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += ms / 1000;
+            until.tv_nsec += (long)(ms % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&p->to_store, &p->lock, &until);
+        }
         if (!(p->line.head && p->line.head->state == PREPARED))
             break;
         struct mr_pipeline_item *it = take(&p->line);
@@ -150,7 +173,7 @@ static void *store_main(void *arg)
 }
 
 struct mr_pipeline *mr_pipeline_start(size_t max_bytes, mr_pipeline_stage prepare,
-                                      mr_pipeline_stage store, void *ctx)
+                                      mr_pipeline_stage store, mr_pipeline_idle idle, void *ctx)
 {
     struct mr_pipeline *p = mr_xcalloc(1, sizeof(*p));
     pthread_mutex_init(&p->lock, NULL);
@@ -160,6 +183,7 @@ struct mr_pipeline *mr_pipeline_start(size_t max_bytes, mr_pipeline_stage prepar
     p->max_bytes = max_bytes;
     p->prepare = prepare;
     p->store = store;
+    p->idle = idle;
     p->ctx = ctx;
     for (int i = 0; i < PREPARERS + 1; i++) {
         if (pthread_create(&p->threads[i], NULL, i < PREPARERS ? prepare_main : store_main, p) !=

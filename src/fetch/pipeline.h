@@ -29,12 +29,17 @@ struct mr_pipeline_item {
 };
 
 typedef int (*mr_pipeline_stage)(void *ctx, struct mr_pipeline_item *item, mr_error *err);
+/* Called on the store thread when it has nothing to store and is about to
+ * wait: returns how many ms it may wait before calling again, or -1 for as
+ * long as it takes. */
+typedef int (*mr_pipeline_idle)(void *ctx);
 
 struct mr_pipeline;
 
-/* NULL when the threads cannot start (the caller then works inline). */
+/* NULL when the threads cannot start (the caller then works inline). idle
+ * may be NULL. */
 struct mr_pipeline *mr_pipeline_start(size_t max_bytes, mr_pipeline_stage prepare,
-                                      mr_pipeline_stage store, void *ctx);
+                                      mr_pipeline_stage store, mr_pipeline_idle idle, void *ctx);
 /* An empty item whose raw buffer is capped at max, with room for size bytes
  * (a spare one's, when it fits). */
 struct mr_pipeline_item *mr_pipeline_item(struct mr_pipeline *p, size_t max, size_t size);

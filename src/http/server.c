@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -388,6 +389,27 @@ static int bind_address(const struct mr_http_config *c, struct sockaddr_storage 
     return 0;
 }
 
+/* How many HTTP connections at once: as many as the open-file limit allows
+ * (raised to its hard limit, at most 65536), less a reserve for the store,
+ * the mail servers and the workers, at most 20000. Idle ones cost little
+ * with epoll and are closed after 60 s of silence, so a client holding a
+ * thousand connections open does not lock out the rest. */
+static unsigned connection_limit(void)
+{
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) != 0)
+        return 1000;
+    rlim_t want =
+        nofile.rlim_max == RLIM_INFINITY || nofile.rlim_max > 65536 ? 65536 : nofile.rlim_max;
+    if (nofile.rlim_cur < want) {
+        nofile.rlim_cur = want;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+        getrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    rlim_t usable = nofile.rlim_cur > 512 ? nofile.rlim_cur - 256 : nofile.rlim_cur / 2;
+    return usable > 20000 ? 20000 : (unsigned)usable;
+}
+
 int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, mr_error *err)
 {
     struct sockaddr_storage ss;
@@ -406,6 +428,7 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, m
     pthread_cond_init(&s->jobs_done, NULL);
     pthread_mutex_init(&s->limits_lock, NULL);
     rc = pool_open(s, threads + 1, err);
+    unsigned max_connections = connection_limit();
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     if (rc == 0)
@@ -413,7 +436,7 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, m
             flags, (uint16_t)c->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
             mhd_log, s, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)1000, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+            max_connections, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (rc == 0 && !s->mhd)
         rc =
             mr_error_set(err, MR_EIO, "listen",

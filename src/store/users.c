@@ -159,16 +159,24 @@ static int exec_hash(struct mr_store *s, const char *sql, const unsigned char ha
     return mr_store_run(s, st, "updating sessions", err);
 }
 
+/* How stale a session's last_seen_at or a token's last_used_at may get
+ * before a request writes it again: a write per request would be an fsync'd
+ * commit per request, queued behind the fetches' transactions. A session may
+ * so end up to this much earlier than idle_seconds after its last request. */
+static int64_t touch_every(int idle_seconds)
+{
+    int64_t every = idle_seconds / 30;
+    return every > 60 ? 60 : every;
+}
+
 int mr_store_session_lookup(struct mr_store *s, const unsigned char hash[32], int idle_seconds,
                             struct mr_user *user, char csrf[72], mr_error *err)
 {
-    int64_t now = mr_store_now();
-    int rc = exec_hash(s, "DELETE FROM sessions WHERE ?1 IS NULL AND last_seen_at < ?2", NULL,
-                       now - idle_seconds, err);
+    int64_t now = mr_store_now(), last_seen = 0;
     sqlite3_stmt *st;
-    if (rc == 0)
-        rc = mr_store_prepare(s, &st,
-                              "SELECT u.id, u.name, u.role, u.created_at, u.updated_at, s.csrf"
+    int rc = mr_store_prepare(s, &st,
+                              "SELECT u.id, u.name, u.role, u.created_at, u.updated_at, s.csrf,"
+                              " s.last_seen_at"
                               " FROM sessions s JOIN users u ON u.id = s.user_id"
                               " WHERE s.token_hash = ?",
                               err);
@@ -179,14 +187,25 @@ int mr_store_session_lookup(struct mr_store *s, const unsigned char hash[32], in
     if (step == SQLITE_ROW) {
         read_user(st, user);
         snprintf(csrf, 72, "%s", (const char *)sqlite3_column_text(st, 5));
+        last_seen = sqlite3_column_int64(st, 6);
     }
     mr_store_release(s, st);
     if (step == SQLITE_DONE)
         return MR_ENOTFOUND;
     if (step != SQLITE_ROW)
         return mr_store_fail(s, err, "reading a session");
-    return exec_hash(s, "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1", hash, now,
-                     err);
+    if (now - last_seen >= idle_seconds) { /* expired: it and every other one */
+        exec_hash(s, "DELETE FROM sessions WHERE ?1 IS NULL AND last_seen_at <= ?2", NULL,
+                  now - idle_seconds, NULL);
+        return MR_ENOTFOUND;
+    }
+    /* still valid if this bookkeeping fails (a busy store) */
+    if (now - last_seen >= touch_every(idle_seconds) &&
+        exec_hash(s, "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1", hash, now,
+                  NULL) == 0)
+        exec_hash(s, "DELETE FROM sessions WHERE ?1 IS NULL AND last_seen_at <= ?2", NULL,
+                  now - idle_seconds, NULL);
+    return 0;
 }
 
 int mr_store_session_delete(struct mr_store *s, const unsigned char hash[32], mr_error *err)
@@ -223,7 +242,8 @@ int mr_store_token_lookup(struct mr_store *s, const unsigned char hash[32], stru
 {
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st,
-                              "SELECT u.id, u.name, u.role, u.created_at, u.updated_at"
+                              "SELECT u.id, u.name, u.role, u.created_at, u.updated_at,"
+                              " t.last_used_at"
                               " FROM api_tokens t JOIN users u ON u.id = t.user_id"
                               " WHERE t.token_hash = ?",
                               err);
@@ -231,15 +251,20 @@ int mr_store_token_lookup(struct mr_store *s, const unsigned char hash[32], stru
         return rc;
     sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
     int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
+    int64_t last_used = 0, now = mr_store_now();
+    if (step == SQLITE_ROW) {
         read_user(st, user);
+        last_used = sqlite3_column_int64(st, 5); /* 0 (NULL) when never used */
+    }
     mr_store_release(s, st);
     if (step == SQLITE_DONE)
         return MR_ENOTFOUND;
     if (step != SQLITE_ROW)
         return mr_store_fail(s, err, "reading a token");
-    return exec_hash(s, "UPDATE api_tokens SET last_used_at = ?2 WHERE token_hash = ?1", hash,
-                     mr_store_now(), err);
+    if (now - last_used >= 60) /* bookkeeping: the token works if this fails */
+        exec_hash(s, "UPDATE api_tokens SET last_used_at = ?2 WHERE token_hash = ?1", hash, now,
+                  NULL);
+    return 0;
 }
 
 int mr_store_token_delete(struct mr_store *s, int64_t id, mr_error *err)

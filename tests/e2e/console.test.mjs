@@ -174,7 +174,20 @@ describe('mailroom console', () => {
     assert.match(await page.textContent('#message-text'), /Hello/);
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
     assert.notEqual(await page.title(), 'pwned');
-    assert.equal(await page.$$eval('#message script, #message img, #message iframe', (e) => e.length), 0);
+    const text = await page.textContent('#message-text');
+    assert.doesNotMatch(text, /<script|onerror|onload/);
+    assert.equal(await page.$$eval(
+      '#message script, #message img, #message iframe, #message svg, #message object, ' +
+      '#message form, #message style, #message link, #message video, #message a[href^="javascript"]',
+      (e) => e.length), 0);
+    // the HTML attachment is a download, not a page: nothing of it runs either
+    const link = await page.$('#attachments a >> text=page.html');
+    assert.ok(link, 'the attachment is listed');
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    assert.match(readFileSync(await download.path(), 'utf8'), /<script>/);
+    await page.waitForTimeout(500);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    assert.notEqual(await page.title(), 'pwned');
     assert.deepEqual(outsideRequests, []);
   });
 

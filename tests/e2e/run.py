@@ -25,10 +25,25 @@ MESSAGES = [
     b"From: alerts@example.com\r\nSubject: =?UTF-8?B?QWxlcnRhOiBkaXNjbyBjaGVpbyDwn5ml?=\r\n"
     b"Date: Sat, 21 Nov 2026 10:00:00 +0000\r\n\r\nDisk is full.\r\n",
     b"From: attacker@example.com\r\nSubject: scripts inside\r\nMIME-Version: 1.0\r\n"
-    b"Content-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>Hello</p>"
+    b"Content-Type: multipart/mixed; boundary=X\r\n\r\n--X\r\n"
+    b"Content-Type: text/html; charset=utf-8\r\n\r\n"
+    b"<html><head><base href=\"http://127.0.0.1:9/\">"
+    b"<meta http-equiv=\"refresh\" content=\"0; url=http://127.0.0.1:9/refresh\">"
+    b"<link rel=\"stylesheet\" href=\"http://127.0.0.1:9/style.css\">"
+    b"<style>@import url(http://127.0.0.1:9/import.css); body{background:url(http://127.0.0.1:9/bg.png)}"
+    b"</style></head><body onload=\"window.__pwned = 4\"><p>Hello</p>"
     b"<script>window.__pwned = 1; document.title = 'pwned'</script>"
     b"<img src=\"http://127.0.0.1:9/tracker.png\" onerror=\"window.__pwned = 2\">"
-    b"<a href=\"javascript:window.__pwned=3\">click</a></body></html>\r\n",
+    b"<svg onload=\"window.__pwned = 5\"><image href=\"http://127.0.0.1:9/svg.png\"/></svg>"
+    b"<iframe src=\"http://127.0.0.1:9/frame\"></iframe>"
+    b"<object data=\"http://127.0.0.1:9/object\"></object>"
+    b"<img src=\"cid:logo@example.com\"><video poster=\"http://127.0.0.1:9/poster.png\"></video>"
+    b"<form action=\"http://127.0.0.1:9/form\"><button>go</button></form>"
+    b"<a href=\"javascript:window.__pwned=3\">click</a></body></html>\r\n--X\r\n"
+    b"Content-Type: text/html; name=\"page.html\"\r\n"
+    b"Content-Disposition: attachment; filename=\"page.html\"\r\n\r\n"
+    b"<script>window.__pwned = 6; document.title = 'pwned'</script>"
+    b"<img src=\"http://127.0.0.1:9/attachment.png\">\r\n--X--\r\n",
 ]
 
 

@@ -404,6 +404,65 @@ class HostileTest(CliTestCase):
         self.assertEqual(self.json("inbox", "list")["total"], 1)
         self.assertEqual(sum(1 for l in srv.log if l.startswith("RETR")), 1)
 
+    # --- a slow server and the others ------------------------------------------
+
+    def test_a_slow_server_does_not_hold_up_the_others(self):
+        """One account's server sends its first message at once and trickles
+        the second over 6 s; meanwhile another account fetches. The slow
+        run's transaction is committed 200 ms after its last message was
+        stored, so no write lock waits on a network: the other fetch goes
+        through at once (SQLite would make it wait 5 s and fail)."""
+        raw1 = b"Subject: one\r\n\r\nfirst\r\n"
+        raw2 = b"Subject: two\r\n\r\n" + b"slow line\r\n" * 6
+
+        def slow(c):
+            c.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] slow\r\n")
+            while (line := c.line()) is not None:
+                tag, _, cmd = line.partition(" ")
+                up = cmd.upper()
+                if up.startswith(("EXAMINE", "SELECT")):
+                    c.send(f"* 2 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n{tag} OK\r\n".encode())
+                elif "RFC822.SIZE" in up:
+                    c.send(f"* 1 FETCH (UID 1 RFC822.SIZE {len(raw1)})\r\n* 2 FETCH (UID 2 "
+                           f"RFC822.SIZE {len(raw2)})\r\n{tag} OK\r\n".encode())
+                elif "BODY.PEEK" in up:
+                    c.send(b"* 1 FETCH (UID 1 BODY[] {%d}\r\n%s)\r\n" % (len(raw1), raw1))
+                    c.send(b"* 2 FETCH (UID 2 BODY[] {%d}\r\n" % len(raw2))
+                    for i in range(6):
+                        time.sleep(1)
+                        c.send(raw2[i * len(raw2) // 6:(i + 1) * len(raw2) // 6])
+                    c.send(b")\r\n" + tag.encode() + b" OK done\r\n")
+                elif up.startswith("LOGOUT"):
+                    c.send(f"* BYE\r\n{tag} OK\r\n".encode())
+                    return
+                else:
+                    c.send(f"{tag} OK\r\n".encode())
+        raw3 = b"Subject: quick\r\n\r\nfast\r\n"
+
+        def quick(c, tag):
+            c.send(b"* 1 FETCH (UID 1 BODY[] {%d}\r\n%s)\r\n%s OK\r\n"
+                   % (len(raw3), raw3, tag.encode()))
+        self.serve(slow, "imap", "--keep-copy", "no")
+        other = FakeServer(lambda c: imap_session(c, quick, size=len(raw3)))
+        self.servers.append(other)
+        self.json("account", "add", "--name", "other", "--protocol", "imap", "--address",
+                  "127.0.0.1", "--port", str(other.port), "--security", "none", "--credential",
+                  "login")
+        env = dict(self.env, MAILROOM_DATA=self.data)
+        slow_run = subprocess.Popen([BIN, "fetch", "fake", "--format", "json"], env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2)  # the first message is stored, the second trickles
+        t0 = time.time()
+        r = self.run_cli("fetch", "other", "--format", "json")
+        took = time.time() - t0
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["runs"][0]["fetched"], 1)
+        self.assertLess(took, 3, "the other fetch waited for the slow one's write lock")
+        out, err = slow_run.communicate(timeout=60)
+        self.assertEqual(slow_run.returncode, 0, err)
+        self.assertEqual(json.loads(out)["runs"][0]["fetched"], 2)
+        self.assertEqual(self.json("inbox", "list")["total"], 3)
+
     # --- lines with no end ----------------------------------------------------
 
     def measured(self, *args):
