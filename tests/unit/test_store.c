@@ -605,6 +605,39 @@ static void test_schedule_claim_is_exclusive(void **state)
     mr_schedule_clear(&c);
 }
 
+/* The name filter is a substring match in which %, _ and \ are just
+ * characters, and ASCII case does not count. */
+static void test_name_filter_takes_wildcards_literally(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    int64_t cred = add_credential(f->s, "c");
+    const char *names[] = {"Sales 100% off", "Sales 1000 off", "a_b", "axb", "back\\slash",
+                           "backslash"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        struct mr_account a;
+        make_account(&a, names[i], cred);
+        add_account(f->s, &a);
+        mr_account_clear(&a);
+    }
+    const struct {
+        const char *filter;
+        size_t matches;
+    } cases[] = {{"100%", 1}, {"SALES 10", 2}, {"a_b", 1}, {"_", 1}, {"k\\s", 1},
+                 {"%", 1},    {"sales", 2},    {"x", 1}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct mr_account_filter flt;
+        mr_account_filter_init(&flt);
+        flt.name = cases[i].filter;
+        struct mr_account *items;
+        size_t got, total;
+        assert_int_equal(mr_store_account_list(f->s, &flt, 0, 0, &items, &got, &total, &err), 0);
+        if (total != cases[i].matches)
+            fail_msg("'%s' matched %zu, not %zu", cases[i].filter, total, cases[i].matches);
+        mr_account_list_free(&items, got);
+    }
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -622,6 +655,7 @@ int main(void)
         T(test_in_use_cannot_be_deleted),
         T(test_accounts_on_default_connector),
         T(test_report_filters_and_paging),
+        T(test_name_filter_takes_wildcards_literally),
         T(test_rollback_leaves_nothing),
         T(test_meta),
         T(test_status_and_history_pruning),
