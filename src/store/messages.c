@@ -365,6 +365,39 @@ static void bind_message_filter(sqlite3_stmt *st, const struct mr_message_filter
     sqlite3_bind_int64(st, 9, f->before);
 }
 
+/* IDs per message_blocks block (migration 9). */
+#define BLOCK_BITS 12
+
+/* For a page deep in the whole inbox (or one status): the ID below which
+ * it starts (*upper) and how many messages below that to skip (*skip, less
+ * than a block), from the per-block counts. 0 = nothing to gain here. */
+static int deep_page_start(struct mr_store *s, const char *status, size_t offset, int64_t *upper,
+                           size_t *skip, mr_error *err)
+{
+    sqlite3_stmt *st;
+    *upper = 0;
+    int rc = mr_store_prepare(s, &st,
+                              "SELECT block, sum(n) FROM message_blocks"
+                              " WHERE ?1 IS NULL OR status = ?1 GROUP BY block ORDER BY block DESC",
+                              err);
+    if (rc)
+        return rc;
+    mr_store_bind_text(st, 1, status);
+    size_t newer = 0; /* messages in the blocks above */
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_int64(st, 1);
+        if (newer + n > offset) {
+            *upper = (sqlite3_column_int64(st, 0) + 1) << BLOCK_BITS;
+            *skip = offset - newer;
+            break;
+        }
+        newer += n;
+    }
+    mr_store_release(s, st);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mr_store_fail(s, err, "paging messages");
+}
+
 /* Without text or time filters the page is chosen from a compact index
  * (messages_by_account, messages_by_status or messages_recent: ids only, so
  * even a deep OFFSET reads little) and the total comes from the counters. */
@@ -376,6 +409,18 @@ static int list_indexed(struct mr_store *s, const struct mr_message_filter *f, s
     int rc = counted(s, f->account, status, total, err);
     if (rc)
         return rc;
+    int64_t before = f->before;
+    if (!f->account && !before && offset >= ((size_t)1 << BLOCK_BITS)) {
+        int64_t upper = 0;
+        size_t skip = 0;
+        rc = deep_page_start(s, status, offset, &upper, &skip, err);
+        if (rc)
+            return rc;
+        if (upper) {
+            before = upper;
+            offset = skip;
+        }
+    }
     const char *pick = f->account && status
                            ? "SELECT id FROM messages WHERE account_id = ?1 AND status = ?2"
                        : f->account ? "SELECT id FROM messages INDEXED BY messages_by_account"
@@ -387,7 +432,7 @@ static int list_indexed(struct mr_store *s, const struct mr_message_filter *f, s
     /* with a keyset (before), the range is part of the index scan */
     char *sql = mr_xasprintf("SELECT " MESSAGE_COLUMNS " FROM messages WHERE id IN (%s%s"
                              " ORDER BY id DESC LIMIT ?3 OFFSET ?4) ORDER BY id DESC",
-                             pick, f->before ? " AND id < ?5" : "");
+                             pick, before ? " AND id < ?5" : "");
     sqlite3_stmt *st;
     rc = mr_store_prepare(s, &st, sql, err);
     free(sql);
@@ -397,8 +442,8 @@ static int list_indexed(struct mr_store *s, const struct mr_message_filter *f, s
     mr_store_bind_text(st, 2, status);
     sqlite3_bind_int64(st, 3, limit ? (int64_t)limit : -1);
     sqlite3_bind_int64(st, 4, (int64_t)offset);
-    if (f->before)
-        sqlite3_bind_int64(st, 5, f->before);
+    if (before)
+        sqlite3_bind_int64(st, 5, before);
     return mr_store_collect(s, st, sizeof(**items), read_message, clear_message, (void **)items, n,
                             err);
 }

@@ -612,8 +612,8 @@ static void test_name_filter_takes_wildcards_literally(void **state)
     struct fixture *f = *state;
     mr_error err = {0};
     int64_t cred = add_credential(f->s, "c");
-    const char *names[] = {"Sales 100% off", "Sales 1000 off", "a_b", "axb", "back\\slash",
-                           "backslash"};
+    const char *names[] = {"Sales 100% off", "Sales 1000 off", "a_b", "axb",
+                           "back\\slash",    "backslash"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         struct mr_account a;
         make_account(&a, names[i], cred);
@@ -623,8 +623,8 @@ static void test_name_filter_takes_wildcards_literally(void **state)
     const struct {
         const char *filter;
         size_t matches;
-    } cases[] = {{"100%", 1}, {"SALES 10", 2}, {"a_b", 1}, {"_", 1}, {"k\\s", 1},
-                 {"%", 1},    {"sales", 2},    {"x", 1}};
+    } cases[] = {{"100%", 1}, {"SALES 10", 2}, {"a_b", 1},   {"_", 1},
+                 {"k\\s", 1}, {"%", 1},        {"sales", 2}, {"x", 1}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct mr_account_filter flt;
         mr_account_filter_init(&flt);
@@ -636,6 +636,67 @@ static void test_name_filter_takes_wildcards_literally(void **state)
             fail_msg("'%s' matched %zu, not %zu", cases[i].filter, total, cases[i].matches);
         mr_account_list_free(&items, got);
     }
+}
+
+/* Deep inbox pages by number start from the per-block counts (migration
+ * 9): the same messages as an OFFSET over every newer one, for the whole
+ * inbox and one status, and still after an account's messages are gone. */
+static void compare_deep_pages(struct mr_store *s, size_t count)
+{
+    static const size_t offsets[] = {0, 4095, 4096, 4097, 5000, 8191, 8192, 9000, 9990, 20000};
+    static const char *statuses[] = {NULL, "stored", "parse_failed"};
+    mr_error err = {0};
+    for (size_t o = 0; o < sizeof(offsets) / sizeof(offsets[0]); o++)
+        for (size_t k = 0; k < 3; k++) {
+            struct mr_message_filter fast = {.status = statuses[k]};
+            struct mr_message_filter slow = {.status = statuses[k], .since = 1};
+            struct mr_message *a, *b;
+            size_t na, nb, ta, tb;
+            assert_int_equal(mr_store_message_list(s, &fast, offsets[o], 30, &a, &na, &ta, &err),
+                             0);
+            assert_int_equal(mr_store_message_list(s, &slow, offsets[o], 30, &b, &nb, &tb, &err),
+                             0);
+            assert_int_equal(ta, tb);
+            assert_int_equal(na, nb);
+            for (size_t i = 0; i < na; i++)
+                if (a[i].id != b[i].id)
+                    fail_msg("offset %zu status %s row %zu: %lld, not %lld (of %zu)", offsets[o],
+                             statuses[k] ? statuses[k] : "any", i, (long long)a[i].id,
+                             (long long)b[i].id, count);
+            mr_message_list_free(&a, na);
+            mr_message_list_free(&b, nb);
+        }
+}
+
+static void test_deep_inbox_pages(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    int64_t cred = add_credential(f->s, "c");
+    int64_t accounts[2];
+    for (int i = 0; i < 2; i++) {
+        struct mr_account a;
+        make_account(&a, i ? "second" : "first", cred);
+        accounts[i] = add_account(f->s, &a);
+        mr_account_clear(&a);
+    }
+    assert_int_equal(mr_store_begin(f->s, &err), 0);
+    for (int i = 0; i < 12000; i++) {
+        struct mr_message m = {0};
+        m.account_id = accounts[i % 3 == 0];
+        m.uidvalidity = 1;
+        m.uid = (uint64_t)i + 1;
+        m.sha256[0] = (unsigned char)i;
+        m.sha256[1] = (unsigned char)(i >> 8);
+        m.size = 1;
+        m.fetched_at = 1000 + i;
+        m.status = i % 7 == 0 ? MR_MSG_PARSE_FAILED : MR_MSG_STORED;
+        assert_int_equal(mr_store_message_insert(f->s, &m, NULL, 0, "x", 1, &err), 0);
+    }
+    assert_int_equal(mr_store_commit(f->s, &err), 0);
+    compare_deep_pages(f->s, 12000);
+    assert_int_equal(mr_store_account_delete(f->s, accounts[1], 1, &err), 0);
+    compare_deep_pages(f->s, 8000);
 }
 
 int main(void)
@@ -656,6 +717,7 @@ int main(void)
         T(test_accounts_on_default_connector),
         T(test_report_filters_and_paging),
         T(test_name_filter_takes_wildcards_literally),
+        T(test_deep_inbox_pages),
         T(test_rollback_leaves_nothing),
         T(test_meta),
         T(test_status_and_history_pruning),
