@@ -301,11 +301,11 @@ static int commit_store(struct run *run, mr_error *err)
     return rc;
 }
 
-/* Transactions are begun by the first message that needs one and held at
- * most this long while the store thread waits for the next message: a slow
- * server must not keep SQLite's write lock from the other accounts' fetches
- * and the API (they wait 5 s for it). A busy pipeline still commits in
- * batches. */
+/* Transactions are begun by the first message that needs one; when the
+ * store thread has nothing to store and its transaction has been open this
+ * long, it commits: a slow server must not keep SQLite's write lock from the
+ * other accounts' fetches and the API (they wait 5 s for it). Messages that
+ * keep coming are still committed per batch or every 200 ms at most. */
 #define MR_TXN_HOLD_MS 200
 
 static int begin_store(struct run *run, mr_error *err)
