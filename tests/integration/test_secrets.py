@@ -97,7 +97,9 @@ class SecretScanTest(unittest.TestCase):
         for level in ("debug trace", "info check", "warn check", "info http"):
             self.assertIn(f" {level} ", text, f"a {level} line in the log")
         self.assertIn("<redacted>", text)
-        with open(os.path.join(d.data, "crash.log")) as fh:
+        crash_log = os.path.join(d.data, "crash.log")
+        self.assertEqual(os.stat(crash_log).st_mode & 0o777, 0o600)
+        with open(crash_log) as fh:
             self.note("crash.log", fh.read())
         self.assertIn("backtrace:", self.seen[-1][1])
         self.note("daemon log (text, debug)", text)
