@@ -332,7 +332,9 @@ int mr_mime_attachment(const char *raw, size_t len, int position, struct mr_buf 
         GByteArray *bytes = g_byte_array_new();
         GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(bytes);
         g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
-        g_mime_data_wrapper_write_to_stream(g_mime_part_get_content(f.found), mem);
+        GMimeDataWrapper *content = g_mime_part_get_content(f.found);
+        if (content) /* a part with headers and no body has none: 0 bytes */
+            g_mime_data_wrapper_write_to_stream(content, mem);
         if (mr_buf_append(out, bytes->data, bytes->len))
             rc = mr_error_set(err, MR_ETOOBIG, "", "the attachment is too big");
         g_object_unref(mem);
