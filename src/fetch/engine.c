@@ -191,6 +191,7 @@ struct run {
     uint64_t last_uid;
     uint64_t pending_deletes; /* POP3: DELE sent, applied by QUIT */
     int64_t txn_since_ms;     /* when the open transaction began */
+    int64_t idle_since_ms;    /* when the store thread began waiting (0: busy) */
     int txn_failed;           /* an idle commit failed: the batch fails with */
     mr_error txn_err;
     pthread_mutex_t txn_lock; /* the store thread's idle commit vs. settle's */
@@ -301,12 +302,15 @@ static int commit_store(struct run *run, mr_error *err)
     return rc;
 }
 
-/* Transactions are begun by the first message that needs one; when the
- * store thread has nothing to store and its transaction has been open this
- * long, it commits: a slow server must not keep SQLite's write lock from the
- * other accounts' fetches and the API (they wait 5 s for it). Messages that
- * keep coming are still committed per batch or every 200 ms at most. */
-#define MR_TXN_HOLD_MS 200
+/* Transactions are begun by the first message that needs one. A slow
+ * server must not keep SQLite's write lock from the other accounts' fetches
+ * and the API (they wait up to 5 s for it), so the store thread commits what
+ * it has when it has waited MR_IDLE_COMMIT_MS for the next message, or when
+ * it waits at all and the transaction is MR_TXN_MAX_MS old (a server that
+ * trickles one message after another). Messages that keep coming are
+ * committed per batch, and at most once a second in between. */
+#define MR_IDLE_COMMIT_MS 100
+#define MR_TXN_MAX_MS     1000
 
 static int begin_store(struct run *run, mr_error *err)
 {
@@ -316,18 +320,22 @@ static int begin_store(struct run *run, mr_error *err)
     return mr_store_begin(run->s, err);
 }
 
-/* The pipeline's idle hook (store thread): commits a transaction that has
- * been open MR_TXN_HOLD_MS, or says how long until it will have been. */
+/* The pipeline's idle hook (store thread): commits by the rule above, or
+ * says how long until the rule will say so. */
 static int store_idle(void *ctx)
 {
     struct run *run = ctx;
     int wait = -1;
     pthread_mutex_lock(&run->txn_lock);
     if (mr_store_in_transaction(run->s)) {
-        int64_t open = mr_now_ms() - run->txn_since_ms;
-        if (open < MR_TXN_HOLD_MS)
-            wait = (int)(MR_TXN_HOLD_MS - open);
-        else if (commit_store(run, &run->txn_err) != 0) {
+        int64_t now = mr_now_ms();
+        if (!run->idle_since_ms)
+            run->idle_since_ms = now;
+        int64_t idle = now - run->idle_since_ms, age = now - run->txn_since_ms;
+        if (idle < MR_IDLE_COMMIT_MS && age < MR_TXN_MAX_MS) {
+            int64_t w = MR_IDLE_COMMIT_MS - idle;
+            wait = (int)(MR_TXN_MAX_MS - age < w ? MR_TXN_MAX_MS - age : w);
+        } else if (commit_store(run, &run->txn_err) != 0) {
             /* what it held is not stored: the batch fails, nothing of it
              * is deleted */
             mr_store_rollback(run->s);
@@ -346,6 +354,7 @@ static int store_stage(void *ctx, struct mr_pipeline_item *it, mr_error *err)
         *err = run->txn_err;
         return err->code ? err->code : MR_ESTORE;
     }
+    run->idle_since_ms = 0;
     if (it->commit)
         return commit_store(run, err);
     int dup = 0;

@@ -409,7 +409,7 @@ class HostileTest(CliTestCase):
     def test_a_slow_server_does_not_hold_up_the_others(self):
         """One account's server sends its first message at once and trickles
         the second over 6 s; meanwhile another account fetches. The slow
-        run's transaction is committed 200 ms after its last message was
+        run's transaction is committed 100 ms after its last message was
         stored, so no write lock waits on a network: the other fetch goes
         through at once (SQLite would make it wait 5 s and fail)."""
         raw1 = b"Subject: one\r\n\r\nfirst\r\n"
