@@ -77,7 +77,8 @@ static int split(struct mr_http_req *r, const char *rest)
         return -1;
     char *copy = r->path + sizeof(r->path) / 2;
     memcpy(copy, rest, len + 1);
-    for (char *tok = strtok(copy, "/"); tok; tok = strtok(NULL, "/")) {
+    char *save = NULL; /* strtok_r: requests are split on several threads at once */
+    for (char *tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
         if (r->nseg == MR_HTTP_SEGMENTS)
             return -1;
         r->seg[r->nseg++] = tok;

@@ -145,8 +145,9 @@ static int capa(struct pop3 *p, mr_error *err)
         mr_session_step(&p->mb.s, "capabilities", 0, t0, "%s", err->message);
         return rc;
     }
-    for (char *line = strtok(p->lines.data ? p->lines.data : "", "\r\n"); line;
-         line = strtok(NULL, "\r\n")) {
+    char *save = NULL; /* strtok_r: the scheduler's workers check accounts at once */
+    for (char *line = strtok_r(p->lines.data ? p->lines.data : "", "\r\n", &save); line;
+         line = strtok_r(NULL, "\r\n", &save)) {
         size_t used = strlen(p->caps);
         snprintf(p->caps + used, sizeof(p->caps) - used, "%s ", line);
     }
