@@ -286,17 +286,15 @@ static int prepare_stage(void *ctx, struct mr_pipeline_item *it, mr_error *err)
 static int commit_store(struct run *run, mr_error *err)
 {
     int rc = 0;
-    if (!mr_store_in_transaction(run->s)) {
-        if (run->keep)
-            run->nstored = 0;
-        return 0;
+    if (mr_store_in_transaction(run->s)) {
+        if (run->imap && run->last_uid)
+            rc = mr_store_set_fetch_state(run->s, run->a->id, run->st.uidvalidity, run->last_uid,
+                                          err);
+        if (rc == 0)
+            rc = mr_store_commit(run->s, err);
+        else
+            mr_store_rollback(run->s);
     }
-    if (run->imap && run->last_uid)
-        rc = mr_store_set_fetch_state(run->s, run->a->id, run->st.uidvalidity, run->last_uid, err);
-    if (rc == 0)
-        rc = mr_store_commit(run->s, err);
-    else
-        mr_store_rollback(run->s);
     if (rc == 0 && run->keep)
         run->nstored = 0; /* nothing to delete */
     return rc;

@@ -169,6 +169,13 @@ static int64_t touch_every(int idle_seconds)
     return every > 60 ? 60 : every;
 }
 
+/* Sessions idle for idle_seconds or more end; best effort (bookkeeping). */
+static void purge_idle_sessions(struct mr_store *s, int64_t now, int idle_seconds)
+{
+    exec_hash(s, "DELETE FROM sessions WHERE ?1 IS NULL AND last_seen_at <= ?2", NULL,
+              now - idle_seconds, NULL);
+}
+
 int mr_store_session_lookup(struct mr_store *s, const unsigned char hash[32], int idle_seconds,
                             struct mr_user *user, char csrf[72], mr_error *err)
 {
@@ -195,16 +202,14 @@ int mr_store_session_lookup(struct mr_store *s, const unsigned char hash[32], in
     if (step != SQLITE_ROW)
         return mr_store_fail(s, err, "reading a session");
     if (now - last_seen >= idle_seconds) { /* expired: it and every other one */
-        exec_hash(s, "DELETE FROM sessions WHERE ?1 IS NULL AND last_seen_at <= ?2", NULL,
-                  now - idle_seconds, NULL);
+        purge_idle_sessions(s, now, idle_seconds);
         return MR_ENOTFOUND;
     }
     /* still valid if this bookkeeping fails (a busy store) */
     if (now - last_seen >= touch_every(idle_seconds) &&
         exec_hash(s, "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1", hash, now,
                   NULL) == 0)
-        exec_hash(s, "DELETE FROM sessions WHERE ?1 IS NULL AND last_seen_at <= ?2", NULL,
-                  now - idle_seconds, NULL);
+        purge_idle_sessions(s, now, idle_seconds);
     return 0;
 }
 
