@@ -11,7 +11,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -577,23 +576,28 @@ static void finish_run(struct mr_store *s, int64_t run_id, const struct mr_fetch
 static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,
                         struct mr_fetch_result *res, mr_error *err);
 
-/* One run per account at a time, across processes: an exclusive lock on
- * DIR/locks/account-ID.lock, released when the run's descriptor closes. */
+/* One run per account at a time, across processes and threads: a write
+ * lock on byte ID of DIR/fetch.lock (an open-file-description lock, so two
+ * threads of one daemon exclude each other as two processes do), released
+ * when the run's descriptor closes, also when the process dies. One file
+ * for every account: a first check of each of 1,000 accounts used to create
+ * 1,000 lock files, and creating inodes was a quarter of the round's CPU. */
 static int lock_account(struct mr_store *s, int64_t id, int *fd, mr_error *err)
 {
-    char *dir = mr_xasprintf("%s/locks", mr_store_dir(s));
-    char *path = mr_xasprintf("%s/account-%lld.lock", dir, (long long)id);
+    char *path = mr_xasprintf("%s/fetch.lock", mr_store_dir(s));
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)id, .l_len = 1};
     int rc = 0;
-    mkdir(dir, 0700);
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (*fd < 0)
         rc = mr_error_set(err, MR_EIO, "", "cannot open %s: %s", path, strerror(errno));
-    else if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
-        rc = mr_error_set(err, MR_EINUSE, "", "another fetch of this account is running");
+    else if (fcntl(*fd, F_OFD_SETLK, &fl) != 0) {
+        if (errno == EAGAIN || errno == EACCES)
+            rc = mr_error_set(err, MR_EINUSE, "", "another fetch of this account is running");
+        else
+            rc = mr_error_set(err, MR_EIO, "", "cannot lock %s: %s", path, strerror(errno));
         close(*fd);
         *fd = -1;
     }
-    free(dir);
     free(path);
     return rc;
 }
