@@ -1,6 +1,7 @@
 /* mailroom serve: the daemon — web console and JSON API. */
 #include "cli/cli.h"
 
+#include "fetch/keep.h"
 #include "http/http.h"
 #include "registry/users.h"
 #include "sched/scheduler.h"
@@ -15,6 +16,7 @@
 
 static const char usage[] =
     "serve [--listen ADDRESS:PORT] [--threads N] [--workers N] [--no-scheduler]\n"
+    "      [--keep-sessions N] [--keep-per-server N]\n"
     "      [--history-days N] [--log-format text|json] [--log-level LEVEL]\n"
     "      [--secure-cookies] [--metrics-public] [--data DIR]\n"
     "\n"
@@ -26,7 +28,11 @@ static const char usage[] =
     "\n"
     "The scheduler checks every enabled account with automatic check on, every\n"
     "interval seconds, with --workers (default 8) at once; --no-scheduler turns it\n"
-    "off. The fetch history is kept --history-days (default 90; 0 keeps it all),\n"
+    "off. An IMAP session stays logged in between checks of an account checked at\n"
+    "least every 20 minutes, so the next check is one EXAMINE instead of a login:\n"
+    "at most --keep-sessions (default 1000; 0 logs out after every check) in all\n"
+    "and --keep-per-server (default 20) on one server; raise that for a server\n"
+    "sized for it. The fetch history is kept --history-days (default 90; 0 keeps it all),\n"
     "each account's last run always. The log (stderr) has a line per request,\n"
     "check and report, as key=value text or, with --log-format json, a JSON object\n"
     "per line; lines about an account carry its id. --log-level error, warn, info\n"
@@ -94,6 +100,8 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"history-days", required_argument, NULL, 'H'},
         {"log-format", required_argument, NULL, 'L'},
         {"log-level", required_argument, NULL, 'V'},
+        {"keep-sessions", required_argument, NULL, 'k'},
+        {"keep-per-server", required_argument, NULL, 'K'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -101,6 +109,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     enum mr_format format = MR_FORMAT_TEXT;
     char host[64];
     long long threads, workers = 8, history_days = 90;
+    long long keep_total = MR_KEEP_DEFAULT_TOTAL, keep_per_server = MR_KEEP_DEFAULT_PER_SRV;
     int c, rc, done = 0, scheduler = 1;
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -112,6 +121,11 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
             cfg.threads = (int)threads;
         if (c == 'w' && mr_parse_int(optarg, 1, 256, &workers) != 0)
             return mr_cli_bad_value(cli, "workers", "expected 1 to 256, got '%s'", optarg);
+        if (c == 'k' && mr_parse_int(optarg, 0, 100000, &keep_total) != 0)
+            return mr_cli_bad_value(cli, "keep-sessions", "expected 0 to 100000, got '%s'", optarg);
+        if (c == 'K' && mr_parse_int(optarg, 1, 100000, &keep_per_server) != 0)
+            return mr_cli_bad_value(cli, "keep-per-server", "expected 1 to 100000, got '%s'",
+                                    optarg);
         if (c == 'H' && mr_parse_int(optarg, 0, 36500, &history_days) != 0)
             return mr_cli_bad_value(cli, "history-days", "expected 0 to 36500, got '%s'", optarg);
         enum mr_log_format log_format;
@@ -128,7 +142,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         cfg.secure_cookies |= c == 's';
         cfg.metrics_public |= c == 'm';
         scheduler &= c != 'n';
-        if (strchr("ltswnmHLV", c))
+        if (strchr("ltswnmHLVkK", c))
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)
@@ -152,8 +166,9 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         return mr_cli_fail(cli, &err);
     /* tests only: MAILROOM_TEST_INTERVAL_DIVISOR=30 makes 30 s intervals 1 s */
     const char *divisor = getenv("MAILROOM_TEST_INTERVAL_DIVISOR");
-    struct mr_scheduler_config sc = {cli->data_dir, (int)workers, divisor ? atoi(divisor) : 1,
-                                     (int)history_days};
+    struct mr_scheduler_config sc = {
+        cli->data_dir,     (int)workers,       divisor ? atoi(divisor) : 1,
+        (int)history_days, (size_t)keep_total, (size_t)keep_per_server};
     if (scheduler && mr_scheduler_start(&sched, &sc, &err) != 0) {
         mr_http_stop(&srv);
         return mr_cli_fail(cli, &err);

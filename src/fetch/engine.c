@@ -3,6 +3,7 @@
 #include "fetch/pipeline.h"
 #include "mime/summary.h"
 #include "util/clock.h"
+#include "util/log.h"
 #include "util/mem.h"
 
 #include <errno.h>
@@ -639,9 +640,31 @@ int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_
     return rc;
 }
 
+/* The account's session: the one kept open since its last check when the
+ * settings are the same and the server still answers, else a new login. */
+static int open_mailbox(struct run *run, const struct mr_mailbox_config *cfg, struct mr_keep *keep,
+                        unsigned char fp[32], mr_error *err)
+{
+    if (keep && run->drv->reuse) {
+        mr_keep_fingerprint(cfg, fp);
+        run->mb = mr_keep_take(keep, run->a->id, fp);
+        if (run->mb) {
+            mr_error e = {0};
+            if (run->drv->reuse(run->mb, cfg, &run->st, &e) == 0)
+                return 0;
+            MR_LOG(MR_LOG_DEBUG, "check", MR_LI("account", run->a->id),
+                   MR_LS("kept_session", "gone, logging in again"), MR_LS("why", e.message));
+            run->drv->close(&run->mb, NULL);
+        }
+    }
+    return run->drv->open(&run->mb, cfg, &run->st, err);
+}
+
 static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,
                         struct mr_fetch_result *res, mr_error *err)
 {
+    struct mr_keep *keep = o ? o->keep : NULL;
+    unsigned char fp[32] = {0};
     struct mr_account a;
     struct prepared p = {0};
     struct run run = {.s = r->store,
@@ -662,9 +685,12 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
     run.keep = a.keep_copy;
     run.max_size = (size_t)mr_account_max_size(&a);
     if (rc == 0)
-        rc = run.drv->open(&run.mb, &p.cfg, &run.st, err);
+        rc = open_mailbox(&run, &p.cfg, keep, fp, err);
     if (rc == 0)
         rc = fetch_all(&run, err);
+    /* a session that did all it was asked can serve the next check */
+    if (rc == 0 && keep && run.mb && mr_keep_put(keep, a.id, fp, a.interval, run.mb))
+        run.mb = NULL;
     mr_error close_err = {0};
     int crc = run.mb ? run.drv->close(&run.mb, &close_err) : 0;
     if (crc == 0 && !run.imap)

@@ -12,6 +12,7 @@
 #ifndef MR_FETCH_FETCH_H
 #define MR_FETCH_FETCH_H
 
+#include "fetch/keep.h"
 #include "proto/mailbox.h"
 #include "registry/registry.h"
 
@@ -26,6 +27,7 @@ struct mr_fetch_options {
     int64_t deadline_ms;        /* 0 = MR_RUN_DEADLINE_MS from now */
     int idle_timeout_ms;        /* 0 = MR_IDLE_TIMEOUT_MS */
     const volatile int *cancel; /* when it becomes non-zero the run stops after its batch */
+    struct mr_keep *keep;       /* the daemon's kept sessions (fetch/keep.h); NULL: log out */
     /* Test connection: told about each step as it happens */
     void (*on_step)(void *ctx, const struct mr_step *step);
     void *step_ctx;

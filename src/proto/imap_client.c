@@ -356,6 +356,7 @@ static int login(struct imap *im, struct mr_mailbox_status *st, mr_error *err)
         strcmp(mech, "LOGIN-COMMAND") == 0 ? login_command(im, err) : authenticate(im, mech, err);
     const char *shown = strcmp(mech, "LOGIN-COMMAND") == 0 ? "LOGIN command" : mech;
     snprintf(st->mechanism, sizeof(st->mechanism), "%s", shown);
+    snprintf(im->mechanism, sizeof(im->mechanism), "%s", shown);
     if (rc == MR_ESERVER)
         rc = mr_error_set(err, MR_EAUTH, "auth", "the server refused the login (%s): %s", shown,
                           imap_server_words(im));
@@ -437,19 +438,27 @@ static int select_folder(struct imap *im, struct mr_mailbox_status *st, mr_error
 {
     const struct mr_mailbox_config *c = im->mb.s.cfg;
     int64_t t0 = mr_now_ms();
-    char *name = mr_xstrdup(c->folder ? c->folder : "INBOX");
-    int rc = strcasecmp(name, "INBOX") == 0 ? 0 : resolve_folder(im, &name, err);
+    int rc = 0;
+    if (!im->folder) { /* once per session: the name may need a LIST or two */
+        char *name = mr_xstrdup(c->folder ? c->folder : "INBOX");
+        rc = strcasecmp(name, "INBOX") == 0 ? 0 : resolve_folder(im, &name, err);
+        if (rc == 0)
+            im->folder = name;
+        else
+            free(name);
+    }
+    im->exists = 0;
+    im->uidvalidity = 0;
     if (rc == 0)
-        rc = examine_or_select(im, name, err);
+        rc = examine_or_select(im, im->folder, err);
     st->messages = im->exists;
     st->uidvalidity = im->uidvalidity;
     if (rc)
         mr_session_step(&im->mb.s, "folder", 0, t0, "%s", err->message);
     else
         mr_session_step(&im->mb.s, "folder", 1, t0, "%s opened %s: %u message%s, UIDVALIDITY %u",
-                        name, c->read_only ? "read-only (EXAMINE)" : "read-write (SELECT)",
+                        im->folder, c->read_only ? "read-only (EXAMINE)" : "read-write (SELECT)",
                         im->exists, im->exists == 1 ? "" : "s", im->uidvalidity);
-    free(name);
     return rc;
 }
 
@@ -475,8 +484,10 @@ static int imap_open(struct mr_mailbox **out, const struct mr_mailbox_config *cf
         rc = starttls(im, preauth, err);
     if (rc == 0 && !preauth)
         rc = login(im, st, err);
-    else if (rc == 0)
+    else if (rc == 0) {
+        snprintf(im->mechanism, sizeof(im->mechanism), "PREAUTH");
         mr_session_step(&im->mb.s, "authentication", -1, 0, "PREAUTH: the server logged us in");
+    }
     if (rc == 0)
         rc = select_folder(im, st, err);
     *out = &im->mb;
@@ -495,12 +506,39 @@ static int imap_close(struct mr_mailbox **mbp, mr_error *err)
         imap_command(im, "LOGOUT", (size_t)-1, &ignored);
     mr_imap_parser_free(&im->parser);
     mr_session_free(&im->mb.s);
+    free(im->folder);
     free(im->refs);
     free(im);
     *mbp = NULL;
     return 0;
 }
 
+/* How long a kept session may take to answer before the engine gives up on
+ * it and logs in afresh (a new session gets the whole idle timeout). */
+#define MR_KEPT_ANSWER_MS 10000
+
+/* A session kept open since an earlier run (fetch/keep.h): the same login,
+ * the folder opened again. A server that ended the session meanwhile (an
+ * idle logout's BYE, a restart) fails here, and the engine logs in afresh. */
+static int imap_reuse(struct mr_mailbox *mb, const struct mr_mailbox_config *cfg,
+                      struct mr_mailbox_status *st, mr_error *err)
+{
+    struct imap *im = (struct imap *)mb;
+    struct mr_conn *conn = im->mb.s.conn;
+    memset(st, 0, sizeof(*st));
+    im->mb.s.cfg = cfg;
+    if (!conn || im->bye || !im->folder)
+        return mr_error_set(err, MR_ENET, "", "the kept session is closed");
+    conn->limits = cfg->limits;
+    if (conn->limits.idle_timeout_ms > MR_KEPT_ANSWER_MS)
+        conn->limits.idle_timeout_ms = MR_KEPT_ANSWER_MS;
+    snprintf(st->mechanism, sizeof(st->mechanism), "%s", im->mechanism);
+    mr_session_step(&im->mb.s, "session", -1, 0, "kept open since the last check");
+    int rc = select_folder(im, st, err);
+    conn->limits = cfg->limits;
+    return rc;
+}
+
 const struct mr_mailbox_driver mr_imap_driver = {
-    "imap", imap_open, mr_imap_list, mr_imap_fetch, mr_imap_remove, imap_close,
+    "imap", imap_open, mr_imap_list, mr_imap_fetch, mr_imap_remove, imap_close, imap_reuse,
 };

@@ -19,6 +19,8 @@ struct imap {
     int bye;
     char bye_text[256];
     char last_text[512]; /* the last tagged response's code and text */
+    char mechanism[32];  /* how we logged in */
+    char *folder;        /* the folder's name as the server spells it, once opened */
     /* list and fetch */
     uint64_t min_uid;
     struct mr_message_ref *refs;

@@ -107,8 +107,15 @@ struct mr_mailbox_driver {
     int (*remove)(struct mr_mailbox *mb, const struct mr_message_ref *refs, size_t n,
                   mr_error *err);
     /* Logs out (POP3 QUIT: its +OK is what makes deletions happen) and
-     * frees the session. */
+     * frees the session; with err NULL it drops the connection without a
+     * word. */
     int (*close)(struct mr_mailbox **mb, mr_error *err);
+    /* Takes up a session kept open since an earlier run with the same
+     * settings (fetch/keep.h): adopts cfg (its timeouts, trace) and opens
+     * the folder again, which shows what arrived meanwhile. NULL when the
+     * protocol cannot keep a session (POP3). */
+    int (*reuse)(struct mr_mailbox *mb, const struct mr_mailbox_config *cfg,
+                 struct mr_mailbox_status *status, mr_error *err);
 };
 
 extern const struct mr_mailbox_driver mr_imap_driver;

@@ -41,6 +41,7 @@ void mr_session_init(struct mr_session *s, const struct mr_mailbox_config *cfg, 
     memset(s, 0, sizeof(*s));
     s->cfg = cfg;
     s->proto = proto;
+    s->opened_ms = mr_now_ms();
     s->in = mr_xmalloc(MR_SESSION_READ_SIZE);
     mr_buf_init(&s->out, 1 << 20);
 }

@@ -17,6 +17,7 @@ struct mr_session {
     struct mr_buf out; /* commands waiting to be sent */
     int tls;
     const char *proto; /* "IMAP", "POP3": for messages */
+    int64_t opened_ms; /* when the session began (mr_now_ms) */
 };
 
 /* Every driver's session starts with this, so the table's functions can

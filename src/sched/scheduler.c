@@ -37,6 +37,7 @@ struct mr_scheduler {
     size_t running;
     uint64_t started, failed;
     volatile int stopping;
+    struct mr_keep *keep; /* sessions kept open between checks; NULL: none */
 };
 
 /* A fixed per-account spread, so accounts added together do not fire
@@ -163,6 +164,8 @@ static void *planner(void *arg)
             pruned = time(NULL);
         }
         plan(s);
+        if (s->keep)
+            mr_keep_expire(s->keep); /* sessions not taken back in time */
         pause_a_second(s);
     }
     return NULL;
@@ -244,7 +247,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&s->lock);
 
         struct mr_fetch_result res;
-        struct mr_fetch_options o = {.cancel = &s->stopping};
+        struct mr_fetch_options o = {.cancel = &s->stopping, .keep = s->keep};
         if (mr_log_enabled(MR_LOG_DEBUG)) {
             o.trace = mr_log_trace;
             o.trace_ctx = (void *)(intptr_t)id;
@@ -285,6 +288,9 @@ int mr_scheduler_start(struct mr_scheduler **out, const struct mr_scheduler_conf
         free(s);
         return rc;
     }
+    if (c->keep_sessions)
+        s->keep = mr_keep_new(c->keep_sessions, c->keep_per_server ? c->keep_per_server : 1,
+                              s->cfg.divisor);
     s->nworkers = c->workers > 0 ? c->workers : 8;
     s->workers = mr_xcalloc((size_t)s->nworkers, sizeof(*s->workers));
     for (int i = 0; i < s->nworkers; i++)
@@ -310,6 +316,7 @@ void mr_scheduler_stop(struct mr_scheduler **sp)
     for (int i = 0; i < s->nworkers; i++)
         pthread_join(s->workers[i], NULL);
     mr_registry_close(&s->planner_reg);
+    mr_keep_free(&s->keep); /* every kept session logged out */
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->work);
     pthread_cond_destroy(&s->wake);

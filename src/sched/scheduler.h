@@ -21,6 +21,8 @@ struct mr_scheduler_config {
     int workers;      /* default 8 */
     int divisor;      /* tests only: every interval and delay is divided by it (1 = real time) */
     int history_days; /* fetch history kept; older runs pruned hourly (0 = forever) */
+    size_t keep_sessions;   /* IMAP sessions kept open between checks, in all (0 = none) */
+    size_t keep_per_server; /* ... and on one server */
 };
 
 struct mr_sched_stats {

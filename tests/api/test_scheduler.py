@@ -43,7 +43,15 @@ class SchedulerTest(unittest.TestCase):
         self.assertEqual(status, 201)
 
     def tearDown(self):
-        self.assertEqual(self.d.stop(), 0, self.d.output()[-3000:])
+        if not getattr(self, "stopped", False):
+            self.assertEqual(self.d.stop(), 0, self.d.output()[-3000:])
+
+    def logins(self, user, proto="imap"):
+        return self.dovecot.log().count(f"{proto}-login: Info: Login: user=<{user}>")
+
+    def logouts(self, user):
+        return sum(1 for line in self.dovecot.log().splitlines()
+                   if line.count(f"imap({user})") and "Logged out" in line)
 
     def account(self, name, **kw):
         body = {"name": name, "protocol": "imap", "address": "127.0.0.1",
@@ -111,6 +119,55 @@ class SchedulerTest(unittest.TestCase):
         _, a = self.c.json("GET", f"/api/v1/accounts/{down['id']}")
         self.assertEqual(a["failures"], 0)
         self.assertEqual(self.c.json("GET", "/api/v1/accounts?errors=yes")[1]["total"], 0)
+
+    def test_sessions_kept_open_between_checks(self):
+        self.start()
+        a = self.account("kept", keep_copy=False)
+        self.wait_for(lambda: len(finished(self.c, a["id"])) >= 4)
+        self.assertEqual(self.logins(self.user), 1)  # four checks, one login
+        # new mail comes through the kept session, and is deleted once stored
+        for i in range(2):
+            self.dovecot.deliver(self.user, f"Subject: kept {i}\r\n\r\nbody\r\n".encode())
+        self.wait_for(lambda: sum(r["fetched"] for r in finished(self.c, a["id"])) == 2)
+        self.wait_for(lambda: self.dovecot.message_count(self.user) == 0)
+        self.assertEqual(self.logins(self.user), 1)
+        _, inbox = self.c.json("GET", f"/api/v1/messages?account={a['id']}")
+        self.assertEqual(sorted(m["subject"] for m in inbox["messages"]), ["kept 0", "kept 1"])
+        # the server ends the session: the next check logs in again, and no
+        # check fails for it
+        self.dovecot.doveadm("kick", self.user)
+        done = len(finished(self.c, a["id"]))
+        self.wait_for(lambda: len(finished(self.c, a["id"])) >= done + 3)
+        self.assertEqual(self.logins(self.user), 2)
+        # changed settings are a new session; the old one is logged out
+        self.assertEqual(self.logouts(self.user), 0)
+        self.c.json("PATCH", f"/api/v1/accounts/{a['id']}", {"keep_copy": True})
+        self.wait_for(lambda: self.logins(self.user) == 3)
+        self.wait_for(lambda: self.logouts(self.user) == 1)
+        done = len(finished(self.c, a["id"]))
+        self.wait_for(lambda: len(finished(self.c, a["id"])) >= done + 2)
+        self.assertEqual(self.logins(self.user), 3)
+        history = finished(self.c, a["id"])
+        self.assertEqual([r for r in history if r["result"] != "ok"], [])
+        self.assertEqual(sum(r["fetched"] for r in history), 2)  # nothing stored twice
+        # stopping the daemon logs the kept session out
+        self.assertEqual(self.d.stop(), 0, self.d.output()[-3000:])
+        self.stopped = True
+        self.wait_for(lambda: self.logouts(self.user) == 2, timeout=5)
+
+    def test_pop3_and_keep_sessions_0_log_in_every_check(self):
+        self.start()
+        a = self.account("pop", protocol="pop3", port=self.dovecot.ports["pop3s"])
+        self.wait_for(lambda: len(finished(self.c, a["id"])) >= 3)
+        self.assertGreaterEqual(self.logins(self.user, "pop3"), 3)  # POP3 is never kept
+        self.tearDown()
+        self.start("--keep-sessions", "0")
+        b = self.account("imap, not kept")
+        self.wait_for(lambda: len(finished(self.c, b["id"])) >= 3)
+        self.assertGreaterEqual(self.logins(self.user), 3)
+        self.assertEqual([r for r in finished(self.c, b["id"]) if r["result"] != "ok"], [])
+        self.assertIn("expected 0 to 100000",
+                      self.d.cli("serve", "--keep-sessions", "-1").stderr)
 
     def test_many_accounts_never_run_twice_at_once(self):
         self.start("--workers", "4")
