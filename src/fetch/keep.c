@@ -42,16 +42,15 @@ struct mr_keep *mr_keep_new(size_t max_total, size_t max_per_server, int divisor
     return k;
 }
 
-/* A polite LOGOUT, bounded by MR_KEEP_LOGOUT_MS; its answer does not matter. */
-static void logout(struct kept *e)
+/* A polite LOGOUT, its answer awaited until deadline (mr_now_ms); past
+ * it, the connection is just closed. */
+static void logout(struct kept *e, int64_t deadline)
 {
-    if (!e)
-        return;
     mr_error ignored = {0};
-    e->cfg.limits.deadline_ms = mr_now_ms() + MR_KEEP_LOGOUT_MS;
+    e->cfg.limits.deadline_ms = deadline;
     if (e->mb->s.conn)
         e->mb->s.conn->limits = e->cfg.limits;
-    e->mb->driver->close(&e->mb, &ignored);
+    e->mb->driver->close(&e->mb, mr_now_ms() < deadline ? &ignored : NULL);
     free(e);
 }
 
@@ -60,8 +59,9 @@ void mr_keep_free(struct mr_keep **kp)
     struct mr_keep *k = *kp;
     if (!k)
         return;
+    int64_t deadline = mr_now_ms() + MR_KEEP_LOGOUT_MS; /* for all: a stop takes 5 s at most */
     for (size_t i = 0; i < k->n; i++)
-        logout(k->items[i]);
+        logout(k->items[i], deadline);
     pthread_mutex_destroy(&k->lock);
     free(k->items);
     free(k);
@@ -138,7 +138,7 @@ struct mr_mailbox *mr_keep_take(struct mr_keep *k, int64_t account, const unsign
     if (!e)
         return NULL;
     if (memcmp(e->fp, fp, 32) != 0) { /* the account was changed meanwhile */
-        logout(e);
+        logout(e, mr_now_ms() + MR_KEEP_LOGOUT_MS);
         return NULL;
     }
     struct mr_mailbox *mb = e->mb;
@@ -205,8 +205,9 @@ void mr_keep_expire(struct mr_keep *k)
             else
                 i++;
         pthread_mutex_unlock(&k->lock);
+        int64_t deadline = now + MR_KEEP_LOGOUT_MS; /* for the 64 */
         for (size_t i = 0; i < n; i++)
-            logout(done[i]);
+            logout(done[i], deadline);
     } while (n == 64);
 }
 

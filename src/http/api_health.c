@@ -88,6 +88,8 @@ int mr_api_metrics(struct mr_http_req *r)
     mr_buf_printf(b, "mailroom_scheduler_queue_depth %zu\n", st.queued);
     metric(b, "mailroom_scheduler_running", "gauge", "Checks running now");
     mr_buf_printf(b, "mailroom_scheduler_running %zu\n", st.running);
+    metric(b, "mailroom_kept_sessions", "gauge", "IMAP sessions kept open between checks");
+    mr_buf_printf(b, "mailroom_kept_sessions %zu\n", st.kept);
     per_account(r, b);
     r->status = MHD_HTTP_OK;
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";

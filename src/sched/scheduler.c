@@ -339,4 +339,5 @@ void mr_scheduler_stats(struct mr_scheduler *s, struct mr_sched_stats *out)
     out->started = s->started;
     out->failed = s->failed;
     pthread_mutex_unlock(&s->lock);
+    out->kept = s->keep ? mr_keep_count(s->keep) : 0;
 }

@@ -27,6 +27,7 @@ struct mr_scheduler_config {
 
 struct mr_sched_stats {
     size_t queued, running;
+    size_t kept; /* IMAP sessions kept open between checks */
     uint64_t started, failed;
 };
 

@@ -125,6 +125,7 @@ class SchedulerTest(unittest.TestCase):
         a = self.account("kept", keep_copy=False)
         self.wait_for(lambda: len(finished(self.c, a["id"])) >= 4)
         self.assertEqual(self.logins(self.user), 1)  # four checks, one login
+        self.wait_for(lambda: b"\nmailroom_kept_sessions 1\n" in self.c.request("GET", "/metrics")[2])
         # new mail comes through the kept session, and is deleted once stored
         for i in range(2):
             self.dovecot.deliver(self.user, f"Subject: kept {i}\r\n\r\nbody\r\n".encode())
