@@ -17,6 +17,7 @@ struct kept {
     int64_t account;
     unsigned char fp[32];
     char server[MR_KEEP_SERVER_LEN]; /* "host:port", for the per-server bound */
+    uint64_t server_hash;            /* of server */
     int64_t until_ms;
     struct mr_mailbox *mb;
     /* While kept, the session belongs to no run: it points here, at a
@@ -24,12 +25,40 @@ struct kept {
     struct mr_mailbox_config cfg;
 };
 
+/* Sessions kept per server (few servers, many sessions). */
+struct server_count {
+    char server[MR_KEEP_SERVER_LEN];
+    uint64_t hash;
+    size_t n;
+};
+
 struct mr_keep {
     pthread_mutex_t lock;
     struct kept **items;
     size_t n, max_total, max_per_server;
+    struct server_count *servers;
+    size_t nservers, capservers;
     int divisor;
 };
+
+/* The count for e's server (under the lock); created at 0 when add. */
+static struct server_count *server_count(struct mr_keep *k, const struct kept *e, int add)
+{
+    for (size_t i = 0; i < k->nservers; i++)
+        if (k->servers[i].hash == e->server_hash && strcmp(k->servers[i].server, e->server) == 0)
+            return &k->servers[i];
+    if (!add)
+        return NULL;
+    if (k->nservers == k->capservers) {
+        k->capservers = k->capservers ? k->capservers * 2 : 8;
+        k->servers = mr_xrealloc(k->servers, k->capservers * sizeof(*k->servers));
+    }
+    struct server_count *c = &k->servers[k->nservers++];
+    memcpy(c->server, e->server, sizeof(c->server));
+    c->hash = e->server_hash;
+    c->n = 0;
+    return c;
+}
 
 struct mr_keep *mr_keep_new(size_t max_total, size_t max_per_server, int divisor)
 {
@@ -64,6 +93,7 @@ void mr_keep_free(struct mr_keep **kp)
         logout(k->items[i], deadline);
     pthread_mutex_destroy(&k->lock);
     free(k->items);
+    free(k->servers);
     free(k);
     *kp = NULL;
 }
@@ -122,6 +152,9 @@ static struct kept *unlink_at(struct mr_keep *k, size_t i)
 {
     struct kept *e = k->items[i];
     k->items[i] = k->items[--k->n];
+    struct server_count *c = server_count(k, e, 0);
+    if (c && --c->n == 0)
+        *c = k->servers[--k->nservers];
     return e;
 }
 
@@ -146,12 +179,16 @@ struct mr_mailbox *mr_keep_take(struct mr_keep *k, int64_t account, const unsign
     return mb;
 }
 
-static int server_of(const struct mr_mailbox *mb, char *out, size_t size)
+static int server_of(const struct mr_mailbox *mb, struct kept *e)
 {
     const struct mr_conn *c = mb->s.conn;
     if (!c)
         return -1;
-    snprintf(out, size, "%s:%d", c->host, c->port);
+    snprintf(e->server, sizeof(e->server), "%s:%d", c->host, c->port);
+    uint64_t h = 14695981039346656037u; /* FNV-1a */
+    for (const char *p = e->server; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    e->server_hash = h;
     return 0;
 }
 
@@ -165,7 +202,7 @@ int mr_keep_put(struct mr_keep *k, int64_t account, const unsigned char fp[32], 
         !mb->driver->reuse || age_ms + idle_ms > (int64_t)MR_KEEP_MAX_AGE_S * 1000 / k->divisor)
         return 0;
     struct kept *e = mr_xcalloc(1, sizeof(*e));
-    if (server_of(mb, e->server, sizeof(e->server)) != 0) {
+    if (server_of(mb, e) != 0) {
         free(e);
         return 0;
     }
@@ -177,14 +214,14 @@ int mr_keep_put(struct mr_keep *k, int64_t account, const unsigned char fp[32], 
     e->mb = mb;
     int kept = 0;
     pthread_mutex_lock(&k->lock);
-    size_t same_server = 0;
-    for (size_t i = 0; i < k->n; i++)
-        same_server += strcmp(k->items[i]->server, e->server) == 0;
-    if (k->n < k->max_total && same_server < k->max_per_server) {
+    struct server_count *c = server_count(k, e, 1);
+    if (k->n < k->max_total && c->n < k->max_per_server) {
         mb->s.cfg = &e->cfg; /* the run's configuration is about to be freed */
         k->items[k->n++] = e;
+        c->n++;
         kept = 1;
-    }
+    } else if (c->n == 0) /* created just now for nothing */
+        *c = k->servers[--k->nservers];
     pthread_mutex_unlock(&k->lock);
     if (!kept)
         free(e);
