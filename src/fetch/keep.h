@@ -32,7 +32,7 @@
 #define MR_KEEP_MAX_IDLE_S      (20 * 60)
 #define MR_KEEP_MAX_AGE_S       (60 * 60)
 #define MR_KEEP_DEFAULT_TOTAL   1000
-#define MR_KEEP_DEFAULT_PER_SRV 100
+#define MR_KEEP_DEFAULT_PER_SRV 20
 
 struct mr_keep;
 
