@@ -17,7 +17,6 @@ struct kept {
     int64_t account;
     unsigned char fp[32];
     char server[MR_KEEP_SERVER_LEN]; /* "host:port", for the per-server bound */
-    uint64_t server_hash;            /* of server */
     int64_t until_ms;
     struct mr_mailbox *mb;
     /* While kept, the session belongs to no run: it points here, at a
@@ -28,7 +27,6 @@ struct kept {
 /* Sessions kept per server (few servers, many sessions). */
 struct server_count {
     char server[MR_KEEP_SERVER_LEN];
-    uint64_t hash;
     size_t n;
 };
 
@@ -45,7 +43,7 @@ struct mr_keep {
 static struct server_count *server_count(struct mr_keep *k, const struct kept *e, int add)
 {
     for (size_t i = 0; i < k->nservers; i++)
-        if (k->servers[i].hash == e->server_hash && strcmp(k->servers[i].server, e->server) == 0)
+        if (strcmp(k->servers[i].server, e->server) == 0)
             return &k->servers[i];
     if (!add)
         return NULL;
@@ -55,7 +53,6 @@ static struct server_count *server_count(struct mr_keep *k, const struct kept *e
     }
     struct server_count *c = &k->servers[k->nservers++];
     memcpy(c->server, e->server, sizeof(c->server));
-    c->hash = e->server_hash;
     c->n = 0;
     return c;
 }
@@ -111,6 +108,18 @@ static void digest_int(EVP_MD_CTX *md, int64_t v)
     EVP_DigestUpdate(md, &v, sizeof(v));
 }
 
+/* One end the session reaches: the mail server, or the proxy on the way. */
+static void digest_end(EVP_MD_CTX *md, const char *host, int port, const char *username,
+                       const char *password, int verify, const char *ca_file)
+{
+    digest_text(md, host);
+    digest_int(md, port);
+    digest_text(md, username);
+    digest_text(md, password);
+    digest_int(md, verify);
+    digest_text(md, ca_file);
+}
+
 void mr_keep_fingerprint(const struct mr_mailbox_config *c, unsigned char out[32])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -120,27 +129,17 @@ void mr_keep_fingerprint(const struct mr_mailbox_config *c, unsigned char out[32
         EVP_MD_CTX_free(md);
         return; /* an all-zero digest: mr_keep_put refuses it */
     }
-    digest_text(md, c->host);
-    digest_int(md, c->port);
+    digest_end(md, c->host, c->port, c->username, c->password, c->verify_certificate, c->ca_file);
     digest_int(md, c->security);
-    digest_int(md, c->verify_certificate);
-    digest_text(md, c->ca_file);
-    digest_text(md, c->username);
-    digest_text(md, c->password);
     digest_text(md, c->auth);
     digest_text(md, c->folder);
     digest_int(md, c->read_only);
     const struct mr_proxy *p = c->proxy;
     digest_int(md, p ? 1 + (int)p->type : 0);
     if (p) {
-        digest_text(md, p->host);
-        digest_int(md, p->port);
-        digest_text(md, p->username);
-        digest_text(md, p->password);
+        digest_end(md, p->host, p->port, p->username, p->password, p->verify, p->ca_file);
         digest_int(md, p->resolve_local);
         digest_int(md, p->tls);
-        digest_int(md, p->verify);
-        digest_text(md, p->ca_file);
     }
     if (EVP_DigestFinal_ex(md, out, &len) != 1)
         memset(out, 0, 32);
@@ -185,10 +184,6 @@ static int server_of(const struct mr_mailbox *mb, struct kept *e)
     if (!c)
         return -1;
     snprintf(e->server, sizeof(e->server), "%s:%d", c->host, c->port);
-    uint64_t h = 14695981039346656037u; /* FNV-1a */
-    for (const char *p = e->server; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211u;
-    e->server_hash = h;
     return 0;
 }
 
