@@ -81,6 +81,15 @@ def build_store(data, accounts, messages, mail_port, mail_user):
         db.executemany("INSERT INTO message_raw (message_id, raw) VALUES (?, ?)",
                        ((first + k, raw) for k in range(len(rows))))
         db.commit()
+    # the insert path keeps the inbox counters (migration 10); rows written
+    # here directly get theirs counted at once
+    db.execute("DELETE FROM message_counts")
+    db.execute("INSERT INTO message_counts (account_id, stored, parse_failed)"
+               " SELECT account_id, sum(status = 'stored'), sum(status = 'parse_failed')"
+               " FROM messages GROUP BY account_id")
+    db.execute("DELETE FROM message_blocks")
+    db.execute("INSERT INTO message_blocks (status, block, n)"
+               " SELECT status, id >> 12, count(*) FROM messages GROUP BY status, id >> 12")
     db.execute("ANALYZE")
     db.commit()
     db.close()

@@ -109,6 +109,9 @@ int mr_store_message_relocate(struct mr_store *s, int64_t id, uint32_t uidvalidi
     return mr_store_run(s, st, "updating a message", err);
 }
 
+/* IDs per message_blocks block (migration 9). */
+#define BLOCK_BITS 12
+
 static void bind_message(sqlite3_stmt *st, const struct mr_message *m)
 {
     sqlite3_bind_int64(st, 1, m->account_id);
@@ -167,6 +170,35 @@ static int insert_attachments(struct mr_store *s, int64_t id, const struct mr_at
     return 0;
 }
 
+/* The counters the inbox pages by (migrations 8 and 9; since 10 kept here, not by triggers) for a
+ * new message: its account's count and its block's, for its status. */
+static int count_inserted(struct mr_store *s, const struct mr_message *m, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int failed = m->status == MR_MSG_PARSE_FAILED;
+    int rc = mr_store_prepare(s, &st,
+                              "INSERT INTO message_counts (account_id, stored, parse_failed)"
+                              " VALUES (?1, ?2, ?3) ON CONFLICT (account_id) DO UPDATE"
+                              " SET stored = stored + ?2, parse_failed = parse_failed + ?3",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, m->account_id);
+    sqlite3_bind_int(st, 2, !failed);
+    sqlite3_bind_int(st, 3, failed);
+    if ((rc = mr_store_run(s, st, "counting a message", err)))
+        return rc;
+    rc = mr_store_prepare(s, &st,
+                          "INSERT INTO message_blocks (status, block, n) VALUES (?1, ?2, 1)"
+                          " ON CONFLICT (status, block) DO UPDATE SET n = n + 1",
+                          err);
+    if (rc)
+        return rc;
+    mr_store_bind_text(st, 1, mr_message_status_name(m->status));
+    sqlite3_bind_int64(st, 2, m->id >> BLOCK_BITS);
+    return mr_store_run(s, st, "counting a message", err);
+}
+
 int mr_store_message_insert(struct mr_store *s, struct mr_message *m,
                             const struct mr_attachment *att, size_t natt, const void *raw,
                             size_t len, mr_error *err)
@@ -186,7 +218,9 @@ int mr_store_message_insert(struct mr_store *s, struct mr_message *m,
     if (rc)
         return rc;
     m->id = sqlite3_last_insert_rowid(s->db);
-    rc = insert_raw(s, m->id, raw, len, err);
+    rc = count_inserted(s, m, err);
+    if (rc == 0)
+        rc = insert_raw(s, m->id, raw, len, err);
     return rc ? rc : insert_attachments(s, m->id, att, natt, err);
 }
 
@@ -320,7 +354,7 @@ static void clear_message(void *m)
     mr_message_clear(m);
 }
 
-/* From the counters the triggers keep: account 0 counts every account;
+/* From the counters (the insert and the delete triggers keep them): account 0 counts every account;
  * status NULL counts both. */
 static int counted(struct mr_store *s, int64_t account, const char *status, size_t *n,
                    mr_error *err)
@@ -364,9 +398,6 @@ static void bind_message_filter(sqlite3_stmt *st, const struct mr_message_filter
     mr_store_bind_text(st, 8, f->status && *f->status ? f->status : NULL);
     sqlite3_bind_int64(st, 9, f->before);
 }
-
-/* IDs per message_blocks block (migration 9). */
-#define BLOCK_BITS 12
 
 /* For a page deep in the whole inbox (or one status): the ID below which
  * it starts (*upper) and how many messages below that to skip (*skip, less

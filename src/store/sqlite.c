@@ -243,38 +243,58 @@ int mr_store_latest_schema_version(void)
     return (int)mr_store_migration_count;
 }
 
-static int apply_migration(struct mr_store *s, size_t i, mr_error *err)
+static int exec_migration(struct mr_store *s, size_t i, mr_error *err)
 {
-    char *sql = mr_xasprintf("BEGIN IMMEDIATE; %s; PRAGMA user_version = %zu; COMMIT;",
-                             mr_store_migrations[i].sql, i + 1);
     char *msg = NULL;
-    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
-    free(sql);
-    if (rc == SQLITE_OK)
+    if (sqlite3_exec(s->db, mr_store_migrations[i].sql, NULL, NULL, &msg) == SQLITE_OK)
         return 0;
     mr_error_set(err, MR_ESTORE, "", "%s: migration %zu (%s) failed: %s", s->path, i + 1,
                  mr_store_migrations[i].name, msg ? msg : sqlite3_errmsg(s->db));
     sqlite3_free(msg);
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return MR_ESTORE;
 }
 
+/* Every pending migration in one transaction: a new store is created with
+ * one commit (one fsync) instead of one per migration, and a failed
+ * upgrade leaves the store as it was. */
+static int newer_schema(struct mr_store *s, int version, mr_error *err)
+{
+    return mr_error_set(err, MR_ESTORE, "",
+                        "%s: schema version %d is newer than this mailroom knows (%zu); "
+                        "use a newer mailroom",
+                        s->path, version, mr_store_migration_count);
+}
+
+/* Every pending migration in one transaction: a new store is created with
+ * one commit (one fsync) instead of one per migration, and a failed
+ * upgrade leaves the store as it was. */
 static int migrate(struct mr_store *s, mr_error *err)
 {
     int version = mr_store_schema_version(s);
     if (version < 0)
         return mr_store_fail(s, err, "reading the schema version");
     if ((size_t)version > mr_store_migration_count)
-        return mr_error_set(err, MR_ESTORE, "",
-                            "%s: schema version %d is newer than this mailroom knows (%zu); "
-                            "use a newer mailroom",
-                            s->path, version, mr_store_migration_count);
-    for (size_t i = (size_t)version; i < mr_store_migration_count; i++) {
-        int rc = apply_migration(s, i, err);
-        if (rc)
-            return rc;
+        return newer_schema(s, version, err);
+    if ((size_t)version == mr_store_migration_count)
+        return 0;
+    int rc = mr_store_exec(s, "BEGIN IMMEDIATE", err);
+    if (rc)
+        return rc;
+    version = mr_store_schema_version(s); /* another process may have migrated it */
+    if (version < 0)
+        rc = mr_store_fail(s, err, "reading the schema version");
+    else if ((size_t)version > mr_store_migration_count)
+        rc = newer_schema(s, version, err);
+    for (size_t i = (size_t)version; rc == 0 && i < mr_store_migration_count; i++)
+        rc = exec_migration(s, i, err);
+    if (rc == 0) {
+        char *sql = mr_xasprintf("PRAGMA user_version = %zu; COMMIT", mr_store_migration_count);
+        rc = mr_store_exec(s, sql, err);
+        free(sql);
     }
-    return 0;
+    if (rc)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
 }
 
 int mr_store_open(struct mr_store **out, const char *dir, mr_error *err)
