@@ -5,6 +5,7 @@
 
 #include <gmime/gmime.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -171,29 +172,50 @@ struct walk {
     size_t natt, cap;
 };
 
-static unsigned char base64_alphabet[256];
-static pthread_once_t base64_once = PTHREAD_ONCE_INIT;
-
-static void base64_init(void)
+/* How many base64 characters (A-Z a-z 0-9 + /) bytes holds. Branch-free
+ * arithmetic per byte, which the compiler turns into vector code: a table
+ * lookup per byte was 7 % of a fetch's CPU. Sums are kept in 32 bits per
+ * chunk so they cannot overflow. */
+static int64_t base64_chars(const unsigned char *p, size_t len)
 {
-    static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (const char *c = chars; *c; c++)
-        base64_alphabet[(unsigned char)*c] = 1;
+    int64_t n = 0;
+    while (len) {
+        size_t chunk = len < (1u << 20) ? len : (1u << 20);
+        uint32_t c = 0;
+        for (size_t i = 0; i < chunk; i++) {
+            unsigned char x = p[i];
+            unsigned char letter = (unsigned char)((x | 0x20) - 'a'); /* either case */
+            unsigned char digit = (unsigned char)(x - '0');
+            c += (letter < 26) | (digit < 10) | (x == '+') | (x == '/');
+        }
+        n += c;
+        p += chunk;
+        len -= chunk;
+    }
+    return n;
 }
 
 /* A base64 body's decoded size, counted from its characters: 4 make 3
  * bytes, a last group of 2 or 3 makes 1 or 2; whatever else is ignored, as
- * a decoder does. Exact, and far cheaper than decoding. */
+ * a decoder does. Exact, and far cheaper than decoding. The parse keeps the
+ * message in place, so a part's content is a range of the received bytes:
+ * it is counted there, without copying it out of the stream. */
 static int64_t base64_size(GMimeStream *src)
 {
-    char buf[16384];
-    pthread_once(&base64_once, base64_init);
     int64_t n = 0;
-    ssize_t got;
-    g_mime_stream_reset(src);
-    while ((got = g_mime_stream_read(src, buf, sizeof(buf))) > 0) {
-        for (ssize_t i = 0; i < got; i++)
-            n += base64_alphabet[(unsigned char)buf[i]];
+    if (GMIME_IS_STREAM_MEM(src) && src->bound_start >= 0) {
+        GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(src));
+        gint64 end = src->bound_end < 0 ? (gint64)bytes->len : src->bound_end;
+        if (end > (gint64)bytes->len)
+            end = (gint64)bytes->len;
+        if (end > src->bound_start)
+            n = base64_chars(bytes->data + src->bound_start, (size_t)(end - src->bound_start));
+    } else {
+        unsigned char buf[16384];
+        ssize_t got;
+        g_mime_stream_reset(src);
+        while ((got = g_mime_stream_read(src, (char *)buf, sizeof(buf))) > 0)
+            n += base64_chars(buf, (size_t)got);
     }
     return n / 4 * 3 + (n % 4 == 2 ? 1 : n % 4 == 3 ? 2 : 0);
 }
