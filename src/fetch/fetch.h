@@ -19,6 +19,7 @@
 #define MR_RUN_DEADLINE_MS (30 * 60 * 1000) /* a run ends after 30 minutes, whatever */
 #define MR_BATCH_MESSAGES  256
 #define MR_BATCH_BYTES     (32u << 20)
+#define MR_WRITEBACK_BYTES (4u << 20) /* stored between two writeback hints */
 #define MR_PIPELINE_BYTES  (3u << 20) /* received and not yet stored, at most */
 
 struct mr_fetch_options {

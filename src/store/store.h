@@ -36,6 +36,7 @@ int mr_store_latest_schema_version(void);
 int mr_store_in_transaction(const struct mr_store *s);
 int mr_store_begin(struct mr_store *s, mr_error *err); /* BEGIN IMMEDIATE */
 int mr_store_commit(struct mr_store *s, mr_error *err);
+void mr_store_start_writeback(struct mr_store *s);
 void mr_store_rollback(struct mr_store *s);
 
 /* Small named blobs (the vault's key check lives here). */
