@@ -694,6 +694,12 @@ static void test_deep_inbox_pages(void **state)
         assert_int_equal(mr_store_message_insert(f->s, &m, NULL, 0, "x", 1, &err), 0);
     }
     assert_int_equal(mr_store_commit(f->s, &err), 0);
+    /* the counters the insert keeps (migration 10) agree with the rows */
+    size_t n = 0;
+    assert_int_equal(mr_store_message_count(f->s, accounts[0], &n, &err), 0);
+    assert_int_equal(n, 8000);
+    assert_int_equal(mr_store_message_count(f->s, accounts[1], &n, &err), 0);
+    assert_int_equal(n, 4000);
     compare_deep_pages(f->s, 12000);
     assert_int_equal(mr_store_account_delete(f->s, accounts[1], 1, &err), 0);
     compare_deep_pages(f->s, 8000);
