@@ -25,20 +25,29 @@ int mr_store_fetch_state(struct mr_store *s, int64_t account, uint32_t *uidvalid
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mr_store_fail(s, err, "reading state");
 }
 
+/* An UPDATE, or an INSERT for the first time: INSERT OR REPLACE deletes the
+ * old row first, which with foreign keys makes SQLite keep a statement
+ * journal (a 64 KiB page written to a temporary file per commit). */
 int mr_store_set_fetch_state(struct mr_store *s, int64_t account, uint32_t uidvalidity,
                              uint64_t last_uid, mr_error *err)
 {
-    sqlite3_stmt *st;
-    int rc = mr_store_prepare(s, &st,
-                              "INSERT OR REPLACE INTO fetch_state (account_id, uidvalidity,"
-                              " last_uid) VALUES (?, ?, ?)",
-                              err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(st, 1, account);
-    sqlite3_bind_int64(st, 2, uidvalidity);
-    sqlite3_bind_int64(st, 3, (int64_t)last_uid);
-    return mr_store_run(s, st, "writing fetch state", err);
+    static const char *const sql[] = {
+        "UPDATE fetch_state SET uidvalidity = ?2, last_uid = ?3 WHERE account_id = ?1",
+        "INSERT INTO fetch_state (account_id, uidvalidity, last_uid) VALUES (?1, ?2, ?3)"};
+    for (size_t i = 0; i < 2; i++) {
+        sqlite3_stmt *st;
+        int rc = mr_store_prepare(s, &st, sql[i], err);
+        if (rc)
+            return rc;
+        sqlite3_bind_int64(st, 1, account);
+        sqlite3_bind_int64(st, 2, uidvalidity);
+        sqlite3_bind_int64(st, 3, (int64_t)last_uid);
+        if ((rc = mr_store_run(s, st, "writing fetch state", err)))
+            return rc;
+        if (sqlite3_changes(s->db) > 0)
+            break;
+    }
+    return 0;
 }
 
 static int exists(struct mr_store *s, const char *sql, int64_t account, uint32_t uidvalidity,
