@@ -14,8 +14,8 @@ packages=(
     libcmocka-dev python3 sqlite3 dovecot-imapd dovecot-pop3d openssl time
     # network connector tests: real proxies (SOCKS5, HTTP CONNECT, TLS in front)
     dante-server tinyproxy stunnel4
-    # the fetch path's cost guard counts instructions with callgrind
-    valgrind
+    # the fetch path's cost guard counts instructions (callgrind) and bytes written (strace)
+    valgrind strace
     # browser tests: Debian's Chromium (driven by playwright-core from npm)
     chromium fonts-dejavu-core
 )

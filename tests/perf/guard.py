@@ -5,6 +5,15 @@ empty mailbox (start-up, login, SCRAM), per message; and fails when that
 grows past baseline.json by more than its margin. Instruction counts do not
 depend on the machine's load, so this is not a timing test.
 
+Callgrind sees only user space: what the kernel does for mailroom's writes
+is not in those counts. So the guard also counts, with strace, the bytes the
+fetch writes to files, per byte of mail stored: to the store (WAL and
+database) and to temporary files. A statement journal (SQLite's temp file
+for undoing one statement; a trigger on the messages table once made it copy
+every page an insert touched: 28 times the mail's size for this corpus) or any other new
+write traffic shows there. How many commits a fetch makes depends on timing,
+so the store's figure varies a little and has a wider margin.
+
     guard.py              check against baseline.json
     guard.py --update     measure and write baseline.json
 
@@ -56,6 +65,45 @@ def instructions(d, user, proto, tmp):
     return total, fetched
 
 
+def written(d, user, proto, tmp):
+    """Bytes one `mailroom fetch` (keep copy) of user's mailbox writes to the
+    store's files and to temporary files, and the bytes of mail it stored."""
+    data = tempfile.mkdtemp(dir=tmp)
+    env = dict(os.environ, MAILROOM_DATA=data, SQLITE_TMPDIR=data)
+    env.pop("MAILROOM_MASTER_KEY", None)
+
+    def cli(*args, stdin=None):
+        return subprocess.run([BIN, *args], input=stdin, env=env, capture_output=True,
+                              text=True, check=True, timeout=120).stdout
+
+    cli("credential", "add", "--name", "g", "--username", user, "--password-stdin",
+        stdin=POOL_PASSWORD)
+    cli("account", "add", "--name", "g", "--protocol", proto, "--address", "127.0.0.1",
+        "--port", str(d.ports[proto]), "--security", "none", "--credential", "g")
+    out = os.path.join(tmp, f"strace.{proto}.{user}")
+    r = subprocess.run(["strace", "-f", "-qq", "-y", "-o", out, "-e",
+                        "trace=write,pwrite64,writev,pwritev,pwritev2",
+                        BIN, "fetch", "g", "--format", "json"], env=env, capture_output=True,
+                       text=True, timeout=600)
+    if r.returncode != 0:
+        raise SystemExit(f"guard: fetch under strace failed:\n{r.stderr[-3000:]}")
+    stored = json.loads(r.stdout)["runs"][0]["bytes"]
+    store = temp = 0
+    call = re.compile(r"^\d+\s+\w+\(\d+<([^>]*)>.*\)\s+=\s+(\d+)$")
+    with open(out) as f:
+        for line in f:
+            m = call.match(line.rstrip())
+            if not m:
+                continue
+            path, n = m.group(1), int(m.group(2))
+            if path.startswith(data + "/mailroom.db"):
+                store += n
+            elif path.startswith(data + "/"):
+                temp += n  # SQLite's temporary files (SQLITE_TMPDIR), unlinked at once
+    shutil.rmtree(data, ignore_errors=True)
+    return store, temp, stored
+
+
 def measure():
     d = Dovecot(tls=False, users=2, name="guard").start()
     tmp = tempfile.mkdtemp(prefix="mr-guard-")
@@ -72,26 +120,66 @@ def measure():
             figures[proto] = round((total - base) / N)
             print(f"guard: {proto}: {total:,} instructions for {N} messages, {base:,} for none: "
                   f"{figures[proto]:,} per message")
+        for proto in ("imap", "pop3"):
+            store, temp, stored = written(d, full, proto, tmp)
+            if not stored:
+                raise SystemExit(f"guard: {proto}: the fetch under strace stored nothing")
+            figures[f"{proto}_store_writes"] = round(store / stored, 2)
+            figures[f"{proto}_temp_writes"] = round(temp / stored, 3)
+            print(f"guard: {proto}: {store:,} bytes written to the store and {temp:,} to "
+                  f"temporary files for {stored:,} bytes of mail")
         return figures
     finally:
         d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# Bytes written per byte of mail: the store's (WAL, then the database at
+# checkpoints: about twice the mail) may vary with the number of commits;
+# temporary files should see next to nothing.
+WRITE_MARGIN = 0.25
+TEMP_WRITES_MAX = 0.05
+
+
+def check_writes(figures, baseline):
+    failed = False
+    for proto in ("imap", "pop3"):
+        value = figures.pop(f"{proto}_store_writes")
+        ref = baseline.get("store_writes_per_byte", {}).get(proto)
+        verdict = "ok"
+        if ref and value > ref * (1 + WRITE_MARGIN):
+            verdict, failed = f"FAILED: more than {WRITE_MARGIN:.0%} over the baseline", True
+        print(f"guard: {proto}: {value} bytes written to the store per byte of mail "
+              f"(baseline {ref}): {verdict}")
+        temp = figures.pop(f"{proto}_temp_writes")
+        verdict = "ok"
+        if temp > TEMP_WRITES_MAX:
+            verdict, failed = (f"FAILED: more than {TEMP_WRITES_MAX} (a statement journal? "
+                               "see the top of guard.py)"), True
+        print(f"guard: {proto}: {temp} bytes written to temporary files per byte of mail: "
+              f"{verdict}")
+    return failed
+
+
 def main():
-    if not shutil.which("valgrind"):
-        raise SystemExit("guard: valgrind is not installed (make deps installs it)")
+    for tool in ("valgrind", "strace"):
+        if not shutil.which(tool):
+            raise SystemExit(f"guard: {tool} is not installed (make deps installs it)")
     figures = measure()
     if "--update" in sys.argv:
+        writes = {p: figures.pop(f"{p}_store_writes") for p in ("imap", "pop3")}
+        for p in ("imap", "pop3"):
+            figures.pop(f"{p}_temp_writes")
         with open(BASELINE, "w") as f:
-            json.dump({"per_message_instructions": figures, "margin": 0.10}, f, indent=2)
+            json.dump({"per_message_instructions": figures, "margin": 0.10,
+                       "store_writes_per_byte": writes}, f, indent=2)
             f.write("\n")
         print(f"guard: wrote {BASELINE}")
         return 0
     with open(BASELINE) as f:
         baseline = json.load(f)
     margin = baseline["margin"]
-    failed = False
+    failed = check_writes(figures, baseline)
     for proto, value in figures.items():
         ref = baseline["per_message_instructions"][proto]
         ratio = value / ref
