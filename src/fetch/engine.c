@@ -533,7 +533,14 @@ static int fetch_all(struct run *run, mr_error *err)
     run->res->listed = n;
     if (rc == 0)
         rc = classify(run, refs, n, &nfetch, err);
+    struct mr_checkpointer *checkpointer = NULL;
     if (rc == 0 && nfetch) {
+        uint64_t total = 0;
+        for (size_t i = 0; i < nfetch; i++)
+            total += refs[i].size;
+        mr_error ignored = {0}; /* without one, the store checkpoints itself */
+        if (total >= MR_CHECKPOINTER_BYTES)
+            mr_checkpointer_start(run->s, &checkpointer, &ignored);
         run->pipe =
             mr_pipeline_start(MR_PIPELINE_BYTES, prepare_stage, store_stage, store_idle, run);
     }
@@ -555,6 +562,7 @@ static int fetch_all(struct run *run, mr_error *err)
         i += k;
     }
     mr_pipeline_stop(&run->pipe);
+    mr_checkpointer_stop(&checkpointer);
     EVP_MD_CTX_free(run->sha);
     run->sha = NULL;
     if (run->cur) {

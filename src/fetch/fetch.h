@@ -16,11 +16,12 @@
 #include "proto/mailbox.h"
 #include "registry/registry.h"
 
-#define MR_RUN_DEADLINE_MS (30 * 60 * 1000) /* a run ends after 30 minutes, whatever */
-#define MR_BATCH_MESSAGES  256
-#define MR_BATCH_BYTES     (32u << 20)
-#define MR_WRITEBACK_BYTES (4u << 20) /* stored between two writeback hints */
-#define MR_PIPELINE_BYTES  (3u << 20) /* received and not yet stored, at most */
+#define MR_RUN_DEADLINE_MS    (30 * 60 * 1000) /* a run ends after 30 minutes, whatever */
+#define MR_BATCH_MESSAGES     256
+#define MR_BATCH_BYTES        (32u << 20)
+#define MR_CHECKPOINTER_BYTES (16u << 20) /* a fetch this big checkpoints in a thread */
+#define MR_WRITEBACK_BYTES    (4u << 20)  /* stored between two writeback hints */
+#define MR_PIPELINE_BYTES     (3u << 20)  /* received and not yet stored, at most */
 
 struct mr_fetch_options {
     mr_trace_fn trace; /* protocol trace, secrets redacted; NULL = off */

@@ -37,6 +37,14 @@ int mr_store_in_transaction(const struct mr_store *s);
 int mr_store_begin(struct mr_store *s, mr_error *err); /* BEGIN IMMEDIATE */
 int mr_store_commit(struct mr_store *s, mr_error *err);
 void mr_store_start_writeback(struct mr_store *s);
+
+/* While a long fetch writes through s, its WAL is copied into the database
+ * by a thread with a connection of its own instead of by s after a commit
+ * (checkpoint.c). Stop before s is used by another thread or closed. No
+ * thread (out of resources) is not an error: s checkpoints itself then. */
+struct mr_checkpointer;
+int mr_checkpointer_start(struct mr_store *s, struct mr_checkpointer **out, mr_error *err);
+void mr_checkpointer_stop(struct mr_checkpointer **c);
 void mr_store_rollback(struct mr_store *s);
 
 /* Small named blobs (the vault's key check lives here). */

@@ -705,6 +705,70 @@ static void test_deep_inbox_pages(void **state)
     compare_deep_pages(f->s, 8000);
 }
 
+static void insert_big_messages(struct mr_store *s, int64_t account, int from, int count,
+                                size_t size)
+{
+    mr_error err = {0};
+    char *raw = mr_xmalloc(size);
+    memset(raw, 'x', size);
+    assert_int_equal(mr_store_begin(s, &err), 0);
+    for (int i = from; i < from + count; i++) {
+        struct mr_message m = {0};
+        m.account_id = account;
+        m.uidvalidity = 1;
+        m.uid = (uint64_t)i + 1;
+        m.sha256[0] = (unsigned char)i;
+        m.size = (int64_t)size;
+        m.fetched_at = 1000 + i;
+        m.status = MR_MSG_STORED;
+        assert_int_equal(mr_store_message_insert(s, &m, NULL, 0, raw, size, &err), 0);
+    }
+    assert_int_equal(mr_store_commit(s, &err), 0);
+    free(raw);
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* While a checkpointer runs, the WAL reaches the database by its thread
+ * (the writer's commits only wake it); after it stops, commits go on as
+ * before (the WAL hook it set is gone: under ASan a dangling one fails). */
+static void test_checkpointer_copies_the_wal(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    struct mr_account a;
+    make_account(&a, "big", add_credential(f->s, "c"));
+    int64_t account = add_account(f->s, &a);
+    mr_account_clear(&a);
+    char *db = mr_xasprintf("%s/mailroom.db", f->dir);
+    off_t before = file_size(db);
+    struct mr_checkpointer *c = NULL;
+    assert_int_equal(mr_checkpointer_start(f->s, &c, &err), 0);
+    assert_non_null(c);
+    for (int t = 0; t < 4; t++) /* 4 commits of 6 MiB: over 256 frames of 64 KiB */
+        insert_big_messages(f->s, account, t * 12, 12, 512 * 1024);
+    off_t after = before;
+    for (int i = 0; i < 500 && after < before + (16 << 20); i++) {
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        after = file_size(db);
+    }
+    mr_checkpointer_stop(&c);
+    assert_null(c);
+    if (after < before + (16 << 20))
+        fail_msg("the database grew from %lld to %lld bytes: no checkpoint", (long long)before,
+                 (long long)after);
+    insert_big_messages(f->s, account, 48, 4, 512 * 1024);
+    size_t n = 0;
+    assert_int_equal(mr_store_message_count(f->s, account, &n, &err), 0);
+    assert_int_equal(n, 52);
+    free(db);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -724,6 +788,7 @@ int main(void)
         T(test_report_filters_and_paging),
         T(test_name_filter_takes_wildcards_literally),
         T(test_deep_inbox_pages),
+        T(test_checkpointer_copies_the_wal),
         T(test_rollback_leaves_nothing),
         T(test_meta),
         T(test_status_and_history_pruning),
