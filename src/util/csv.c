@@ -12,11 +12,23 @@ static int needs_quotes(const char *s)
     return strpbrk(s, ",\"\r\n") != NULL;
 }
 
+/* Whether a spreadsheet would take the field for a formula. */
+int mr_csv_formula_like(const char *s)
+{
+    return s && *s && strchr("=+-@\t\r", *s) != NULL;
+}
+
 static int put_field(struct mr_buf *b, const char *s)
 {
-    if (!s || !needs_quotes(s))
-        return s ? mr_buf_puts(b, s) : 0;
-    int rc = mr_buf_putc(b, '"');
+    if (!s)
+        return 0;
+    int quoted = needs_quotes(s), rc = 0;
+    if (quoted)
+        rc = mr_buf_putc(b, '"');
+    if (rc == 0 && mr_csv_formula_like(s))
+        rc = mr_buf_putc(b, '\''); /* part of the field: inside the quotes */
+    if (!quoted)
+        return rc ? rc : mr_buf_puts(b, s);
     for (const char *p = s; *p && rc == 0; p++) {
         if (*p == '"')
             rc = mr_buf_putc(b, '"');

@@ -369,6 +369,18 @@ class ApiTest(unittest.TestCase):
 class OpenApiTest(unittest.TestCase):
     """docs/openapi.yaml documents exactly the routes the daemon serves."""
 
+    def test_is_valid_yaml(self):
+        """A tool reading the document gets it whole: it parses as YAML (a
+        plain scalar with ': ' in it once did not)."""
+        import os
+        import yaml
+        path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "openapi.yaml")
+        with open(path) as fh:
+            doc = yaml.safe_load(fh)
+        self.assertTrue(doc["openapi"].startswith("3."))
+        self.assertIn("/messages/{id}", doc["paths"])
+        self.assertIn("CSV", doc["paths"]["/reports/accounts.csv"]["get"]["summary"])
+
     def documented(self):
         import os
         import re

