@@ -342,10 +342,9 @@ int mr_api_settings_update(struct mr_http_req *r)
     for (size_t i = 0; i < in.in.count; i++)
         if (strncmp(in.in.items[i].key, "smtp_", 5) == 0)
             mr_input_add(&smtp, in.in.items[i].key, in.in.items[i].value);
-    const char *ref = mr_input_get(&in.in, "default_connector");
-    int rc = ref ? mr_registry_set_default_connector(r->reg, *ref ? ref : "none", &err) : 0;
-    if (rc == 0 && smtp.count)
-        rc = mr_registry_smtp_set(r->reg, &smtp, &p, &err);
+    /* one transaction: a bad SMTP field leaves the connector unchanged too */
+    int rc = mr_registry_settings_update(r->reg, mr_input_get(&in.in, "default_connector"), &smtp,
+                                         &p, &err);
     json_decref(body);
     return rc ? mr_http_fail(r, rc, &p, &err) : mr_api_settings_get(r);
 }

@@ -566,13 +566,10 @@ static int audit_default(struct mr_registry *r, int64_t old, int64_t new, mr_err
     return rc;
 }
 
-int mr_registry_set_default_connector(struct mr_registry *r, const char *ref, mr_error *err)
+int mr_registry_default_connector_apply(struct mr_registry *r, const char *ref, mr_error *err)
 {
     int64_t old = 0, id = 0;
-    int rc = mr_store_begin(r->store, err);
-    if (rc)
-        return rc;
-    rc = mr_store_default_connector(r->store, &old, err);
+    int rc = mr_store_default_connector(r->store, &old, err);
     if (rc == 0 && (!ref || !*ref || strcmp(ref, "none") == 0))
         rc = unset_default(r, err);
     else if (rc == 0) {
@@ -584,5 +581,11 @@ int mr_registry_set_default_connector(struct mr_registry *r, const char *ref, mr
     }
     if (rc == 0)
         rc = audit_default(r, old, id, err);
-    return finish(r, rc, err);
+    return rc;
+}
+
+int mr_registry_set_default_connector(struct mr_registry *r, const char *ref, mr_error *err)
+{
+    int rc = mr_store_begin(r->store, err);
+    return rc ? rc : finish(r, mr_registry_default_connector_apply(r, ref, err), err);
 }

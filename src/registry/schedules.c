@@ -166,15 +166,12 @@ static void smtp_field(struct mr_registry *r, struct mr_smtp_settings *m, const 
         mr_problems_add(p, key, "is not an SMTP setting");
 }
 
-int mr_registry_smtp_set(struct mr_registry *r, const struct mr_input *in, struct mr_problems *p,
-                         mr_error *err)
+int mr_registry_smtp_apply(struct mr_registry *r, const struct mr_input *in, struct mr_problems *p,
+                           mr_error *err)
 {
     struct mr_smtp_settings m;
     size_t before = p->count;
-    int rc = mr_store_begin(r->store, err);
-    if (rc)
-        return rc;
-    rc = mr_store_smtp_get(r->store, &m, err);
+    int rc = mr_store_smtp_get(r->store, &m, err);
     for (size_t i = 0; i < in->count && rc == 0; i++)
         smtp_field(r, &m, in->items[i].key, in->items[i].value, p, err);
     if (m.host)
@@ -195,5 +192,28 @@ int mr_registry_smtp_set(struct mr_registry *r, const struct mr_input *in, struc
         free(text);
     }
     mr_smtp_settings_clear(&m);
+    return rc;
+}
+
+int mr_registry_smtp_set(struct mr_registry *r, const struct mr_input *in, struct mr_problems *p,
+                         mr_error *err)
+{
+    int rc = mr_store_begin(r->store, err);
+    return rc ? rc : finish(r, mr_registry_smtp_apply(r, in, p, err), err);
+}
+
+int mr_registry_settings_update(struct mr_registry *r, const char *connector,
+                                const struct mr_input *smtp, struct mr_problems *p, mr_error *err)
+{
+    int rc = mr_store_begin(r->store, err);
+    if (rc)
+        return rc;
+    if (connector) {
+        rc = mr_registry_default_connector_apply(r, *connector ? connector : "none", err);
+        if (rc && strcmp(err->field, "default-connector") == 0)
+            snprintf(err->field, sizeof(err->field), "default_connector"); /* the API's key */
+    }
+    if (rc == 0 && smtp->count)
+        rc = mr_registry_smtp_apply(r, smtp, p, err);
     return finish(r, rc, err);
 }

@@ -16,5 +16,12 @@ int mr_registry_schedule_remove(struct mr_registry *r, int64_t id, mr_error *err
  * "" for none), smtp_from. */
 int mr_registry_smtp_set(struct mr_registry *r, const struct mr_input *in, struct mr_problems *p,
                          mr_error *err);
+/* The same inside the caller's transaction. */
+int mr_registry_smtp_apply(struct mr_registry *r, const struct mr_input *in, struct mr_problems *p,
+                           mr_error *err);
+/* The API's settings: the default connector (ID, name, "" or "none" to
+ * unset; NULL leaves it) and the SMTP keys of smtp, all or nothing. */
+int mr_registry_settings_update(struct mr_registry *r, const char *connector,
+                                const struct mr_input *smtp, struct mr_problems *p, mr_error *err);
 
 #endif

@@ -311,6 +311,32 @@ class ApiTest(unittest.TestCase):
                                          {"default_connector": None})[0], 200)
         self.assertEqual(self.admin.json("DELETE", f"/api/v1/connectors/{k['id']}")[0], 200)
 
+    def test_settings_change_all_or_nothing(self):
+        """PATCH /settings applies the default connector and the SMTP relay
+        together or not at all: a bad field in one leaves the other as it
+        was."""
+        self.create("/api/v1/connectors", {"name": "both", "type": "socks5",
+                                           "address": "proxy.internal", "port": 1080})
+        _, before = self.admin.json("GET", "/api/v1/settings")
+        status, b = self.admin.json("PATCH", "/api/v1/settings",
+                                    {"default_connector": "both", "smtp_port": 99999})
+        self.assertEqual((status, b["error"]["field"]), (400, "smtp_port"))
+        _, now = self.admin.json("GET", "/api/v1/settings")
+        self.assertEqual(now, before)
+        status, s = self.admin.json("PATCH", "/api/v1/settings",
+                                    {"default_connector": "both", "smtp_host": "relay.example",
+                                     "smtp_port": 587})
+        self.assertEqual((status, s["default_connector"]["name"], s["smtp_host"]),
+                         (200, "both", "relay.example"))
+        status, b = self.admin.json("PATCH", "/api/v1/settings",
+                                    {"default_connector": "no-such", "smtp_host": "other.example"})
+        self.assertEqual((status, b["error"]["field"]), (404, "default_connector"))
+        _, now = self.admin.json("GET", "/api/v1/settings")
+        self.assertEqual((now["default_connector"]["name"], now["smtp_host"]),
+                         ("both", "relay.example"))
+        self.assertEqual(self.admin.json("PATCH", "/api/v1/settings",
+                                         {"default_connector": None})[0], 200)
+
     def test_report_paging_filters_and_csv(self):
         self.create("/api/v1/credentials", {"name": "rep", "username": "u", "password": SECRET})
         for i in range(65):
