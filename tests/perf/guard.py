@@ -38,36 +38,10 @@ BIN = os.environ.get("MAILROOM_GUARD_BIN") or os.path.join(HERE, "..", "..", "bu
                                                            "mailroom")
 
 
-def instructions(d, user, proto, tmp):
-    """Instructions of one `mailroom fetch` (keep copy) of user's mailbox."""
-    data = tempfile.mkdtemp(dir=tmp)
-    env = dict(os.environ, MAILROOM_DATA=data)
-    env.pop("MAILROOM_MASTER_KEY", None)
-
-    def cli(*args, stdin=None):
-        return subprocess.run([BIN, *args], input=stdin, env=env, capture_output=True,
-                              text=True, check=True, timeout=120).stdout
-
-    cli("credential", "add", "--name", "g", "--username", user, "--password-stdin",
-        stdin=POOL_PASSWORD)
-    cli("account", "add", "--name", "g", "--protocol", proto, "--address", "127.0.0.1",
-        "--port", str(d.ports[proto]), "--security", "none", "--credential", "g")
-    out = os.path.join(tmp, f"callgrind.{proto}.{user}")
-    r = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                        BIN, "fetch", "g", "--format", "json"], env=env, capture_output=True,
-                       text=True, timeout=600)
-    if r.returncode != 0:
-        raise SystemExit(f"guard: fetch under valgrind failed:\n{r.stderr[-3000:]}")
-    fetched = json.loads(r.stdout)["runs"][0]["fetched"]
-    with open(out) as f:
-        total = int(re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M).group(1))
-    shutil.rmtree(data, ignore_errors=True)
-    return total, fetched
-
-
-def written(d, user, proto, tmp):
-    """Bytes one `mailroom fetch` (keep copy) of user's mailbox writes to the
-    store's files and to temporary files, and the bytes of mail it stored."""
+def fetch_under(tool, what, d, user, proto, tmp):
+    """One `mailroom fetch` (keep copy) of user's mailbox in a fresh data
+    directory, run under the command tool (a list); returns the fetch's run
+    as JSON and the data directory (SQLite's temporary files go there too)."""
     data = tempfile.mkdtemp(dir=tmp)
     env = dict(os.environ, MAILROOM_DATA=data, SQLITE_TMPDIR=data)
     env.pop("MAILROOM_MASTER_KEY", None)
@@ -80,14 +54,32 @@ def written(d, user, proto, tmp):
         stdin=POOL_PASSWORD)
     cli("account", "add", "--name", "g", "--protocol", proto, "--address", "127.0.0.1",
         "--port", str(d.ports[proto]), "--security", "none", "--credential", "g")
-    out = os.path.join(tmp, f"strace.{proto}.{user}")
-    r = subprocess.run(["strace", "-f", "-qq", "-y", "-o", out, "-e",
-                        "trace=write,pwrite64,writev,pwritev,pwritev2",
-                        BIN, "fetch", "g", "--format", "json"], env=env, capture_output=True,
-                       text=True, timeout=600)
+    r = subprocess.run([*tool, BIN, "fetch", "g", "--format", "json"], env=env,
+                       capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
-        raise SystemExit(f"guard: fetch under strace failed:\n{r.stderr[-3000:]}")
-    stored = json.loads(r.stdout)["runs"][0]["bytes"]
+        raise SystemExit(f"guard: fetch under {what} failed:\n{r.stderr[-3000:]}")
+    return json.loads(r.stdout)["runs"][0], data
+
+
+def instructions(d, user, proto, tmp):
+    """Instructions of one fetch of user's mailbox, and how many it fetched."""
+    out = os.path.join(tmp, f"callgrind.{proto}.{user}")
+    run, data = fetch_under(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"],
+                            "valgrind", d, user, proto, tmp)
+    with open(out) as f:
+        total = int(re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M).group(1))
+    shutil.rmtree(data, ignore_errors=True)
+    return total, run["fetched"]
+
+
+def written(d, user, proto, tmp):
+    """Bytes one fetch of user's mailbox writes to the store's files and to
+    temporary files, and the bytes of mail it stored."""
+    out = os.path.join(tmp, f"strace.{proto}.{user}")
+    run, data = fetch_under(["strace", "-f", "-qq", "-y", "-o", out, "-e",
+                             "trace=write,pwrite64,writev,pwritev,pwritev2"],
+                            "strace", d, user, proto, tmp)
+    stored = run["bytes"]
     store = temp = 0
     call = re.compile(r"^\d+\s+\w+\(\d+<([^>]*)>.*\)\s+=\s+(\d+)$")
     with open(out) as f:
