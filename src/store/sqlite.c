@@ -255,9 +255,7 @@ static int exec_migration(struct mr_store *s, size_t i, mr_error *err)
     return MR_ESTORE;
 }
 
-/* Every pending migration in one transaction: a new store is created with
- * one commit (one fsync) instead of one per migration, and a failed
- * upgrade leaves the store as it was. */
+/* A store written by a newer mailroom is not touched. */
 static int newer_schema(struct mr_store *s, int version, mr_error *err)
 {
     return mr_error_set(err, MR_ESTORE, "",
