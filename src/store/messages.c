@@ -179,8 +179,9 @@ static int insert_attachments(struct mr_store *s, int64_t id, const struct mr_at
     return 0;
 }
 
-/* The counters the inbox pages by (migrations 8 and 9; since 10 kept here, not by triggers) for a
- * new message: its account's count and its block's, for its status. */
+/* A new message's share of the inbox counters (tables of migrations 8 and
+ * 9): its account's count and its block's, for its status. Since migration
+ * 10 they are kept here, not by insert triggers (see there). */
 static int count_inserted(struct mr_store *s, const struct mr_message *m, mr_error *err)
 {
     sqlite3_stmt *st;
@@ -363,8 +364,8 @@ static void clear_message(void *m)
     mr_message_clear(m);
 }
 
-/* From the counters (the insert and the delete triggers keep them): account 0 counts every account;
- * status NULL counts both. */
+/* From the counters (kept by the insert and the delete triggers): account
+ * 0 counts every account; status NULL counts both. */
 static int counted(struct mr_store *s, int64_t account, const char *status, size_t *n,
                    mr_error *err)
 {
