@@ -535,13 +535,13 @@ int mr_registry_connector_remove(struct mr_registry *r, int64_t id, mr_error *er
 
 /* --- settings ---------------------------------------------------------- */
 
-static int unset_default(struct mr_registry *r, mr_error *err)
+static int unset_default(struct mr_registry *r, const char *field, mr_error *err)
 {
     struct mr_buf users;
     mr_buf_init(&users, 800);
     int rc = mr_store_accounts_on_default(r->store, &users, err);
     if (rc == 0 && users.len)
-        rc = mr_error_set(err, MR_EINUSE, "default-connector",
+        rc = mr_error_set(err, MR_EINUSE, field,
                           "accounts use the default connector: %s; give them a connector of "
                           "their own or set Use network connector to no first",
                           users.data);
@@ -566,18 +566,19 @@ static int audit_default(struct mr_registry *r, int64_t old, int64_t new, mr_err
     return rc;
 }
 
-int mr_registry_default_connector_apply(struct mr_registry *r, const char *ref, mr_error *err)
+int mr_registry_default_connector_apply(struct mr_registry *r, const char *ref, const char *field,
+                                        mr_error *err)
 {
     int64_t old = 0, id = 0;
     int rc = mr_store_default_connector(r->store, &old, err);
     if (rc == 0 && (!ref || !*ref || strcmp(ref, "none") == 0))
-        rc = unset_default(r, err);
+        rc = unset_default(r, field, err);
     else if (rc == 0) {
         rc = mr_store_resolve(r->store, MR_OBJ_CONNECTOR, ref, &id, err);
         if (rc == 0)
             rc = mr_store_set_default_connector(r->store, id, err);
         if (rc == MR_ENOTFOUND)
-            snprintf(err->field, sizeof(err->field), "default-connector");
+            snprintf(err->field, sizeof(err->field), "%s", field);
     }
     if (rc == 0)
         rc = audit_default(r, old, id, err);
@@ -587,5 +588,7 @@ int mr_registry_default_connector_apply(struct mr_registry *r, const char *ref, 
 int mr_registry_set_default_connector(struct mr_registry *r, const char *ref, mr_error *err)
 {
     int rc = mr_store_begin(r->store, err);
-    return rc ? rc : finish(r, mr_registry_default_connector_apply(r, ref, err), err);
+    return rc ? rc
+              : finish(r, mr_registry_default_connector_apply(r, ref, "default-connector", err),
+                       err);
 }

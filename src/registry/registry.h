@@ -81,7 +81,9 @@ int mr_registry_connector_remove(struct mr_registry *r, int64_t id, mr_error *er
 /* ref: an ID or name, or NULL / "none" to unset (refused while accounts
  * rely on the default). */
 int mr_registry_set_default_connector(struct mr_registry *r, const char *ref, mr_error *err);
-/* The same inside the caller's transaction (mr_registry_settings_update). */
-int mr_registry_default_connector_apply(struct mr_registry *r, const char *ref, mr_error *err);
+/* The same inside the caller's transaction (mr_registry_settings_update);
+ * errors name field (the CLI's option or the API's key). */
+int mr_registry_default_connector_apply(struct mr_registry *r, const char *ref, const char *field,
+                                        mr_error *err);
 
 #endif

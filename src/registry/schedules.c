@@ -208,11 +208,9 @@ int mr_registry_settings_update(struct mr_registry *r, const char *connector,
     int rc = mr_store_begin(r->store, err);
     if (rc)
         return rc;
-    if (connector) {
-        rc = mr_registry_default_connector_apply(r, *connector ? connector : "none", err);
-        if (rc && strcmp(err->field, "default-connector") == 0)
-            snprintf(err->field, sizeof(err->field), "default_connector"); /* the API's key */
-    }
+    if (connector)
+        rc = mr_registry_default_connector_apply(r, *connector ? connector : "none",
+                                                 "default_connector", err);
     if (rc == 0 && smtp->count)
         rc = mr_registry_smtp_apply(r, smtp, p, err);
     return finish(r, rc, err);
