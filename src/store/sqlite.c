@@ -220,10 +220,15 @@ static int configure(struct mr_store *s, mr_error *err)
      * store gets 64 KiB pages (an existing one keeps its own): a message's
      * bytes go to the WAL in a sixteenth of the frames, and syscalls, that
      * 4 KiB pages take; an idle check, which writes two small history rows,
-     * costs about the same either way (docs/performance.md). */
+     * costs about the same either way (docs/performance.md). When the WAL
+     * starts over, its file is cut back to 64 MiB: what one very big
+     * transaction left is not kept on disk (checkpoint.c bounds the rest). */
     int rc = mr_store_exec(s, "PRAGMA page_size=65536; PRAGMA journal_mode=WAL", err);
     if (rc == 0)
-        rc = mr_store_exec(s, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err);
+        rc = mr_store_exec(s,
+                           "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+                           "PRAGMA journal_size_limit=67108864;",
+                           err);
     return rc;
 }
 

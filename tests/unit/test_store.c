@@ -769,6 +769,38 @@ static void test_checkpointer_copies_the_wal(void **state)
     free(db);
 }
 
+/* A long fetch commits batch after batch: past 64 MiB of WAL the writer
+ * lets the checkpointer catch up, and the WAL starts over instead of growing
+ * with everything written (it reached the size of the whole fetch). */
+static void test_checkpointer_bounds_the_wal(void **state)
+{
+    struct fixture *f = *state;
+    mr_error err = {0};
+    struct mr_account a;
+    make_account(&a, "long", add_credential(f->s, "c"));
+    int64_t account = add_account(f->s, &a);
+    mr_account_clear(&a);
+    char *wal = mr_xasprintf("%s/mailroom.db-wal", f->dir);
+    struct mr_checkpointer *c = NULL;
+    assert_int_equal(mr_checkpointer_start(f->s, &c, &err), 0);
+    assert_non_null(c);
+    off_t largest = 0;
+    for (int t = 0; t < 16; t++) { /* 16 commits of 8 MiB: twice the bound */
+        insert_big_messages(f->s, account, t * 8, 8, 1024 * 1024);
+        off_t now = file_size(wal);
+        if (now > largest)
+            largest = now;
+    }
+    mr_checkpointer_stop(&c);
+    /* the bound, one more commit, and the frames' headers */
+    if (largest > (off_t)(64 + 8 + 1) << 20)
+        fail_msg("the WAL grew to %lld bytes for 128 MiB written", (long long)largest);
+    size_t n = 0;
+    assert_int_equal(mr_store_message_count(f->s, account, &n, &err), 0);
+    assert_int_equal(n, 128);
+    free(wal);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -789,6 +821,7 @@ int main(void)
         T(test_name_filter_takes_wildcards_literally),
         T(test_deep_inbox_pages),
         T(test_checkpointer_copies_the_wal),
+        T(test_checkpointer_bounds_the_wal),
         T(test_rollback_leaves_nothing),
         T(test_meta),
         T(test_status_and_history_pruning),
