@@ -283,17 +283,18 @@ static void add_attachment(struct walk *w, GMimePart *part)
     g_free(type);
 }
 
-/* Charsets whose text needs no conversion when it is valid: 2 for UTF-8, 1
- * for US-ASCII, 0 for any other. */
-static int unconverted_charset(const char *charset)
+/* Charsets whose text needs no conversion when it is valid. */
+enum text_kind { CONVERTED, ASCII, UTF8 };
+
+static enum text_kind text_kind(const char *charset)
 {
     if (!charset)
-        return 0;
+        return CONVERTED;
     if (strcasecmp(charset, "utf-8") == 0 || strcasecmp(charset, "utf8") == 0)
-        return 2;
+        return UTF8;
     if (strcasecmp(charset, "us-ascii") == 0 || strcasecmp(charset, "ascii") == 0)
-        return 1;
-    return 0;
+        return ASCII;
+    return CONVERTED;
 }
 
 /* The text of a part in UTF-8 or US-ASCII, decoded from its transfer
@@ -301,7 +302,7 @@ static int unconverted_charset(const char *charset)
  * converting UTF-8 to UTF-8): as a C string, up to its first NUL, as
  * g_mime_text_part_get_text would return it. NULL when the bytes are not
  * valid in their charset: GMime's converter then decides what is kept. */
-static char *unconverted_text(GMimePart *part, int kind)
+static char *unconverted_text(GMimePart *part, enum text_kind kind)
 {
     GMimeDataWrapper *content = g_mime_part_get_content(part);
     GMimeStream *src = content ? g_mime_data_wrapper_get_stream(content) : NULL;
@@ -323,7 +324,7 @@ static char *unconverted_text(GMimePart *part, int kind)
     if (nul)
         len = (size_t)(nul - p);
     int valid = 1;
-    if (kind == 1) {
+    if (kind == ASCII) {
         for (size_t i = 0; i < len && valid; i++)
             valid = p[i] < 0x80;
     } else {
@@ -346,8 +347,8 @@ static char *unconverted_text(GMimePart *part, int kind)
 static char *part_text(GMimeTextPart *part, int cut)
 {
     const char *charset = g_mime_text_part_get_charset(part);
-    int kind = unconverted_charset(charset);
-    char *fast = kind ? unconverted_text(GMIME_PART(part), kind) : NULL;
+    enum text_kind kind = text_kind(charset);
+    char *fast = kind != CONVERTED ? unconverted_text(GMIME_PART(part), kind) : NULL;
     if (fast) {
         if (cut)
             cut_text(fast);
