@@ -8,11 +8,15 @@
 #include "util/text.h"
 
 #include "util/log.h"
-#include <signal.h>
+#include "util/mem.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
     "serve [--listen ADDRESS:PORT] [--threads N] [--workers N] [--no-scheduler]\n"
@@ -88,6 +92,47 @@ static int first_admin(struct mr_cli *cli)
     return 0;
 }
 
+/* One daemon per data directory: a write lock on DIR/serve.pid (an
+ * open-file-description lock, held until the process ends, however it
+ * ends), with the holder's pid in the file for the one refused. Two
+ * schedulers on one store would check each account twice as often and
+ * keep twice the sessions; the command line beside a daemon is fine. */
+static int lock_data_dir(struct mr_cli *cli, int *fd_out)
+{
+    char *path = mr_xasprintf("%s/serve.pid", cli->data_dir);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    mr_error err = {0};
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        mr_error_set(&err, MR_EIO, "data", "cannot open %s: %s", path, strerror(errno));
+    else if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+        char pid[24] = "";
+        ssize_t n = errno == EAGAIN || errno == EACCES ? pread(fd, pid, sizeof(pid) - 1, 0) : -1;
+        if (n > 0)
+            pid[strcspn(pid, "\n")] = '\0';
+        if (n < 0)
+            mr_error_set(&err, MR_EIO, "data", "cannot lock %s: %s", path, strerror(errno));
+        else
+            mr_error_set(&err, MR_EINUSE, "data",
+                         "another mailroom serve (pid %s) is using the data directory %s; stop "
+                         "it first, or give this one a data directory of its own with --data",
+                         *pid ? pid : "not known yet: it is starting", cli->data_dir);
+    } else {
+        char pid[24];
+        int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+        if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
+            mr_error_set(&err, MR_EIO, "data", "cannot write %s: %s", path, strerror(errno));
+    }
+    free(path);
+    if (err.code) {
+        if (fd >= 0)
+            close(fd);
+        return mr_cli_fail(cli, &err);
+    }
+    *fd_out = fd; /* kept open: the lock lasts as long as the daemon */
+    return 0;
+}
+
 int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -142,13 +187,14 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         cfg.secure_cookies |= c == 's';
         cfg.metrics_public |= c == 'm';
         scheduler &= c != 'n';
-        if (strchr("ltswnmHLVkK", c))
+        if (c > 0 && c < 128 && strchr("ltswnmHLVkK", c)) /* not the NUL: --data is 0x100 */
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)
             return rc;
     }
-    if ((rc = mr_cli_open(cli)) || (rc = first_admin(cli)))
+    int lock_fd = -1;
+    if ((rc = mr_cli_open(cli)) || (rc = lock_data_dir(cli, &lock_fd)) || (rc = first_admin(cli)))
         return rc;
     sigset_t stop;
     sigemptyset(&stop);
@@ -174,10 +220,10 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         return mr_cli_fail(cli, &err);
     }
     mr_http_set_scheduler(srv, sched);
-    const char *open = strchr(cfg.host, ':') ? "[" : "", *close = *open ? "]" : "";
+    const char *lb = strchr(cfg.host, ':') ? "[" : "", *rb = *lb ? "]" : "";
     printf("mailroom %s: serving http://%s%s%s:%d/ (data in %s; automatic checks %s); stop "
            "with Ctrl-C\n",
-           MR_VERSION, open, cfg.host, close, cfg.port, cli->data_dir, sched ? "on" : "off");
+           MR_VERSION, lb, cfg.host, rb, cfg.port, cli->data_dir, sched ? "on" : "off");
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);
@@ -187,5 +233,6 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     mr_http_set_scheduler(srv, NULL);
     mr_http_stop(&srv);
     MR_LOG(MR_LOG_INFO, "stopped", MR_LS("version", MR_VERSION));
+    close(lock_fd);
     return 0;
 }

@@ -191,7 +191,6 @@ struct run {
     uint64_t last_uid;
     uint64_t pending_deletes; /* POP3: DELE sent, applied by QUIT */
     int64_t txn_since_ms;     /* when the open transaction began */
-    size_t unflushed;         /* bytes stored since the last writeback hint */
     int64_t idle_since_ms;    /* when the store thread began waiting (0: busy) */
     int txn_failed;           /* an idle commit failed: the batch fails with */
     mr_error txn_err;
@@ -366,11 +365,6 @@ static int store_stage(void *ctx, struct mr_pipeline_item *it, mr_error *err)
     if (rc == 0 && !dup) {
         run->res->fetched++;
         run->res->bytes += it->raw.len;
-        run->unflushed += it->raw.len;
-        if (run->unflushed >= MR_WRITEBACK_BYTES) {
-            mr_store_start_writeback(run->s);
-            run->unflushed = 0;
-        }
     }
     if (rc == 0)
         remember(run, &it->ref);

@@ -20,7 +20,6 @@
 #define MR_BATCH_MESSAGES     256
 #define MR_BATCH_BYTES        (32u << 20)
 #define MR_CHECKPOINTER_BYTES (16u << 20) /* a fetch this big checkpoints in a thread */
-#define MR_WRITEBACK_BYTES    (4u << 20)  /* stored between two writeback hints */
 #define MR_PIPELINE_BYTES     (3u << 20)  /* received and not yet stored, at most */
 
 struct mr_fetch_options {

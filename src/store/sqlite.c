@@ -6,7 +6,6 @@
 #include "util/text.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -382,25 +381,6 @@ void mr_store_rollback(struct mr_store *s)
     if (s->in_transaction)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->in_transaction = 0;
-}
-
-/* Starts writing the store's dirty pages (the WAL's and the database's)
- * to disk without waiting for it, as a long batch is stored: the fsync of
- * its commit then finds little left to write instead of stalling the
- * store for everything at once. Only a hint: errors are ignored, and the
- * commit's fsync is still what makes the batch durable. */
-void mr_store_start_writeback(struct mr_store *s)
-{
-    char *wal = mr_xasprintf("%s-wal", s->path);
-    const char *paths[] = {wal, s->path};
-    for (size_t i = 0; i < 2; i++) {
-        int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-            close(fd);
-        }
-    }
-    free(wal);
 }
 
 /* --- meta -------------------------------------------------------------- */

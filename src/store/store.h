@@ -26,6 +26,11 @@ struct mr_store;
 
 /* Opens (creating when needed) DIR/mailroom.db: the directory 0700, the
  * database 0600, WAL mode, foreign keys on, migrations applied. */
+/* Only SQLite opens, stats or closes the database and its -wal and -shm
+ * files: on POSIX, closing any descriptor of a file drops every fcntl lock
+ * the process holds on it, SQLite's included, and the next process to
+ * close the database would then delete a WAL that a live daemon still
+ * writes to (SQLite's "How To Corrupt", section 2.2). */
 int mr_store_open(struct mr_store **out, const char *dir, mr_error *err);
 void mr_store_close(struct mr_store **s);
 const char *mr_store_dir(const struct mr_store *s);
@@ -36,7 +41,6 @@ int mr_store_latest_schema_version(void);
 int mr_store_in_transaction(const struct mr_store *s);
 int mr_store_begin(struct mr_store *s, mr_error *err); /* BEGIN IMMEDIATE */
 int mr_store_commit(struct mr_store *s, mr_error *err);
-void mr_store_start_writeback(struct mr_store *s);
 
 /* While a long fetch writes through s, its WAL is copied into the database
  * by a thread with a connection of its own instead of by s after a commit
