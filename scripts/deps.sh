@@ -16,6 +16,8 @@ packages=(
     dante-server tinyproxy stunnel4
     # the fetch path's cost guard counts instructions (callgrind) and bytes written (strace)
     valgrind strace
+    # the daemon under load (integration.load, bench/load.py), bench/accounts.py's profile
+    wrk curl linux-perf
     # browser tests: Debian's Chromium (driven by playwright-core from npm)
     chromium fonts-dejavu-core
 )

@@ -47,6 +47,14 @@ const struct mr_field mr_account_fields[] = {
     {"max_message_size", "Largest message to fetch (bytes)", MR_FIELD_INT,
      "1024-1073741824, empty for 64 MiB", AT(max_message_size), MR_MAX_SIZE_MIN, MR_MAX_SIZE_MAX, 1,
      NULL},
+    {"step_timeout", "Step timeout (seconds)", MR_FIELD_INT, "5-3600, empty for 60",
+     AT(step_timeout), MR_STEP_TIMEOUT_MIN, MR_STEP_TIMEOUT_MAX, 1, NULL},
+    {"min_speed", "Low-speed limit (bytes per second)", MR_FIELD_INT,
+     "1-1073741824, empty for 1024", AT(min_speed), 1, MR_MIN_SPEED_MAX, 1, NULL},
+    {"min_speed_time", "Low-speed time (seconds)", MR_FIELD_INT, "5-3600, empty for 60",
+     AT(min_speed_time), MR_STEP_TIMEOUT_MIN, MR_STEP_TIMEOUT_MAX, 1, NULL},
+    {"size_tolerance", "POP3 size tolerance (%)", MR_FIELD_INT, "0-100, empty for 0 (exact)",
+     AT(size_tolerance), 0, MR_SIZE_TOLERANCE_MAX, 1, NULL},
     {"ca_file", "CA certificates file", MR_FIELD_TEXT, "a PEM file, empty for none", AT(ca_file), 0,
      0, 1, NULL},
     {"auth", "Authentication mechanism", MR_FIELD_TEXT,
@@ -115,6 +123,21 @@ const char *mr_account_folder(const struct mr_account *a)
 long long mr_account_max_size(const struct mr_account *a)
 {
     return a->max_message_size ? a->max_message_size : MR_MAX_SIZE_DEFAULT;
+}
+
+int mr_account_step_timeout(const struct mr_account *a)
+{
+    return a->step_timeout ? a->step_timeout : MR_STEP_TIMEOUT_DEFAULT;
+}
+
+int mr_account_min_speed(const struct mr_account *a)
+{
+    return a->min_speed ? a->min_speed : MR_MIN_SPEED_DEFAULT;
+}
+
+int mr_account_min_speed_time(const struct mr_account *a)
+{
+    return a->min_speed_time ? a->min_speed_time : MR_MIN_SPEED_TIME_DEFAULT;
 }
 
 int mr_account_is_secure(const struct mr_account *a)
@@ -269,6 +292,12 @@ long long mr_account_get_int(const struct mr_account *a, const struct mr_field *
         return mr_account_port(a);
     if (strcmp(f->key, "max_message_size") == 0)
         return mr_account_max_size(a);
+    if (strcmp(f->key, "step_timeout") == 0)
+        return mr_account_step_timeout(a);
+    if (strcmp(f->key, "min_speed") == 0)
+        return mr_account_min_speed(a);
+    if (strcmp(f->key, "min_speed_time") == 0)
+        return mr_account_min_speed_time(a);
     if (f->kind == MR_FIELD_REF)
         return *(const int64_t *)((const char *)a + f->offset);
     return *(const int *)((const char *)a + f->offset);
@@ -286,8 +315,8 @@ const char *mr_account_get(const struct mr_account *a, const struct mr_field *f,
                                                : mr_security_name(a->security);
     case MR_FIELD_INT:
     case MR_FIELD_REF:
-        if (mr_account_get_int(a, f) == 0)
-            return "";
+        if (mr_account_get_int(a, f) == 0 && f->kind == MR_FIELD_REF)
+            return ""; /* no reference; a 0 size tolerance is shown */
         snprintf(buf, size, "%lld", mr_account_get_int(a, f));
         return buf;
     case MR_FIELD_TEXT:
@@ -359,6 +388,13 @@ static void check_folder(const struct mr_account *a, struct mr_problems *p)
         mr_problems_add(p, "folder", "must be UTF-8 text without control characters");
 }
 
+static void check_size_tolerance(const struct mr_account *a, struct mr_problems *p)
+{
+    if (a->size_tolerance && a->protocol == MR_PROTO_IMAP)
+        mr_problems_add(p, "size_tolerance",
+                        "only POP3 accounts have a size tolerance (IMAP sends exact sizes)");
+}
+
 static void check_ca_file(const struct mr_account *a, struct mr_problems *p)
 {
     if (a->ca_file && (a->ca_file[0] != '/' || mr_str_has_control(a->ca_file)))
@@ -412,5 +448,6 @@ int mr_account_validate(const struct mr_account *a, const struct mr_account_refs
     check_folder(a, p);
     check_auth(a, p);
     check_ca_file(a, p);
+    check_size_tolerance(a, p);
     return p->count > before ? MR_EINVAL : 0;
 }

@@ -25,6 +25,20 @@ enum mr_security {
 #define MR_MAX_SIZE_DEFAULT (64LL << 20) /* messages above are skipped, not fetched */
 #define MR_MAX_SIZE_MIN     1024LL
 #define MR_MAX_SIZE_MAX     (1LL << 30)
+/* How long a server may take, whatever it trickles: one step (the greeting,
+ * a command's answer, a TLS handshake, a proxy's answer) at most
+ * step_timeout seconds; a message transfer ends when fewer than min_speed
+ * bytes a second arrive over min_speed_time seconds (curl's --speed-limit
+ * and --speed-time). 0 in the account: the default. */
+#define MR_STEP_TIMEOUT_DEFAULT   60
+#define MR_STEP_TIMEOUT_MIN       5
+#define MR_STEP_TIMEOUT_MAX       3600
+#define MR_MIN_SPEED_DEFAULT      1024
+#define MR_MIN_SPEED_MAX          (1 << 30)
+#define MR_MIN_SPEED_TIME_DEFAULT 60
+/* POP3: how far a message's size may differ from LIST's, in percent of
+ * LIST's, and still count as whole (0: exact, but for line ends). */
+#define MR_SIZE_TOLERANCE_MAX 100
 
 struct mr_account {
     int64_t id; /* 0 until stored */
@@ -45,6 +59,10 @@ struct mr_account {
     char *auth;                 /* SASL mechanism name; NULL = auto */
     long long max_message_size; /* 0 = MR_MAX_SIZE_DEFAULT */
     char *ca_file;              /* extra CA certificates (PEM) to trust; NULL = none */
+    int step_timeout;           /* seconds; 0 = MR_STEP_TIMEOUT_DEFAULT */
+    int min_speed;              /* bytes a second; 0 = MR_MIN_SPEED_DEFAULT */
+    int min_speed_time;         /* seconds; 0 = MR_MIN_SPEED_TIME_DEFAULT */
+    int size_tolerance;         /* POP3, percent; 0 = exact */
     int64_t created_at, updated_at;
 };
 
@@ -67,6 +85,10 @@ int mr_account_port(const struct mr_account *a); /* explicit, or the default */
 const char *mr_account_folder(const struct mr_account *a);
 int mr_account_is_secure(const struct mr_account *a);
 long long mr_account_max_size(const struct mr_account *a);
+/* The effective values of the fields above (the default for 0). */
+int mr_account_step_timeout(const struct mr_account *a);
+int mr_account_min_speed(const struct mr_account *a);
+int mr_account_min_speed_time(const struct mr_account *a);
 
 const char *mr_protocol_name(enum mr_protocol p);    /* "imap", "pop3" */
 const char *mr_protocol_display(enum mr_protocol p); /* "IMAP", "POP3" */

@@ -102,6 +102,7 @@ int mr_test_connector(struct mr_registry *r, int64_t connector_id, const char *h
         .connect_timeout_ms = MR_CONNECT_TIMEOUT_MS,
         .idle_timeout_ms = o && o->idle_timeout_ms ? o->idle_timeout_ms : MR_IDLE_TIMEOUT_MS,
         .deadline_ms = o && o->deadline_ms ? o->deadline_ms : mr_now_ms() + MR_RUN_DEADLINE_MS,
+        .step_timeout_ms = MR_STEP_TIMEOUT_DEFAULT * 1000,
     };
     struct mr_conn *conn = NULL;
     lp.proxy.on_step = mr_steps_proxy_step;
@@ -157,6 +158,9 @@ static int prepare(struct mr_registry *r, const struct mr_account *a,
     c->limits.connect_timeout_ms = MR_CONNECT_TIMEOUT_MS;
     c->limits.idle_timeout_ms = o && o->idle_timeout_ms ? o->idle_timeout_ms : MR_IDLE_TIMEOUT_MS;
     c->limits.deadline_ms = o && o->deadline_ms ? o->deadline_ms : mr_now_ms() + MR_RUN_DEADLINE_MS;
+    c->limits.step_timeout_ms = mr_account_step_timeout(a) * 1000;
+    c->limits.min_speed = mr_account_min_speed(a);
+    c->limits.min_speed_time_ms = mr_account_min_speed_time(a) * 1000;
     c->trace = o ? o->trace : NULL;
     c->trace_ctx = o ? o->trace_ctx : NULL;
     c->steps = steps;

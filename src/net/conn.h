@@ -2,9 +2,13 @@
  * plain TCP, TLS (implicit or after STARTTLS) and proxy tunnels (SOCKS5, HTTP
  * CONNECT, see proxy.c) look the same to the protocols. Only src/net touches sockets and OpenSSL.
  *
- * Every wait is bounded twice: by the idle timeout (no byte for that long)
- * and by the run's overall deadline, so a server that trickles one byte a
- * second cannot keep a run alive forever. */
+ * Every wait is bounded by the idle timeout (no byte for that long), by the
+ * run's overall deadline, and by what the protocol says it waits for: a
+ * step (the greeting, a command's answer, a TLS handshake, a proxy's
+ * answer) has a deadline of its own, and a transfer (message bodies,
+ * listings) must keep up a lowest speed. So a server that trickles one
+ * byte a second ends the run within a minute, not at the 30-minute run
+ * deadline, while a large message from a slow but steady server arrives. */
 #ifndef MR_NET_CONN_H
 #define MR_NET_CONN_H
 
@@ -19,7 +23,11 @@
 struct mr_net_limits {
     int connect_timeout_ms;
     int idle_timeout_ms;
-    int64_t deadline_ms; /* absolute, on mr_now_ms()'s clock; 0 = none */
+    int64_t deadline_ms;   /* absolute, on mr_now_ms()'s clock; 0 = none */
+    int step_timeout_ms;   /* one step at most, whatever arrives; 0 = none
+                            * (the defaults are the account's: core/account.h) */
+    int min_speed;         /* a transfer: at least this many bytes a second... */
+    int min_speed_time_ms; /* ...over each span this long; 0 = no check */
 };
 
 struct mr_conn;
@@ -70,6 +78,12 @@ struct mr_conn {
     void *proxy_tls; /* SSL * to an HTTP proxy reached over TLS; tls runs inside it */
     char host[256];
     int port;
+    /* what the connection waits for (mr_conn_step, mr_conn_transfer) */
+    char waiting_for[96]; /* "the greeting", "the answer to LIST"; "" = no step */
+    int transfer;         /* 1: a transfer, paced by min_speed */
+    int64_t since_ms;     /* when the step began */
+    int64_t waited_ms;    /* a transfer: time spent waiting for the server in this span */
+    uint64_t bytes;       /* received in the step, or in the span */
 };
 
 int mr_net_connect(struct mr_conn **out, const char *host, int port,
@@ -78,6 +92,12 @@ int mr_conn_read(struct mr_conn *c, void *buf, size_t cap, size_t *got, mr_error
 int mr_conn_write(struct mr_conn *c, const void *buf, size_t n, mr_error *err);
 void mr_conn_close(struct mr_conn **c);
 int mr_conn_is_tls(const struct mr_conn *c);
+
+/* What the next reads wait for, until the next call: a step (what: "the
+ * greeting", "the answer to STAT"), done within limits.step_timeout_ms, or
+ * a transfer, at limits.min_speed or faster. what is shown in errors. */
+void mr_conn_step(struct mr_conn *c, const char *what);
+void mr_conn_transfer(struct mr_conn *c, const char *what);
 
 /* Starts TLS on the connection (implicit TLS, or after STARTTLS's OK). */
 int mr_tls_start(struct mr_conn *c, const struct mr_tls_opts *opts, struct mr_tls_info *info,

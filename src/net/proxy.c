@@ -47,7 +47,8 @@ static int exchange_failed(mr_error *err, const struct mr_conn *c, const struct 
     snprintf(cause, sizeof(cause), "%s", err->message);
     if (strstr(cause, "closed the connection") || strstr(cause, "closed the TLS"))
         snprintf(cause, sizeof(cause), "the proxy closed the connection");
-    else if (err->code == MR_ETIMEOUT && !strstr(cause, "deadline"))
+    else if (err->code == MR_ETIMEOUT && !strstr(cause, "deadline") &&
+             !strstr(cause, "waiting for")) /* a step timeout says what arrived */
         snprintf(cause, sizeof(cause), "the proxy %s port %d did not answer in %d s", p->host,
                  p->port, (c->limits.idle_timeout_ms + 999) / 1000);
     return mr_error_set(err, err->code == MR_ETIMEOUT ? MR_ETIMEOUT : MR_ENET, "", "%s: %s", what,
@@ -95,6 +96,7 @@ static const char *socks_reply_text(int rep)
 static int socks_auth(struct mr_conn *c, const struct mr_proxy *p, mr_error *err)
 {
     int64_t t0 = mr_now_ms();
+    mr_conn_step(c, "the SOCKS5 proxy's greeting");
     unsigned char hello[4] = {5, 1, 0x00};
     int with_password = p->username != NULL;
     if (with_password) { /* offer both: a proxy that needs none may say so */
@@ -256,6 +258,7 @@ static int socks_connect(struct mr_conn *c, const struct mr_proxy *p, const char
                          const struct mr_net_limits *l, mr_error *err)
 {
     int64_t t0 = mr_now_ms();
+    mr_conn_step(c, "the SOCKS5 proxy's answer to CONNECT");
     unsigned char req[4 + 1 + 255 + 2], head[4];
     char shown[400] = "", bound[300] = "";
     size_t n;
@@ -321,6 +324,7 @@ static int http_connect(struct mr_conn *c, const struct mr_proxy *p, const char 
                         int probe, mr_error *err)
 {
     int64_t t0 = mr_now_ms();
+    mr_conn_step(c, "the HTTP proxy's answer to CONNECT");
     char target[300], req[1024], head[HTTP_HEAD_MAX], status[200], auth[700] = "";
     int v6 = strchr(host, ':') != NULL;
     snprintf(target, sizeof(target), "%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);

@@ -18,37 +18,99 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int remaining_ms(const struct mr_net_limits *l, int step_ms, int *deadline_hit)
+void mr_conn_step(struct mr_conn *c, const char *what)
 {
-    int64_t wait = step_ms;
-    *deadline_hit = 0;
-    if (l->deadline_ms) {
-        int64_t left = l->deadline_ms - mr_now_ms();
-        if (left <= wait) {
-            wait = left > 0 ? left : 0;
-            *deadline_hit = 1;
-        }
+    snprintf(c->waiting_for, sizeof(c->waiting_for), "%s", what);
+    c->transfer = 0;
+    c->since_ms = mr_now_ms();
+    c->waited_ms = 0;
+    c->bytes = 0;
+}
+
+void mr_conn_transfer(struct mr_conn *c, const char *what)
+{
+    mr_conn_step(c, what);
+    c->transfer = 1;
+}
+
+/* Whether the step or transfer in progress is still within its limits at
+ * now. A transfer's speed counts the time spent waiting for the server
+ * only, not the time this side spent storing what came (a slow disk is not
+ * a slow server); one that kept its speed over a whole span begins the
+ * next. */
+static int check_pace(struct mr_conn *c, int64_t now, mr_error *err)
+{
+    const struct mr_net_limits *l = &c->limits;
+    int64_t took = c->transfer ? c->waited_ms : now - c->since_ms;
+    if (!c->waiting_for[0])
+        return 0;
+    if (!c->transfer && l->step_timeout_ms && took >= l->step_timeout_ms)
+        return mr_error_set(err, MR_ETIMEOUT, "",
+                            "waiting for %s: the server %s:%d sent %llu bytes in %d s, and one "
+                            "step may take %d s (the account's step timeout)",
+                            c->waiting_for, c->host, c->port, (unsigned long long)c->bytes,
+                            (int)(took / 1000), l->step_timeout_ms / 1000);
+    if (c->transfer && l->min_speed && l->min_speed_time_ms && took >= l->min_speed_time_ms) {
+        if (c->bytes * 1000 < (uint64_t)l->min_speed * (uint64_t)took)
+            return mr_error_set(err, MR_ETIMEOUT, "",
+                                "receiving %s: the server %s:%d sent %llu bytes in %d s, less "
+                                "than the low-speed limit of %d bytes a second (the account's "
+                                "low-speed limit and time)",
+                                c->waiting_for, c->host, c->port, (unsigned long long)c->bytes,
+                                (int)(took / 1000), l->min_speed);
+        c->waited_ms = 0;
+        c->bytes = 0;
     }
-    return (int)wait;
+    return 0;
+}
+
+/* How long a wait may last from now: the idle timeout, cut short by the
+ * run's deadline and the step's or the speed span's end. */
+static int64_t wait_bound(const struct mr_conn *c, int64_t now, int *deadline_hit)
+{
+    const struct mr_net_limits *l = &c->limits;
+    int64_t wait = l->idle_timeout_ms, end = 0;
+    *deadline_hit = 0;
+    if (c->waiting_for[0] && !c->transfer && l->step_timeout_ms)
+        end = c->since_ms + l->step_timeout_ms;
+    else if (c->waiting_for[0] && c->transfer && l->min_speed && l->min_speed_time_ms)
+        end = now + l->min_speed_time_ms - c->waited_ms;
+    if (end && end - now < wait)
+        wait = end - now;
+    if (l->deadline_ms && l->deadline_ms - now <= wait) {
+        wait = l->deadline_ms - now;
+        *deadline_hit = 1;
+    }
+    return wait > 0 ? wait : 0;
 }
 
 int mr_net_wait(struct mr_conn *c, short events, const char *what, mr_error *err)
 {
-    int deadline_hit;
-    int ms = remaining_ms(&c->limits, c->limits.idle_timeout_ms, &deadline_hit);
-    struct pollfd p = {.fd = c->fd, .events = events};
-    int n;
-    do
-        n = poll(&p, 1, ms);
-    while (n < 0 && errno == EINTR);
-    if (n > 0)
-        return 0;
-    if (n < 0)
-        return mr_error_set(err, MR_ENET, "", "%s: %s", what, strerror(errno));
-    if (deadline_hit)
-        return mr_error_set(err, MR_ETIMEOUT, "", "%s: the run's overall deadline passed", what);
-    return mr_error_set(err, MR_ETIMEOUT, "", "%s: no answer from %s:%d in %d s", what, c->host,
-                        c->port, c->limits.idle_timeout_ms / 1000);
+    for (;;) {
+        int64_t now = mr_now_ms();
+        int rc = check_pace(c, now, err);
+        if (rc)
+            return rc;
+        int deadline_hit;
+        int64_t ms = wait_bound(c, now, &deadline_hit);
+        struct pollfd p = {.fd = c->fd, .events = events};
+        int n;
+        do
+            n = poll(&p, 1, (int)ms);
+        while (n < 0 && errno == EINTR);
+        c->waited_ms += mr_now_ms() - now;
+        if (n > 0)
+            return 0;
+        if (n < 0)
+            return mr_error_set(err, MR_ENET, "", "%s: %s", what, strerror(errno));
+        if (deadline_hit)
+            return mr_error_set(err, MR_ETIMEOUT, "", "%s: the run's overall deadline passed",
+                                what);
+        if (ms >= c->limits.idle_timeout_ms)
+            return mr_error_set(err, MR_ETIMEOUT, "", "%s: no answer from %s:%d in %d s", what,
+                                c->host, c->port, c->limits.idle_timeout_ms / 1000);
+        /* the step's end or a speed span's: check_pace says which */
+    }
 }
 
 static int tcp_read(struct mr_conn *c, void *buf, size_t cap, size_t *got, mr_error *err)
@@ -94,6 +156,21 @@ static void tcp_close(struct mr_conn *c)
 }
 
 static const struct mr_conn_ops tcp_ops = {tcp_read, tcp_write, tcp_close};
+
+/* The connect timeout, cut short by the run's deadline. */
+static int remaining_ms(const struct mr_net_limits *l, int step_ms, int *deadline_hit)
+{
+    int64_t wait = step_ms;
+    *deadline_hit = 0;
+    if (l->deadline_ms) {
+        int64_t left = l->deadline_ms - mr_now_ms();
+        if (left <= wait) {
+            wait = left > 0 ? left : 0;
+            *deadline_hit = 1;
+        }
+    }
+    return (int)wait;
+}
 
 /* getaddrinfo_a lets the resolve step time out like every other step. */
 static int resolve(const char *host, int port, const struct mr_net_limits *l, struct addrinfo **out,
@@ -249,9 +326,16 @@ int mr_net_connect(struct mr_conn **out, const char *host, int port,
     return rc;
 }
 
+/* A server that always has a byte ready never makes a read wait: the pace
+ * is checked after each read too. */
 int mr_conn_read(struct mr_conn *c, void *buf, size_t cap, size_t *got, mr_error *err)
 {
-    return c->ops->read(c, buf, cap, got, err);
+    int rc = c->ops->read(c, buf, cap, got, err);
+    if (rc == 0) {
+        c->bytes += *got;
+        rc = check_pace(c, mr_now_ms(), err);
+    }
+    return rc;
 }
 
 int mr_conn_write(struct mr_conn *c, const void *buf, size_t n, mr_error *err)

@@ -414,6 +414,7 @@ static int handshake(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_t
     info = info ? info : &scratch;
     memset(info, 0, sizeof(*info));
     int64_t t0 = mr_now_ms();
+    mr_conn_step(c, o->proxy ? "the TLS handshake with the proxy" : "the TLS handshake");
     SSL *ssl = make_ssl(c, o, err);
     if (!ssl)
         return MR_ETLS;
@@ -432,6 +433,7 @@ static int handshake(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_t
     SSL_set_app_data(ssl, info);
     int ret, rc = 0;
     while ((ret = SSL_connect(ssl)) != 1) {
+        c->bytes = BIO_number_read(SSL_get_rbio(ssl)); /* for the step's error */
         rc = ssl_wait(c, ssl, ret, "TLS handshake", err);
         if (rc) {
             rc = handshake_failed(ssl, o, info, rc, err);

@@ -170,13 +170,24 @@ static int send_command(struct imap *im, const char *cmd, size_t secret_from, mr
                               secret_from == (size_t)-1 ? secret_from : secret_from + tag_len, err);
     memset(line, 0, strlen(line));
     free(line);
-    return rc ? rc : mr_session_flush(&im->mb.s, err);
+    if (rc == 0)
+        rc = mr_session_flush(&im->mb.s, err);
+    /* a FETCH's answer grows with the messages: a transfer */
+    if (strncmp(cmd, "UID FETCH", 9) == 0)
+        mr_session_expect(&im->mb.s, 1, "the answer to UID FETCH");
+    else
+        mr_session_expect_answer(&im->mb.s, cmd);
+    return rc;
 }
 
 int imap_command(struct imap *im, const char *cmd, size_t secret_from, mr_error *err)
 {
     int rc = send_command(im, cmd, secret_from, err);
-    return rc ? rc : wait_tagged(im, NULL, err);
+    if (rc == 0)
+        rc = wait_tagged(im, NULL, err);
+    if (rc && rc != MR_ESERVER)
+        im->broken = 1;
+    return rc;
 }
 
 /* --- greeting, capabilities, STARTTLS ------------------------------------ */
@@ -185,6 +196,7 @@ static int greeting(struct imap *im, int *preauth, mr_error *err)
 {
     const struct mr_imap_response *r;
     int64_t t0 = mr_now_ms();
+    mr_session_expect(&im->mb.s, 0, "the greeting");
     int rc = next_response(im, &r, err);
     if (rc == 0 &&
         (r->kind != MR_IMAP_UNTAGGED ||
@@ -260,6 +272,7 @@ static int sasl_continue(struct imap *im, const char *challenge, mr_error *err)
         rc = mr_session_queue(&im->mb.s, answer, 0, err);
     if (rc == 0)
         rc = mr_session_flush(&im->mb.s, err);
+    mr_session_expect_answer(&im->mb.s, "AUTHENTICATE");
     free(answer);
     return rc;
 }
@@ -502,7 +515,8 @@ static int imap_close(struct mr_mailbox **mbp, mr_error *err)
     if (!im)
         return 0;
     mr_error ignored = {0};
-    if (im->mb.s.conn && !im->bye && err) /* a polite goodbye; its answer does not matter */
+    if (im->mb.s.conn && !im->bye && !im->broken &&
+        err) /* a polite goodbye; its answer does not matter */
         imap_command(im, "LOGOUT", (size_t)-1, &ignored);
     mr_imap_parser_free(&im->parser);
     mr_session_free(&im->mb.s);
@@ -527,7 +541,7 @@ static int imap_reuse(struct mr_mailbox *mb, const struct mr_mailbox_config *cfg
     struct mr_conn *conn = im->mb.s.conn;
     memset(st, 0, sizeof(*st));
     im->mb.s.cfg = cfg;
-    if (!conn || im->bye || !im->folder)
+    if (!conn || im->bye || im->broken || !im->folder)
         return mr_error_set(err, MR_ENET, "", "the kept session is closed");
     conn->limits = cfg->limits;
     if (conn->limits.idle_timeout_ms > MR_KEPT_ANSWER_MS)

@@ -26,6 +26,8 @@ int imap_literal_begin(void *ctx, const char *before, uint64_t size, mr_error *e
 int imap_literal_data(void *ctx, const char *p, size_t n, mr_error *err)
 {
     struct imap *im = ctx;
+    if (!im->sink) /* the fetch that began this body has ended */
+        return mr_error_set(err, MR_EPROTO, "", "a message body outside its FETCH");
     return im->sink->data(im->sink->ctx, p, n, err);
 }
 

@@ -17,6 +17,8 @@ struct imap {
     char delim;
     uint32_t exists, uidvalidity;
     int bye;
+    int broken; /* a command ended in an I/O or protocol error: the stream is
+                 * out of step (mid-literal, say), so no LOGOUT, no reuse */
     char bye_text[256];
     char last_text[512]; /* the last tagged response's code and text */
     char mechanism[32];  /* how we logged in */

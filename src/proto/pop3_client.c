@@ -94,6 +94,8 @@ static int collect(struct pop3 *p, mr_error *err)
     }
 }
 
+/* A command and its answer: the status line is a step; a multi-line body
+ * (LIST and UIDL grow with the maildrop) is a transfer. */
 static int command(struct pop3 *p, const char *cmd, size_t secret_from, int multiline,
                    mr_error *err)
 {
@@ -102,8 +104,10 @@ static int command(struct pop3 *p, const char *cmd, size_t secret_from, int mult
     int rc = mr_session_queue(&p->mb.s, cmd, secret_from, err);
     if (rc == 0)
         rc = mr_session_flush(&p->mb.s, err);
+    mr_session_expect_answer(&p->mb.s, cmd);
     if (rc == 0)
         rc = status(p, &ev, err);
+    mr_session_expect(&p->mb.s, 1, "the answer to %.*s", (int)strcspn(cmd, " "), cmd);
     if (rc == 0 && multiline)
         rc = collect(p, err);
     return rc;
@@ -122,6 +126,7 @@ static int greeting(struct pop3 *p, mr_error *err)
 {
     struct mr_pop3_event ev;
     int64_t t0 = mr_now_ms();
+    mr_session_expect(&p->mb.s, 0, "the greeting");
     int rc = server_error(p, status(p, &ev, err), "the server refused the connection", err);
     if (rc == 0) {
         const char *lt = strchr(p->text, '<'), *gt = lt ? strchr(lt, '>') : NULL;
@@ -245,7 +250,8 @@ static int sasl_auth(struct pop3 *p, const char *mech, mr_error *err)
         rc = mr_session_queue(&p->mb.s, cmd, 6 + strlen(mech), err);
     free(cmd);
     while (rc == 0 && (rc = mr_session_flush(&p->mb.s, err)) == 0 &&
-           (rc = status(p, &ev, err)) == 0 && ev.type == MR_POP3_CONTINUE) {
+           (mr_session_expect_answer(&p->mb.s, "AUTH"), rc = status(p, &ev, err)) == 0 &&
+           ev.type == MR_POP3_CONTINUE) {
         free(answer);
         answer = NULL;
         rc = mr_sasl_step(sasl, p->text, &answer, &done, err);
@@ -410,10 +416,12 @@ static int read_retr(struct pop3 *p, const struct mr_message_ref *r,
 {
     struct mr_pop3_event ev;
     mr_pop3_parser_expect(p->parser, 1);
+    mr_session_expect(&p->mb.s, 0, "the answer to RETR %llu", (unsigned long long)r->uid);
     int rc = status(p, &ev, err);
     if (rc == MR_ESERVER)
         return mr_error_set(err, MR_ESERVER, "", "RETR %llu failed: %s", (unsigned long long)r->uid,
                             p->text);
+    mr_session_expect(&p->mb.s, 1, "message %llu (RETR)", (unsigned long long)r->uid);
     if (rc == 0)
         rc = sink->begin(sink->ctx, r->size, err);
     while (rc == 0 && (rc = next_event(p, &ev, err)) == 0 && ev.type == MR_POP3_DATA)
@@ -462,6 +470,8 @@ static int pop3_remove(struct mr_mailbox *mb, const struct mr_message_ref *refs,
         }
         struct mr_pop3_event ev;
         mr_pop3_parser_expect(p->parser, 0);
+        mr_session_expect(&p->mb.s, 0, "the answer to DELE %llu",
+                          (unsigned long long)refs[done].uid);
         if (rc == 0)
             rc = status(p, &ev, err);
         if (rc == MR_ESERVER)

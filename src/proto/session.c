@@ -59,6 +59,29 @@ void mr_session_trace(struct mr_session *s, char dir, const char *line, size_t l
         s->cfg->trace(s->cfg->trace_ctx, dir, line, len);
 }
 
+void mr_session_expect(struct mr_session *s, int transfer, const char *fmt, ...)
+{
+    char what[96];
+    va_list ap;
+    if (!s->conn)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    if (transfer)
+        mr_conn_transfer(s->conn, what);
+    else
+        mr_conn_step(s->conn, what);
+}
+
+void mr_session_expect_answer(struct mr_session *s, const char *command)
+{
+    size_t n = strcspn(command, " ");
+    if (strncmp(command, "UID ", 4) == 0) /* IMAP: "UID FETCH" */
+        n = 4 + strcspn(command + 4, " ");
+    mr_session_expect(s, 0, "the answer to %.*s", (int)(n < 40 ? n : 40), command);
+}
+
 static int start_tls(struct mr_session *s, mr_error *err)
 {
     struct mr_tls_info info;

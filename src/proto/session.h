@@ -41,6 +41,12 @@ int mr_session_starttls(struct mr_session *s, mr_error *err);
  * trace. */
 int mr_session_queue(struct mr_session *s, const char *line, size_t secret_from, mr_error *err);
 int mr_session_flush(struct mr_session *s, mr_error *err);
+/* What the next reads wait for (net/conn.h): the answer to a command line
+ * (named by its verb, never its arguments: a password stays out of
+ * errors), or a transfer; what is a phrase for errors. */
+void mr_session_expect_answer(struct mr_session *s, const char *command);
+void mr_session_expect(struct mr_session *s, int transfer, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Reads more bytes when the buffer is empty. */
 int mr_session_fill(struct mr_session *s, mr_error *err);
 void mr_session_trace(struct mr_session *s, char dir, const char *line, size_t len);

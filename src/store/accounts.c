@@ -7,7 +7,8 @@
 #define ACCOUNT_COLUMNS                                                                            \
     "id, name, keep_copy, automatic_check, check_interval, enabled, address, port, protocol,"      \
     " use_connector, connector_id, credential_id, skip_certificate, security, folder, auth,"       \
-    " created_at, updated_at, max_message_size, ca_file"
+    " created_at, updated_at, max_message_size, ca_file, step_timeout, min_speed,"                 \
+    " min_speed_time, size_tolerance"
 
 static void read_row(sqlite3_stmt *st, void *out)
 {
@@ -33,6 +34,10 @@ static void read_row(sqlite3_stmt *st, void *out)
     a->updated_at = sqlite3_column_int64(st, 17);
     a->max_message_size = sqlite3_column_int64(st, 18);
     a->ca_file = mr_store_column_text(st, 19);
+    a->step_timeout = sqlite3_column_int(st, 20);
+    a->min_speed = sqlite3_column_int(st, 21);
+    a->min_speed_time = sqlite3_column_int(st, 22);
+    a->size_tolerance = sqlite3_column_int(st, 23);
 }
 
 static void clear_row(void *a)
@@ -40,7 +45,7 @@ static void clear_row(void *a)
     mr_account_clear(a);
 }
 
-/* Binds parameters 1-16 in the order of ACCOUNT_COLUMNS after id. */
+/* Binds parameters 1-22 in the order of ACCOUNT_COLUMNS after id. */
 static void bind_fields(sqlite3_stmt *st, const struct mr_account *a)
 {
     mr_store_bind_text(st, 1, a->name);
@@ -67,6 +72,10 @@ static void bind_fields(sqlite3_stmt *st, const struct mr_account *a)
     else
         sqlite3_bind_null(st, 17);
     mr_store_bind_text(st, 18, a->ca_file);
+    sqlite3_bind_int(st, 19, a->step_timeout);
+    sqlite3_bind_int(st, 20, a->min_speed);
+    sqlite3_bind_int(st, 21, a->min_speed_time);
+    sqlite3_bind_int(st, 22, a->size_tolerance);
 }
 
 int mr_store_account_insert(struct mr_store *s, struct mr_account *a, mr_error *err)
@@ -76,9 +85,10 @@ int mr_store_account_insert(struct mr_store *s, struct mr_account *a, mr_error *
         s, &st,
         "INSERT INTO accounts (name, keep_copy, automatic_check, check_interval, enabled,"
         " address, port, protocol, use_connector, connector_id, credential_id, skip_certificate,"
-        " security, folder, auth, updated_at, max_message_size, ca_file, created_at)"
+        " security, folder, auth, updated_at, max_message_size, ca_file, step_timeout,"
+        " min_speed, min_speed_time, size_tolerance, created_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-        " ?16)",
+        " ?19, ?20, ?21, ?22, ?16)",
         err);
     if (rc)
         return rc;
@@ -101,13 +111,14 @@ int mr_store_account_update(struct mr_store *s, struct mr_account *a, mr_error *
         " check_interval = ?4, enabled = ?5, address = ?6, port = ?7, protocol = ?8,"
         " use_connector = ?9, connector_id = ?10, credential_id = ?11, skip_certificate = ?12,"
         " security = ?13, folder = ?14, auth = ?15, updated_at = ?16, max_message_size = ?17,"
-        " ca_file = ?18 WHERE id = ?19",
+        " ca_file = ?18, step_timeout = ?19, min_speed = ?20, min_speed_time = ?21,"
+        " size_tolerance = ?22 WHERE id = ?23",
         err);
     if (rc)
         return rc;
     a->updated_at = mr_store_now();
     bind_fields(st, a);
-    sqlite3_bind_int64(st, 19, a->id);
+    sqlite3_bind_int64(st, 23, a->id);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_write_failed(s, MR_OBJ_ACCOUNT, a->name, "updating an account", err);
     mr_store_release(s, st);

@@ -269,6 +269,13 @@ const struct mr_migration mr_store_migrations[] = {
      * changes, which are rare, keep their triggers. */
     {"message counters kept by the insert", "DROP TRIGGER message_counted;"
                                             "DROP TRIGGER message_blocked;"},
+    /* Per-account limits on a slow or trickling server, and the POP3 size
+     * check's tolerance; 0 is each one's default. */
+    {"step timeout, low-speed limit, size tolerance",
+     "ALTER TABLE accounts ADD COLUMN step_timeout INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE accounts ADD COLUMN min_speed INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE accounts ADD COLUMN min_speed_time INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE accounts ADD COLUMN size_tolerance INTEGER NOT NULL DEFAULT 0;"},
 };
 
 const size_t mr_store_migration_count =
