@@ -121,6 +121,45 @@ describe('mailroom console', () => {
     assert.match(await page.textContent('#err-credential'), /required/);
   });
 
+  it('sets the limits for slow and inexact servers, in both languages', async () => {
+    await page.goto(`${fx.url}/#/accounts`);
+    await page.locator('#report tbody tr', { hasText: 'Alerts POP3' }).locator('a.edit').click();
+    await page.waitForSelector('#account-form');
+    assert.equal(await page.getAttribute('#limits', 'open'), null, 'closed while all are defaults');
+    await page.click('#limits summary');
+    assert.equal(await page.getAttribute('#a-step_timeout', 'placeholder'), '60');
+    assert.equal(await page.isDisabled('#a-size_tolerance'), false, 'POP3 has a size tolerance');
+    await page.fill('#a-step_timeout', '3');
+    await page.click('#save');
+    await page.waitForSelector('#err-step_timeout:not([hidden])');
+    assert.match(await page.textContent('#err-step_timeout'), /between 5 and 3600/);
+    await page.fill('#a-step_timeout', '90');
+    await page.fill('#a-min_speed', '512');
+    await page.fill('#a-size_tolerance', '3');
+    await page.screenshot({ path: `${fx.shots}/account-limits.png`, fullPage: true });
+    await page.click('#save');
+    await page.waitForSelector('#report');
+    const saved = JSON.parse((await apiCall(page, 'GET', '/accounts?name=Alerts')).body).accounts[0];
+    assert.deepEqual([saved.step_timeout, saved.min_speed, saved.min_speed_time, saved.size_tolerance],
+      [90, 512, 60, 3]);
+    await page.locator('#report tbody tr', { hasText: 'Alerts POP3' }).locator('a.edit').click();
+    await page.waitForSelector('#account-form');
+    assert.notEqual(await page.getAttribute('#limits', 'open'), null, 'open when one is set');
+    assert.equal(await page.inputValue('#a-step_timeout'), '90');
+    await page.selectOption('#a-protocol', 'imap');
+    assert.equal(await page.isDisabled('#a-size_tolerance'), true, 'IMAP sizes are exact');
+    await page.selectOption('#a-protocol', 'pop3');
+    await page.selectOption('#language', 'pt-BR');
+    await page.waitForSelector('#limits summary >> text=Servidores lentos ou imprecisos');
+    assert.match(await page.textContent('#limits'), /Tempo limite por etapa/);
+    await page.screenshot({ path: `${fx.shots}/account-limits-pt-BR.png`, fullPage: true });
+    await page.selectOption('#language', 'en');
+    // back to the defaults: the later tests expect them
+    const r = await apiCall(page, 'PATCH', `/accounts/${saved.id}`,
+      { step_timeout: null, min_speed: null, size_tolerance: null });
+    assert.equal(r.status, 200, r.body);
+  });
+
   it('fetches now and shows the inbox with decoded subjects', async () => {
     await page.goto(`${fx.url}/#/accounts`);
     const row = page.locator('#report tbody tr', { hasText: 'Support IMAP' });

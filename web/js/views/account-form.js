@@ -65,6 +65,15 @@ export async function accountForm(main, id) {
       value: a.max_message_size && a.max_message_size !== 67108864 ? a.max_message_size : '',
       placeholder: '67108864' }),
     ca_file: h('input', { id: 'a-ca_file', value: a.ca_file || '', placeholder: '/etc/ssl/…' }),
+    // slow and inexact servers: empty keeps the default (the placeholder)
+    step_timeout: h('input', { id: 'a-step_timeout', type: 'number', min: 5, max: 3600,
+      value: a.step_timeout && a.step_timeout !== 60 ? a.step_timeout : '', placeholder: '60' }),
+    min_speed: h('input', { id: 'a-min_speed', type: 'number', min: 1,
+      value: a.min_speed && a.min_speed !== 1024 ? a.min_speed : '', placeholder: '1024' }),
+    min_speed_time: h('input', { id: 'a-min_speed_time', type: 'number', min: 5, max: 3600,
+      value: a.min_speed_time && a.min_speed_time !== 60 ? a.min_speed_time : '', placeholder: '60' }),
+    size_tolerance: h('input', { id: 'a-size_tolerance', type: 'number', min: 0, max: 100,
+      value: a.size_tolerance || '', placeholder: '0' }),
   };
   const optionalHelp = h('p', { class: 'help', id: 'security-help' }, t('security.optionalHelp'));
 
@@ -77,6 +86,7 @@ export async function accountForm(main, id) {
     c.skip_certificate.disabled = !isSecure;
     optionalHelp.hidden = !(isSecure && c.security.value === 'starttls-optional');
     c.folder.disabled = pop3;
+    c.size_tolerance.disabled = !pop3;
     c.interval.disabled = c.automatic_check.value !== 'yes';
     c.port.placeholder = t('form.portDefault', { port: defaultPort(c.protocol.value, isSecure ? c.security.value : 'none') });
     for (const o of c.auth.options) o.hidden = !pop3 && POP3_ONLY.includes(o.value);
@@ -97,6 +107,9 @@ export async function accountForm(main, id) {
       folder: c.protocol.value === 'imap' && c.folder.value.trim() ? c.folder.value.trim() : null,
       auth: c.auth.value, max_message_size: num(c.max_message_size),
       ca_file: c.ca_file.value.trim() || null,
+      step_timeout: num(c.step_timeout), min_speed: num(c.min_speed),
+      min_speed_time: num(c.min_speed_time),
+      size_tolerance: c.protocol.value === 'pop3' ? num(c.size_tolerance) : null,
     };
   };
 
@@ -144,6 +157,16 @@ export async function accountForm(main, id) {
       field('enabled', 'field.enabled', c.enabled),
       field('max_message_size', 'field.max_message_size', c.max_message_size),
       field('ca_file', 'field.ca_file', c.ca_file)),
+    h('details', { class: 'limits', id: 'limits', open: [a.step_timeout !== 60, a.min_speed !== 1024,
+      a.min_speed_time !== 60, !!a.size_tolerance].some((x) => id && x) },
+    h('summary', {}, t('form.limits')),
+    h('p', { class: 'help' }, t('form.limitsHelp')),
+    h('div', { class: 'grid' },
+      field('step_timeout', 'field.step_timeout', c.step_timeout),
+      field('min_speed', 'field.min_speed', c.min_speed),
+      field('min_speed_time', 'field.min_speed_time', c.min_speed_time),
+      field('size_tolerance', 'field.size_tolerance', c.size_tolerance,
+        h('p', { class: 'help' }, t('form.sizeToleranceHelp'))))),
     formError,
     h('div', { class: 'buttons' },
       isAdmin() && h('button', { type: 'submit', id: 'save' }, t('common.save')),
