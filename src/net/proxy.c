@@ -48,7 +48,7 @@ static int exchange_failed(mr_error *err, const struct mr_conn *c, const struct 
     if (strstr(cause, "closed the connection") || strstr(cause, "closed the TLS"))
         snprintf(cause, sizeof(cause), "the proxy closed the connection");
     else if (err->code == MR_ETIMEOUT && !strstr(cause, "deadline") &&
-             !strstr(cause, "waiting for")) /* a step timeout says what arrived */
+             !strstr(cause, "step may take")) /* a step timeout says what arrived */
         snprintf(cause, sizeof(cause), "the proxy %s port %d did not answer in %d s", p->host,
                  p->port, (c->limits.idle_timeout_ms + 999) / 1000);
     return mr_error_set(err, err->code == MR_ETIMEOUT ? MR_ETIMEOUT : MR_ENET, "", "%s: %s", what,
