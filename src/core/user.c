@@ -1,6 +1,7 @@
 #include "core/user.h"
 
 #include "util/mem.h"
+#include "util/text.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -9,6 +10,23 @@
 void mr_user_clear(struct mr_user *u)
 {
     mr_freep(&u->name);
+}
+
+void mr_token_clear(struct mr_token *t)
+{
+    mr_freep(&t->user_name);
+    mr_freep(&t->name);
+}
+
+void mr_check_token_name(const char *name, struct mr_problems *p)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0)
+        mr_problems_add(p, "name", "is required");
+    else if (n > MR_TOKEN_NAME_MAX)
+        mr_problems_add(p, "name", "is longer than %d bytes", MR_TOKEN_NAME_MAX);
+    else if (!mr_utf8_valid(name, n) || mr_str_has_control(name))
+        mr_problems_add(p, "name", "must be UTF-8 text without control characters");
 }
 
 const char *mr_role_name(enum mr_role r)

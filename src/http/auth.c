@@ -85,7 +85,10 @@ static int bearer(struct mr_http_req *r, const char *auth)
     mr_error err = {0};
     if (strncasecmp(auth, "Bearer ", 7) != 0)
         return 0;
-    if (mr_registry_token_find(r->reg, auth + 7, &r->user, &err) != 0)
+    int rc = mr_registry_token_find(r->reg, auth + 7, &r->user, &r->read_only, &err);
+    if (rc == MR_EAUTH)
+        snprintf(r->auth_error, sizeof(r->auth_error), "%.159s", err.message);
+    if (rc)
         return 0;
     r->authed = 1;
     return 1;

@@ -52,6 +52,8 @@ struct mr_http_req {
     struct mr_registry *reg; /* from the pool for the request's length */
     /* who is asking */
     int authed, via_session;
+    int read_only;        /* a read-only API token: no writes, whatever the role */
+    char auth_error[160]; /* why a bearer token was refused (expired), for the 401 */
     struct mr_user user;
     char csrf[72];
     char session[72];

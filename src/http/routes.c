@@ -58,6 +58,9 @@ static const struct route routes[] = {
     {"GET", "messages/*/attachments/*", mr_api_message_attachment, READ},
     {"GET", "reports/accounts.csv", mr_api_report_csv, READ},
     {"GET", "users", mr_api_users_list, ADMIN},
+    {"GET", "tokens", mr_api_tokens_list, ADMIN},
+    {"POST", "tokens", mr_api_token_create, WRITE},
+    {"DELETE", "tokens/*", mr_api_token_revoke, WRITE},
     {"GET", "audit", mr_api_audit_list, ADMIN},
     {"GET", "schedules", mr_api_schedules_list, READ},
     {"POST", "schedules", mr_api_schedule_create, WRITE},
@@ -127,8 +130,11 @@ static int allowed(struct mr_http_req *r, enum access access)
         mr_http_error(r, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
                       "requests from another site are refused");
     else if (access != PUBLIC && !mr_http_authenticate(r))
-        mr_http_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", NULL,
-                      "log in, or send an API token");
+        mr_http_error(r, MHD_HTTP_UNAUTHORIZED, "unauthorized", NULL, "%s",
+                      r->auth_error[0] ? r->auth_error : "log in, or send an API token");
+    else if (access == WRITE && r->read_only)
+        mr_http_error(r, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
+                      "this API token is read-only: it may read but not change anything");
     else if ((access == WRITE || access == ADMIN) && r->user.role != MR_ROLE_ADMIN)
         mr_http_error(r, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
                       "%s may read but not change anything", r->user.name);

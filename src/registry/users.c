@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int finish(struct mr_registry *r, int rc, mr_error *err)
 {
@@ -194,22 +195,89 @@ int mr_registry_session_end(struct mr_registry *r, const char *token, mr_error *
     return mr_store_session_delete(r->store, hash, err);
 }
 
-int mr_registry_token_create(struct mr_registry *r, int64_t user, const char *name,
-                             char token[MR_SECRET_TOKEN_LEN + 1], int64_t *id, mr_error *err)
+int mr_registry_token_create(struct mr_registry *r, struct mr_token *t, int expires_in_days,
+                             char token[MR_SECRET_TOKEN_LEN + 1], struct mr_problems *p,
+                             mr_error *err)
 {
     unsigned char hash[32];
+    struct mr_user u = {0};
+    mr_check_token_name(t->name, p);
+    if (expires_in_days < 0 || expires_in_days > MR_TOKEN_EXPIRES_DAYS)
+        mr_problems_add(p, "expires_in_days", "must be between 1 and %d days, or 0 for never",
+                        MR_TOKEN_EXPIRES_DAYS);
+    if (p->count)
+        return MR_EINVAL;
+    t->expires_at = expires_in_days ? (int64_t)time(NULL) + (int64_t)expires_in_days * 86400 : 0;
     random_hex(token, MR_SECRET_TOKEN_LEN / 2);
     token_hash(token, hash);
-    return mr_store_token_insert(r->store, hash, user, name, id, err);
+    int rc = mr_store_begin(r->store, err);
+    if (rc)
+        return rc;
+    rc = mr_store_user_get(r->store, t->user_id, &u, err);
+    if (rc == 0)
+        rc = mr_store_token_insert(r->store, hash, t, err);
+    if (rc == 0) {
+        json_t *changes = json_object();
+        char *label = mr_xasprintf("%lld %s%s", (long long)t->id, t->name,
+                                   t->read_only ? " (read-only)" : "");
+        mr_audit_change(changes, "api_token", NULL, label);
+        free(label);
+        rc = mr_audit_record(r, "update", MR_OBJ_USER, u.id, u.name, changes, err);
+    }
+    mr_user_clear(&u);
+    sodium_memzero(hash, sizeof(hash));
+    return finish(r, rc, err);
 }
 
 int mr_registry_token_find(struct mr_registry *r, const char *token, struct mr_user *user,
-                           mr_error *err)
+                           int *read_only, mr_error *err)
 {
     unsigned char hash[32];
+    *read_only = 0;
     if (token_hash(token, hash))
         return MR_ENOTFOUND;
-    return mr_store_token_lookup(r->store, hash, user, err);
+    return mr_store_token_lookup(r->store, hash, user, read_only, err);
+}
+
+int mr_registry_token_revoke(struct mr_registry *r, int64_t id, mr_error *err)
+{
+    struct mr_token t = {0};
+    int rc = mr_store_begin(r->store, err);
+    if (rc)
+        return rc;
+    rc = mr_store_token_get(r->store, id, &t, err);
+    if (rc == 0)
+        rc = mr_store_token_delete(r->store, id, err);
+    if (rc == 0) {
+        json_t *changes = json_object();
+        char *label = mr_xasprintf("%lld %s", (long long)t.id, t.name);
+        mr_audit_change(changes, "api_token", label, NULL);
+        free(label);
+        rc = mr_audit_record(r, "update", MR_OBJ_USER, t.user_id, t.user_name, changes, err);
+    }
+    mr_token_clear(&t);
+    return finish(r, rc, err);
+}
+
+int mr_registry_tokens_revoke_user(struct mr_registry *r, int64_t user, size_t *n, mr_error *err)
+{
+    struct mr_user u = {0};
+    *n = 0;
+    int rc = mr_store_begin(r->store, err);
+    if (rc)
+        return rc;
+    rc = mr_store_user_get(r->store, user, &u, err);
+    if (rc == 0)
+        rc = mr_store_user_tokens_delete(r->store, user, n, err);
+    if (rc == 0 && *n) {
+        json_t *changes = json_object();
+        char text[64];
+        snprintf(text, sizeof(text), "%zu revoked", *n);
+        json_object_set_new(changes, "api_tokens", json_string(text));
+        rc = mr_audit_record(r, "update", MR_OBJ_USER, u.id, u.name, changes, err);
+    }
+    mr_user_clear(&u);
+    return finish(r, rc, err);
 }
 
 void mr_registry_random_password(char out[25])

@@ -25,11 +25,20 @@ int mr_registry_session_start(struct mr_registry *r, int64_t user,
 int mr_registry_session_find(struct mr_registry *r, const char *token, int idle_seconds,
                              struct mr_user *user, char csrf[72], mr_error *err);
 int mr_registry_session_end(struct mr_registry *r, const char *token, mr_error *err);
-/* A new API token for user, shown once. */
-int mr_registry_token_create(struct mr_registry *r, int64_t user, const char *name,
-                             char token[MR_SECRET_TOKEN_LEN + 1], int64_t *id, mr_error *err);
+/* A new API token for t->user_id, shown once: t's name, read_only and
+ * expires_in_days (0: never expires) are checked (problems go to p), and
+ * its id, created_at and expires_at filled in. Audited on the user. */
+int mr_registry_token_create(struct mr_registry *r, struct mr_token *t, int expires_in_days,
+                             char token[MR_SECRET_TOKEN_LEN + 1], struct mr_problems *p,
+                             mr_error *err);
+/* The user a bearer token acts for and whether it only reads; MR_ENOTFOUND,
+ * or MR_EAUTH with a message for an expired one. */
 int mr_registry_token_find(struct mr_registry *r, const char *token, struct mr_user *user,
-                           mr_error *err);
+                           int *read_only, mr_error *err);
+int mr_registry_token_revoke(struct mr_registry *r, int64_t id, mr_error *err);
+/* Revokes every token of the user (a changed password: the old one may
+ * have leaked with them); *n says how many. */
+int mr_registry_tokens_revoke_user(struct mr_registry *r, int64_t user, size_t *n, mr_error *err);
 /* A random password for the first admin. */
 void mr_registry_random_password(char out[25]);
 

@@ -276,6 +276,10 @@ const struct mr_migration mr_store_migrations[] = {
      "ALTER TABLE accounts ADD COLUMN min_speed INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE accounts ADD COLUMN min_speed_time INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE accounts ADD COLUMN size_tolerance INTEGER NOT NULL DEFAULT 0;"},
+    {"API tokens that expire or only read",
+     "ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;"
+     "ALTER TABLE api_tokens ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0"
+     "  CHECK (read_only IN (0, 1));"},
 };
 
 const size_t mr_store_migration_count =

@@ -226,11 +226,21 @@ int mr_store_session_lookup(struct mr_store *s, const unsigned char hash[32], in
                             struct mr_user *user, char csrf[72], mr_error *err);
 int mr_store_session_delete(struct mr_store *s, const unsigned char hash[32], mr_error *err);
 int mr_store_user_sessions_delete(struct mr_store *s, int64_t user, mr_error *err);
-int mr_store_token_insert(struct mr_store *s, const unsigned char hash[32], int64_t user,
-                          const char *name, int64_t *id, mr_error *err);
-int mr_store_token_lookup(struct mr_store *s, const unsigned char hash[32], struct mr_user *user,
+/* t's user_id, name, expires_at and read_only; fills id and created_at. */
+int mr_store_token_insert(struct mr_store *s, const unsigned char hash[32], struct mr_token *t,
                           mr_error *err);
+/* The token's user and whether it is read-only; MR_ENOTFOUND for no such
+ * token, MR_EAUTH (saying when) for one that expired. */
+int mr_store_token_lookup(struct mr_store *s, const unsigned char hash[32], struct mr_user *user,
+                          int *read_only, mr_error *err);
+/* Every token, or one user's (user 0: all), newest first. */
+int mr_store_token_list(struct mr_store *s, int64_t user, struct mr_token **items, size_t *n,
+                        mr_error *err);
+void mr_token_list_free(struct mr_token **items, size_t n);
+int mr_store_token_get(struct mr_store *s, int64_t id, struct mr_token *out, mr_error *err);
 int mr_store_token_delete(struct mr_store *s, int64_t id, mr_error *err);
+/* Revokes every token of the user; *n says how many there were. */
+int mr_store_user_tokens_delete(struct mr_store *s, int64_t user, size_t *n, mr_error *err);
 
 /* How an account's checks are going, from its fetch history. */
 struct mr_check_status {

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define USER_COLUMNS "id, name, role, created_at, updated_at"
 
@@ -223,32 +224,35 @@ int mr_store_user_sessions_delete(struct mr_store *s, int64_t user, mr_error *er
     return exec_hash(s, "DELETE FROM sessions WHERE ?1 IS NULL AND user_id = ?2", NULL, user, err);
 }
 
-int mr_store_token_insert(struct mr_store *s, const unsigned char hash[32], int64_t user,
-                          const char *name, int64_t *id, mr_error *err)
-{
-    sqlite3_stmt *st;
-    int rc = mr_store_prepare(s, &st,
-                              "INSERT INTO api_tokens (token_hash, user_id, name, created_at)"
-                              " VALUES (?, ?, ?, ?)",
-                              err);
-    if (rc)
-        return rc;
-    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, user);
-    mr_store_bind_text(st, 3, name);
-    sqlite3_bind_int64(st, 4, mr_store_now());
-    rc = mr_store_run(s, st, "creating a token", err);
-    *id = rc ? 0 : sqlite3_last_insert_rowid(s->db);
-    return rc;
-}
-
-int mr_store_token_lookup(struct mr_store *s, const unsigned char hash[32], struct mr_user *user,
+int mr_store_token_insert(struct mr_store *s, const unsigned char hash[32], struct mr_token *t,
                           mr_error *err)
 {
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st,
+                              "INSERT INTO api_tokens (token_hash, user_id, name, created_at,"
+                              " expires_at, read_only) VALUES (?, ?, ?, ?, ?, ?)",
+                              err);
+    if (rc)
+        return rc;
+    t->created_at = mr_store_now();
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, t->user_id);
+    mr_store_bind_text(st, 3, t->name);
+    sqlite3_bind_int64(st, 4, t->created_at);
+    mr_store_bind_id(st, 5, t->expires_at);
+    sqlite3_bind_int(st, 6, t->read_only);
+    rc = mr_store_run(s, st, "creating a token", err);
+    t->id = rc ? 0 : sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+int mr_store_token_lookup(struct mr_store *s, const unsigned char hash[32], struct mr_user *user,
+                          int *read_only, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
                               "SELECT u.id, u.name, u.role, u.created_at, u.updated_at,"
-                              " t.last_used_at"
+                              " t.last_used_at, t.expires_at, t.read_only, t.id"
                               " FROM api_tokens t JOIN users u ON u.id = t.user_id"
                               " WHERE t.token_hash = ?",
                               err);
@@ -256,25 +260,108 @@ int mr_store_token_lookup(struct mr_store *s, const unsigned char hash[32], stru
         return rc;
     sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
     int step = sqlite3_step(st);
-    int64_t last_used = 0, now = mr_store_now();
+    int64_t last_used = 0, expires = 0, id = 0, now = mr_store_now();
     if (step == SQLITE_ROW) {
         read_user(st, user);
         last_used = sqlite3_column_int64(st, 5); /* 0 (NULL) when never used */
+        expires = sqlite3_column_int64(st, 6);   /* 0 (NULL): never */
+        *read_only = sqlite3_column_int(st, 7);
+        id = sqlite3_column_int64(st, 8);
     }
     mr_store_release(s, st);
     if (step == SQLITE_DONE)
         return MR_ENOTFOUND;
     if (step != SQLITE_ROW)
         return mr_store_fail(s, err, "reading a token");
+    if (expires && now >= expires) {
+        char when[32];
+        time_t t = (time_t)expires;
+        struct tm tm;
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+        mr_user_clear(user);
+        return mr_error_set(err, MR_EAUTH, "", "API token %lld expired at %s; create a new one",
+                            (long long)id, when);
+    }
     if (now - last_used >= 60) /* bookkeeping: the token works if this fails */
         exec_hash(s, "UPDATE api_tokens SET last_used_at = ?2 WHERE token_hash = ?1", hash, now,
                   NULL);
     return 0;
 }
 
+#define TOKEN_COLUMNS                                                                              \
+    "t.id, t.user_id, u.name, t.name, t.created_at, t.expires_at, t.last_used_at, t.read_only"     \
+    " FROM api_tokens t JOIN users u ON u.id = t.user_id"
+
+static void read_token(sqlite3_stmt *st, void *out)
+{
+    struct mr_token *t = out;
+    memset(t, 0, sizeof(*t));
+    t->id = sqlite3_column_int64(st, 0);
+    t->user_id = sqlite3_column_int64(st, 1);
+    t->user_name = mr_store_column_text(st, 2);
+    t->name = mr_store_column_text(st, 3);
+    t->created_at = sqlite3_column_int64(st, 4);
+    t->expires_at = sqlite3_column_int64(st, 5);
+    t->last_used_at = sqlite3_column_int64(st, 6);
+    t->read_only = sqlite3_column_int(st, 7);
+}
+
+static void clear_token(void *t)
+{
+    mr_token_clear(t);
+}
+
+int mr_store_token_list(struct mr_store *s, int64_t user, struct mr_token **items, size_t *n,
+                        mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "SELECT " TOKEN_COLUMNS " WHERE ?1 = 0 OR t.user_id = ?1"
+                              " ORDER BY t.id DESC",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, user);
+    return mr_store_collect(s, st, sizeof(**items), read_token, clear_token, (void **)items, n,
+                            err);
+}
+
+void mr_token_list_free(struct mr_token **items, size_t n)
+{
+    for (size_t i = 0; *items && i < n; i++)
+        mr_token_clear(&(*items)[i]);
+    mr_freep(items);
+}
+
+int mr_store_token_get(struct mr_store *s, int64_t id, struct mr_token *out, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st, "SELECT " TOKEN_COLUMNS " WHERE t.id = ?", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_token(st, out);
+    mr_store_release(s, st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return mr_error_set(err, MR_ENOTFOUND, "", "no API token with ID %lld", (long long)id);
+    return mr_store_fail(s, err, "reading a token");
+}
+
 int mr_store_token_delete(struct mr_store *s, int64_t id, mr_error *err)
 {
     return exec_hash(s, "DELETE FROM api_tokens WHERE ?1 IS NULL AND id = ?2", NULL, id, err);
+}
+
+int mr_store_user_tokens_delete(struct mr_store *s, int64_t user, size_t *n, mr_error *err)
+{
+    int rc =
+        exec_hash(s, "DELETE FROM api_tokens WHERE ?1 IS NULL AND user_id = ?2", NULL, user, err);
+    *n = rc ? 0 : (size_t)sqlite3_changes(s->db);
+    return rc;
 }
 
 /* --- fetch history ---------------------------------------------------------- */
