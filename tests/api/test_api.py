@@ -34,6 +34,8 @@ ROUTES = [
     ("GET", "/api/v1/messages/1/attachments/1", False),
     ("GET", "/api/v1/reports/accounts.csv", False), ("GET", "/api/v1/users", False),
     ("GET", "/api/v1/audit", False),
+    ("GET", "/api/v1/tokens", False), ("POST", "/api/v1/tokens", True),
+    ("DELETE", "/api/v1/tokens/1", True),
     ("GET", "/api/v1/schedules", False), ("POST", "/api/v1/schedules", True),
     ("GET", "/api/v1/schedules/1", False), ("PATCH", "/api/v1/schedules/1", True),
     ("DELETE", "/api/v1/schedules/1", True), ("POST", "/api/v1/schedules/1/run", True),
@@ -87,7 +89,7 @@ class ApiTest(unittest.TestCase):
             if path == "/api/v1/session":
                 continue
             status, _, _ = viewer.request(method, path, body={} if write else None)
-            if write or path in ("/api/v1/users", "/api/v1/audit"):
+            if write or path in ("/api/v1/users", "/api/v1/audit", "/api/v1/tokens"):
                 self.assertEqual(status, 403, f"{method} {path}")
             else:
                 self.assertNotIn(status, (401, 403), f"{method} {path}")
