@@ -22,13 +22,18 @@ static const char usage[] =
     "serve [--listen ADDRESS:PORT] [--threads N] [--workers N] [--no-scheduler]\n"
     "      [--keep-sessions N] [--keep-per-server N]\n"
     "      [--history-days N] [--log-format text|json] [--log-level LEVEL]\n"
-    "      [--secure-cookies] [--metrics-public] [--data DIR]\n"
+    "      [--tls-cert FILE --tls-key FILE] [--secure-cookies] [--metrics-public]\n"
+    "      [--data DIR]\n"
     "\n"
     "Runs the daemon: the JSON API under /api/v1 (and the web console) on\n"
     "127.0.0.1:8080 unless --listen says otherwise ([::1]:8080 for IPv6). On the\n"
     "first start it creates the user admin with the password in\n"
-    "$MAILROOM_ADMIN_PASSWORD, or a random one it prints once. --secure-cookies\n"
-    "when a TLS proxy serves it over HTTPS. Stops cleanly on SIGTERM or SIGINT.\n"
+    "$MAILROOM_ADMIN_PASSWORD, or a random one it prints once. --tls-cert and\n"
+    "--tls-key (PEM files; the key readable by its owner only) serve HTTPS here:\n"
+    "TLS 1.2 and 1.3, forward-secret AEAD ciphers, HSTS, Secure cookies.\n"
+    "--secure-cookies when a TLS proxy in front serves it over HTTPS instead.\n"
+    "Plain HTTP on an address other than loopback is logged as a warning and the\n"
+    "console shows a banner. Stops cleanly on SIGTERM or SIGINT.\n"
     "\n"
     "The scheduler checks every enabled account with automatic check on, every\n"
     "interval seconds, with --workers (default 8) at once; --no-scheduler turns it\n"
@@ -147,6 +152,8 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"log-level", required_argument, NULL, 'V'},
         {"keep-sessions", required_argument, NULL, 'k'},
         {"keep-per-server", required_argument, NULL, 'K'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'Y'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -185,9 +192,13 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         if (c == 'V')
             mr_log_set_level(log_level);
         cfg.secure_cookies |= c == 's';
+        if (c == 'C')
+            cfg.tls_cert = optarg;
+        if (c == 'Y')
+            cfg.tls_key = optarg;
         cfg.metrics_public |= c == 'm';
         scheduler &= c != 'n';
-        if (c > 0 && c < 128 && strchr("ltswnmHLVkK", c)) /* not the NUL: --data is 0x100 */
+        if (c > 0 && c < 128 && strchr("ltswnmHLVkKCY", c)) /* not the NUL: --data is 0x100 */
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)
@@ -220,10 +231,17 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         return mr_cli_fail(cli, &err);
     }
     mr_http_set_scheduler(srv, sched);
+    if (mr_http_insecure(srv))
+        MR_LOG(MR_LOG_WARN, "insecure", MR_LS("listen", cfg.host),
+               MR_LS("why", "plain HTTP on an address other than loopback: passwords and session "
+                            "cookies cross the network in clear"),
+               MR_LS("fix", "serve HTTPS with --tls-cert and --tls-key, or put a TLS proxy in "
+                            "front (then --secure-cookies)"));
     const char *lb = strchr(cfg.host, ':') ? "[" : "", *rb = *lb ? "]" : "";
-    printf("mailroom %s: serving http://%s%s%s:%d/ (data in %s; automatic checks %s); stop "
+    printf("mailroom %s: serving http%s://%s%s%s:%d/ (data in %s; automatic checks %s); stop "
            "with Ctrl-C\n",
-           MR_VERSION, lb, cfg.host, rb, cfg.port, cli->data_dir, sched ? "on" : "off");
+           MR_VERSION, cfg.tls_cert ? "s" : "", lb, cfg.host, rb, cfg.port, cli->data_dir,
+           sched ? "on" : "off");
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);

@@ -18,6 +18,9 @@ struct mr_http_config {
     int session_idle_secs; /* 0 = MR_SESSION_IDLE_SECS */
     int secure_cookies;    /* behind HTTPS: mark cookies Secure */
     int metrics_public;    /* /metrics without authentication */
+    /* HTTPS served here: PEM files of the certificate (chain) and its key;
+     * both or neither. Cookies are then Secure and every answer has HSTS. */
+    const char *tls_cert, *tls_key;
 };
 
 struct mr_http_server;
@@ -27,6 +30,9 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, m
 /* Stops accepting, lets requests and background fetches in flight finish
  * (or roll back), and frees everything. */
 void mr_http_stop(struct mr_http_server **s);
+/* Plain HTTP on an address other than loopback, with no TLS proxy said to
+ * be in front (--secure-cookies): the console shows a banner. */
+int mr_http_insecure(const struct mr_http_server *s);
 /* The scheduler whose queue /metrics reports (NULL: none). */
 void mr_http_set_scheduler(struct mr_http_server *s, struct mr_scheduler *sched);
 

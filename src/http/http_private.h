@@ -37,6 +37,7 @@ struct mr_http_server {
     pthread_mutex_t limits_lock; /* login rate limiting */
     struct mr_login_failure *failures;
     size_t nfailures;
+    char *tls_cert_pem, *tls_key_pem; /* HTTPS: read at start (the key wiped at stop) */
 };
 
 struct mr_http_req {

@@ -8,11 +8,14 @@
 #include "util/mem.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -196,8 +199,10 @@ int mr_http_id(struct mr_http_req *r, size_t i, int64_t *id)
 
 /* --- one request ------------------------------------------------------------ */
 
-static void add_security_headers(struct MHD_Response *resp, int api)
+static void add_security_headers(struct MHD_Response *resp, int api, int https)
 {
+    if (https) /* a year; only ever sent over HTTPS, as RFC 6797 asks */
+        MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
     MHD_add_response_header(resp, "Content-Security-Policy",
                             "default-src 'self'; script-src 'self'; style-src 'self'; "
                             "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
@@ -254,7 +259,7 @@ static struct MHD_Response *build_response(struct mr_http_req *r)
         MHD_add_response_header(resp, "Content-Disposition", r->disposition);
     if (r->cookie[0])
         MHD_add_response_header(resp, "Set-Cookie", r->cookie);
-    add_security_headers(resp, strncmp(r->path, "/api/", 5) == 0);
+    add_security_headers(resp, strncmp(r->path, "/api/", 5) == 0, r->srv->cfg.tls_cert != NULL);
     return resp;
 }
 
@@ -410,6 +415,45 @@ static unsigned connection_limit(void)
     return usable > 20000 ? 20000 : (unsigned)usable;
 }
 
+/* A PEM file, whole, NUL-terminated as libmicrohttpd takes it; at most
+ * 1 MiB. A key readable by others is refused: it would not be secret. */
+static int read_pem(const char *path, int key, char **out, mr_error *err)
+{
+    const char *field = key ? "tls-key" : "tls-cert";
+    *out = NULL;
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return mr_error_set(err, MR_EIO, field, "cannot read %s: %s", path, strerror(errno));
+    struct stat st;
+    int rc = 0;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20))
+        rc = mr_error_set(err, MR_EINVAL, field, "%s is not a PEM file of at most 1 MiB", path);
+    else if (key && (st.st_mode & 077))
+        rc = mr_error_set(err, MR_EINVAL, field,
+                          "%s may be read by others (mode %03o); chmod 600 it", path,
+                          (unsigned)(st.st_mode & 0777));
+    if (rc == 0) {
+        char *text = mr_xcalloc(1, (size_t)st.st_size + 1);
+        size_t n = fread(text, 1, (size_t)st.st_size, f);
+        text[n] = '\0';
+        if (!strstr(text, "-----BEGIN ")) {
+            rc = mr_error_set(err, MR_EINVAL, field, "%s holds no PEM %s", path,
+                              key ? "private key" : "certificate");
+            sodium_memzero(text, n);
+            free(text);
+        } else
+            *out = text;
+    }
+    fclose(f);
+    return rc;
+}
+
+/* TLS 1.2 and 1.3 only, forward-secret AEAD suites only (GnuTLS's
+ * priority string, as libmicrohttpd uses GnuTLS), the server's order. */
+#define MR_HTTPS_PRIORITIES                                                                        \
+    "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"         \
+    "+CHACHA20-POLY1305:-RSA:-DHE-RSA:-SHA1:%SERVER_PRECEDENCE"
+
 int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, mr_error *err)
 {
     struct sockaddr_storage ss;
@@ -423,20 +467,39 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, m
     s->cfg.data_dir = s->data_dir;
     if (!s->cfg.session_idle_secs)
         s->cfg.session_idle_secs = MR_SESSION_IDLE_SECS;
+
     int threads = c->threads > 0 ? c->threads : 4;
     pthread_mutex_init(&s->jobs_lock, NULL);
     pthread_cond_init(&s->jobs_done, NULL);
     pthread_mutex_init(&s->limits_lock, NULL);
     rc = pool_open(s, threads + 1, err);
+    if (rc == 0 && !c->tls_cert != !c->tls_key)
+        rc = mr_error_set(err, MR_EINVAL, c->tls_cert ? "tls-key" : "tls-cert",
+                          "HTTPS needs both --tls-cert and --tls-key");
+    else if (rc == 0 && c->tls_cert) {
+        rc = read_pem(c->tls_cert, 0, &s->tls_cert_pem, err);
+        if (rc == 0)
+            rc = read_pem(c->tls_key, 1, &s->tls_key_pem, err);
+        s->cfg.secure_cookies = 1;
+    }
     unsigned max_connections = connection_limit();
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+                     (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                     (s->tls_cert_pem ? MHD_USE_TLS : 0);
+    /* the options after these are only read with MHD_USE_TLS */
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)MR_HTTPS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL},
+    };
     if (rc == 0)
         s->mhd = MHD_start_daemon(
             flags, (uint16_t)c->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
             mhd_log, s, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
-            max_connections, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+            max_connections, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
+            s->tls_cert_pem ? tls : tls + 3, MHD_OPTION_END);
     if (rc == 0 && !s->mhd)
         rc =
             mr_error_set(err, MR_EIO, "listen",
@@ -449,6 +512,13 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, m
     }
     *out = s;
     return 0;
+}
+
+int mr_http_insecure(const struct mr_http_server *s)
+{
+    const char *h = s->cfg.host;
+    int loopback = strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0;
+    return !loopback && !s->cfg.secure_cookies;
 }
 
 void mr_http_set_scheduler(struct mr_http_server *s, struct mr_scheduler *sched)
@@ -469,6 +539,10 @@ void mr_http_stop(struct mr_http_server **sp)
         pthread_cond_wait(&s->jobs_done, &s->jobs_lock);
     pthread_mutex_unlock(&s->jobs_lock);
     pool_close(s);
+    if (s->tls_key_pem)
+        sodium_memzero(s->tls_key_pem, strlen(s->tls_key_pem));
+    free(s->tls_key_pem);
+    free(s->tls_cert_pem);
     free(s->failures);
     free(s->data_dir);
     free(s);

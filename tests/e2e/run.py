@@ -2,6 +2,7 @@
 mailroom daemon, puts mail in a mailbox, writes what the test needs to know
 into a fixture file, runs `node --test` (playwright-core driving Debian's
 Chromium), and stops everything. Screenshots go to build/e2e/."""
+import base64
 import hashlib
 import json
 import os
@@ -47,6 +48,25 @@ MESSAGES = [
 ]
 
 
+def make_certificate(d):
+    """A self-signed certificate for 127.0.0.1 and localhost, its key, and
+    the base64 SHA-256 of its public key, which Chromium is told to trust
+    (--ignore-certificate-errors-spki-list): the HTTPS test trusts exactly
+    this certificate, not any."""
+    cert, key = os.path.join(d, "console.crt"), os.path.join(d, "console.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                    "/CN=mailroom console test", "-addext",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    pub = subprocess.run(["openssl", "x509", "-in", cert, "-pubkey", "-noout"], check=True,
+                         capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pub,
+                         check=True, capture_output=True).stdout
+    return cert, key, base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
 def main():
     root = os.path.abspath(os.path.join(HERE, "..", ".."))
     shots = os.environ.get("MR_SHOTS", os.path.join(root, "build", "e2e"))
@@ -54,7 +74,8 @@ def main():
     dovecot = Dovecot(users=4, name="e2e").start()
     sink = SmtpSink()
     dante = Dante("none").start()
-    daemon = None
+    daemon = https = plain = None
+    rc = 1
     try:
         user = dovecot.take_user()
         for raw in MESSAGES:
@@ -72,11 +93,19 @@ def main():
             "report_dir": os.path.join(daemon.tmp, "reports"),
         }
         os.mkdir(fixture["report_dir"])
+        # the console over HTTPS, served by mailroom itself with its own
+        # certificate; and plain HTTP on a loopback address the console does
+        # not count as this machine (the banner's case)
+        cert, key, spki = make_certificate(daemon.tmp)
+        https = Daemon(args=("--no-scheduler", "--tls-cert", cert, "--tls-key", key))
+        plain = Daemon(host="127.0.0.2")
+        fixture.update(https_url=https.base, https_spki=spki, plain_url=plain.base)
         path = os.path.join(daemon.tmp, "fixture.json")
         with open(path, "w") as fh:
             json.dump(fixture, fh)
         env = dict(os.environ, MR_FIXTURE=path)
-        rc = subprocess.run(["node", "--test", "--test-concurrency=1", "console.test.mjs"],
+        rc = subprocess.run(["node", "--test", "--test-concurrency=1", "console.test.mjs",
+                             "https.test.mjs"],
                             cwd=HERE, env=env, timeout=900).returncode
         # the scheduled report the browser ran went out by mail, with its filter applied
         mailed = [m for _, rcpts, m in sink.messages if rcpts == ["ops@example.com"]]
@@ -85,11 +114,12 @@ def main():
             print("run.py: the scheduled report was not mailed as expected:", sink.messages)
             rc = 1
     finally:
-        if daemon:
-            code = daemon.stop()
-            if code != 0:
-                print(daemon.output()[-4000:])
-                rc = rc or 1
+        for d in (daemon, https, plain):
+            if d:
+                code = d.stop()
+                if code != 0:
+                    print(d.output()[-4000:])
+                    rc = rc or 1
         dovecot.stop()
         dante.stop()
         sink.close()

@@ -80,7 +80,21 @@ async function ensureSession() {
   }
 }
 
+// Plain HTTP to anything but this machine: passwords and the session cookie
+// cross the network in clear. Every page says so, the login page first.
+function insecureBanner() {
+  const local = ['127.0.0.1', 'localhost', '[::1]'].includes(location.hostname);
+  let banner = document.getElementById('insecure');
+  if (location.protocol !== 'http:' || local) return;
+  if (!banner) {
+    banner = h('p', { id: 'insecure', class: 'insecure', role: 'alert' });
+    document.body.prepend(banner);
+  }
+  banner.textContent = t('app.insecure');
+}
+
 export async function render() {
+  insecureBanner();
   const main = clear(document.getElementById('main'));
   const top = document.getElementById('top');
   document.documentElement.lang = language();
@@ -118,4 +132,5 @@ whenUnauthorized(() => {
   if (location.hash !== '#/login') go('#/login');
 });
 window.addEventListener('hashchange', render);
+window.addEventListener('mailroom-language', insecureBanner);
 render();

@@ -2,6 +2,7 @@
 // choice is kept in localStorage.
 const en = {
   'app.loading': 'Loading…',
+  'app.insecure': 'This console is served over plain HTTP: your password and session cross the network unencrypted. Ask the administrator to serve it over HTTPS (mailroom serve --tls-cert, or a TLS proxy in front).',
   'nav.accounts': 'IMAP/POP3 settings',
   'nav.inbox': 'Inbox',
   'nav.credentials': 'Credentials',
@@ -121,6 +122,7 @@ const en = {
 
 const pt = {
   'app.loading': 'Carregando…',
+  'app.insecure': 'Este console é servido por HTTP simples: sua senha e sua sessão atravessam a rede sem criptografia. Peça ao administrador para servi-lo por HTTPS (mailroom serve --tls-cert, ou um proxy TLS na frente).',
   'nav.accounts': 'Configurações IMAP/POP3',
   'nav.inbox': 'Caixa de entrada',
   'nav.credentials': 'Credenciais',
@@ -254,6 +256,7 @@ export function setLanguage(l) {
   lang = l;
   localStorage.setItem('mailroom.lang', l);
   document.documentElement.lang = l;
+  window.dispatchEvent(new Event('mailroom-language')); // for what lives outside a page
 }
 
 export function t(key, vars = {}) {
