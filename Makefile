@@ -33,12 +33,15 @@ check: deps build
 bench: build
 	bench/run.sh $(N)
 
-# The crash test with 500 SIGKILLs per protocol instead of 50.
-# 500 kills per crash test; run directly, as it takes longer than ctest's
-# per-test timeout (about 15 minutes for the daemon's alone on 2 cores).
+# The crash tests at 10x their kills: 500 SIGKILLs per crash test instead of
+# 50, and 200 daemon kills with the CLI and the API beside it instead of 20;
+# run directly, as they take longer than ctest's per-test timeout (about 15
+# minutes for the crash test's daemon alone on 2 cores, as long for beside).
 soak: check
 	cd tests/integration && MAILROOM_BIN=$(abspath $(CHECK_BUILD))/mailroom MR_KILLS=500 \
 	    PYTHONDONTWRITEBYTECODE=1 python3 -m unittest -v test_crash
+	cd tests/integration && MAILROOM_BIN=$(abspath $(CHECK_BUILD))/mailroom MR_KILLS=200 \
+	    PYTHONDONTWRITEBYTECODE=1 python3 -m unittest -v test_beside
 
 # libFuzzer targets under ASan+UBSan, FUZZ_SECONDS each (default 60).
 fuzz: deps
