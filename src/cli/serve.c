@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -107,6 +108,7 @@ static int lock_data_dir(struct mr_cli *cli, int *fd_out)
     char *path = mr_xasprintf("%s/serve.pid", cli->data_dir);
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
     mr_error err = {0};
+    (void)mkdir(cli->data_dir, 0700); /* a first start: the store makes the rest */
     int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         mr_error_set(&err, MR_EIO, "data", "cannot open %s: %s", path, strerror(errno));
@@ -205,7 +207,9 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
             return rc;
     }
     int lock_fd = -1;
-    if ((rc = mr_cli_open(cli)) || (rc = lock_data_dir(cli, &lock_fd)) || (rc = first_admin(cli)))
+    /* the lock first: a refused second daemon (a newer one, say) must not
+     * open the store, which would migrate it under the running one */
+    if ((rc = lock_data_dir(cli, &lock_fd)) || (rc = mr_cli_open(cli)) || (rc = first_admin(cli)))
         return rc;
     sigset_t stop;
     sigemptyset(&stop);
