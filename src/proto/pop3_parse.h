@@ -3,7 +3,12 @@
  * UIDL, LIST, RETR, TOP), the body follows as DATA events — dot-unstuffed,
  * in chunks that point into the caller's input, never buffered whole — and
  * an END event at the terminating ".". Line ends inside the body are passed
- * through as they came. */
+ * through as they came. Lines end in CRLF or, from a server with bare LF
+ * line ends (as fetchmail and getmail accept), in LF alone: status lines,
+ * body lines and the final ".\n" alike; a body line is any run of bytes up
+ * to an LF, so a lone "." followed by a bare LF ends the body even amid
+ * CRLF lines (a server must dot-stuff it; the fetch engine's size check
+ * catches one that did not). */
 #ifndef MR_PROTO_POP3_PARSE_H
 #define MR_PROTO_POP3_PARSE_H
 

@@ -365,6 +365,50 @@ class HostileTest(CliTestCase):
         self.assert_nothing_stored()
         self.assertFalse(any(l.startswith("DELE") for l in srv.log))
 
+    @staticmethod
+    def maildrop(raws, uidls=None, eol=b"\r\n", sizes=None, stuff=True, caps=b"UIDL"):
+        """pop3_session answers for a maildrop of raws (as the server keeps
+        them): LIST says sizes (default: the lengths), UIDL says uidls, RETR
+        N sends message N dot-stuffed (unless stuff is false), every line
+        ending in eol."""
+        sizes = sizes or [len(r) for r in raws]
+        uidls = uidls or [f"uid-{i + 1}" for i in range(len(raws))]
+
+        def listing(values):
+            return (b"+OK" + eol + b"".join(b"%d %s" % (i + 1, str(v).encode()) + eol
+                                            for i, v in enumerate(values)) + b"." + eol)
+
+        def retr(c):
+            raw = raws[int(c.log[-1].split()[1]) - 1]
+            if stuff:
+                raw = b"\n".join(b"." + l if l.startswith(b".") else l
+                                 for l in raw.split(b"\n"))
+            return b"+OK" + eol + raw + b"." + eol
+        return {"CAPA": b"+OK" + eol + b"USER" + eol + b"".join(c + eol for c in caps.split())
+                + b"." + eol, "STAT": b"+OK %d %d" % (len(raws), sum(sizes)) + eol,
+                "LIST": listing(sizes), "UIDL": listing(uidls), "RETR": retr}
+
+    def test_pop3_bare_lf_line_ends(self):
+        """A server that ends every line with LF alone (greeting, status
+        lines, CAPA, LIST, UIDL, bodies, ".\n"), as fetchmail and getmail
+        accept: fetched, stored as sent, deleted; a dot-stuffed line is
+        unstuffed and a lone "." ends only the answer."""
+        raws = [b"Subject: one\nMessage-ID: <lf1@example.com>\n\nfirst\n.dot line\n",
+                b"Subject: two\n\n..\nsecond\n"]
+        srv = self.serve(lambda c: pop3_session(c, self.maildrop(raws, eol=b"\n"), eol=b"\n"),
+                         "pop3", "--keep-copy", "no")
+        self.ok("account", "test", "fake")
+        run = self.json("fetch", "fake")["runs"][0]
+        self.assertEqual((run["result"], run["fetched"], run["deleted"]), ("ok", 2, 2))
+        msgs = sorted(self.json("inbox", "list")["messages"], key=lambda m: m["id"])
+        self.assertEqual([m["subject"] for m in msgs], ["one", "two"])
+        for m, raw in zip(msgs, raws):
+            r = subprocess.run([BIN, "--data", self.data, "inbox", "show", str(m["id"]), "--raw"],
+                               capture_output=True, timeout=60)
+            self.assertEqual(r.stdout, raw)  # as the server sent it: LF kept
+        self.assertEqual([l for l in srv.log if l.startswith(("DELE", "QUIT"))][-3:],
+                         ["DELE 1", "DELE 2", "QUIT"])
+
     def test_pop3_without_uidl(self):
         """No UIDL: mailroom says so, and a message it has is not stored twice."""
         answers = {"CAPA": b"+OK\r\nUSER\r\n.\r\n", "STAT": b"+OK 1 26\r\n",
