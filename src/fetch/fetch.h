@@ -21,6 +21,11 @@
 #define MR_BATCH_BYTES        (32u << 20)
 #define MR_CHECKPOINTER_BYTES (16u << 20) /* a fetch this big checkpoints in a thread */
 #define MR_PIPELINE_BYTES     (3u << 20)  /* received and not yet stored, at most */
+/* How far (in percent of LIST's size) a POP3 message as received may be
+ * from the size LIST announced and still count as verified, beyond line
+ * ends counted either way. The engine reads it from the run
+ * (size_tolerance_pct); a per-account setting comes later. */
+#define MR_POP3_SIZE_TOLERANCE_PCT 0
 
 struct mr_fetch_options {
     mr_trace_fn trace; /* protocol trace, secrets redacted; NULL = off */
@@ -42,7 +47,7 @@ struct mr_fetch_result {
     uint64_t deleted;    /* removed from the server after being stored */
     uint64_t skipped;    /* too big: left on the server and recorded */
     uint64_t duplicates; /* already stored (matched by digest) */
-    char note[256];      /* something the user should know about this run */
+    char note[512];      /* something the user should know about this run */
 };
 
 int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,

@@ -186,3 +186,24 @@ int mr_pop3_parser_feed(struct mr_pop3_parser *p, const char *data, size_t len, 
     *used = off;
     return 0;
 }
+
+/* got within pct percent of listed (128 bits: a server may list 2^64-1) */
+static int within(uint64_t listed, uint64_t got, unsigned pct)
+{
+    uint64_t diff = got > listed ? got - listed : listed - got;
+    return (unsigned __int128)diff * 100 <= (unsigned __int128)listed * pct;
+}
+
+int mr_pop3_size_matches(uint64_t listed, const char *data, size_t len, unsigned tolerance_pct)
+{
+    if (len == listed)
+        return 1;
+    uint64_t lf = 0, crlf = 0;
+    const char *end = len ? data + len : data;
+    for (const char *p = data; p != end && (p = memchr(p, '\n', (size_t)(end - p))); p++) {
+        lf++;
+        crlf += p > data && p[-1] == '\r';
+    }
+    return within(listed, len, tolerance_pct) || within(listed, len + (lf - crlf), tolerance_pct) ||
+           within(listed, len - crlf, tolerance_pct);
+}

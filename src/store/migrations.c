@@ -269,6 +269,13 @@ const struct mr_migration mr_store_migrations[] = {
      * changes, which are rare, keep their triggers. */
     {"message counters kept by the insert", "DROP TRIGGER message_counted;"
                                             "DROP TRIGGER message_blocked;"},
+    /* A POP3 message whose bytes did not match the size LIST announced
+     * (truncated, not dot-stuffed, longer) is stored with that size and
+     * never deleted from the server; the inbox lists those from a partial
+     * index, which holds only them. */
+    {"messages whose size did not match the server's",
+     "ALTER TABLE messages ADD COLUMN listed_size INTEGER;"
+     "CREATE INDEX messages_size_mismatch ON messages(id) WHERE listed_size IS NOT NULL;"},
 };
 
 const size_t mr_store_migration_count =

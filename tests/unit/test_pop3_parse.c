@@ -6,6 +6,7 @@
 #include "util/buf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct result {
@@ -269,6 +270,40 @@ static void test_unterminated_body_needs_more(void **state)
     mr_buf_free(&r.body);
 }
 
+/* What arrived against LIST's size: exact, line ends counted either way,
+ * and the tolerance in percent (the account setting to come). */
+static void test_size_matches(void **state)
+{
+    (void)state;
+    char big[2048];
+    memset(big, 'x', sizeof(big));
+    assert_true(mr_pop3_size_matches(10, "0123456789", 10, 0));
+    assert_true(mr_pop3_size_matches(0, "", 0, 0));
+    assert_false(mr_pop3_size_matches(0, "abc", 3, 100));
+    assert_true(mr_pop3_size_matches(6, "a\nb\n", 4, 0));     /* LIST counted CRLF, LF sent */
+    assert_true(mr_pop3_size_matches(4, "a\r\nb\r\n", 6, 0)); /* the opposite */
+    assert_true(mr_pop3_size_matches(6, "a\r\nb\n", 5, 0));   /* mixed, either way */
+    assert_true(mr_pop3_size_matches(4, "a\r\nb\n", 5, 0));
+    assert_false(mr_pop3_size_matches(5, "a\nb\n", 4, 0)); /* one line end short */
+    assert_false(mr_pop3_size_matches(7, "a\nb\n", 4, 0));
+    /* truncated: 812 of 2,048 bytes */
+    assert_false(mr_pop3_size_matches(2048, big, 812, 0));
+    assert_false(mr_pop3_size_matches(2048, big, 812, 60));
+    assert_true(mr_pop3_size_matches(2048, big, 812, 61));
+    /* 1 % either way */
+    assert_false(mr_pop3_size_matches(1000, big, 1010, 0));
+    assert_true(mr_pop3_size_matches(1000, big, 1010, 1));
+    assert_true(mr_pop3_size_matches(1000, big, 990, 1));
+    assert_false(mr_pop3_size_matches(1000, big, 1011, 1));
+    /* 70 KB more than announced: never within a sane tolerance */
+    char *more = calloc(1, 71000);
+    assert_false(mr_pop3_size_matches(1000, more, 71000, 100));
+    free(more);
+    /* sizes no message has: no overflow */
+    assert_false(mr_pop3_size_matches(UINT64_MAX, "abc", 3, 10));
+    assert_true(mr_pop3_size_matches(UINT64_MAX, "abc", 3, 100));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_nul_and_8bit_in_body),
         cmocka_unit_test(test_uidl_listing),
         cmocka_unit_test(test_unterminated_body_needs_more),
+        cmocka_unit_test(test_size_matches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
