@@ -184,11 +184,14 @@ struct run {
     struct mr_mailbox_status st;
     struct mr_fetch_result *res;
     int imap, keep, by_digest;
-    size_t max_size;               /* the account's largest message */
-    unsigned size_tolerance_pct;   /* a message this close to its listed size is verified */
-    uint64_t mismatched;           /* stored this run, not the size listed: marked, kept */
-    char mismatch[200];            /* the first of them, for the note */
-    uint64_t left_marked;          /* stored earlier and marked: left on the server */
+    size_t max_size;             /* the account's largest message */
+    unsigned size_tolerance_pct; /* a message this close to its listed size is verified */
+    uint64_t mismatched;         /* stored this run, not the size listed: marked, kept */
+    char mismatch[200];          /* the first of them, for the note */
+    uint64_t left_marked;        /* stored earlier and marked: left on the server */
+    char (*listed)[72];          /* POP3: the UIDLs listed this session, sorted */
+    size_t nlisted;
+    uint64_t moved;                /* POP3: stored before under a UIDL the server no longer lists */
     struct mr_pipeline *pipe;      /* NULL: every message is handled inline */
     struct mr_pipeline_item *cur;  /* the message being received */
     EVP_MD_CTX *sha;               /* its SHA-256, computed as the bytes arrive */
@@ -266,9 +269,37 @@ static void add_note(struct run *run, const char *fmt, ...)
     va_end(ap);
 }
 
-/* After a UIDVALIDITY change (or without UIDL), a message we already have
- * is recognised by its bytes and Message-ID. *marked: that message is
- * marked as not having its listed size, so it is never deleted. */
+/* qsort and bsearch over UIDLs (char[72]; bsearch's key a string) */
+static int uidl_order(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Whether uidl (NULL: stored without one) is missing from the server's
+ * listing of this session. */
+static int unlisted(void *ctx, const char *uidl)
+{
+    const struct run *run = ctx;
+    return !uidl || !bsearch(uidl, run->listed, run->nlisted, sizeof(*run->listed), uidl_order);
+}
+
+/* POP3: the UIDLs the server lists this session, sorted, for unlisted(). */
+static void list_uidls(struct run *run, const struct mr_message_ref *refs, size_t n)
+{
+    run->listed = mr_xcalloc(n ? n : 1, sizeof(*run->listed));
+    for (size_t i = 0; i < n; i++)
+        if (refs[i].uidl[0])
+            memcpy(run->listed[run->nlisted++], refs[i].uidl, sizeof(*run->listed));
+    qsort(run->listed, run->nlisted, sizeof(*run->listed), uidl_order);
+}
+
+/* A message we already have is recognised by its bytes and Message-ID:
+ * after a UIDVALIDITY change; over POP3 without UIDL; and over POP3 with
+ * UIDL after the server changed them (a migration, a broken server), where
+ * only a stored message whose UIDL the server no longer lists may match
+ * (two identical messages on the server are two messages) and it takes
+ * the new UIDL, so the next run knows it. *marked: that message is marked
+ * as not having its listed size, so it is never deleted. */
 static int known_by_digest(struct run *run, struct mr_message *m, const struct mr_message_ref *ref,
                            int *dup, int *marked, mr_error *err)
 {
@@ -277,14 +308,19 @@ static int known_by_digest(struct run *run, struct mr_message *m, const struct m
     *marked = 0;
     if (!run->by_digest)
         return 0;
-    int rc =
-        mr_store_message_by_digest(run->s, run->a->id, m->sha256, m->message_id, &id, marked, err);
+    int moved = !run->imap && ref->uidl[0];
+    int rc = mr_store_message_by_digest(run->s, run->a->id, m->sha256, m->message_id,
+                                        moved ? unlisted : NULL, run, &id, marked, err);
     if (rc || !id)
         return rc;
     *dup = 1;
     run->res->duplicates++;
-    return run->imap ? mr_store_message_relocate(run->s, id, run->st.uidvalidity, ref->uid, err)
-                     : 0;
+    if (run->imap)
+        return mr_store_message_relocate(run->s, id, run->st.uidvalidity, ref->uid, err);
+    if (!moved)
+        return 0;
+    run->moved++;
+    return mr_store_message_relocate_uidl(run->s, id, ref->uidl, m, err);
 }
 
 /* The first stage: what the store needs to know of a message, computed off
@@ -584,17 +620,20 @@ static int fetch_all(struct run *run, mr_error *err)
         run->by_digest = old_validity && old_validity != run->st.uidvalidity;
         if (rc == 0 && !run->by_digest && run->keep && old_validity)
             min_uid = last_uid + 1;
-    } else if (!run->st.has_uidl) {
-        run->by_digest = 1;
-        snprintf(run->res->note, sizeof(run->res->note),
-                 "the server does not support UIDL: messages are recognised by their SHA-256, "
-                 "so %s",
-                 run->keep ? "every run downloads the whole maildrop again"
-                           : "a message is never stored twice even if QUIT fails");
+    } else {
+        run->by_digest = 1; /* without UIDL, or for UIDLs that changed */
+        if (!run->st.has_uidl)
+            snprintf(run->res->note, sizeof(run->res->note),
+                     "the server does not support UIDL: messages are recognised by their "
+                     "SHA-256, so %s",
+                     run->keep ? "every run downloads the whole maildrop again"
+                               : "a message is never stored twice even if QUIT fails");
     }
     if (rc == 0)
         rc = run->drv->list(run->mb, min_uid, &refs, &n, err);
     run->res->listed = n;
+    if (rc == 0 && !run->imap && run->st.has_uidl)
+        list_uidls(run, refs, n); /* before classify keeps only the new */
     if (rc == 0)
         rc = classify(run, refs, n, &nfetch, err);
     struct mr_checkpointer *checkpointer = NULL;
@@ -628,6 +667,12 @@ static int fetch_all(struct run *run, mr_error *err)
     mr_pipeline_stop(&run->pipe);
     mr_checkpointer_stop(&checkpointer);
     note_mismatches(run);
+    if (run->moved)
+        add_note(run,
+                 "%llu message%s already stored under other UIDLs (the server's UIDLs "
+                 "changed): not stored again",
+                 (unsigned long long)run->moved, run->moved == 1 ? " was" : "s were");
+    mr_freep(&run->listed);
     EVP_MD_CTX_free(run->sha);
     run->sha = NULL;
     if (run->cur) {

@@ -88,12 +88,13 @@ int mr_store_message_known(struct mr_store *s, int64_t account, uint32_t uidvali
 }
 
 int mr_store_message_by_digest(struct mr_store *s, int64_t account, const unsigned char *sha256,
-                               const char *message_id, int64_t *id, int *mismatch, mr_error *err)
+                               const char *message_id, int (*accept)(void *ctx, const char *uidl),
+                               void *ctx, int64_t *id, int *mismatch, mr_error *err)
 {
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st,
-                              "SELECT id, listed_size IS NOT NULL FROM messages"
-                              " WHERE account_id = ? AND sha256 = ? AND message_id IS ? LIMIT 1",
+                              "SELECT id, uidl, listed_size IS NOT NULL FROM messages"
+                              " WHERE account_id = ? AND sha256 = ? AND message_id IS ?",
                               err);
     if (rc)
         return rc;
@@ -102,10 +103,13 @@ int mr_store_message_by_digest(struct mr_store *s, int64_t account, const unsign
     mr_store_bind_text(st, 3, message_id);
     *id = 0;
     *mismatch = 0;
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (accept && !accept(ctx, (const char *)sqlite3_column_text(st, 1)))
+            continue;
         *id = sqlite3_column_int64(st, 0);
-        *mismatch = sqlite3_column_int(st, 1);
+        *mismatch = sqlite3_column_int(st, 2);
+        break;
     }
     mr_store_release(s, st);
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mr_store_fail(s, err, "looking up");
@@ -121,6 +125,22 @@ int mr_store_message_relocate(struct mr_store *s, int64_t id, uint32_t uidvalidi
         return rc;
     sqlite3_bind_int64(st, 1, uidvalidity);
     sqlite3_bind_int64(st, 2, (int64_t)uid);
+    sqlite3_bind_int64(st, 3, id);
+    return mr_store_run(s, st, "updating a message", err);
+}
+
+int mr_store_message_relocate_uidl(struct mr_store *s, int64_t id, const char *uidl,
+                                   const struct mr_message *arrived, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(
+        s, &st, "UPDATE messages SET uidl = ?, listed_size = coalesce(listed_size, ?) WHERE id = ?",
+        err);
+    if (rc)
+        return rc;
+    mr_store_bind_text(st, 1, uidl);
+    if (arrived->size_mismatch)
+        sqlite3_bind_int64(st, 2, (int64_t)arrived->listed_size);
     sqlite3_bind_int64(st, 3, id);
     return mr_store_run(s, st, "updating a message", err);
 }

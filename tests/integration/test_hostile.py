@@ -519,6 +519,73 @@ class HostileTest(CliTestCase):
                                  ["DELE 2", "DELE 3"])
                 self.assertEqual(self.json("inbox", "list")["total"], 3)
 
+    def uidls_change(self, raws, keep, first_quit=True):
+        """A maildrop of raws whose UIDLs change after the first session
+        (a migration): serves (srv, the connections so far); without
+        first_quit the first session's QUIT is dropped, so nothing it
+        deleted is gone."""
+        conns = []
+
+        def scenario(c):
+            conns.append(c)
+            gen = min(len(conns), 2)
+            answers = self.maildrop(raws, uidls=[f"gen{gen}-{i}" for i in range(len(raws))])
+            if gen == 1 and not first_quit:
+                answers["QUIT"] = lambda c: None
+            pop3_session(c, answers)
+        return self.serve(scenario, "pop3", "--keep-copy", keep), conns
+
+    def test_pop3_uidls_change_between_sessions(self):
+        """The server serves the same messages under new UIDLs (a migration):
+        they are recognised by Message-ID and SHA-256, not stored again, and
+        take the new UIDLs, so the run after does not download them; the
+        note says so. Keep copy on; and off, where the first session's QUIT
+        was lost and the second deletes them (the same bytes are stored)."""
+        raws = [b"Subject: m%d\r\nMessage-ID: <moved-%d@example.com>\r\n\r\nbody %d\r\n"
+                % (i, i, i) for i in range(4)]
+        srv, conns = self.uidls_change(raws, "yes")
+        rc, first, err = self.pop3_run()
+        self.assertEqual((rc, first["fetched"]), (0, 4), err)
+        rc, moved, err = self.pop3_run()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((moved["fetched"], moved["duplicates"], moved["deleted"]), (0, 4, 0))
+        self.assertIn("4 messages were already stored under other UIDLs (the server's UIDLs "
+                      "changed): not stored again", moved["note"])
+        retrs = sum(1 for l in srv.log if l.startswith("RETR"))
+        rc, third, err = self.pop3_run()
+        self.assertEqual((rc, third["fetched"], third["duplicates"]), (0, 0, 0), err)
+        self.assertNotIn("note", third)
+        self.assertEqual(sum(1 for l in srv.log if l.startswith("RETR")), retrs)  # known by UIDL
+        self.assertEqual(self.json("inbox", "list")["total"], 4)
+
+        self.setUp()
+        srv, conns = self.uidls_change(raws, "no", first_quit=False)
+        rc, first, err = self.pop3_run()
+        self.assertEqual((rc, first["fetched"], first["deleted"]), (1, 4, 0))
+        self.assertIn("QUIT failed", err)
+        rc, moved, err = self.pop3_run()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((moved["fetched"], moved["duplicates"], moved["deleted"]), (0, 4, 4))
+        self.assertIn("4 messages were already stored under other UIDLs", moved["note"])
+        self.assertEqual(self.json("inbox", "list")["total"], 4)
+        # DELE 1-4 in each session; the first's were never applied (no QUIT)
+        self.assertEqual(sum(1 for l in srv.log if l.startswith("DELE")), 8)
+        self.assertEqual(len(conns), 2)
+
+    def test_pop3_identical_messages_are_two(self):
+        """Two messages with the same bytes and Message-ID under two UIDLs the
+        server keeps: both are stored, and neither takes the other's UIDL
+        (only a stored message whose UIDL the server no longer lists may),
+        so no run downloads either again."""
+        raw = b"Subject: twice\r\nMessage-ID: <twice@example.com>\r\n\r\nsame\r\n"
+        answers = self.maildrop([raw, raw])
+        srv = self.serve(lambda c: pop3_session(c, answers), "pop3")
+        for fetched in (2, 0, 0):
+            rc, run, err = self.pop3_run()
+            self.assertEqual((rc, run["fetched"], run["duplicates"]), (0, fetched, 0), err)
+        self.assertEqual(sum(1 for l in srv.log if l.startswith("RETR")), 2)
+        self.assertEqual(self.json("inbox", "list")["total"], 2)
+
     def test_pop3_without_uidl(self):
         """No UIDL: mailroom says so, and a message it has is not stored twice."""
         answers = {"CAPA": b"+OK\r\nUSER\r\n.\r\n", "STAT": b"+OK 1 23\r\n",
