@@ -24,6 +24,9 @@ static json_t *message_json(const struct mr_message *m, int full)
                   "date", m->date, "from", m->from, "to", m->to, "cc", m->cc, "subject", m->subject,
                   "size", (json_int_t)m->size, "attachments", m->attachments, "status",
                   mr_message_status_name(m->status), "sha256", sha);
+    json_object_set_new(o, "size_mismatch", json_boolean(m->size_mismatch));
+    json_object_set_new(o, "listed_size",
+                        m->size_mismatch ? json_integer((json_int_t)m->listed_size) : json_null());
     if (full) {
         json_object_set_new(o, "message_id",
                             m->message_id ? json_string(m->message_id) : json_null());
@@ -33,11 +36,13 @@ static json_t *message_json(const struct mr_message *m, int full)
 }
 
 static const char list_usage[] =
-    "inbox list [--account ID|NAME] [--status stored|parse_failed] [--page N]\n"
-    "       [--format table|csv|json]\n"
+    "inbox list [--account ID|NAME] [--status stored|parse_failed|size_mismatch]\n"
+    "       [--page N] [--format table|csv|json]\n"
     "\n"
     "Messages mailroom fetched, newest first, 30 a page (CSV: every message).\n"
     "--status parse_failed: those not readable as MIME, kept as received.\n"
+    "--status size_mismatch: POP3 messages that did not have the size the server\n"
+    "listed (Size shows both), stored as received and left on the server.\n"
     "'mailroom inbox skipped' lists the ones left on the server as too big.";
 
 static const char skipped_usage[] =
@@ -46,16 +51,26 @@ static const char skipped_usage[] =
     "Messages left on the server because they were bigger than the account's\n"
     "largest message size, newest first, 30 a page.";
 
+/* The size; with "(LIST N)" when the server listed another. */
+static void size_cell(const struct mr_message *m, char *out, size_t size)
+{
+    if (m->size_mismatch)
+        snprintf(out, size, "%lld (LIST %llu)", (long long)m->size,
+                 (unsigned long long)m->listed_size);
+    else
+        snprintf(out, size, "%lld", (long long)m->size);
+}
+
 static void list_table(const struct mr_message *items, size_t n)
 {
     static const char *const header[] = {"ID", "Received", "From", "Subject", "Size", "Att"};
     struct mr_cli_table t;
     mr_cli_table_init(&t, header, 6);
     for (size_t i = 0; i < n; i++) {
-        char id[24], when[32], size[24], att[12];
+        char id[24], when[32], size[64], att[12];
         snprintf(id, sizeof(id), "%lld", (long long)items[i].id);
         mr_format_time(items[i].fetched_at, when);
-        snprintf(size, sizeof(size), "%lld", (long long)items[i].size);
+        size_cell(&items[i], size, sizeof(size));
         snprintf(att, sizeof(att), "%s", items[i].attachments ? "yes" : "");
         const char *row[] = {id, when, items[i].from, items[i].subject, size, att};
         mr_cli_table_add(&t, row);
@@ -122,9 +137,10 @@ static int list_options(struct mr_cli *cli, int argc, char **argv, const char *u
             account = optarg;
         else if (c == 's' && usage != list_usage)
             *rc = mr_cli_usage(cli, "--status is for inbox list");
-        else if (c == 's' && strcmp(optarg, "stored") != 0 && strcmp(optarg, "parse_failed") != 0)
-            *rc = mr_cli_bad_value(cli, "status", "expected stored or parse_failed, got '%s'",
-                                   optarg);
+        else if (c == 's' && strcmp(optarg, "stored") != 0 && strcmp(optarg, "parse_failed") != 0 &&
+                 strcmp(optarg, "size_mismatch") != 0)
+            *rc = mr_cli_bad_value(
+                cli, "status", "expected stored, parse_failed or size_mismatch, got '%s'", optarg);
         else if (c == 's')
             a->status = optarg;
         else if (c == 'p' && mr_parse_int(optarg, 1, 1000000000, &a->page) != 0)
@@ -157,7 +173,9 @@ static int cmd_list(struct mr_cli *cli, int argc, char **argv)
     mr_error err = {0};
     int all = format == MR_FORMAT_CSV;
     size_t offset = all ? 0 : (size_t)(page - 1) * MR_REPORT_PAGE_SIZE;
-    struct mr_message_filter filter = {.account = id, .status = a.status};
+    int mismatch = a.status && strcmp(a.status, "size_mismatch") == 0;
+    struct mr_message_filter filter = {
+        .account = id, .status = mismatch ? NULL : a.status, .size_mismatch = mismatch};
     if (mr_store_message_list(cli->reg.store, &filter, offset, all ? 0 : MR_REPORT_PAGE_SIZE,
                               &items, &n, &total, &err))
         return mr_cli_fail(cli, &err);
@@ -202,9 +220,15 @@ static int print_raw(struct mr_cli *cli, int64_t id)
 
 static void print_message(const struct mr_message *m, const struct mr_attachment *att, size_t n)
 {
-    char when[32], size[24];
+    char when[32], size[160];
     mr_format_time(m->fetched_at, when);
-    snprintf(size, sizeof(size), "%lld bytes", (long long)m->size);
+    if (m->size_mismatch)
+        snprintf(size, sizeof(size),
+                 "%lld bytes, where the server's LIST said %llu: stored as received, left on "
+                 "the server",
+                 (long long)m->size, (unsigned long long)m->listed_size);
+    else
+        snprintf(size, sizeof(size), "%lld bytes", (long long)m->size);
     mr_cli_print_field("Received", when, 10);
     mr_cli_print_field("Date", m->date, 10);
     mr_cli_print_field("From", m->from, 10);

@@ -26,6 +26,11 @@ struct mr_message {
     int64_t size;
     int64_t fetched_at;
     enum mr_message_status status;
+    /* POP3: what arrived did not have the size LIST announced (listed_size)
+     * beyond line ends and the tolerance: stored as received, marked, and
+     * never deleted from the server. */
+    int size_mismatch;
+    uint64_t listed_size;
     char *message_id;
     char *date; /* ISO 8601 UTC, from the Date header */
     int64_t date_unix;

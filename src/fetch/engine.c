@@ -2,6 +2,7 @@
 
 #include "fetch/pipeline.h"
 #include "mime/summary.h"
+#include "proto/pop3_parse.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -10,6 +11,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -186,7 +188,14 @@ struct run {
     struct mr_mailbox_status st;
     struct mr_fetch_result *res;
     int imap, keep, by_digest;
-    size_t max_size;               /* the account's largest message */
+    size_t max_size;             /* the account's largest message */
+    unsigned size_tolerance_pct; /* a message this close to its listed size is verified */
+    uint64_t mismatched;         /* stored this run, not the size listed: marked, kept */
+    char mismatch[200];          /* the first of them, for the note */
+    uint64_t left_marked;        /* stored earlier and marked: left on the server */
+    char (*listed)[72];          /* POP3: the UIDLs listed this session, sorted */
+    size_t nlisted;
+    uint64_t moved;                /* POP3: stored before under a UIDL the server no longer lists */
     struct mr_pipeline *pipe;      /* NULL: every message is handled inline */
     struct mr_pipeline_item *cur;  /* the message being received */
     EVP_MD_CTX *sha;               /* its SHA-256, computed as the bytes arrive */
@@ -247,22 +256,75 @@ static int sink_data(void *ctx, const char *p, size_t n, mr_error *err)
     return 0;
 }
 
-/* After a UIDVALIDITY change (or without UIDL), a message we already have
- * is recognised by its bytes and Message-ID. */
+/* Appends to the run's note ("; " between two things to know). */
+static void add_note(struct run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add_note(struct run *run, const char *fmt, ...)
+{
+    char *note = run->res->note;
+    size_t used = strlen(note), size = sizeof(run->res->note);
+    if (used && used + 2 < size) {
+        memcpy(note + used, "; ", 3);
+        used += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(note + used, size - used, fmt, ap);
+    va_end(ap);
+}
+
+/* qsort and bsearch over UIDLs (char[72]; bsearch's key a string) */
+static int uidl_order(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Whether uidl (NULL: stored without one) is missing from the server's
+ * listing of this session. */
+static int unlisted(void *ctx, const char *uidl)
+{
+    const struct run *run = ctx;
+    return !uidl || !bsearch(uidl, run->listed, run->nlisted, sizeof(*run->listed), uidl_order);
+}
+
+/* POP3: the UIDLs the server lists this session, sorted, for unlisted(). */
+static void list_uidls(struct run *run, const struct mr_message_ref *refs, size_t n)
+{
+    run->listed = mr_xcalloc(n ? n : 1, sizeof(*run->listed));
+    for (size_t i = 0; i < n; i++)
+        if (refs[i].uidl[0])
+            memcpy(run->listed[run->nlisted++], refs[i].uidl, sizeof(*run->listed));
+    qsort(run->listed, run->nlisted, sizeof(*run->listed), uidl_order);
+}
+
+/* A message we already have is recognised by its bytes and Message-ID:
+ * after a UIDVALIDITY change; over POP3 without UIDL; and over POP3 with
+ * UIDL after the server changed them (a migration, a broken server), where
+ * only a stored message whose UIDL the server no longer lists may match
+ * (two identical messages on the server are two messages) and it takes
+ * the new UIDL, so the next run knows it. *marked: that message is marked
+ * as not having its listed size, so it is never deleted. */
 static int known_by_digest(struct run *run, struct mr_message *m, const struct mr_message_ref *ref,
-                           int *dup, mr_error *err)
+                           int *dup, int *marked, mr_error *err)
 {
     int64_t id = 0;
     *dup = 0;
+    *marked = 0;
     if (!run->by_digest)
         return 0;
-    int rc = mr_store_message_by_digest(run->s, run->a->id, m->sha256, m->message_id, &id, err);
+    int moved = !run->imap && ref->uidl[0];
+    int rc = mr_store_message_by_digest(run->s, run->a->id, m->sha256, m->message_id,
+                                        moved ? unlisted : NULL, run, &id, marked, err);
     if (rc || !id)
         return rc;
     *dup = 1;
     run->res->duplicates++;
-    return run->imap ? mr_store_message_relocate(run->s, id, run->st.uidvalidity, ref->uid, err)
-                     : 0;
+    if (run->imap)
+        return mr_store_message_relocate(run->s, id, run->st.uidvalidity, ref->uid, err);
+    if (!moved)
+        return 0;
+    run->moved++;
+    return mr_store_message_relocate_uidl(run->s, id, ref->uidl, m, err);
 }
 
 /* The first stage: what the store needs to know of a message, computed off
@@ -280,8 +342,27 @@ static int prepare_stage(void *ctx, struct mr_pipeline_item *it, mr_error *err)
     m->uidvalidity = run->imap ? run->st.uidvalidity : 0;
     m->uid = run->imap ? it->ref.uid : 0;
     m->uidl = !run->imap && it->ref.uidl[0] ? mr_xstrdup(it->ref.uidl) : NULL;
-    mr_mime_summarize(it->raw.data ? it->raw.data : "", it->raw.len, m, &it->att, &it->natt);
+    const char *raw = it->raw.data ? it->raw.data : "";
+    if (!run->imap && /* IMAP literal sizes are exact by protocol */
+        !mr_pop3_size_matches(it->ref.size, raw, it->raw.len, run->size_tolerance_pct)) {
+        m->size_mismatch = 1; /* truncated, not dot-stuffed, or longer */
+        m->listed_size = it->ref.size;
+    }
+    mr_mime_summarize(raw, it->raw.len, m, &it->att, &it->natt);
     return 0;
+}
+
+/* A message stored this run without the size its listing announced: for
+ * the note (the first in words, the others counted). */
+static void record_mismatch(struct run *run, const struct mr_message *m,
+                            const struct mr_message_ref *ref)
+{
+    if (run->mismatched++)
+        return;
+    snprintf(run->mismatch, sizeof(run->mismatch),
+             "message %llu (UIDL %.72s): the server sent %lld bytes where LIST said %llu",
+             (unsigned long long)ref->uid, ref->uidl[0] ? ref->uidl : "none", (long long)m->size,
+             (unsigned long long)m->listed_size);
 }
 
 /* Commits what was stored durably (with the IMAP fetch state in the same
@@ -359,18 +440,23 @@ static int store_stage(void *ctx, struct mr_pipeline_item *it, mr_error *err)
     run->idle_since_ms = 0;
     if (it->commit)
         return commit_store(run, err);
-    int dup = 0;
+    int dup = 0, marked = 0;
     int rc = begin_store(run, err);
     if (rc == 0)
-        rc = known_by_digest(run, &it->m, &it->ref, &dup, err);
+        rc = known_by_digest(run, &it->m, &it->ref, &dup, &marked, err);
     if (rc == 0 && !dup)
         rc = mr_store_message_insert(run->s, &it->m, it->att, it->natt,
                                      it->raw.data ? it->raw.data : "", it->raw.len, err);
     if (rc == 0 && !dup) {
         run->res->fetched++;
         run->res->bytes += it->raw.len;
+        if (it->m.size_mismatch)
+            record_mismatch(run, &it->m, &it->ref);
     }
-    if (rc == 0)
+    /* what may be deleted: what arrived with its listed size, stored */
+    if (rc == 0 && dup && (marked || it->m.size_mismatch))
+        run->left_marked++;
+    else if (rc == 0 && !it->m.size_mismatch)
         remember(run, &it->ref);
     return rc;
 }
@@ -481,12 +567,14 @@ static int classify(struct run *run, struct mr_message_ref *refs, size_t n, size
     size_t k = 0;
     int rc = mr_store_begin(run->s, err);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        int stored = 0, skipped = 0;
+        int stored = 0, mismatch = 0, skipped = 0;
         const char *uidl = run->imap ? NULL : refs[i].uidl[0] ? refs[i].uidl : NULL;
         if (run->imap || uidl)
             rc = mr_store_message_known(run->s, run->a->id, run->st.uidvalidity, refs[i].uid, uidl,
-                                        &stored, &skipped, err);
-        if (rc == 0 && stored)
+                                        &stored, &mismatch, &skipped, err);
+        if (rc == 0 && stored && mismatch)
+            run->left_marked++; /* not the size listed: never deleted */
+        else if (rc == 0 && stored)
             remember(run, &refs[i]);
         else if (rc == 0 && (skipped || refs[i].size > run->max_size)) {
             run->res->skipped++;
@@ -506,6 +594,24 @@ static int classify(struct run *run, struct mr_message_ref *refs, size_t n, size
     return rc ? rc : delete_stored(run, err);
 }
 
+/* The note on messages that did not have the size the server listed. */
+static void note_mismatches(struct run *run)
+{
+    if (run->mismatched == 1)
+        add_note(run, "%s: stored and marked, left on the server", run->mismatch);
+    else if (run->mismatched)
+        add_note(run,
+                 "%llu messages did not have the size LIST announced: stored and marked, left on "
+                 "the server (the first: %s)",
+                 (unsigned long long)run->mismatched, run->mismatch);
+    if (run->left_marked && !run->keep)
+        add_note(run,
+                 "%llu message%s stored earlier without the size LIST announced %s left on the "
+                 "server (inbox list --status size_mismatch)",
+                 (unsigned long long)run->left_marked, run->left_marked == 1 ? "" : "s",
+                 run->left_marked == 1 ? "is" : "are");
+}
+
 static int fetch_all(struct run *run, mr_error *err)
 {
     uint32_t old_validity = 0;
@@ -518,17 +624,20 @@ static int fetch_all(struct run *run, mr_error *err)
         run->by_digest = old_validity && old_validity != run->st.uidvalidity;
         if (rc == 0 && !run->by_digest && run->keep && old_validity)
             min_uid = last_uid + 1;
-    } else if (!run->st.has_uidl) {
-        run->by_digest = 1;
-        snprintf(run->res->note, sizeof(run->res->note),
-                 "the server does not support UIDL: messages are recognised by their SHA-256, "
-                 "so %s",
-                 run->keep ? "every run downloads the whole maildrop again"
-                           : "a message is never stored twice even if QUIT fails");
+    } else {
+        run->by_digest = 1; /* without UIDL, or for UIDLs that changed */
+        if (!run->st.has_uidl)
+            snprintf(run->res->note, sizeof(run->res->note),
+                     "the server does not support UIDL: messages are recognised by their "
+                     "SHA-256, so %s",
+                     run->keep ? "every run downloads the whole maildrop again"
+                               : "a message is never stored twice even if QUIT fails");
     }
     if (rc == 0)
         rc = run->drv->list(run->mb, min_uid, &refs, &n, err);
     run->res->listed = n;
+    if (rc == 0 && !run->imap && run->st.has_uidl)
+        list_uidls(run, refs, n); /* before classify keeps only the new */
     if (rc == 0)
         rc = classify(run, refs, n, &nfetch, err);
     struct mr_checkpointer *checkpointer = NULL;
@@ -561,6 +670,13 @@ static int fetch_all(struct run *run, mr_error *err)
     }
     mr_pipeline_stop(&run->pipe);
     mr_checkpointer_stop(&checkpointer);
+    note_mismatches(run);
+    if (run->moved)
+        add_note(run,
+                 "%llu message%s already stored under other UIDLs (the server's UIDLs "
+                 "changed): not stored again",
+                 (unsigned long long)run->moved, run->moved == 1 ? " was" : "s were");
+    mr_freep(&run->listed);
     EVP_MD_CTX_free(run->sha);
     run->sha = NULL;
     if (run->cur) {
@@ -696,6 +812,7 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
     run.imap = a.protocol == MR_PROTO_IMAP;
     run.keep = a.keep_copy;
     run.max_size = (size_t)mr_account_max_size(&a);
+    run.size_tolerance_pct = (unsigned)a.size_tolerance; /* the account's; 0: exact */
     if (rc == 0)
         rc = open_mailbox(&run, &p.cfg, keep, fp, err);
     if (rc == 0)

@@ -4,8 +4,9 @@
  * only then — when the account does not keep a copy — deletes the stored
  * messages from the server. A run killed at any instant loses nothing and
  * stores nothing twice: a message is identified by IMAP (UIDVALIDITY, UID)
- * or POP3 UIDL, and after a UIDVALIDITY change by its SHA-256 and
- * Message-ID. Every run leaves a row in the fetch history.
+ * or POP3 UIDL, and after a UIDVALIDITY change, without UIDL, or when a
+ * POP3 server changed its UIDLs, by its SHA-256 and Message-ID. Every run
+ * leaves a row in the fetch history.
  *
  * Test connection runs the same open, records each step, and counts what is
  * waiting, changing nothing. */
@@ -42,7 +43,7 @@ struct mr_fetch_result {
     uint64_t deleted;    /* removed from the server after being stored */
     uint64_t skipped;    /* too big: left on the server and recorded */
     uint64_t duplicates; /* already stored (matched by digest) */
-    char note[256];      /* something the user should know about this run */
+    char note[512];      /* something the user should know about this run */
 };
 
 int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,

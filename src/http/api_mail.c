@@ -316,11 +316,15 @@ static json_t *message_view(const struct mr_message *m)
 {
     char fetched[32];
     mr_format_time(m->fetched_at, fetched);
-    return json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:I, s:i, s:s}", "id",
-                     (json_int_t)m->id, "account", (json_int_t)m->account_id, "received", fetched,
-                     "date", m->date, "from", m->from, "to", m->to, "cc", m->cc, "subject",
-                     m->subject, "size", (json_int_t)m->size, "attachments", m->attachments,
-                     "status", mr_message_status_name(m->status));
+    json_t *o =
+        json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:I, s:i, s:s, s:b}", "id",
+                  (json_int_t)m->id, "account", (json_int_t)m->account_id, "received", fetched,
+                  "date", m->date, "from", m->from, "to", m->to, "cc", m->cc, "subject", m->subject,
+                  "size", (json_int_t)m->size, "attachments", m->attachments, "status",
+                  mr_message_status_name(m->status), "size_mismatch", m->size_mismatch);
+    json_object_set_new(o, "listed_size",
+                        m->size_mismatch ? json_integer((json_int_t)m->listed_size) : json_null());
+    return o;
 }
 
 int mr_api_messages_list(struct mr_http_req *r)

@@ -111,10 +111,15 @@ int mr_query_message_filter(const struct mr_query *q, struct mr_message_filter *
     f->from = arg(q, "from");
     f->subject = arg(q, "subject");
     f->status = arg(q, "status");
+    if (f->status && strcmp(f->status, "size_mismatch") == 0) {
+        f->status = NULL; /* a mark beside the status, filtered like one */
+        f->size_mismatch = 1;
+    }
     if (f->status && *f->status && strcmp(f->status, "stored") != 0 &&
         strcmp(f->status, "parse_failed") != 0)
         return fail(e, "status",
-                    "status must be stored or parse_failed (skipped messages: /api/v1/skipped)");
+                    "status must be stored, parse_failed or size_mismatch (skipped messages: "
+                    "/api/v1/skipped)");
     if (date_arg(q, "since", 0, &f->since, e) || date_arg(q, "until", 1, &f->until, e))
         return -1;
     /* keyset paging: ?before=ID gives the page after the one that ended at

@@ -410,9 +410,12 @@ static int send_retr(struct pop3 *p, const struct mr_message_ref *r, mr_error *e
     return mr_session_queue(&p->mb.s, cmd, (size_t)-1, err);
 }
 
-/* One RETR answer: +OK, the body to the sink, the final dot. */
-static int read_retr(struct pop3 *p, const struct mr_message_ref *r,
-                     const struct mr_fetch_sink *sink, mr_error *err)
+/* One RETR answer: +OK, the body to the sink, the final dot. first: the
+ * fetch's first message (garbage before a later one's status line is most
+ * likely the end of the one before). */
+static int read_retr(struct pop3 *p, const struct mr_message_ref *first,
+                     const struct mr_message_ref *r, const struct mr_fetch_sink *sink,
+                     mr_error *err)
 {
     struct mr_pop3_event ev;
     mr_pop3_parser_expect(p->parser, 1);
@@ -421,6 +424,13 @@ static int read_retr(struct pop3 *p, const struct mr_message_ref *r,
     if (rc == MR_ESERVER)
         return mr_error_set(err, MR_ESERVER, "", "RETR %llu failed: %s", (unsigned long long)r->uid,
                             p->text);
+    if (rc == MR_EPROTO && r > first) /* bytes of the answer before, past its final "." */
+        mr_error_prefix(err,
+                        "RETR %llu: no status line where its answer begins (the message before "
+                        "may hold a line '.' the server did not dot-stuff)",
+                        (unsigned long long)r->uid);
+    else if (rc == MR_EPROTO)
+        mr_error_prefix(err, "RETR %llu", (unsigned long long)r->uid);
     mr_session_expect(&p->mb.s, 1, "message %llu (RETR)", (unsigned long long)r->uid);
     if (rc == 0)
         rc = sink->begin(sink->ctx, r->size, err);
@@ -446,7 +456,7 @@ static int pop3_fetch(struct mr_mailbox *mb, const struct mr_message_ref *refs, 
                 rc = mr_session_flush(&p->mb.s, err);
         }
         if (rc == 0)
-            rc = read_retr(p, &refs[done], sink, err);
+            rc = read_retr(p, refs, &refs[done], sink, err);
     }
     return rc;
 }
@@ -477,6 +487,8 @@ static int pop3_remove(struct mr_mailbox *mb, const struct mr_message_ref *refs,
         if (rc == MR_ESERVER)
             rc = mr_error_set(err, MR_ESERVER, "", "DELE %llu failed: %s",
                               (unsigned long long)refs[done].uid, p->text);
+        else if (rc == MR_EPROTO)
+            mr_error_prefix(err, "DELE %llu", (unsigned long long)refs[done].uid);
     }
     return rc;
 }

@@ -16,6 +16,7 @@ struct mr_pop3_parser {
     enum state state;
     int multiline;
     struct mr_buf line;
+    int line_done; /* line holds the last event's status line, read whole */
 };
 
 struct mr_pop3_parser *mr_pop3_parser_new(void)
@@ -43,6 +44,7 @@ void mr_pop3_parser_reset(struct mr_pop3_parser *p)
 {
     p->state = ST_STATUS;
     p->multiline = 0;
+    p->line_done = 0;
     mr_buf_reset(&p->line);
 }
 
@@ -51,6 +53,10 @@ int mr_pop3_parser_in_body(const struct mr_pop3_parser *p)
     return p->state != ST_STATUS;
 }
 
+/* A whole status line, ended by CRLF or by LF alone (a server with bare LF
+ * line ends): the terminator becomes the text's NUL, which for a bare LF
+ * overwrites the LF itself, so whether the line was read whole is kept in
+ * line_done rather than read back from its last byte. */
 static int status_line(struct mr_pop3_parser *p, struct mr_pop3_event *ev, mr_error *err)
 {
     char *s = p->line.data;
@@ -58,8 +64,10 @@ static int status_line(struct mr_pop3_parser *p, struct mr_pop3_event *ev, mr_er
     if (n > 0 && s[n - 1] == '\r')
         n--;
     s[n] = '\0';
+    p->line_done = 1;
     if (memchr(s, '\0', n))
-        return mr_error_set(err, MR_EPROTO, "", "malformed POP3 response: a NUL byte");
+        return mr_error_set(err, MR_EPROTO, "",
+                            "malformed POP3 response: a NUL byte in a status line");
     ev->type = MR_POP3_STATUS;
     if (s[0] == '+' && (s[1] == ' ' || s[1] == '\0')) { /* SASL challenge */
         ev->type = MR_POP3_CONTINUE;
@@ -83,8 +91,10 @@ static int status_line(struct mr_pop3_parser *p, struct mr_pop3_event *ev, mr_er
 static int feed_status(struct mr_pop3_parser *p, const char *data, size_t len, size_t *used,
                        struct mr_pop3_event *ev, mr_error *err)
 {
-    if (p->line.len && p->line.data[p->line.len - 1] == '\n')
-        mr_buf_reset(&p->line); /* the last event's line */
+    if (p->line_done) { /* the last event's line */
+        mr_buf_reset(&p->line);
+        p->line_done = 0;
+    }
     const char *nl = memchr(data, '\n', len);
     size_t take = nl ? (size_t)(nl - data) + 1 : len;
     *used = take;
@@ -175,4 +185,25 @@ int mr_pop3_parser_feed(struct mr_pop3_parser *p, const char *data, size_t len, 
     }
     *used = off;
     return 0;
+}
+
+/* got within pct percent of listed (128 bits: a server may list 2^64-1) */
+static int within(uint64_t listed, uint64_t got, unsigned pct)
+{
+    uint64_t diff = got > listed ? got - listed : listed - got;
+    return (unsigned __int128)diff * 100 <= (unsigned __int128)listed * pct;
+}
+
+int mr_pop3_size_matches(uint64_t listed, const char *data, size_t len, unsigned tolerance_pct)
+{
+    if (len == listed)
+        return 1;
+    uint64_t lf = 0, crlf = 0;
+    const char *end = len ? data + len : data;
+    for (const char *p = data; p != end && (p = memchr(p, '\n', (size_t)(end - p))); p++) {
+        lf++;
+        crlf += p > data && p[-1] == '\r';
+    }
+    return within(listed, len, tolerance_pct) || within(listed, len + (lf - crlf), tolerance_pct) ||
+           within(listed, len - crlf, tolerance_pct);
 }

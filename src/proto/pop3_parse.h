@@ -3,7 +3,12 @@
  * UIDL, LIST, RETR, TOP), the body follows as DATA events — dot-unstuffed,
  * in chunks that point into the caller's input, never buffered whole — and
  * an END event at the terminating ".". Line ends inside the body are passed
- * through as they came. */
+ * through as they came. Lines end in CRLF or, from a server with bare LF
+ * line ends (as fetchmail and getmail accept), in LF alone: status lines,
+ * body lines and the final ".\n" alike; a body line is any run of bytes up
+ * to an LF, so a lone "." followed by a bare LF ends the body even amid
+ * CRLF lines (a server must dot-stuff it; the fetch engine's size check
+ * catches one that did not). */
 #ifndef MR_PROTO_POP3_PARSE_H
 #define MR_PROTO_POP3_PARSE_H
 
@@ -11,6 +16,7 @@
 #include "util/error.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define MR_POP3_STATUS_MAX 8192 /* RFC 1939 says 512; servers add more text */
 
@@ -42,5 +48,12 @@ int mr_pop3_parser_feed(struct mr_pop3_parser *p, const char *data, size_t len, 
                         struct mr_pop3_event *ev, mr_error *err);
 /* Whether a multi-line body is being read. */
 int mr_pop3_parser_in_body(const struct mr_pop3_parser *p);
+
+/* Whether a message as received (len bytes, unstuffed) has the size LIST
+ * announced: exactly; or counting each bare LF as CRLF (a server that
+ * counts CRLF and sends LF), or each CRLF as one byte (one that counts LF
+ * and sends CRLF); each of those within tolerance_pct percent of the
+ * announced size. Reads the bytes only when the sizes differ. */
+int mr_pop3_size_matches(uint64_t listed, const char *data, size_t len, unsigned tolerance_pct);
 
 #endif

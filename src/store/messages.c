@@ -50,8 +50,9 @@ int mr_store_set_fetch_state(struct mr_store *s, int64_t account, uint32_t uidva
     return 0;
 }
 
+/* *found: whether the row exists; *flag: its first column. */
 static int exists(struct mr_store *s, const char *sql, int64_t account, uint32_t uidvalidity,
-                  uint64_t uid, const char *uidl, int *found, mr_error *err)
+                  uint64_t uid, const char *uidl, int *found, int *flag, mr_error *err)
 {
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st, sql, err);
@@ -63,33 +64,37 @@ static int exists(struct mr_store *s, const char *sql, int64_t account, uint32_t
     mr_store_bind_text(st, 4, uidl);
     int step = sqlite3_step(st);
     *found = step == SQLITE_ROW;
+    *flag = *found && sqlite3_column_int(st, 0);
     mr_store_release(s, st);
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mr_store_fail(s, err, "looking up");
 }
 
 int mr_store_message_known(struct mr_store *s, int64_t account, uint32_t uidvalidity, uint64_t uid,
-                           const char *uidl, int *stored, int *skipped, mr_error *err)
+                           const char *uidl, int *stored, int *mismatch, int *skipped,
+                           mr_error *err)
 {
     const char *where = uidl ? " WHERE account_id = ?1 AND uidl = ?4 AND ?2 = ?2 AND ?3 = ?3"
                              : " WHERE account_id = ?1 AND uidvalidity = ?2 AND uid = ?3"
                                " AND ?4 IS ?4";
-    char *sql = mr_xasprintf("SELECT 1 FROM messages%s", where);
-    int rc = exists(s, sql, account, uidvalidity, uid, uidl, stored, err);
+    char *sql = mr_xasprintf("SELECT listed_size IS NOT NULL FROM messages%s", where);
+    int ignored;
+    int rc = exists(s, sql, account, uidvalidity, uid, uidl, stored, mismatch, err);
     free(sql);
     sql = mr_xasprintf("SELECT 1 FROM skipped%s", where);
     if (rc == 0)
-        rc = exists(s, sql, account, uidvalidity, uid, uidl, skipped, err);
+        rc = exists(s, sql, account, uidvalidity, uid, uidl, skipped, &ignored, err);
     free(sql);
     return rc;
 }
 
 int mr_store_message_by_digest(struct mr_store *s, int64_t account, const unsigned char *sha256,
-                               const char *message_id, int64_t *id, mr_error *err)
+                               const char *message_id, int (*accept)(void *ctx, const char *uidl),
+                               void *ctx, int64_t *id, int *mismatch, mr_error *err)
 {
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st,
-                              "SELECT id FROM messages WHERE account_id = ? AND sha256 = ?"
-                              " AND message_id IS ? LIMIT 1",
+                              "SELECT id, uidl, listed_size IS NOT NULL FROM messages"
+                              " WHERE account_id = ? AND sha256 = ? AND message_id IS ?",
                               err);
     if (rc)
         return rc;
@@ -97,9 +102,15 @@ int mr_store_message_by_digest(struct mr_store *s, int64_t account, const unsign
     sqlite3_bind_blob(st, 2, sha256, 32, SQLITE_STATIC);
     mr_store_bind_text(st, 3, message_id);
     *id = 0;
-    int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
+    *mismatch = 0;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (accept && !accept(ctx, (const char *)sqlite3_column_text(st, 1)))
+            continue;
         *id = sqlite3_column_int64(st, 0);
+        *mismatch = sqlite3_column_int(st, 2);
+        break;
+    }
     mr_store_release(s, st);
     return step == SQLITE_ROW || step == SQLITE_DONE ? 0 : mr_store_fail(s, err, "looking up");
 }
@@ -114,6 +125,22 @@ int mr_store_message_relocate(struct mr_store *s, int64_t id, uint32_t uidvalidi
         return rc;
     sqlite3_bind_int64(st, 1, uidvalidity);
     sqlite3_bind_int64(st, 2, (int64_t)uid);
+    sqlite3_bind_int64(st, 3, id);
+    return mr_store_run(s, st, "updating a message", err);
+}
+
+int mr_store_message_relocate_uidl(struct mr_store *s, int64_t id, const char *uidl,
+                                   const struct mr_message *arrived, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(
+        s, &st, "UPDATE messages SET uidl = ?, listed_size = coalesce(listed_size, ?) WHERE id = ?",
+        err);
+    if (rc)
+        return rc;
+    mr_store_bind_text(st, 1, uidl);
+    if (arrived->size_mismatch)
+        sqlite3_bind_int64(st, 2, (int64_t)arrived->listed_size);
     sqlite3_bind_int64(st, 3, id);
     return mr_store_run(s, st, "updating a message", err);
 }
@@ -143,6 +170,8 @@ static void bind_message(sqlite3_stmt *st, const struct mr_message *m)
     mr_store_bind_text(st, 15, m->subject);
     sqlite3_bind_int(st, 16, m->attachments);
     mr_store_bind_text(st, 17, m->body_text);
+    if (m->size_mismatch)
+        sqlite3_bind_int64(st, 18, (int64_t)m->listed_size);
 }
 
 static int insert_raw(struct mr_store *s, int64_t id, const void *raw, size_t len, mr_error *err)
@@ -218,8 +247,8 @@ int mr_store_message_insert(struct mr_store *s, struct mr_message *m,
         s, &st,
         "INSERT INTO messages (account_id, uidvalidity, uid, uidl, sha256, size, fetched_at,"
         " status, message_id, date, date_unix, from_addr, to_addr, cc_addr, subject,"
-        " attachments, body_text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-        " ?13, ?14, ?15, ?16, ?17)",
+        " attachments, body_text, listed_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+        " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         err);
     if (rc)
         return rc;
@@ -330,7 +359,7 @@ int mr_store_prune_history(struct mr_store *s, int64_t before, int64_t *deleted,
 
 #define MESSAGE_COLUMNS                                                                            \
     "id, account_id, uidvalidity, uid, uidl, sha256, size, fetched_at, status, message_id, date,"  \
-    " date_unix, from_addr, to_addr, cc_addr, subject, attachments, body_text"
+    " date_unix, from_addr, to_addr, cc_addr, subject, attachments, body_text, listed_size"
 
 static void read_message(sqlite3_stmt *st, void *out)
 {
@@ -357,6 +386,8 @@ static void read_message(sqlite3_stmt *st, void *out)
     m->subject = mr_store_column_text(st, 15);
     m->attachments = sqlite3_column_int(st, 16);
     m->body_text = mr_store_column_text(st, 17);
+    m->size_mismatch = sqlite3_column_type(st, 18) != SQLITE_NULL;
+    m->listed_size = (uint64_t)sqlite3_column_int64(st, 18);
 }
 
 static void clear_message(void *m)
@@ -496,9 +527,15 @@ int mr_store_message_list(struct mr_store *s, const struct mr_message_filter *f,
     sqlite3_stmt *st;
     *items = NULL;
     *n = 0;
-    if (!(f->from && *f->from) && !(f->subject && *f->subject) && !f->since && !f->until)
+    if (!(f->from && *f->from) && !(f->subject && *f->subject) && !f->since && !f->until &&
+        !f->size_mismatch)
         return list_indexed(s, f, offset, limit, items, n, total, err);
-    int rc = mr_store_prepare(s, &st, "SELECT count(*) FROM messages" MESSAGE_WHERE, err);
+    /* the size mismatches (few) from their partial index, which SQLite
+     * takes only for the term written out */
+    const char *mismatch = f->size_mismatch ? " AND listed_size IS NOT NULL" : "";
+    char *sql = mr_xasprintf("SELECT count(*) FROM messages" MESSAGE_WHERE "%s", mismatch);
+    int rc = mr_store_prepare(s, &st, sql, err);
+    free(sql);
     if (rc)
         return rc;
     bind_message_filter(st, f);
@@ -507,10 +544,11 @@ int mr_store_message_list(struct mr_store *s, const struct mr_message_filter *f,
     mr_store_release(s, st);
     if (step != SQLITE_ROW)
         return mr_store_fail(s, err, "counting messages");
-    rc = mr_store_prepare(s, &st,
-                          "SELECT " MESSAGE_COLUMNS " FROM messages" MESSAGE_WHERE
-                          " ORDER BY id DESC LIMIT ?6 OFFSET ?7",
-                          err);
+    sql = mr_xasprintf("SELECT " MESSAGE_COLUMNS " FROM messages" MESSAGE_WHERE
+                       "%s ORDER BY id DESC LIMIT ?6 OFFSET ?7",
+                       mismatch);
+    rc = mr_store_prepare(s, &st, sql, err);
+    free(sql);
     if (rc)
         return rc;
     bind_message_filter(st, f);

@@ -280,6 +280,13 @@ const struct mr_migration mr_store_migrations[] = {
      "ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;"
      "ALTER TABLE api_tokens ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0"
      "  CHECK (read_only IN (0, 1));"},
+    /* A POP3 message whose bytes did not match the size LIST announced
+     * (truncated, not dot-stuffed, longer) is stored with that size and
+     * never deleted from the server; the inbox lists those from a partial
+     * index, which holds only them. */
+    {"messages whose size did not match the server's",
+     "ALTER TABLE messages ADD COLUMN listed_size INTEGER;"
+     "CREATE INDEX messages_size_mismatch ON messages(id) WHERE listed_size IS NOT NULL;"},
 };
 
 const size_t mr_store_migration_count =

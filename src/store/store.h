@@ -139,16 +139,25 @@ int mr_store_fetch_state(struct mr_store *s, int64_t account, uint32_t *uidvalid
 int mr_store_set_fetch_state(struct mr_store *s, int64_t account, uint32_t uidvalidity,
                              uint64_t last_uid, mr_error *err);
 /* Whether the server's message (IMAP uidvalidity+uid, or POP3 uidl) is
- * stored already (*stored) or was recorded as skipped (*skipped). */
+ * stored already (*stored; *mismatch: marked as not having the size the
+ * server announced) or was recorded as skipped (*skipped). */
 int mr_store_message_known(struct mr_store *s, int64_t account, uint32_t uidvalidity, uint64_t uid,
-                           const char *uidl, int *stored, int *skipped, mr_error *err);
+                           const char *uidl, int *stored, int *mismatch, int *skipped,
+                           mr_error *err);
 /* A stored message of the account with these bytes (and Message-ID, when
- * it has one): its ID, or 0. */
+ * it has one) that accept takes (called with its POP3 UIDL or NULL; a NULL
+ * accept takes any): its ID, or 0; *mismatch as above. */
 int mr_store_message_by_digest(struct mr_store *s, int64_t account, const unsigned char *sha256,
-                               const char *message_id, int64_t *id, mr_error *err);
+                               const char *message_id, int (*accept)(void *ctx, const char *uidl),
+                               void *ctx, int64_t *id, int *mismatch, mr_error *err);
 /* After a UIDVALIDITY change: the stored message is now this UID. */
 int mr_store_message_relocate(struct mr_store *s, int64_t id, uint32_t uidvalidity, uint64_t uid,
                               mr_error *err);
+/* After a POP3 server changed its UIDLs: the stored message is now this
+ * UIDL; when the copy that arrived did not have its listed size, the
+ * stored one is marked so too (never deleted from the server). */
+int mr_store_message_relocate_uidl(struct mr_store *s, int64_t id, const char *uidl,
+                                   const struct mr_message *arrived, mr_error *err);
 /* Stores the message, its attachments' summary and its raw bytes. */
 int mr_store_message_insert(struct mr_store *s, struct mr_message *m,
                             const struct mr_attachment *att, size_t natt, const void *raw,
@@ -177,6 +186,7 @@ struct mr_message_filter {
     const char *subject;
     int64_t since, until;
     const char *status; /* stored, parse_failed; NULL = both */
+    int size_mismatch;  /* only those marked as not having the server's size */
     int64_t before;     /* only messages with a smaller ID (keyset paging); 0 = all */
 };
 

@@ -11,6 +11,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 from daemon import Client, Daemon  # noqa: E402
 from dovecot import POOL_PASSWORD, Dovecot  # noqa: E402
+from fakeserver import FakeServer, pop3_session  # noqa: E402
 from helpers import crlf  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
@@ -145,6 +146,32 @@ class ApiMailTest(unittest.TestCase):
         self.assertEqual(self.c.json("GET", f"/api/v1/skipped?account={a['id']}")[1]["total"], 1)
         status, e = self.c.json("GET", "/api/v1/messages?status=lost")
         self.assertEqual((status, e["error"]["field"]), (400, "status"))
+
+    def test_size_mismatch_is_marked(self):
+        """A POP3 message shorter than LIST said: the message JSON (in the
+        list and alone) carries the mark and LIST's size, status=size_mismatch
+        finds it, and it stays on the server."""
+        raw = b"Subject: cut short\r\n\r\nthe first half\r\n"
+        answers = {"CAPA": b"+OK\r\nUSER\r\nUIDL\r\n.\r\n", "STAT": b"+OK 1 2048\r\n",
+                   "LIST": b"+OK\r\n1 2048\r\n.\r\n", "UIDL": b"+OK\r\n1 uid-cut\r\n.\r\n",
+                   "RETR": b"+OK\r\n" + raw + b".\r\n"}
+        srv = FakeServer(lambda c: pop3_session(c, answers))
+        self.addCleanup(srv.stop)
+        status, a = self.c.json("POST", "/api/v1/accounts", dict(
+            self.form, name="cut-" + self.user, protocol="pop3", port=srv.port, security="none",
+            keep_copy=False))
+        self.assertEqual(status, 201, a)
+        self.c.json("POST", f"/api/v1/accounts/{a['id']}/fetch")
+        run = self.wait_for_run(a["id"])
+        self.assertEqual((run["result"], run["fetched"], run["deleted"]), ("ok", 1, 0))
+        _, listed = self.c.json("GET", f"/api/v1/messages?account={a['id']}&status=size_mismatch")
+        self.assertEqual([(m["size"], m["size_mismatch"], m["listed_size"])
+                          for m in listed["messages"]], [(len(raw), True, 2048)])
+        status, m = self.c.json("GET", f"/api/v1/messages/{listed['messages'][0]['id']}")
+        self.assertEqual((status, m["size_mismatch"], m["listed_size"]), (200, True, 2048))
+        _, stored = self.c.json("GET", f"/api/v1/messages?account={a['id']}&status=stored")
+        self.assertEqual(stored["total"], 1)  # the processing status is its own
+        self.assertFalse(any(line.startswith("DELE") for line in srv.log), srv.log)
 
     def test_fetch_now_and_the_inbox(self):
         payload = os.urandom(3000)

@@ -94,14 +94,15 @@ def imap_session(c, on_body, exists=1, size=10):
             c.send(f"{tag} OK\r\n".encode())
 
 
-def pop3_session(c, answers, stop_after=None):
+def pop3_session(c, answers, stop_after=None, eol=b"\r\n"):
     """A POP3 server whose answer to each command (by its first word) comes
     from answers: bytes, or a function of the connection returning bytes or
-    None (None: drop the connection). Unlisted commands get +OK."""
-    c.send(b"+OK fake pop3\r\n")
+    None (None: drop the connection). Unlisted commands get +OK. eol ends
+    the greeting and those +OK lines (b"\\n": a server with bare LF)."""
+    c.send(b"+OK fake pop3" + eol)
     while (line := c.line()) is not None:
         cmd = line.split(" ")[0].upper()
-        answer = answers.get(cmd, b"+OK\r\n")
+        answer = answers.get(cmd, b"+OK" + eol)
         if callable(answer):
             answer = answer(c)
         if answer is None:

@@ -79,6 +79,13 @@ class HostileTest(CliTestCase):
     def assert_nothing_stored(self):
         self.assertEqual(self.json("inbox", "list")["total"], 0)
 
+    def raw_of(self, msg_id):
+        """inbox show --raw: the message as stored."""
+        r = subprocess.run([BIN, "--data", self.data, "inbox", "show", str(msg_id), "--raw"],
+                           capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
     def test_literal_shorter_than_announced(self):
         def body(c, tag):
             c.send(b"* 1 FETCH (UID 1 BODY[] {100}\r\nonly ten!!")
@@ -327,8 +334,8 @@ class HostileTest(CliTestCase):
     def test_pop3_dele_refused(self):
         """-ERR on DELE: the run says so; the message is stored once, and is
         not fetched again by the next run."""
-        answers = {"CAPA": b"+OK\r\nUSER\r\nUIDL\r\n.\r\n", "STAT": b"+OK 1 26\r\n",
-                   "LIST": b"+OK\r\n1 26\r\n.\r\n", "UIDL": b"+OK\r\n1 uid-one\r\n.\r\n",
+        answers = {"CAPA": b"+OK\r\nUSER\r\nUIDL\r\n.\r\n", "STAT": b"+OK 1 23\r\n",
+                   "LIST": b"+OK\r\n1 23\r\n.\r\n", "UIDL": b"+OK\r\n1 uid-one\r\n.\r\n",
                    "RETR": b"+OK\r\nSubject: once\r\n\r\nbody\r\n.\r\n",
                    "DELE": b"-ERR mailbox is read-only\r\n"}
         self.serve(lambda c: pop3_session(c, answers), "pop3", "--keep-copy", "no")
@@ -365,10 +372,224 @@ class HostileTest(CliTestCase):
         self.assert_nothing_stored()
         self.assertFalse(any(l.startswith("DELE") for l in srv.log))
 
+    @staticmethod
+    def maildrop(raws, uidls=None, eol=b"\r\n", sizes=None, stuff=True, caps=b"UIDL"):
+        """pop3_session answers for a maildrop of raws (as the server keeps
+        them): LIST says sizes (default: the lengths), UIDL says uidls, RETR
+        N sends message N dot-stuffed (unless stuff is false), every line
+        ending in eol."""
+        sizes = sizes or [len(r) for r in raws]
+        uidls = uidls or [f"uid-{i + 1}" for i in range(len(raws))]
+
+        def listing(values):
+            return (b"+OK" + eol + b"".join(b"%d %s" % (i + 1, str(v).encode()) + eol
+                                            for i, v in enumerate(values)) + b"." + eol)
+
+        def retr(c):
+            raw = raws[int(c.log[-1].split()[1]) - 1]
+            if stuff:
+                raw = b"\n".join(b"." + l if l.startswith(b".") else l
+                                 for l in raw.split(b"\n"))
+            return b"+OK" + eol + raw + b"." + eol
+        return {"CAPA": b"+OK" + eol + b"USER" + eol + b"".join(c + eol for c in caps.split())
+                + b"." + eol, "STAT": b"+OK %d %d" % (len(raws), sum(sizes)) + eol,
+                "LIST": listing(sizes), "UIDL": listing(uidls), "RETR": retr}
+
+    def test_pop3_bare_lf_line_ends(self):
+        """A server that ends every line with LF alone (greeting, status
+        lines, CAPA, LIST, UIDL, bodies, ".\n"), as fetchmail and getmail
+        accept: fetched, stored as sent, deleted; a dot-stuffed line is
+        unstuffed and a lone "." ends only the answer."""
+        raws = [b"Subject: one\nMessage-ID: <lf1@example.com>\n\nfirst\n.dot line\n",
+                b"Subject: two\n\n..\nsecond\n"]
+        srv = self.serve(lambda c: pop3_session(c, self.maildrop(raws, eol=b"\n"), eol=b"\n"),
+                         "pop3", "--keep-copy", "no")
+        self.ok("account", "test", "fake")
+        run = self.json("fetch", "fake")["runs"][0]
+        self.assertEqual((run["result"], run["fetched"], run["deleted"]), ("ok", 2, 2))
+        msgs = sorted(self.json("inbox", "list")["messages"], key=lambda m: m["id"])
+        self.assertEqual([m["subject"] for m in msgs], ["one", "two"])
+        for m, raw in zip(msgs, raws):
+            self.assertEqual(self.raw_of(m["id"]), raw)  # as the server sent it: LF kept
+        self.assertEqual([l for l in srv.log if l.startswith(("DELE", "QUIT"))][-3:],
+                         ["DELE 1", "DELE 2", "QUIT"])
+
+    def pop3_run(self, *extra):
+        """mailroom fetch fake: (exit code, the run's JSON, stderr)."""
+        r = self.run_cli("fetch", "fake", "--format", "json", *extra)
+        return r.returncode, json.loads(r.stdout)["runs"][0], r.stderr
+
+    def test_pop3_size_as_listed(self):
+        """The size check's happy side: messages of the size LIST said, and
+        from servers that count CRLF while they send bare LF, or LF while
+        they send CRLF: verified, stored unmarked, deleted."""
+        raws = [b"Subject: one\r\n\r\nfirst\r\n", b"Subject: two\r\n\r\nsecond\r\n..\r\n"]
+        lf = [r.replace(b"\r\n", b"\n") for r in raws]
+        for name, sent, sizes, eol in (
+                ("exact", raws, None, b"\r\n"),
+                ("LIST counts CRLF, LF sent", lf, [len(r) for r in raws], b"\n"),
+                ("LIST counts LF, CRLF sent", raws, [len(r) for r in lf], b"\r\n")):
+            with self.subTest(name):
+                self.setUp()
+                answers = self.maildrop(sent, sizes=sizes, eol=eol)
+                srv = self.serve(lambda c, a=answers, e=eol: pop3_session(c, a, eol=e), "pop3",
+                                 "--keep-copy", "no")
+                rc, run, err = self.pop3_run()
+                self.assertEqual(rc, 0, err)
+                self.assertEqual((run["fetched"], run["deleted"]), (2, 2))
+                self.assertNotIn("note", run)
+                self.assertEqual(self.json("inbox", "list", "--status", "size_mismatch")["total"],
+                                 0)
+                self.assertEqual([m["size_mismatch"] for m in self.json("inbox", "list")
+                                  ["messages"]], [False, False])
+                self.assertEqual(sum(1 for l in srv.log if l.startswith("DELE")), 2)
+
+    def test_pop3_size_differs_from_list(self):
+        """A body shorter than LIST said (truncated, with a proper final
+        dot) or 70 KB longer: stored as received and marked (inbox list and
+        show, the JSON), named in the run's note, and never deleted — not in
+        this run and not in the next, which does not fetch it again. Without
+        UIDL too, where the next run recognises it by its digest."""
+        full = b"Subject: cut\r\nMessage-ID: <cut@example.com>\r\n\r\n" + b"line\r\n" * 300
+        cut = full[:full.index(b"\r\n", 800) + 2]  # a whole last line
+        longer = full + b"x" * 998 + b"\r\n" + b"more\r\n" * 10000
+        for name, sent, listed, caps in (("truncated", cut, len(full), b"UIDL"),
+                                         ("70 KB longer", longer, len(full), b"UIDL"),
+                                         ("truncated, no UIDL", cut, len(full), b"")):
+            with self.subTest(name):
+                self.setUp()
+                answers = self.maildrop([sent], sizes=[listed], caps=caps)
+                srv = self.serve(lambda c, a=answers: pop3_session(c, a), "pop3",
+                                 "--keep-copy", "no")
+                rc, run, err = self.pop3_run()
+                self.assertEqual(rc, 0, err)
+                self.assertEqual((run["fetched"], run["deleted"]), (1, 0))
+                self.assertIn(f"message 1 (UIDL {'uid-1' if caps else 'none'}): the server sent "
+                              f"{len(sent)} bytes where LIST said {listed}: stored and marked, "
+                              "left on the server", run["note"])
+                marked = self.json("inbox", "list", "--status", "size_mismatch")["messages"]
+                self.assertEqual([(m["size"], m["listed_size"], m["size_mismatch"])
+                                  for m in marked], [(len(sent), listed, True)])
+                table = self.ok("inbox", "list")
+                self.assertIn(f"{len(sent)} (LIST {listed})", table)
+                shown = self.ok("inbox", "show", str(marked[0]["id"]))
+                self.assertIn(f"where the server's LIST said {listed}", shown)
+                self.assertEqual(self.json("inbox", "show", str(marked[0]["id"]))["listed_size"],
+                                 listed)
+                self.assertEqual(self.raw_of(marked[0]["id"]), sent)
+                rc, again, err = self.pop3_run()
+                self.assertEqual(rc, 0, err)
+                self.assertEqual((again["fetched"], again["deleted"]), (0, 0))
+                self.assertIn("1 message stored earlier without the size LIST announced is left "
+                              "on the server", again["note"])
+                self.assertEqual(self.json("inbox", "list")["total"], 1)
+                self.assertFalse(any(l.startswith("DELE") for l in srv.log), srv.log)
+                self.assertEqual(sum(1 for l in srv.log if l.startswith("RETR")),
+                                 1 if caps else 2)
+
+    def test_pop3_body_not_dot_stuffed(self):
+        """A server that does not dot-stuff: a line "." in message 1 ends its
+        answer early, and the rest arrives where RETR 2's status line
+        belongs. With PIPELINING and without: the run ends with an error
+        naming RETR 2, message 1 is stored as received and marked, nothing
+        is deleted; the next run fetches and deletes the others, and leaves
+        message 1 on the server."""
+        raws = [b"Subject: one\r\n\r\nbefore\r\n.\r\nafter the dot\r\n",
+                b"Subject: two\r\n\r\nsecond\r\n", b"Subject: three\r\n\r\nthird\r\n"]
+        for caps in (b"UIDL PIPELINING", b"UIDL"):
+            with self.subTest(caps=caps):
+                self.setUp()
+                answers = self.maildrop(raws, stuff=False, caps=caps)
+                srv = self.serve(lambda c, a=answers: pop3_session(c, a), "pop3",
+                                 "--keep-copy", "no")
+                rc, run, err = self.pop3_run("--timeout", "5")
+                self.assertEqual(rc, 1)
+                self.assertIn("RETR 2: no status line where its answer begins", err)
+                self.assertIn("got 'after the dot'", err)
+                self.assertEqual((run["fetched"], run["deleted"]), (1, 0))
+                self.assertIn("message 1 (UIDL uid-1): the server sent 24 bytes where LIST said "
+                              f"{len(raws[0])}", run["note"])
+                self.assertFalse(any(l.startswith("DELE") for l in srv.log), srv.log)
+                marked = self.json("inbox", "list", "--status", "size_mismatch")["messages"]
+                self.assertEqual([m["subject"] for m in marked], ["one"])
+                rc, again, err = self.pop3_run("--timeout", "5")
+                self.assertEqual(rc, 0, err)
+                self.assertEqual((again["fetched"], again["deleted"]), (2, 2))
+                self.assertEqual([l for l in srv.log if l.startswith("DELE")],
+                                 ["DELE 2", "DELE 3"])
+                self.assertEqual(self.json("inbox", "list")["total"], 3)
+
+    def uidls_change(self, raws, keep, first_quit=True):
+        """A maildrop of raws whose UIDLs change after the first session
+        (a migration): serves (srv, the connections so far); without
+        first_quit the first session's QUIT is dropped, so nothing it
+        deleted is gone."""
+        conns = []
+
+        def scenario(c):
+            conns.append(c)
+            gen = min(len(conns), 2)
+            answers = self.maildrop(raws, uidls=[f"gen{gen}-{i}" for i in range(len(raws))])
+            if gen == 1 and not first_quit:
+                answers["QUIT"] = lambda c: None
+            pop3_session(c, answers)
+        return self.serve(scenario, "pop3", "--keep-copy", keep), conns
+
+    def test_pop3_uidls_change_between_sessions(self):
+        """The server serves the same messages under new UIDLs (a migration):
+        they are recognised by Message-ID and SHA-256, not stored again, and
+        take the new UIDLs, so the run after does not download them; the
+        note says so. Keep copy on; and off, where the first session's QUIT
+        was lost and the second deletes them (the same bytes are stored)."""
+        raws = [b"Subject: m%d\r\nMessage-ID: <moved-%d@example.com>\r\n\r\nbody %d\r\n"
+                % (i, i, i) for i in range(4)]
+        srv, conns = self.uidls_change(raws, "yes")
+        rc, first, err = self.pop3_run()
+        self.assertEqual((rc, first["fetched"]), (0, 4), err)
+        rc, moved, err = self.pop3_run()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((moved["fetched"], moved["duplicates"], moved["deleted"]), (0, 4, 0))
+        self.assertIn("4 messages were already stored under other UIDLs (the server's UIDLs "
+                      "changed): not stored again", moved["note"])
+        retrs = sum(1 for l in srv.log if l.startswith("RETR"))
+        rc, third, err = self.pop3_run()
+        self.assertEqual((rc, third["fetched"], third["duplicates"]), (0, 0, 0), err)
+        self.assertNotIn("note", third)
+        self.assertEqual(sum(1 for l in srv.log if l.startswith("RETR")), retrs)  # known by UIDL
+        self.assertEqual(self.json("inbox", "list")["total"], 4)
+
+        self.setUp()
+        srv, conns = self.uidls_change(raws, "no", first_quit=False)
+        rc, first, err = self.pop3_run()
+        self.assertEqual((rc, first["fetched"], first["deleted"]), (1, 4, 0))
+        self.assertIn("QUIT failed", err)
+        rc, moved, err = self.pop3_run()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((moved["fetched"], moved["duplicates"], moved["deleted"]), (0, 4, 4))
+        self.assertIn("4 messages were already stored under other UIDLs", moved["note"])
+        self.assertEqual(self.json("inbox", "list")["total"], 4)
+        # DELE 1-4 in each session; the first's were never applied (no QUIT)
+        self.assertEqual(sum(1 for l in srv.log if l.startswith("DELE")), 8)
+        self.assertEqual(len(conns), 2)
+
+    def test_pop3_identical_messages_are_two(self):
+        """Two messages with the same bytes and Message-ID under two UIDLs the
+        server keeps: both are stored, and neither takes the other's UIDL
+        (only a stored message whose UIDL the server no longer lists may),
+        so no run downloads either again."""
+        raw = b"Subject: twice\r\nMessage-ID: <twice@example.com>\r\n\r\nsame\r\n"
+        answers = self.maildrop([raw, raw])
+        srv = self.serve(lambda c: pop3_session(c, answers), "pop3")
+        for fetched in (2, 0, 0):
+            rc, run, err = self.pop3_run()
+            self.assertEqual((rc, run["fetched"], run["duplicates"]), (0, fetched, 0), err)
+        self.assertEqual(sum(1 for l in srv.log if l.startswith("RETR")), 2)
+        self.assertEqual(self.json("inbox", "list")["total"], 2)
+
     def test_pop3_without_uidl(self):
         """No UIDL: mailroom says so, and a message it has is not stored twice."""
-        answers = {"CAPA": b"+OK\r\nUSER\r\n.\r\n", "STAT": b"+OK 1 26\r\n",
-                   "LIST": b"+OK\r\n1 26\r\n.\r\n",
+        answers = {"CAPA": b"+OK\r\nUSER\r\n.\r\n", "STAT": b"+OK 1 23\r\n",
+                   "LIST": b"+OK\r\n1 23\r\n.\r\n",
                    "RETR": b"+OK\r\nSubject: once\r\n\r\nbody\r\n.\r\n"}
         srv = self.serve(lambda c: pop3_session(c, answers), "pop3")
         self.assertIn("does not support UIDL", self.ok("account", "test", "fake"))
@@ -384,8 +605,8 @@ class HostileTest(CliTestCase):
         """DELE done, QUIT never answered: the message stays on the server,
         is stored once, and the next run deletes it without storing it again."""
         runs = []
-        answers = {"CAPA": b"+OK\r\nUSER\r\nUIDL\r\n.\r\n", "STAT": b"+OK 1 26\r\n",
-                   "LIST": b"+OK\r\n1 26\r\n.\r\n", "UIDL": b"+OK\r\n1 uid-one\r\n.\r\n",
+        answers = {"CAPA": b"+OK\r\nUSER\r\nUIDL\r\n.\r\n", "STAT": b"+OK 1 23\r\n",
+                   "LIST": b"+OK\r\n1 23\r\n.\r\n", "UIDL": b"+OK\r\n1 uid-one\r\n.\r\n",
                    "RETR": b"+OK\r\nSubject: once\r\n\r\nbody\r\n.\r\n",
                    # the first run's QUIT is dropped: the deletion never happens
                    "QUIT": lambda c: b"+OK bye\r\n" if len(runs) > 1 else None}

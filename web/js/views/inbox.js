@@ -6,7 +6,7 @@ import { t } from '../i18n.js';
 import { pager } from './parts.js';
 
 const FILTERS = ['account', 'from', 'subject', 'since', 'until', 'status'];
-const STATUSES = ['stored', 'parse_failed', 'skipped'];
+const STATUSES = ['stored', 'parse_failed', 'size_mismatch', 'skipped'];
 
 // The processing report's third kind: messages left on the server (too big).
 function skippedTable(data, names) {
@@ -66,7 +66,10 @@ export async function inboxPage(main, params) {
         h('td', {}, formatBytes(m.size)),
         h('td', {}, m.attachments ? h('span', { class: 'clip', title: t('inbox.hasAttachment'),
           'aria-label': t('inbox.hasAttachment') }, '📎') : ''),
-        h('td', { class: `status ${m.status}` }, t(`inbox.status.${m.status}`)))))),
+        h('td', { class: `status ${m.status}` }, t(`inbox.status.${m.status}`),
+          m.size_mismatch ? h('span', { class: 'size-mismatch', title: t('message.sizeMismatch',
+            { size: formatBytes(m.size), listed: formatBytes(m.listed_size) }) },
+          ` · ${t('inbox.status.size_mismatch')}`) : null))))),
     pager(data.page, data.per_page, data.total, (p) => show(filters, p)));
 }
 
@@ -81,6 +84,8 @@ export async function messagePage(main, id) {
       row('message.date', formatTime(m.date)), row('inbox.received', formatTime(m.received)),
       row('inbox.size', formatBytes(m.size))),
     m.status === 'parse_failed' ? h('p', { class: 'error' }, t('message.notParsed')) : null,
+    m.size_mismatch ? h('p', { class: 'error', id: 'size-mismatch' }, t('message.sizeMismatch',
+      { size: formatBytes(m.size), listed: formatBytes(m.listed_size) })) : null,
     h('pre', { class: 'body', id: 'message-text' }, m.text || ''),
     m.attachment_list.length ? h('ul', { class: 'attachments', id: 'attachments' },
       m.attachment_list.map((a) => h('li', {},
