@@ -487,6 +487,27 @@ class HostileTest(CliTestCase):
                 self.assertEqual(sum(1 for l in srv.log if l.startswith("RETR")),
                                  1 if caps else 2)
 
+    def test_pop3_size_tolerance_is_the_accounts(self):
+        """A server known to report approximate sizes (Exchange's POP3): 2 %
+        short of LIST is marked and kept at the default (exact), and counts
+        as whole, stored and deleted, with the account's size tolerance at 3 %;
+        10 % short is still marked."""
+        full = b"Subject: approx\r\n\r\n" + b"z" * 998 + b"\r\n" + b"line\r\n" * 150
+        listed = len(full) * 100 // 98  # the server says 2 % more than it sends
+        for tolerance, sent, deleted in (("", full, 0), ("3", full, 1),
+                                         ("3", full[:len(full) * 90 // 100], 0)):
+            with self.subTest(tolerance=tolerance, sent=len(sent)):
+                self.setUp()
+                answers = self.maildrop([sent], sizes=[listed], caps=b"UIDL")
+                srv = self.serve(lambda c, a=answers: pop3_session(c, a), "pop3",
+                                 "--keep-copy", "no", "--size-tolerance", tolerance)
+                rc, run, err = self.pop3_run()
+                self.assertEqual(rc, 0, err)
+                self.assertEqual((run["fetched"], run["deleted"]), (1, deleted))
+                marked = self.json("inbox", "list", "--status", "size_mismatch")["total"]
+                self.assertEqual(marked, 1 - deleted)
+                self.assertEqual(any(l.startswith("DELE") for l in srv.log), bool(deleted))
+
     def test_pop3_body_not_dot_stuffed(self):
         """A server that does not dot-stuff: a line "." in message 1 ends its
         answer early, and the rest arrives where RETR 2's status line
