@@ -80,6 +80,8 @@ int mr_cli_remove(struct mr_cli *cli, int argc, char **argv, const char *usage, 
                   mr_cli_remove_fn remove);
 
 int mr_cli_open(struct mr_cli *cli);
+/* --data, else $MAILROOM_DATA, else ./var (mr_cli_open uses it too). */
+const char *mr_cli_data_dir(struct mr_cli *cli);
 void mr_cli_close(struct mr_cli *cli);
 /* Prints "mailroom: COMMAND: [field: ]message" and returns exit code 1. */
 int mr_cli_fail(struct mr_cli *cli, const mr_error *err);

@@ -105,15 +105,21 @@ int mr_cli_remove(struct mr_cli *cli, int argc, char **argv, const char *usage, 
     return 0;
 }
 
+const char *mr_cli_data_dir(struct mr_cli *cli)
+{
+    if (!cli->data_dir)
+        cli->data_dir = getenv("MAILROOM_DATA");
+    if (!cli->data_dir || !*cli->data_dir)
+        cli->data_dir = "./var";
+    return cli->data_dir;
+}
+
 int mr_cli_open(struct mr_cli *cli)
 {
     mr_error err = {0};
     if (cli->opened)
         return 0;
-    if (!cli->data_dir)
-        cli->data_dir = getenv("MAILROOM_DATA");
-    if (!cli->data_dir || !*cli->data_dir)
-        cli->data_dir = "./var";
+    mr_cli_data_dir(cli);
     if (mr_registry_open(&cli->reg, cli->data_dir, &err) != 0)
         return mr_cli_fail(cli, &err);
     mr_crash_install(cli->data_dir);

@@ -105,7 +105,7 @@ static int first_admin(struct mr_cli *cli)
  * keep twice the sessions; the command line beside a daemon is fine. */
 static int lock_data_dir(struct mr_cli *cli, int *fd_out)
 {
-    char *path = mr_xasprintf("%s/serve.pid", cli->data_dir);
+    char *path = mr_xasprintf("%s/serve.pid", mr_cli_data_dir(cli));
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
     mr_error err = {0};
     (void)mkdir(cli->data_dir, 0700); /* a first start: the store makes the rest */
