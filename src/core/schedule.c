@@ -176,6 +176,13 @@ int mr_schedule_validate(const struct mr_schedule *s, struct mr_problems *p)
     return p->count > before ? MR_EINVAL : 0;
 }
 
+char *mr_report_base(const char *report_dir, const char *data_dir)
+{
+    if (report_dir && *report_dir)
+        return mr_xstrdup(report_dir);
+    return mr_xasprintf("%s/" MR_REPORT_DIR_DEFAULT, data_dir);
+}
+
 static int days_in_month(int year, int month)
 {
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -2,10 +2,9 @@
 
 #include "report/views.h"
 #include "util/mem.h"
+#include "util/safedir.h"
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,23 +126,17 @@ int mr_report_render(struct mr_store *s, const char *filters_json, const char *f
 
 /* --- writing and sending --------------------------------------------------- */
 
-static int write_file(const char *dir, const char *name, const struct mr_buf *b, mr_error *err)
+/* Only under the report base, into a directory no one else can write,
+ * never through a symlink (util/safedir.h). */
+static int write_file(const char *base, const char *dir, const char *name, const struct mr_buf *b,
+                      mr_error *err)
 {
-    char *path = mr_xasprintf("%s/%s", dir, name), *tmp = mr_xasprintf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int ok =
-        fd >= 0 && write(fd, b->data ? b->data : "", b->len) == (ssize_t)b->len && fsync(fd) == 0;
-    int saved = errno;
-    if (fd >= 0)
+    int fd;
+    int rc = mr_safedir_open(base, dir, MR_REPORT_DIR_HINT, &fd, err);
+    if (rc == 0) {
+        rc = mr_safedir_write(fd, dir, name, b->data, b->len, err);
         close(fd);
-    ok = ok && rename(tmp, path) == 0;
-    int rc =
-        ok ? 0
-           : mr_error_set(err, MR_EIO, "directory", "cannot write %s: %s", path, strerror(saved));
-    if (!ok)
-        unlink(tmp);
-    free(path);
-    free(tmp);
+    }
     return rc;
 }
 
@@ -240,7 +233,8 @@ static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
     return rc;
 }
 
-static int deliver(struct mr_registry *r, const struct mr_schedule *c, mr_error *err)
+static int deliver(struct mr_registry *r, const char *base, const struct mr_schedule *c,
+                   mr_error *err)
 {
     struct mr_smtp_settings m;
     struct mr_buf body;
@@ -257,7 +251,7 @@ static int deliver(struct mr_registry *r, const struct mr_schedule *c, mr_error 
     mr_error dir_err = {0}, mail_err = {0};
     int dir_rc = 0, mail_rc = 0;
     if (rc == 0 && c->directory)
-        dir_rc = write_file(c->directory, filename, &body, &dir_err);
+        dir_rc = write_file(base, c->directory, filename, &body, &dir_err);
     if (rc == 0 && c->recipients && (mail_rc = mr_store_smtp_get(r->store, &m, &mail_err)) == 0) {
         mail_rc = send_mail(r, &m, c, filename, &body, &mail_err);
         mr_smtp_settings_clear(&m);
@@ -272,7 +266,7 @@ static int deliver(struct mr_registry *r, const struct mr_schedule *c, mr_error 
     return rc;
 }
 
-int mr_report_run_schedule(struct mr_registry *r, int64_t id, mr_error *err)
+int mr_report_run_schedule(struct mr_registry *r, const char *base, int64_t id, mr_error *err)
 {
     struct mr_schedule c;
     mr_error ignored = {0};
@@ -280,7 +274,7 @@ int mr_report_run_schedule(struct mr_registry *r, int64_t id, mr_error *err)
     if (rc)
         return rc;
     int64_t now = (int64_t)time(NULL);
-    rc = deliver(r, &c, err);
+    rc = deliver(r, base, &c, err);
     c.failures = rc ? c.failures + 1 : 0;
     int64_t next = rc ? mr_schedule_retry(&c, now) : mr_schedule_next(&c, now);
     mr_store_schedule_result(r->store, id, rc ? "error" : "ok", rc ? err->message : NULL,

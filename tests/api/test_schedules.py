@@ -25,11 +25,12 @@ def report_rows(text):
 class ScheduleApiTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon(args=())  # with the scheduler: it runs due reports
+        cls.outdir = tempfile.mkdtemp(prefix="mailroom-reports-")  # 0700, ours
+        # with the scheduler: it runs due reports; reports only under outdir
+        cls.d = Daemon(args=("--report-dir", cls.outdir))
         cls.c = Client(cls.d)
         assert cls.c.login()[0] == 200
         cls.sink = SmtpSink(username="relay-user", password=RELAY_PASSWORD)
-        cls.outdir = tempfile.mkdtemp(prefix="mailroom-reports-")
         status, _ = cls.c.json("POST", "/api/v1/credentials", {
             "name": "relay", "username": "relay-user", "password": RELAY_PASSWORD})
         assert status == 201
@@ -97,6 +98,27 @@ class ScheduleApiTest(unittest.TestCase):
         self.assertEqual(fields, {"every_hours", "directory"})
         _, lst = self.c.json("GET", "/api/v1/schedules")
         self.assertNotIn("broken", [s["name"] for s in lst["schedules"]])
+
+    def test_directories_outside_the_report_base_are_refused(self):
+        """The daemon writes reports only under its --report-dir: an admin
+        cannot have it create files in /etc (issue 17)."""
+        _, settings = self.c.json("GET", "/api/v1/settings")
+        self.assertEqual(settings["report_dir"], os.path.realpath(self.outdir))
+        for directory in ("/etc", os.path.join(self.outdir, "..")):
+            e = self.create({"name": "escape", "recurrence": "daily", "at": "08:00",
+                             "directory": directory}, expect=400)
+            self.assertEqual([f["field"] for f in e["error"]["fields"]], ["directory"], e)
+            message = e["error"]["fields"][0]["message"]
+            self.assertIn(os.path.realpath(self.outdir), message)
+            self.assertIn("--report-dir", message)
+        shared = os.path.join(self.outdir, "shared")
+        os.mkdir(shared)
+        os.chmod(shared, 0o777)
+        e = self.create({"name": "shared", "recurrence": "daily", "at": "08:00",
+                         "directory": shared}, expect=400)
+        self.assertIn("writable by group or others", str(e))
+        _, lst = self.c.json("GET", "/api/v1/schedules")
+        self.assertFalse({"escape", "shared"} & {s["name"] for s in lst["schedules"]})
 
     def test_run_now_mails_and_writes_the_filtered_report(self):
         s = self.create({"name": "support weekly", "recurrence": "weekly", "day": "monday",

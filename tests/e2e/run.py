@@ -69,9 +69,8 @@ def main():
             "sha256": [hashlib.sha256(crlf(m)).hexdigest() for m in MESSAGES],
             "shots": shots, "smtp_port": sink.port,
             "dante_port": dante.port, "dante_log": dante.log,
-            "report_dir": os.path.join(daemon.tmp, "reports"),
+            "report_dir": os.path.join(daemon.data, "reports"),  # the default --report-dir
         }
-        os.mkdir(fixture["report_dir"])
         path = os.path.join(daemon.tmp, "fixture.json")
         with open(path, "w") as fh:
             json.dump(fixture, fh)
