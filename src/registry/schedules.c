@@ -9,7 +9,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -185,6 +184,24 @@ static void smtp_field(struct mr_registry *r, struct mr_smtp_settings *m, const 
         mr_problems_add(p, key, "is not an SMTP setting");
 }
 
+/* Plain `none` takes no credential: its password would cross the network in
+ * clear. The admin who wants that says none-insecure. */
+static void check_smtp_security(struct mr_smtp_settings *m, const struct mr_input *in,
+                                struct mr_problems *p)
+{
+    enum mr_smtp_security sec;
+    if (mr_smtp_security_parse(m->security, &sec) != 0) {
+        mr_problems_add(p, "smtp_security", "expected " MR_SMTP_SECURITY_VALUES);
+        return;
+    }
+    free(m->security); /* stored by its name, lower case; the default written out */
+    m->security = mr_xstrdup(mr_smtp_security_name(sec));
+    if (sec == MR_SMTP_NONE && m->credential_id)
+        mr_problems_add(p, mr_input_get(in, "smtp_security") ? "smtp_security" : "smtp_credential",
+                        "none would send the credential's password in clear: choose starttls "
+                        "or tls, no credential, or none-insecure to send it in clear anyway");
+}
+
 int mr_registry_smtp_apply(struct mr_registry *r, const struct mr_input *in, struct mr_problems *p,
                            mr_error *err)
 {
@@ -195,9 +212,7 @@ int mr_registry_smtp_apply(struct mr_registry *r, const struct mr_input *in, str
         smtp_field(r, &m, in->items[i].key, in->items[i].value, p, err);
     if (m.host)
         mr_check_host(m.host, "smtp_host", p);
-    if (m.security && strcasecmp(m.security, "none") != 0 &&
-        strcasecmp(m.security, "starttls") != 0 && strcasecmp(m.security, "tls") != 0)
-        mr_problems_add(p, "smtp_security", "expected none, starttls or tls");
+    check_smtp_security(&m, in, p);
     if (m.from && !mr_email_valid(m.from))
         mr_problems_add(p, "smtp_from", "'%.80s' is not an e-mail address", m.from);
     if (rc == 0 && p->count > before)

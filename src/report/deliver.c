@@ -153,6 +153,37 @@ static struct curl_slist *recipients(const char *list)
     return out;
 }
 
+/* Before a connection is made: a credential with plain `none` (a store
+ * written by hand; the settings refuse it) would send its password in clear. */
+static int check_relay(const struct mr_smtp_settings *m, enum mr_smtp_security sec, mr_error *err)
+{
+    if (!m->host || !m->from)
+        return mr_error_set(err, MR_EINVAL, "smtp",
+                            "no SMTP relay is set: set its host and "
+                            "from-address in settings");
+    if (sec == MR_SMTP_NONE && m->credential_id)
+        return mr_error_set(err, MR_EINVAL, "smtp",
+                            "the SMTP relay's security is none, which would send its "
+                            "credential's password in clear: set smtp-security to starttls or "
+                            "tls (or none-insecure to send it in clear anyway)");
+    return 0;
+}
+
+/* libcurl's words, or ours where they would not say what to do. */
+static int send_failed(const struct mr_smtp_settings *m, int port, CURLcode res, const char *errbuf,
+                       mr_error *err)
+{
+    if (res == CURLE_USE_SSL_FAILED)
+        return mr_error_set(err, MR_ETLS, "smtp",
+                            "the SMTP relay %s:%d does not offer STARTTLS, which smtp-security "
+                            "starttls requires: nothing was sent (no password either); set "
+                            "smtp-security tls if it speaks TLS from the start, or none-insecure "
+                            "to send in clear",
+                            m->host, port);
+    return mr_error_set(err, MR_ENET, "smtp", "sending through %s:%d failed: %s", m->host, port,
+                        errbuf[0] ? errbuf : curl_easy_strerror(res));
+}
+
 static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
                      const struct mr_schedule *c, const char *filename, const struct mr_buf *body,
                      mr_error *err)
@@ -160,20 +191,19 @@ static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
     struct mr_credential cred;
     struct mr_secret *secret = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
-    int rc = 0, tls = m->security && strcmp(m->security, "tls") == 0;
-    int port = m->port                                               ? m->port
-               : tls                                                 ? 465
-               : m->security && strcmp(m->security, "starttls") == 0 ? 587
-                                                                     : 25;
+    enum mr_smtp_security sec;
+    mr_smtp_security_parse(m->security, &sec); /* an unknown word: the default, STARTTLS */
+    int tls = sec == MR_SMTP_TLS, port = m->port ? m->port : mr_smtp_default_port(sec);
+    int rc = check_relay(m, sec, err);
+    if (rc)
+        return rc;
     mr_credential_init(&cred);
-    if (!m->host || !m->from)
-        return mr_error_set(err, MR_EINVAL, "smtp",
-                            "no SMTP relay is set: set its host and "
-                            "from-address in settings");
     if (m->credential_id &&
         ((rc = mr_store_credential_get(r->store, m->credential_id, &cred, err)) ||
-         (rc = mr_registry_credential_secret(r, m->credential_id, &secret, err))))
+         (rc = mr_registry_credential_secret(r, m->credential_id, &secret, err)))) {
+        mr_credential_clear(&cred);
         return rc;
+    }
     CURL *curl = curl_easy_init();
     char *url = mr_xasprintf("%s://%s:%d", tls ? "smtps" : "smtp", m->host, port);
     char *from = mr_xasprintf("<%s>", m->from);
@@ -209,7 +239,8 @@ static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    if (m->security && strcmp(m->security, "starttls") == 0)
+    /* STARTTLS or nothing: without it libcurl would AUTH in clear */
+    if (sec == MR_SMTP_STARTTLS)
         curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
     if (secret) {
         curl_easy_setopt(curl, CURLOPT_USERNAME, cred.username);
@@ -217,8 +248,7 @@ static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
     }
     CURLcode res = curl_easy_perform(curl);
     if (res != CURLE_OK)
-        rc = mr_error_set(err, MR_ENET, "smtp", "sending through %s:%d failed: %s", m->host, port,
-                          errbuf[0] ? errbuf : curl_easy_strerror(res));
+        rc = send_failed(m, port, res, errbuf, err);
     curl_mime_free(mime);
     curl_slist_free_all(rcpt);
     curl_slist_free_all(headers);

@@ -300,8 +300,8 @@ void mr_audit_list_free(struct mr_audit_entry **items, size_t n);
 
 struct mr_smtp_settings {
     char *host;
-    int port;       /* 0 = by security: 25, 587 (starttls), 465 (tls) */
-    char *security; /* none, starttls, tls */
+    int port;       /* 0 = by security: 587 (starttls), 465 (tls), 25 */
+    char *security; /* mr_smtp_security_parse's text; NULL = starttls */
     int64_t credential_id;
     char *from;
 };

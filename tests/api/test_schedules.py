@@ -43,9 +43,17 @@ class ScheduleApiTest(unittest.TestCase):
                 "name": name, "protocol": proto, "address": "mail.example.com",
                 "credential": "mail", "automatic_check": False})
             assert status == 201, a
+        _, s = cls.c.json("GET", "/api/v1/settings")
+        assert s["smtp_security"] == "starttls", s  # the default (issue 17)
+        # the sink speaks no TLS: its password goes in clear, which must be said
         status, s = cls.c.json("PATCH", "/api/v1/settings", {
             "smtp_host": "127.0.0.1", "smtp_port": cls.sink.port, "smtp_security": "none",
             "smtp_credential": "relay", "smtp_from": "mailroom@example.com"})
+        assert status == 400 and "none-insecure" in str(s), s
+        status, s = cls.c.json("PATCH", "/api/v1/settings", {
+            "smtp_host": "127.0.0.1", "smtp_port": cls.sink.port,
+            "smtp_security": "none-insecure", "smtp_credential": "relay",
+            "smtp_from": "mailroom@example.com"})
         assert status == 200, s
 
     @classmethod
@@ -73,6 +81,27 @@ class ScheduleApiTest(unittest.TestCase):
         self.assertEqual(s["smtp_port"], self.sink.port)
         self.assertEqual(s["smtp_credential"]["name"], "relay")
         self.assertNotIn(RELAY_PASSWORD, str(s))
+
+    def test_the_relay_takes_no_password_in_clear_unless_told(self):
+        """Plain none with a credential is refused on the field being set;
+        STARTTLS required refuses a relay without it, sending nothing."""
+        status, e = self.c.json("PATCH", "/api/v1/settings", {"smtp_security": "none"})
+        self.assertEqual((status, e["error"]["fields"][0]["field"]), (400, "smtp_security"), e)
+        self.assertIn("none-insecure", e["error"]["fields"][0]["message"])
+        before = len(self.sink.auth_seen)
+        status, s = self.c.json("PATCH", "/api/v1/settings", {"smtp_security": "starttls"})
+        self.assertEqual(status, 200, s)
+        try:
+            sched = self.create({"name": "needs tls", "recurrence": "daily", "at": "05:00",
+                                 "recipients": "ops@example.com"})
+            _, ran = self.c.json("POST", f"/api/v1/schedules/{sched['id']}/run")
+            self.assertEqual(ran["last_result"], "error")
+            self.assertIn("does not offer STARTTLS", ran["last_error"])
+            self.assertEqual(len(self.sink.auth_seen), before)  # no AUTH arrived
+        finally:
+            self.c.json("PATCH", "/api/v1/settings", {"smtp_security": "none-insecure"})
+        _, s = self.c.json("GET", "/api/v1/settings")
+        self.assertEqual(s["smtp_security"], "none-insecure")
 
     def test_bad_relay_settings_name_each_field(self):
         status, e = self.c.json("PATCH", "/api/v1/settings", {

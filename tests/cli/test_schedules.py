@@ -21,6 +21,7 @@ class ScheduleCliTest(CliTestCase):
         self.ok("settings", "set", "smtp-host", "127.0.0.1")
         self.ok("settings", "set", "smtp-port", str(self.sink.port))
         self.ok("settings", "set", "smtp-from", "mailroom@example.com")
+        self.ok("settings", "set", "smtp-security", "none")  # the sink has no TLS; no password
 
     def tearDown(self):
         self.sink.close()
@@ -32,7 +33,8 @@ class ScheduleCliTest(CliTestCase):
         self.assertIn(f"smtp-port:          {self.sink.port}", out)
         self.assertIn("smtp-from:          mailroom@example.com", out)
         self.fails("settings", "set", "smtp-port", "0", message="smtp_port")
-        self.fails("settings", "set", "smtp-security", "ssl", message="none, starttls or tls")
+        self.fails("settings", "set", "smtp-security", "ssl",
+                   message="starttls, tls, none or none-insecure")
         self.fails("settings", "set", "smtp-from", "nobody", message="not an e-mail address")
         self.fails("settings", "set", "smtp-colour", "red", code=2, message="unknown setting")
 
@@ -87,6 +89,72 @@ class ScheduleCliTest(CliTestCase):
         s = self.json("report", "schedule", "list")["schedules"][0]
         self.assertEqual((s["last_result"], s["failures"]), ("error", 1))
         self.assertIn("Couldn't connect", s["last_error"])
+
+
+class SmtpSecurityCliTest(CliTestCase):
+    """The relay's password never crosses the network in clear unless the
+    admin says so (issue 17 item 4, CWE-319): STARTTLS is required by
+    default, and AUTH over a plain connection needs smtp-security
+    none-insecure."""
+
+    def setUp(self):
+        super().setUp()
+        self.add_credential()
+        self.add_account("Support-1")
+        self.add_credential("relay", password="Relay-Clear-Pw-7", username="relay-user")
+
+    def relay(self, sink, *settings):
+        for key, value in (("host", "127.0.0.1"), ("port", str(sink.port)),
+                           ("from", "mailroom@example.com"), *settings):
+            self.ok("settings", "set", f"smtp-{key}", value)
+        self.ok("report", "schedule", "add", "--name", "r", "--recurrence", "daily", "--at",
+                "06:00", "--to", "ops@example.com")
+
+    def test_the_relay_defaults_to_starttls(self):
+        self.assertIn("smtp-security:      starttls", self.ok("settings", "show"))
+        self.assertEqual(self.json("settings", "show")["smtp"]["security"], "starttls")
+
+    def test_without_starttls_the_password_is_not_sent(self):
+        sink = SmtpSink(username="relay-user", password="Relay-Clear-Pw-7")
+        try:
+            self.relay(sink, ("credential", "relay"))  # security left at its default
+            err = self.fails("report", "schedule", "run-now", "r", message="STARTTLS")
+            self.assertIn("smtp-security", err)
+            self.assertEqual(sink.auth_seen, [])
+            self.assertNotIn("AUTH", sink.commands)
+            self.assertEqual(sink.messages, [])
+        finally:
+            sink.close()
+
+    def test_starttls_comes_before_auth(self):
+        sink = SmtpSink(username="relay-user", password="Relay-Clear-Pw-7", starttls=True)
+        try:
+            self.relay(sink, ("credential", "relay"), ("security", "starttls"))
+            # the sink's certificate is self-signed: the handshake is refused
+            err = self.fails("report", "schedule", "run-now", "r")
+            self.assertIn(f"127.0.0.1:{sink.port}", err)
+            self.assertEqual(sink.commands[:2], ["EHLO", "STARTTLS"])
+            self.assertNotIn("AUTH", sink.commands)
+            self.assertEqual(len(sink.tls_handshakes), 1)
+            self.assertNotEqual(sink.tls_handshakes[0], "ok")
+        finally:
+            sink.close()
+
+    def test_auth_in_clear_needs_none_insecure(self):
+        sink = SmtpSink(username="relay-user", password="Relay-Clear-Pw-7")
+        try:
+            self.relay(sink, ("credential", "relay"))
+            self.fails("settings", "set", "smtp-security", "none", message="none-insecure")
+            self.ok("settings", "set", "smtp-credential", "")
+            self.ok("settings", "set", "smtp-security", "none")  # no password: fine
+            self.fails("settings", "set", "smtp-credential", "relay", message="none-insecure")
+            self.ok("settings", "set", "smtp-security", "none-insecure")
+            self.ok("settings", "set", "smtp-credential", "relay")
+            self.ok("report", "schedule", "run-now", "r")
+            self.assertEqual(sink.auth_seen, ["relay-user"])  # in clear, as asked
+            self.assertEqual(len(sink.messages), 1)
+        finally:
+            sink.close()
 
 
 class ReportDirectoryCliTest(CliTestCase):

@@ -117,7 +117,9 @@ const en = {
   'settings.smtpHelp': 'Scheduled reports are e-mailed through this server.',
   'settings.smtpHost': 'Host', 'settings.smtpSecurity': 'Security', 'settings.smtpFrom': 'From address',
   'settings.smtpPortDefault': '25, 587 or 465 by security',
-  'settings.smtp.none': 'None', 'settings.smtp.starttls': 'STARTTLS', 'settings.smtp.tls': 'SSL/TLS',
+  'settings.smtp.none': 'None (no password)', 'settings.smtp.starttls': 'STARTTLS (required)', 'settings.smtp.tls': 'SSL/TLS',
+  'settings.smtp.none-insecure': 'None, password in clear (insecure)',
+  'settings.smtpSecurityHelp': 'Without STARTTLS or SSL/TLS the relay’s password would cross the network in plain text: “None” takes no credential; choose “None, password in clear” only for a relay on a link you trust.',
 };
 
 const pt = {
@@ -239,7 +241,9 @@ const pt = {
   'settings.smtpHelp': 'Os relatórios agendados são enviados por este servidor.',
   'settings.smtpHost': 'Servidor', 'settings.smtpSecurity': 'Segurança', 'settings.smtpFrom': 'Endereço do remetente',
   'settings.smtpPortDefault': '25, 587 ou 465 conforme a segurança',
-  'settings.smtp.none': 'Nenhuma', 'settings.smtp.starttls': 'STARTTLS', 'settings.smtp.tls': 'SSL/TLS',
+  'settings.smtp.none': 'Nenhuma (sem senha)', 'settings.smtp.starttls': 'STARTTLS (obrigatório)', 'settings.smtp.tls': 'SSL/TLS',
+  'settings.smtp.none-insecure': 'Nenhuma, senha em texto puro (inseguro)',
+  'settings.smtpSecurityHelp': 'Sem STARTTLS ou SSL/TLS a senha do relay atravessaria a rede em texto puro: “Nenhuma” não aceita credencial; escolha “Nenhuma, senha em texto puro” só para um relay em um enlace confiável.',
 };
 
 const dictionaries = { en, 'pt-BR': pt };
