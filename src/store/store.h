@@ -129,6 +129,9 @@ int mr_store_account_list(struct mr_store *s, const struct mr_account_filter *f,
                           size_t limit, struct mr_account **items, size_t *n, size_t *total,
                           mr_error *err);
 void mr_account_list_free(struct mr_account **items, size_t n);
+/* Every account that logs in with the credential, by ID. */
+int mr_store_accounts_with_credential(struct mr_store *s, int64_t credential_id,
+                                      struct mr_account **items, size_t *n, mr_error *err);
 
 /* --- fetching ------------------------------------------------------------ */
 
