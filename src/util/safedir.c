@@ -45,6 +45,8 @@ static int resolve_dir(const char *dir, char **out, mr_error *err)
 
 static int is_under(const char *dir, const char *base)
 {
+    if (!dir || !base)
+        return 0;
     size_t n = strlen(base);
     return strncmp(dir, base, n) == 0 && (n == 1 || dir[n] == '\0' || dir[n] == '/');
 }
@@ -110,7 +112,7 @@ int mr_safedir_open(const char *base, const char *dir, const char *outside_hint,
     if (rc == 0 && !is_under(rdir, rbase))
         rc = mr_error_set(err, MR_EINVAL, "directory", "%s is outside %s%s", dir, rbase,
                           outside_hint ? outside_hint : "");
-    if (rc == 0)
+    if (rc == 0 && rdir && rbase)
         rc = walk(rdir, strlen(rbase), fd, err);
     free(rbase);
     free(rdir);
