@@ -19,6 +19,7 @@ enum {
     OPT_TO,
     OPT_DIR,
     OPT_ENABLED,
+    OPT_REPORT_DIR,
 };
 
 static const char *const option_keys[] = {"name",      "filters", "format",      "recurrence",
@@ -29,7 +30,13 @@ struct schedule_args {
     struct mr_input in;
     json_t *filters; /* from --filter KEY=VALUE */
     enum mr_format format;
+    const char *report_dir; /* --report-dir, else NULL: DATA/reports */
 };
+
+#define REPORT_DIR_OPTION                                                                          \
+    {                                                                                              \
+        "report-dir", required_argument, NULL, OPT_REPORT_DIR                                      \
+    }
 
 static int parse(struct mr_cli *cli, int argc, char **argv, const char *usage,
                  struct schedule_args *a, int *done)
@@ -45,6 +52,7 @@ static int parse(struct mr_cli *cli, int argc, char **argv, const char *usage,
         {"to", required_argument, NULL, OPT_TO},
         {"directory", required_argument, NULL, OPT_DIR},
         {"enabled", required_argument, NULL, OPT_ENABLED},
+        REPORT_DIR_OPTION,
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -63,7 +71,9 @@ static int parse(struct mr_cli *cli, int argc, char **argv, const char *usage,
             char key[64];
             snprintf(key, sizeof(key), "%.*s", (int)(eq - optarg), optarg);
             json_object_set_new(a->filters, key, json_string(eq + 1));
-        } else if (c >= OPT_NAME && c <= OPT_ENABLED)
+        } else if (c == OPT_REPORT_DIR)
+            a->report_dir = optarg;
+        else if (c >= OPT_NAME && c <= OPT_ENABLED)
             mr_input_add(&a->in, option_keys[c - OPT_NAME], optarg);
         else {
             rc = mr_cli_common_option(cli, c, usage, &a->format, done);
@@ -106,12 +116,16 @@ static const char add_usage[] =
     "report schedule add --name N --recurrence daily|weekly|monthly|hours\n"
     "       [--at HH:MM] [--day DAY] [--every-hours N] [--filter KEY=VALUE]...\n"
     "       [--report-format csv|html] [--to ADDR,...] [--directory DIR] [--enabled yes|no]\n"
+    "       [--report-dir BASE]\n"
     "\n"
     "Sends the IMAP/POP3 settings report on a recurrence, in the daemon's time zone:\n"
     "daily at HH:MM; weekly on --day (sunday..saturday) at HH:MM; monthly on --day\n"
     "(1-31; the month's last day when shorter) at HH:MM; or every N hours. Filters\n"
     "are the report's: name, secure, automatic_check, keep_copy, status, errors.\n"
-    "--to e-mails it through the SMTP relay in settings; --directory writes it there.";
+    "--to e-mails it through the SMTP relay in settings; --directory writes it there:\n"
+    "a directory under the report base (--report-dir, default DATA/reports, made\n"
+    "0700 when missing; give the same one to mailroom serve), owned by mailroom's\n"
+    "user and writable by no one else.";
 
 static int cmd_add(struct mr_cli *cli, int argc, char **argv)
 {
@@ -124,7 +138,9 @@ static int cmd_add(struct mr_cli *cli, int argc, char **argv)
     if (done || rc || (rc = mr_cli_open(cli)))
         return rc;
     char *filters = filters_text(&a);
-    rc = mr_registry_schedule_add(&cli->reg, &a.in, &id, &p, &err);
+    char *base = mr_report_base(a.report_dir, cli->data_dir);
+    rc = mr_registry_schedule_add(&cli->reg, base, &a.in, &id, &p, &err);
+    free(base);
     free(filters);
     return rc ? mr_cli_fail_write(cli, rc, &p, &err) : show(cli, id, a.format, "added");
 }
@@ -144,7 +160,9 @@ static int cmd_edit(struct mr_cli *cli, int argc, char **argv)
         (rc = mr_cli_resolve(cli, MR_OBJ_SCHEDULE, ref, &id)))
         return rc;
     char *filters = filters_text(&a);
-    rc = mr_registry_schedule_edit(&cli->reg, id, &a.in, &p, &err);
+    char *base = mr_report_base(a.report_dir, cli->data_dir);
+    rc = mr_registry_schedule_edit(&cli->reg, base, id, &a.in, &p, &err);
+    free(base);
     free(filters);
     return rc ? mr_cli_fail_write(cli, rc, &p, &err) : show(cli, id, a.format, "updated");
 }
@@ -161,22 +179,37 @@ static int cmd_rm(struct mr_cli *cli, int argc, char **argv)
     return mr_cli_remove(cli, argc, argv, rm_usage, MR_OBJ_SCHEDULE, remove_schedule);
 }
 
-static const char run_usage[] = "report schedule run-now ID|NAME\n"
-                                "\n"
-                                "Sends (and writes) the report now, and records the result.";
+static const char run_usage[] =
+    "report schedule run-now ID|NAME [--report-dir BASE]\n"
+    "\n"
+    "Sends (and writes) the report now, and records the result. The directory must\n"
+    "still be under the report base (--report-dir, default DATA/reports).";
 
 static int cmd_run(struct mr_cli *cli, int argc, char **argv)
 {
+    static const struct option opts[] = {
+        REPORT_DIR_OPTION, MR_CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     enum mr_format format = MR_FORMAT_TEXT;
+    const char *report_dir = NULL, *ref = NULL;
     mr_error err = {0};
     int64_t id;
-    int done = 0;
-    int rc = mr_cli_ref_command(cli, argc, argv, run_usage, MR_OBJ_SCHEDULE, &format, &id, &done);
-    if (done || rc)
+    int c, rc, done = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == OPT_REPORT_DIR) {
+            report_dir = optarg;
+            continue;
+        }
+        rc = mr_cli_common_option(cli, c, run_usage, &format, &done);
+        if (done)
+            return rc;
+    }
+    if ((rc = mr_cli_one_ref(cli, argc, argv, &ref)) ||
+        (rc = mr_cli_resolve(cli, MR_OBJ_SCHEDULE, ref, &id)))
         return rc;
-    if (mr_report_run_schedule(&cli->reg, id, &err) != 0)
-        return mr_cli_fail(cli, &err);
-    return show(cli, id, format, "sent");
+    char *base = mr_report_base(report_dir, cli->data_dir);
+    rc = mr_report_run_schedule(&cli->reg, base, id, &err);
+    free(base);
+    return rc ? mr_cli_fail(cli, &err) : show(cli, id, format, "sent");
 }
 
 static const char list_usage[] = "report schedule list [--format table|json]";

@@ -5,6 +5,7 @@
 #include "http/http.h"
 #include "registry/users.h"
 #include "sched/scheduler.h"
+#include "util/safedir.h"
 #include "util/text.h"
 
 #include "util/log.h"
@@ -24,7 +25,7 @@ static const char usage[] =
     "      [--keep-sessions N] [--keep-per-server N]\n"
     "      [--history-days N] [--log-format text|json] [--log-level LEVEL]\n"
     "      [--tls-cert FILE --tls-key FILE] [--secure-cookies] [--metrics-public]\n"
-    "      [--data DIR]\n"
+    "      [--report-dir BASE] [--data DIR]\n"
     "\n"
     "Runs the daemon: the JSON API under /api/v1 (and the web console) on\n"
     "127.0.0.1:8080 unless --listen says otherwise ([::1]:8080 for IPv6). On the\n"
@@ -48,7 +49,10 @@ static const char usage[] =
     "per line; lines about an account carry its id. --log-level error, warn, info\n"
     "(default) or debug: debug adds the protocol exchange of every check, passwords\n"
     "redacted. /healthz answers without login; /metrics (Prometheus) needs a token\n"
-    "or a session unless --metrics-public.";
+    "or a session unless --metrics-public. Scheduled reports are written only under\n"
+    "--report-dir (default DATA/reports, made 0700 when missing; give the same one to\n"
+    "mailroom report schedule), in directories of the daemon's user that no one else\n"
+    "can write.";
 
 static int parse_listen(struct mr_cli *cli, const char *text, struct mr_http_config *c,
                         char host[64])
@@ -140,6 +144,19 @@ static int lock_data_dir(struct mr_cli *cli, int *fd_out)
     return 0;
 }
 
+/* The report base, made when missing and resolved once: the API and the
+ * scheduler write reports only under it. */
+static int report_base(struct mr_cli *cli, const char *option, char **out)
+{
+    mr_error err = {0};
+    char *base = mr_report_base(option, cli->data_dir);
+    int rc = mr_safedir_base(base, out, &err);
+    free(base);
+    if (rc)
+        mr_error_prefix(&err, "--report-dir");
+    return rc ? mr_cli_fail(cli, &err) : 0;
+}
+
 int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -156,11 +173,13 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"keep-per-server", required_argument, NULL, 'K'},
         {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'Y'},
+        {"report-dir", required_argument, NULL, 'R'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     struct mr_http_config cfg = {.host = "127.0.0.1", .port = 8080, .threads = 4};
     enum mr_format format = MR_FORMAT_TEXT;
+    const char *report_dir = NULL;
     char host[64];
     long long threads, workers = 8, history_days = 90;
     long long keep_total = MR_KEEP_DEFAULT_TOTAL, keep_per_server = MR_KEEP_DEFAULT_PER_SRV;
@@ -193,6 +212,8 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
                                     "expected error, warn, info or debug, got '%s'", optarg);
         if (c == 'V')
             mr_log_set_level(log_level);
+        if (c == 'R')
+            report_dir = optarg;
         cfg.secure_cookies |= c == 's';
         if (c == 'C')
             cfg.tls_cert = optarg;
@@ -200,7 +221,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
             cfg.tls_key = optarg;
         cfg.metrics_public |= c == 'm';
         scheduler &= c != 'n';
-        if (c > 0 && c < 128 && strchr("ltswnmHLVkKCY", c)) /* not the NUL: --data is 0x100 */
+        if (c > 0 && c < 128 && strchr("ltswnmHLVkKCYR", c)) /* not the NUL: --data is 0x100 */
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)
@@ -209,7 +230,9 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     int lock_fd = -1;
     /* the lock first: a refused second daemon (a newer one, say) must not
      * open the store, which would migrate it under the running one */
-    if ((rc = lock_data_dir(cli, &lock_fd)) || (rc = mr_cli_open(cli)) || (rc = first_admin(cli)))
+    char *reports = NULL;
+    if ((rc = lock_data_dir(cli, &lock_fd)) || (rc = mr_cli_open(cli)) || (rc = first_admin(cli)) ||
+        (rc = report_base(cli, report_dir, &reports)))
         return rc;
     sigset_t stop;
     sigemptyset(&stop);
@@ -217,21 +240,26 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* every thread inherits this */
     cfg.data_dir = cli->data_dir;
+    cfg.report_dir = reports;
     /* tests only: MAILROOM_TEST_SESSION_IDLE_SECS=2 ends idle sessions fast */
     const char *idle = getenv("MAILROOM_TEST_SESSION_IDLE_SECS");
     cfg.session_idle_secs = idle ? atoi(idle) : 0;
     struct mr_http_server *srv;
     struct mr_scheduler *sched = NULL;
     mr_error err = {0};
-    if (mr_http_start(&srv, &cfg, &err) != 0)
+    if (mr_http_start(&srv, &cfg, &err) != 0) {
+        free(reports);
         return mr_cli_fail(cli, &err);
+    }
     /* tests only: MAILROOM_TEST_INTERVAL_DIVISOR=30 makes 30 s intervals 1 s */
     const char *divisor = getenv("MAILROOM_TEST_INTERVAL_DIVISOR");
-    struct mr_scheduler_config sc = {
-        cli->data_dir,     (int)workers,       divisor ? atoi(divisor) : 1,
-        (int)history_days, (size_t)keep_total, (size_t)keep_per_server};
+    struct mr_scheduler_config sc = {cli->data_dir,          reports,
+                                     (int)workers,           divisor ? atoi(divisor) : 1,
+                                     (int)history_days,      (size_t)keep_total,
+                                     (size_t)keep_per_server};
     if (scheduler && mr_scheduler_start(&sched, &sc, &err) != 0) {
         mr_http_stop(&srv);
+        free(reports);
         return mr_cli_fail(cli, &err);
     }
     mr_http_set_scheduler(srv, sched);
@@ -255,6 +283,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     mr_http_set_scheduler(srv, NULL);
     mr_http_stop(&srv);
     MR_LOG(MR_LOG_INFO, "stopped", MR_LS("version", MR_VERSION));
+    free(reports);
     close(lock_fd);
     return 0;
 }

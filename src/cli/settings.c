@@ -31,12 +31,14 @@ static int cmd_show(struct mr_cli *cli, int argc, char **argv)
         (id && mr_store_connector_get(cli->reg.store, id, &c, &err)))
         return mr_cli_fail(cli, &err);
     struct mr_smtp_settings m;
+    enum mr_smtp_security sec;
     if (mr_store_smtp_get(cli->reg.store, &m, &err))
         return mr_cli_fail(cli, &err);
+    mr_smtp_security_parse(m.security, &sec);
     if (format == MR_FORMAT_JSON)
         mr_cli_print_json(json_pack("{s:o, s:{s:s?, s:i, s:s?, s:I, s:s?}}", "default_connector",
                                     mr_view_ref(id, c.name), "smtp", "host", m.host, "port", m.port,
-                                    "security", m.security, "credential",
+                                    "security", mr_smtp_security_name(sec), "credential",
                                     (json_int_t)m.credential_id, "from", m.from));
     else {
         char text[160], port[16], cred[24];
@@ -46,7 +48,7 @@ static int cmd_show(struct mr_cli *cli, int argc, char **argv)
         mr_cli_print_field("default-connector", id ? text : "none", 18);
         mr_cli_print_field("smtp-host", m.host, 18);
         mr_cli_print_field("smtp-port", m.port ? port : "default", 18);
-        mr_cli_print_field("smtp-security", m.security ? m.security : "none", 18);
+        mr_cli_print_field("smtp-security", mr_smtp_security_name(sec), 18);
         mr_cli_print_field("smtp-credential", m.credential_id ? cred : "none", 18);
         mr_cli_print_field("smtp-from", m.from, 18);
     }
@@ -61,8 +63,11 @@ static const char set_usage[] =
     "\n"
     "The default network connector is used by accounts whose Use network connector\n"
     "is yes and whose own connector is blank. The SMTP relay sends scheduled reports:\n"
-    "its host, port (default 25, 587 with starttls, 465 with tls), security\n"
-    "(none, starttls, tls), credential (ID or name; '' for none) and from-address.";
+    "its host, port (default 587 with starttls, 465 with tls, 25 without), security,\n"
+    "credential (ID or name; '' for none) and from-address. Security: starttls\n"
+    "(the default: STARTTLS required, nothing sent without it), tls (from the first\n"
+    "byte), none (plain, no credential allowed) or none-insecure (plain, and the\n"
+    "credential's password sent in clear).";
 
 static int cmd_set(struct mr_cli *cli, int argc, char **argv)
 {

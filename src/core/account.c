@@ -140,6 +140,20 @@ int mr_account_min_speed_time(const struct mr_account *a)
     return a->min_speed_time ? a->min_speed_time : MR_MIN_SPEED_TIME_DEFAULT;
 }
 
+static int same_text(const char *a, const char *b)
+{
+    return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+int mr_account_same_destination(const struct mr_account *a, const struct mr_account *b)
+{
+    return mr_str_ieq(a->address, b->address) && mr_account_port(a) == mr_account_port(b) &&
+           a->protocol == b->protocol && a->security == b->security &&
+           a->use_connector == b->use_connector &&
+           (!a->use_connector || a->connector_id == b->connector_id) &&
+           a->skip_certificate == b->skip_certificate && same_text(a->ca_file, b->ca_file);
+}
+
 int mr_account_is_secure(const struct mr_account *a)
 {
     return a->security != MR_SEC_NONE;

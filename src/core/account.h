@@ -90,6 +90,12 @@ int mr_account_step_timeout(const struct mr_account *a);
 int mr_account_min_speed(const struct mr_account *a);
 int mr_account_min_speed_time(const struct mr_account *a);
 
+/* Whether a's password would go where b's goes, protected the same way:
+ * the address (ignoring case), effective port, protocol, security, network
+ * connector (whether, and which), and the certificate checks (skip, CA
+ * file). */
+int mr_account_same_destination(const struct mr_account *a, const struct mr_account *b);
+
 const char *mr_protocol_name(enum mr_protocol p);    /* "imap", "pop3" */
 const char *mr_protocol_display(enum mr_protocol p); /* "IMAP", "POP3" */
 int mr_protocol_parse(const char *s, enum mr_protocol *out);

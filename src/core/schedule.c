@@ -176,6 +176,39 @@ int mr_schedule_validate(const struct mr_schedule *s, struct mr_problems *p)
     return p->count > before ? MR_EINVAL : 0;
 }
 
+static const char *const smtp_securities[] = {"starttls", "tls", "none", "none-insecure"};
+
+int mr_smtp_security_parse(const char *text, enum mr_smtp_security *out)
+{
+    *out = MR_SMTP_STARTTLS;
+    if (!text || !*text)
+        return 0;
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(text, smtp_securities[i]) == 0) {
+            *out = (enum mr_smtp_security)i;
+            return 0;
+        }
+    }
+    return MR_EINVAL;
+}
+
+const char *mr_smtp_security_name(enum mr_smtp_security s)
+{
+    return (unsigned)s < 4 ? smtp_securities[s] : smtp_securities[0];
+}
+
+int mr_smtp_default_port(enum mr_smtp_security s)
+{
+    return s == MR_SMTP_STARTTLS ? 587 : s == MR_SMTP_TLS ? 465 : 25;
+}
+
+char *mr_report_base(const char *report_dir, const char *data_dir)
+{
+    if (report_dir && *report_dir)
+        return mr_xstrdup(report_dir);
+    return mr_xasprintf("%s/" MR_REPORT_DIR_DEFAULT, data_dir);
+}
+
 static int days_in_month(int year, int month)
 {
     static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

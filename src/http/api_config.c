@@ -315,12 +315,15 @@ int mr_api_settings_get(struct mr_http_req *r)
         mr_smtp_settings_clear(&m);
         return mr_http_fail(r, MR_ESTORE, NULL, &err);
     }
+    enum mr_smtp_security sec;
+    mr_smtp_security_parse(m.security, &sec);
     mr_http_json(r, MHD_HTTP_OK,
-                 json_pack("{s:o, s:s?, s:o, s:s, s:o, s:s?}", "default_connector",
+                 json_pack("{s:o, s:s?, s:o, s:s, s:o, s:s?, s:s?}", "default_connector",
                            mr_view_ref(id, c.name), "smtp_host", m.host, "smtp_port",
                            m.port ? json_integer(m.port) : json_null(), "smtp_security",
-                           m.security ? m.security : "none", "smtp_credential",
-                           mr_view_ref(m.credential_id, cred.name), "smtp_from", m.from));
+                           mr_smtp_security_name(sec), "smtp_credential",
+                           mr_view_ref(m.credential_id, cred.name), "smtp_from", m.from,
+                           "report_dir", r->srv->cfg.report_dir));
     mr_connector_clear(&c);
     mr_credential_clear(&cred);
     mr_smtp_settings_clear(&m);

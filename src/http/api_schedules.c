@@ -76,7 +76,7 @@ int mr_api_schedule_create(struct mr_http_req *r)
     int64_t id = 0;
     if (read_body(r, &in, &body, &filters))
         return 0;
-    int rc = mr_registry_schedule_add(r->reg, &in.in, &id, &p, &err);
+    int rc = mr_registry_schedule_add(r->reg, r->srv->cfg.report_dir, &in.in, &id, &p, &err);
     json_decref(body);
     free(filters);
     return rc ? mr_http_fail(r, rc, &p, &err) : reply(r, id, MHD_HTTP_CREATED);
@@ -92,7 +92,7 @@ int mr_api_schedule_update(struct mr_http_req *r)
     int64_t id;
     if (mr_http_id(r, 1, &id) || read_body(r, &in, &body, &filters))
         return 0;
-    int rc = mr_registry_schedule_edit(r->reg, id, &in.in, &p, &err);
+    int rc = mr_registry_schedule_edit(r->reg, r->srv->cfg.report_dir, id, &in.in, &p, &err);
     json_decref(body);
     free(filters);
     return rc ? mr_http_fail(r, rc, &p, &err) : reply(r, id, MHD_HTTP_OK);
@@ -116,7 +116,7 @@ int mr_api_schedule_run(struct mr_http_req *r)
     int64_t id;
     if (mr_http_id(r, 1, &id))
         return 0;
-    int rc = mr_report_run_schedule(r->reg, id, &err);
+    int rc = mr_report_run_schedule(r->reg, r->srv->cfg.report_dir, id, &err);
     if (rc == MR_ENOTFOUND)
         return mr_http_fail(r, rc, NULL, &err);
     return reply(r, id, MHD_HTTP_OK);

@@ -14,10 +14,11 @@ struct mr_http_config {
     const char *host; /* 127.0.0.1 unless asked */
     int port;
     const char *data_dir;
-    int threads;           /* request threads (and store connections) */
-    int session_idle_secs; /* 0 = MR_SESSION_IDLE_SECS */
-    int secure_cookies;    /* behind HTTPS: mark cookies Secure */
-    int metrics_public;    /* /metrics without authentication */
+    const char *report_dir; /* the report base, resolved: schedules' directories are under it */
+    int threads;            /* request threads (and store connections) */
+    int session_idle_secs;  /* 0 = MR_SESSION_IDLE_SECS */
+    int secure_cookies;     /* behind HTTPS: mark cookies Secure */
+    int metrics_public;     /* /metrics without authentication */
     /* HTTPS served here: PEM files of the certificate (chain) and its key;
      * both or neither. Cookies are then Secure and every answer has HSTS. */
     const char *tls_cert, *tls_key;

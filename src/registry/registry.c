@@ -202,6 +202,53 @@ static int save_account(struct mr_registry *r, struct mr_account *a, const struc
     return rc;
 }
 
+static int credential_bound_elsewhere(struct mr_registry *r, const struct mr_account *a, int *bound,
+                                      mr_error *err)
+{
+    struct mr_account *items;
+    struct mr_buf users;
+    size_t n;
+    *bound = 0;
+    int rc = mr_store_accounts_with_credential(r->store, a->credential_id, &items, &n, err);
+    int same = 0;
+    for (size_t i = 0; rc == 0 && i < n && !same; i++)
+        same = mr_account_same_destination(a, &items[i]);
+    mr_account_list_free(&items, n);
+    if (rc || same)
+        return rc;
+    mr_buf_init(&users, 4096);
+    rc = mr_store_users_of(r->store, MR_OBJ_CREDENTIAL, a->credential_id, &users, err);
+    *bound = rc == 0 && users.len > 0;
+    mr_buf_free(&users);
+    return rc;
+}
+
+/* A test with unsaved values sends a stored password only where a saved
+ * account already sends it (the form's own, or another one with that
+ * credential), or when nothing uses the credential yet (it was typed for
+ * this form). Anywhere else it must be typed again: an unsaved test leaves
+ * no audit entry, and a new host with security none would get the vault's
+ * password in clear. */
+static int check_test_credential(struct mr_registry *r, const struct mr_account *a,
+                                 struct mr_problems *p, mr_error *err)
+{
+    struct mr_credential c;
+    int bound;
+    int rc = credential_bound_elsewhere(r, a, &bound, err);
+    if (rc || !bound)
+        return rc;
+    mr_credential_init(&c);
+    rc = mr_store_credential_get(r->store, a->credential_id, &c, err);
+    if (rc == 0)
+        mr_problems_add(p, "credential",
+                        "the password of credential '%.60s' is sent only where a saved account "
+                        "sends it: to test another server, port, protocol, security or "
+                        "connector, type it again (a new credential) and test with that",
+                        c.name);
+    mr_credential_clear(&c);
+    return rc;
+}
+
 int mr_registry_account_build(struct mr_registry *r, int64_t id, const struct mr_input *in,
                               struct mr_account *out, struct mr_problems *p, mr_error *err)
 {
@@ -212,6 +259,8 @@ int mr_registry_account_build(struct mr_registry *r, int64_t id, const struct mr
         rc = apply_account_input(r, out, in, p, err);
     if (rc == 0)
         rc = validate_account(r, out, p, err);
+    if (rc == 0 && p->count == before)
+        rc = check_test_credential(r, out, p, err);
     return rc ? rc : problems_result(p, before);
 }
 

@@ -50,7 +50,10 @@ int mr_registry_credential_secret(struct mr_registry *r, int64_t id, struct mr_s
  * take an ID or a name. Giving a connector implies use_connector = yes;
  * use_connector = no alone clears the connector. MR_EINVAL with problems. */
 /* An account from stored values (id, or 0 for defaults) changed by in,
- * validated but not saved: for testing a form's values. */
+ * validated but not saved: for testing a form's values. Its credential's
+ * stored password goes only where a saved account already sends it (same
+ * address, port, protocol, security, connector and certificate checks), or
+ * nowhere yet: elsewhere a problem on "credential" asks for it typed again. */
 int mr_registry_account_build(struct mr_registry *r, int64_t id, const struct mr_input *in,
                               struct mr_account *out, struct mr_problems *p, mr_error *err);
 int mr_registry_account_add(struct mr_registry *r, const struct mr_input *in, int64_t *id,

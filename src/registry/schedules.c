@@ -4,12 +4,13 @@
 #include "registry/audit.h"
 #include "report/deliver.h"
 #include "util/mem.h"
+#include "util/safedir.h"
 #include "util/text.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 static int finish(struct mr_registry *r, int rc, mr_error *err)
 {
@@ -47,8 +48,24 @@ static json_t *schedule_changes(const struct mr_schedule *a, const struct mr_sch
     return c;
 }
 
-static int save(struct mr_registry *r, struct mr_schedule *c, const struct mr_input *in,
-                struct mr_problems *p, mr_error *err)
+/* A directory given now must be one reports can be written to: under the
+ * base, ours, writable by no one else. One saved earlier is checked again
+ * when it is written to (the base or the directory may have changed). */
+static void check_directory(const char *base, const struct mr_schedule *c,
+                            const struct mr_input *in, struct mr_problems *p)
+{
+    mr_error e = {0};
+    int fd;
+    if (!c->directory || !mr_input_get(in, "directory") || mr_problems_has(p, "directory"))
+        return;
+    if (mr_safedir_open(base, c->directory, MR_REPORT_DIR_HINT, &fd, &e) != 0)
+        mr_problems_add(p, "directory", "%s", e.message);
+    else
+        close(fd);
+}
+
+static int save(struct mr_registry *r, const char *base, struct mr_schedule *c,
+                const struct mr_input *in, struct mr_problems *p, mr_error *err)
 {
     size_t before = p->count;
     struct mr_account_filter f;
@@ -59,6 +76,7 @@ static int save(struct mr_registry *r, struct mr_schedule *c, const struct mr_in
     if (!c->format)
         c->format = mr_xstrdup("csv");
     mr_schedule_validate(c, p);
+    check_directory(base, c, in, p);
     if (!mr_problems_has(p, "filters"))
         mr_report_filter_from_json(c->filters, &f, name, p);
     int rc =
@@ -74,14 +92,14 @@ static int save(struct mr_registry *r, struct mr_schedule *c, const struct mr_in
     return rc;
 }
 
-int mr_registry_schedule_add(struct mr_registry *r, const struct mr_input *in, int64_t *id,
-                             struct mr_problems *p, mr_error *err)
+int mr_registry_schedule_add(struct mr_registry *r, const char *base, const struct mr_input *in,
+                             int64_t *id, struct mr_problems *p, mr_error *err)
 {
     struct mr_schedule c;
     mr_schedule_init(&c);
     int rc = mr_store_begin(r->store, err);
     if (rc == 0) {
-        rc = save(r, &c, in, p, err);
+        rc = save(r, base, &c, in, p, err);
         if (rc == 0)
             rc = mr_audit_record(r, "create", MR_OBJ_SCHEDULE, c.id, c.name,
                                  schedule_changes(NULL, &c), err);
@@ -104,8 +122,8 @@ static void copy_schedule(struct mr_schedule *dst, const struct mr_schedule *src
     dst->last_error = mr_xstrdup_or_null(src->last_error);
 }
 
-int mr_registry_schedule_edit(struct mr_registry *r, int64_t id, const struct mr_input *in,
-                              struct mr_problems *p, mr_error *err)
+int mr_registry_schedule_edit(struct mr_registry *r, const char *base, int64_t id,
+                              const struct mr_input *in, struct mr_problems *p, mr_error *err)
 {
     struct mr_schedule c, old;
     mr_schedule_init(&c);
@@ -116,7 +134,7 @@ int mr_registry_schedule_edit(struct mr_registry *r, int64_t id, const struct mr
     rc = mr_store_schedule_get(r->store, id, &c, err);
     if (rc == 0) {
         copy_schedule(&old, &c);
-        rc = save(r, &c, in, p, err);
+        rc = save(r, base, &c, in, p, err);
     }
     if (rc == 0)
         rc = mr_audit_record(r, "update", MR_OBJ_SCHEDULE, id, c.name, schedule_changes(&old, &c),
@@ -166,6 +184,24 @@ static void smtp_field(struct mr_registry *r, struct mr_smtp_settings *m, const 
         mr_problems_add(p, key, "is not an SMTP setting");
 }
 
+/* Plain `none` takes no credential: its password would cross the network in
+ * clear. The admin who wants that says none-insecure. */
+static void check_smtp_security(struct mr_smtp_settings *m, const struct mr_input *in,
+                                struct mr_problems *p)
+{
+    enum mr_smtp_security sec;
+    if (mr_smtp_security_parse(m->security, &sec) != 0) {
+        mr_problems_add(p, "smtp_security", "expected " MR_SMTP_SECURITY_VALUES);
+        return;
+    }
+    free(m->security); /* stored by its name, lower case; the default written out */
+    m->security = mr_xstrdup(mr_smtp_security_name(sec));
+    if (sec == MR_SMTP_NONE && m->credential_id)
+        mr_problems_add(p, mr_input_get(in, "smtp_security") ? "smtp_security" : "smtp_credential",
+                        "none would send the credential's password in clear: choose starttls "
+                        "or tls, no credential, or none-insecure to send it in clear anyway");
+}
+
 int mr_registry_smtp_apply(struct mr_registry *r, const struct mr_input *in, struct mr_problems *p,
                            mr_error *err)
 {
@@ -176,9 +212,7 @@ int mr_registry_smtp_apply(struct mr_registry *r, const struct mr_input *in, str
         smtp_field(r, &m, in->items[i].key, in->items[i].value, p, err);
     if (m.host)
         mr_check_host(m.host, "smtp_host", p);
-    if (m.security && strcasecmp(m.security, "none") != 0 &&
-        strcasecmp(m.security, "starttls") != 0 && strcasecmp(m.security, "tls") != 0)
-        mr_problems_add(p, "smtp_security", "expected none, starttls or tls");
+    check_smtp_security(&m, in, p);
     if (m.from && !mr_email_valid(m.from))
         mr_problems_add(p, "smtp_from", "'%.80s' is not an e-mail address", m.from);
     if (rc == 0 && p->count > before)

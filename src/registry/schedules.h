@@ -6,11 +6,13 @@
 #include "registry/registry.h"
 
 /* Keys: name, filters (JSON), format, recurrence, at, day, every_hours,
- * recipients, directory, enabled. The next run is computed from now. */
-int mr_registry_schedule_add(struct mr_registry *r, const struct mr_input *in, int64_t *id,
-                             struct mr_problems *p, mr_error *err);
-int mr_registry_schedule_edit(struct mr_registry *r, int64_t id, const struct mr_input *in,
-                              struct mr_problems *p, mr_error *err);
+ * recipients, directory, enabled. The next run is computed from now. A
+ * directory given must be under base (mr_report_base), belong to mailroom's
+ * user and be writable by no one else (util/safedir.h). */
+int mr_registry_schedule_add(struct mr_registry *r, const char *base, const struct mr_input *in,
+                             int64_t *id, struct mr_problems *p, mr_error *err);
+int mr_registry_schedule_edit(struct mr_registry *r, const char *base, int64_t id,
+                              const struct mr_input *in, struct mr_problems *p, mr_error *err);
 int mr_registry_schedule_remove(struct mr_registry *r, int64_t id, mr_error *err);
 /* Keys: smtp_host, smtp_port, smtp_security, smtp_credential (ID or name,
  * "" for none), smtp_from. */

@@ -2,10 +2,9 @@
 
 #include "report/views.h"
 #include "util/mem.h"
+#include "util/safedir.h"
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,23 +126,17 @@ int mr_report_render(struct mr_store *s, const char *filters_json, const char *f
 
 /* --- writing and sending --------------------------------------------------- */
 
-static int write_file(const char *dir, const char *name, const struct mr_buf *b, mr_error *err)
+/* Only under the report base, into a directory no one else can write,
+ * never through a symlink (util/safedir.h). */
+static int write_file(const char *base, const char *dir, const char *name, const struct mr_buf *b,
+                      mr_error *err)
 {
-    char *path = mr_xasprintf("%s/%s", dir, name), *tmp = mr_xasprintf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int ok =
-        fd >= 0 && write(fd, b->data ? b->data : "", b->len) == (ssize_t)b->len && fsync(fd) == 0;
-    int saved = errno;
-    if (fd >= 0)
+    int fd;
+    int rc = mr_safedir_open(base, dir, MR_REPORT_DIR_HINT, &fd, err);
+    if (rc == 0) {
+        rc = mr_safedir_write(fd, dir, name, b->data, b->len, err);
         close(fd);
-    ok = ok && rename(tmp, path) == 0;
-    int rc =
-        ok ? 0
-           : mr_error_set(err, MR_EIO, "directory", "cannot write %s: %s", path, strerror(saved));
-    if (!ok)
-        unlink(tmp);
-    free(path);
-    free(tmp);
+    }
     return rc;
 }
 
@@ -160,6 +153,37 @@ static struct curl_slist *recipients(const char *list)
     return out;
 }
 
+/* Before a connection is made: a credential with plain `none` (a store
+ * written by hand; the settings refuse it) would send its password in clear. */
+static int check_relay(const struct mr_smtp_settings *m, enum mr_smtp_security sec, mr_error *err)
+{
+    if (!m->host || !m->from)
+        return mr_error_set(err, MR_EINVAL, "smtp",
+                            "no SMTP relay is set: set its host and "
+                            "from-address in settings");
+    if (sec == MR_SMTP_NONE && m->credential_id)
+        return mr_error_set(err, MR_EINVAL, "smtp",
+                            "the SMTP relay's security is none, which would send its "
+                            "credential's password in clear: set smtp-security to starttls or "
+                            "tls (or none-insecure to send it in clear anyway)");
+    return 0;
+}
+
+/* libcurl's words, or ours where they would not say what to do. */
+static int send_failed(const struct mr_smtp_settings *m, int port, CURLcode res, const char *errbuf,
+                       mr_error *err)
+{
+    if (res == CURLE_USE_SSL_FAILED)
+        return mr_error_set(err, MR_ETLS, "smtp",
+                            "the SMTP relay %s:%d does not offer STARTTLS, which smtp-security "
+                            "starttls requires: nothing was sent (no password either); set "
+                            "smtp-security tls if it speaks TLS from the start, or none-insecure "
+                            "to send in clear",
+                            m->host, port);
+    return mr_error_set(err, MR_ENET, "smtp", "sending through %s:%d failed: %s", m->host, port,
+                        errbuf[0] ? errbuf : curl_easy_strerror(res));
+}
+
 static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
                      const struct mr_schedule *c, const char *filename, const struct mr_buf *body,
                      mr_error *err)
@@ -167,20 +191,19 @@ static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
     struct mr_credential cred;
     struct mr_secret *secret = NULL;
     char errbuf[CURL_ERROR_SIZE] = "";
-    int rc = 0, tls = m->security && strcmp(m->security, "tls") == 0;
-    int port = m->port                                               ? m->port
-               : tls                                                 ? 465
-               : m->security && strcmp(m->security, "starttls") == 0 ? 587
-                                                                     : 25;
+    enum mr_smtp_security sec;
+    mr_smtp_security_parse(m->security, &sec); /* an unknown word: the default, STARTTLS */
+    int tls = sec == MR_SMTP_TLS, port = m->port ? m->port : mr_smtp_default_port(sec);
+    int rc = check_relay(m, sec, err);
+    if (rc)
+        return rc;
     mr_credential_init(&cred);
-    if (!m->host || !m->from)
-        return mr_error_set(err, MR_EINVAL, "smtp",
-                            "no SMTP relay is set: set its host and "
-                            "from-address in settings");
     if (m->credential_id &&
         ((rc = mr_store_credential_get(r->store, m->credential_id, &cred, err)) ||
-         (rc = mr_registry_credential_secret(r, m->credential_id, &secret, err))))
+         (rc = mr_registry_credential_secret(r, m->credential_id, &secret, err)))) {
+        mr_credential_clear(&cred);
         return rc;
+    }
     CURL *curl = curl_easy_init();
     char *url = mr_xasprintf("%s://%s:%d", tls ? "smtps" : "smtp", m->host, port);
     char *from = mr_xasprintf("<%s>", m->from);
@@ -216,7 +239,8 @@ static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    if (m->security && strcmp(m->security, "starttls") == 0)
+    /* STARTTLS or nothing: without it libcurl would AUTH in clear */
+    if (sec == MR_SMTP_STARTTLS)
         curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
     if (secret) {
         curl_easy_setopt(curl, CURLOPT_USERNAME, cred.username);
@@ -224,8 +248,7 @@ static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
     }
     CURLcode res = curl_easy_perform(curl);
     if (res != CURLE_OK)
-        rc = mr_error_set(err, MR_ENET, "smtp", "sending through %s:%d failed: %s", m->host, port,
-                          errbuf[0] ? errbuf : curl_easy_strerror(res));
+        rc = send_failed(m, port, res, errbuf, err);
     curl_mime_free(mime);
     curl_slist_free_all(rcpt);
     curl_slist_free_all(headers);
@@ -240,7 +263,8 @@ static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
     return rc;
 }
 
-static int deliver(struct mr_registry *r, const struct mr_schedule *c, mr_error *err)
+static int deliver(struct mr_registry *r, const char *base, const struct mr_schedule *c,
+                   mr_error *err)
 {
     struct mr_smtp_settings m;
     struct mr_buf body;
@@ -257,7 +281,7 @@ static int deliver(struct mr_registry *r, const struct mr_schedule *c, mr_error 
     mr_error dir_err = {0}, mail_err = {0};
     int dir_rc = 0, mail_rc = 0;
     if (rc == 0 && c->directory)
-        dir_rc = write_file(c->directory, filename, &body, &dir_err);
+        dir_rc = write_file(base, c->directory, filename, &body, &dir_err);
     if (rc == 0 && c->recipients && (mail_rc = mr_store_smtp_get(r->store, &m, &mail_err)) == 0) {
         mail_rc = send_mail(r, &m, c, filename, &body, &mail_err);
         mr_smtp_settings_clear(&m);
@@ -272,7 +296,7 @@ static int deliver(struct mr_registry *r, const struct mr_schedule *c, mr_error 
     return rc;
 }
 
-int mr_report_run_schedule(struct mr_registry *r, int64_t id, mr_error *err)
+int mr_report_run_schedule(struct mr_registry *r, const char *base, int64_t id, mr_error *err)
 {
     struct mr_schedule c;
     mr_error ignored = {0};
@@ -280,7 +304,7 @@ int mr_report_run_schedule(struct mr_registry *r, int64_t id, mr_error *err)
     if (rc)
         return rc;
     int64_t now = (int64_t)time(NULL);
-    rc = deliver(r, &c, err);
+    rc = deliver(r, base, &c, err);
     c.failures = rc ? c.failures + 1 : 0;
     int64_t next = rc ? mr_schedule_retry(&c, now) : mr_schedule_next(&c, now);
     mr_store_schedule_result(r->store, id, rc ? "error" : "ok", rc ? err->message : NULL,

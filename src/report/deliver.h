@@ -1,7 +1,7 @@
 /* Running a scheduled report: render the settings report with the
  * schedule's filters (CSV, or HTML as in Print report), write it to the
- * schedule's directory, and e-mail it through the SMTP relay (libcurl). The
- * result and the next run are recorded; a failure is retried later (5 min,
+ * schedule's directory (only under the report base, util/safedir.h), and e-mail it through the SMTP
+ * relay (libcurl). The result and the next run are recorded; a failure is retried later (5 min,
  * doubling, up to an hour), never dropped. */
 #ifndef MR_REPORT_DELIVER_H
 #define MR_REPORT_DELIVER_H
@@ -15,7 +15,8 @@ int mr_report_filter_from_json(const char *json, struct mr_account_filter *f, ch
                                struct mr_problems *p);
 int mr_report_render(struct mr_store *s, const char *filters_json, const char *format,
                      struct mr_buf *out, mr_error *err);
-/* Runs schedule id now and records the outcome. */
-int mr_report_run_schedule(struct mr_registry *r, int64_t id, mr_error *err);
+/* Runs schedule id now and records the outcome. base: the report base
+ * (mr_report_base) the schedule's directory must still be under. */
+int mr_report_run_schedule(struct mr_registry *r, const char *base, int64_t id, mr_error *err);
 
 #endif

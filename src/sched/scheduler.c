@@ -13,6 +13,7 @@
 struct mr_scheduler {
     struct mr_scheduler_config cfg;
     char *data_dir;
+    char *report_dir;
     struct mr_registry planner_reg;
     pthread_t planner;
     pthread_t reports; /* scheduled reports: apart, so a slow relay delays no check */
@@ -197,7 +198,7 @@ static void *reports(void *arg)
                            MR_LS("error", e.message));
                 if (!taken)
                     continue;
-                int rc = mr_report_run_schedule(&reg, ids[i], &e);
+                int rc = mr_report_run_schedule(&reg, s->report_dir, ids[i], &e);
                 if (rc)
                     MR_LOG(MR_LOG_WARN, "report", MR_LI("schedule", ids[i]),
                            MR_LS("result", "error"), MR_LS("error", e.message));
@@ -275,6 +276,8 @@ int mr_scheduler_start(struct mr_scheduler **out, const struct mr_scheduler_conf
     s->cfg = *c;
     s->data_dir = mr_xstrdup(c->data_dir);
     s->cfg.data_dir = s->data_dir;
+    s->report_dir = mr_report_base(c->report_dir, c->data_dir);
+    s->cfg.report_dir = s->report_dir;
     s->cfg.divisor = c->divisor > 0 ? c->divisor : 1;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->work, NULL);
@@ -285,6 +288,7 @@ int mr_scheduler_start(struct mr_scheduler **out, const struct mr_scheduler_conf
     if (rc) {
         mr_registry_close(&s->planner_reg);
         free(s->data_dir);
+        free(s->report_dir);
         free(s);
         return rc;
     }
@@ -324,6 +328,7 @@ void mr_scheduler_stop(struct mr_scheduler **sp)
     free(s->queue);
     free(s->busy);
     free(s->data_dir);
+    free(s->report_dir);
     free(s);
     *sp = NULL;
 }

@@ -18,7 +18,8 @@
 
 struct mr_scheduler_config {
     const char *data_dir;
-    int workers;      /* default 8 */
+    const char *report_dir; /* the report base (scheduled reports' directories are under it) */
+    int workers;            /* default 8 */
     int divisor;      /* tests only: every interval and delay is divided by it (1 = real time) */
     int history_days; /* fetch history kept; older runs pruned hourly (0 = forever) */
     size_t keep_sessions;   /* IMAP sessions kept open between checks, in all (0 = none) */

@@ -230,6 +230,21 @@ int mr_store_account_list(struct mr_store *s, const struct mr_account_filter *f,
     return mr_store_collect(s, st, sizeof(**items), read_row, clear_row, (void **)items, n, err);
 }
 
+int mr_store_accounts_with_credential(struct mr_store *s, int64_t credential_id,
+                                      struct mr_account **items, size_t *n, mr_error *err)
+{
+    sqlite3_stmt *st;
+    *items = NULL;
+    *n = 0;
+    int rc = mr_store_prepare(
+        s, &st, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE credential_id = ? ORDER BY id",
+        err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, credential_id);
+    return mr_store_collect(s, st, sizeof(**items), read_row, clear_row, (void **)items, n, err);
+}
+
 void mr_account_list_free(struct mr_account **items, size_t n)
 {
     for (size_t i = 0; *items && i < n; i++)

@@ -287,6 +287,17 @@ const struct mr_migration mr_store_migrations[] = {
     {"messages whose size did not match the server's",
      "ALTER TABLE messages ADD COLUMN listed_size INTEGER;"
      "CREATE INDEX messages_size_mismatch ON messages(id) WHERE listed_size IS NOT NULL;"},
+    /* The relay's security was none unless set (NULL), and libcurl then sent
+     * a credential's password in clear. STARTTLS is now required unless set:
+     * a relay with a credential and none (or NULL) requires STARTTLS (its
+     * next send fails, saying so, if the relay has none: the password is
+     * never sent in clear unless the admin sets none-insecure); one with a
+     * host and no credential keeps plain none, as it sent before. */
+    {"SMTP relay: STARTTLS unless the admin says otherwise",
+     "UPDATE settings SET smtp_security = 'starttls' WHERE smtp_credential_id IS NOT NULL"
+     "  AND (smtp_security IS NULL OR lower(smtp_security) = 'none');"
+     "UPDATE settings SET smtp_security = 'none' WHERE smtp_credential_id IS NULL"
+     "  AND smtp_security IS NULL AND smtp_host IS NOT NULL;"},
 };
 
 const size_t mr_store_migration_count =

@@ -129,6 +129,9 @@ int mr_store_account_list(struct mr_store *s, const struct mr_account_filter *f,
                           size_t limit, struct mr_account **items, size_t *n, size_t *total,
                           mr_error *err);
 void mr_account_list_free(struct mr_account **items, size_t n);
+/* Every account that logs in with the credential, by ID. */
+int mr_store_accounts_with_credential(struct mr_store *s, int64_t credential_id,
+                                      struct mr_account **items, size_t *n, mr_error *err);
 
 /* --- fetching ------------------------------------------------------------ */
 
@@ -320,8 +323,8 @@ void mr_audit_list_free(struct mr_audit_entry **items, size_t n);
 
 struct mr_smtp_settings {
     char *host;
-    int port;       /* 0 = by security: 25, 587 (starttls), 465 (tls) */
-    char *security; /* none, starttls, tls */
+    int port;       /* 0 = by security: 587 (starttls), 465 (tls), 25 */
+    char *security; /* mr_smtp_security_parse's text; NULL = starttls */
     int64_t credential_id;
     char *from;
 };

@@ -1,15 +1,21 @@
 """The JSON API over real HTTP: every route's access rules, validation,
 CRUD of accounts, credentials, connectors and settings, the report CSV,
 sessions, CSRF, rate limiting, API tokens and a viewer's limits."""
+import base64
 import csv
 import io
 import json
+import os
 import re
 import time
 import socket
+import sys
 import unittest
 
 from daemon import ADMIN_PASSWORD, Client, Daemon
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from fakeserver import FakeServer  # noqa: E402
 
 # (method, path, is_write) for every route; 1 stands for an existing ID
 ROUTES = [
@@ -451,6 +457,114 @@ class OpenApiTest(unittest.TestCase):
         tested = {(m, "/".join("{id}" if x == "1" else x for x in p.split("/"))) for m, p in tested}
         tested = {(m, p.replace("/attachments/{id}", "/attachments/{n}")) for m, p in tested}
         self.assertEqual(served - {("POST", "/session")}, tested)
+
+
+VAULTED = "Vaulted-Secret-Pw-5150"
+
+
+def recording_imap(c):
+    """An IMAP server that takes any login: LOGIN, or AUTHENTICATE PLAIN with
+    or without an initial response. What the client sent is in the log."""
+    c.send(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] recording\r\n")
+    while (line := c.line()) is not None:
+        tag, _, cmd = line.partition(" ")
+        up = cmd.upper()
+        if up == "AUTHENTICATE PLAIN":
+            c.send(b"+ \r\n")
+            c.line()
+        if up.startswith("CAPABILITY"):
+            c.send(f"* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR\r\n{tag} OK\r\n".encode())
+        elif up.startswith("EXAMINE") or up.startswith("SELECT"):
+            c.send(f"* 0 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n{tag} OK done\r\n".encode())
+        elif up.startswith("LOGOUT"):
+            c.send(f"* BYE bye\r\n{tag} OK\r\n".encode())
+            return
+        else:
+            c.send(f"{tag} OK\r\n".encode())
+
+
+def password_arrived(server, password):
+    """Whether the password reached the server, as LOGIN or SASL PLAIN."""
+    for line in server.log:
+        for word in [line] + line.split(" "):
+            try:
+                word = base64.b64decode(word, validate=True).decode("utf-8", "replace")
+            except ValueError:
+                pass
+            if password in word:
+                return True
+    return False
+
+
+class UnsavedTestKeepsStoredPasswordsTest(unittest.TestCase):
+    """Test connection with unsaved values (POST /accounts/test) sends a
+    stored password only where a saved account already sends it (issue 17
+    item 5, CWE-200/CWE-522): the form's id with a new host and security
+    none used to send the vault's password in clear to any server."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon()
+        cls.c = Client(cls.d)
+        assert cls.c.login()[0] == 200
+        cls.home, cls.elsewhere = FakeServer(recording_imap), FakeServer(recording_imap)
+        status, _ = cls.c.json("POST", "/api/v1/credentials", {
+            "name": "vaulted", "username": "keeper", "password": VAULTED})
+        assert status == 201
+        cls.saved = {"protocol": "imap", "address": "127.0.0.1", "port": cls.home.port,
+                     "security": "none", "credential": "vaulted", "automatic_check": False}
+        status, a = cls.c.json("POST", "/api/v1/accounts", dict(cls.saved, name="saved"))
+        assert status == 201, a
+        cls.id = a["id"]
+        status, _ = cls.c.json("POST", "/api/v1/connectors", {
+            "name": "proxy", "type": "socks5", "address": "127.0.0.1", "port": 9})
+        assert status == 201
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.home.stop()
+        cls.elsewhere.stop()
+        assert cls.d.stop() == 0, cls.d.output()[-3000:]
+
+    def setUp(self):
+        self.home.log.clear()
+        self.elsewhere.log.clear()
+
+    def test_the_saved_destination_gets_the_stored_password(self):
+        status, r = self.c.json("POST", "/api/v1/accounts/test", dict(self.saved, id=self.id))
+        self.assertEqual(status, 200, r)
+        self.assertTrue(r["ok"], r)
+        self.assertTrue(password_arrived(self.home, VAULTED), self.home.log)
+
+    def test_a_changed_destination_needs_the_password_typed_again(self):
+        changes = [{"port": self.elsewhere.port}, {"address": "localhost"},
+                   {"security": "starttls-optional"}, {"protocol": "pop3"},
+                   {"use_connector": True, "connector": "proxy"},
+                   {"address": "localhost", "port": self.elsewhere.port, "id": None}]
+        for change in changes:
+            body = dict(dict(self.saved, id=self.id), **change)
+            if body["id"] is None:  # the same without the form's id
+                del body["id"]
+            status, e = self.c.json("POST", "/api/v1/accounts/test", body)
+            self.assertIn(status, (400, 422), f"{change}: {e}")
+            fields = {f["field"]: f["message"] for f in e["error"]["fields"]}
+            self.assertEqual(list(fields), ["credential"], e)
+            self.assertIn("type", fields["credential"])
+            self.assertIn("vaulted", fields["credential"])
+            self.assertFalse(password_arrived(self.elsewhere, VAULTED), change)
+            self.assertFalse(password_arrived(self.home, VAULTED), change)
+        self.assertEqual(self.elsewhere.log, [])  # no connection at all
+
+    def test_a_password_typed_for_the_form_may_go_anywhere(self):
+        """A credential nothing uses yet was just typed (Credentials, Add)."""
+        status, _ = self.c.json("POST", "/api/v1/credentials", {
+            "name": "typed", "username": "keeper", "password": "Typed-Again-Pw-77"})
+        self.assertEqual(status, 201)
+        body = dict(self.saved, id=self.id, port=self.elsewhere.port, credential="typed")
+        status, r = self.c.json("POST", "/api/v1/accounts/test", body)
+        self.assertEqual(status, 200, r)
+        self.assertTrue(password_arrived(self.elsewhere, "Typed-Again-Pw-77"))
+        self.assertFalse(password_arrived(self.elsewhere, VAULTED))
 
 
 if __name__ == "__main__":

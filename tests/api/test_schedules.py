@@ -25,11 +25,12 @@ def report_rows(text):
 class ScheduleApiTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon(args=())  # with the scheduler: it runs due reports
+        cls.outdir = tempfile.mkdtemp(prefix="mailroom-reports-")  # 0700, ours
+        # with the scheduler: it runs due reports; reports only under outdir
+        cls.d = Daemon(args=("--report-dir", cls.outdir))
         cls.c = Client(cls.d)
         assert cls.c.login()[0] == 200
         cls.sink = SmtpSink(username="relay-user", password=RELAY_PASSWORD)
-        cls.outdir = tempfile.mkdtemp(prefix="mailroom-reports-")
         status, _ = cls.c.json("POST", "/api/v1/credentials", {
             "name": "relay", "username": "relay-user", "password": RELAY_PASSWORD})
         assert status == 201
@@ -42,9 +43,17 @@ class ScheduleApiTest(unittest.TestCase):
                 "name": name, "protocol": proto, "address": "mail.example.com",
                 "credential": "mail", "automatic_check": False})
             assert status == 201, a
+        _, s = cls.c.json("GET", "/api/v1/settings")
+        assert s["smtp_security"] == "starttls", s  # the default (issue 17)
+        # the sink speaks no TLS: its password goes in clear, which must be said
         status, s = cls.c.json("PATCH", "/api/v1/settings", {
             "smtp_host": "127.0.0.1", "smtp_port": cls.sink.port, "smtp_security": "none",
             "smtp_credential": "relay", "smtp_from": "mailroom@example.com"})
+        assert status == 400 and "none-insecure" in str(s), s
+        status, s = cls.c.json("PATCH", "/api/v1/settings", {
+            "smtp_host": "127.0.0.1", "smtp_port": cls.sink.port,
+            "smtp_security": "none-insecure", "smtp_credential": "relay",
+            "smtp_from": "mailroom@example.com"})
         assert status == 200, s
 
     @classmethod
@@ -73,6 +82,27 @@ class ScheduleApiTest(unittest.TestCase):
         self.assertEqual(s["smtp_credential"]["name"], "relay")
         self.assertNotIn(RELAY_PASSWORD, str(s))
 
+    def test_the_relay_takes_no_password_in_clear_unless_told(self):
+        """Plain none with a credential is refused on the field being set;
+        STARTTLS required refuses a relay without it, sending nothing."""
+        status, e = self.c.json("PATCH", "/api/v1/settings", {"smtp_security": "none"})
+        self.assertEqual((status, e["error"]["fields"][0]["field"]), (400, "smtp_security"), e)
+        self.assertIn("none-insecure", e["error"]["fields"][0]["message"])
+        before = len(self.sink.auth_seen)
+        status, s = self.c.json("PATCH", "/api/v1/settings", {"smtp_security": "starttls"})
+        self.assertEqual(status, 200, s)
+        try:
+            sched = self.create({"name": "needs tls", "recurrence": "daily", "at": "05:00",
+                                 "recipients": "ops@example.com"})
+            _, ran = self.c.json("POST", f"/api/v1/schedules/{sched['id']}/run")
+            self.assertEqual(ran["last_result"], "error")
+            self.assertIn("does not offer STARTTLS", ran["last_error"])
+            self.assertEqual(len(self.sink.auth_seen), before)  # no AUTH arrived
+        finally:
+            self.c.json("PATCH", "/api/v1/settings", {"smtp_security": "none-insecure"})
+        _, s = self.c.json("GET", "/api/v1/settings")
+        self.assertEqual(s["smtp_security"], "none-insecure")
+
     def test_bad_relay_settings_name_each_field(self):
         status, e = self.c.json("PATCH", "/api/v1/settings", {
             "smtp_port": 70000, "smtp_security": "ssl3", "smtp_from": "not an address",
@@ -97,6 +127,27 @@ class ScheduleApiTest(unittest.TestCase):
         self.assertEqual(fields, {"every_hours", "directory"})
         _, lst = self.c.json("GET", "/api/v1/schedules")
         self.assertNotIn("broken", [s["name"] for s in lst["schedules"]])
+
+    def test_directories_outside_the_report_base_are_refused(self):
+        """The daemon writes reports only under its --report-dir: an admin
+        cannot have it create files in /etc (issue 17)."""
+        _, settings = self.c.json("GET", "/api/v1/settings")
+        self.assertEqual(settings["report_dir"], os.path.realpath(self.outdir))
+        for directory in ("/etc", os.path.join(self.outdir, "..")):
+            e = self.create({"name": "escape", "recurrence": "daily", "at": "08:00",
+                             "directory": directory}, expect=400)
+            self.assertEqual([f["field"] for f in e["error"]["fields"]], ["directory"], e)
+            message = e["error"]["fields"][0]["message"]
+            self.assertIn(os.path.realpath(self.outdir), message)
+            self.assertIn("--report-dir", message)
+        shared = os.path.join(self.outdir, "shared")
+        os.mkdir(shared)
+        os.chmod(shared, 0o777)
+        e = self.create({"name": "shared", "recurrence": "daily", "at": "08:00",
+                         "directory": shared}, expect=400)
+        self.assertIn("writable by group or others", str(e))
+        _, lst = self.c.json("GET", "/api/v1/schedules")
+        self.assertFalse({"escape", "shared"} & {s["name"] for s in lst["schedules"]})
 
     def test_run_now_mails_and_writes_the_filtered_report(self):
         s = self.create({"name": "support weekly", "recurrence": "weekly", "day": "monday",

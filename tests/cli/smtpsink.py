@@ -1,19 +1,39 @@
 """A small SMTP server on 127.0.0.1 for the scheduled-report tests: speaks
 enough of RFC 5321 (EHLO, AUTH PLAIN, MAIL, RCPT, DATA, RSET, QUIT) for
 libcurl, and keeps every message it accepts, parsed with the email package.
+With starttls=True it offers STARTTLS (RFC 3207) with a self-signed
+certificate, which a client that checks certificates refuses.
 Debian 12's Python has no aiosmtpd, and smtpd is deprecated, so this is ours."""
 import base64
 import email
 import email.policy
+import os
 import socket
+import ssl
+import subprocess
+import tempfile
 import threading
 
 
+def _self_signed():
+    d = tempfile.mkdtemp(prefix="smtpsink-")
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
 class SmtpSink:
-    def __init__(self, username=None, password=None):
+    def __init__(self, username=None, password=None, starttls=False):
         self.username, self.password = username, password
         self.messages = []  # (mail_from, [rcpt], email.message.EmailMessage)
         self.auth_seen = []
+        self.commands = []  # every command's verb, as it arrived
+        self.tls = _self_signed() if starttls else None
+        self.tls_handshakes = []  # "ok" or the handshake's error
         self._sock = socket.socket()
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
@@ -57,12 +77,21 @@ class SmtpSink:
                     return
                 cmd = line.decode("ascii", "replace").rstrip("\r\n")
                 verb = cmd.split(" ", 1)[0].upper()
+                self.commands.append(verb)
                 if verb in ("EHLO", "HELO"):
-                    if self.username:
-                        f.write(b"250-sink.test\r\n250 AUTH PLAIN\r\n")
-                        f.flush()
-                    else:
-                        say("250 sink.test")
+                    lines = ["sink.test"] + (["STARTTLS"] if self.tls else []) + \
+                        (["AUTH PLAIN"] if self.username else [])
+                    for i, l in enumerate(lines):
+                        say(("250 " if i == len(lines) - 1 else "250-") + l)
+                elif verb == "STARTTLS" and self.tls:
+                    say("220 go ahead")
+                    try:
+                        conn = self.tls.wrap_socket(conn, server_side=True)
+                    except (ssl.SSLError, OSError) as e:
+                        self.tls_handshakes.append(str(e))
+                        return
+                    self.tls_handshakes.append("ok")
+                    f = conn.makefile("rwb")
                 elif verb == "AUTH":
                     parts = cmd.split(" ")
                     blob = parts[2] if len(parts) > 2 else None

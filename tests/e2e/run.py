@@ -90,9 +90,8 @@ def main():
             "sha256": [hashlib.sha256(crlf(m)).hexdigest() for m in MESSAGES],
             "shots": shots, "smtp_port": sink.port,
             "dante_port": dante.port, "dante_log": dante.log,
-            "report_dir": os.path.join(daemon.tmp, "reports"),
+            "report_dir": os.path.join(daemon.data, "reports"),  # the default --report-dir
         }
-        os.mkdir(fixture["report_dir"])
         # the console over HTTPS, served by mailroom itself with its own
         # certificate; and plain HTTP on a loopback address the console does
         # not count as this machine (the banner's case)

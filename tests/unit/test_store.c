@@ -149,6 +149,38 @@ static void test_newer_schema_is_refused(void **state)
     assert_non_null(strstr(err.message, "newer than this mailroom"));
 }
 
+/* The SMTP relay's migration to STARTTLS: a store that would send a
+ * credential's password in clear (none, or nothing set, which meant none)
+ * requires STARTTLS after it; a relay without a credential keeps none. */
+static const char *migrated_security(struct fixture *f, const char *security, int64_t cred,
+                                     char out[16])
+{
+    mr_error err = {0};
+    struct mr_smtp_settings m = {.host = "relay.example.com", .from = "m@example.com"};
+    m.security = (char *)security;
+    m.credential_id = cred;
+    assert_int_equal(mr_store_smtp_set(f->s, &m, &err), 0);
+    mr_store_close(&f->s);
+    set_user_version(f->dir, mr_store_latest_schema_version() - 1);
+    assert_int_equal(mr_store_open(&f->s, f->dir, &err), 0);
+    assert_int_equal(mr_store_smtp_get(f->s, &m, &err), 0);
+    snprintf(out, 16, "%s", m.security ? m.security : "(null)");
+    mr_smtp_settings_clear(&m);
+    return out;
+}
+
+static void test_smtp_relay_migrates_to_starttls(void **state)
+{
+    struct fixture *f = *state;
+    char buf[16];
+    int64_t cred = add_credential(f->s, "relay");
+    assert_string_equal(migrated_security(f, "none", cred, buf), "starttls");
+    assert_string_equal(migrated_security(f, NULL, cred, buf), "starttls");
+    assert_string_equal(migrated_security(f, "tls", cred, buf), "tls");
+    assert_string_equal(migrated_security(f, NULL, 0, buf), "none");
+    assert_string_equal(migrated_security(f, "none", 0, buf), "none");
+}
+
 static void test_corrupt_file_is_refused(void **state)
 {
     char *dir = mr_test_tempdir();
@@ -808,6 +840,7 @@ int main(void)
         T(test_open_creates_private_files),
         T(test_reopen_keeps_data_and_version),
         T(test_newer_schema_is_refused),
+        T(test_smtp_relay_migrates_to_starttls),
         T(test_corrupt_file_is_refused),
         T(test_data_dir_that_is_a_file),
         T(test_credential_round_trip),

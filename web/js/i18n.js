@@ -112,6 +112,7 @@ const en = {
   'schedule.everyHoursLabel': 'Every how many hours', 'schedule.format': 'Format',
   'schedule.recipients': 'E-mail to (comma-separated)', 'schedule.directory': 'Write to directory (on the server)',
   'schedule.deliverHelp': 'E-mail goes through the SMTP relay in Settings. Give recipients, a directory, or both.',
+  'schedule.directoryHelp': 'Reports are written only under {dir} (the daemon’s --report-dir), in a directory of the daemon’s user that no one else can write.',
   'schedule.everyHours': 'every {n} h', 'schedule.dailyAt': 'daily at {at}', 'schedule.monthlyOn': 'day {day} at {at}',
   'day.sunday': 'Sunday', 'day.monday': 'Monday', 'day.tuesday': 'Tuesday', 'day.wednesday': 'Wednesday',
   'day.thursday': 'Thursday', 'day.friday': 'Friday', 'day.saturday': 'Saturday',
@@ -119,7 +120,9 @@ const en = {
   'settings.smtpHelp': 'Scheduled reports are e-mailed through this server.',
   'settings.smtpHost': 'Host', 'settings.smtpSecurity': 'Security', 'settings.smtpFrom': 'From address',
   'settings.smtpPortDefault': '25, 587 or 465 by security',
-  'settings.smtp.none': 'None', 'settings.smtp.starttls': 'STARTTLS', 'settings.smtp.tls': 'SSL/TLS',
+  'settings.smtp.none': 'None (no password)', 'settings.smtp.starttls': 'STARTTLS (required)', 'settings.smtp.tls': 'SSL/TLS',
+  'settings.smtp.none-insecure': 'None, password in clear (insecure)',
+  'settings.smtpSecurityHelp': 'Without STARTTLS or SSL/TLS the relay’s password would cross the network in plain text: “None” takes no credential; choose “None, password in clear” only for a relay on a link you trust.',
 };
 
 const pt = {
@@ -236,6 +239,7 @@ const pt = {
   'schedule.recipients': 'Enviar por e-mail a (separados por vírgula)',
   'schedule.directory': 'Gravar no diretório (no servidor)',
   'schedule.deliverHelp': 'O e-mail sai pelo relay SMTP das Configurações. Informe destinatários, um diretório ou ambos.',
+  'schedule.directoryHelp': 'Os relatórios são gravados somente sob {dir} (o --report-dir do daemon), em um diretório do usuário do daemon em que ninguém mais pode gravar.',
   'schedule.everyHours': 'a cada {n} h', 'schedule.dailyAt': 'diariamente às {at}', 'schedule.monthlyOn': 'dia {day} às {at}',
   'day.sunday': 'Domingo', 'day.monday': 'Segunda-feira', 'day.tuesday': 'Terça-feira', 'day.wednesday': 'Quarta-feira',
   'day.thursday': 'Quinta-feira', 'day.friday': 'Sexta-feira', 'day.saturday': 'Sábado',
@@ -243,7 +247,9 @@ const pt = {
   'settings.smtpHelp': 'Os relatórios agendados são enviados por este servidor.',
   'settings.smtpHost': 'Servidor', 'settings.smtpSecurity': 'Segurança', 'settings.smtpFrom': 'Endereço do remetente',
   'settings.smtpPortDefault': '25, 587 ou 465 conforme a segurança',
-  'settings.smtp.none': 'Nenhuma', 'settings.smtp.starttls': 'STARTTLS', 'settings.smtp.tls': 'SSL/TLS',
+  'settings.smtp.none': 'Nenhuma (sem senha)', 'settings.smtp.starttls': 'STARTTLS (obrigatório)', 'settings.smtp.tls': 'SSL/TLS',
+  'settings.smtp.none-insecure': 'Nenhuma, senha em texto puro (inseguro)',
+  'settings.smtpSecurityHelp': 'Sem STARTTLS ou SSL/TLS a senha do relay atravessaria a rede em texto puro: “Nenhuma” não aceita credencial; escolha “Nenhuma, senha em texto puro” só para um relay em um enlace confiável.',
 };
 
 const dictionaries = { en, 'pt-BR': pt };

@@ -61,8 +61,9 @@ export async function schedulesPage(main) {
 export async function scheduleForm(main, id, params) {
   const fromReport = {};
   for (const k of FILTERS) if (params && params.get(k)) fromReport[k] = params.get(k);
-  const s = id ? await api('GET', `/schedules/${id}`)
-    : { recurrence: 'weekly', day: 1, at: '08:00', format: 'csv', enabled: true, filters: fromReport };
+  const [s, settings] = await Promise.all([id ? api('GET', `/schedules/${id}`)
+    : { recurrence: 'weekly', day: 1, at: '08:00', format: 'csv', enabled: true, filters: fromReport },
+  api('GET', '/settings')]);
   const name = h('input', { id: 's-name', value: s.name || '' });
   // the report's filters, editable: they start as the report's when scheduled from it
   const f = s.filters || {};
@@ -89,7 +90,8 @@ export async function scheduleForm(main, id, params) {
   const format = h('select', { id: 's-format' }, ['csv', 'html'].map((f) =>
     h('option', { value: f, selected: s.format === f }, f.toUpperCase())));
   const recipients = h('input', { id: 's-recipients', value: s.recipients || '', placeholder: 'ops@example.com, …' });
-  const directory = h('input', { id: 's-directory', value: s.directory || '', placeholder: '/srv/reports' });
+  const directory = h('input', { id: 's-directory', value: s.directory || '',
+    placeholder: settings.report_dir || '' });
   const enabled = h('input', { id: 's-enabled', type: 'checkbox', checked: s.enabled });
   const fields = {
     at: simpleField('at', 'schedule.at', at), weekday: simpleField('day', 'schedule.weekday', weekday),
@@ -114,6 +116,7 @@ export async function scheduleForm(main, id, params) {
     simpleField('recipients', 'schedule.recipients', recipients),
     simpleField('directory', 'schedule.directory', directory),
     h('p', { class: 'help' }, t('schedule.deliverHelp')),
+    h('p', { class: 'help', id: 's-directory-help' }, t('schedule.directoryHelp', { dir: settings.report_dir || '' })),
     simpleField('enabled', 'status.enabled', enabled),
     h('p', { class: 'error', id: 'form-error', role: 'alert', hidden: true }),
     h('div', { class: 'buttons' }, isAdmin() && h('button', { type: 'submit', id: 'save' }, t('common.save')),

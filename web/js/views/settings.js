@@ -15,7 +15,7 @@ export async function settingsPage(main) {
   const host = h('input', { id: 's-smtp_host', value: s.smtp_host || '', placeholder: 'relay.example.com' });
   const port = h('input', { id: 's-smtp_port', type: 'number', min: 1, max: 65535, value: s.smtp_port || '',
     placeholder: t('settings.smtpPortDefault') });
-  const security = h('select', { id: 's-smtp_security' }, ['none', 'starttls', 'tls'].map((v) =>
+  const security = h('select', { id: 's-smtp_security' }, ['starttls', 'tls', 'none', 'none-insecure'].map((v) =>
     h('option', { value: v, selected: s.smtp_security === v }, t(`settings.smtp.${v}`))));
   const credential = h('select', { id: 's-smtp_credential' }, h('option', { value: '' }, t('common.none')),
     creds.credentials.map((k) => h('option', { value: k.id,
@@ -28,6 +28,7 @@ export async function settingsPage(main) {
     h('p', { class: 'help' }, t('settings.smtpHelp')),
     simpleField('smtp_host', 'settings.smtpHost', host), simpleField('smtp_port', 'connector.port', port),
     simpleField('smtp_security', 'settings.smtpSecurity', security),
+    h('p', { class: 'help' }, t('settings.smtpSecurityHelp')),
     simpleField('smtp_credential', 'connector.credential', credential),
     simpleField('smtp_from', 'settings.smtpFrom', from),
     h('p', { class: 'error', id: 'form-error', role: 'alert', hidden: true }),
