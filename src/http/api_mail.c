@@ -429,6 +429,9 @@ int mr_api_message_attachment(struct mr_http_req *r)
     int64_t id, pos;
     if (mr_http_id(r, 1, &id) || mr_http_id(r, 3, &pos))
         return 0;
+    if (pos > MR_ATTACHMENT_POSITION_MAX) /* checked before the cast: 2^32 + 1 is not 1 */
+        return mr_http_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no attachment %lld",
+                             (long long)pos);
     mr_buf_init(&raw, RAW_MAX);
     int rc = mr_store_message_raw(r->reg->store, id, &raw, &err);
     if (rc == 0)
