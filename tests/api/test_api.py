@@ -102,6 +102,11 @@ class ApiTest(unittest.TestCase):
             status, _, _ = self.admin.request(method, path, body={}, csrf=False,
                                               headers={"X-CSRF-Token": "0" * 64})
             self.assertEqual(status, 403)
+        # compared whole (in constant time): a prefix, an extension, nothing
+        for near in (self.admin.csrf[:-1], self.admin.csrf + "0", ""):
+            status, _, _ = self.admin.request("POST", "/api/v1/connectors", body={},
+                                              csrf=False, headers={"X-CSRF-Token": near})
+            self.assertEqual(status, 403, near)
 
     def test_foreign_origin_is_refused(self):
         status, body = self.admin.json("POST", "/api/v1/credentials",
