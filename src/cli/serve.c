@@ -194,7 +194,16 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
             return rc;
     }
     int lock_fd = -1;
-    if ((rc = mr_cli_open(cli)) || (rc = lock_data_dir(cli, &lock_fd)) || (rc = first_admin(cli)))
+    rc = mr_cli_open(cli);
+    if (rc == 0)
+        rc = lock_data_dir(cli, &lock_fd);
+    if (rc == 0)
+        rc = first_admin(cli);
+    /* Read (or not needed): gone from the environment, so no later getenv
+     * and no child sees it. /proc/PID/environ keeps the block the process
+     * started with; unsetenv cannot rewrite that. */
+    unsetenv("MAILROOM_ADMIN_PASSWORD");
+    if (rc)
         return rc;
     sigset_t stop;
     sigemptyset(&stop);

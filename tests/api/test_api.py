@@ -202,6 +202,40 @@ class ApiTest(unittest.TestCase):
         self.assertIn("too many failed logins", body["error"]["message"])
         self.assertEqual(c.login("nobody", "x" * 12)[0], 401)  # same answer for unknown names
 
+    def test_admin_password_leaves_the_environment(self):
+        """serve unsets MAILROOM_ADMIN_PASSWORD once it has read it, so no
+        later getenv and no child process sees it. /proc/PID/environ still
+        shows it: that is the block the process started with, which
+        unsetenv does not rewrite (docs/reliability.md says so). gdb reads
+        the live environ array (without calling into the daemon, which
+        would allocate there)."""
+        import shutil
+        import subprocess
+        import tempfile
+        gdb = shutil.which("gdb")
+        if not gdb:
+            self.skipTest("gdb is needed to read the daemon's live environment")
+        d = Daemon()
+        try:
+            with tempfile.NamedTemporaryFile("w", suffix=".gdb") as script:
+                script.write("set $i = 0\n"
+                             "while ((char **)environ)[$i] != 0\n"
+                             "  printf \"env: %s\\n\", ((char **)environ)[$i]\n"
+                             "  set $i = $i + 1\n"
+                             "end\n")
+                script.flush()
+                out = subprocess.run([gdb, "-p", str(d.proc.pid), "-batch", "-x", script.name],
+                                     capture_output=True, text=True, timeout=120).stdout
+            live = re.findall(r"^env: (.*)$", out, re.M)
+            if not any(v.startswith("PATH=") for v in live):
+                self.skipTest("gdb could not read the daemon's environment:\n" + out[-500:])
+            self.assertEqual([v for v in live if v.startswith("MAILROOM_ADMIN_PASSWORD=")], [])
+            with open(f"/proc/{d.proc.pid}/environ", "rb") as fh:
+                self.assertIn(ADMIN_PASSWORD.encode(), fh.read())  # the honest limit
+            self.assertEqual(Client(d).login()[0], 200)  # the admin it made still logs in
+        finally:
+            self.assertEqual(d.stop(), 0, d.output())
+
     # --- bad requests --------------------------------------------------------------
     def test_bad_bodies(self):
         for raw, code in ((b"{not json", "bad_json"), (b"[1, 2]", "bad_json"),
