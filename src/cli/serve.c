@@ -214,6 +214,9 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     /* tests only: MAILROOM_TEST_SESSION_IDLE_SECS=2 ends idle sessions fast */
     const char *idle = getenv("MAILROOM_TEST_SESSION_IDLE_SECS");
     cfg.session_idle_secs = idle ? atoi(idle) : 0;
+    /* tests only: MAILROOM_TEST_SESSION_MAX_SECS=3 ends every session 3 s in */
+    const char *lifetime = getenv("MAILROOM_TEST_SESSION_MAX_SECS");
+    cfg.session_max_secs = lifetime ? atoi(lifetime) : 0;
     struct mr_http_server *srv;
     struct mr_scheduler *sched = NULL;
     mr_error err = {0};

@@ -103,9 +103,10 @@ int mr_http_authenticate(struct mr_http_req *r)
     if (auth)
         return bearer(r, auth);
     const char *token = session_cookie(r);
+    const struct mr_session_limits limits = {r->srv->cfg.session_idle_secs,
+                                             r->srv->cfg.session_max_secs};
     mr_error err = {0};
-    if (!token || mr_registry_session_find(r->reg, token, r->srv->cfg.session_idle_secs, &r->user,
-                                           r->csrf, &err) != 0)
+    if (!token || mr_registry_session_find(r->reg, token, &limits, &r->user, r->csrf, &err) != 0)
         return 0;
     snprintf(r->session, sizeof(r->session), "%s", token);
     r->authed = r->via_session = 1;

@@ -9,6 +9,7 @@
 
 #define MR_HTTP_BODY_MAX     (1u << 20) /* request bodies above are refused (413) */
 #define MR_SESSION_IDLE_SECS (30 * 60)
+#define MR_SESSION_MAX_SECS  (12 * 60 * 60) /* however busy: then log in again */
 
 struct mr_http_config {
     const char *host; /* 127.0.0.1 unless asked */
@@ -16,6 +17,7 @@ struct mr_http_config {
     const char *data_dir;
     int threads;           /* request threads (and store connections) */
     int session_idle_secs; /* 0 = MR_SESSION_IDLE_SECS */
+    int session_max_secs;  /* 0 = MR_SESSION_MAX_SECS */
     int secure_cookies;    /* behind HTTPS: mark cookies Secure */
     int metrics_public;    /* /metrics without authentication */
 };

@@ -423,6 +423,8 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, m
     s->cfg.data_dir = s->data_dir;
     if (!s->cfg.session_idle_secs)
         s->cfg.session_idle_secs = MR_SESSION_IDLE_SECS;
+    if (!s->cfg.session_max_secs)
+        s->cfg.session_max_secs = MR_SESSION_MAX_SECS;
     int threads = c->threads > 0 ? c->threads : 4;
     pthread_mutex_init(&s->jobs_lock, NULL);
     pthread_cond_init(&s->jobs_done, NULL);

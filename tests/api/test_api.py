@@ -189,6 +189,25 @@ class ApiTest(unittest.TestCase):
         finally:
             d.stop()
 
+    def test_session_absolute_lifetime(self):
+        """A session ends its lifetime after login however active it is
+        (12 h by default; MAILROOM_TEST_SESSION_MAX_SECS=3 here): a stolen
+        cookie kept busy does not last for ever."""
+        d = Daemon(env={"MAILROOM_TEST_SESSION_MAX_SECS": "3"})
+        try:
+            c = Client(d)
+            self.assertEqual(c.login()[0], 200)
+            t0 = time.time()
+            while time.time() - t0 < 2.0:  # active, well within the idle time
+                self.assertEqual(c.json("GET", "/api/v1/session")[0], 200)
+                time.sleep(0.5)
+            time.sleep(max(0.0, 3.5 - (time.time() - t0)))
+            self.assertEqual(c.json("GET", "/api/v1/session")[0], 401)
+            self.assertEqual(c.login()[0], 200)  # a new login starts a new lifetime
+            self.assertEqual(c.json("GET", "/api/v1/session")[0], 200)
+        finally:
+            self.assertEqual(d.stop(), 0, d.output())
+
     def test_wrong_password_and_rate_limit(self):
         self.d.cli("user", "add", "--name", "target", "--role", "viewer", "--password-stdin",
                    stdin="target-password-1")
