@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -90,6 +91,20 @@ static int first_admin(struct mr_cli *cli)
                "(shown only now; change it with 'mailroom user passwd admin')\n",
                random);
     return 0;
+}
+
+/* The data directory holds the store and the key to its secrets: one that
+ * its group or others may read, write or search is said at start (and
+ * served anyway: the operator may mean it). A new one is made 0700. */
+static void warn_open_data_dir(const char *dir)
+{
+    struct stat st;
+    char mode[8];
+    if (stat(dir, &st) != 0 || !(st.st_mode & (S_IRWXG | S_IRWXO)))
+        return;
+    snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
+    MR_LOG(MR_LOG_WARN, "data", MR_LS("dir", dir), MR_LS("mode", mode),
+           MR_LS("note", "the data directory is open to its group or others; chmod 700 it"));
 }
 
 /* One daemon per data directory: a write lock on DIR/serve.pid (an
@@ -195,6 +210,8 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     }
     int lock_fd = -1;
     rc = mr_cli_open(cli);
+    if (rc == 0)
+        warn_open_data_dir(cli->data_dir);
     if (rc == 0)
         rc = lock_data_dir(cli, &lock_fd);
     if (rc == 0)

@@ -208,6 +208,32 @@ class ApiTest(unittest.TestCase):
         finally:
             self.assertEqual(d.stop(), 0, d.output())
 
+    def test_open_data_directory_is_warned_about(self):
+        """serve starting on a data directory that its group or others may
+        read, write or search says so on stderr (it goes on: the operator
+        may mean it); a private one gets no warning."""
+        import os
+        d = Daemon()
+        d.stop()
+        os.chmod(d.data, 0o755)
+        d = Daemon(reuse=d)
+        try:
+            self.assertEqual(Client(d).login()[0], 200)
+            line = [x for x in d.output().splitlines() if "data directory" in x and "warn" in x]
+            self.assertEqual(len(line), 1, d.output())
+            self.assertIn("0755", line[0])
+            self.assertIn(d.data, line[0])
+        finally:
+            self.assertEqual(d.stop(), 0, d.output())
+        os.chmod(d.data, 0o700)
+        before = len(d.output())
+        d = Daemon(reuse=d)
+        try:
+            self.assertEqual(Client(d).login()[0], 200)
+            self.assertNotIn("data directory", d.output()[before:])
+        finally:
+            self.assertEqual(d.stop(), 0, d.output())
+
     def test_wrong_password_and_rate_limit(self):
         self.d.cli("user", "add", "--name", "target", "--role", "viewer", "--password-stdin",
                    stdin="target-password-1")
