@@ -32,13 +32,19 @@ static json_t *test_view(const struct mr_test_result *res)
                      "total_size", (json_int_t)res->total_size, "steps", steps);
 }
 
+/* A step's detail holds the server's own words: shown with control
+ * characters escaped, and of its first line (the greeting) only the start. */
 static json_t *step_view(const struct mr_step *s)
 {
+    char detail[sizeof(s->detail)];
+    int first_line = strcmp(s->name, "greeting") == 0;
+    mr_text_excerpt(s->detail, first_line ? MR_TEXT_FIRST_LINE_MAX : sizeof(detail), detail,
+                    sizeof(detail));
     return json_pack("{s:s, s:s, s:I, s:s}", "step", s->name, "result",
                      s->ok == 1   ? "ok"
                      : s->ok == 0 ? "failed"
                                   : "note",
-                     "ms", (json_int_t)s->ms, "detail", s->detail);
+                     "ms", (json_int_t)s->ms, "detail", detail);
 }
 
 /* A streamed test: a thread runs it and writes one JSON line per step into
@@ -176,8 +182,10 @@ int mr_api_connector_test(struct mr_http_req *r)
     json_t *j = test_view(&res);
     json_object_del(j, "messages");
     json_object_del(j, "total_size");
+    char error[sizeof(err.message)];
+    mr_text_excerpt(err.message, sizeof(error), error, sizeof(error));
     if (rc)
-        json_object_set_new(j, "error", json_string(err.message));
+        json_object_set_new(j, "error", json_string(error));
     return mr_http_json(r, MHD_HTTP_OK, j); /* a failed step is a result too */
 }
 

@@ -469,6 +469,49 @@ class ApiTest(unittest.TestCase):
         cli = self.d.cli("audit", "list", "--object", "account", "--format", "json")
         self.assertIn('"actor": "admin"', cli.stdout)
 
+    def test_test_connection_echoes_little_of_a_servers_first_line(self):
+        """Test connection against something that is not a mail server (or a
+        mail server with a long greeting) shows at most 200 bytes of its
+        first line, control characters escaped: the daemon is no banner
+        grabber, and no terminal or log gets raw escape sequences. API (JSON
+        and streamed) and CLI alike."""
+        import os
+        import sys
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+        from fakeserver import FakeServer
+        self.create("/api/v1/credentials", {"name": "echo", "username": "u",
+                                            "password": SECRET})
+        lines = {"pop3": b"+OK " + b"A" * 450 + b"\x1b[2J\x07 end\r\n",
+                 "imap": b"* OK " + b"B" * 450 + b"\x1b]0;pwned\x07 end\r\n"}
+        bad_pop3 = b"SSH-2.0-OpenSSH_9.6\x1b[2J" + b"C" * 300 + b"\r\n"
+        cases = [("pop3", lines["pop3"]), ("imap", lines["imap"]), ("pop3", bad_pop3)]
+        for proto, line in cases:
+            srv = FakeServer(lambda c, line=line: (c.send(line), c.line()))
+            try:
+                form = {"protocol": proto, "address": "127.0.0.1", "port": srv.port,
+                        "security": "none", "credential": "echo"}
+                _, r = self.admin.json("POST", "/api/v1/accounts/test", form)
+                _, _, raw = self.admin.request("POST", "/api/v1/accounts/test", form,
+                                               headers={"Accept": "application/x-ndjson"})
+                streamed = [json.loads(x) for x in raw.splitlines() if x.strip()]
+                a = self.create("/api/v1/accounts", dict(form, name=f"echo-{srv.port}"))
+                cli_json = json.loads(self.d.cli("account", "test", str(a["id"]), "--format",
+                                                 "json").stdout)
+                cli_text = self.d.cli("account", "test", str(a["id"]))
+                self.admin.json("DELETE", f"/api/v1/accounts/{a['id']}")
+            finally:
+                srv.stop()
+            for steps in (r["steps"], streamed, cli_json["steps"]):
+                greeting = [s for s in steps if s.get("step") == "greeting"]
+                self.assertEqual(len(greeting), 1, steps)
+                detail = greeting[0]["detail"]
+                self.assertLessEqual(len(detail.encode()), 200 + len("…".encode()), detail)
+                self.assertFalse(re.search(r"[\x00-\x1f\x7f]", detail), detail)
+                self.assertTrue(detail.endswith("…") or "\\x1b" in detail, detail)
+            for out in (cli_text.stdout, cli_text.stderr):
+                self.assertNotIn("\x1b", out)
+                self.assertNotIn("\x07", out)
+
     def test_users_list_is_for_admins(self):
         status, body = self.admin.json("GET", "/api/v1/users")
         self.assertEqual(status, 200)
