@@ -23,7 +23,7 @@ static const char usage[] =
     "serve [--listen ADDRESS:PORT] [--threads N] [--workers N] [--no-scheduler]\n"
     "      [--keep-sessions N] [--keep-per-server N]\n"
     "      [--history-days N] [--log-format text|json] [--log-level LEVEL]\n"
-    "      [--secure-cookies] [--metrics-public] [--data DIR]\n"
+    "      [--secure-cookies] [--metrics-public] [--deny-test-targets] [--data DIR]\n"
     "\n"
     "Runs the daemon: the JSON API under /api/v1 (and the web console) on\n"
     "127.0.0.1:8080 unless --listen says otherwise ([::1]:8080 for IPv6). On the\n"
@@ -43,7 +43,10 @@ static const char usage[] =
     "per line; lines about an account carry its id. --log-level error, warn, info\n"
     "(default) or debug: debug adds the protocol exchange of every check, passwords\n"
     "redacted. /healthz answers without login; /metrics (Prometheus) needs a token\n"
-    "or a session unless --metrics-public.";
+    "or a session unless --metrics-public. --deny-test-targets: Test connection\n"
+    "refuses servers and proxies on this host (loopback, 0.0.0.0), link-local\n"
+    "addresses and cloud metadata services (169.254.169.254, ...), every address\n"
+    "a name resolves to checked; private networks stay allowed.";
 
 static int parse_listen(struct mr_cli *cli, const char *text, struct mr_http_config *c,
                         char host[64])
@@ -162,6 +165,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"log-level", required_argument, NULL, 'V'},
         {"keep-sessions", required_argument, NULL, 'k'},
         {"keep-per-server", required_argument, NULL, 'K'},
+        {"deny-test-targets", no_argument, NULL, 'D'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -201,8 +205,9 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
             mr_log_set_level(log_level);
         cfg.secure_cookies |= c == 's';
         cfg.metrics_public |= c == 'm';
+        cfg.deny_test_targets |= c == 'D';
         scheduler &= c != 'n';
-        if (c > 0 && c < 128 && strchr("ltswnmHLVkK", c)) /* not the NUL: --data is 0x100 */
+        if (c > 0 && c < 128 && strchr("ltswnmHLVkKD", c)) /* not the NUL: --data is 0x100 */
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)

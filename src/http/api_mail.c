@@ -123,8 +123,56 @@ static int stream_test(struct mr_http_req *r, const struct mr_account *a)
     return 0;
 }
 
+/* serve --deny-test-targets: a test that would connect to a denied
+ * address is refused (403) before it starts; 1 when refused. */
+static int refuse_target(struct mr_http_req *r, const char *field, const char *host,
+                         int resolve_here)
+{
+    char why[512];
+    if (!host || !*host || !mr_http_target_denied(host, resolve_here, why, sizeof(why)))
+        return 0;
+    mr_http_error(r, MHD_HTTP_FORBIDDEN, "denied_target", field,
+                  "Test connection does not go there: %s (this daemon runs with "
+                  "--deny-test-targets)",
+                  why);
+    return 1;
+}
+
+/* Through a connector the daemon connects to the proxy, and resolves the
+ * mail server's name itself only for a SOCKS5 connector that resolves
+ * here. A connector that is not there is left for the test to report. */
+static int refuse_via_connector(struct mr_http_req *r, int64_t id, const char *host,
+                                const char *host_field)
+{
+    struct mr_connector c;
+    mr_error err = {0};
+    mr_connector_init(&c);
+    int refused = 0;
+    if (mr_store_connector_get(r->reg->store, id, &c, &err) == 0)
+        refused =
+            refuse_target(r, "connector", c.address, 1) ||
+            refuse_target(r, host_field, host, c.type == MR_CONNECTOR_SOCKS5 && c.resolve_local);
+    mr_connector_clear(&c);
+    return refused;
+}
+
+static int refuse_account_target(struct mr_http_req *r, const struct mr_account *a)
+{
+    int64_t id = a->connector_id;
+    mr_error err = {0};
+    if (!r->srv->cfg.deny_test_targets)
+        return 0;
+    if (!a->use_connector)
+        return refuse_target(r, "address", a->address, 1);
+    if (!id && mr_store_default_connector(r->reg->store, &id, &err) != 0)
+        id = 0;
+    return id && refuse_via_connector(r, id, a->address, "address");
+}
+
 static int run_test(struct mr_http_req *r, const struct mr_account *a)
 {
+    if (refuse_account_target(r, a))
+        return 0;
     const char *accept = mr_http_header(r, MHD_HTTP_HEADER_ACCEPT);
     if (accept && strstr(accept, "application/x-ndjson"))
         return stream_test(r, a);
@@ -173,6 +221,8 @@ int mr_api_connector_test(struct mr_http_req *r)
         mr_problems_add(&p, "target", "expected HOST:PORT, e.g. imap.example.org:993");
         return mr_http_fail(r, MR_EINVAL, &p, NULL);
     }
+    if (r->srv->cfg.deny_test_targets && refuse_via_connector(r, id, host, "target"))
+        return 0;
     struct mr_test_result res;
     struct mr_fetch_options o = {.idle_timeout_ms = 20000};
     mr_error err = {0};

@@ -20,6 +20,7 @@ struct mr_http_config {
     int session_max_secs;  /* 0 = MR_SESSION_MAX_SECS */
     int secure_cookies;    /* behind HTTPS: mark cookies Secure */
     int metrics_public;    /* /metrics without authentication */
+    int deny_test_targets; /* Test connection refuses loopback, link-local, metadata */
 };
 
 struct mr_http_server;

@@ -90,6 +90,12 @@ int mr_http_login_allowed(struct mr_http_server *s, const char *client, const ch
                           int *retry_after);
 void mr_http_login_result(struct mr_http_server *s, const char *client, const char *user, int ok);
 
+/* serve --deny-test-targets (targets.c): 1, with why filled, when host is
+ * (or resolves here to) an address Test connection must not reach, or does
+ * not resolve; resolve_here 0 judges only a numeric host (a name a proxy
+ * resolves is the proxy's network). */
+int mr_http_target_denied(const char *host, int resolve_here, char *why, size_t size);
+
 /* Set-Cookie for the session (max_age 0 ends it in the browser). */
 void mr_http_set_session_cookie(struct mr_http_req *r, const char *token, int max_age);
 

@@ -512,6 +512,72 @@ class ApiTest(unittest.TestCase):
                 self.assertNotIn("\x1b", out)
                 self.assertNotIn("\x07", out)
 
+    def test_deny_test_targets(self):
+        """serve --deny-test-targets: Test connection refuses (403
+        denied_target, before connecting) a server or proxy on this host,
+        link-local or a cloud metadata service, by name or by address, every
+        address a name resolves to checked; off by default."""
+        d = Daemon(args=("--no-scheduler", "--deny-test-targets"))
+        try:
+            c = Client(d)
+            self.assertEqual(c.login()[0], 200)
+            c.json("POST", "/api/v1/credentials", {"name": "dt", "username": "u",
+                                                   "password": SECRET})
+            form = {"protocol": "imap", "port": 143, "security": "none", "credential": "dt"}
+            for address in ("127.0.0.1", "localhost", "127.3.4.5", "0.0.0.0", "::1",
+                            "::ffff:127.0.0.1", "169.254.169.254", "169.254.1.1",
+                            "fe80::1", "fd00:ec2::254", "100.100.100.200",
+                            "no-such-host.invalid"):
+                status, b = c.json("POST", "/api/v1/accounts/test",
+                                   dict(form, address=address))
+                self.assertEqual(status, 403, (address, b))
+                self.assertEqual((b["error"]["code"], b["error"]["field"]),
+                                 ("denied_target", "address"), address)
+                self.assertIn("--deny-test-targets", b["error"]["message"])
+            # a saved account, and one through a connector on this host
+            a = c.json("POST", "/api/v1/accounts", dict(form, name="dt-local",
+                                                        address="localhost"))[1]
+            self.assertEqual(c.json("POST", f"/api/v1/accounts/{a['id']}/test")[0], 403)
+            k = c.json("POST", "/api/v1/connectors", {"name": "dt-proxy", "type": "socks5",
+                                                      "address": "127.0.0.1",
+                                                      "port": 1080})[1]
+            status, b = c.json("POST", "/api/v1/accounts/test",
+                               dict(form, address="mail.example.com", use_connector=True,
+                                    connector="dt-proxy"))
+            self.assertEqual((status, b["error"]["field"]), (403, "connector"), b)
+            status, b = c.json("POST", f"/api/v1/connectors/{k['id']}/test", {})
+            self.assertEqual((status, b["error"]["field"]), (403, "connector"), b)
+            # a proxy elsewhere: a numeric target on this host is refused, a
+            # name the proxy resolves is the proxy's business
+            c.json("PATCH", f"/api/v1/connectors/{k['id']}", {"address": "192.0.2.1"})
+            status, b = c.json("POST", f"/api/v1/connectors/{k['id']}/test",
+                               {"target": "169.254.169.254:80"})
+            self.assertEqual((status, b["error"]["field"]), (403, "target"), b)
+            # an address that is not denied is tested as usual (a closed port
+            # on this machine's own network address, when it has one)
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                s.connect(("192.0.2.1", 9))
+                own = s.getsockname()[0]
+            except OSError:
+                own = None
+            finally:
+                s.close()
+            if own and not own.startswith("127."):
+                status, b = c.json("POST", "/api/v1/accounts/test",
+                                   dict(form, address=own, port=1))
+                self.assertEqual(status, 200, b)
+                self.assertEqual(b["steps"][1]["step"], "connect")
+        finally:
+            self.assertEqual(d.stop(), 0, d.output())
+        # off by default: the class's daemon tests what it is asked to
+        self.create("/api/v1/credentials", {"name": "dt-off", "username": "u",
+                                            "password": SECRET})
+        status, b = self.admin.json("POST", "/api/v1/accounts/test",
+                                    {"protocol": "imap", "address": "127.0.0.1", "port": 1,
+                                     "security": "none", "credential": "dt-off"})
+        self.assertEqual((status, b["steps"][1]["step"]), (200, "connect"), b)
+
     def test_users_list_is_for_admins(self):
         status, body = self.admin.json("GET", "/api/v1/users")
         self.assertEqual(status, 200)
