@@ -23,13 +23,17 @@ static const char usage[] =
     "serve [--listen ADDRESS:PORT] [--threads N] [--workers N] [--no-scheduler]\n"
     "      [--keep-sessions N] [--keep-per-server N]\n"
     "      [--history-days N] [--log-format text|json] [--log-level LEVEL]\n"
-    "      [--secure-cookies] [--metrics-public] [--deny-test-targets] [--data DIR]\n"
+    "      [--secure-cookies] [--metrics-public] [--deny-test-targets]\n"
+    "      [--trusted-proxy ADDR[,ADDR...]] [--data DIR]\n"
     "\n"
     "Runs the daemon: the JSON API under /api/v1 (and the web console) on\n"
     "127.0.0.1:8080 unless --listen says otherwise ([::1]:8080 for IPv6). On the\n"
     "first start it creates the user admin with the password in\n"
     "$MAILROOM_ADMIN_PASSWORD, or a random one it prints once. --secure-cookies\n"
-    "when a TLS proxy serves it over HTTPS. Stops cleanly on SIGTERM or SIGINT.\n"
+    "when a TLS proxy serves it over HTTPS. --trusted-proxy: the reverse proxies\n"
+    "(IP addresses) whose X-Forwarded-For names the client, for the log and the\n"
+    "throttling of failed logins; the right-most address in it that is not one of\n"
+    "them is the client. Stops cleanly on SIGTERM or SIGINT.\n"
     "\n"
     "The scheduler checks every enabled account with automatic check on, every\n"
     "interval seconds, with --workers (default 8) at once; --no-scheduler turns it\n"
@@ -63,6 +67,19 @@ static int parse_listen(struct mr_cli *cli, const char *text, struct mr_http_con
     snprintf(host, 64, "%.*s", (int)n, text);
     c->host = host;
     c->port = (int)port;
+    return 0;
+}
+
+/* --trusted-proxy ADDR[,ADDR...], which may be given more than once. */
+static int add_trusted_proxies(struct mr_cli *cli, const char *text, char *list, size_t size)
+{
+    mr_error err = {0};
+    size_t len = strlen(list);
+    if (mr_http_check_trusted_proxies(text, &err) != 0)
+        return mr_cli_bad_value(cli, "trusted-proxy", "%s", err.message);
+    if ((size_t)snprintf(list + len, size - len, "%s%s", len ? "," : "", text) >= size - len)
+        return mr_cli_bad_value(cli, "trusted-proxy", "too many addresses (at most %zu bytes)",
+                                size - 1);
     return 0;
 }
 
@@ -166,6 +183,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"keep-sessions", required_argument, NULL, 'k'},
         {"keep-per-server", required_argument, NULL, 'K'},
         {"deny-test-targets", no_argument, NULL, 'D'},
+        {"trusted-proxy", required_argument, NULL, 'P'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -173,6 +191,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     enum mr_format format = MR_FORMAT_TEXT;
     char host[64];
     long long threads, workers = 8, history_days = 90;
+    char trusted[1024] = ""; /* every --trusted-proxy, joined by commas */
     long long keep_total = MR_KEEP_DEFAULT_TOTAL, keep_per_server = MR_KEEP_DEFAULT_PER_SRV;
     int c, rc, done = 0, scheduler = 1;
     optind = 0;
@@ -206,8 +225,10 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         cfg.secure_cookies |= c == 's';
         cfg.metrics_public |= c == 'm';
         cfg.deny_test_targets |= c == 'D';
+        if (c == 'P' && (rc = add_trusted_proxies(cli, optarg, trusted, sizeof(trusted))))
+            return rc;
         scheduler &= c != 'n';
-        if (c > 0 && c < 128 && strchr("ltswnmHLVkKD", c)) /* not the NUL: --data is 0x100 */
+        if (c > 0 && c < 128 && strchr("ltswnmHLVkKDP", c)) /* not the NUL: --data is 0x100 */
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)
@@ -233,6 +254,10 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* every thread inherits this */
     cfg.data_dir = cli->data_dir;
+    cfg.trusted_proxies = trusted;
+    /* tests only: MAILROOM_TEST_LOGIN_GUESSES_PER_MINUTE=6 reaches the cap fast */
+    const char *guesses = getenv("MAILROOM_TEST_LOGIN_GUESSES_PER_MINUTE");
+    cfg.login_guesses_per_minute = guesses ? atoi(guesses) : 0;
     /* tests only: MAILROOM_TEST_SESSION_IDLE_SECS=2 ends idle sessions fast */
     const char *idle = getenv("MAILROOM_TEST_SESSION_IDLE_SECS");
     cfg.session_idle_secs = idle ? atoi(idle) : 0;

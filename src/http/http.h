@@ -7,25 +7,31 @@
 
 #include <stddef.h>
 
-#define MR_HTTP_BODY_MAX     (1u << 20) /* request bodies above are refused (413) */
-#define MR_SESSION_IDLE_SECS (30 * 60)
-#define MR_SESSION_MAX_SECS  (12 * 60 * 60) /* however busy: then log in again */
+#define MR_HTTP_BODY_MAX            (1u << 20) /* request bodies above are refused (413) */
+#define MR_SESSION_IDLE_SECS        (30 * 60)
+#define MR_SESSION_MAX_SECS         (12 * 60 * 60) /* however busy: then log in again */
+#define MR_LOGIN_GUESSES_PER_MINUTE 30             /* from clients that have failed, all together */
 
 struct mr_http_config {
     const char *host; /* 127.0.0.1 unless asked */
     int port;
     const char *data_dir;
-    int threads;           /* request threads (and store connections) */
-    int session_idle_secs; /* 0 = MR_SESSION_IDLE_SECS */
-    int session_max_secs;  /* 0 = MR_SESSION_MAX_SECS */
-    int secure_cookies;    /* behind HTTPS: mark cookies Secure */
-    int metrics_public;    /* /metrics without authentication */
-    int deny_test_targets; /* Test connection refuses loopback, link-local, metadata */
+    int threads;                  /* request threads (and store connections) */
+    int session_idle_secs;        /* 0 = MR_SESSION_IDLE_SECS */
+    int session_max_secs;         /* 0 = MR_SESSION_MAX_SECS */
+    int secure_cookies;           /* behind HTTPS: mark cookies Secure */
+    int metrics_public;           /* /metrics without authentication */
+    int deny_test_targets;        /* Test connection refuses loopback, link-local, metadata */
+    const char *trusted_proxies;  /* "ADDR,ADDR": whose X-Forwarded-For names the client */
+    int login_guesses_per_minute; /* 0 = MR_LOGIN_GUESSES_PER_MINUTE */
 };
 
 struct mr_http_server;
 struct mr_scheduler;
 
+/* MR_EINVAL (field "trusted-proxy") unless list is IP addresses separated
+ * by commas. */
+int mr_http_check_trusted_proxies(const char *list, mr_error *err);
 int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, mr_error *err);
 /* Stops accepting, lets requests and background fetches in flight finish
  * (or roll back), and frees everything. */
