@@ -24,7 +24,7 @@ static const char usage[] =
     "      [--keep-sessions N] [--keep-per-server N]\n"
     "      [--history-days N] [--log-format text|json] [--log-level LEVEL]\n"
     "      [--secure-cookies] [--metrics-public] [--deny-test-targets]\n"
-    "      [--trusted-proxy ADDR[,ADDR...]] [--data DIR]\n"
+    "      [--trusted-proxy ADDR[,ADDR...]] [--public-url URL] [--data DIR]\n"
     "\n"
     "Runs the daemon: the JSON API under /api/v1 (and the web console) on\n"
     "127.0.0.1:8080 unless --listen says otherwise ([::1]:8080 for IPv6). On the\n"
@@ -33,7 +33,11 @@ static const char usage[] =
     "when a TLS proxy serves it over HTTPS. --trusted-proxy: the reverse proxies\n"
     "(IP addresses) whose X-Forwarded-For names the client, for the log and the\n"
     "throttling of failed logins; the right-most address in it that is not one of\n"
-    "them is the client. Stops cleanly on SIGTERM or SIGINT.\n"
+    "them is the client. The daemon answers only requests whose Host is the listen\n"
+    "address (with localhost when it is loopback; any IP address when it is 0.0.0.0\n"
+    "or ::) or the host of --public-url (how users reach it, e.g. through a proxy:\n"
+    "https://mail.example.com/); others get 421, but /healthz. Stops cleanly on\n"
+    "SIGTERM or SIGINT.\n"
     "\n"
     "The scheduler checks every enabled account with automatic check on, every\n"
     "interval seconds, with --workers (default 8) at once; --no-scheduler turns it\n"
@@ -184,6 +188,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"keep-per-server", required_argument, NULL, 'K'},
         {"deny-test-targets", no_argument, NULL, 'D'},
         {"trusted-proxy", required_argument, NULL, 'P'},
+        {"public-url", required_argument, NULL, 'U'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -194,6 +199,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     char trusted[1024] = ""; /* every --trusted-proxy, joined by commas */
     long long keep_total = MR_KEEP_DEFAULT_TOTAL, keep_per_server = MR_KEEP_DEFAULT_PER_SRV;
     int c, rc, done = 0, scheduler = 1;
+    mr_error err = {0};
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'l' && (rc = parse_listen(cli, optarg, &cfg, host)))
@@ -227,8 +233,12 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         cfg.deny_test_targets |= c == 'D';
         if (c == 'P' && (rc = add_trusted_proxies(cli, optarg, trusted, sizeof(trusted))))
             return rc;
+        if (c == 'U' && mr_http_check_public_url(optarg, &err) != 0)
+            return mr_cli_bad_value(cli, "public-url", "%s", err.message);
+        if (c == 'U')
+            cfg.public_url = optarg;
         scheduler &= c != 'n';
-        if (c > 0 && c < 128 && strchr("ltswnmHLVkKDP", c)) /* not the NUL: --data is 0x100 */
+        if (c > 0 && c < 128 && strchr("ltswnmHLVkKDPU", c)) /* not the NUL: --data is 0x100 */
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)
@@ -266,7 +276,6 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     cfg.session_max_secs = lifetime ? atoi(lifetime) : 0;
     struct mr_http_server *srv;
     struct mr_scheduler *sched = NULL;
-    mr_error err = {0};
     if (mr_http_start(&srv, &cfg, &err) != 0)
         return mr_cli_fail(cli, &err);
     /* tests only: MAILROOM_TEST_INTERVAL_DIVISOR=30 makes 30 s intervals 1 s */

@@ -24,6 +24,7 @@ struct mr_http_config {
     int deny_test_targets;        /* Test connection refuses loopback, link-local, metadata */
     const char *trusted_proxies;  /* "ADDR,ADDR": whose X-Forwarded-For names the client */
     int login_guesses_per_minute; /* 0 = MR_LOGIN_GUESSES_PER_MINUTE */
+    const char *public_url;       /* the console's address for its users; its host is answered */
 };
 
 struct mr_http_server;
@@ -32,6 +33,8 @@ struct mr_scheduler;
 /* MR_EINVAL (field "trusted-proxy") unless list is IP addresses separated
  * by commas. */
 int mr_http_check_trusted_proxies(const char *list, mr_error *err);
+/* MR_EINVAL (field "public-url") unless url is http(s)://HOST[:PORT][/...]. */
+int mr_http_check_public_url(const char *url, mr_error *err);
 int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, mr_error *err);
 /* Stops accepting, lets requests and background fetches in flight finish
  * (or roll back), and frees everything. */

@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 #define MR_HTTP_SEGMENTS   8
-#define MR_HTTP_CLIENT_MAX 64 /* a client's address as text, with its NUL */
+#define MR_HTTP_CLIENT_MAX 64  /* a client's address as text, with its NUL */
+#define MR_HTTP_HOST_MAX   256 /* a host name as text, with its NUL */
+#define MR_HTTP_HOSTS      8   /* names answered for: see hosts.c */
 
 struct mr_http_pool {
     pthread_mutex_t lock;
@@ -53,6 +55,13 @@ struct mr_http_addr {
     unsigned char bytes[16];
 };
 
+/* A Host the daemon answers for (hosts.c). */
+struct mr_http_host {
+    char name[MR_HTTP_HOST_MAX]; /* lower case; an IP address in canonical text */
+    int port;
+    int port_optional; /* a Host without a port matches too (a proxy's) */
+};
+
 struct mr_http_server {
     volatile int serving;  /* after start: libmicrohttpd messages go to the log */
     char start_error[256]; /* before: its last message, for the start error */
@@ -68,6 +77,9 @@ struct mr_http_server {
     struct mr_throttle throttle;  /* failed logins */
     struct mr_http_addr *trusted; /* reverse proxies whose X-Forwarded-For counts */
     size_t ntrusted;
+    struct mr_http_host hosts[MR_HTTP_HOSTS];
+    size_t nhosts;
+    int any_ip; /* listening on every address: any IP address with the port */
 };
 
 struct mr_http_req {
@@ -119,6 +131,11 @@ int mr_http_id(struct mr_http_req *r, size_t i, int64_t *id);
  * proxies from the configuration. */
 void mr_http_client_address(struct mr_http_req *r);
 int mr_http_trusted_load(struct mr_http_server *s, mr_error *err);
+
+/* The Host names answered for (hosts.c): loaded from the configuration at
+ * start; whether a request's Host header is one of them. */
+int mr_http_hosts_load(struct mr_http_server *s, mr_error *err);
+int mr_http_host_allowed(const struct mr_http_server *s, const char *host);
 
 /* Routing and access (routes.c, auth.c). */
 void mr_http_dispatch(struct mr_http_req *r);

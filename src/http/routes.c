@@ -151,8 +151,13 @@ static int allowed(struct mr_http_req *r, enum access access)
 
 void mr_http_dispatch(struct mr_http_req *r)
 {
-    if (strcmp(r->path, "/healthz") == 0) {
+    if (strcmp(r->path, "/healthz") == 0) { /* probed by any address; tells nothing */
         mr_api_healthz(r);
+        return;
+    }
+    if (!mr_http_host_allowed(r->srv, mr_http_header(r, MHD_HTTP_HEADER_HOST))) {
+        mr_http_error(r, MHD_HTTP_MISDIRECTED_REQUEST, "misdirected", NULL,
+                      "this server does not answer for that host name (see serve --public-url)");
         return;
     }
     if (strcmp(r->path, "/metrics") == 0) {

@@ -423,6 +423,8 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, m
              ? mr_error_set(err, MR_EIO, "", "libsodium cannot start")
              : mr_http_trusted_load(s, err);
     if (rc == 0)
+        rc = mr_http_hosts_load(s, err);
+    if (rc == 0)
         rc = pool_open(s, threads + 1, err);
     unsigned max_connections = connection_limit();
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |

@@ -26,8 +26,9 @@ class Daemon:
     """args default to --no-scheduler: only the scheduler's tests want
     automatic checks racing their manual fetches."""
 
-    def __init__(self, args=("--no-scheduler",), env=None, reuse=None):
-        """reuse: a stopped Daemon whose data directory this one takes over."""
+    def __init__(self, args=("--no-scheduler",), env=None, reuse=None, listen="127.0.0.1"):
+        """reuse: a stopped Daemon whose data directory this one takes over;
+        listen: the address to listen on (the tests reach it at 127.0.0.1)."""
         self.tmp = reuse.tmp if reuse else tempfile.mkdtemp(prefix="mailroom-api-")
         self.data = os.path.join(self.tmp, "var")
         self.port = free_port()
@@ -36,7 +37,7 @@ class Daemon:
         env.pop("MAILROOM_DATA", None)
         self.log = open(os.path.join(self.tmp, "daemon.log"), "a+")
         self.proc = subprocess.Popen([BIN, "--data", self.data, "serve", "--listen",
-                                      f"127.0.0.1:{self.port}", *args], stdout=self.log,
+                                      f"{listen}:{self.port}", *args], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 20
         while time.time() < deadline:

@@ -782,6 +782,111 @@ class LoginThrottleTest(unittest.TestCase):
         self.assertIn("proxy.example", out.stderr)
 
 
+class HostCheckTest(unittest.TestCase):
+    """DNS rebinding: a page on rebind.attacker.example whose name then
+    resolves to 127.0.0.1 talks to the daemon as its own origin, so an
+    Origin equal to Host proves nothing. The daemon answers only for the
+    names it is configured with (serve --public-url, the listen address,
+    and localhost with the port when it listens on loopback): any other
+    Host is 421 Misdirected Request on every route but /healthz, which load
+    balancers probe by whatever address they have and which tells
+    nothing."""
+
+    def setUp(self):
+        self.d = None
+
+    def tearDown(self):
+        if self.d:
+            rc = self.d.stop()
+            self.assertEqual(rc, 0, self.d.output())
+
+    def raw(self, method, path, host, body=b"", headers=(), version="HTTP/1.1"):
+        """(status, body) of one request with exactly this Host (None: no
+        Host header at all)."""
+        lines = [f"{method} {path} {version}"] + ([f"Host: {host}"] if host is not None else [])
+        lines += list(headers) + ["Connection: close", f"Content-Length: {len(body)}"]
+        if body:
+            lines.append("Content-Type: application/json")
+        with socket.create_connection(("127.0.0.1", self.d.port), timeout=30) as s:
+            s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        return int(head.split()[1]), rest
+
+    def login_body(self):
+        return json.dumps({"username": "admin", "password": ADMIN_PASSWORD}).encode()
+
+    def assert_refused(self, host, paths=("/", "/js/app.js", "/api/v1/session", "/metrics")):
+        for path in paths:
+            status, body = self.raw("GET", path, host)
+            self.assertEqual(status, 421, (host, path))
+            self.assertLess(len(body), 300)
+            self.assertEqual(json.loads(body)["error"]["code"], "misdirected")
+        status, _ = self.raw("POST", "/api/v1/session", host, self.login_body())
+        self.assertEqual(status, 421, host)
+
+    def test_loopback_names_with_the_port(self):
+        self.d = Daemon()
+        port = self.d.port
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}",
+                     f"[::1]:{port}"):
+            self.assertEqual(self.raw("GET", "/", host)[0], 200, host)
+            self.assertEqual(self.raw("POST", "/api/v1/session", host, self.login_body())[0],
+                             200, host)
+        for host in (f"rebind.attacker.example:{port}", "127.0.0.1", "localhost",
+                     "127.0.0.1:1", f"127.0.0.2:{port}", f"127.0.0.1:{port}.evil.example",
+                     f"admin@127.0.0.1:{port}", ""):
+            self.assert_refused(host)
+        # the rebinding page sends an Origin that matches its Host: still refused
+        status, _ = self.raw("POST", "/api/v1/session", f"rebind.attacker.example:{port}",
+                             self.login_body(),
+                             [f"Origin: http://rebind.attacker.example:{port}"])
+        self.assertEqual(status, 421)
+        self.assertEqual(self.raw("GET", "/", None, version="HTTP/1.0")[0], 421)
+        for host in (f"rebind.attacker.example:{port}", None):
+            status, body = self.raw("GET", "/healthz", host, version="HTTP/1.0")
+            self.assertEqual(status, 200, host)
+
+    def test_public_url(self):
+        self.d = Daemon(args=("--no-scheduler", "--public-url", "https://Mail.Example.com/"))
+        port = self.d.port
+        for host in ("mail.example.com", "MAIL.example.com", "mail.example.com:443",
+                     f"127.0.0.1:{port}"):
+            self.assertEqual(self.raw("GET", "/", host)[0], 200, host)
+        for host in ("mail.example.com:8443", "mail.example.com.evil.example",
+                     "other.example.com", f"mail.example.com:{port}"):
+            self.assert_refused(host)
+
+    def test_public_url_with_a_port(self):
+        self.d = Daemon(args=("--no-scheduler", "--public-url",
+                              "http://[2001:db8::7]:8443/mailroom"))
+        for host in ("[2001:db8::7]:8443", "[2001:DB8:0::7]:8443", "[2001:db8::7]"):
+            self.assertEqual(self.raw("GET", "/", host)[0], 200, host)
+        self.assert_refused("[2001:db8::7]:80")
+
+    def test_any_address(self):
+        """Listening on every address, a Host that is an IP address with the
+        port is taken (a page cannot rebind an address, only a name); names
+        still need --public-url."""
+        self.d = Daemon(listen="0.0.0.0")
+        port = self.d.port
+        for host in (f"127.0.0.1:{port}", f"192.0.2.2:{port}", f"localhost:{port}"):
+            self.assertEqual(self.raw("GET", "/", host)[0], 200, host)
+        for host in (f"mailroom.internal:{port}", f"192.0.2.2:{port + 1}"):
+            self.assert_refused(host)
+
+    def test_bad_public_url(self):
+        self.d = Daemon()
+        for url in ("mail.example.com", "ftp://mail.example.com/", "https://", "https://a b/",
+                    "https://user@mail.example.com/", "https://mail.example.com:0/",
+                    "https://mail.example.com:99999/"):
+            out = self.d.cli("serve", "--public-url", url, "--listen", "127.0.0.1:1")
+            self.assertNotEqual(out.returncode, 0, url)
+            self.assertIn("public-url", out.stderr, url)
+
+
 class OpenApiTest(unittest.TestCase):
     """docs/openapi.yaml documents exactly the routes the daemon serves."""
 
