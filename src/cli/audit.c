@@ -14,7 +14,9 @@ static const char list_usage[] =
     "\n"
     "Every change to accounts, credentials (never a secret: \"changed\"), connectors,\n"
     "settings and users, newest first: when, who, what, and each changed field as\n"
-    "[old, new]. CSV exports every matching entry.";
+    "[old, new]; and every failed login to the console or API (action login_failed,\n"
+    "object user): the name tried and the client's address, never the password.\n"
+    "CSV exports every matching entry.";
 
 static void print_csv(const struct mr_audit_entry *items, size_t n)
 {

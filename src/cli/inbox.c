@@ -316,9 +316,9 @@ static int cmd_attachment(struct mr_cli *cli, int argc, char **argv)
         return mr_cli_usage(cli, "expected a message ID and an attachment number");
     if ((rc = parse_message_ref(cli, argv[optind], &id)))
         return rc;
-    if (mr_parse_int(argv[optind + 1], 1, 100000, &pos) != 0)
-        return mr_cli_bad_value(cli, "attachment", "expected a number from 1, got '%s'",
-                                argv[optind + 1]);
+    if (mr_parse_int(argv[optind + 1], 1, MR_ATTACHMENT_POSITION_MAX, &pos) != 0)
+        return mr_cli_bad_value(cli, "attachment", "expected a number from 1 to %d, got '%s'",
+                                MR_ATTACHMENT_POSITION_MAX, argv[optind + 1]);
     if ((rc = mr_cli_open(cli)))
         return rc;
     struct mr_buf raw, out;

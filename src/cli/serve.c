@@ -25,6 +25,7 @@ static const char usage[] =
     "      [--keep-sessions N] [--keep-per-server N]\n"
     "      [--history-days N] [--log-format text|json] [--log-level LEVEL]\n"
     "      [--tls-cert FILE --tls-key FILE] [--secure-cookies] [--metrics-public]\n"
+    "      [--deny-test-targets] [--trusted-proxy ADDR[,ADDR...]] [--public-url URL]\n"
     "      [--report-dir BASE] [--data DIR]\n"
     "\n"
     "Runs the daemon: the JSON API under /api/v1 (and the web console) on\n"
@@ -35,7 +36,14 @@ static const char usage[] =
     "TLS 1.2 and 1.3, forward-secret AEAD ciphers, HSTS, Secure cookies.\n"
     "--secure-cookies when a TLS proxy in front serves it over HTTPS instead.\n"
     "Plain HTTP on an address other than loopback is logged as a warning and the\n"
-    "console shows a banner. Stops cleanly on SIGTERM or SIGINT.\n"
+    "console shows a banner. --trusted-proxy: the reverse proxies\n"
+    "(IP addresses) whose X-Forwarded-For names the client, for the log and the\n"
+    "throttling of failed logins; the right-most address in it that is not one of\n"
+    "them is the client. The daemon answers only requests whose Host is the listen\n"
+    "address (with localhost when it is loopback; any IP address when it is 0.0.0.0\n"
+    "or ::) or the host of --public-url (how users reach it, e.g. through a proxy:\n"
+    "https://mail.example.com/); others get 421, but /healthz. Stops cleanly on\n"
+    "SIGTERM or SIGINT.\n"
     "\n"
     "The scheduler checks every enabled account with automatic check on, every\n"
     "interval seconds, with --workers (default 8) at once; --no-scheduler turns it\n"
@@ -52,7 +60,10 @@ static const char usage[] =
     "or a session unless --metrics-public. Scheduled reports are written only under\n"
     "--report-dir (default DATA/reports, made 0700 when missing; give the same one to\n"
     "mailroom report schedule), in directories of the daemon's user that no one else\n"
-    "can write.";
+    "can write. --deny-test-targets: Test connection\n"
+    "refuses servers and proxies on this host (loopback, 0.0.0.0), link-local\n"
+    "addresses and cloud metadata services (169.254.169.254, ...), every address\n"
+    "a name resolves to checked; private networks stay allowed.";
 
 static int parse_listen(struct mr_cli *cli, const char *text, struct mr_http_config *c,
                         char host[64])
@@ -69,6 +80,19 @@ static int parse_listen(struct mr_cli *cli, const char *text, struct mr_http_con
     snprintf(host, 64, "%.*s", (int)n, text);
     c->host = host;
     c->port = (int)port;
+    return 0;
+}
+
+/* --trusted-proxy ADDR[,ADDR...], which may be given more than once. */
+static int add_trusted_proxies(struct mr_cli *cli, const char *text, char *list, size_t size)
+{
+    mr_error err = {0};
+    size_t len = strlen(list);
+    if (mr_http_check_trusted_proxies(text, &err) != 0)
+        return mr_cli_bad_value(cli, "trusted-proxy", "%s", err.message);
+    if ((size_t)snprintf(list + len, size - len, "%s%s", len ? "," : "", text) >= size - len)
+        return mr_cli_bad_value(cli, "trusted-proxy", "too many addresses (at most %zu bytes)",
+                                size - 1);
     return 0;
 }
 
@@ -100,6 +124,20 @@ static int first_admin(struct mr_cli *cli)
                "(shown only now; change it with 'mailroom user passwd admin')\n",
                random);
     return 0;
+}
+
+/* The data directory holds the store and the key to its secrets: one that
+ * its group or others may read, write or search is said at start (and
+ * served anyway: the operator may mean it). A new one is made 0700. */
+static void warn_open_data_dir(const char *dir)
+{
+    struct stat st;
+    char mode[8];
+    if (stat(dir, &st) != 0 || !(st.st_mode & (S_IRWXG | S_IRWXO)))
+        return;
+    snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
+    MR_LOG(MR_LOG_WARN, "data", MR_LS("dir", dir), MR_LS("mode", mode),
+           MR_LS("note", "the data directory is open to its group or others; chmod 700 it"));
 }
 
 /* One daemon per data directory: a write lock on DIR/serve.pid (an
@@ -174,6 +212,9 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'Y'},
         {"report-dir", required_argument, NULL, 'R'},
+        {"deny-test-targets", no_argument, NULL, 'D'},
+        {"trusted-proxy", required_argument, NULL, 'P'},
+        {"public-url", required_argument, NULL, 'U'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -182,8 +223,10 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     const char *report_dir = NULL;
     char host[64];
     long long threads, workers = 8, history_days = 90;
+    char trusted[1024] = ""; /* every --trusted-proxy, joined by commas */
     long long keep_total = MR_KEEP_DEFAULT_TOTAL, keep_per_server = MR_KEEP_DEFAULT_PER_SRV;
     int c, rc, done = 0, scheduler = 1;
+    mr_error err = {0};
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'l' && (rc = parse_listen(cli, optarg, &cfg, host)))
@@ -220,8 +263,15 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         if (c == 'Y')
             cfg.tls_key = optarg;
         cfg.metrics_public |= c == 'm';
+        cfg.deny_test_targets |= c == 'D';
+        if (c == 'P' && (rc = add_trusted_proxies(cli, optarg, trusted, sizeof(trusted))))
+            return rc;
+        if (c == 'U' && mr_http_check_public_url(optarg, &err) != 0)
+            return mr_cli_bad_value(cli, "public-url", "%s", err.message);
+        if (c == 'U')
+            cfg.public_url = optarg;
         scheduler &= c != 'n';
-        if (c > 0 && c < 128 && strchr("ltswnmHLVkKCYR", c)) /* not the NUL: --data is 0x100 */
+        if (c > 0 && c < 128 && strchr("ltswnmHLVkKCYRDPU", c)) /* not the NUL: --data is 0x100 */
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)
@@ -231,8 +281,20 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     /* the lock first: a refused second daemon (a newer one, say) must not
      * open the store, which would migrate it under the running one */
     char *reports = NULL;
-    if ((rc = lock_data_dir(cli, &lock_fd)) || (rc = mr_cli_open(cli)) || (rc = first_admin(cli)) ||
-        (rc = report_base(cli, report_dir, &reports)))
+    rc = lock_data_dir(cli, &lock_fd);
+    if (rc == 0)
+        rc = mr_cli_open(cli);
+    if (rc == 0)
+        warn_open_data_dir(cli->data_dir);
+    if (rc == 0)
+        rc = first_admin(cli);
+    if (rc == 0)
+        rc = report_base(cli, report_dir, &reports);
+    /* Read (or not needed): gone from the environment, so no later getenv
+     * and no child sees it. /proc/PID/environ keeps the block the process
+     * started with; unsetenv cannot rewrite that. */
+    unsetenv("MAILROOM_ADMIN_PASSWORD");
+    if (rc)
         return rc;
     sigset_t stop;
     sigemptyset(&stop);
@@ -241,12 +303,18 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* every thread inherits this */
     cfg.data_dir = cli->data_dir;
     cfg.report_dir = reports;
+    cfg.trusted_proxies = trusted;
+    /* tests only: MAILROOM_TEST_LOGIN_GUESSES_PER_MINUTE=6 reaches the cap fast */
+    const char *guesses = getenv("MAILROOM_TEST_LOGIN_GUESSES_PER_MINUTE");
+    cfg.login_guesses_per_minute = guesses ? atoi(guesses) : 0;
     /* tests only: MAILROOM_TEST_SESSION_IDLE_SECS=2 ends idle sessions fast */
     const char *idle = getenv("MAILROOM_TEST_SESSION_IDLE_SECS");
     cfg.session_idle_secs = idle ? atoi(idle) : 0;
+    /* tests only: MAILROOM_TEST_SESSION_MAX_SECS=3 ends every session 3 s in */
+    const char *lifetime = getenv("MAILROOM_TEST_SESSION_MAX_SECS");
+    cfg.session_max_secs = lifetime ? atoi(lifetime) : 0;
     struct mr_http_server *srv;
     struct mr_scheduler *sched = NULL;
-    mr_error err = {0};
     if (mr_http_start(&srv, &cfg, &err) != 0) {
         free(reports);
         return mr_cli_fail(cli, &err);

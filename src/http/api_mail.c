@@ -32,13 +32,19 @@ static json_t *test_view(const struct mr_test_result *res)
                      "total_size", (json_int_t)res->total_size, "steps", steps);
 }
 
+/* A step's detail holds the server's own words: shown with control
+ * characters escaped, and of its first line (the greeting) only the start. */
 static json_t *step_view(const struct mr_step *s)
 {
+    char detail[sizeof(s->detail)];
+    int first_line = strcmp(s->name, "greeting") == 0;
+    mr_text_excerpt(s->detail, first_line ? MR_TEXT_FIRST_LINE_MAX : sizeof(detail), detail,
+                    sizeof(detail));
     return json_pack("{s:s, s:s, s:I, s:s}", "step", s->name, "result",
                      s->ok == 1   ? "ok"
                      : s->ok == 0 ? "failed"
                                   : "note",
-                     "ms", (json_int_t)s->ms, "detail", s->detail);
+                     "ms", (json_int_t)s->ms, "detail", detail);
 }
 
 /* A streamed test: a thread runs it and writes one JSON line per step into
@@ -117,8 +123,56 @@ static int stream_test(struct mr_http_req *r, const struct mr_account *a)
     return 0;
 }
 
+/* serve --deny-test-targets: a test that would connect to a denied
+ * address is refused (403) before it starts; 1 when refused. */
+static int refuse_target(struct mr_http_req *r, const char *field, const char *host,
+                         int resolve_here)
+{
+    char why[512];
+    if (!host || !*host || !mr_http_target_denied(host, resolve_here, why, sizeof(why)))
+        return 0;
+    mr_http_error(r, MHD_HTTP_FORBIDDEN, "denied_target", field,
+                  "Test connection does not go there: %s (this daemon runs with "
+                  "--deny-test-targets)",
+                  why);
+    return 1;
+}
+
+/* Through a connector the daemon connects to the proxy, and resolves the
+ * mail server's name itself only for a SOCKS5 connector that resolves
+ * here. A connector that is not there is left for the test to report. */
+static int refuse_via_connector(struct mr_http_req *r, int64_t id, const char *host,
+                                const char *host_field)
+{
+    struct mr_connector c;
+    mr_error err = {0};
+    mr_connector_init(&c);
+    int refused = 0;
+    if (mr_store_connector_get(r->reg->store, id, &c, &err) == 0)
+        refused =
+            refuse_target(r, "connector", c.address, 1) ||
+            refuse_target(r, host_field, host, c.type == MR_CONNECTOR_SOCKS5 && c.resolve_local);
+    mr_connector_clear(&c);
+    return refused;
+}
+
+static int refuse_account_target(struct mr_http_req *r, const struct mr_account *a)
+{
+    int64_t id = a->connector_id;
+    mr_error err = {0};
+    if (!r->srv->cfg.deny_test_targets)
+        return 0;
+    if (!a->use_connector)
+        return refuse_target(r, "address", a->address, 1);
+    if (!id && mr_store_default_connector(r->reg->store, &id, &err) != 0)
+        id = 0;
+    return id && refuse_via_connector(r, id, a->address, "address");
+}
+
 static int run_test(struct mr_http_req *r, const struct mr_account *a)
 {
+    if (refuse_account_target(r, a))
+        return 0;
     const char *accept = mr_http_header(r, MHD_HTTP_HEADER_ACCEPT);
     if (accept && strstr(accept, "application/x-ndjson"))
         return stream_test(r, a);
@@ -167,6 +221,8 @@ int mr_api_connector_test(struct mr_http_req *r)
         mr_problems_add(&p, "target", "expected HOST:PORT, e.g. imap.example.org:993");
         return mr_http_fail(r, MR_EINVAL, &p, NULL);
     }
+    if (r->srv->cfg.deny_test_targets && refuse_via_connector(r, id, host, "target"))
+        return 0;
     struct mr_test_result res;
     struct mr_fetch_options o = {.idle_timeout_ms = 20000};
     mr_error err = {0};
@@ -176,8 +232,10 @@ int mr_api_connector_test(struct mr_http_req *r)
     json_t *j = test_view(&res);
     json_object_del(j, "messages");
     json_object_del(j, "total_size");
+    char error[sizeof(err.message)];
+    mr_text_excerpt(err.message, sizeof(error), error, sizeof(error));
     if (rc)
-        json_object_set_new(j, "error", json_string(err.message));
+        json_object_set_new(j, "error", json_string(error));
     return mr_http_json(r, MHD_HTTP_OK, j); /* a failed step is a result too */
 }
 
@@ -433,6 +491,9 @@ int mr_api_message_attachment(struct mr_http_req *r)
     int64_t id, pos;
     if (mr_http_id(r, 1, &id) || mr_http_id(r, 3, &pos))
         return 0;
+    if (pos > MR_ATTACHMENT_POSITION_MAX) /* checked before the cast: 2^32 + 1 is not 1 */
+        return mr_http_error(r, MHD_HTTP_NOT_FOUND, "not_found", NULL, "no attachment %lld",
+                             (long long)pos);
     mr_buf_init(&raw, RAW_MAX);
     int rc = mr_store_message_raw(r->reg->store, id, &raw, &err);
     if (rc == 0)

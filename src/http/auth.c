@@ -1,84 +1,14 @@
 /* Who is asking: a console session (cookie, CSRF token on every write) or an
- * API token (Authorization: Bearer). And failed logins, rate limited. */
+ * API token (Authorization: Bearer). */
 #include "http/http_private.h"
 
 #include "registry/users.h"
-#include "util/mem.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-#define COOKIE_NAME        "mailroom_session"
-#define FAILURES_PER_IP    10 /* in the window: then 429 */
-#define FAILURES_PER_USER  5  /* in the window: the user is locked out */
-#define FAILURE_WINDOW_SEC (15 * 60)
-#define FAILURES_TRACKED   4096
-
-struct mr_login_failure {
-    char key[96]; /* "ip:ADDR" or "user:NAME" */
-    int count;
-    time_t first;
-};
-
-static struct mr_login_failure *find_failure(struct mr_http_server *s, const char *key, int create)
-{
-    time_t now = time(NULL);
-    struct mr_login_failure *free_slot = NULL;
-    for (size_t i = 0; i < s->nfailures; i++) {
-        struct mr_login_failure *f = &s->failures[i];
-        if (f->count && now - f->first > FAILURE_WINDOW_SEC)
-            f->count = 0; /* the window passed: forgotten */
-        if (f->count && strcmp(f->key, key) == 0)
-            return f;
-        if (!f->count && !free_slot)
-            free_slot = f;
-    }
-    if (!create)
-        return NULL;
-    if (!free_slot && s->nfailures < FAILURES_TRACKED) {
-        s->failures = mr_xrealloc(s->failures, (s->nfailures + 1) * sizeof(*s->failures));
-        free_slot = &s->failures[s->nfailures++];
-    }
-    if (!free_slot)
-        free_slot = &s->failures[now % FAILURES_TRACKED]; /* full: reuse one */
-    snprintf(free_slot->key, sizeof(free_slot->key), "%s", key);
-    free_slot->count = 0;
-    free_slot->first = now;
-    return free_slot;
-}
-
-int mr_http_login_allowed(struct mr_http_server *s, const char *client, const char *user,
-                          int *retry_after)
-{
-    char ip[96], name[96];
-    snprintf(ip, sizeof(ip), "ip:%s", client);
-    snprintf(name, sizeof(name), "user:%.80s", user ? user : "");
-    pthread_mutex_lock(&s->limits_lock);
-    struct mr_login_failure *a = find_failure(s, ip, 0), *b = find_failure(s, name, 0);
-    int blocked = (a && a->count >= FAILURES_PER_IP) || (b && b->count >= FAILURES_PER_USER);
-    time_t first = a && a->count >= FAILURES_PER_IP ? a->first : b ? b->first : time(NULL);
-    pthread_mutex_unlock(&s->limits_lock);
-    *retry_after = blocked ? (int)(first + FAILURE_WINDOW_SEC - time(NULL)) : 0;
-    return !blocked;
-}
-
-void mr_http_login_result(struct mr_http_server *s, const char *client, const char *user, int ok)
-{
-    char ip[96], name[96];
-    snprintf(ip, sizeof(ip), "ip:%s", client);
-    snprintf(name, sizeof(name), "user:%.80s", user ? user : "");
-    pthread_mutex_lock(&s->limits_lock);
-    for (int i = 0; i < 2; i++) {
-        struct mr_login_failure *f = find_failure(s, i ? name : ip, !ok);
-        if (f && ok)
-            f->count = 0;
-        else if (f)
-            f->count++;
-    }
-    pthread_mutex_unlock(&s->limits_lock);
-}
+#define COOKIE_NAME "mailroom_session"
 
 static int bearer(struct mr_http_req *r, const char *auth)
 {
@@ -106,9 +36,10 @@ int mr_http_authenticate(struct mr_http_req *r)
     if (auth)
         return bearer(r, auth);
     const char *token = session_cookie(r);
+    const struct mr_session_limits limits = {r->srv->cfg.session_idle_secs,
+                                             r->srv->cfg.session_max_secs};
     mr_error err = {0};
-    if (!token || mr_registry_session_find(r->reg, token, r->srv->cfg.session_idle_secs, &r->user,
-                                           r->csrf, &err) != 0)
+    if (!token || mr_registry_session_find(r->reg, token, &limits, &r->user, r->csrf, &err) != 0)
         return 0;
     snprintf(r->session, sizeof(r->session), "%s", token);
     r->authed = r->via_session = 1;

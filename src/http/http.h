@@ -7,8 +7,10 @@
 
 #include <stddef.h>
 
-#define MR_HTTP_BODY_MAX     (1u << 20) /* request bodies above are refused (413) */
-#define MR_SESSION_IDLE_SECS (30 * 60)
+#define MR_HTTP_BODY_MAX            (1u << 20) /* request bodies above are refused (413) */
+#define MR_SESSION_IDLE_SECS        (30 * 60)
+#define MR_SESSION_MAX_SECS         (12 * 60 * 60) /* however busy: then log in again */
+#define MR_LOGIN_GUESSES_PER_MINUTE 30             /* from clients that have failed, all together */
 
 struct mr_http_config {
     const char *host; /* 127.0.0.1 unless asked */
@@ -17,8 +19,13 @@ struct mr_http_config {
     const char *report_dir; /* the report base, resolved: schedules' directories are under it */
     int threads;            /* request threads (and store connections) */
     int session_idle_secs;  /* 0 = MR_SESSION_IDLE_SECS */
+    int session_max_secs;   /* 0 = MR_SESSION_MAX_SECS */
     int secure_cookies;     /* behind HTTPS: mark cookies Secure */
     int metrics_public;     /* /metrics without authentication */
+    int deny_test_targets;  /* Test connection refuses loopback, link-local, metadata */
+    const char *trusted_proxies;  /* "ADDR,ADDR": whose X-Forwarded-For names the client */
+    int login_guesses_per_minute; /* 0 = MR_LOGIN_GUESSES_PER_MINUTE */
+    const char *public_url;       /* the console's address for its users; its host is answered */
     /* HTTPS served here: PEM files of the certificate (chain) and its key;
      * both or neither. Cookies are then Secure and every answer has HSTS. */
     const char *tls_cert, *tls_key;
@@ -27,6 +34,11 @@ struct mr_http_config {
 struct mr_http_server;
 struct mr_scheduler;
 
+/* MR_EINVAL (field "trusted-proxy") unless list is IP addresses separated
+ * by commas. */
+int mr_http_check_trusted_proxies(const char *list, mr_error *err);
+/* MR_EINVAL (field "public-url") unless url is http(s)://HOST[:PORT][/...]. */
+int mr_http_check_public_url(const char *url, mr_error *err);
 int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, mr_error *err);
 /* Stops accepting, lets requests and background fetches in flight finish
  * (or roll back), and frees everything. */

@@ -12,7 +12,10 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#define MR_HTTP_SEGMENTS 8
+#define MR_HTTP_SEGMENTS   8
+#define MR_HTTP_CLIENT_MAX 64  /* a client's address as text, with its NUL */
+#define MR_HTTP_HOST_MAX   256 /* a host name as text, with its NUL */
+#define MR_HTTP_HOSTS      8   /* names answered for: see hosts.c */
 
 struct mr_http_pool {
     pthread_mutex_t lock;
@@ -20,6 +23,43 @@ struct mr_http_pool {
     struct mr_registry *regs;
     int *busy;
     int size;
+};
+
+/* Failed logins, throttled (throttle.c). */
+struct mr_throttle_entry;
+struct mr_throttle {
+    pthread_mutex_t lock;
+    unsigned char secret[16]; /* the table's hash key (crypto_shorthash_KEYBYTES) */
+    struct mr_throttle_entry *entries;
+    int64_t tat_ms; /* the global cap's theoretical arrival time */
+    int per_minute;
+};
+
+/* An attempt let through: what its result updates. */
+struct mr_throttle_ticket {
+    uint64_t pair, client;
+};
+
+int mr_throttle_init(struct mr_throttle *t, int per_minute);
+void mr_throttle_free(struct mr_throttle *t);
+/* Whether client may try user's password now. If so, the attempt is
+ * counted as a failure already and ticket says what to tell
+ * mr_throttle_finish; if not, retry_after is the wait in seconds. */
+int mr_throttle_reserve(struct mr_throttle *t, const char *client, const char *user,
+                        struct mr_throttle_ticket *ticket, int *retry_after);
+void mr_throttle_finish(struct mr_throttle *t, const struct mr_throttle_ticket *ticket, int ok);
+
+/* An IP address, IPv4 inside IPv6 taken as IPv4. */
+struct mr_http_addr {
+    int family;
+    unsigned char bytes[16];
+};
+
+/* A Host the daemon answers for (hosts.c). */
+struct mr_http_host {
+    char name[MR_HTTP_HOST_MAX]; /* lower case; an IP address in canonical text */
+    int port;
+    int port_optional; /* a Host without a port matches too (a proxy's) */
 };
 
 struct mr_http_server {
@@ -32,11 +72,14 @@ struct mr_http_server {
     pthread_mutex_t jobs_lock; /* background fetches */
     pthread_cond_t jobs_done;
     int jobs;
-    volatile int stopping;       /* tells background fetches to stop after their batch */
-    struct mr_scheduler *sched;  /* for /metrics; NULL without one */
-    pthread_mutex_t limits_lock; /* login rate limiting */
-    struct mr_login_failure *failures;
-    size_t nfailures;
+    volatile int stopping;        /* tells background fetches to stop after their batch */
+    struct mr_scheduler *sched;   /* for /metrics; NULL without one */
+    struct mr_throttle throttle;  /* failed logins */
+    struct mr_http_addr *trusted; /* reverse proxies whose X-Forwarded-For counts */
+    size_t ntrusted;
+    struct mr_http_host hosts[MR_HTTP_HOSTS];
+    size_t nhosts;
+    int any_ip;                       /* listening on every address: any IP address with the port */
     char *tls_cert_pem, *tls_key_pem; /* HTTPS: read at start (the key wiped at stop) */
 };
 
@@ -58,7 +101,7 @@ struct mr_http_req {
     struct mr_user user;
     char csrf[72];
     char session[72];
-    char client[64];
+    char client[MR_HTTP_CLIENT_MAX]; /* the TCP peer, or the address a trusted proxy names */
     /* the answer */
     unsigned status;
     json_t *json;      /* a JSON body, or: */
@@ -67,6 +110,7 @@ struct mr_http_req {
     int pipe_fd;           /* a streamed body, read until EOF (-1: none) */
     char disposition[256]; /* Content-Disposition, when set */
     char cookie[256];      /* Set-Cookie, when set */
+    int retry_after;       /* Retry-After in seconds, when non-zero */
 };
 
 /* Replies. All return 0 so handlers can `return reply_...(r, ...)`. */
@@ -86,12 +130,25 @@ json_t *mr_http_body_object(struct mr_http_req *r);
 /* seg[i] as an ID; replies 404 and returns -1 if it is not one. */
 int mr_http_id(struct mr_http_req *r, size_t i, int64_t *id);
 
+/* The client's address into r->client (forwarded.c), and the trusted
+ * proxies from the configuration. */
+void mr_http_client_address(struct mr_http_req *r);
+int mr_http_trusted_load(struct mr_http_server *s, mr_error *err);
+
+/* The Host names answered for (hosts.c): loaded from the configuration at
+ * start; whether a request's Host header is one of them. */
+int mr_http_hosts_load(struct mr_http_server *s, mr_error *err);
+int mr_http_host_allowed(const struct mr_http_server *s, const char *host);
+
 /* Routing and access (routes.c, auth.c). */
 void mr_http_dispatch(struct mr_http_req *r);
 int mr_http_authenticate(struct mr_http_req *r);
-int mr_http_login_allowed(struct mr_http_server *s, const char *client, const char *user,
-                          int *retry_after);
-void mr_http_login_result(struct mr_http_server *s, const char *client, const char *user, int ok);
+
+/* serve --deny-test-targets (targets.c): 1, with why filled, when host is
+ * (or resolves here to) an address Test connection must not reach, or does
+ * not resolve; resolve_here 0 judges only a numeric host (a name a proxy
+ * resolves is the proxy's network). */
+int mr_http_target_denied(const char *host, int resolve_here, char *why, size_t size);
 
 /* Set-Cookie for the session (max_age 0 ends it in the browser). */
 void mr_http_set_session_cookie(struct mr_http_req *r, const char *token, int max_age);

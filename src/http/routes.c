@@ -3,6 +3,7 @@
 
 #include "http/api.h"
 
+#include <sodium.h>
 #include <string.h>
 #include <strings.h>
 
@@ -117,6 +118,14 @@ static int same_origin(struct mr_http_req *r)
     return rest && strcasecmp(rest, host) == 0;
 }
 
+/* The CSRF token compared in constant time: how long a wrong guess takes
+ * says nothing about how much of it was right. (Its length is no secret.) */
+static int csrf_matches(const char *sent, const char *expected)
+{
+    size_t n = strlen(expected);
+    return sent && n && strlen(sent) == n && sodium_memcmp(sent, expected, n) == 0;
+}
+
 static int is_write(const char *method)
 {
     return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
@@ -139,7 +148,7 @@ static int allowed(struct mr_http_req *r, enum access access)
         mr_http_error(r, MHD_HTTP_FORBIDDEN, "forbidden", NULL,
                       "%s may read but not change anything", r->user.name);
     else if (access != PUBLIC && is_write(r->method) && r->via_session &&
-             (!csrf || strcmp(csrf, r->csrf) != 0))
+             !csrf_matches(csrf, r->csrf))
         mr_http_error(r, MHD_HTTP_FORBIDDEN, "csrf", NULL, "missing or wrong X-CSRF-Token header");
     else
         return 1;
@@ -148,8 +157,13 @@ static int allowed(struct mr_http_req *r, enum access access)
 
 void mr_http_dispatch(struct mr_http_req *r)
 {
-    if (strcmp(r->path, "/healthz") == 0) {
+    if (strcmp(r->path, "/healthz") == 0) { /* probed by any address; tells nothing */
         mr_api_healthz(r);
+        return;
+    }
+    if (!mr_http_host_allowed(r->srv, mr_http_header(r, MHD_HTTP_HEADER_HOST))) {
+        mr_http_error(r, MHD_HTTP_MISDIRECTED_REQUEST, "misdirected", NULL,
+                      "this server does not answer for that host name (see serve --public-url)");
         return;
     }
     if (strcmp(r->path, "/metrics") == 0) {

@@ -259,22 +259,13 @@ static struct MHD_Response *build_response(struct mr_http_req *r)
         MHD_add_response_header(resp, "Content-Disposition", r->disposition);
     if (r->cookie[0])
         MHD_add_response_header(resp, "Set-Cookie", r->cookie);
+    if (r->retry_after > 0) {
+        char seconds[16];
+        snprintf(seconds, sizeof(seconds), "%d", r->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+    }
     add_security_headers(resp, strncmp(r->path, "/api/", 5) == 0, r->srv->cfg.tls_cert != NULL);
     return resp;
-}
-
-static void client_address(struct mr_http_req *r)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(r->client, sizeof(r->client), "?");
-    if (!ci || !ci->client_addr)
-        return;
-    const struct sockaddr *sa = ci->client_addr;
-    const void *a = sa->sa_family == AF_INET6
-                        ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
-                        : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
-    inet_ntop(sa->sa_family, a, r->client, sizeof(r->client));
 }
 
 static void log_request(const struct mr_http_req *r)
@@ -317,7 +308,7 @@ static struct mr_http_req *new_request(struct mr_http_server *s, struct MHD_Conn
     snprintf(r->path, sizeof(r->path), "%s", url);
     mr_buf_init(&r->body, MR_HTTP_BODY_MAX);
     mr_buf_init(&r->out, (size_t)1 << 31);
-    client_address(r);
+    mr_http_client_address(r);
     const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
     if (length && strtoull(length, NULL, 10) > MR_HTTP_BODY_MAX)
         r->body_too_big = 1;
@@ -467,12 +458,18 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, m
     s->cfg.data_dir = s->data_dir;
     if (!s->cfg.session_idle_secs)
         s->cfg.session_idle_secs = MR_SESSION_IDLE_SECS;
-
+    if (!s->cfg.session_max_secs)
+        s->cfg.session_max_secs = MR_SESSION_MAX_SECS;
     int threads = c->threads > 0 ? c->threads : 4;
     pthread_mutex_init(&s->jobs_lock, NULL);
     pthread_cond_init(&s->jobs_done, NULL);
-    pthread_mutex_init(&s->limits_lock, NULL);
-    rc = pool_open(s, threads + 1, err);
+    rc = mr_throttle_init(&s->throttle, c->login_guesses_per_minute)
+             ? mr_error_set(err, MR_EIO, "", "libsodium cannot start")
+             : mr_http_trusted_load(s, err);
+    if (rc == 0)
+        rc = mr_http_hosts_load(s, err);
+    if (rc == 0)
+        rc = pool_open(s, threads + 1, err);
     if (rc == 0 && !c->tls_cert != !c->tls_key)
         rc = mr_error_set(err, MR_EINVAL, c->tls_cert ? "tls-key" : "tls-cert",
                           "HTTPS needs both --tls-cert and --tls-key");
@@ -543,7 +540,8 @@ void mr_http_stop(struct mr_http_server **sp)
         sodium_memzero(s->tls_key_pem, strlen(s->tls_key_pem));
     free(s->tls_key_pem);
     free(s->tls_cert_pem);
-    free(s->failures);
+    mr_throttle_free(&s->throttle);
+    free(s->trusted);
     free(s->data_dir);
     free(s);
     *sp = NULL;

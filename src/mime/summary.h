@@ -12,6 +12,9 @@
 #include <stddef.h>
 
 #define MR_BODY_TEXT_MAX (1u << 20) /* the summary's text is cut here */
+/* The highest attachment position the API and the CLI ask for, checked
+ * before a position becomes an int (a message has far fewer). */
+#define MR_ATTACHMENT_POSITION_MAX 100000
 
 /* Fills the summary fields of m (status, headers, body_text, attachments
  * count) and the attachment list. A message GMime cannot parse gets status

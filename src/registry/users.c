@@ -178,13 +178,14 @@ int mr_registry_session_start(struct mr_registry *r, int64_t user,
     return mr_store_session_insert(r->store, hash, user, csrf, err);
 }
 
-int mr_registry_session_find(struct mr_registry *r, const char *token, int idle_seconds,
-                             struct mr_user *user, char csrf[72], mr_error *err)
+int mr_registry_session_find(struct mr_registry *r, const char *token,
+                             const struct mr_session_limits *limits, struct mr_user *user,
+                             char csrf[72], mr_error *err)
 {
     unsigned char hash[32];
     if (token_hash(token, hash))
         return MR_ENOTFOUND;
-    return mr_store_session_lookup(r->store, hash, idle_seconds, user, csrf, err);
+    return mr_store_session_lookup(r->store, hash, limits, user, csrf, err);
 }
 
 int mr_registry_session_end(struct mr_registry *r, const char *token, mr_error *err)

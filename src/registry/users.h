@@ -22,8 +22,9 @@ int mr_registry_login(struct mr_registry *r, const char *name, const char *passw
 /* A new session for user: token for the cookie, csrf for the header. */
 int mr_registry_session_start(struct mr_registry *r, int64_t user,
                               char token[MR_SECRET_TOKEN_LEN + 1], char csrf[72], mr_error *err);
-int mr_registry_session_find(struct mr_registry *r, const char *token, int idle_seconds,
-                             struct mr_user *user, char csrf[72], mr_error *err);
+int mr_registry_session_find(struct mr_registry *r, const char *token,
+                             const struct mr_session_limits *limits, struct mr_user *user,
+                             char csrf[72], mr_error *err);
 int mr_registry_session_end(struct mr_registry *r, const char *token, mr_error *err);
 /* A new API token for t->user_id, shown once: t's name, read_only and
  * expires_in_days (0: never expires) are checked (problems go to p), and

@@ -298,6 +298,25 @@ const struct mr_migration mr_store_migrations[] = {
      "  AND (smtp_security IS NULL OR lower(smtp_security) = 'none');"
      "UPDATE settings SET smtp_security = 'none' WHERE smtp_credential_id IS NULL"
      "  AND smtp_security IS NULL AND smtp_host IS NOT NULL;"},
+    /* Failed logins are audited (the name tried, the client's address):
+     * the action's CHECK widens, which SQLite does by copying the table. */
+    {"failed logins in the audit log",
+     "CREATE TABLE audit_log_new ("
+     "  id INTEGER PRIMARY KEY,"
+     "  at INTEGER NOT NULL,"
+     "  actor TEXT NOT NULL,"
+     "  action TEXT NOT NULL"
+     "    CHECK (action IN ('create', 'update', 'delete', 'login_failed')),"
+     "  object TEXT NOT NULL,"
+     "  object_id INTEGER,"
+     "  object_name TEXT,"
+     "  changes TEXT NOT NULL"
+     ") STRICT;"
+     "INSERT INTO audit_log_new (id, at, actor, action, object, object_id, object_name, changes)"
+     "  SELECT id, at, actor, action, object, object_id, object_name, changes FROM audit_log;"
+     "DROP TABLE audit_log;"
+     "ALTER TABLE audit_log_new RENAME TO audit_log;"
+     "CREATE INDEX audit_by_object ON audit_log(object, object_id);"},
 };
 
 const size_t mr_store_migration_count =

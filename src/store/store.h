@@ -233,10 +233,18 @@ int mr_store_admin_count(struct mr_store *s, size_t *n, mr_error *err);
 /* Sessions and tokens are found by the SHA-256 of their secret. */
 int mr_store_session_insert(struct mr_store *s, const unsigned char hash[32], int64_t user,
                             const char *csrf, mr_error *err);
-/* The session's user and CSRF token when it exists and was used within
- * idle_seconds (it is then touched); MR_ENOTFOUND otherwise. */
-int mr_store_session_lookup(struct mr_store *s, const unsigned char hash[32], int idle_seconds,
-                            struct mr_user *user, char csrf[72], mr_error *err);
+/* How long a session lasts: idle_seconds after its last use, and at most
+ * max_seconds after it started however busy it is. */
+struct mr_session_limits {
+    int idle_seconds;
+    int max_seconds;
+};
+/* The session's user and CSRF token when it exists, was used within the
+ * idle time and started within the lifetime (it is then touched);
+ * MR_ENOTFOUND otherwise. */
+int mr_store_session_lookup(struct mr_store *s, const unsigned char hash[32],
+                            const struct mr_session_limits *limits, struct mr_user *user,
+                            char csrf[72], mr_error *err);
 int mr_store_session_delete(struct mr_store *s, const unsigned char hash[32], mr_error *err);
 int mr_store_user_sessions_delete(struct mr_store *s, int64_t user, mr_error *err);
 /* t's user_id, name, expires_at and read_only; fills id and created_at. */

@@ -170,21 +170,29 @@ static int64_t touch_every(int idle_seconds)
     return every > 60 ? 60 : every;
 }
 
-/* Sessions idle for idle_seconds or more end; best effort (bookkeeping). */
-static void purge_idle_sessions(struct mr_store *s, int64_t now, int idle_seconds)
+/* Sessions idle too long or past their lifetime end; best effort
+ * (bookkeeping). */
+static void purge_sessions(struct mr_store *s, int64_t now, const struct mr_session_limits *l)
 {
-    exec_hash(s, "DELETE FROM sessions WHERE ?1 IS NULL AND last_seen_at <= ?2", NULL,
-              now - idle_seconds, NULL);
+    sqlite3_stmt *st;
+    if (mr_store_prepare(s, &st,
+                         "DELETE FROM sessions WHERE last_seen_at <= ?1 OR created_at <= ?2", NULL))
+        return;
+    sqlite3_bind_int64(st, 1, now - l->idle_seconds);
+    sqlite3_bind_int64(st, 2, now - l->max_seconds);
+    mr_store_run(s, st, "ending sessions", NULL);
 }
 
-int mr_store_session_lookup(struct mr_store *s, const unsigned char hash[32], int idle_seconds,
-                            struct mr_user *user, char csrf[72], mr_error *err)
+int mr_store_session_lookup(struct mr_store *s, const unsigned char hash[32],
+                            const struct mr_session_limits *limits, struct mr_user *user,
+                            char csrf[72], mr_error *err)
 {
-    int64_t now = mr_store_now(), last_seen = 0;
+    int64_t now = mr_store_now(), last_seen = 0, started = 0;
+    int idle_seconds = limits->idle_seconds;
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st,
                               "SELECT u.id, u.name, u.role, u.created_at, u.updated_at, s.csrf,"
-                              " s.last_seen_at"
+                              " s.last_seen_at, s.created_at"
                               " FROM sessions s JOIN users u ON u.id = s.user_id"
                               " WHERE s.token_hash = ?",
                               err);
@@ -196,21 +204,23 @@ int mr_store_session_lookup(struct mr_store *s, const unsigned char hash[32], in
         read_user(st, user);
         snprintf(csrf, 72, "%s", (const char *)sqlite3_column_text(st, 5));
         last_seen = sqlite3_column_int64(st, 6);
+        started = sqlite3_column_int64(st, 7);
     }
     mr_store_release(s, st);
     if (step == SQLITE_DONE)
         return MR_ENOTFOUND;
     if (step != SQLITE_ROW)
         return mr_store_fail(s, err, "reading a session");
-    if (now - last_seen >= idle_seconds) { /* expired: it and every other one */
-        purge_idle_sessions(s, now, idle_seconds);
+    if (now - last_seen >= idle_seconds || now - started >= limits->max_seconds) {
+        mr_user_clear(user); /* expired: it and every other one */
+        purge_sessions(s, now, limits);
         return MR_ENOTFOUND;
     }
     /* still valid if this bookkeeping fails (a busy store) */
     if (now - last_seen >= touch_every(idle_seconds) &&
         exec_hash(s, "UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1", hash, now,
                   NULL) == 0)
-        purge_idle_sessions(s, now, idle_seconds);
+        purge_sessions(s, now, limits);
     return 0;
 }
 

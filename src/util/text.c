@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -153,4 +154,41 @@ int mr_str_ieq(const char *a, const char *b)
     if (!a || !b)
         return a == b;
     return strcasecmp(a, b) == 0;
+}
+
+/* Bytes of the UTF-8 sequence starting at p (1 for anything not a lead). */
+static size_t sequence_length(const unsigned char *p)
+{
+    size_t n = *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 1;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 1;
+    return n;
+}
+
+void mr_text_excerpt(const char *in, size_t max, char *out, size_t size)
+{
+    static const char ellipsis[] = "…";
+    size_t room = size > sizeof(ellipsis) ? size - sizeof(ellipsis) : 0, o = 0;
+    const unsigned char *p = (const unsigned char *)(in ? in : "");
+    if (room > max)
+        room = max;
+    while (*p) {
+        int control = *p < 0x20 || *p == 0x7F;
+        size_t take = control ? 1 : sequence_length(p), put = control ? 4 : take;
+        if (o + put > room)
+            break;
+        if (control)
+            snprintf(out + o, 5, "\\x%02x", *p);
+        else
+            memcpy(out + o, p, take);
+        o += put;
+        p += take;
+    }
+    if (*p && size >= sizeof(ellipsis)) {
+        memcpy(out + o, ellipsis, sizeof(ellipsis) - 1);
+        o += sizeof(ellipsis) - 1;
+    }
+    if (size)
+        out[o < size ? o : size - 1] = '\0';
 }

@@ -22,5 +22,13 @@ int mr_str_all_digits(const char *s);
 int mr_str_has_control(const char *s);
 /* ASCII case-insensitive equality; NULL equals only NULL. */
 int mr_str_ieq(const char *a, const char *b);
+/* A server's words for display: C0 controls and DEL as \xNN, at most max
+ * bytes (and what fits in out with its NUL), cut on a character boundary
+ * with "…" after it when cut. NULL gives "". */
+void mr_text_excerpt(const char *in, size_t max, char *out, size_t size);
+/* How much of a server's first line (the greeting step) Test connection
+ * shows: enough for any mail server's, too little to make the daemon a
+ * banner grabber for what else listens on the network. */
+#define MR_TEXT_FIRST_LINE_MAX 200
 
 #endif

@@ -26,20 +26,22 @@ class Daemon:
     """args default to --no-scheduler: only the scheduler's tests want
     automatic checks racing their manual fetches."""
 
-    def __init__(self, args=("--no-scheduler",), env=None, reuse=None, host="127.0.0.1"):
+    def __init__(self, args=("--no-scheduler",), env=None, reuse=None, listen="127.0.0.1"):
         """reuse: a stopped Daemon whose data directory this one takes over;
-        host: the loopback address to listen on. With --tls-cert in args the
-        base URL is https."""
+        listen: the address to listen on (the tests reach it there, or at
+        127.0.0.1 when it is every address). With --tls-cert in args the base
+        URL is https."""
         self.tmp = reuse.tmp if reuse else tempfile.mkdtemp(prefix="mailroom-api-")
         self.data = os.path.join(self.tmp, "var")
         self.port = free_port()
         scheme = "https" if "--tls-cert" in args else "http"
+        host = "127.0.0.1" if listen in ("0.0.0.0", "::") else listen
         self.base = f"{scheme}://{host}:{self.port}"
         env = dict(os.environ, MAILROOM_ADMIN_PASSWORD=ADMIN_PASSWORD, **(env or {}))
         env.pop("MAILROOM_DATA", None)
         self.log = open(os.path.join(self.tmp, "daemon.log"), "a+")
         self.proc = subprocess.Popen([BIN, "--data", self.data, "serve", "--listen",
-                                      f"{host}:{self.port}", *args], stdout=self.log,
+                                      f"{listen}:{self.port}", *args], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 20
         while time.time() < deadline:

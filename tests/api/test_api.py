@@ -10,9 +10,11 @@ import re
 import time
 import socket
 import sys
+import subprocess
+import tempfile
 import unittest
 
-from daemon import ADMIN_PASSWORD, Client, Daemon
+from daemon import ADMIN_PASSWORD, BIN, Client, Daemon
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 from fakeserver import FakeServer  # noqa: E402
@@ -47,6 +49,7 @@ ROUTES = [
     ("DELETE", "/api/v1/schedules/1", True), ("POST", "/api/v1/schedules/1/run", True),
 ]
 SECRET = "Marmoset-Secret-Pw-99"
+TARGET_PASSWORD = "target-password-1"
 
 
 class ApiTest(unittest.TestCase):
@@ -110,6 +113,11 @@ class ApiTest(unittest.TestCase):
             status, _, _ = self.admin.request(method, path, body={}, csrf=False,
                                               headers={"X-CSRF-Token": "0" * 64})
             self.assertEqual(status, 403)
+        # compared whole (in constant time): a prefix, an extension, nothing
+        for near in (self.admin.csrf[:-1], self.admin.csrf + "0", ""):
+            status, _, _ = self.admin.request("POST", "/api/v1/connectors", body={},
+                                              csrf=False, headers={"X-CSRF-Token": near})
+            self.assertEqual(status, 403, near)
 
     def test_foreign_origin_is_refused(self):
         status, body = self.admin.json("POST", "/api/v1/credentials",
@@ -192,18 +200,84 @@ class ApiTest(unittest.TestCase):
         finally:
             d.stop()
 
-    def test_wrong_password_and_rate_limit(self):
-        self.d.cli("user", "add", "--name", "target", "--role", "viewer", "--password-stdin",
-                   stdin="target-password-1")
-        c = Client(self.d)
-        for _ in range(5):
-            status, body = c.login("target", "wrong-password")
-            self.assertEqual(status, 401)
-            self.assertEqual(body["error"]["message"], "wrong user name or password")
-        status, body = c.login("target", "target-password-1")  # locked even with the right one
-        self.assertEqual(status, 429)
-        self.assertIn("too many failed logins", body["error"]["message"])
-        self.assertEqual(c.login("nobody", "x" * 12)[0], 401)  # same answer for unknown names
+    def test_session_absolute_lifetime(self):
+        """A session ends its lifetime after login however active it is
+        (12 h by default; MAILROOM_TEST_SESSION_MAX_SECS=3 here): a stolen
+        cookie kept busy does not last for ever."""
+        d = Daemon(env={"MAILROOM_TEST_SESSION_MAX_SECS": "3"})
+        try:
+            c = Client(d)
+            self.assertEqual(c.login()[0], 200)
+            t0 = time.time()
+            while time.time() - t0 < 2.0:  # active, well within the idle time
+                self.assertEqual(c.json("GET", "/api/v1/session")[0], 200)
+                time.sleep(0.5)
+            time.sleep(max(0.0, 3.5 - (time.time() - t0)))
+            self.assertEqual(c.json("GET", "/api/v1/session")[0], 401)
+            self.assertEqual(c.login()[0], 200)  # a new login starts a new lifetime
+            self.assertEqual(c.json("GET", "/api/v1/session")[0], 200)
+        finally:
+            self.assertEqual(d.stop(), 0, d.output())
+
+    def test_open_data_directory_is_warned_about(self):
+        """serve starting on a data directory that its group or others may
+        read, write or search says so on stderr (it goes on: the operator
+        may mean it); a private one gets no warning."""
+        import os
+        d = Daemon()
+        d.stop()
+        os.chmod(d.data, 0o755)
+        d = Daemon(reuse=d)
+        try:
+            self.assertEqual(Client(d).login()[0], 200)
+            line = [x for x in d.output().splitlines() if "data directory" in x and "warn" in x]
+            self.assertEqual(len(line), 1, d.output())
+            self.assertIn("0755", line[0])
+            self.assertIn(d.data, line[0])
+        finally:
+            self.assertEqual(d.stop(), 0, d.output())
+        os.chmod(d.data, 0o700)
+        before = len(d.output())
+        d = Daemon(reuse=d)
+        try:
+            self.assertEqual(Client(d).login()[0], 200)
+            self.assertNotIn("data directory", d.output()[before:])
+        finally:
+            self.assertEqual(d.stop(), 0, d.output())
+
+    def test_admin_password_leaves_the_environment(self):
+        """serve unsets MAILROOM_ADMIN_PASSWORD once it has read it, so no
+        later getenv and no child process sees it. /proc/PID/environ still
+        shows it: that is the block the process started with, which
+        unsetenv does not rewrite (docs/reliability.md says so). gdb reads
+        the live environ array (without calling into the daemon, which
+        would allocate there)."""
+        import shutil
+        import subprocess
+        import tempfile
+        gdb = shutil.which("gdb")
+        if not gdb:
+            self.skipTest("gdb is needed to read the daemon's live environment")
+        d = Daemon()
+        try:
+            with tempfile.NamedTemporaryFile("w", suffix=".gdb") as script:
+                script.write("set $i = 0\n"
+                             "while ((char **)environ)[$i] != 0\n"
+                             "  printf \"env: %s\\n\", ((char **)environ)[$i]\n"
+                             "  set $i = $i + 1\n"
+                             "end\n")
+                script.flush()
+                out = subprocess.run([gdb, "-p", str(d.proc.pid), "-batch", "-x", script.name],
+                                     capture_output=True, text=True, timeout=120).stdout
+            live = re.findall(r"^env: (.*)$", out, re.M)
+            if not any(v.startswith("PATH=") for v in live):
+                self.skipTest("gdb could not read the daemon's environment:\n" + out[-500:])
+            self.assertEqual([v for v in live if v.startswith("MAILROOM_ADMIN_PASSWORD=")], [])
+            with open(f"/proc/{d.proc.pid}/environ", "rb") as fh:
+                self.assertIn(ADMIN_PASSWORD.encode(), fh.read())  # the honest limit
+            self.assertEqual(Client(d).login()[0], 200)  # the admin it made still logs in
+        finally:
+            self.assertEqual(d.stop(), 0, d.output())
 
     # --- bad requests --------------------------------------------------------------
     def test_bad_bodies(self):
@@ -393,11 +467,460 @@ class ApiTest(unittest.TestCase):
         cli = self.d.cli("audit", "list", "--object", "account", "--format", "json")
         self.assertIn('"actor": "admin"', cli.stdout)
 
+    def test_test_connection_echoes_little_of_a_servers_first_line(self):
+        """Test connection against something that is not a mail server (or a
+        mail server with a long greeting) shows at most 200 bytes of its
+        first line, control characters escaped: the daemon is no banner
+        grabber, and no terminal or log gets raw escape sequences. API (JSON
+        and streamed) and CLI alike."""
+        import os
+        import sys
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+        from fakeserver import FakeServer
+        self.create("/api/v1/credentials", {"name": "echo", "username": "u",
+                                            "password": SECRET})
+        lines = {"pop3": b"+OK " + b"A" * 450 + b"\x1b[2J\x07 end\r\n",
+                 "imap": b"* OK " + b"B" * 450 + b"\x1b]0;pwned\x07 end\r\n"}
+        bad_pop3 = b"SSH-2.0-OpenSSH_9.6\x1b[2J" + b"C" * 300 + b"\r\n"
+        cases = [("pop3", lines["pop3"]), ("imap", lines["imap"]), ("pop3", bad_pop3)]
+        for proto, line in cases:
+            srv = FakeServer(lambda c, line=line: (c.send(line), c.line()))
+            try:
+                form = {"protocol": proto, "address": "127.0.0.1", "port": srv.port,
+                        "security": "none", "credential": "echo"}
+                _, r = self.admin.json("POST", "/api/v1/accounts/test", form)
+                _, _, raw = self.admin.request("POST", "/api/v1/accounts/test", form,
+                                               headers={"Accept": "application/x-ndjson"})
+                streamed = [json.loads(x) for x in raw.splitlines() if x.strip()]
+                a = self.create("/api/v1/accounts", dict(form, name=f"echo-{srv.port}"))
+                cli_json = json.loads(self.d.cli("account", "test", str(a["id"]), "--format",
+                                                 "json").stdout)
+                cli_text = self.d.cli("account", "test", str(a["id"]))
+                self.admin.json("DELETE", f"/api/v1/accounts/{a['id']}")
+            finally:
+                srv.stop()
+            for steps in (r["steps"], streamed, cli_json["steps"]):
+                greeting = [s for s in steps if s.get("step") == "greeting"]
+                self.assertEqual(len(greeting), 1, steps)
+                detail = greeting[0]["detail"]
+                self.assertLessEqual(len(detail.encode()), 200 + len("…".encode()), detail)
+                self.assertFalse(re.search(r"[\x00-\x1f\x7f]", detail), detail)
+                self.assertTrue(detail.endswith("…") or "\\x1b" in detail, detail)
+            for out in (cli_text.stdout, cli_text.stderr):
+                self.assertNotIn("\x1b", out)
+                self.assertNotIn("\x07", out)
+
+    def test_deny_test_targets(self):
+        """serve --deny-test-targets: Test connection refuses (403
+        denied_target, before connecting) a server or proxy on this host,
+        link-local or a cloud metadata service, by name or by address, every
+        address a name resolves to checked; off by default."""
+        d = Daemon(args=("--no-scheduler", "--deny-test-targets"))
+        try:
+            c = Client(d)
+            self.assertEqual(c.login()[0], 200)
+            c.json("POST", "/api/v1/credentials", {"name": "dt", "username": "u",
+                                                   "password": SECRET})
+            form = {"protocol": "imap", "port": 143, "security": "none", "credential": "dt"}
+            for address in ("127.0.0.1", "localhost", "127.3.4.5", "0.0.0.0", "::1",
+                            "::ffff:127.0.0.1", "169.254.169.254", "169.254.1.1",
+                            "fe80::1", "fd00:ec2::254", "100.100.100.200",
+                            "no-such-host.invalid"):
+                status, b = c.json("POST", "/api/v1/accounts/test",
+                                   dict(form, address=address))
+                self.assertEqual(status, 403, (address, b))
+                self.assertEqual((b["error"]["code"], b["error"]["field"]),
+                                 ("denied_target", "address"), address)
+                self.assertIn("--deny-test-targets", b["error"]["message"])
+            # a saved account, and one through a connector on this host
+            a = c.json("POST", "/api/v1/accounts", dict(form, name="dt-local",
+                                                        address="localhost"))[1]
+            self.assertEqual(c.json("POST", f"/api/v1/accounts/{a['id']}/test")[0], 403)
+            k = c.json("POST", "/api/v1/connectors", {"name": "dt-proxy", "type": "socks5",
+                                                      "address": "127.0.0.1",
+                                                      "port": 1080})[1]
+            status, b = c.json("POST", "/api/v1/accounts/test",
+                               dict(form, address="mail.example.com", use_connector=True,
+                                    connector="dt-proxy"))
+            self.assertEqual((status, b["error"]["field"]), (403, "connector"), b)
+            status, b = c.json("POST", f"/api/v1/connectors/{k['id']}/test", {})
+            self.assertEqual((status, b["error"]["field"]), (403, "connector"), b)
+            # a proxy elsewhere: a numeric target on this host is refused, a
+            # name the proxy resolves is the proxy's business
+            c.json("PATCH", f"/api/v1/connectors/{k['id']}", {"address": "192.0.2.1"})
+            status, b = c.json("POST", f"/api/v1/connectors/{k['id']}/test",
+                               {"target": "169.254.169.254:80"})
+            self.assertEqual((status, b["error"]["field"]), (403, "target"), b)
+            # an address that is not denied is tested as usual (a closed port
+            # on this machine's own network address, when it has one)
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                s.connect(("192.0.2.1", 9))
+                own = s.getsockname()[0]
+            except OSError:
+                own = None
+            finally:
+                s.close()
+            if own and not own.startswith("127."):
+                status, b = c.json("POST", "/api/v1/accounts/test",
+                                   dict(form, address=own, port=1))
+                self.assertEqual(status, 200, b)
+                self.assertEqual(b["steps"][1]["step"], "connect")
+        finally:
+            self.assertEqual(d.stop(), 0, d.output())
+        # off by default: the class's daemon tests what it is asked to
+        self.create("/api/v1/credentials", {"name": "dt-off", "username": "u",
+                                            "password": SECRET})
+        status, b = self.admin.json("POST", "/api/v1/accounts/test",
+                                    {"protocol": "imap", "address": "127.0.0.1", "port": 1,
+                                     "security": "none", "credential": "dt-off"})
+        self.assertEqual((status, b["steps"][1]["step"]), (200, "connect"), b)
+
     def test_users_list_is_for_admins(self):
         status, body = self.admin.json("GET", "/api/v1/users")
         self.assertEqual(status, 200)
         self.assertIn("admin", [u["name"] for u in body["users"]])
         self.assertNotIn("password", json.dumps(body))
+
+
+class LoginThrottleTest(unittest.TestCase):
+    """Failed logins slow down whoever fails (growing delays per user name
+    and client, per client, and a global cap on guesses from clients that
+    have failed), never lock anyone out, and are audited. Each test has a
+    daemon of its own that trusts 127.0.0.1 as a reverse proxy, so a client
+    is whatever X-Forwarded-For says."""
+
+    def setUp(self):
+        self.d = None
+
+    def tearDown(self):
+        if self.d:
+            rc = self.d.stop()
+            self.assertEqual(rc, 0, self.d.output())
+
+    def start(self, *args, env=None):
+        self.d = Daemon(args=("--no-scheduler", *args), env=env)
+        self.d.cli("user", "add", "--name", "target", "--role", "viewer", "--password-stdin",
+                   stdin=TARGET_PASSWORD)
+        return self.d
+
+    def login(self, user, password, client=None, source="127.0.0.1"):
+        """(status, Retry-After, body) of one login, from the TCP source
+        address given, with X-Forwarded-For: client when given."""
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=60,
+                                          source_address=(source, 0))
+        headers = {"Content-Type": "application/json"}
+        if client:
+            headers["X-Forwarded-For"] = client
+        conn.request("POST", "/api/v1/session",
+                     json.dumps({"username": user, "password": password}), headers)
+        resp = conn.getresponse()
+        body = json.loads(resp.read() or b"null")
+        conn.close()
+        return resp.status, resp.getheader("Retry-After"), body
+
+    def assert_throttled(self, result, most=None):
+        status, retry, body = result
+        self.assertEqual(status, 429, body)
+        self.assertEqual(body["error"]["code"], "rate_limited")
+        self.assertTrue(retry and retry.isdigit() and int(retry) >= 1, retry)
+        self.assertEqual(body["error"]["retry_after"], int(retry))
+        self.assertIn(f"try again in {retry} second", body["error"]["message"])
+        if most is not None:
+            self.assertLessEqual(int(retry), most)
+        return int(retry)
+
+    def throttled_soon(self, user, password, client=None, tries=2, most=None):
+        """Of `tries` attempts back to back, one is throttled (a slow
+        password check may let one through when a 1 s delay runs out while
+        it hashes; the next delay is twice as long). Its Retry-After."""
+        for _ in range(tries):
+            result = self.login(user, password, client)
+            if result[0] == 429:
+                return self.assert_throttled(result, most)
+            self.assertEqual(result[0], 401, result)
+        self.fail(f"{tries} attempts in a row, none throttled")
+
+    def hammer(self, user, client=None, seconds=15):
+        """Wrong passwords until one is throttled with more than a second
+        to wait."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            status, retry, _ = self.login(user, "wrong-password-1", client)
+            if status == 429 and int(retry) >= 2:
+                return int(retry)
+        self.fail("never throttled")
+
+    def test_wrong_password_and_unknown_name_answer_alike(self):
+        self.start()
+        for user in ("target", "nobody"):
+            status, _, body = self.login(user, "wrong-password-1")
+            self.assertEqual((status, body["error"]["message"]),
+                             (401, "wrong user name or password"))
+
+    def test_a_stranger_cannot_lock_out_a_user(self):
+        """The old lock: 5 failures locked the name for 15 minutes, right
+        password or not, from anywhere. Now a stranger hammering 'target'
+        only slows himself; the right password from another client logs in
+        at once."""
+        self.start("--trusted-proxy", "127.0.0.1")
+        seen = [self.login("target", "guess-guess", "203.0.113.5")[0] for _ in range(12)]
+        self.assertEqual(set(seen), {401, 429}, seen)
+        t0 = time.time()
+        status, _, body = self.login("target", TARGET_PASSWORD, "198.51.100.7")
+        self.assertEqual(status, 200, body)
+        self.assertLess(time.time() - t0, 2.0)
+        # and for the stranger's own client the wait ends: no hard lock
+        status, retry, body = self.login("target", "guess-guess", "203.0.113.5")
+        if status == 429:
+            self.assertLessEqual(int(retry), 300)
+            time.sleep(int(retry) + 0.2)
+            status, _, body = self.login("target", "guess-guess", "203.0.113.5")
+        self.assertEqual(status, 401, body)
+
+    def test_delays_grow_and_say_when(self):
+        """Three free failures per user name and client, then 1 s, 2 s, 4 s
+        ... (at most 5 minutes); a throttled attempt is 429 with Retry-After
+        and the wait in the message; the right password after the wait logs
+        in."""
+        self.start("--trusted-proxy", "127.0.0.1")
+        for _ in range(3):
+            self.assertEqual(self.login("target", "wrong-password-1", "203.0.113.9")[0], 401)
+        first = self.throttled_soon("target", "wrong-password-1", "203.0.113.9", most=2)
+        time.sleep(first + 0.2)
+        t0 = time.time()  # the next failure is counted after this: 2 s from then
+        self.assertEqual(self.login("target", "wrong-password-1", "203.0.113.9")[0], 401)
+        result = self.login("target", "wrong-password-1", "203.0.113.9")
+        second = self.assert_throttled(result)
+        self.assertGreaterEqual(second, 2 - (time.time() - t0))  # the delay doubled
+        time.sleep(second + 0.2)
+        status, _, body = self.login("target", TARGET_PASSWORD, "203.0.113.9")
+        self.assertEqual(status, 200, body)
+        # a success clears this user name's delays from this client
+        self.assertEqual(self.login("target", "wrong-password-1", "203.0.113.9")[0], 401)
+
+    def test_user_name_case_does_not_bypass(self):
+        """Login takes 'TARGET' for 'target', and so does the throttle."""
+        self.start("--trusted-proxy", "127.0.0.1")
+        for name in ("target", "Target", "tArGeT"):
+            self.assertEqual(self.login(name, "wrong-password-1", "203.0.113.9")[0], 401)
+        self.throttled_soon("TARGET", "wrong-password-1", "203.0.113.9")
+
+    def test_a_success_does_not_reset_the_client(self):
+        """Ten failures from one client (any user names), then it waits; a
+        success in between does not wipe its count, so guessing cannot go
+        on at full speed by logging into an account of one's own."""
+        self.start("--trusted-proxy", "127.0.0.1")
+        for i in range(10):
+            self.assertEqual(self.login(f"user-{i}", "wrong-password-1", "203.0.113.9")[0], 401)
+        retry = self.throttled_soon("user-10", "wrong-password-1", "203.0.113.9")
+        time.sleep(retry + 0.2)
+        self.assertEqual(self.login("target", TARGET_PASSWORD, "203.0.113.9")[0], 200)
+        self.throttled_soon("user-x", "wrong-password-1", "203.0.113.9")
+
+    def test_concurrent_guesses_are_counted_before_they_run(self):
+        """The attempt is reserved under the lock before the password is
+        checked: 20 guesses at once get no more through than 3 in a row."""
+        import threading
+        self.start("--trusted-proxy", "127.0.0.1", "--threads", "8")
+        results = []
+        def guess():
+            results.append(self.login("target", "wrong-password-1", "203.0.113.9")[0])
+        threads = [threading.Thread(target=guess) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(results), 20)
+        self.assertEqual(results.count(401), 3, results)
+        self.assertEqual(results.count(429), 17, results)
+
+    def test_global_cap_on_guesses(self):
+        """Guesses from clients that have failed before share a cap per
+        minute (MAILROOM_TEST_LOGIN_GUESSES_PER_MINUTE=6 here): many
+        addresses, each far from its own limits, still wait. A client with
+        no recent failures is never held behind the cap."""
+        self.start("--trusted-proxy", "127.0.0.1",
+                   env={"MAILROOM_TEST_LOGIN_GUESSES_PER_MINUTE": "6"})
+        clients = [f"203.0.113.{i}" for i in range(1, 11)]
+        for c in clients:  # a first failure each: not yet behind the cap
+            self.assertEqual(self.login("target", "wrong-password-1", c)[0], 401)
+        second = [self.login(f"other-{c}", "wrong-password-1", c) for c in clients]
+        self.assertEqual([s for s, _, _ in second].count(401), 6, second)
+        for r in second:
+            if r[0] == 429:
+                self.assert_throttled(r, 10)
+        status, _, body = self.login("target", TARGET_PASSWORD, "198.51.100.7")
+        self.assertEqual(status, 200, body)
+
+    def test_client_address_from_trusted_proxies_only(self):
+        """X-Forwarded-For counts only when the TCP peer is a trusted proxy,
+        and then its right-most address that is not one: what a client puts
+        in front is ignored. The audit log shows the address taken."""
+        self.start("--trusted-proxy", "127.0.0.1,10.0.0.1")
+        cases = [("6.6.6.6, 203.0.113.9", "203.0.113.9"),
+                 ("203.0.113.8, 10.0.0.1", "203.0.113.8"),
+                 ("::ffff:203.0.113.7", "203.0.113.7"),
+                 ("not-an-address", "127.0.0.1"),
+                 ("10.0.0.1", "10.0.0.1")]
+        for header, _ in cases:
+            self.assertEqual(self.login("target", "wrong-password-1", header)[0], 401)
+        out = self.d.cli("audit", "list", "--format", "json")
+        entries = json.loads(out.stdout)["entries"]
+        taken = [e["changes"]["client"] for e in entries if e["action"] == "login_failed"]
+        self.assertEqual(taken[::-1], [want for _, want in cases])
+        # the spoofed part does not make a fresh client
+        self.assertEqual(self.login("target", "wrong-password-1", "1.1.1.1, 203.0.113.9")[0],
+                         401)
+        self.assertEqual(self.login("target", "wrong-password-1", "2.2.2.2, 203.0.113.9")[0],
+                         401)
+        self.throttled_soon("target", "wrong-password-1", "3.3.3.3, 203.0.113.9")
+
+    def test_forwarded_for_ignored_without_trusted_proxy(self):
+        """Without --trusted-proxy the client is the TCP peer whatever
+        X-Forwarded-For says; another peer (127.0.0.2) is another client."""
+        self.start()
+        for i in range(3):
+            self.assertEqual(self.login("target", "wrong-password-1", f"203.0.113.{i}")[0], 401)
+        self.hammer("target", "203.0.113.3")
+        self.assert_throttled(self.login("target", TARGET_PASSWORD, "198.51.100.1"))
+        status, _, body = self.login("target", TARGET_PASSWORD, source="127.0.0.2")
+        self.assertEqual(status, 200, body)
+
+    def test_failed_logins_are_audited(self):
+        """Each failed login is in the audit log: the name tried, the
+        client's address, never the password. Throttled attempts are not
+        (they cost nothing and could flood it)."""
+        self.start("--trusted-proxy", "127.0.0.1")
+        self.login("Target", "Secret-Guess-77", "203.0.113.9")
+        self.login("nobody-here", "Secret-Guess-78", "203.0.113.9")
+        admin = Client(self.d)
+        self.assertEqual(admin.login()[0], 200)
+        status, log = admin.json("GET", "/api/v1/audit?object=user")
+        failed = [e for e in log["entries"] if e["action"] == "login_failed"]
+        self.assertEqual([(e["object_name"], e["changes"]) for e in failed],
+                         [("nobody-here", {"client": "203.0.113.9"}),
+                          ("Target", {"client": "203.0.113.9"})])
+        self.assertEqual(failed[0]["actor"], "anonymous")
+        _, _, raw = admin.request("GET", "/api/v1/audit?format=csv")
+        cli = self.d.cli("audit", "list")
+        for text in (json.dumps(log), raw.decode(), cli.stdout, self.d.output()):
+            self.assertNotIn("Secret-Guess", text)
+        self.assertIn("login_failed", cli.stdout)
+
+    def test_trusted_proxy_must_be_addresses(self):
+        out = subprocess.run([BIN, "--data", tempfile.mkdtemp(prefix="mailroom-api-"),
+                              "serve", "--trusted-proxy", "127.0.0.1,proxy.example"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("trusted-proxy", out.stderr)
+        self.assertIn("proxy.example", out.stderr)
+
+
+class HostCheckTest(unittest.TestCase):
+    """DNS rebinding: a page on rebind.attacker.example whose name then
+    resolves to 127.0.0.1 talks to the daemon as its own origin, so an
+    Origin equal to Host proves nothing. The daemon answers only for the
+    names it is configured with (serve --public-url, the listen address,
+    and localhost with the port when it listens on loopback): any other
+    Host is 421 Misdirected Request on every route but /healthz, which load
+    balancers probe by whatever address they have and which tells
+    nothing."""
+
+    def setUp(self):
+        self.d = None
+
+    def tearDown(self):
+        if self.d:
+            rc = self.d.stop()
+            self.assertEqual(rc, 0, self.d.output())
+
+    def raw(self, method, path, host, body=b"", headers=(), version="HTTP/1.1"):
+        """(status, body) of one request with exactly this Host (None: no
+        Host header at all)."""
+        lines = [f"{method} {path} {version}"] + ([f"Host: {host}"] if host is not None else [])
+        lines += list(headers) + ["Connection: close", f"Content-Length: {len(body)}"]
+        if body:
+            lines.append("Content-Type: application/json")
+        with socket.create_connection(("127.0.0.1", self.d.port), timeout=30) as s:
+            s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        return int(head.split()[1]), rest
+
+    def login_body(self):
+        return json.dumps({"username": "admin", "password": ADMIN_PASSWORD}).encode()
+
+    def assert_refused(self, host, paths=("/", "/js/app.js", "/api/v1/session", "/metrics")):
+        for path in paths:
+            status, body = self.raw("GET", path, host)
+            self.assertEqual(status, 421, (host, path))
+            self.assertLess(len(body), 300)
+            self.assertEqual(json.loads(body)["error"]["code"], "misdirected")
+        status, _ = self.raw("POST", "/api/v1/session", host, self.login_body())
+        self.assertEqual(status, 421, host)
+
+    def test_loopback_names_with_the_port(self):
+        self.d = Daemon()
+        port = self.d.port
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}",
+                     f"[::1]:{port}"):
+            self.assertEqual(self.raw("GET", "/", host)[0], 200, host)
+            self.assertEqual(self.raw("POST", "/api/v1/session", host, self.login_body())[0],
+                             200, host)
+        for host in (f"rebind.attacker.example:{port}", "127.0.0.1", "localhost",
+                     "127.0.0.1:1", f"127.0.0.2:{port}", f"127.0.0.1:{port}.evil.example",
+                     f"admin@127.0.0.1:{port}", ""):
+            self.assert_refused(host)
+        # the rebinding page sends an Origin that matches its Host: still refused
+        status, _ = self.raw("POST", "/api/v1/session", f"rebind.attacker.example:{port}",
+                             self.login_body(),
+                             [f"Origin: http://rebind.attacker.example:{port}"])
+        self.assertEqual(status, 421)
+        self.assertEqual(self.raw("GET", "/", None, version="HTTP/1.0")[0], 421)
+        for host in (f"rebind.attacker.example:{port}", None):
+            status, body = self.raw("GET", "/healthz", host, version="HTTP/1.0")
+            self.assertEqual(status, 200, host)
+
+    def test_public_url(self):
+        self.d = Daemon(args=("--no-scheduler", "--public-url", "https://Mail.Example.com/"))
+        port = self.d.port
+        for host in ("mail.example.com", "MAIL.example.com", "mail.example.com:443",
+                     f"127.0.0.1:{port}"):
+            self.assertEqual(self.raw("GET", "/", host)[0], 200, host)
+        for host in ("mail.example.com:8443", "mail.example.com.evil.example",
+                     "other.example.com", f"mail.example.com:{port}"):
+            self.assert_refused(host)
+
+    def test_public_url_with_a_port(self):
+        self.d = Daemon(args=("--no-scheduler", "--public-url",
+                              "http://[2001:db8::7]:8443/mailroom"))
+        for host in ("[2001:db8::7]:8443", "[2001:DB8:0::7]:8443", "[2001:db8::7]"):
+            self.assertEqual(self.raw("GET", "/", host)[0], 200, host)
+        self.assert_refused("[2001:db8::7]:80")
+
+    def test_any_address(self):
+        """Listening on every address, a Host that is an IP address with the
+        port is taken (a page cannot rebind an address, only a name); names
+        still need --public-url."""
+        self.d = Daemon(listen="0.0.0.0")
+        port = self.d.port
+        for host in (f"127.0.0.1:{port}", f"192.0.2.2:{port}", f"localhost:{port}"):
+            self.assertEqual(self.raw("GET", "/", host)[0], 200, host)
+        for host in (f"mailroom.internal:{port}", f"192.0.2.2:{port + 1}"):
+            self.assert_refused(host)
+
+    def test_bad_public_url(self):
+        self.d = Daemon()
+        for url in ("mail.example.com", "ftp://mail.example.com/", "https://", "https://a b/",
+                    "https://user@mail.example.com/", "https://mail.example.com:0/",
+                    "https://mail.example.com:99999/"):
+            out = self.d.cli("serve", "--public-url", url, "--listen", "127.0.0.1:1")
+            self.assertNotEqual(out.returncode, 0, url)
+            self.assertIn("public-url", out.stderr, url)
 
 
 class OpenApiTest(unittest.TestCase):

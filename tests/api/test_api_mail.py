@@ -229,6 +229,12 @@ class ApiMailTest(unittest.TestCase):
         self.assertEqual(data, payload)
         self.assertEqual(headers["Content-Type"], "application/octet-stream")
         self.assertTrue(headers["Content-Disposition"].startswith("attachment"))
+        # a position past what an int holds is no attachment, not 2^32 + 1 = 1
+        for pos in (4294967297, 2147483648, 0, 2):
+            status, _, data = self.c.request(
+                "GET", f"/api/v1/messages/{first['id']}/attachments/{pos}")
+            self.assertEqual(status, 404, pos)
+            self.assertNotEqual(data, payload, pos)
         status, body = self.c.json("DELETE", f"/api/v1/accounts/{a['id']}")
         self.assertEqual((status, body["error"]["code"]), (409, "in_use"))
         self.assertEqual(self.c.json("DELETE",

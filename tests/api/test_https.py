@@ -113,7 +113,7 @@ class HttpsTest(unittest.TestCase):
     def test_plain_http_beyond_loopback_is_warned_about(self):
         """Every address (0.0.0.0) for a moment: only the log line is read,
         through loopback."""
-        wide = Daemon(host="0.0.0.0")
+        wide = Daemon(listen="0.0.0.0")
         local = Daemon()
         try:
             for d in (wide, local):

@@ -97,7 +97,7 @@ def main():
         # not count as this machine (the banner's case)
         cert, key, spki = make_certificate(daemon.tmp)
         https = Daemon(args=("--no-scheduler", "--tls-cert", cert, "--tls-key", key))
-        plain = Daemon(host="127.0.0.2")
+        plain = Daemon(listen="127.0.0.2")
         fixture.update(https_url=https.base, https_spki=spki, plain_url=plain.base)
         path = os.path.join(daemon.tmp, "fixture.json")
         with open(path, "w") as fh:

@@ -164,6 +164,32 @@ static void test_error_set(void **state)
     assert_int_equal(err.code, 0);
 }
 
+/* A server's words for display: control characters escaped, cut at max
+ * bytes of output on a character boundary, "…" when cut. */
+static void test_excerpt(void **state)
+{
+    (void)state;
+    char out[64];
+    mr_text_excerpt("+OK ready", 200, out, sizeof(out));
+    assert_string_equal(out, "+OK ready");
+    mr_text_excerpt("a\x1b[2J\x07"
+                    "b\r\n\x7f",
+                    200, out, sizeof(out));
+    assert_string_equal(out, "a\\x1b[2J\\x07b\\x0d\\x0a\\x7f");
+    mr_text_excerpt("abcdefghij", 4, out, sizeof(out));
+    assert_string_equal(out, "abcd…");
+    mr_text_excerpt("ab\x1b", 4, out, sizeof(out)); /* an escape is never split */
+    assert_string_equal(out, "ab…");
+    mr_text_excerpt("aé", 2, out, sizeof(out)); /* nor a UTF-8 sequence */
+    assert_string_equal(out, "a…");
+    mr_text_excerpt("aé", 3, out, sizeof(out));
+    assert_string_equal(out, "aé");
+    mr_text_excerpt("0123456789", 200, out, 8); /* and never past out */
+    assert_string_equal(out, "0123…");
+    mr_text_excerpt(NULL, 200, out, sizeof(out));
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_small_helpers),
         cmocka_unit_test(test_error_set),
+        cmocka_unit_test(test_excerpt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

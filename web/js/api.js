@@ -14,6 +14,7 @@ export class ApiError extends Error {
     this.code = e.code;
     this.field = e.field;
     this.fields = e.fields || (e.field ? [{ field: e.field, message: e.message }] : []);
+    this.retryAfter = e.retry_after || 0; // seconds, on a 429
   }
 }
 
