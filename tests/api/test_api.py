@@ -536,6 +536,10 @@ class ApiTest(unittest.TestCase):
             a = c.json("POST", "/api/v1/accounts", dict(form, name="dt-local",
                                                         address="localhost"))[1]
             self.assertEqual(c.json("POST", f"/api/v1/accounts/{a['id']}/test")[0], 403)
+            # a password typed again: the saved account's is kept to its own server
+            c.json("POST", "/api/v1/credentials", {"name": "dt2", "username": "u",
+                                                   "password": SECRET})
+            form = dict(form, credential="dt2")
             k = c.json("POST", "/api/v1/connectors", {"name": "dt-proxy", "type": "socks5",
                                                       "address": "127.0.0.1",
                                                       "port": 1080})[1]
