@@ -110,7 +110,7 @@ int mr_http_hosts_load(struct mr_http_server *s, mr_error *err)
 {
     const struct mr_http_config *c = &s->cfg;
     char name[MR_HTTP_HOST_MAX];
-    int port, rc;
+    int port = 0, rc;
     s->nhosts = 0;
     if (c->public_url && *c->public_url) {
         if ((rc = parse_public_url(c->public_url, name, &port, err)))
