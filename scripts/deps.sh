@@ -18,6 +18,8 @@ packages=(
     valgrind strace
     # the daemon under load (integration.load, bench/load.py), bench/accounts.py's profile
     wrk curl linux-perf
+    # api.api reads the daemon's live environment (the admin password unset) with gdb
+    gdb
     # browser tests: Debian's Chromium (driven by playwright-core from npm)
     chromium fonts-dejavu-core
 )
