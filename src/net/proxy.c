@@ -171,9 +171,9 @@ static int socks_auth(struct mr_conn *c, const struct mr_proxy *p, mr_error *err
 
 /* The target's address as the request carries it: the name for the proxy
  * to resolve, or an address resolved here. */
-static int socks_target(const struct mr_proxy *p, const char *host, int port,
-                        const struct mr_net_limits *l, unsigned char *req, size_t *n, char *shown,
-                        size_t shown_size, mr_error *err)
+static int socks_target(const struct mr_conn *c, const struct mr_proxy *p, const char *host,
+                        int port, const struct mr_net_limits *l, unsigned char *req, size_t *n,
+                        char *shown, size_t shown_size, mr_error *err)
 {
     unsigned char a[16];
     size_t len = 0;
@@ -189,7 +189,10 @@ static int socks_target(const struct mr_proxy *p, const char *host, int port,
         len = 16;
     } else if (p->resolve_local) {
         char addr[64];
-        int rc = mr_net_resolve_first(host, port, l, a, &len, addr, sizeof(addr), err);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int family = getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0 ? ss.ss_family : 0;
+        int rc = mr_net_resolve_first(host, port, family, l, a, &len, addr, sizeof(addr), err);
         if (rc)
             return rc;
         req[(*n)++] = len == 4 ? 1 : 4;
@@ -262,7 +265,7 @@ static int socks_connect(struct mr_conn *c, const struct mr_proxy *p, const char
     unsigned char req[4 + 1 + 255 + 2], head[4];
     char shown[400] = "", bound[300] = "";
     size_t n;
-    int rc = socks_target(p, host, port, l, req, &n, shown, sizeof(shown), err);
+    int rc = socks_target(c, p, host, port, l, req, &n, shown, sizeof(shown), err);
     if (rc == 0)
         rc = send_all(c, p, req, n, "proxy tunnel", err);
     if (rc == 0)

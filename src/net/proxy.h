@@ -35,9 +35,10 @@ struct mr_proxy {
 int mr_net_connect_proxy(struct mr_conn **out, const struct mr_proxy *p, const char *host, int port,
                          const struct mr_net_limits *limits, mr_error *err);
 
-/* The first address host resolves to (4 or 16 bytes, network order), with
- * the connect timeout; text is the address as shown to people. */
-int mr_net_resolve_first(const char *host, int port, const struct mr_net_limits *limits,
+/* The first address host resolves to (4 or 16 bytes, network order), of
+ * family prefer (AF_INET, AF_INET6) when it has one (0: any), with the
+ * connect timeout; text is the address as shown to people. */
+int mr_net_resolve_first(const char *host, int port, int prefer, const struct mr_net_limits *limits,
                          unsigned char addr[16], size_t *len, char *text, size_t text_size,
                          mr_error *err);
 

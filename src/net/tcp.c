@@ -268,7 +268,7 @@ static int connect_any(struct mr_conn *c, const struct addrinfo *list, struct mr
                         "", "connecting to %s port %d: %s", c->host, c->port, why);
 }
 
-int mr_net_resolve_first(const char *host, int port, const struct mr_net_limits *limits,
+int mr_net_resolve_first(const char *host, int port, int prefer, const struct mr_net_limits *limits,
                          unsigned char addr[16], size_t *len, char *text, size_t text_size,
                          mr_error *err)
 {
@@ -276,7 +276,15 @@ int mr_net_resolve_first(const char *host, int port, const struct mr_net_limits 
     int rc = resolve(host, port, limits, &list, err);
     if (rc)
         return rc;
+    /* The address of the family the proxy itself was reached over, when the
+     * name has one: a proxy reached over IPv4 may have no IPv6 route (and
+     * "localhost" lists ::1 first on Debian). */
     const struct sockaddr *sa = list->ai_addr;
+    for (const struct addrinfo *ai = list; ai && prefer; ai = ai->ai_next)
+        if (ai->ai_family == prefer) {
+            sa = ai->ai_addr;
+            break;
+        }
     if (sa->sa_family == AF_INET6) {
         memcpy(addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
         *len = 16;
