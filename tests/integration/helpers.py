@@ -40,6 +40,31 @@ def crlf(raw):
     return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
+class FakeServerTestCase(CliTestCase):
+    """A scripted server per test (fakeserver.py) and the account "fake" on
+    it, with the credential "login"; the servers stop with the test."""
+    proto = "imap"
+
+    def setUp(self):
+        super().setUp()
+        self.add_credential("login", password="fake-pw", username="someone")
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            s.stop()
+        super().tearDown()
+
+    def serve(self, scenario, proto=None, *extra):
+        from fakeserver import FakeServer
+        srv = FakeServer(scenario)
+        self.servers.append(srv)
+        self.json("account", "add", "--name", "fake", "--protocol", proto or self.proto,
+                  "--address", "127.0.0.1", "--port", str(srv.port), "--security", "none",
+                  "--credential", "login", *extra)
+        return srv
+
+
 class MailTestCase(CliTestCase):
     dovecot = "main"
     password = POOL_PASSWORD

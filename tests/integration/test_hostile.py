@@ -10,28 +10,10 @@ import time
 import unittest
 
 from fakeserver import FakeServer, imap_session, pop3_session
-from helpers import BIN, CliTestCase
+from helpers import BIN, FakeServerTestCase
 
 
-class HostileTest(CliTestCase):
-    def setUp(self):
-        super().setUp()
-        self.add_credential("login", password="fake-pw", username="someone")
-        self.servers = []
-
-    def tearDown(self):
-        for s in self.servers:
-            s.stop()
-        super().tearDown()
-
-    def serve(self, scenario, proto="imap", *extra):
-        srv = FakeServer(scenario)
-        self.servers.append(srv)
-        self.json("account", "add", "--name", "fake", "--protocol", proto, "--address",
-                  "127.0.0.1", "--port", str(srv.port), "--security", "none", "--credential",
-                  "login", *extra)
-        return srv
-
+class HostileTest(FakeServerTestCase):
     def failed_step(self, *args):
         r = self.run_cli("account", "test", "fake", "--format", "json", *args)
         self.assertEqual(r.returncode, 1, r.stderr)

@@ -14,7 +14,7 @@ import time
 import unittest
 
 from fakeserver import FakeServer, imap_session, pop3_session
-from helpers import CliTestCase
+from helpers import FakeServerTestCase
 
 LIMITS = ("--step-timeout", "5", "--min-speed-time", "5")
 POP3_CAPA = b"+OK\r\nUSER\r\nUIDL\r\n.\r\n"
@@ -27,24 +27,11 @@ def dribble(c, data, every=0.5):
         time.sleep(every)
 
 
-class TrickleTest(CliTestCase):
-    def setUp(self):
-        super().setUp()
-        self.add_credential("login", password="fake-pw", username="someone")
-        self.servers = []
+class TrickleTest(FakeServerTestCase):
+    proto = "pop3"
 
-    def tearDown(self):
-        for s in self.servers:
-            s.stop()
-        super().tearDown()
-
-    def serve(self, scenario, proto="pop3", *extra):
-        srv = FakeServer(scenario)
-        self.servers.append(srv)
-        self.json("account", "add", "--name", "fake", "--protocol", proto, "--address",
-                  "127.0.0.1", "--port", str(srv.port), "--security", "none", "--credential",
-                  "login", "--keep-copy", "no", *LIMITS, *extra)
-        return srv
+    def serve(self, scenario, proto=None, *extra):
+        return super().serve(scenario, proto, "--keep-copy", "no", *LIMITS, *extra)
 
     def fetch_fails(self, within):
         t0 = time.time()
