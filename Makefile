@@ -20,6 +20,8 @@ build:
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: deps build
+	@[ "$$(id -u)" != 0 ] || echo "make run: started as root, mailroom keeps its data in" \
+	    "/var/lib/mailroom and runs as the system user mailroom (created if missing)"
 	./$(BUILD)/mailroom serve
 
 # The release build is checked too: the cost guard (tests/perf) runs it under

@@ -26,8 +26,12 @@ static const char usage_text[] =
     "  version      print the version\n"
     "\n"
     "options:\n"
-    "  --data DIR   data directory (default: $MAILROOM_DATA, else ./var)\n"
+    "  --data DIR   data directory (default: $MAILROOM_DATA, else ./var;\n"
+    "               as root /var/lib/mailroom)\n"
     "  --help       this text; 'mailroom COMMAND --help' describes a command\n"
+    "\n"
+    "Never as root: run by root, every command works as the data directory's\n"
+    "owner (a new one goes to the system user mailroom, created if missing).\n"
     "\n"
     "exit status: 0 ok, 1 error, 2 usage error\n";
 

@@ -15,13 +15,27 @@ enum { MR_EXIT_OK = 0, MR_EXIT_ERROR = 1, MR_EXIT_USAGE = 2 };
 enum mr_format { MR_FORMAT_TEXT, MR_FORMAT_TABLE, MR_FORMAT_CSV, MR_FORMAT_JSON };
 
 struct mr_cli {
-    const char *data_dir; /* --data, else $MAILROOM_DATA, else ./var */
+    const char *data_dir; /* --data, else $MAILROOM_DATA, else ./var (as root: MR_ROOT_DATA_DIR) */
+    int data_default;     /* no --data or $MAILROOM_DATA: the default */
+    int daemon;           /* serve: notes go to the log (its format), not plain stderr */
     char command[64];     /* "account add", for messages */
     struct mr_registry reg;
     int opened;
 };
 
 int mr_cli_main(int argc, char **argv);
+
+/* As root, mailroom runs as its service user, and keeps its data where a
+ * packaged daemon does. */
+#define MR_SERVICE_USER  "mailroom"
+#define MR_ROOT_DATA_DIR "/var/lib/mailroom"
+
+/* Started as root: switches to the data directory's owner for good (first
+ * giving the directory to user, default MR_SERVICE_USER, created when
+ * missing, when the directory is new, empty or a store root made). As
+ * anyone else: nothing, unless user names someone else (an error). Every
+ * command that opens the store comes through here (mr_cli_open). */
+int mr_cli_run_as(struct mr_cli *cli, const char *user);
 
 /* A command group or subcommand: argv[0] is its name. */
 typedef int (*mr_cli_fn)(struct mr_cli *cli, int argc, char **argv);
@@ -80,7 +94,8 @@ int mr_cli_remove(struct mr_cli *cli, int argc, char **argv, const char *usage, 
                   mr_cli_remove_fn remove);
 
 int mr_cli_open(struct mr_cli *cli);
-/* --data, else $MAILROOM_DATA, else ./var (mr_cli_open uses it too). */
+/* --data, else $MAILROOM_DATA, else ./var, or MR_ROOT_DATA_DIR as root
+ * (mr_cli_open uses it too). */
 const char *mr_cli_data_dir(struct mr_cli *cli);
 void mr_cli_close(struct mr_cli *cli);
 /* Prints "mailroom: COMMAND: [field: ]message" and returns exit code 1. */

@@ -109,8 +109,10 @@ const char *mr_cli_data_dir(struct mr_cli *cli)
 {
     if (!cli->data_dir)
         cli->data_dir = getenv("MAILROOM_DATA");
-    if (!cli->data_dir || !*cli->data_dir)
-        cli->data_dir = "./var";
+    if (cli->data_dir && *cli->data_dir)
+        return cli->data_dir;
+    cli->data_dir = geteuid() == 0 ? MR_ROOT_DATA_DIR : "./var";
+    cli->data_default = 1;
     return cli->data_dir;
 }
 
@@ -119,7 +121,9 @@ int mr_cli_open(struct mr_cli *cli)
     mr_error err = {0};
     if (cli->opened)
         return 0;
-    mr_cli_data_dir(cli);
+    int rc = mr_cli_run_as(cli, NULL); /* never as root */
+    if (rc)
+        return rc;
     if (mr_registry_open(&cli->reg, cli->data_dir, &err) != 0)
         return mr_cli_fail(cli, &err);
     mr_crash_install(cli->data_dir);

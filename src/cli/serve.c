@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ static const char usage[] =
     "      [--history-days N] [--log-format text|json] [--log-level LEVEL]\n"
     "      [--tls-cert FILE --tls-key FILE] [--secure-cookies] [--metrics-public]\n"
     "      [--deny-test-targets] [--trusted-proxy ADDR[,ADDR...]] [--public-url URL]\n"
-    "      [--report-dir BASE] [--data DIR]\n"
+    "      [--report-dir BASE] [--user NAME] [--data DIR]\n"
     "\n"
     "Runs the daemon: the JSON API under /api/v1 (and the web console) on\n"
     "127.0.0.1:8080 unless --listen says otherwise ([::1]:8080 for IPv6). On the\n"
@@ -63,7 +64,13 @@ static const char usage[] =
     "can write. --deny-test-targets: Test connection\n"
     "refuses servers and proxies on this host (loopback, 0.0.0.0), link-local\n"
     "addresses and cloud metadata services (169.254.169.254, ...), every address\n"
-    "a name resolves to checked; private networks stay allowed.";
+    "a name resolves to checked; private networks stay allowed.\n"
+    "\n"
+    "Never as root: started by root, it opens its port and reads its TLS files,\n"
+    "then runs as the owner of the data directory (default /var/lib/mailroom as\n"
+    "root). A new data directory, or one root made, goes to --user first (default\n"
+    "mailroom, a system user created when missing). Every other command, run by\n"
+    "root, works as the data directory's owner the same way.";
 
 static int parse_listen(struct mr_cli *cli, const char *text, struct mr_http_config *c,
                         char host[64])
@@ -215,12 +222,13 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"deny-test-targets", no_argument, NULL, 'D'},
         {"trusted-proxy", required_argument, NULL, 'P'},
         {"public-url", required_argument, NULL, 'U'},
+        {"user", required_argument, NULL, 'u'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     struct mr_http_config cfg = {.host = "127.0.0.1", .port = 8080, .threads = 4};
     enum mr_format format = MR_FORMAT_TEXT;
-    const char *report_dir = NULL;
+    const char *report_dir = NULL, *user = NULL;
     char host[64];
     long long threads, workers = 8, history_days = 90;
     char trusted[1024] = ""; /* every --trusted-proxy, joined by commas */
@@ -257,6 +265,8 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
             mr_log_set_level(log_level);
         if (c == 'R')
             report_dir = optarg;
+        if (c == 'u')
+            user = optarg;
         cfg.secure_cookies |= c == 's';
         if (c == 'C')
             cfg.tls_cert = optarg;
@@ -271,17 +281,26 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         if (c == 'U')
             cfg.public_url = optarg;
         scheduler &= c != 'n';
-        if (c > 0 && c < 128 && strchr("ltswnmHLVkKCYRDPU", c)) /* not the NUL: --data is 0x100 */
+        if (c > 0 && c < 128 && strchr("ltswnmHLVkKCYRDPUu", c)) /* not the NUL: --data is 0x100 */
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)
             return rc;
     }
     int lock_fd = -1;
+    char *reports = NULL;
+    /* what needs root (a port below 1024, a key only root reads) before
+     * root is given up; then nothing else runs as root */
+    struct mr_http_listener listener;
+    if (mr_http_listen(&cfg, &listener, &err) != 0)
+        return mr_cli_fail(cli, &err);
+    int was_root = geteuid() == 0;
+    cli->daemon = 1; /* what run_as did goes to the log */
+    rc = mr_cli_run_as(cli, user);
     /* the lock first: a refused second daemon (a newer one, say) must not
      * open the store, which would migrate it under the running one */
-    char *reports = NULL;
-    rc = lock_data_dir(cli, &lock_fd);
+    if (rc == 0)
+        rc = lock_data_dir(cli, &lock_fd);
     if (rc == 0)
         rc = mr_cli_open(cli);
     if (rc == 0)
@@ -294,8 +313,10 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
      * and no child sees it. /proc/PID/environ keeps the block the process
      * started with; unsetenv cannot rewrite that. */
     unsetenv("MAILROOM_ADMIN_PASSWORD");
-    if (rc)
+    if (rc) {
+        mr_http_listener_close(&listener);
         return rc;
+    }
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
@@ -315,7 +336,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     cfg.session_max_secs = lifetime ? atoi(lifetime) : 0;
     struct mr_http_server *srv;
     struct mr_scheduler *sched = NULL;
-    if (mr_http_start(&srv, &cfg, &err) != 0) {
+    if (mr_http_start(&srv, &cfg, &listener, &err) != 0) {
         free(reports);
         return mr_cli_fail(cli, &err);
     }
@@ -338,10 +359,11 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
                MR_LS("fix", "serve HTTPS with --tls-cert and --tls-key, or put a TLS proxy in "
                             "front (then --secure-cookies)"));
     const char *lb = strchr(cfg.host, ':') ? "[" : "", *rb = *lb ? "]" : "";
-    printf("mailroom %s: serving http%s://%s%s%s:%d/ (data in %s; automatic checks %s); stop "
-           "with Ctrl-C\n",
+    struct passwd *pw = getpwuid(geteuid());
+    printf("mailroom %s: serving http%s://%s%s%s:%d/ (data in %s; running as %s%s; automatic "
+           "checks %s); stop with Ctrl-C\n",
            MR_VERSION, cfg.tls_cert ? "s" : "", lb, cfg.host, rb, cfg.port, cli->data_dir,
-           sched ? "on" : "off");
+           pw ? pw->pw_name : "?", was_root ? ", root given up" : "", sched ? "on" : "off");
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);

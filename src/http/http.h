@@ -39,7 +39,19 @@ struct mr_scheduler;
 int mr_http_check_trusted_proxies(const char *list, mr_error *err);
 /* MR_EINVAL (field "public-url") unless url is http(s)://HOST[:PORT][/...]. */
 int mr_http_check_public_url(const char *url, mr_error *err);
-int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, mr_error *err);
+/* What needs root, done before mailroom gives it up (cli/runas.c): the
+ * listening socket (a port below 1024 needs root) and the TLS files (a key
+ * only root may read). */
+struct mr_http_listener {
+    int fd;                           /* bound and listening; -1: none */
+    char *tls_cert_pem, *tls_key_pem; /* NUL-terminated PEM, or NULL */
+};
+int mr_http_listen(const struct mr_http_config *c, struct mr_http_listener *l, mr_error *err);
+void mr_http_listener_close(struct mr_http_listener *l);
+/* Serves on l's socket with l's TLS files; takes them (l is emptied), on
+ * failure too. */
+int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c,
+                  struct mr_http_listener *l, mr_error *err);
 /* Stops accepting, lets requests and background fetches in flight finish
  * (or roll back), and frees everything. */
 void mr_http_stop(struct mr_http_server **s);

@@ -9,12 +9,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -445,17 +447,79 @@ static int read_pem(const char *path, int key, char **out, mr_error *err)
     "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"         \
     "+CHACHA20-POLY1305:-RSA:-DHE-RSA:-SHA1:%SERVER_PRECEDENCE"
 
-int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, mr_error *err)
+void mr_http_listener_close(struct mr_http_listener *l)
+{
+    if (l->fd >= 0)
+        close(l->fd);
+    l->fd = -1;
+    if (l->tls_key_pem)
+        sodium_memzero(l->tls_key_pem, strlen(l->tls_key_pem));
+    mr_freep(&l->tls_key_pem);
+    mr_freep(&l->tls_cert_pem);
+}
+
+int mr_http_listen(const struct mr_http_config *c, struct mr_http_listener *l, mr_error *err)
+{
+    struct sockaddr_storage ss;
+    int on = 1;
+    *l = (struct mr_http_listener){.fd = -1};
+    int rc = bind_address(c, &ss, err);
+    if (rc == 0 && !c->tls_cert != !c->tls_key)
+        rc = mr_error_set(err, MR_EINVAL, c->tls_cert ? "tls-key" : "tls-cert",
+                          "HTTPS needs both --tls-cert and --tls-key");
+    else if (rc == 0 && c->tls_cert) {
+        rc = read_pem(c->tls_cert, 0, &l->tls_cert_pem, err);
+        if (rc == 0)
+            rc = read_pem(c->tls_key, 1, &l->tls_key_pem, err);
+    }
+    if (rc == 0) {
+        socklen_t len =
+            ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+        l->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (l->fd < 0 || setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+            (ss.ss_family == AF_INET6 &&
+             setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
+            bind(l->fd, (struct sockaddr *)&ss, len) != 0) {
+            int e = errno;
+            rc = mr_error_set(err, MR_EIO, "listen", "cannot listen on %s port %d: %s%s", c->host,
+                              c->port, strerror(e),
+                              e == EADDRINUSE ? " (another program has it: stop it, or choose "
+                                                "another port with --listen)"
+                              : e == EACCES && c->port < 1024
+                                  ? " (a port below 1024 needs root: start mailroom as root, "
+                                    "and it gives root up once the port is open)"
+                              : e == EADDRNOTAVAIL ? " (not an address of this machine)"
+                                                   : "");
+        }
+    }
+    if (rc)
+        mr_http_listener_close(l);
+    return rc;
+}
+
+int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c,
+                  struct mr_http_listener *l, mr_error *err)
 {
     struct sockaddr_storage ss;
     *out = NULL;
     int rc = bind_address(c, &ss, err);
-    if (rc)
+    if (rc == 0 && l->fd < 0)
+        rc = mr_error_set(err, MR_EINVAL, "listen", "no listening socket (mr_http_listen first)");
+    if (rc) {
+        mr_http_listener_close(l);
         return rc;
+    }
     struct mr_http_server *s = mr_xcalloc(1, sizeof(*s));
     s->cfg = *c;
     s->data_dir = mr_xstrdup(c->data_dir);
     s->cfg.data_dir = s->data_dir;
+    s->tls_cert_pem = l->tls_cert_pem;
+    s->tls_key_pem = l->tls_key_pem;
+    l->tls_cert_pem = l->tls_key_pem = NULL;
+    int listen_fd = l->fd;
+    l->fd = -1;
+    if (s->tls_cert_pem)
+        s->cfg.secure_cookies = 1;
     if (!s->cfg.session_idle_secs)
         s->cfg.session_idle_secs = MR_SESSION_IDLE_SECS;
     if (!s->cfg.session_max_secs)
@@ -470,15 +534,11 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, m
         rc = mr_http_hosts_load(s, err);
     if (rc == 0)
         rc = pool_open(s, threads + 1, err);
-    if (rc == 0 && !c->tls_cert != !c->tls_key)
-        rc = mr_error_set(err, MR_EINVAL, c->tls_cert ? "tls-key" : "tls-cert",
-                          "HTTPS needs both --tls-cert and --tls-key");
-    else if (rc == 0 && c->tls_cert) {
-        rc = read_pem(c->tls_cert, 0, &s->tls_cert_pem, err);
-        if (rc == 0)
-            rc = read_pem(c->tls_key, 1, &s->tls_key_pem, err);
-        s->cfg.secure_cookies = 1;
-    }
+    /* connections are taken from here on, not while the store opens: a
+     * client that can connect finds the daemon ready */
+    if (rc == 0 && listen(listen_fd, SOMAXCONN) != 0)
+        rc = mr_error_set(err, MR_EIO, "listen", "cannot listen on %s port %d: %s", c->host,
+                          c->port, strerror(errno));
     unsigned max_connections = connection_limit();
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
@@ -493,15 +553,17 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c, m
     if (rc == 0)
         s->mhd = MHD_start_daemon(
             flags, (uint16_t)c->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-            mhd_log, s, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT,
-            max_connections, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY,
-            s->tls_cert_pem ? tls : tls + 3, MHD_OPTION_END);
+            mhd_log, s, MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
+            (unsigned)threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+            MHD_OPTION_CONNECTION_LIMIT, max_connections, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+            s, MHD_OPTION_ARRAY, s->tls_cert_pem ? tls : tls + 3, MHD_OPTION_END);
+    else
+        close(listen_fd);
     if (rc == 0 && !s->mhd)
-        rc =
-            mr_error_set(err, MR_EIO, "listen",
-                         "cannot listen on %s port %d (in use, or not this machine's address?)%s%s",
-                         c->host, c->port, s->start_error[0] ? ": " : "", s->start_error);
+        rc = mr_error_set(err, MR_EIO, "listen", "cannot serve on %s port %d%s%s", c->host, c->port,
+                          s->start_error[0] ? ": " : "", s->start_error);
+    /* listen_fd is libmicrohttpd's from here: closed at stop (after a
+     * failed start, serve ends; a close here could close it twice) */
     s->serving = rc == 0;
     if (rc) {
         mr_http_stop(&s);

@@ -84,7 +84,14 @@ static int walk(char *path, size_t base_len, int *out, mr_error *err)
         char *end = strchrnul(c, '/'), saved = *end;
         *end = '\0';
         int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (next < 0)
+        struct stat st;
+        if (next < 0 && errno == EACCES && fstatat(fd, c, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            st.st_uid != geteuid())
+            rc = mr_error_set(err, MR_EINVAL, "directory",
+                              "%s belongs to uid %ld, not to mailroom's user (uid %ld), who "
+                              "cannot open it: chown it to uid %ld, or choose another directory",
+                              path, (long)st.st_uid, (long)geteuid(), (long)geteuid());
+        else if (next < 0)
             rc = mr_error_set(
                 err, MR_EIO, "directory", "cannot open %s: %s%s", path, strerror(errno),
                 errno == ELOOP || errno == ENOTDIR ? " (it changed into a symlink)" : "");

@@ -5,13 +5,12 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
-from mailroom_cli import BIN  # noqa: E402
+from mailroom_cli import BIN, for_mailroom, mailroom_tmp  # noqa: E402,F401
 
 ADMIN_PASSWORD = "admin-Password-42"
 
@@ -31,7 +30,7 @@ class Daemon:
         listen: the address to listen on (the tests reach it there, or at
         127.0.0.1 when it is every address). With --tls-cert in args the base
         URL is https."""
-        self.tmp = reuse.tmp if reuse else tempfile.mkdtemp(prefix="mailroom-api-")
+        self.tmp = reuse.tmp if reuse else mailroom_tmp("mailroom-api-")
         self.data = os.path.join(self.tmp, "var")
         self.port = free_port()
         scheme = "https" if "--tls-cert" in args else "http"

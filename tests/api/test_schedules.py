@@ -6,13 +6,12 @@ import io
 import os
 import sqlite3
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "cli"))
-from daemon import Client, Daemon  # noqa: E402
+from daemon import Client, Daemon, for_mailroom, mailroom_tmp  # noqa: E402
 from smtpsink import SmtpSink  # noqa: E402
 
 RELAY_PASSWORD = "Relay-Secret-Pw-41"
@@ -25,7 +24,7 @@ def report_rows(text):
 class ScheduleApiTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.outdir = tempfile.mkdtemp(prefix="mailroom-reports-")  # 0700, ours
+        cls.outdir = mailroom_tmp("mailroom-reports-")  # 0700, the daemon's
         # with the scheduler: it runs due reports; reports only under outdir
         cls.d = Daemon(args=("--report-dir", cls.outdir))
         cls.c = Client(cls.d)
@@ -141,7 +140,7 @@ class ScheduleApiTest(unittest.TestCase):
             self.assertIn(os.path.realpath(self.outdir), message)
             self.assertIn("--report-dir", message)
         shared = os.path.join(self.outdir, "shared")
-        os.mkdir(shared)
+        for_mailroom(shared)
         os.chmod(shared, 0o777)
         e = self.create({"name": "shared", "recurrence": "daily", "at": "08:00",
                          "directory": shared}, expect=400)

@@ -2,6 +2,7 @@
 fresh data directory and check exit codes, output and messages."""
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -13,9 +14,42 @@ BIN = os.environ.get("MAILROOM_BIN") or next(
                  os.path.join(_ROOT, "build", "mailroom")) if os.path.exists(p)), "mailroom")
 
 
+SERVICE_USER = "mailroom"  # as root, mailroom runs as this user (src/cli/runas.c)
+
+
+def service_ids():
+    """The uid and gid mailroom runs as when the tests run as root; on a
+    machine without the user, mailroom itself makes it, as it would for a
+    newcomer."""
+    try:
+        pw = pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        scratch = tempfile.mkdtemp(prefix="mailroom-user-")
+        subprocess.run([BIN, "--data", os.path.join(scratch, "var"), "settings", "show"],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(scratch, ignore_errors=True)
+        pw = pwd.getpwnam(SERVICE_USER)
+    return pw.pw_uid, pw.pw_gid
+
+
+def for_mailroom(path, mode=0o700):
+    """A directory (made when missing) for mailroom to write in: as root it
+    goes to the service user, as one an administrator prepares would.
+    Returns path."""
+    os.makedirs(path, mode=mode, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(path, *service_ids())
+    return path
+
+
+def mailroom_tmp(prefix):
+    """A private scratch directory (0700) that mailroom, too, can use."""
+    return for_mailroom(tempfile.mkdtemp(prefix=prefix))
+
+
 class CliTestCase(unittest.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="mailroom-cli-")
+        self.tmp = mailroom_tmp("mailroom-cli-")
         self.data = os.path.join(self.tmp, "var")
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("MAILROOM_DATA", "MAILROOM_MASTER_KEY")}

@@ -7,7 +7,7 @@ import os
 import time
 import unittest
 
-from mailroom_cli import CliTestCase
+from mailroom_cli import CliTestCase, for_mailroom
 from smtpsink import SmtpSink
 
 
@@ -170,7 +170,7 @@ class ReportDirectoryCliTest(CliTestCase):
         self.add_credential()
         self.add_account("Support-1")
         self.base = os.path.join(self.data, "reports")
-        os.makedirs(self.base, mode=0o700)
+        for_mailroom(self.base)
 
     def schedule(self, directory, *extra, name="r"):
         return self.run_cli("report", "schedule", "add", "--name", name, "--recurrence",
@@ -181,7 +181,7 @@ class ReportDirectoryCliTest(CliTestCase):
         with open(victim, "w") as f:
             f.write("precious\n")
         out = os.path.join(self.base, "team")
-        os.mkdir(out, 0o700)
+        for_mailroom(out)
         self.assertEqual(self.schedule(out).returncode, 0)
         # the old names: accounts-ID-YYYYMMDD-HHMM.csv(.tmp), this minute and the next
         for minutes in (0, 1):
@@ -215,7 +215,7 @@ class ReportDirectoryCliTest(CliTestCase):
 
     def test_a_directory_others_can_write_is_refused(self):
         shared = os.path.join(self.base, "shared")
-        os.mkdir(shared)
+        for_mailroom(shared)
         os.chmod(shared, 0o775)
         err = self.fails("report", "schedule", "add", "--name", "r", "--recurrence", "daily",
                          "--at", "06:00", "--directory", shared,
@@ -248,7 +248,7 @@ class ReportDirectoryCliTest(CliTestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("does not exist", r.stderr)
         self.assertEqual(os.stat(base).st_mode & 0o777, 0o700)
-        os.mkdir(out, 0o700)
+        for_mailroom(out)
         self.assertEqual(self.schedule(out, "--report-dir", base).returncode, 0)
         self.ok("report", "schedule", "run-now", "r", "--report-dir", base)
         self.assertEqual(len(os.listdir(out)), 1)

@@ -11,6 +11,7 @@ import unittest
 
 from fakeserver import FakeServer, imap_session, pop3_session
 from helpers import BIN, FakeServerTestCase
+from mailroom_cli import for_mailroom
 
 
 class HostileTest(FakeServerTestCase):
@@ -208,7 +209,7 @@ class HostileTest(FakeServerTestCase):
         packet. They must be dropped, not read as if the server had sent them
         inside TLS (CVE-2011-0411 class): here an injected tagged OK for the
         login that has not been sent yet."""
-        tmp = tempfile.mkdtemp(dir=self.tmp)
+        tmp = for_mailroom(tempfile.mkdtemp(dir=self.tmp))  # its CA file is read by mailroom
         cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
                         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
@@ -253,7 +254,7 @@ class HostileTest(FakeServerTestCase):
         """Implicit TLS to a server whose certificate nobody vouches for, and
         one that names another host: the TLS step fails naming the
         certificate, and not a byte of IMAP is sent."""
-        tmp = tempfile.mkdtemp(dir=self.tmp)
+        tmp = for_mailroom(tempfile.mkdtemp(dir=self.tmp))  # its CA file is read by mailroom
         for name, san in (("self-signed", "IP:127.0.0.1"), ("other-host", "DNS:mail.example.net")):
             with self.subTest(name=name):
                 self.setUp()

@@ -31,6 +31,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from dovecot import POOL_PASSWORD, Dovecot  # noqa: E402
 from corpus import message  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "cli"))
+from mailroom_cli import SERVICE_USER, for_mailroom, mailroom_tmp  # noqa: E402
 
 N = 200
 BASELINE = os.path.join(HERE, "baseline.json")
@@ -42,19 +44,23 @@ def fetch_under(tool, what, d, user, proto, tmp):
     """One `mailroom fetch` (keep copy) of user's mailbox in a fresh data
     directory, run under the command tool (a list); returns the fetch's run
     as JSON and the data directory (SQLite's temporary files go there too)."""
-    data = tempfile.mkdtemp(dir=tmp)
+    data = for_mailroom(tempfile.mkdtemp(dir=tmp))
     env = dict(os.environ, MAILROOM_DATA=data, SQLITE_TMPDIR=data)
     env.pop("MAILROOM_MASTER_KEY", None)
+    # as root: the tool and mailroom both run as the service user, as
+    # mailroom itself would (the tool's output goes where that user writes)
+    as_user = (["setpriv", f"--reuid={SERVICE_USER}", f"--regid={SERVICE_USER}",
+                "--init-groups", "--"] if os.geteuid() == 0 else [])
 
     def cli(*args, stdin=None):
-        return subprocess.run([BIN, *args], input=stdin, env=env, capture_output=True,
-                              text=True, check=True, timeout=120).stdout
+        return subprocess.run([*as_user, BIN, *args], input=stdin, env=env,
+                              capture_output=True, text=True, check=True, timeout=120).stdout
 
     cli("credential", "add", "--name", "g", "--username", user, "--password-stdin",
         stdin=POOL_PASSWORD)
     cli("account", "add", "--name", "g", "--protocol", proto, "--address", "127.0.0.1",
         "--port", str(d.ports[proto]), "--security", "none", "--credential", "g")
-    r = subprocess.run([*tool, BIN, "fetch", "g", "--format", "json"], env=env,
+    r = subprocess.run([*as_user, *tool, BIN, "fetch", "g", "--format", "json"], env=env,
                        capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         raise SystemExit(f"guard: fetch under {what} failed:\n{r.stderr[-3000:]}")
@@ -98,7 +104,7 @@ def written(d, user, proto, tmp):
 
 def measure():
     d = Dovecot(tls=False, users=2, name="guard").start()
-    tmp = tempfile.mkdtemp(prefix="mr-guard-")
+    tmp = mailroom_tmp("mr-guard-")
     try:
         empty, full = d.take_user(), d.take_user()
         for i in range(N):
