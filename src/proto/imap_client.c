@@ -263,6 +263,14 @@ static int starttls(struct imap *im, int preauth, mr_error *err)
 
 /* --- login ------------------------------------------------------------- */
 
+/* Frees a string that may hold a secret (a SASL payload). */
+static void free_secret(char *p)
+{
+    if (p)
+        memset(p, 0, strlen(p));
+    free(p);
+}
+
 static int sasl_continue(struct imap *im, const char *challenge, mr_error *err)
 {
     char *answer = NULL;
@@ -273,35 +281,49 @@ static int sasl_continue(struct imap *im, const char *challenge, mr_error *err)
     if (rc == 0)
         rc = mr_session_flush(&im->mb.s, err);
     mr_session_expect_answer(&im->mb.s, "AUTHENTICATE");
-    free(answer);
+    free_secret(answer);
     return rc;
 }
 
-static int authenticate(struct imap *im, const char *mech, mr_error *err)
+/* AUTHENTICATE MECH, with the initial response when the server has SASL-IR
+ * (RFC 4959; "=" for an empty one), else after its "+". */
+static int authenticate_command(struct imap *im, struct mr_sasl *sasl, const char *mech,
+                                mr_error *err)
 {
-    const struct mr_mailbox_config *c = im->mb.s.cfg;
-    struct mr_sasl *sasl = NULL;
-    int rc = mr_sasl_start(&sasl, mech, c->username, c->password, err);
-    if (rc)
-        return rc;
-    char *cmd;
+    char *initial = NULL, *cmd;
     size_t secret_from = (size_t)-1;
+    int rc = 0, done;
     if (mr_sasl_client_first(mech) && imap_has_cap(im, "SASL-IR")) {
-        char *initial = NULL;
-        int done;
         rc = mr_sasl_step(sasl, "", &initial, &done, err);
         cmd = mr_xasprintf("AUTHENTICATE %s %s", mech, initial && *initial ? initial : "=");
         secret_from = strlen("AUTHENTICATE ") + strlen(mech) + 1;
-        free(initial);
+        free_secret(initial);
     } else
         cmd = mr_xasprintf("AUTHENTICATE %s", mech);
     if (rc == 0)
         rc = send_command(im, cmd, secret_from, err);
-    free(cmd);
+    free_secret(cmd);
+    return rc;
+}
+
+static int authenticate(struct imap *im, const char *mech, struct mr_mailbox_status *st,
+                        mr_error *err)
+{
+    const struct mr_mailbox_config *c = im->mb.s.cfg;
+    struct mr_sasl_login who = {c->username, c->password, c->bearer_token, c->host, c->port};
+    struct mr_sasl *sasl = NULL;
+    int rc = mr_sasl_start(&sasl, mech, &who, err);
+    if (rc)
+        return rc;
+    rc = authenticate_command(im, sasl, mech, err);
     im->sasl = sasl;
     if (rc == 0)
         rc = wait_tagged(im, sasl_continue, err);
     im->sasl = NULL;
+    /* RFC 5530: [UNAVAILABLE] is the server's trouble, not the token's */
+    if (rc == MR_ESERVER && mr_sasl_is_bearer(mech))
+        rc = mr_sasl_bearer_refused(sasl, imap_server_words(im),
+                                    strncasecmp(im->last_text, "[UNAVAILABLE", 12) == 0, st, err);
     mr_sasl_free(&sasl);
     return rc;
 }
@@ -341,33 +363,37 @@ static int login_command(struct imap *im, mr_error *err)
     return rc;
 }
 
-/* "auto": the strongest SASL mechanism both sides know, else LOGIN. */
-static int choose_mechanism(struct imap *im, char *mech, size_t size)
+/* "auto": with a password the strongest SASL mechanism both sides know,
+ * else LOGIN; with a bearer token OAUTHBEARER, else XOAUTH2 (sasl.h). */
+static int choose_mechanism(struct imap *im, char *mech, size_t size, mr_error *err)
 {
-    const char *want = im->mb.s.cfg->auth;
-    if (want) {
-        snprintf(mech, size, "%s", want);
-        return 0;
-    }
+    const struct mr_mailbox_config *c = im->mb.s.cfg;
     char offered[MR_IMAP_CAPS_MAX] = "";
     for (const char *p = im->caps; (p = strstr(p, " AUTH=")) != NULL; p += 6) {
         size_t len = strcspn(p + 6, " ");
         strncat(offered, p + 6, len < sizeof(offered) - strlen(offered) - 2 ? len : 0);
         strcat(offered, " ");
     }
-    if (mr_sasl_choose(offered, mech, size) != 0)
+    int rc = mr_sasl_pick(c->auth, offered, c->bearer_token != NULL, mech, size, err);
+    if (rc == MR_ENOTFOUND) {
         snprintf(mech, size, "LOGIN-COMMAND");
-    return 0;
+        rc = 0;
+    }
+    return rc;
 }
 
 static int login(struct imap *im, struct mr_mailbox_status *st, mr_error *err)
 {
     char mech[32];
     int64_t t0 = mr_now_ms();
-    choose_mechanism(im, mech, sizeof(mech));
-    int rc =
-        strcmp(mech, "LOGIN-COMMAND") == 0 ? login_command(im, err) : authenticate(im, mech, err);
-    const char *shown = strcmp(mech, "LOGIN-COMMAND") == 0 ? "LOGIN command" : mech;
+    int rc = choose_mechanism(im, mech, sizeof(mech), err);
+    if (rc) {
+        mr_session_step(&im->mb.s, "authentication", 0, t0, "%s", err->message);
+        return rc;
+    }
+    int login_cmd = strcmp(mech, "LOGIN-COMMAND") == 0;
+    rc = login_cmd ? login_command(im, err) : authenticate(im, mech, st, err);
+    const char *shown = login_cmd ? "LOGIN command" : mech;
     snprintf(st->mechanism, sizeof(st->mechanism), "%s", shown);
     snprintf(im->mechanism, sizeof(im->mechanism), "%s", shown);
     if (rc == MR_ESERVER)

@@ -52,9 +52,12 @@ struct mr_mailbox_config {
     const char *ca_file;
     const char *username;
     const char *password; /* plain text, from the vault; never logged */
-    const char *auth;     /* a mechanism name, or NULL for auto */
-    const char *folder;   /* IMAP */
-    int read_only;        /* keep copy: EXAMINE and BODY.PEEK, nothing changed */
+    /* OAuth 2.0 access token (an oauth2 credential); NULL for a password.
+     * Guarded like the password: never logged or traced. */
+    const char *bearer_token;
+    const char *auth;   /* a mechanism name, or NULL for auto */
+    const char *folder; /* IMAP */
+    int read_only;      /* keep copy: EXAMINE and BODY.PEEK, nothing changed */
     struct mr_net_limits limits;
     const struct mr_proxy *proxy; /* NULL: connect directly */
     mr_trace_fn trace;
@@ -75,6 +78,12 @@ struct mr_mailbox_status {
     uint32_t uidvalidity; /* IMAP */
     int has_uidl;         /* POP3: the server answers UIDL */
     char mechanism[32];   /* how we logged in */
+    /* Set by a failed open when the server refused the bearer token (not
+     * for a passing condition such as IMAP [UNAVAILABLE]): the caller may
+     * get a new access token and try once more, then ask for consent. */
+    int token_refused;
+    char token_status[48]; /* the error challenge's status ("invalid_token"; Google's
+                            * XOAUTH2 says "401"), sanitised; "" when it sent none */
 };
 
 /* Receives message bodies as they arrive. begin/data stream the bytes;

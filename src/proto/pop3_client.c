@@ -21,6 +21,7 @@ struct pop3 {
     struct mr_mailbox mb; /* first: the driver's view */
     struct mr_pop3_parser *parser;
     char caps[2048];     /* " TOP UIDL SASL PLAIN LOGIN ... " upper-case */
+    char sasl[512];      /* CAPA's SASL line's mechanisms, upper-case */
     char stamp[256];     /* APOP timestamp from the greeting */
     char text[512];      /* the last status line's text */
     struct mr_buf lines; /* a multi-line answer being collected */
@@ -151,12 +152,17 @@ static int capa(struct pop3 *p, mr_error *err)
         return rc;
     }
     char *save = NULL; /* strtok_r: the scheduler's workers check accounts at once */
+    p->sasl[0] = '\0';
     for (char *line = strtok_r(p->lines.data ? p->lines.data : "", "\r\n", &save); line;
          line = strtok_r(NULL, "\r\n", &save)) {
         size_t used = strlen(p->caps);
         snprintf(p->caps + used, sizeof(p->caps) - used, "%s ", line);
+        if (strncasecmp(line, "SASL ", 5) == 0)
+            snprintf(p->sasl, sizeof(p->sasl), "%s", line + 5);
     }
     for (char *c = p->caps; *c; c++)
+        *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+    for (char *c = p->sasl; *c; c++)
         *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
     mr_session_step(&p->mb.s, "capabilities", 1, t0, "%s", p->caps + 1);
     return 0;
@@ -231,61 +237,104 @@ static int apop(struct pop3 *p, mr_error *err)
     return rc;
 }
 
-static int sasl_auth(struct pop3 *p, const char *mech, mr_error *err)
+/* RFC 2449 section 4: a command line is at most 255 octets with its CRLF. */
+#define POP3_COMMAND_MAX 255
+
+/* Frees a string that may hold a secret (a SASL payload). */
+static void free_secret(char *s)
 {
-    const struct mr_mailbox_config *c = p->mb.s.cfg;
-    struct mr_sasl *sasl = NULL;
-    struct mr_pop3_event ev;
-    char *answer = NULL, *cmd;
-    int done = 0;
-    int rc = mr_sasl_start(&sasl, mech, c->username, c->password, err);
-    if (rc)
-        return rc;
-    if (mr_sasl_client_first(mech) && (rc = mr_sasl_step(sasl, "", &answer, &done, err)) == 0)
-        cmd = mr_xasprintf("AUTH %s %s", mech, *answer ? answer : "=");
-    else
+    if (s)
+        memset(s, 0, strlen(s));
+    free(s);
+}
+
+/* AUTH MECH with the initial response when the line can carry it (RFC 5034
+ * section 4; "=" for an empty one): *initial is then used up. Otherwise
+ * AUTH MECH alone, and *initial goes after the server's "+". */
+static int auth_command(struct pop3 *p, const char *mech, char **initial, mr_error *err)
+{
+    char *cmd;
+    if (*initial && strlen("AUTH  \r\n") + strlen(mech) + strlen(*initial) <= POP3_COMMAND_MAX) {
+        cmd = mr_xasprintf("AUTH %s %s", mech, **initial ? *initial : "=");
+        free_secret(*initial);
+        *initial = NULL;
+    } else
         cmd = mr_xasprintf("AUTH %s", mech);
     mr_pop3_parser_expect(p->parser, 0);
+    int rc = mr_session_queue(&p->mb.s, cmd, 6 + strlen(mech), err);
+    free_secret(cmd);
+    return rc;
+}
+
+/* RFC 2449 and 3206: a passing condition, not a refused credential. */
+static int temporary(const char *text)
+{
+    return strncasecmp(text, "[SYS/TEMP]", 10) == 0 || strncasecmp(text, "[IN-USE]", 8) == 0 ||
+           strncasecmp(text, "[LOGIN-DELAY]", 13) == 0;
+}
+
+static int sasl_auth(struct pop3 *p, const char *mech, struct mr_mailbox_status *st, mr_error *err)
+{
+    const struct mr_mailbox_config *c = p->mb.s.cfg;
+    struct mr_sasl_login who = {c->username, c->password, c->bearer_token, c->host, c->port};
+    struct mr_sasl *sasl = NULL;
+    struct mr_pop3_event ev;
+    char *initial = NULL, *answer = NULL;
+    int done = 0;
+    int rc = mr_sasl_start(&sasl, mech, &who, err);
+    if (rc)
+        return rc;
+    if (mr_sasl_client_first(mech))
+        rc = mr_sasl_step(sasl, "", &initial, &done, err);
     if (rc == 0)
-        rc = mr_session_queue(&p->mb.s, cmd, 6 + strlen(mech), err);
-    free(cmd);
+        rc = auth_command(p, mech, &initial, err);
     while (rc == 0 && (rc = mr_session_flush(&p->mb.s, err)) == 0 &&
            (mr_session_expect_answer(&p->mb.s, "AUTH"), rc = status(p, &ev, err)) == 0 &&
            ev.type == MR_POP3_CONTINUE) {
-        free(answer);
-        answer = NULL;
-        rc = mr_sasl_step(sasl, p->text, &answer, &done, err);
+        if (initial) { /* the initial response the AUTH line could not carry */
+            answer = initial;
+            initial = NULL;
+        } else /* ev.text: the whole challenge (p->text may have cut it) */
+            rc = mr_sasl_step(sasl, ev.text, &answer, &done, err);
         if (rc == 0)
             rc = mr_session_queue(&p->mb.s, answer, 0, err);
+        free_secret(answer);
+        answer = NULL;
     }
-    free(answer);
+    /* a token still waiting for the "+" was never sent: the refusal was
+     * of the mechanism (the caller's own message then) */
+    if (rc == MR_ESERVER && mr_sasl_is_bearer(mech) && !initial)
+        rc = mr_sasl_bearer_refused(sasl, p->text, temporary(p->text), st, err);
+    free_secret(initial);
     mr_sasl_free(&sasl);
     return rc;
 }
 
-static const char *choose(struct pop3 *p, char *mech, size_t size)
+/* "auto": with a password the strongest SASL mechanism both sides know,
+ * else USER/PASS; with a bearer token OAUTHBEARER, else XOAUTH2 (sasl.h). */
+static int choose(struct pop3 *p, char *mech, size_t size, mr_error *err)
 {
-    const char *want = p->mb.s.cfg->auth;
-    if (want)
-        return want;
-    const char *sasl = strstr(p->caps, " SASL ");
-    if (sasl) {
-        char list[512];
-        snprintf(list, sizeof(list), "%.*s", (int)strcspn(sasl + 6, "\r\n"), sasl + 6);
-        if (mr_sasl_choose(list, mech, size) == 0)
-            return mech;
+    const struct mr_mailbox_config *c = p->mb.s.cfg;
+    int rc = mr_sasl_pick(c->auth, p->sasl, c->bearer_token != NULL, mech, size, err);
+    if (rc == MR_ENOTFOUND) {
+        snprintf(mech, size, "USER");
+        rc = 0;
     }
-    return "USER";
+    return rc;
 }
 
 static int login(struct pop3 *p, struct mr_mailbox_status *st, mr_error *err)
 {
-    char buf[32];
+    char mech[32];
     int64_t t0 = mr_now_ms();
-    const char *mech = choose(p, buf, sizeof(buf));
-    int rc = strcasecmp(mech, "USER") == 0   ? user_pass(p, err)
-             : strcasecmp(mech, "APOP") == 0 ? apop(p, err)
-                                             : sasl_auth(p, mech, err);
+    int rc = choose(p, mech, sizeof(mech), err);
+    if (rc) {
+        mr_session_step(&p->mb.s, "authentication", 0, t0, "%s", err->message);
+        return rc;
+    }
+    rc = strcasecmp(mech, "USER") == 0   ? user_pass(p, err)
+         : strcasecmp(mech, "APOP") == 0 ? apop(p, err)
+                                         : sasl_auth(p, mech, st, err);
     snprintf(st->mechanism, sizeof(st->mechanism), "%s", mech);
     if (rc == MR_ESERVER)
         rc = mr_error_set(err, MR_EAUTH, "auth", "the server refused the login (%s): %s", mech,

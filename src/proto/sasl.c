@@ -1,19 +1,33 @@
 #include "proto/sasl.h"
 
+#include "util/buf.h"
 #include "util/mem.h"
 
 #include <gsasl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+enum bearer_state {
+    BEARER_NONE,    /* a GNU SASL mechanism */
+    BEARER_START,   /* the initial response not yet sent */
+    BEARER_SENT,    /* sent: the server answers OK, or challenges with its error */
+    BEARER_REFUSED, /* the error challenge answered: NO / -ERR comes next */
+};
+
 struct mr_sasl {
     Gsasl *ctx;
     Gsasl_session *session;
     /* what a SCRAM SaltedPassword depends on, but salt and iterations */
     unsigned char identity[crypto_generichash_BYTES];
+    /* XOAUTH2, OAUTHBEARER */
+    enum bearer_state bearer;
+    char mech[16];
+    struct mr_sasl_login login; /* the caller's strings */
+    struct mr_sasl_bearer_error error;
 };
 
 /* --- SCRAM SaltedPassword cache --------------------------------------------
@@ -122,17 +136,82 @@ int mr_sasl_choose(const char *server_mechs, char *out, size_t size)
     return rc;
 }
 
+int mr_sasl_is_bearer(const char *mech)
+{
+    return mech && (strcasecmp(mech, "XOAUTH2") == 0 || strcasecmp(mech, "OAUTHBEARER") == 0);
+}
+
+int mr_sasl_pick(const char *want, const char *offered, int bearer, char *out, size_t size,
+                 mr_error *err)
+{
+    if (want && !!bearer != mr_sasl_is_bearer(want))
+        return mr_error_set(err, MR_EINVAL, "auth",
+                            bearer ? "the mechanism %s takes a password, and this account's "
+                                     "credential is an OAuth 2.0 token: choose auto, "
+                                     "OAUTHBEARER or XOAUTH2"
+                                   : "the mechanism %s takes an OAuth 2.0 token, and this "
+                                     "account's credential is a password: choose auto or a "
+                                     "password mechanism",
+                            want);
+    if (want) {
+        snprintf(out, size, "%s", want);
+        return 0;
+    }
+    if (!bearer)
+        return mr_sasl_choose(offered, out, size);
+    const char *mech = listed(offered, "OAUTHBEARER") ? "OAUTHBEARER"
+                       : listed(offered, "XOAUTH2")   ? "XOAUTH2"
+                                                      : NULL;
+    if (mech) {
+        snprintf(out, size, "%s", mech);
+        return 0;
+    }
+    size_t skip = strspn(offered, " "), n = strlen(offered);
+    while (n > skip && offered[n - 1] == ' ')
+        n--;
+    return mr_error_set(err, MR_EAUTH, "auth",
+                        "an OAuth 2.0 token needs OAUTHBEARER or XOAUTH2, and the server offers "
+                        "neither (%s%.*s)",
+                        n > skip ? "its SASL mechanisms: " : "it offers no SASL mechanism",
+                        (int)(n - skip < 200 ? n - skip : 200), offered + skip);
+}
+
 int mr_sasl_client_first(const char *mech)
 {
     return strcasecmp(mech, "PLAIN") == 0 || strncasecmp(mech, "SCRAM-", 6) == 0 ||
-           strcasecmp(mech, "NTLM") == 0;
+           strcasecmp(mech, "NTLM") == 0 || mr_sasl_is_bearer(mech);
 }
 
-int mr_sasl_start(struct mr_sasl **out, const char *mech, const char *user, const char *password,
+static int start_bearer(struct mr_sasl *s, const char *mech, const struct mr_sasl_login *login,
+                        mr_error *err)
+{
+    if (!login->bearer_token)
+        return mr_error_set(err, MR_EINVAL, "auth",
+                            "the mechanism %s takes an OAuth 2.0 token, and there is none", mech);
+    s->bearer = BEARER_START;
+    snprintf(s->mech, sizeof(s->mech), "%s",
+             strcasecmp(mech, "XOAUTH2") ? "OAUTHBEARER" : "XOAUTH2");
+    s->login = *login;
+    return 0;
+}
+
+int mr_sasl_start(struct mr_sasl **out, const char *mech, const struct mr_sasl_login *login,
                   mr_error *err)
 {
     struct mr_sasl *s = mr_xcalloc(1, sizeof(*s));
     *out = NULL;
+    if (mr_sasl_is_bearer(mech)) {
+        int rc = start_bearer(s, mech, login, err);
+        if (rc)
+            mr_sasl_free(&s);
+        *out = s;
+        return rc;
+    }
+    if (!login->password) {
+        mr_sasl_free(&s);
+        return mr_error_set(err, MR_EINVAL, "auth",
+                            "the mechanism %s takes a password, and there is none", mech);
+    }
     int rc = gsasl_init(&s->ctx);
     if (rc == GSASL_OK)
         rc = gsasl_client_start(s->ctx, mech, &s->session);
@@ -141,6 +220,7 @@ int mr_sasl_start(struct mr_sasl **out, const char *mech, const char *user, cons
         return mr_error_set(err, MR_EAUTH, "auth", "SASL mechanism %s: %s", mech,
                             gsasl_strerror(rc));
     }
+    const char *user = login->user ? login->user : "", *password = login->password;
     gsasl_property_set(s->session, GSASL_AUTHID, user);
     gsasl_property_set(s->session, GSASL_PASSWORD, password);
     if (strncasecmp(mech, "SCRAM-", 6) == 0) {
@@ -157,8 +237,30 @@ int mr_sasl_start(struct mr_sasl **out, const char *mech, const char *user, cons
     return 0;
 }
 
+static int step_bearer(struct mr_sasl *s, const char *challenge, char **answer, int *done,
+                       mr_error *err)
+{
+    *done = 1;
+    switch (s->bearer) {
+    case BEARER_START: /* AUTHENTICATE without SASL-IR: "+ " asks for it */
+        s->bearer = BEARER_SENT;
+        return mr_sasl_bearer_response(s->mech, &s->login, answer, err);
+    case BEARER_SENT: /* the server's error; the answer ends the exchange */
+        mr_sasl_bearer_error_parse(challenge, strlen(challenge), &s->error);
+        s->bearer = BEARER_REFUSED;
+        *answer = mr_xstrdup(strcmp(s->mech, "XOAUTH2") == 0 ? "" : "AQ==");
+        return 0;
+    default:
+        return mr_error_set(err, MR_EPROTO, "auth",
+                            "the server asked for more after the %s exchange had ended", s->mech);
+    }
+}
+
 int mr_sasl_step(struct mr_sasl *s, const char *challenge, char **answer, int *done, mr_error *err)
 {
+    *answer = NULL;
+    if (s->bearer != BEARER_NONE)
+        return step_bearer(s, challenge, answer, done, err);
     char *output = NULL;
     int rc = gsasl_step64(s->session, challenge, &output);
     if (rc != GSASL_OK && rc != GSASL_NEEDS_MORE) {
@@ -179,10 +281,224 @@ void mr_sasl_free(struct mr_sasl **sp)
     if (!s)
         return;
     sodium_memzero(s->identity, sizeof(s->identity));
+    sodium_memzero(&s->login, sizeof(s->login));
     if (s->session)
         gsasl_finish(s->session);
     if (s->ctx)
         gsasl_done(s->ctx);
     free(s);
     *sp = NULL;
+}
+
+/* --- bearer mechanisms: messages ------------------------------------------ */
+
+static int has_control(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* RFC 6750 section 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" /
+ * "~" / "+" / "/" ) *"=" */
+static int is_b64token(const char *t)
+{
+    size_t n = strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/");
+    return n > 0 && t[n + strspn(t + n, "=")] == '\0';
+}
+
+/* RFC 5801 section 4: a saslname with ',' and '=' as =2C and =3D. */
+static void put_saslname(struct mr_buf *b, const char *name)
+{
+    for (; *name; name++) {
+        if (*name == ',')
+            mr_buf_puts(b, "=2C");
+        else if (*name == '=')
+            mr_buf_puts(b, "=3D");
+        else
+            mr_buf_putc(b, *name);
+    }
+}
+
+static void bearer_message(const char *mech, const struct mr_sasl_login *l, struct mr_buf *b)
+{
+    const char *user = l->user ? l->user : "";
+    if (strcasecmp(mech, "XOAUTH2") == 0) {
+        mr_buf_puts(b, "user=");
+        mr_buf_puts(b, user);
+        mr_buf_putc(b, '\x01');
+    } else {
+        mr_buf_puts(b, "n,");
+        if (*user) {
+            mr_buf_puts(b, "a=");
+            put_saslname(b, user);
+        }
+        mr_buf_puts(b, ",\x01");
+        if (l->host && *l->host) {
+            mr_buf_puts(b, "host=");
+            mr_buf_puts(b, l->host);
+            mr_buf_putc(b, '\x01');
+        }
+        if (l->port > 0 && l->port <= 65535) {
+            char port[16];
+            snprintf(port, sizeof(port), "port=%d\x01", l->port);
+            mr_buf_puts(b, port);
+        }
+    }
+    mr_buf_puts(b, "auth=Bearer ");
+    mr_buf_puts(b, l->bearer_token);
+    mr_buf_puts(b, "\x01\x01");
+}
+
+int mr_sasl_bearer_response(const char *mech, const struct mr_sasl_login *login, char **out,
+                            mr_error *err)
+{
+    const char *t = login->bearer_token;
+    *out = NULL;
+    if (!t || !*t)
+        return mr_error_set(err, MR_EINVAL, "auth", "the OAuth 2.0 access token is empty");
+    if (strlen(t) > MR_SASL_TOKEN_MAX)
+        return mr_error_set(err, MR_EINVAL, "auth",
+                            "the OAuth 2.0 access token is longer than %d bytes",
+                            MR_SASL_TOKEN_MAX);
+    if (!is_b64token(t)) /* never name or show the token */
+        return mr_error_set(err, MR_EINVAL, "auth",
+                            "the OAuth 2.0 access token has characters a bearer token cannot "
+                            "have (RFC 6750)");
+    if (has_control(login->user) || has_control(login->host))
+        return mr_error_set(err, MR_EINVAL, "auth",
+                            "the user name or server address has control characters %s cannot "
+                            "carry",
+                            mech);
+    size_t user = login->user ? strlen(login->user) : 0,
+           host = login->host ? strlen(login->host) : 0;
+    struct mr_buf b;
+    mr_buf_init(&b, (size_t)-1 / 2);
+    /* all at once: a buffer that grew would leave copies of the token behind */
+    mr_buf_reserve_exact(&b, 3 * user + host + strlen(t) + 64);
+    bearer_message(mech, login, &b);
+    size_t size = sodium_base64_ENCODED_LEN(b.len, sodium_base64_VARIANT_ORIGINAL);
+    *out = mr_xmalloc(size);
+    sodium_bin2base64(*out, size, (const unsigned char *)b.data, b.len,
+                      sodium_base64_VARIANT_ORIGINAL);
+    sodium_memzero(b.data, b.len);
+    mr_buf_free(&b);
+    return 0;
+}
+
+/* --- bearer mechanisms: the server's error challenge ----------------------- */
+
+/* Copies what a server sent, fit to show: printable ASCII, others '?',
+ * control characters dropped, "..." where cut. */
+static void shown(char *dst, size_t size, const char *src, size_t len)
+{
+    size_t o = 0, i = 0;
+    for (; i < len && o + 1 < size; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (c >= 0x20 && c < 0x7f)
+            dst[o++] = (char)c;
+        else if (c >= 0x80)
+            dst[o++] = '?';
+    }
+    dst[o] = '\0';
+    if (i < len && size > 4)
+        memcpy(dst + (o > size - 4 ? size - 4 : o), "...", 4);
+}
+
+static void json_field(json_t *obj, const char *key, char *dst, size_t size)
+{
+    json_t *v = json_object_get(obj, key);
+    if (json_is_string(v))
+        shown(dst, size, json_string_value(v), json_string_length(v));
+}
+
+static int decode64(const char *in, size_t len, unsigned char *bin, size_t cap, size_t *got)
+{
+    const char *end = NULL;
+    if (sodium_base642bin(bin, cap, in, len, NULL, got, &end, sodium_base64_VARIANT_ORIGINAL) ==
+            0 &&
+        end == in + len)
+        return 0;
+    return sodium_base642bin(bin, cap, in, len, NULL, got, &end,
+                             sodium_base64_VARIANT_ORIGINAL_NO_PADDING) == 0 &&
+                   end == in + len
+               ? 0
+               : -1;
+}
+
+void mr_sasl_bearer_error_parse(const char *challenge, size_t len, struct mr_sasl_bearer_error *e)
+{
+    unsigned char bin[MR_SASL_CHALLENGE_MAX];
+    size_t got = 0;
+    memset(e, 0, sizeof(*e));
+    while (len && (challenge[len - 1] == ' ' || challenge[len - 1] == '\r'))
+        len--;
+    if (len == 0) {
+        snprintf(e->problem, sizeof(e->problem), "empty");
+        return;
+    }
+    if (len > MR_SASL_CHALLENGE_MAX) {
+        snprintf(e->problem, sizeof(e->problem), "too long (%zu bytes)", len);
+        return;
+    }
+    if (decode64(challenge, len, bin, sizeof(bin), &got) != 0) {
+        snprintf(e->problem, sizeof(e->problem), "not base64");
+        return;
+    }
+    json_error_t jerr;
+    json_t *obj = json_loadb((const char *)bin, got, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(obj))
+        snprintf(e->problem, sizeof(e->problem), "not a JSON object");
+    else {
+        json_field(obj, "status", e->status, sizeof(e->status));
+        json_field(obj, "scope", e->scope, sizeof(e->scope));
+        if (!e->status[0])
+            snprintf(e->problem, sizeof(e->problem), "no status");
+    }
+    json_decref(obj);
+}
+
+/* What to do about a status (RFC 6750 section 3.1; Google's XOAUTH2 gives
+ * HTTP codes). */
+static const char *advice(const char *status)
+{
+    if (strcmp(status, "invalid_token") == 0 || strcmp(status, "401") == 0)
+        return "; the token is invalid or expired: sign in again";
+    if (strcmp(status, "insufficient_scope") == 0 || strcmp(status, "403") == 0)
+        return "; the token lacks a scope the server needs: sign in again granting it";
+    return "";
+}
+
+int mr_sasl_bearer_refused(const struct mr_sasl *s, const char *server_words, int temporary,
+                           struct mr_mailbox_status *st, mr_error *err)
+{
+    const struct mr_sasl_bearer_error *e = &s->error;
+    int challenged = s->bearer == BEARER_REFUSED;
+    const char *words = server_words && *server_words ? server_words : "(no text)";
+    st->token_refused = s->bearer != BEARER_START && (challenged || !temporary);
+    snprintf(st->token_status, sizeof(st->token_status), "%s", challenged ? e->status : "");
+    if (s->bearer == BEARER_START) /* the mechanism itself, not the token */
+        return mr_error_set(err, MR_EAUTH, "auth",
+                            "the server refused %s before the token was sent: %s", s->mech, words);
+    if (!st->token_refused)
+        return mr_error_set(err, MR_EAUTH, "auth",
+                            "the server did not take the OAuth 2.0 token now (%s), for a "
+                            "passing reason: %s",
+                            s->mech, words);
+    if (!challenged)
+        return mr_error_set(err, MR_EAUTH, "auth",
+                            "the server refused the OAuth 2.0 access token (%s): %s", s->mech,
+                            words);
+    if (e->problem[0] && !e->status[0])
+        return mr_error_set(err, MR_EAUTH, "auth",
+                            "the server refused the OAuth 2.0 access token (%s); its error "
+                            "challenge could not be read (%s); the server said: %s",
+                            s->mech, e->problem, words);
+    return mr_error_set(err, MR_EAUTH, "auth",
+                        "the server refused the OAuth 2.0 access token (%s): status \"%s\", "
+                        "scope %s%s%s%s; the server said: %s",
+                        s->mech, e->status, e->scope[0] ? "\"" : "",
+                        e->scope[0] ? e->scope : "not given", e->scope[0] ? "\"" : "",
+                        advice(e->status), words);
 }
