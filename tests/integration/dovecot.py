@@ -19,6 +19,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(count):
+    """count different free ports: each held open until all are chosen (one
+    by one, the kernel may hand out the same port twice)."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def ensure_mail_user():
     try:
         return pwd.getpwnam(MAIL_USER)
@@ -50,7 +65,8 @@ class Dovecot:
         self.separator = separator
         self.dir = tempfile.mkdtemp(prefix=f"mr-dovecot-{name}-", dir="/tmp")
         os.chmod(self.dir, 0o755)
-        self.ports = {p: free_port() for p in ("imap", "imaps", "pop3", "pop3s")}
+        names = ("imap", "imaps", "pop3", "pop3s")
+        self.ports = dict(zip(names, free_ports(len(names))))
         self.cert = os.path.join(self.dir, "ssl", "cert.pem")
         self.users = {}
         self.pool_size = users
