@@ -40,6 +40,18 @@ const ttl = {
   refreshToken: seconds('refresh_token_ttl', 14 * 24 * 3600),
   deviceCode: seconds('device_code_ttl', 600),
 };
+// RFC 8628 polling: oidc-provider 8 sends no "interval" (so clients poll
+// every 5 s) and never "slow_down"; with device_poll_interval set, the
+// device authorization response carries it, and a poll of a device code
+// sooner than its interval after the previous one is answered slow_down
+// instead of authorization_pending, the code's interval growing by 5 s
+// (section 3.5).
+const devicePollInterval = config.device_poll_interval;
+if (devicePollInterval !== undefined && (!Number.isInteger(devicePollInterval) || devicePollInterval <= 0)) {
+  usage('device_poll_interval must be a positive whole number of seconds');
+}
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const polls = new Map(); // device code -> { last: ms, interval: s }
 const accessTokenFormat = config.access_token_format ?? 'opaque';
 if (!['opaque', 'jwt'].includes(accessTokenFormat)) usage('access_token_format is "opaque" or "jwt"');
 
@@ -175,6 +187,7 @@ server.listen(port, '127.0.0.1', () => {
       ctx.query = { ...ctx.query, prompt: [ctx.query.prompt, 'consent'].filter(Boolean).join(' ') };
     }
     await next();
+    if (devicePollInterval && ctx.method === 'POST') pacePolls(ctx);
     // the built-in pages import a web font from Google: nothing leaves 127.0.0.1
     if (typeof ctx.body === 'string' && ctx.response.is('html')) {
       ctx.body = ctx.body.replace(/@import url\(https:\/\/fonts\.googleapis\.com[^)]*\);?/g, '');
@@ -185,6 +198,23 @@ server.listen(port, '127.0.0.1', () => {
   server.on('request', provider.callback());
   process.stdout.write(`oidc-provider listening on ${issuer}\n`);
 });
+
+function pacePolls(ctx) {
+  if (ctx.path === '/device/auth' && ctx.status === 200 && ctx.body?.device_code) {
+    ctx.body = { ...ctx.body, interval: devicePollInterval };
+    polls.set(ctx.body.device_code, { last: 0, interval: devicePollInterval });
+  } else if (ctx.path === '/token' && ctx.oidc?.params?.grant_type === DEVICE_GRANT) {
+    const poll = polls.get(ctx.oidc.params.device_code);
+    if (!poll) return;
+    const now = Date.now();
+    if (ctx.body?.error === 'authorization_pending' && now - poll.last < poll.interval * 1000) {
+      poll.interval += 5;
+      ctx.body = { error: 'slow_down', error_description: `poll at most every ${poll.interval} s` };
+    }
+    poll.last = now;
+    if (ctx.status === 200) polls.delete(ctx.oidc.params.device_code);
+  }
+}
 
 function stop() {
   server.close(() => process.exit(0));
