@@ -108,7 +108,8 @@ class Dovecot:
             # then 15 s before the next attempt is even looked at) although
             # 127.0.0.0/8 is a trusted network: the tests refuse tokens on
             # purpose, so this instance keeps no penalties at all
-            listeners += "service anvil {\n  unix_listener anvil-auth-penalty {\n    mode = 0\n  }\n}\n"
+            listeners += ("service anvil {\n  unix_listener anvil-auth-penalty {\n"
+                          "    mode = 0\n  }\n}\n")
         tuning = ("  service_count = 0\n  process_min_avail = 1\n  process_limit = 1\n"
                   if self.high_performance else "")
         if self.high_performance:

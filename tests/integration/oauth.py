@@ -75,8 +75,8 @@ class _Forms(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self._form = {"action": a.get("action") or "", "method": (a.get("method") or "get").lower(),
-                          "id": a.get("id"), "inputs": []}
+            self._form = {"action": a.get("action") or "", "id": a.get("id"), "inputs": [],
+                          "method": (a.get("method") or "get").lower()}
             self.forms.append(self._form)
         elif tag == "input" and self._form is not None and a.get("name"):
             self._form["inputs"].append((a["name"], a.get("value") or "", a.get("type") or "text"))
@@ -114,7 +114,10 @@ def pkce_pair():
 
 class OAuthServer:
     """access_token_ttl, client_credentials_ttl, refresh_token_ttl,
-    device_code_ttl: seconds (a few, to see tokens expire); access_token_format:
+    device_code_ttl: seconds (a few, to see tokens expire);
+    device_poll_interval: seconds, sent as the device flow's "interval" and
+    enforced with slow_down (None: oidc-provider's own behaviour, neither);
+    access_token_format:
     "opaque" (introspectable, revocable) or "jwt" (signed RS256, neither).
     mailbox: the user name the client-credentials client's tokens are good
     for at Dovecot (the "username" claim; see tests/oauth/README.md).
@@ -124,7 +127,7 @@ class OAuthServer:
 
     def __init__(self, name="main", access_token_ttl=3600, client_credentials_ttl=None,
                  refresh_token_ttl=14 * 24 * 3600, device_code_ttl=600,
-                 access_token_format="opaque", rotate_refresh_token=True,
+                 device_poll_interval=None, access_token_format="opaque", rotate_refresh_token=True,
                  mailbox="app-mailbox", clients=None, redirect_uris=(REDIRECT_URI,)):
         self.dir = tempfile.mkdtemp(prefix=f"mr-oauth-{name}-", dir="/tmp")
         self.log_path = os.path.join(self.dir, "server.log")
@@ -138,6 +141,8 @@ class OAuthServer:
             "access_token_format": access_token_format,
             "rotate_refresh_token": rotate_refresh_token,
         }
+        if device_poll_interval is not None:
+            self.settings["device_poll_interval"] = device_poll_interval
 
         def secret():
             return secrets.token_urlsafe(24)
@@ -224,7 +229,10 @@ class OAuthServer:
         """The settings of Dovecot's dovecot-oauth2.conf.ext for this server:
         RFC 7662 introspection as the client "dovecot" (HTTP Basic from the
         URL's user and password, which oidc-provider takes as
-        client_secret_basic), the user name from the "username" claim."""
+        client_secret_basic), the user name from the "username" claim, the
+        token good only while introspection says "active": true. (Dovecot
+        2.3's "issuers" applies to locally validated JWTs only; no auth
+        cache, so a revoked token is refused at once.)"""
         d = self.clients["dovecot"]
         split = urllib.parse.urlsplit(self.introspection_endpoint)
         auth = f"{urllib.parse.quote(d['client_id'], safe='')}:" \
@@ -236,7 +244,6 @@ class OAuthServer:
             "username_attribute": "username",
             "active_attribute": "active",
             "active_value": "true",
-            "issuers": self.issuer,
             "openid_configuration_url": self.issuer + "/.well-known/openid-configuration",
             "timeout_msecs": "10000",
         }
@@ -259,7 +266,8 @@ class OAuthServer:
         body for a public client."""
         c = self.clients[client]
         fields = {k: v for k, v in fields.items() if v is not None}
-        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "Accept": "application/json"}
         if c.get("client_secret"):
             pair = (urllib.parse.quote_plus(c["client_id"]) + ":" +
                     urllib.parse.quote_plus(c["client_secret"]))
@@ -307,17 +315,23 @@ class OAuthServer:
 
     def device_flow(self, login, client="public", scope=f"{OFFLINE} {MICROSOFT_IMAP}",
                     timeout=30):
-        """The whole device flow with the test as the user: the token response."""
+        """The whole device flow with the test as the user: the token response.
+        Polls as RFC 8628 says (interval, 5 s more on slow_down), but first
+        right after the user's approval."""
         auth = self.device_authorization(client, scope)
         self.play_user(auth["verification_uri_complete"], login)
+        interval = auth.get("interval", 5)
         deadline = time.time() + timeout
         while True:
             try:
                 return self.device_token(auth["device_code"], client)
             except OAuthError as e:
-                if e.error not in ("authorization_pending", "slow_down") or time.time() > deadline:
+                if e.error == "slow_down":
+                    interval += 5
+                if e.error not in ("authorization_pending", "slow_down") or \
+                        time.time() + interval > deadline:
                     raise
-            time.sleep(0.2)
+            time.sleep(interval)
 
     def authorization_code(self, login, client="public", scope=f"{OFFLINE} {MICROSOFT_IMAP}",
                            redirect_uri=REDIRECT_URI):

@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 
 from dovecot import POOL_PASSWORD, Dovecot
-from oauth import (GOOGLE, MICROSOFT_APP, MICROSOFT_IMAP, MICROSOFT_POP, OFFLINE,
+from oauth import (DEVICE_GRANT, GOOGLE, MICROSOFT_APP, MICROSOFT_IMAP, MICROSOFT_POP, OFFLINE,
                    OAuthError, OAuthServer, oauthbearer, xoauth2)
 
 SHORT_TTL = 2  # seconds: the "short" client's access tokens
@@ -43,8 +43,7 @@ class OAuthInfraTest(unittest.TestCase):
     def setUpClass(cls):
         cls.app_user = "user000"  # the mailbox of the app-only (client credentials) client
         short = {"client_id": "mailroom-short", "client_secret": secrets.token_urlsafe(24),
-                 "grant_types": ["client_credentials", "urn:ietf:params:oauth:grant-type:device_code",
-                                 "refresh_token"],
+                 "grant_types": ["client_credentials", DEVICE_GRANT, "refresh_token"],
                  "response_types": [], "redirect_uris": [], "mailbox": cls.app_user,
                  "access_token_ttl": SHORT_TTL}
         cls.oauth = OAuthServer(mailbox=cls.app_user, clients={"short": short}).start()
@@ -202,8 +201,7 @@ class OAuthInfraTest(unittest.TestCase):
             url = getattr(self.oauth, endpoint + "_endpoint")
             self.assertTrue(url.startswith(self.oauth.issuer + "/"), url)
             self.assertEqual(meta[endpoint + "_endpoint"], url)
-        for grant in ("authorization_code", "refresh_token", "client_credentials",
-                      "urn:ietf:params:oauth:grant-type:device_code"):
+        for grant in ("authorization_code", "refresh_token", "client_credentials", DEVICE_GRANT):
             self.assertIn(grant, meta["grant_types_supported"])
         self.assertEqual(meta["code_challenge_methods_supported"], ["S256"])
 
@@ -241,7 +239,8 @@ class OAuthInfraTest(unittest.TestCase):
         self.d.deliver(user, message("one"))
         self.d.deliver(user, message("two"))
         auth = self.oauth.device_authorization(scope=f"{OFFLINE} {MICROSOFT_IMAP} {MICROSOFT_POP}")
-        self.assertRegex(auth["user_code"], r"^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$")
+        base20 = "[BCDFGHJKLMNPQRSTVWXZ]{4}"  # oidc-provider's charset and mask ****-****
+        self.assertRegex(auth["user_code"], f"^{base20}-{base20}$")
         self.assertEqual(auth["verification_uri"], self.oauth.issuer + "/device")
         self.assertIn("expires_in", auth)
         with self.assertRaises(OAuthError) as e:  # before the user has approved
@@ -291,6 +290,28 @@ class OAuthInfraTest(unittest.TestCase):
         with self.assertRaises(OAuthError) as e:
             self.oauth.refresh(tokens["refresh_token"], client="device")
         self.assertEqual(e.exception.error, "invalid_grant")
+
+    def test_device_flow_pacing_and_expiry(self):
+        """device_poll_interval: "interval" in the response, slow_down (and 5 s
+        more) for a poll too soon; an unused device code expires."""
+        s = OAuthServer(name="pace", device_poll_interval=1, device_code_ttl=2).start()
+        self.addCleanup(s.stop)
+        auth = s.device_authorization()
+        self.assertEqual((auth["interval"], auth["expires_in"]), (1, 2))
+        errors = []
+        for _ in range(3):
+            with self.assertRaises(OAuthError) as e:
+                s.device_token(auth["device_code"])
+            errors.append((e.exception.error, e.exception.description))
+        self.assertEqual(errors[0][0], "authorization_pending")
+        self.assertEqual(errors[1:], [("slow_down", "poll at most every 6 s"),
+                                      ("slow_down", "poll at most every 11 s")])
+        time.sleep(2.5)
+        with self.assertRaises(OAuthError) as e:
+            s.device_token(auth["device_code"])
+        self.assertEqual((e.exception.status, e.exception.error), (400, "expired_token"))
+        tokens = s.device_flow(self.d.take_user())  # approved, then the first poll
+        self.assertIn("refresh_token", tokens)
 
     def test_authorization_code_with_pkce(self):
         """The console's flow: login and consent pages, back to the
@@ -379,6 +400,30 @@ class OAuthInfraTest(unittest.TestCase):
         fresh = self.oauth.refresh(tokens["refresh_token"], client="short")
         self.assert_accepted(user, fresh["access_token"], 0, protos=("pop3",),
                              securities=("none",), mechanisms=("OAUTHBEARER",))
+
+    def test_provider_down_is_a_temporary_failure(self):
+        """No introspection possible: a temporary failure, without an error
+        challenge, which a client should retry (not "sign in again")."""
+        s = OAuthServer(name="down", mailbox="user000").start()
+        self.addCleanup(s.stop)
+        d = Dovecot(name="oauth-down", users=1, tls=False, oauth2=s.dovecot_oauth2()).start()
+        self.addCleanup(d.stop)
+        token = s.client_credentials()["access_token"]
+        s.stop()
+        for mech in MECHANISMS:
+            with self.subTest(mech=mech):
+                m = imaplib.IMAP4("127.0.0.1", d.ports["imap"], timeout=15)
+                self.addCleanup(m.shutdown)
+                line, challenge = self.imap_auth(m, mech, "user000", token, m.port)
+                self.assertIsNone(challenge)
+                self.assertRegex(line,
+                                 rb"^T1 NO \[UNAVAILABLE\] Temporary authentication failure\.")
+                p = poplib.POP3("127.0.0.1", d.ports["pop3"], timeout=15)
+                self.addCleanup(p.close)
+                line, challenge = self.pop3_auth(p, mech, "user000", token, d.ports["pop3"])
+                self.assertIsNone(challenge)
+                self.assertRegex(line, rb"^-ERR \[SYS/TEMP\] Temporary authentication failure\.")
+        self.assertIn("Introspection failed: connect(", d.log())
 
     # --- the fixture itself -------------------------------------------------
     def test_jwt_access_tokens(self):
