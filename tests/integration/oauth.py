@@ -117,17 +117,21 @@ class OAuthServer:
     device_code_ttl: seconds (a few, to see tokens expire);
     device_poll_interval: seconds, sent as the device flow's "interval" and
     enforced with slow_down (None: oidc-provider's own behaviour, neither);
-    access_token_format:
+    access_token_bits: the randomness of an opaque access token, 6 bits a
+    character (256: 43 characters; at most 3072: 512, longer than a POP3
+    AUTH line can carry); access_token_format:
     "opaque" (introspectable, revocable) or "jwt" (signed RS256, neither).
     mailbox: the user name the client-credentials client's tokens are good
     for at Dovecot (the "username" claim; see tests/oauth/README.md).
     clients: more clients, {name: metadata} (oidc-provider's snake_case
-    client metadata, plus "mailbox", "access_token_ttl", "refresh_token_ttl").
+    client metadata, plus "mailbox", "access_token_ttl", "refresh_token_ttl",
+    "access_token_bits").
     Each client's metadata, with its secret, is in self.clients[name]."""
 
     def __init__(self, name="main", access_token_ttl=3600, client_credentials_ttl=None,
                  refresh_token_ttl=14 * 24 * 3600, device_code_ttl=600,
-                 device_poll_interval=None, access_token_format="opaque", rotate_refresh_token=True,
+                 device_poll_interval=None, access_token_format="opaque", access_token_bits=256,
+                 rotate_refresh_token=True,
                  mailbox="app-mailbox", clients=None, redirect_uris=(REDIRECT_URI,)):
         self.dir = tempfile.mkdtemp(prefix=f"mr-oauth-{name}-", dir="/tmp")
         self.log_path = os.path.join(self.dir, "server.log")
@@ -139,6 +143,7 @@ class OAuthServer:
             "refresh_token_ttl": refresh_token_ttl,
             "device_code_ttl": device_code_ttl,
             "access_token_format": access_token_format,
+            "access_token_bits": access_token_bits,
             "rotate_refresh_token": rotate_refresh_token,
         }
         if device_poll_interval is not None:

@@ -27,6 +27,7 @@ from oauth import (DEVICE_GRANT, GOOGLE, MICROSOFT_APP, MICROSOFT_IMAP, MICROSOF
                    OAuthError, OAuthServer, oauthbearer, xoauth2)
 
 SHORT_TTL = 2  # seconds: the "short" client's access tokens
+LONG_BITS = 3000  # the "long" client's access tokens: 500 characters
 SECURITIES = ("none", "starttls", "tls")
 MECHANISMS = ("XOAUTH2", "OAUTHBEARER")
 IMAP_REFUSED = b"NO [AUTHENTICATIONFAILED] Authentication failed."
@@ -46,7 +47,11 @@ class OAuthInfraTest(unittest.TestCase):
                  "grant_types": ["client_credentials", DEVICE_GRANT, "refresh_token"],
                  "response_types": [], "redirect_uris": [], "mailbox": cls.app_user,
                  "access_token_ttl": SHORT_TTL}
-        cls.oauth = OAuthServer(mailbox=cls.app_user, clients={"short": short}).start()
+        long = {"client_id": "mailroom-long", "client_secret": secrets.token_urlsafe(24),
+                "grant_types": ["client_credentials"], "response_types": [], "redirect_uris": [],
+                "mailbox": cls.app_user, "access_token_bits": LONG_BITS}
+        cls.oauth = OAuthServer(mailbox=cls.app_user,
+                                clients={"short": short, "long": long}).start()
         cls.addClassCleanup(cls.oauth.stop)
         cls.d = Dovecot(name="oauth", users=12, oauth2=cls.oauth.dovecot_oauth2()).start()
         cls.addClassCleanup(cls.d.stop)
@@ -230,6 +235,25 @@ class OAuthInfraTest(unittest.TestCase):
         with self.assertRaises(OAuthError) as e:
             self.oauth.client_credentials(client="wrong-secret")
         self.assertEqual((e.exception.status, e.exception.error), (401, "invalid_client"))
+
+    def test_long_tokens(self):
+        """A 500-character token: IMAP takes it in the AUTHENTICATE line
+        (SASL-IR); POP3's AUTH line holds 255 octets (RFC 2449, RFC 5034), so
+        the initial response follows the server's empty "+ " instead."""
+        token = self.oauth.client_credentials(client="long")["access_token"]
+        self.assertEqual(len(token), 500)
+        self.assertTrue(self.oauth.introspect(token)["active"])
+        self.assert_accepted(self.app_user, token, 1, protos=("imap",), securities=("tls",))
+        for mech in MECHANISMS:
+            with self.subTest(mech=mech):
+                p = self.pop3("starttls")
+                ir = self.initial_response(mech, self.app_user, token, self.d.ports["pop3"])
+                self.assertGreater(len(f"AUTH {mech} {ir}\r\n"), 255)
+                p.sock.sendall(f"AUTH {mech}\r\n".encode())
+                self.assertEqual(p.file.readline(), b"+ \r\n")
+                p.sock.sendall(ir.encode() + b"\r\n")
+                self.assertEqual(p.file.readline(), b"+OK Logged in.\r\n")
+                self.assertEqual(p.stat()[0], 1)
 
     def test_device_flow_refresh_and_rotation(self):
         """RFC 8628 with the test playing the user at the verification page;

@@ -53,6 +53,12 @@ if (devicePollInterval !== undefined && (!Number.isInteger(devicePollInterval) |
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const polls = new Map(); // device code -> { last: ms, interval: s }
 const accessTokenFormat = config.access_token_format ?? 'opaque';
+// random bits in an opaque access token, 6 a character (256: 43
+// characters; at most 3072, 512 characters, nanoid's limit). Microsoft's
+// tokens run to 2 KB, which a POP3 AUTH line (255 octets) cannot hold.
+const bitsOk = (bits) => Number.isInteger(bits) && bits >= 128 && bits <= 3072;
+const accessTokenBits = config.access_token_bits ?? 256;
+if (!bitsOk(accessTokenBits)) usage('access_token_bits must be a whole number from 128 to 3072');
 if (!['opaque', 'jwt'].includes(accessTokenFormat)) usage('access_token_format is "opaque" or "jwt"');
 
 // Resource servers (RFC 8707): the providers encode the API in the scope
@@ -84,13 +90,17 @@ const configuration = {
   // Metadata of our own: "mailbox", the user name a client-credentials
   // token of this client is good for (Microsoft app-only access: the mailbox
   // is the login name); "access_token_ttl" and "refresh_token_ttl", this
-  // client's lifetimes (seconds) instead of the server's.
+  // client's lifetimes (seconds), and "access_token_bits", instead of the
+  // server's.
   extraClientMetadata: {
-    properties: ['mailbox', 'access_token_ttl', 'refresh_token_ttl'],
+    properties: ['mailbox', 'access_token_ttl', 'refresh_token_ttl', 'access_token_bits'],
     validator(ctx, key, value) {
       if (value === undefined) return;
       if (key === 'mailbox' && typeof value !== 'string') {
         throw new errors.InvalidClientMetadata('mailbox must be a string');
+      }
+      if (key === 'access_token_bits' && !bitsOk(value)) {
+        throw new errors.InvalidClientMetadata('access_token_bits must be from 128 to 3072');
       }
       if (key !== 'mailbox' && (!Number.isInteger(value) || value <= 0)) {
         throw new errors.InvalidClientMetadata(`${key} must be a positive whole number`);
@@ -98,6 +108,12 @@ const configuration = {
     },
   },
   jwks: { keys: [signingKey] },
+  formats: {
+    bitsOfOpaqueRandomness(ctx, token) {
+      if (token.kind !== 'AccessToken' && token.kind !== 'ClientCredentials') return 256;
+      return ctx?.oidc?.client?.access_token_bits ?? accessTokenBits;
+    },
+  },
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },
   // any login name, any password (devInteractions); the account id, and so
   // "sub", is the login name
