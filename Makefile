@@ -14,6 +14,8 @@ deps:
 	scripts/deps.sh
 	@[ -d tests/e2e/node_modules/playwright-core ] || \
 		(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+	@[ -d tests/oauth/node_modules/oidc-provider ] || \
+		(cd tests/oauth && npm ci --no-audit --no-fund --loglevel=error)
 
 build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -19,6 +19,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(count):
+    """count different free ports: each held open until all are chosen (one
+    by one, the kernel may hand out the same port twice)."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def ensure_mail_user():
     try:
         return pwd.getpwnam(MAIL_USER)
@@ -29,6 +44,7 @@ def ensure_mail_user():
 
 
 POOL_PASSWORD = "pool-Pw-Quokka-42"
+PASSWORD_MECHANISMS = "plain login cram-md5 scram-sha-1 scram-sha-256 apop"
 
 
 class Dovecot:
@@ -37,11 +53,17 @@ class Dovecot:
     unknown for a moment; tests take fresh users from this pool instead."""
 
     def __init__(self, tls=True, separator=".", name="main", users=80, scheme="PLAIN",
-                 high_performance=False, cert_san="DNS:localhost,IP:127.0.0.1"):
+                 high_performance=False, cert_san="DNS:localhost,IP:127.0.0.1", oauth2=None):
         """scheme: how passwords are stored; PLAIN (every mechanism works, and
         Dovecot salts SCRAM afresh on each login) or SCRAM-SHA-256 (Dovecot's
-        recommended storage: a fixed salt, as on a real server)."""
+        recommended storage: a fixed salt, as on a real server).
+        oauth2: the settings of dovecot-oauth2.conf.ext (a dict, e.g.
+        oauth.OAuthServer.dovecot_oauth2()): XOAUTH2 and OAUTHBEARER offered
+        too, their bearer tokens checked by a passdb oauth2 (introspection at
+        the authorization server); the users' mail stays in the passwd file's
+        homes, and passwords keep working with the other mechanisms."""
         self.tls = tls
+        self.oauth2 = oauth2
         self.scheme = scheme
         self.cert_san = cert_san  # the names the server's certificate is good for
         # benchmarks: Dovecot's "high-performance" login mode and reused mail
@@ -50,7 +72,8 @@ class Dovecot:
         self.separator = separator
         self.dir = tempfile.mkdtemp(prefix=f"mr-dovecot-{name}-", dir="/tmp")
         os.chmod(self.dir, 0o755)
-        self.ports = {p: free_port() for p in ("imap", "imaps", "pop3", "pop3s")}
+        names = ("imap", "imaps", "pop3", "pop3s")
+        self.ports = dict(zip(names, free_ports(len(names))))
         self.cert = os.path.join(self.dir, "ssl", "cert.pem")
         self.users = {}
         self.pool_size = users
@@ -80,6 +103,13 @@ class Dovecot:
         ssl = (f"ssl = yes\nssl_cert = <{d}/ssl/cert.pem\nssl_key = <{d}/ssl/key.pem"
                if self.tls else "ssl = no")
         listeners = ""
+        if self.oauth2:
+            # Dovecot 2.3 penalises a failed XOAUTH2/OAUTHBEARER per IP (4, 8,
+            # then 15 s before the next attempt is even looked at) although
+            # 127.0.0.0/8 is a trusted network: the tests refuse tokens on
+            # purpose, so this instance keeps no penalties at all
+            listeners += ("service anvil {\n  unix_listener anvil-auth-penalty {\n"
+                          "    mode = 0\n  }\n}\n")
         tuning = ("  service_count = 0\n  process_min_avail = 1\n  process_limit = 1\n"
                   if self.high_performance else "")
         if self.high_performance:
@@ -94,6 +124,19 @@ class Dovecot:
             listeners += (f"service {proto}-login {{\n  {chroot}\n{tuning}"
                           f"  inet_listener {proto} {{\n    address = 127.0.0.1\n"
                           f"    port = {self.ports[proto]}\n  }}\n{secure}}}\n")
+        oauth2_passdb = ""
+        if self.oauth2:
+            # the passwd file answers for passwords only, and the tokens go to
+            # the authorization server only: a password is no token, nor a
+            # token a password
+            oauth2_passdb = (f"  mechanisms = {PASSWORD_MECHANISMS}\n}}\npassdb {{\n"
+                             f"  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                             f"  args = {d}/dovecot-oauth2.conf.ext\n")
+            # it holds the introspection client's secret: for Dovecot's auth
+            # process (root, or the user running the tests) only
+            path = os.path.join(d, "dovecot-oauth2.conf.ext")
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
+                fh.writelines(f"{k} = {v}\n" for k, v in self.oauth2.items())
         conf = f"""# private test instance written by tests/integration/dovecot.py
 instance_name = mailroom-test-{os.path.basename(d)}
 base_dir = {d}/run
@@ -110,7 +153,7 @@ first_valid_uid = {self.uid}
 first_valid_gid = {self.gid}
 {ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256 apop
+auth_mechanisms = {PASSWORD_MECHANISMS}{" xoauth2 oauthbearer" if self.oauth2 else ""}
 auth_verbose = yes
 # tests fail logins on purpose: no growing per-IP penalty for loopback
 login_trusted_networks = 127.0.0.0/8
@@ -125,7 +168,7 @@ namespace inbox {{
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {d}/passwd
-}}
+{oauth2_passdb}}}
 userdb {{
   driver = passwd-file
   args = username_format=%u {d}/passwd
