@@ -11,7 +11,8 @@
 
 /* The documented SASL mechanisms, and the two POP3 logins that are not SASL. */
 static const char *const sasl_mechanisms[] = {
-    "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", "NTLM", NULL,
+    "PLAIN", "LOGIN",       "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256",
+    "NTLM",  "OAUTHBEARER", "XOAUTH2",  NULL,
 };
 static const char *const pop3_only_mechanisms[] = {"USER", "APOP", NULL};
 
@@ -58,8 +59,9 @@ const struct mr_field mr_account_fields[] = {
     {"ca_file", "CA certificates file", MR_FIELD_TEXT, "a PEM file, empty for none", AT(ca_file), 0,
      0, 1, NULL},
     {"auth", "Authentication mechanism", MR_FIELD_TEXT,
-     "auto|PLAIN|LOGIN|CRAM-MD5|SCRAM-SHA-1|SCRAM-SHA-256|NTLM (POP3 also USER|APOP)", AT(auth), 0,
-     0, 1, NULL},
+     "auto|PLAIN|LOGIN|CRAM-MD5|SCRAM-SHA-1|SCRAM-SHA-256|NTLM|OAUTHBEARER|XOAUTH2 (POP3 also "
+     "USER|APOP)",
+     AT(auth), 0, 0, 1, NULL},
 };
 const size_t mr_account_field_count = sizeof(mr_account_fields) / sizeof(mr_account_fields[0]);
 

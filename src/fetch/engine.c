@@ -2,6 +2,7 @@
 
 #include "fetch/pipeline.h"
 #include "mime/summary.h"
+#include "oauth/oauth.h"
 #include "proto/pop3_parse.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -119,12 +120,55 @@ int mr_test_connector(struct mr_registry *r, int64_t connector_id, const char *h
 /* --- from an account to a session configuration -------------------------- */
 
 struct prepared {
+    struct mr_registry *r;
     struct mr_credential cred;
-    struct mr_secret *secret;
+    struct mr_secret *secret; /* the password, or an oauth2 credential's access token */
+    struct mr_oauth_token_info token;
     struct mr_loaded_proxy proxy;
     int has_proxy;
     struct mr_mailbox_config cfg;
 };
+
+/* An oauth2 credential's access token (force: the server refused the one
+ * it had), and the "token" step of Test connection: where it came from and
+ * until when it is good, never the token. */
+static int account_token(struct prepared *p, int force, struct mr_steps *steps, mr_error *err)
+{
+    int64_t t0 = mr_now_ms();
+    mr_secret_free(&p->secret);
+    int rc = mr_oauth_access_token(p->r, p->cred.id, force, &p->secret, &p->token, err);
+    if (rc) {
+        mr_steps_add(steps, "token", 0, mr_now_ms() - t0, "%s", err->message);
+        return rc;
+    }
+    char until[32];
+    time_t at = (time_t)p->token.expires_at;
+    struct tm tm;
+    strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&at, &tm));
+    mr_steps_add(
+        steps, "token", 1, mr_now_ms() - t0, "%s access token of %s (%s), good until %s%s%s",
+        p->token.refreshed ? "a new" : "the stored", mr_oauth_provider_name(p->cred.oauth.provider),
+        mr_oauth_flow_name(p->cred.oauth.flow), until, p->token.scope[0] ? "; scopes: " : "",
+        p->token.scope);
+    p->cfg.bearer_token = p->secret->data;
+    return 0;
+}
+
+/* The mail server refused the access token: one new token from the
+ * provider, and the caller logs in once more. A fresh token refused too
+ * is recorded on the credential. */
+static int renew_token(struct prepared *p, const struct mr_mailbox_status *st, int rc,
+                       struct mr_steps *steps, mr_error *err)
+{
+    if (p->cred.kind != MR_CREDENTIAL_OAUTH2 || !st->token_refused)
+        return rc;           /* not about the token: no second try */
+    if (!p->token.refreshed) /* the stored token: perhaps revoked early */
+        return account_token(p, 1, steps, err);
+    mr_error ignored = {0};
+    mr_store_credential_set_token_state(p->r->store, p->cred.id, MR_TOKEN_REFUSED, err->message,
+                                        &ignored);
+    return rc;
+}
 
 static int prepare(struct mr_registry *r, const struct mr_account *a,
                    const struct mr_fetch_options *o, struct mr_steps *steps, struct prepared *p,
@@ -141,8 +185,11 @@ static int prepare(struct mr_registry *r, const struct mr_account *a,
     }
     if (rc)
         return rc;
+    p->r = r;
     rc = mr_store_credential_get(r->store, a->credential_id, &p->cred, err);
-    if (rc == 0)
+    if (rc == 0 && p->cred.kind == MR_CREDENTIAL_OAUTH2)
+        rc = account_token(p, 0, steps, err);
+    else if (rc == 0)
         rc = mr_registry_credential_secret(r, a->credential_id, &p->secret, err);
     if (rc)
         return rc;
@@ -153,7 +200,10 @@ static int prepare(struct mr_registry *r, const struct mr_account *a,
     c->verify_certificate = !a->skip_certificate;
     c->ca_file = a->ca_file;
     c->username = p->cred.username;
-    c->password = p->secret->data;
+    if (p->cred.kind == MR_CREDENTIAL_OAUTH2)
+        c->bearer_token = p->secret->data;
+    else
+        c->password = p->secret->data;
     c->auth = a->auth;
     c->folder = mr_account_folder(a);
     c->read_only = a->keep_copy;
@@ -815,6 +865,12 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
     run.size_tolerance_pct = (unsigned)a.size_tolerance; /* the account's; 0: exact */
     if (rc == 0)
         rc = open_mailbox(&run, &p.cfg, keep, fp, err);
+    if (rc && run.st.token_refused && renew_token(&p, &run.st, rc, NULL, err) == 0) {
+        memset(&run.st, 0, sizeof(run.st));
+        rc = open_mailbox(&run, &p.cfg, keep, fp, err);
+        if (rc)
+            renew_token(&p, &run.st, rc, NULL, err); /* a fresh one refused: recorded */
+    }
     if (rc == 0)
         rc = fetch_all(&run, err);
     /* a session that did all it was asked can serve the next check */
@@ -852,8 +908,15 @@ int mr_test_account(struct mr_registry *r, const struct mr_account *a,
         mr_steps_add(&res->steps, "settings", 0, 0, "%s", err->message);
     p.cfg.read_only = 1; /* a test changes nothing on the server */
     const struct mr_mailbox_driver *drv = mr_mailbox_driver_for(a->protocol);
+    memset(&st, 0, sizeof(st));
     if (rc == 0)
         rc = drv->open(&mb, &p.cfg, &st, err);
+    if (rc && st.token_refused && renew_token(&p, &st, rc, &res->steps, err) == 0) {
+        memset(&st, 0, sizeof(st));
+        rc = drv->open(&mb, &p.cfg, &st, err);
+        if (rc)
+            renew_token(&p, &st, rc, &res->steps, err);
+    }
     struct mr_message_ref *refs = NULL;
     size_t n = 0;
     int64_t t0 = mr_now_ms();

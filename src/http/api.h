@@ -20,6 +20,10 @@ int mr_api_account_fetch(struct mr_http_req *r);
 int mr_api_account_history(struct mr_http_req *r);
 
 int mr_api_credentials_list(struct mr_http_req *r);
+/* oauth2: an access token as a check would get it ({"refresh": true}: a new
+ * one); the answer says where from, until when and the scopes, never the
+ * token. */
+int mr_api_credential_token(struct mr_http_req *r);
 int mr_api_credential_create(struct mr_http_req *r);
 int mr_api_credential_get(struct mr_http_req *r);
 int mr_api_credential_update(struct mr_http_req *r);

@@ -2,12 +2,14 @@
  * registry calls as the command line, the same field names as its JSON. */
 #include "http/api.h"
 
+#include "oauth/oauth.h"
 #include "registry/schedules.h"
 #include "report/views.h"
 #include "util/text.h"
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* --- accounts --------------------------------------------------------------- */
@@ -131,7 +133,16 @@ int mr_api_account_delete(struct mr_http_req *r)
 
 /* --- credentials -------------------------------------------------------------- */
 
-static const char *const credential_keys[] = {"name", "username", "password", NULL};
+static const char *const credential_keys[] = {
+    "name",       "username",      "password",      "kind",          "provider",
+    "flow",       "tenant",        "client_id",     "scopes",        "token_url",
+    "device_url", "authorize_url", "client_secret", "refresh_token", NULL};
+
+static int is_secret_key(const char *key)
+{
+    return strcmp(key, "password") == 0 || strcmp(key, "client_secret") == 0 ||
+           strcmp(key, "refresh_token") == 0;
+}
 
 static int reply_credential(struct mr_http_req *r, int64_t id, unsigned status)
 {
@@ -175,17 +186,76 @@ static int save_credential(struct mr_http_req *r, int64_t id, unsigned status)
     if (read_input(r, credential_keys, &in, &body))
         return 0;
     const char *password = mr_input_get(&in.in, "password");
+    const char *client_secret = mr_input_get(&in.in, "client_secret"),
+               *refresh_token = mr_input_get(&in.in, "refresh_token");
     struct mr_input fields = {0};
     for (size_t i = 0; i < in.in.count; i++)
-        if (strcmp(in.in.items[i].key, "password") != 0)
+        if (!is_secret_key(in.in.items[i].key))
             mr_input_add(&fields, in.in.items[i].key, in.in.items[i].value);
-    size_t len = password ? strlen(password) : 0;
-    int rc = id ? mr_registry_credential_edit(r->reg, id, &fields, password, len, &p, &err)
-                : mr_registry_credential_add(r->reg, &fields, password, len, &id, &p, &err);
-    if (password) /* the body held it in clear */
-        sodium_memzero((char *)password, len);
+    /* oauth2: the secrets given go as the JSON object the registry merges
+     * into the sealed one */
+    char *tokens = NULL;
+    if (client_secret || refresh_token) {
+        json_t *obj = json_object();
+        if (client_secret)
+            json_object_set_new(obj, "client_secret", json_string(client_secret));
+        if (refresh_token)
+            json_object_set_new(obj, "refresh_token", json_string(refresh_token));
+        tokens = json_dumps(obj, JSON_COMPACT);
+        json_decref(obj);
+    }
+    const char *secret = tokens ? tokens : password;
+    size_t len = secret ? strlen(secret) : 0;
+    int rc = 0;
+    if (tokens && password) {
+        mr_problems_add(&p, "password",
+                        "is for password credentials; oauth2 ones take "
+                        "client_secret and refresh_token");
+        rc = MR_EINVAL;
+    } else
+        rc = id ? mr_registry_credential_edit(r->reg, id, &fields, secret, len, &p, &err)
+                : mr_registry_credential_add(r->reg, &fields, secret, len, &id, &p, &err);
+    for (size_t i = 0; i < in.in.count; i++) /* the body held them in clear */
+        if (is_secret_key(in.in.items[i].key))
+            sodium_memzero((char *)in.in.items[i].value, strlen(in.in.items[i].value));
+    if (tokens) {
+        sodium_memzero(tokens, strlen(tokens));
+        free(tokens);
+    }
     json_decref(body);
     return rc ? mr_http_fail(r, rc, &p, &err) : reply_credential(r, id, status);
+}
+
+int mr_api_credential_token(struct mr_http_req *r)
+{
+    struct mr_secret *token = NULL;
+    struct mr_oauth_token_info info;
+    mr_error err = {0};
+    int64_t id;
+    if (mr_http_id(r, 1, &id))
+        return 0;
+    json_t *body = r->body.len ? mr_http_body_object(r) : json_object();
+    if (!body)
+        return 0;
+    int force = json_is_true(json_object_get(body, "refresh"));
+    json_decref(body);
+    int rc = mr_oauth_access_token(r->reg, id, force, &token, &info, &err);
+    mr_secret_free(&token);
+    /* the provider's answer, not the caller's: 502, never a 401 that would
+     * read as the session's end */
+    if (rc == MR_EAUTH)
+        return mr_http_error(r, MHD_HTTP_BAD_GATEWAY, "token_refused", NULL, "%s", err.message);
+    if (rc == MR_ENET || rc == MR_ETIMEOUT || rc == MR_EPROTO)
+        return mr_http_error(r, MHD_HTTP_BAD_GATEWAY, "provider_unreachable", NULL, "%s",
+                             err.message);
+    if (rc)
+        return mr_http_fail(r, rc, NULL, &err);
+    char until[32];
+    mr_format_time(info.expires_at, until);
+    return mr_http_json(r, MHD_HTTP_OK,
+                        json_pack("{s:s, s:s, s:s}", "source",
+                                  info.refreshed ? "provider" : "stored", "expires_at", until,
+                                  "scope", info.scope));
 }
 
 int mr_api_credential_create(struct mr_http_req *r)

@@ -42,6 +42,7 @@ static const struct route routes[] = {
     {"PATCH", "credentials/*", mr_api_credential_update, WRITE},
     {"PUT", "credentials/*", mr_api_credential_update, WRITE},
     {"DELETE", "credentials/*", mr_api_credential_delete, WRITE},
+    {"POST", "credentials/*/token", mr_api_credential_token, WRITE},
     {"GET", "connectors", mr_api_connectors_list, READ},
     {"POST", "connectors", mr_api_connector_create, WRITE},
     {"GET", "connectors/*", mr_api_connector_get, READ},

@@ -5,6 +5,8 @@
 #include "util/mem.h"
 #include "util/text.h"
 
+#include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -332,29 +334,126 @@ static int seal_secret(struct mr_registry *r, const char *secret, size_t len, st
     return rc ? rc : mr_vault_seal(v, secret, len, out, err);
 }
 
+/* The OAuth 2.0 settings a credential takes (none of them secret). */
+static char **oauth_field(struct mr_oauth *o, const char *key)
+{
+    if (strcmp(key, "tenant") == 0)
+        return &o->tenant;
+    if (strcmp(key, "client_id") == 0)
+        return &o->client_id;
+    if (strcmp(key, "scopes") == 0)
+        return &o->scopes;
+    if (strcmp(key, "authorize_url") == 0)
+        return &o->authorize_url;
+    if (strcmp(key, "token_url") == 0)
+        return &o->token_url;
+    if (strcmp(key, "device_url") == 0)
+        return &o->device_url;
+    return NULL;
+}
+
 static void apply_credential_input(struct mr_credential *c, const struct mr_input *in,
                                    struct mr_problems *p)
 {
+    const char *kind = mr_input_get(in, "kind");
+    enum mr_credential_kind k = c->kind;
+    if (kind && mr_credential_kind_parse(kind, &k) != 0)
+        mr_problems_add(p, "kind", "expected password or oauth2, got '%.40s'", kind);
+    else if (kind && c->id && k != c->kind)
+        mr_problems_add(p, "kind", "cannot change from %s: add a new credential instead",
+                        mr_credential_kind_name(c->kind));
+    else
+        c->kind = k;
     for (size_t i = 0; i < in->count; i++) {
         const char *key = in->items[i].key, *value = in->items[i].value;
+        char **field = oauth_field(&c->oauth, key);
+        int oauth_key = field || strcmp(key, "provider") == 0 || strcmp(key, "flow") == 0;
+        if (strcmp(key, "kind") == 0)
+            continue;
         if (strcmp(key, "name") == 0) {
             free(c->name);
             c->name = mr_xstrdup(value);
         } else if (strcmp(key, "username") == 0) {
             free(c->username);
             c->username = mr_xstrdup(value);
+        } else if (oauth_key && c->kind != MR_CREDENTIAL_OAUTH2)
+            mr_problems_add(p, key, "applies only to oauth2 credentials");
+        else if (strcmp(key, "provider") == 0) {
+            if (mr_oauth_provider_parse(value, &c->oauth.provider) != 0)
+                mr_problems_add(p, key, "expected microsoft, google or other, got '%.40s'", value);
+        } else if (strcmp(key, "flow") == 0) {
+            if (mr_oauth_flow_parse(value, &c->oauth.flow) != 0)
+                mr_problems_add(p, key, "expected delegated or app, got '%.40s'", value);
+        } else if (field) {
+            free(*field);
+            *field = *value ? mr_xstrdup(value) : NULL;
         } else
             mr_problems_add(p, key, "is not a credential field");
     }
 }
 
+/* oauth2: the sealed secret is a JSON object of client_secret,
+ * refresh_token and access_token. A write names the ones it sets ("" takes
+ * one away) and keeps the rest; what changed goes to *changed. */
+static const char *const token_keys[] = {"client_secret", "refresh_token", "access_token"};
+
+static int merge_tokens(struct mr_registry *r, int64_t id, const char *update, char **out,
+                        char changed[96], struct mr_problems *p, mr_error *err)
+{
+    json_t *old = NULL, *upd = json_loads(update, 0, NULL);
+    struct mr_secret *sec = NULL;
+    int rc = 0;
+    *out = NULL;
+    changed[0] = '\0';
+    if (!json_is_object(upd)) {
+        json_decref(upd);
+        mr_problems_add(p, "secret", "must be a JSON object of client_secret and refresh_token");
+        return MR_EINVAL;
+    }
+    if (id && (rc = mr_registry_credential_secret(r, id, &sec, err)) == 0)
+        old = json_loads(sec->data, 0, NULL);
+    mr_secret_free(&sec);
+    if (!json_is_object(old)) {
+        json_decref(old);
+        old = json_object();
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(upd, key, v)
+    {
+        size_t i = 0;
+        while (i < 3 && strcmp(key, token_keys[i]) != 0)
+            i++;
+        if (i == 3 || !json_is_string(v) || json_string_length(v) > MR_SECRET_MAX ||
+            memchr(json_string_value(v), '\0', json_string_length(v)))
+            mr_problems_add(p, i == 3 ? "secret" : key,
+                            i == 3 ? "has an unknown key" : "must be text without NUL");
+        else {
+            if (json_string_length(v) == 0)
+                json_object_del(old, key);
+            else
+                json_object_set(old, key, v);
+            snprintf(changed + strlen(changed), 96 - strlen(changed), "%s%s", *changed ? "," : "",
+                     key);
+        }
+    }
+    if (rc == 0 && p->count == 0)
+        *out = json_dumps(old, JSON_COMPACT);
+    json_decref(old);
+    json_decref(upd);
+    return rc ? rc : p->count ? MR_EINVAL : 0;
+}
+
 static json_t *credential_changes(const char *old_name, const char *old_user,
-                                  const struct mr_credential *c, int secret_changed)
+                                  const struct mr_credential *c, int secret_changed,
+                                  const char *tokens_changed)
 {
     json_t *changes = json_object();
     mr_audit_change(changes, "name", old_name, c->name);
     mr_audit_change(changes, "username", old_user, c->username);
-    if (secret_changed) /* never the secret itself */
+    if (tokens_changed && *tokens_changed) /* which ones, never their values */
+        json_object_set_new(changes, "secret", json_string(tokens_changed));
+    else if (secret_changed && c->kind == MR_CREDENTIAL_PASSWORD) /* never the secret itself */
         json_object_set_new(changes, "password", json_string(old_name ? "changed" : "set"));
     return changes;
 }
@@ -367,9 +466,17 @@ static int save_credential(struct mr_registry *r, struct mr_credential *c,
     mr_buf_init(&sealed, 2 * MR_SECRET_MAX);
     size_t before = p->count;
     char *old_name = mr_xstrdup_or_null(c->name), *old_user = mr_xstrdup_or_null(c->username);
+    char *old_oauth = c->kind == MR_CREDENTIAL_OAUTH2 ? mr_oauth_to_json(&c->oauth) : NULL;
+    char *merged = NULL, tokens_changed[96] = "";
     int existed = c->id != 0;
     apply_credential_input(c, in, p);
     int rc = check_unique(r, MR_OBJ_CREDENTIAL, c->name, c->id, p, err);
+    if (rc == 0 && c->kind == MR_CREDENTIAL_OAUTH2 && (secret || !existed)) {
+        rc = merge_tokens(r, c->id, secret ? secret : "{}", &merged, tokens_changed, p, err);
+        rc = rc == MR_EINVAL ? 0 : rc;
+        secret = merged;
+        secret_len = merged ? strlen(merged) : 0;
+    }
     if (rc == 0 && secret) {
         rc = seal_secret(r, secret, secret_len, &sealed, p, err);
         c->has_secret = rc == 0;
@@ -383,9 +490,21 @@ static int save_credential(struct mr_registry *r, struct mr_credential *c,
         rc = c->id ? mr_store_credential_update(r->store, c, secret ? sealed.data : NULL,
                                                 sealed.len, err)
                    : mr_store_credential_insert(r->store, c, sealed.data, sealed.len, err);
-    if (rc == 0)
+    if (rc == 0) {
+        json_t *changes = credential_changes(old_name, old_user, c, secret != NULL, tokens_changed);
+        if (c->kind == MR_CREDENTIAL_OAUTH2) {
+            char *now = mr_oauth_to_json(&c->oauth);
+            mr_audit_change(changes, "oauth", old_oauth, now);
+            free(now);
+        }
         rc = mr_audit_record(r, existed ? "update" : "create", MR_OBJ_CREDENTIAL, c->id, c->name,
-                             credential_changes(old_name, old_user, c, secret != NULL), err);
+                             changes, err);
+    }
+    if (merged) {
+        sodium_memzero(merged, strlen(merged));
+        free(merged);
+    }
+    free(old_oauth);
     free(old_name);
     free(old_user);
     mr_buf_free(&sealed);
@@ -433,9 +552,9 @@ int mr_registry_credential_remove(struct mr_registry *r, int64_t id, mr_error *e
     if (rc == 0)
         rc = mr_store_credential_delete(r->store, id, err);
     if (rc == 0)
-        rc = mr_audit_record(r, "delete", MR_OBJ_CREDENTIAL, id, c.name,
-                             credential_changes(c.name, c.username, &(struct mr_credential){0}, 0),
-                             err);
+        rc = mr_audit_record(
+            r, "delete", MR_OBJ_CREDENTIAL, id, c.name,
+            credential_changes(c.name, c.username, &(struct mr_credential){0}, 0, NULL), err);
     mr_credential_clear(&c);
     return finish(r, rc, err);
 }

@@ -1,5 +1,7 @@
 #include "report/views.h"
 
+#include "oauth/oauth.h"
+
 #include "core/schedule.h"
 
 #include "store/store.h"
@@ -7,6 +9,7 @@
 #include "util/text.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -115,10 +118,36 @@ void mr_view_add_status(json_t *o, const struct mr_check_status *c, int64_t next
 
 json_t *mr_view_credential(const struct mr_credential *c)
 {
-    return json_pack("{s:I, s:s, s:s, s:s, s:b, s:o, s:o}", "id", (json_int_t)c->id, "name",
-                     c->name, "kind", mr_credential_kind_name(c->kind), "username", c->username,
-                     "secret_set", c->has_secret, "created_at", time_json(c->created_at),
-                     "updated_at", time_json(c->updated_at));
+    json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:b, s:o, s:o}", "id", (json_int_t)c->id, "name",
+                          c->name, "kind", mr_credential_kind_name(c->kind), "username",
+                          c->username, "secret_set", c->has_secret, "created_at",
+                          time_json(c->created_at), "updated_at", time_json(c->updated_at));
+    if (c->kind != MR_CREDENTIAL_OAUTH2)
+        return j;
+    const struct mr_oauth *o = &c->oauth;
+    char *scopes = mr_oauth_scopes(o), *token_url = mr_oauth_token_url(o),
+         *device_url = mr_oauth_device_url(o), *authorize_url = mr_oauth_authorize_url(o);
+    /* settings in effect (the provider's unless typed in), and the token's
+     * state; never a secret */
+    json_object_set_new(j, "oauth",
+                        json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:s?, s:s?}", "provider",
+                                  mr_oauth_provider_name(o->provider), "flow",
+                                  mr_oauth_flow_name(o->flow), "tenant", o->tenant, "client_id",
+                                  o->client_id, "scopes", scopes, "token_url", token_url,
+                                  "device_url", device_url, "authorize_url", authorize_url));
+    json_object_set_new(
+        j, "token",
+        json_pack("{s:s, s:s?, s:s?, s:o, s:o}", "state",
+                  c->token_state ? c->token_state : "not_signed_in", "text",
+                  mr_oauth_state_text(c->token_state), "error", c->token_error, "expires_at",
+                  c->token_expires_at ? time_json(c->token_expires_at) : json_null(),
+                  "refreshed_at",
+                  c->token_refreshed_at ? time_json(c->token_refreshed_at) : json_null()));
+    free(scopes);
+    free(token_url);
+    free(device_url);
+    free(authorize_url);
+    return j;
 }
 
 json_t *mr_view_connector(const struct mr_connector *c, const char *credential_name)

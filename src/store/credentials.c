@@ -4,7 +4,9 @@
 
 #include <string.h>
 
-#define CREDENTIAL_COLUMNS "id, name, kind, username, created_at, updated_at"
+#define CREDENTIAL_COLUMNS                                                                         \
+    "id, name, kind, username, created_at, updated_at, oauth, token_state, token_error,"           \
+    " token_expires_at, token_refreshed_at"
 
 static void read_row(sqlite3_stmt *st, void *out)
 {
@@ -12,11 +14,27 @@ static void read_row(sqlite3_stmt *st, void *out)
     mr_credential_init(c);
     c->id = sqlite3_column_int64(st, 0);
     c->name = mr_store_column_text(st, 1);
-    c->kind = MR_CREDENTIAL_PASSWORD;
+    if (mr_credential_kind_parse((const char *)sqlite3_column_text(st, 2), &c->kind) != 0)
+        c->kind = MR_CREDENTIAL_PASSWORD;
     c->username = mr_store_column_text(st, 3);
     c->has_secret = 1;
     c->created_at = sqlite3_column_int64(st, 4);
     c->updated_at = sqlite3_column_int64(st, 5);
+    if (c->kind == MR_CREDENTIAL_OAUTH2)
+        mr_oauth_from_json((const char *)sqlite3_column_text(st, 6), &c->oauth);
+    c->token_state = mr_store_column_text(st, 7);
+    c->token_error = mr_store_column_text(st, 8);
+    c->token_expires_at = sqlite3_column_int64(st, 9);
+    c->token_refreshed_at = sqlite3_column_int64(st, 10);
+}
+
+static void bind_oauth(sqlite3_stmt *st, int col, const struct mr_credential *c)
+{
+    char *json = c->kind == MR_CREDENTIAL_OAUTH2 ? mr_oauth_to_json(&c->oauth) : NULL;
+    if (json)
+        sqlite3_bind_text(st, col, json, -1, free);
+    else
+        sqlite3_bind_null(st, col);
 }
 
 int mr_store_credential_insert(struct mr_store *s, struct mr_credential *c, const void *sealed,
@@ -25,7 +43,7 @@ int mr_store_credential_insert(struct mr_store *s, struct mr_credential *c, cons
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st,
                               "INSERT INTO credentials (name, kind, username, secret, created_at,"
-                              " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                              " updated_at, oauth) VALUES (?, ?, ?, ?, ?, ?, ?)",
                               err);
     if (rc)
         return rc;
@@ -36,6 +54,7 @@ int mr_store_credential_insert(struct mr_store *s, struct mr_credential *c, cons
     sqlite3_bind_blob(st, 4, sealed, (int)sealed_len, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 5, c->created_at);
     sqlite3_bind_int64(st, 6, c->updated_at);
+    bind_oauth(st, 7, c);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_write_failed(s, MR_OBJ_CREDENTIAL, c->name, "adding a credential", err);
     mr_store_release(s, st);
@@ -50,7 +69,8 @@ int mr_store_credential_update(struct mr_store *s, struct mr_credential *c, cons
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st,
                               "UPDATE credentials SET name = ?1, username = ?2,"
-                              " secret = coalesce(?3, secret), updated_at = ?4 WHERE id = ?5",
+                              " secret = coalesce(?3, secret), updated_at = ?4, oauth = ?6"
+                              " WHERE id = ?5",
                               err);
     if (rc)
         return rc;
@@ -63,6 +83,7 @@ int mr_store_credential_update(struct mr_store *s, struct mr_credential *c, cons
         sqlite3_bind_null(st, 3);
     sqlite3_bind_int64(st, 4, c->updated_at);
     sqlite3_bind_int64(st, 5, c->id);
+    bind_oauth(st, 6, c);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_write_failed(s, MR_OBJ_CREDENTIAL, c->name, "updating a credential", err);
     mr_store_release(s, st);
@@ -127,4 +148,44 @@ void mr_credential_list_free(struct mr_credential **items, size_t n)
 int mr_store_credential_delete(struct mr_store *s, int64_t id, mr_error *err)
 {
     return mr_store_delete_unused(s, MR_OBJ_CREDENTIAL, id, err);
+}
+
+int mr_store_credential_set_tokens(struct mr_store *s, int64_t id, const void *sealed,
+                                   size_t sealed_len, int64_t expires_at, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "UPDATE credentials SET secret = ?1, token_state = 'ok',"
+                              " token_error = NULL, token_expires_at = ?2,"
+                              " token_refreshed_at = ?3 WHERE id = ?4",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_blob(st, 1, sealed, (int)sealed_len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, expires_at);
+    sqlite3_bind_int64(st, 3, mr_store_now());
+    sqlite3_bind_int64(st, 4, id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = mr_store_fail(s, err, "saving a credential's tokens");
+    else if (sqlite3_changes(s->db) == 0)
+        rc = mr_error_set(err, MR_ENOTFOUND, "", "no credential with ID %lld", (long long)id);
+    mr_store_release(s, st);
+    return rc;
+}
+
+int mr_store_credential_set_token_state(struct mr_store *s, int64_t id, const char *state,
+                                        const char *error, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(
+        s, &st, "UPDATE credentials SET token_state = ?1, token_error = ?2 WHERE id = ?3", err);
+    if (rc)
+        return rc;
+    mr_store_bind_text(st, 1, state);
+    mr_store_bind_text(st, 2, error);
+    sqlite3_bind_int64(st, 3, id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = mr_store_fail(s, err, "saving a credential's token state");
+    mr_store_release(s, st);
+    return rc;
 }

@@ -306,8 +306,6 @@ const struct mr_migration mr_store_migrations[] = {
      "DROP TABLE audit_log;"
      "ALTER TABLE audit_log_new RENAME TO audit_log;"
      "CREATE INDEX audit_by_object ON audit_log(object, object_id);"},
-    /* Kept last: unit.store's test of it reopens the store one migration
-     * back. */
     /* The relay's security was none unless set (NULL), and libcurl then sent
      * a credential's password in clear. STARTTLS is now required unless set:
      * a relay with a credential and none (or NULL) requires STARTTLS (its
@@ -319,6 +317,14 @@ const struct mr_migration mr_store_migrations[] = {
      "  AND (smtp_security IS NULL OR lower(smtp_security) = 'none');"
      "UPDATE settings SET smtp_security = 'none' WHERE smtp_credential_id IS NULL"
      "  AND smtp_security IS NULL AND smtp_host IS NOT NULL;"},
+    /* OAuth 2.0 credentials: the provider's settings (JSON, no secret) and
+     * the token's state; the client secret and the tokens are sealed in
+     * secret, as a password is. */
+    {"OAuth 2.0 credentials", "ALTER TABLE credentials ADD COLUMN oauth TEXT;"
+                              "ALTER TABLE credentials ADD COLUMN token_state TEXT;"
+                              "ALTER TABLE credentials ADD COLUMN token_error TEXT;"
+                              "ALTER TABLE credentials ADD COLUMN token_expires_at INTEGER;"
+                              "ALTER TABLE credentials ADD COLUMN token_refreshed_at INTEGER;"},
 };
 
 const size_t mr_store_migration_count =

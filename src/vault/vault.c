@@ -191,6 +191,18 @@ int mr_vault_unseal(struct mr_vault *v, const void *sealed, size_t len, struct m
     return 0;
 }
 
+struct mr_secret *mr_secret_dup(const char *text, size_t len)
+{
+    struct mr_secret *s = mr_xcalloc(1, sizeof(*s));
+    s->data = sodium_malloc(len + 1);
+    if (!s->data)
+        abort(); /* as mr_xmalloc does when memory runs out */
+    memcpy(s->data, text, len);
+    s->data[len] = '\0';
+    s->len = len;
+    return s;
+}
+
 void mr_secret_free(struct mr_secret **sp)
 {
     struct mr_secret *s = *sp;

@@ -38,6 +38,9 @@ int mr_vault_seal(struct mr_vault *v, const void *plain, size_t len, struct mr_b
                   mr_error *err);
 int mr_vault_unseal(struct mr_vault *v, const void *sealed, size_t len, struct mr_secret **out,
                     mr_error *err);
+/* A copy of len bytes of text in locked memory (for a secret that did not
+ * come out of the vault: a token a provider just sent). */
+struct mr_secret *mr_secret_dup(const char *text, size_t len);
 void mr_secret_free(struct mr_secret **s);
 
 #endif

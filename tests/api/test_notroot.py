@@ -202,7 +202,8 @@ class NotRootTest(unittest.TestCase):
         self.assertFalse(os.path.exists(data))
         # not root: --user cannot switch
         theirs = os.path.join(self.tmp, "v2")
-        r = subprocess.run(["runuser", "-u", SERVICE_USER, "--", BIN, "--data", theirs, "serve",
+        r = subprocess.run(["setpriv", f"--reuid={SERVICE_USER}", f"--regid={SERVICE_USER}",
+                            "--init-groups", "--", BIN, "--data", theirs, "serve",
                             "--user", "nobody", "--listen", f"127.0.0.1:{free_port()}"],
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 1, r.stderr)

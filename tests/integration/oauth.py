@@ -222,6 +222,10 @@ class OAuthServer:
         if remove:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def grants(self, grant_type, client_id):
+        """How many tokens the server issued to client_id with grant_type."""
+        return self.log().count(f"grant {grant_type} {client_id}\n")
+
     def log(self):
         try:
             with open(self.log_path, errors="replace") as fh:

@@ -210,6 +210,9 @@ server.listen(port, '127.0.0.1', () => {
     }
   });
   provider.on('server_error', (ctx, err) => process.stderr.write(`server_error: ${err.stack}\n`));
+  // one line per token issued, so a test can count what a client asked for
+  provider.on('grant.success', (ctx) => process.stdout.write(
+    `grant ${ctx.oidc.params.grant_type} ${ctx.oidc.client && ctx.oidc.client.clientId}\n`));
 
   server.on('request', provider.callback());
   process.stdout.write(`oidc-provider listening on ${issuer}\n`);

@@ -1,0 +1,433 @@
+"""OAuth 2.0 credentials end to end (issue 18): mailroom's own token
+requests against a real authorization server (oidc-provider, oauth.py) and
+the suite's Dovecot checking the bearer tokens by introspection (passdb
+oauth2): app-only access (client credentials), the device flow from the
+command line with the test as the user at the provider's pages, an
+imported refresh token with rotation, tokens that expire between checks, a
+revoked grant, a provider that is down or answers garbage, and one token
+request for many accounts on one credential. No token, client secret or
+refresh token appears in anything mailroom prints."""
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+from dovecot import Dovecot
+from helpers import BIN, message
+from mailroom_cli import CliTestCase
+from oauth import MICROSOFT_APP, MICROSOFT_IMAP, MICROSOFT_POP, OFFLINE, OAuthServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
+from daemon import Client, Daemon  # noqa: E402
+
+DELEGATED = f"{OFFLINE} {MICROSOFT_IMAP} {MICROSOFT_POP}"
+SHORT_TTL = 3  # seconds: the "short" client's access tokens
+
+
+def setUpModule():
+    global OAUTH, DOVECOT, APP_USER
+    APP_USER = "user000"  # the app-only client's mailbox
+    short = {"client_id": "mailroom-short", "token_endpoint_auth_method": "none",
+             "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+             "response_types": [], "redirect_uris": [], "access_token_ttl": SHORT_TTL}
+    OAUTH = OAuthServer(name="mailroom", mailbox=APP_USER, device_poll_interval=1,
+                        clients={"short": short}).start()
+    DOVECOT = Dovecot(name="oauth-mr", users=16, oauth2=OAUTH.dovecot_oauth2()).start()
+    DOVECOT.pool.remove(APP_USER)
+
+
+def tearDownModule():
+    DOVECOT.stop()
+    OAUTH.stop()
+
+
+class Provider(http.server.BaseHTTPRequestHandler):
+    """A token endpoint that lies: each path answers one way."""
+    answers = {
+        "/html": (500, "text/html", b"<html><body>Internal error</body></html>"),
+        "/notjson": (200, "application/json", b"{this is not json"),
+        "/notoken": (200, "application/json", b'{"token_type":"Bearer","expires_in":3600}'),
+        "/badclient": (401, "application/json",
+                       b'{"error":"invalid_client","error_description":"no such app\\u001b[31m"}'),
+        "/mac": (200, "application/json",
+                 b'{"access_token":"abc","token_type":"mac","expires_in":3600}'),
+        "/huge": (200, "application/json",
+                  b'{"access_token":"abc.def","token_type":"Bearer","expires_in":99999999999}'),
+        "/big": (200, "application/json", b'{"x":"' + b"a" * 200000 + b'"}'),
+    }
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status, kind, body = self.answers.get(self.path, (404, "text/plain", b"no"))
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class OAuthCredentialTest(CliTestCase):
+    def add_oauth(self, name, username, *extra, stdin=None):
+        r = self.run_cli("credential", "add", "--name", name, "--username", username, "--kind",
+                         "oauth2", "--provider", "other", "--token-url", OAUTH.token_endpoint,
+                         *extra, stdin=stdin)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.outputs.append(r.stdout + r.stderr)
+        return r
+
+    def setUp(self):
+        super().setUp()
+        self.outputs = []  # everything mailroom printed, scanned for secrets at the end
+        self.secrets = []
+
+    def tearDown(self):
+        for text in self.outputs:
+            for secret in self.secrets:
+                self.assertNotIn(secret, text)
+        super().tearDown()
+
+    def cli(self, *args, ok=True, stdin=None):
+        r = self.run_cli(*args, stdin=stdin)
+        self.outputs.append(r.stdout + r.stderr)
+        if ok:
+            self.assertEqual(r.returncode, 0, f"mailroom {' '.join(args)}: {r.stderr}")
+        return r
+
+    def account(self, name, user, proto="imap", security="tls", credential=None, *extra):
+        port = DOVECOT.ports[{"imap": {"none": "imap", "starttls": "imap", "tls": "imaps"},
+                              "pop3": {"none": "pop3", "starttls": "pop3",
+                                       "tls": "pop3s"}}[proto][security]]
+        self.cli("account", "add", "--name", name, "--protocol", proto, "--address", "127.0.0.1",
+                 "--port", str(port), "--security", security, "--skip-certificate", "yes",
+                 "--credential", credential or name, "--keep-copy", "no", *extra)
+
+    def show(self, credential):
+        return self.json("credential", "show", credential)
+
+    def app_credential(self, name="app"):
+        app = OAUTH.clients["app"]
+        self.secrets.append(app["client_secret"])
+        self.add_oauth(name, APP_USER, "--flow", "app", "--client-id", app["client_id"],
+                       "--scopes", MICROSOFT_APP, "--client-secret-stdin",
+                       stdin=app["client_secret"])
+
+    def test_app_only_access_over_imap_and_pop3(self):
+        self.app_credential()
+        before = OAUTH.grants("client_credentials", "mailroom-app")
+        fetched = 0
+        for i, (proto, security) in enumerate((("imap", "tls"), ("imap", "starttls"),
+                                               ("imap", "none"), ("pop3", "tls"),
+                                               ("pop3", "starttls"), ("pop3", "none"))):
+            DOVECOT.deliver(APP_USER, message(i))
+            self.account(f"a{i}", APP_USER, proto, security, "app")
+            r = self.cli("fetch", f"a{i}", "--trace", "--format", "json")
+            run = json.loads(r.stdout)["runs"][0]
+            self.assertEqual(run["result"], "ok", r.stderr)
+            fetched += run["fetched"]
+            self.assertIn("AUTHENTICATE OAUTHBEARER" if proto == "imap" else "AUTH OAUTHBEARER",
+                          r.stderr)
+            self.assertIn("<redacted>", r.stderr)
+            self.assertNotIn("auth=Bearer", r.stderr)
+        self.assertEqual(fetched, 6)
+        self.assertEqual(DOVECOT.message_count(APP_USER), 0)
+        # one token for all six: the stored one is reused while it is fresh
+        self.assertEqual(OAUTH.grants("client_credentials", "mailroom-app") - before, 1)
+        cred = self.show("app")
+        self.assertEqual(cred["kind"], "oauth2")
+        self.assertEqual(cred["token"]["state"], "ok")
+        self.assertEqual(cred["oauth"]["flow"], "app")
+        self.assertNotIn("client_secret", json.dumps(cred))
+        # XOAUTH2 named on the account works too
+        DOVECOT.deliver(APP_USER, message(9))
+        self.account("x", APP_USER, "imap", "tls", "app", "--auth", "XOAUTH2")
+        r = self.cli("fetch", "x", "--trace")
+        self.assertIn("AUTHENTICATE XOAUTH2", r.stderr)
+        # a password mechanism on an oauth2 credential is refused, naming both
+        self.account("p", APP_USER, "imap", "tls", "app", "--auth", "PLAIN")
+        r = self.cli("fetch", "p", ok=False)
+        self.assertIn("PLAIN takes a password", r.stderr)
+        # Test connection shows where the token came from, never the token
+        r = self.cli("account", "test", "a0", "--format", "json")
+        steps = {s["step"]: s for s in json.loads(r.stdout)["steps"]}
+        self.assertEqual(steps["token"]["result"], "ok", steps)
+        self.assertIn("the stored access token of other (app), good until", steps["token"]["detail"])
+
+    def sign_in(self, credential, login):
+        """mailroom credential sign-in, with the test as the user at the page
+        it names."""
+        proc = subprocess.Popen([BIN, "--data", self.data, "credential", "sign-in", credential],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=self.env)
+        lines = []
+        url = None
+        deadline = time.time() + 30
+        while url is None and time.time() < deadline:
+            line = proc.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            m = re.match(r"Or open (\S+)", line)
+            url = m.group(1) if m else None
+        self.assertIsNotNone(url, "".join(lines))
+        self.assertRegex(lines[0], r"^To sign in, open http://127\.0\.0\.1:\d+/\S+ and enter "
+                                   r"the code [A-Z0-9-]+ \(within \d+ minutes\)\.")
+        OAUTH.play_user(url, login)
+        out, err = proc.communicate(timeout=60)
+        self.outputs.append("".join(lines) + out + err)
+        self.assertEqual(proc.returncode, 0, "".join(lines) + err)
+        self.assertIn("signed in", out)
+
+    def test_device_flow_from_the_command_line(self):
+        user = DOVECOT.take_user()
+        self.add_oauth("me", user, "--client-id", "mailroom-public", "--device-url",
+                       OAUTH.device_authorization_endpoint, "--scopes", DELEGATED)
+        self.assertEqual(self.show("me")["token"]["state"], "not_signed_in")
+        self.account("mine", user, "imap", "tls", "me")
+        r = self.cli("fetch", "mine", ok=False)
+        self.assertIn("is not signed in yet", r.stderr)
+        self.assertIn("credential sign-in me", r.stderr)
+        self.sign_in("me", user)
+        DOVECOT.deliver(user, message(1))
+        self.account("pop", user, "pop3", "starttls", "me")
+        for account in ("mine", "pop"):
+            r = self.cli("fetch", account, "--format", "json")
+            self.assertEqual(json.loads(r.stdout)["runs"][0]["result"], "ok", r.stderr)
+        self.assertEqual(DOVECOT.message_count(user), 0)
+        cred = self.show("me")
+        self.assertEqual(cred["token"]["state"], "ok")
+        self.assertIsNotNone(cred["token"]["expires_at"])
+
+    def test_imported_refresh_token_rotates_and_is_kept(self):
+        user = DOVECOT.take_user()
+        tokens = OAUTH.device_flow(user, scope=DELEGATED)
+        self.secrets += [tokens["refresh_token"], tokens["access_token"]]
+        self.add_oauth("imp", user, "--client-id", "mailroom-public", "--scopes", DELEGATED,
+                       "--refresh-token-stdin", stdin=tokens["refresh_token"] + "\n")
+        for _ in range(3):  # each refresh rotates: only a saved new token makes the next work
+            r = self.cli("credential", "token", "imp", "--refresh")
+            self.assertIn("access token new from the provider, good until", r.stdout)
+        r = self.cli("credential", "token", "imp")
+        self.assertIn("access token stored", r.stdout)
+        DOVECOT.deliver(user, message(2))
+        self.account("imp", user)
+        self.assertEqual(json.loads(self.cli("fetch", "imp", "--format", "json").stdout)
+                         ["runs"][0]["fetched"], 1)
+        # the refresh token first imported was spent by the first rotation
+        r = self.cli("credential", "edit", "imp", "--refresh-token-stdin",
+                     stdin=tokens["refresh_token"])
+        r = self.cli("credential", "token", "imp", "--refresh", ok=False)
+        self.assertIn("invalid_grant", r.stderr)
+        self.assertIn("sign in again", r.stderr)
+        self.assertEqual(self.show("imp")["token"]["state"], "consent_needed")
+
+    def test_tokens_that_expire_between_checks(self):
+        user = DOVECOT.take_user()
+        tokens = OAUTH.device_flow(user, client="short", scope=DELEGATED)
+        self.secrets.append(tokens["refresh_token"])
+        r = self.run_cli("credential", "add", "--name", "short", "--username", user, "--kind",
+                         "oauth2", "--provider", "other", "--token-url", OAUTH.token_endpoint,
+                         "--client-id", "mailroom-short", "--scopes", DELEGATED,
+                         "--refresh-token-env", "RT", env={"RT": tokens["refresh_token"]})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.account("short", user)
+        for i in range(3):
+            DOVECOT.deliver(user, message(10 + i))
+            r = self.cli("fetch", "short", "--format", "json")
+            self.assertEqual(json.loads(r.stdout)["runs"][0]["fetched"], 1, r.stderr)
+            time.sleep(SHORT_TTL + 1)  # the access token has expired by the next check
+        # the tokens live 3 s, less than mailroom's margin: a new one every check
+        self.assertGreaterEqual(OAUTH.grants("refresh_token", "mailroom-short"), 3)
+
+    def test_revoked_grant_says_sign_in_again(self):
+        user = DOVECOT.take_user()
+        tokens = OAUTH.device_flow(user, scope=DELEGATED)
+        self.add_oauth("rev", user, "--client-id", "mailroom-public", "--scopes", DELEGATED,
+                       "--refresh-token-stdin", stdin=tokens["refresh_token"])
+        self.account("rev", user)
+        self.cli("fetch", "rev")
+        # revoked at the provider: the stored access token is refused by
+        # Dovecot, the refresh by the provider
+        r = self.cli("credential", "token", "rev", "--refresh")
+        OAUTH.revoke(tokens["refresh_token"])
+        DOVECOT.deliver(user, message(3))
+        r = self.cli("fetch", "rev", ok=False)
+        self.assertIn("sign in again", r.stderr)
+        self.assertEqual(DOVECOT.message_count(user), 1, "nothing fetched, nothing lost")
+        cred = self.show("rev")
+        self.assertEqual(cred["token"]["state"], "consent_needed")
+        self.assertIn("invalid_grant", cred["token"]["error"])
+        r = self.cli("credential", "show", "rev")
+        self.assertIn("consent needed: sign in again", r.stdout)
+
+    def test_provider_down_or_lying(self):
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Provider)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        try:
+            cases = {
+                "down": ("http://127.0.0.1:9/token", "cannot reach http://127.0.0.1:9/token",
+                         "provider_unreachable"),
+                "html": (base + "/html", "answered HTTP 500 without JSON", "provider_unreachable"),
+                "notjson": (base + "/notjson", "answered HTTP 200 without JSON", "refused"),
+                "notoken": (base + "/notoken", "has no usable access_token", "provider_unreachable"),
+                "badclient": (base + "/badclient", "invalid_client: no such app?[31m",
+                              "client_misconfigured"),
+                "mac": (base + "/mac", "a token of type 'mac', not Bearer",
+                        "provider_unreachable"),
+                "big": (base + "/big", "larger than 64 KiB", "provider_unreachable"),
+            }
+            for name, (url, said, state) in cases.items():
+                with self.subTest(name=name):
+                    r = self.run_cli("credential", "add", "--name", name, "--username", "u",
+                                     "--kind", "oauth2", "--provider", "other", "--flow", "app",
+                                     "--token-url", url, "--client-id", "c",
+                                     "--client-secret-stdin", stdin="s3cret-value")
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    r = self.cli("credential", "token", name, ok=False)
+                    self.assertEqual(r.returncode, 1)
+                    self.assertIn(said, r.stderr)
+                    self.assertNotIn("\x1b", r.stderr)
+                    self.assertEqual(self.show(name)["token"]["state"], state)
+            # an absurd expires_in is capped at a day
+            self.cli("credential", "add", "--name", "huge", "--username", "u", "--kind", "oauth2",
+                     "--provider", "other", "--flow", "app", "--token-url", base + "/huge",
+                     "--client-id", "c", "--client-secret-stdin", stdin="s")
+            r = self.cli("credential", "token", "huge", "--format", "json")
+            self.assertLessEqual(json.loads(r.stdout)["expires_at"], time.time() + 86400 + 5)
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    def test_many_accounts_on_one_credential_ask_once(self):
+        self.app_credential("shared")
+        accounts = [f"s{i}" for i in range(12)]
+        for name in accounts:
+            self.account(name, APP_USER, "imap", "none", "shared")
+        before = OAUTH.grants("client_credentials", "mailroom-app")
+        # several processes at once, each with accounts on the credential
+        procs = [subprocess.Popen([BIN, "--data", self.data, "fetch", *accounts[i::4]],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=self.env) for i in range(4)]
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            self.outputs.append(out + err)
+            self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(OAUTH.grants("client_credentials", "mailroom-app") - before, 1)
+
+    def test_bad_settings_are_refused(self):
+        def fails(*args, message):
+            r = self.run_cli("credential", "add", "--name", "bad", "--username", "u", "--kind",
+                             "oauth2", *args)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn(message, r.stderr)
+        fails("--provider", "other", message="client_id: is required")
+        fails("--provider", "other", "--client-id", "c", message="token_url: is required")
+        fails("--provider", "other", "--client-id", "c", "--token-url",
+              "http://login.example.com/token", message="token_url: must be an https:// URL")
+        fails("--provider", "microsoft", "--client-id", "c", "--flow", "app",
+              message="app access needs your tenant's ID or domain")
+        fails("--provider", "google", "--client-id", "c", "--flow", "app",
+              message="Google has no client-credentials access")
+        fails("--provider", "yahoo", "--client-id", "c", message="expected microsoft, google")
+        r = self.run_cli("credential", "add", "--name", "pw", "--username", "u",
+                         "--password-stdin", stdin="pw")
+        self.assertEqual(r.returncode, 0)
+        r = self.run_cli("credential", "edit", "pw", "--client-id", "x")
+        self.assertIn("client_id: applies only to oauth2 credentials", r.stderr)
+        r = self.run_cli("credential", "edit", "pw", "--kind", "oauth2")
+        self.assertIn("kind: cannot change from password", r.stderr)
+        # the presets
+        self.cli("credential", "add", "--name", "ms", "--username", "u@example.com", "--kind",
+                 "oauth2", "--provider", "microsoft", "--client-id", "c", "--tenant",
+                 "contoso.onmicrosoft.com")
+        o = self.show("ms")["oauth"]
+        self.assertEqual(o["token_url"], "https://login.microsoftonline.com/"
+                                         "contoso.onmicrosoft.com/oauth2/v2.0/token")
+        self.assertIn("https://outlook.office.com/IMAP.AccessAsUser.All", o["scopes"])
+        self.assertIn("offline_access", o["scopes"])
+        self.cli("credential", "add", "--name", "g", "--username", "u@example.com", "--kind",
+                 "oauth2", "--provider", "google", "--client-id", "c")
+        o = self.show("g")["oauth"]
+        self.assertEqual((o["token_url"], o["scopes"]),
+                         ("https://oauth2.googleapis.com/token", "https://mail.google.com/"))
+
+
+class OAuthDaemonTest(unittest.TestCase):
+    """The daemon: an oauth2 credential made over the API, 16 accounts on it
+    checked by the scheduler every second with 4 workers (one token request
+    for them all), its state and the token check over the API, no secret in
+    any answer or in the log."""
+
+    def test_scheduler_and_api(self):
+        app = OAUTH.clients["app"]
+        d = Daemon(("--workers", "4", "--log-level", "debug"),
+                   {"MAILROOM_TEST_INTERVAL_DIVISOR": "60"})
+        seen = []
+        try:
+            c = Client(d)
+            self.assertEqual(c.login()[0], 200)
+            status, cred = c.json("POST", "/api/v1/credentials", {
+                "name": "app", "username": APP_USER, "kind": "oauth2", "provider": "other",
+                "flow": "app", "client_id": app["client_id"], "client_secret": app["client_secret"],
+                "token_url": OAUTH.token_endpoint, "scopes": MICROSOFT_APP})
+            self.assertEqual(status, 201, cred)
+            seen.append(json.dumps(cred))
+            self.assertEqual(cred["token"]["state"], "not_signed_in")
+            before = OAUTH.grants("client_credentials", "mailroom-app")
+            for i in range(16):
+                status, body = c.json("POST", "/api/v1/accounts", {
+                    "name": f"d{i}", "protocol": "imap", "address": "127.0.0.1",
+                    "port": DOVECOT.ports["imap"], "security": "none", "credential": "app",
+                    "automatic_check": True, "interval": 60, "keep_copy": True})
+                self.assertEqual(status, 201, body)
+            DOVECOT.deliver(APP_USER, message(77))
+            deadline = time.time() + 60
+            done = set()
+            while len(done) < 16 and time.time() < deadline:
+                for a in c.json("GET", "/api/v1/accounts?per_page=100")[1]["accounts"]:
+                    if (a.get("last_check") or {}).get("result") == "ok":
+                        done.add(a["id"])
+                time.sleep(0.5)
+            self.assertEqual(len(done), 16, "every account checked")
+            self.assertEqual(OAUTH.grants("client_credentials", "mailroom-app") - before, 1)
+            status, cred = c.json("GET", f"/api/v1/credentials/{cred['id']}")
+            seen.append(json.dumps(cred))
+            self.assertEqual(cred["token"]["state"], "ok")
+            status, tok = c.json("POST", f"/api/v1/credentials/{cred['id']}/token",
+                                 {"refresh": True})
+            self.assertEqual((status, tok["source"]), (200, "provider"), tok)
+            seen.append(json.dumps(tok))
+            # a provider that is down: 502, not a 401 that reads as the session's end
+            status, down = c.json("POST", "/api/v1/credentials", {
+                "name": "down", "username": "u", "kind": "oauth2", "provider": "other",
+                "flow": "app", "client_id": "c", "client_secret": "s",
+                "token_url": "http://127.0.0.1:9/token"})
+            self.assertEqual(status, 201, down)
+            status, body = c.json("POST", f"/api/v1/credentials/{down['id']}/token", {})
+            self.assertEqual((status, body["error"]["code"]), (502, "provider_unreachable"), body)
+            self.assertEqual(c.json("GET", "/api/v1/accounts")[0], 200, "still logged in")
+            # a bad body names its field
+            status, bad = c.json("POST", "/api/v1/credentials", {
+                "name": "bad", "username": "u", "kind": "oauth2", "provider": "other",
+                "client_id": "c", "token_url": "http://example.com/token"})
+            self.assertEqual(status, 400)
+            self.assertEqual(bad["error"]["fields"][0]["field"], "token_url")
+        finally:
+            self.assertEqual(d.stop(), 0)
+        seen.append(d.output())
+        for text in seen:
+            self.assertNotIn(app["client_secret"], text)
+            self.assertNotIn("auth=Bearer", text)
+        self.assertIn("<redacted>", d.output())
+
+
+if __name__ == "__main__":
+    unittest.main()
