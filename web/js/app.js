@@ -8,6 +8,7 @@ import { connectorForm, connectorsPage } from './views/connectors.js';
 import { credentialForm, credentialsPage } from './views/credentials.js';
 import { inboxPage, messagePage } from './views/inbox.js';
 import { loginPage } from './views/login.js';
+import { hideSignInBanner, refreshSignInBanner } from './views/oauth.js';
 import { printPage, reportPage } from './views/report.js';
 import { scheduleForm, schedulesPage } from './views/schedules.js';
 import { settingsPage } from './views/settings.js';
@@ -23,7 +24,7 @@ const routes = [
   [/^#\/messages\/(\d+)$/, (m) => (el) => messagePage(el, Number(m[1]))],
   [/^#\/credentials$/, () => credentialsPage],
   [/^#\/credentials\/new$/, () => (el) => credentialForm(el, null)],
-  [/^#\/credentials\/(\d+)$/, (m) => (el) => credentialForm(el, Number(m[1]))],
+  [/^#\/credentials\/(\d+)$/, (m) => (el, q) => credentialForm(el, Number(m[1]), q)],
   [/^#\/connectors$/, () => connectorsPage],
   [/^#\/connectors\/new$/, () => (el) => connectorForm(el, null)],
   [/^#\/connectors\/(\d+)$/, (m) => (el) => connectorForm(el, Number(m[1]))],
@@ -102,6 +103,7 @@ export async function render() {
   const params = new URLSearchParams(qs || '');
   if (path === '#/login' || !(await ensureSession())) {
     top.hidden = true;
+    hideSignInBanner();
     loginPage(main, async (s) => {
       session.user = s.user;
       setCsrf(s.csrf_token);
@@ -111,6 +113,7 @@ export async function render() {
   }
   top.hidden = false;
   navigation();
+  refreshSignInBanner(); // OAuth 2.0 credentials that need a new sign-in
   for (const [re, view] of routes) {
     const m = path.match(re);
     if (m) {
