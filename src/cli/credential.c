@@ -422,7 +422,7 @@ static int cmd_sign_in(struct mr_cli *cli, int argc, char **argv)
             d.verification_uri, d.user_code, (d.expires_in + 59) / 60,
             d.verification_uri_complete[0] ? "Or open " : "", d.verification_uri_complete,
             d.verification_uri_complete[0] ? "\n" : "");
-    rc = mr_oauth_device_wait(&cli->reg, id, &d, &err);
+    rc = mr_oauth_device_wait(&cli->reg, id, &d, NULL, NULL, &err);
     mr_oauth_device_clear(&d);
     if (rc)
         return mr_cli_fail(cli, &err);

@@ -24,6 +24,15 @@ int mr_api_credentials_list(struct mr_http_req *r);
  * one); the answer says where from, until when and the scopes, never the
  * token. */
 int mr_api_credential_token(struct mr_http_req *r);
+/* Signing in from the console (api_oauth.c): the authorization code grant
+ * with PKCE ({"url": the provider's sign-in address}) and its callback
+ * (GET /oauth/callback, a redirect back into the console); the device
+ * grant started ({"user_code", "verification_uri", ...}) and its state
+ * ({"status": none|pending|signed_in|expired|denied|error, "message"}). */
+int mr_api_credential_authorize(struct mr_http_req *r);
+int mr_api_oauth_callback(struct mr_http_req *r);
+int mr_api_credential_device_start(struct mr_http_req *r);
+int mr_api_credential_device_status(struct mr_http_req *r);
 int mr_api_credential_create(struct mr_http_req *r);
 int mr_api_credential_get(struct mr_http_req *r);
 int mr_api_credential_update(struct mr_http_req *r);

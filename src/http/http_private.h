@@ -110,6 +110,7 @@ struct mr_http_req {
     int pipe_fd;           /* a streamed body, read until EOF (-1: none) */
     char disposition[256]; /* Content-Disposition, when set */
     char cookie[256];      /* Set-Cookie, when set */
+    char location[1024];   /* Location (a redirect), when set */
     int retry_after;       /* Retry-After in seconds, when non-zero */
 };
 
@@ -120,6 +121,7 @@ int mr_http_error(struct mr_http_req *r, unsigned status, const char *code, cons
 /* Maps an mr_error (and validation problems) to a status and an error body. */
 int mr_http_fail(struct mr_http_req *r, int rc, const struct mr_problems *p, const mr_error *err);
 const char *mr_http_arg(struct mr_http_req *r, const char *name);
+const char *mr_http_cookie(struct mr_http_req *r, const char *name);
 /* The request's query string for the parsers in http/query.h, and the 400
  * answer for what they refused. */
 struct mr_query mr_http_query(struct mr_http_req *r);

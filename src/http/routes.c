@@ -43,6 +43,9 @@ static const struct route routes[] = {
     {"PUT", "credentials/*", mr_api_credential_update, WRITE},
     {"DELETE", "credentials/*", mr_api_credential_delete, WRITE},
     {"POST", "credentials/*/token", mr_api_credential_token, WRITE},
+    {"POST", "credentials/*/authorize", mr_api_credential_authorize, WRITE},
+    {"POST", "credentials/*/device", mr_api_credential_device_start, WRITE},
+    {"GET", "credentials/*/device", mr_api_credential_device_status, READ},
     {"GET", "connectors", mr_api_connectors_list, READ},
     {"POST", "connectors", mr_api_connector_create, WRITE},
     {"GET", "connectors/*", mr_api_connector_get, READ},
@@ -172,6 +175,13 @@ void mr_http_dispatch(struct mr_http_req *r)
             mr_http_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method", NULL, "GET only");
         else if (r->srv->cfg.metrics_public || allowed(r, READ))
             mr_api_metrics(r);
+        return;
+    }
+    if (strcmp(r->path, "/oauth/callback") == 0) { /* the provider sends the browser back */
+        if (strcmp(r->method, "GET") != 0)
+            mr_http_error(r, MHD_HTTP_METHOD_NOT_ALLOWED, "method", NULL, "GET only");
+        else
+            mr_api_oauth_callback(r);
         return;
     }
     if (strncmp(r->path, "/api/v1/", 8) != 0) {

@@ -145,6 +145,11 @@ const char *mr_http_arg(struct mr_http_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *mr_http_cookie(struct mr_http_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
 static const char *query_get(void *conn, const char *name)
 {
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
@@ -261,6 +266,8 @@ static struct MHD_Response *build_response(struct mr_http_req *r)
         MHD_add_response_header(resp, "Content-Disposition", r->disposition);
     if (r->cookie[0])
         MHD_add_response_header(resp, "Set-Cookie", r->cookie);
+    if (r->location[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
     if (r->retry_after > 0) {
         char seconds[16];
         snprintf(seconds, sizeof(seconds), "%d", r->retry_after);

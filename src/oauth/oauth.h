@@ -49,8 +49,23 @@ struct mr_oauth_device {
 };
 int mr_oauth_device_start(struct mr_registry *r, int64_t credential_id, struct mr_oauth_device *d,
                           mr_error *err);
+/* cancelled (may be NULL) is asked every second; when it says so, the wait
+ * ends with MR_EINVAL "cancelled". */
 int mr_oauth_device_wait(struct mr_registry *r, int64_t credential_id, struct mr_oauth_device *d,
-                         mr_error *err);
+                         int (*cancelled)(void *ctx), void *ctx, mr_error *err);
+
+/* The authorization code grant with PKCE (RFC 7636, S256), for the
+ * console: the provider's sign-in address for the credential (to free),
+ * with state and the challenge of verifier; then the code it sends back
+ * exchanged for tokens, saved. redirect_uri must be the same in both and
+ * registered with the provider. */
+int mr_oauth_sign_in_url(struct mr_registry *r, int64_t credential_id, const char *redirect_uri,
+                         const char *state, const char *verifier, char **url, mr_error *err);
+int mr_oauth_exchange_code(struct mr_registry *r, int64_t credential_id, const char *code,
+                           const char *verifier, const char *redirect_uri, mr_error *err);
+/* A random URL-safe string of 43 characters (256 bits), for state, PKCE
+ * verifiers and nonces. */
+void mr_oauth_random(char out[44]);
 void mr_oauth_device_clear(struct mr_oauth_device *d);
 
 /* A plain-language line for a token_state (MR_TOKEN_*), for lists. */

@@ -528,7 +528,7 @@ int mr_oauth_device_start(struct mr_registry *r, int64_t id, struct mr_oauth_dev
 }
 
 int mr_oauth_device_wait(struct mr_registry *r, int64_t id, struct mr_oauth_device *d,
-                         mr_error *err)
+                         int (*cancelled)(void *ctx), void *ctx, mr_error *err)
 {
     struct mr_credential c;
     struct tokens t = {0};
@@ -545,7 +545,12 @@ int mr_oauth_device_wait(struct mr_registry *r, int64_t id, struct mr_oauth_devi
                               "the code expired before the sign-in was done: start again");
             break;
         }
-        sleep((unsigned)wait);
+        for (int i = 0; i < wait && !(cancelled && cancelled(ctx)); i++)
+            sleep(1);
+        if (cancelled && cancelled(ctx)) {
+            rc = mr_error_set(err, MR_EINVAL, "", "cancelled");
+            break;
+        }
         rc = device_poll_once(r, id, &c, &t, d, url, &wait, err);
     }
     if (rc)
@@ -560,4 +565,113 @@ void mr_oauth_device_clear(struct mr_oauth_device *d)
 {
     mr_secret_free(&d->device_code);
     memset(d, 0, sizeof(*d));
+}
+
+/* --- the authorization code grant with PKCE --------------------------------------- */
+
+void mr_oauth_random(char out[44])
+{
+    unsigned char bytes[32];
+    randombytes_buf(bytes, sizeof(bytes));
+    sodium_bin2base64(out, 44, bytes, sizeof(bytes), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+static void challenge_of(const char *verifier, char out[44])
+{
+    unsigned char hash[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(hash, (const unsigned char *)verifier, strlen(verifier));
+    sodium_bin2base64(out, 44, hash, sizeof(hash), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+int mr_oauth_sign_in_url(struct mr_registry *r, int64_t id, const char *redirect_uri,
+                         const char *state, const char *verifier, char **url, mr_error *err)
+{
+    struct mr_credential c;
+    struct form q;
+    char challenge[44];
+    *url = NULL;
+    mr_credential_init(&c);
+    form_init(&q);
+    int rc = mr_store_credential_get(r->store, id, &c, err);
+    char *base = rc == 0 ? mr_oauth_authorize_url(&c.oauth) : NULL;
+    if (rc == 0 && (c.kind != MR_CREDENTIAL_OAUTH2 || c.oauth.flow != MR_OAUTH_DELEGATED))
+        rc = mr_error_set(err, MR_EINVAL, "credential",
+                          "credential %s is not an oauth2 credential for a user (flow delegated): "
+                          "app access needs no sign-in",
+                          c.name);
+    else if (rc == 0 && !base)
+        rc = mr_error_set(err, MR_EINVAL, "authorize_url",
+                          "credential %s has no authorization endpoint: set authorize_url", c.name);
+    if (rc == 0) {
+        char *scopes = mr_oauth_scopes(&c.oauth);
+        challenge_of(verifier, challenge);
+        form_add(&q, "response_type", "code");
+        form_add(&q, "client_id", c.oauth.client_id);
+        form_add(&q, "redirect_uri", redirect_uri);
+        form_add(&q, "scope", scopes);
+        form_add(&q, "state", state);
+        form_add(&q, "code_challenge", challenge);
+        form_add(&q, "code_challenge_method", "S256");
+        form_add(&q, "login_hint", c.username);    /* the mailbox's user, as both providers take */
+        if (c.oauth.provider == MR_OAUTH_GOOGLE) { /* a refresh token, every time */
+            form_add(&q, "access_type", "offline");
+            form_add(&q, "prompt", "consent");
+        }
+        *url = mr_xasprintf("%s%c%s", base, strchr(base, '?') ? '&' : '?', form_text(&q));
+        free(scopes);
+    }
+    free(base);
+    form_free(&q);
+    mr_credential_clear(&c);
+    return rc;
+}
+
+int mr_oauth_exchange_code(struct mr_registry *r, int64_t id, const char *code,
+                           const char *verifier, const char *redirect_uri, mr_error *err)
+{
+    struct mr_credential c;
+    struct tokens t = {0};
+    struct form f;
+    struct answer a = {0};
+    struct mr_oauth_token_info info;
+    int fd = -1;
+    mr_credential_init(&c);
+    form_init(&f);
+    int rc = lock_credential(r, id, &fd, err);
+    if (rc == 0)
+        rc = mr_store_credential_get(r->store, id, &c, err);
+    if (rc == 0 && c.kind != MR_CREDENTIAL_OAUTH2)
+        rc = mr_error_set(err, MR_EINVAL, "credential", "credential %s is not an oauth2 one",
+                          c.name);
+    if (rc == 0)
+        rc = tokens_load(r, id, &t, err);
+    char *url = rc == 0 ? mr_oauth_token_url(&c.oauth) : NULL;
+    if (rc == 0) {
+        form_add(&f, "grant_type", "authorization_code");
+        form_add(&f, "code", code);
+        form_add(&f, "redirect_uri", redirect_uri);
+        form_add(&f, "client_id", c.oauth.client_id);
+        form_add(&f, "client_secret", tok(&t, "client_secret"));
+        form_add(&f, "code_verifier", verifier);
+        if ((rc = post_form(url, form_text(&f), &a, err)) != 0)
+            rc = unreachable(r, id, err);
+    }
+    if (rc == 0 && (a.status != 200 || a.error[0] || !a.json))
+        rc = refused(r, id, url, &a, err);
+    if (rc == 0 && !json_is_string(json_object_get(a.json, "refresh_token")))
+        rc = mr_error_set(err, MR_EAUTH, "",
+                          "the provider gave no refresh token: ask for offline access "
+                          "(Microsoft: the offline_access scope)");
+    if (rc == 0)
+        rc = tokens_save(r, id, &t, &a, &info, err);
+    if (rc)
+        mr_error_prefix(err, "credential %s", c.name ? c.name : "?");
+    free(url);
+    answer_clear(&a);
+    form_free(&f);
+    tokens_clear(&t);
+    if (fd >= 0)
+        unlock_credential(id, fd);
+    mr_credential_clear(&c);
+    return rc;
 }

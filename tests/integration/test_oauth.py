@@ -7,6 +7,7 @@ imported refresh token with rotation, tokens that expire between checks, a
 revoked grant, a provider that is down or answers garbage, and one token
 request for many accounts on one credential. No token, client secret or
 refresh token appears in anything mailroom prints."""
+import http.client
 import http.server
 import json
 import os
@@ -16,16 +17,19 @@ import sys
 import threading
 import time
 import unittest
+import urllib.parse
 
 from dovecot import Dovecot
 from helpers import BIN, message
 from mailroom_cli import CliTestCase
-from oauth import MICROSOFT_APP, MICROSOFT_IMAP, MICROSOFT_POP, OFFLINE, OAuthServer
+from oauth import (MICROSOFT_APP, MICROSOFT_IMAP, MICROSOFT_POP, OFFLINE, REDIRECT_URI,
+                   OAuthServer)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
 from daemon import Client, Daemon  # noqa: E402
 
 DELEGATED = f"{OFFLINE} {MICROSOFT_IMAP} {MICROSOFT_POP}"
+CONSOLE = "http://mailroom.test"  # the daemon's --public-url in OAuthConsoleSignInTest
 SHORT_TTL = 3  # seconds: the "short" client's access tokens
 
 
@@ -36,7 +40,8 @@ def setUpModule():
              "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
              "response_types": [], "redirect_uris": [], "access_token_ttl": SHORT_TTL}
     OAUTH = OAuthServer(name="mailroom", mailbox=APP_USER, device_poll_interval=1,
-                        clients={"short": short}).start()
+                        clients={"short": short},
+                        redirect_uris=(REDIRECT_URI, CONSOLE + "/oauth/callback")).start()
     DOVECOT = Dovecot(name="oauth-mr", users=16, oauth2=OAUTH.dovecot_oauth2()).start()
     DOVECOT.pool.remove(APP_USER)
 
@@ -427,6 +432,119 @@ class OAuthDaemonTest(unittest.TestCase):
             self.assertNotIn(app["client_secret"], text)
             self.assertNotIn("auth=Bearer", text)
         self.assertIn("<redacted>", d.output())
+
+
+class OAuthConsoleSignInTest(unittest.TestCase):
+    """What the console's buttons do, over the API: the authorization code
+    grant with PKCE (the test plays the browser: the provider's pages, then
+    the callback with the cookie the start set) and the device grant waited
+    for by the daemon."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(("--no-scheduler", "--public-url", CONSOLE + "/"))
+        cls.c = Client(cls.d)
+        assert cls.c.login()[0] == 200
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.d.stop() == 0
+
+    def credential(self, name, user, client, **extra):
+        body = {"name": name, "username": user, "kind": "oauth2", "provider": "other",
+                "client_id": OAUTH.clients[client]["client_id"], "scopes": DELEGATED,
+                "token_url": OAUTH.token_endpoint, **extra}
+        if OAUTH.clients[client].get("client_secret"):
+            body["client_secret"] = OAUTH.clients[client]["client_secret"]
+        status, cred = self.c.json("POST", "/api/v1/credentials", body)
+        self.assertEqual(status, 201, cred)
+        return cred
+
+    def callback(self, query, cookie=True):
+        """GET /oauth/callback as the browser would after the provider's
+        redirect: the Lax cookie set at the start, not the session's."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=30)
+        headers = {}
+        nonce = [c for c in self.c.jar if c.name == "mailroom_oauth"]
+        if cookie and nonce:
+            headers["Cookie"] = f"mailroom_oauth={nonce[0].value}"
+        conn.request("GET", "/oauth/callback?" + query, headers=headers)
+        r = conn.getresponse()
+        r.read()
+        conn.close()
+        return r.status, r.getheader("Location") or ""
+
+    def test_authorization_code_with_pkce(self):
+        user = DOVECOT.take_user()
+        cred = self.credential("web", user, "web", authorize_url=OAUTH.authorization_endpoint)
+        status, start = self.c.json("POST", f"/api/v1/credentials/{cred['id']}/authorize")
+        self.assertEqual(status, 200, start)
+        self.assertEqual(start["redirect_uri"], CONSOLE + "/oauth/callback")
+        q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(start["url"]).query))
+        self.assertEqual((q["code_challenge_method"], q["response_type"], q["login_hint"]),
+                         ("S256", "code", user))
+        self.assertNotIn("code_verifier", start["url"])
+        back = OAUTH.play_user(start["url"], user, stop_at=CONSOLE + "/oauth/callback")
+        query = urllib.parse.urlsplit(back).query
+        # another browser (no cookie) cannot use it, and that spends it
+        status, where = self.callback(query, cookie=False)
+        self.assertEqual(status, 302)
+        self.assertIn("sign_in_error=", where)
+        self.assertIn("not%20started%20from%20this%20browser", where)
+        self.assertEqual(self.c.json("GET", f"/api/v1/credentials/{cred['id']}")[1]["token"]
+                         ["state"], "not_signed_in")
+        # again, properly
+        status, start = self.c.json("POST", f"/api/v1/credentials/{cred['id']}/authorize")
+        back = OAUTH.play_user(start["url"], user, stop_at=CONSOLE + "/oauth/callback")
+        query = urllib.parse.urlsplit(back).query
+        status, where = self.callback(query)
+        self.assertEqual((status, where), (302, f"/#/credentials/{cred['id']}?signed_in=1"))
+        status, where = self.callback(query)  # replayed
+        self.assertIn("used%20already", where)
+        got = self.c.json("GET", f"/api/v1/credentials/{cred['id']}")[1]
+        self.assertEqual(got["token"]["state"], "ok")
+        # the account on it fetches
+        DOVECOT.deliver(user, message(40))
+        status, a = self.c.json("POST", "/api/v1/accounts", {
+            "name": "web", "protocol": "imap", "address": "127.0.0.1",
+            "port": DOVECOT.ports["imaps"], "security": "tls", "skip_certificate": True,
+            "credential": "web", "keep_copy": False})
+        self.assertEqual(status, 201, a)
+        status, _ = self.c.json("POST", f"/api/v1/accounts/{a['id']}/fetch")
+        deadline = time.time() + 30
+        while DOVECOT.message_count(user) and time.time() < deadline:
+            time.sleep(0.3)
+        self.assertEqual(DOVECOT.message_count(user), 0)
+        # the provider says no
+        status, start = self.c.json("POST", f"/api/v1/credentials/{cred['id']}/authorize")
+        state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(start["url"]).query))["state"]
+        status, where = self.callback(urllib.parse.urlencode(
+            {"state": state, "error": "access_denied", "error_description": "the user said no"}))
+        self.assertIn("access_denied", urllib.parse.unquote(where))
+        self.assertIn("the user said no", urllib.parse.unquote(where))
+        # app access needs no sign-in
+        app = self.credential("app-only", APP_USER, "app", flow="app")
+        status, body = self.c.json("POST", f"/api/v1/credentials/{app['id']}/authorize")
+        self.assertEqual(status, 400, body)
+
+    def test_device_grant_waited_for_by_the_daemon(self):
+        user = DOVECOT.take_user()
+        cred = self.credential("dev", user, "public",
+                               device_url=OAUTH.device_authorization_endpoint)
+        path = f"/api/v1/credentials/{cred['id']}/device"
+        self.assertEqual(self.c.json("GET", path)[1]["status"], "none")
+        status, code = self.c.json("POST", path)
+        self.assertEqual(status, 200, code)
+        self.assertRegex(code["user_code"], r"^[A-Z0-9-]+$")
+        self.assertEqual(self.c.json("GET", path)[1]["status"], "pending")
+        OAUTH.play_user(code["verification_uri_complete"], user)
+        deadline = time.time() + 30
+        while self.c.json("GET", path)[1]["status"] == "pending" and time.time() < deadline:
+            time.sleep(0.5)
+        self.assertEqual(self.c.json("GET", path)[1], {"status": "signed_in",
+                                                       "message": "signed in"})
+        self.assertEqual(self.c.json("GET", f"/api/v1/credentials/{cred['id']}")[1]["token"]
+                         ["state"], "ok")
 
 
 if __name__ == "__main__":
