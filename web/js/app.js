@@ -94,36 +94,45 @@ function insecureBanner() {
   banner.textContent = t('app.insecure');
 }
 
+// Each render builds its page apart and shows it only if no newer render
+// began meanwhile: a page that loads slowly never lands on top of (or
+// under) the one navigated to after it.
+let renders = 0;
+
 export async function render() {
+  const current = ++renders;
   insecureBanner();
-  const main = clear(document.getElementById('main'));
+  const main = document.getElementById('main');
   const top = document.getElementById('top');
   document.documentElement.lang = language();
   const [path, qs] = (location.hash || '#/accounts').split('?');
   const params = new URLSearchParams(qs || '');
   if (path === '#/login' || !(await ensureSession())) {
+    if (current !== renders) return;
     top.hidden = true;
     hideSignInBanner();
-    loginPage(main, async (s) => {
+    loginPage(clear(main), async (s) => {
       session.user = s.user;
       setCsrf(s.csrf_token);
       go('#/accounts');
     });
     return;
   }
+  if (current !== renders) return;
   top.hidden = false;
   navigation();
   refreshSignInBanner(); // OAuth 2.0 credentials that need a new sign-in
   for (const [re, view] of routes) {
     const m = path.match(re);
     if (m) {
-      main.append(h('p', { class: 'loading' }, t('app.loading')));
+      clear(main).append(h('p', { class: 'loading' }, t('app.loading')));
+      const page = h('div', { class: 'page' });
       try {
-        await view(m)(main, params);
+        await view(m)(page, params);
       } catch (e) {
-        clear(main).append(h('p', { class: 'error' }, e.message));
+        clear(page).append(h('p', { class: 'error' }, e.message));
       }
-      main.querySelector('.loading')?.remove();
+      if (current === renders) main.replaceChildren(page);
       return;
     }
   }
