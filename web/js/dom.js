@@ -1,4 +1,6 @@
 // Building the page without innerHTML: every value lands as text.
+import { language } from './i18n.js';
+
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -27,10 +29,11 @@ export function formatBytes(n) {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
+// A time as the console's language writes it (not the browser's).
 export function formatTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);
-  return isNaN(d) ? iso : d.toLocaleString();
+  return isNaN(d) ? iso : d.toLocaleString(language());
 }
 
 let toastTimer = null;

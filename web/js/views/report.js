@@ -3,7 +3,7 @@
 import { api, query } from '../api.js';
 import { isAdmin } from '../app.js';
 import { clear, formatTime, h } from '../dom.js';
-import { t } from '../i18n.js';
+import { language, t } from '../i18n.js';
 import { fetchNow, pager, runTest, triSelect } from './parts.js';
 import { scheduleLink } from './schedules.js';
 
@@ -132,7 +132,7 @@ export async function printPage(main, params) {
       h('button', { type: 'button', onclick: () => window.print() }, t('report.printNow'))),
     h('h1', {}, t('report.printTitle')),
     h('p', {}, `${t('report.filters')}: ${applied || t('report.noFilters')}`),
-    h('p', {}, `${t('report.generated')}: ${new Date().toLocaleString()}`),
+    h('p', {}, `${t('report.generated')}: ${new Date().toLocaleString(language())}`),
     h('table', { class: 'report' },
       h('thead', {}, h('tr', {}, ['col.id', 'col.name', 'col.secure', 'col.type', 'col.protocol',
         'col.port', 'col.auto', 'col.keep'].map((k) => h('th', {}, t(k))))),
