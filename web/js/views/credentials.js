@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { go, isAdmin } from '../app.js';
 import { h, toast } from '../dom.js';
 import { t } from '../i18n.js';
-import { kindLabel, oauthCard, signInAction, tokenStateText } from './oauth.js';
+import { kindLabel, oauthCard, signInAction, signInResult, tokenStateText } from './oauth.js';
 
 // The scopes a provider gets when none are typed: the same as
 // mr_oauth_scopes() in src/core/credential.c. Only for the placeholder of a
@@ -19,10 +19,13 @@ const PRESET_SCOPES = {
 };
 const URL_FIELDS = ['authorize_url', 'token_url', 'device_url'];
 
-export async function credentialsPage(main) {
+export async function credentialsPage(main, params) {
   const data = await api('GET', '/credentials');
   main.append(h('div', { class: 'titlebar' }, h('h1', {}, t('credentials.title')),
     isAdmin() && h('a', { href: '#/credentials/new', class: 'button', id: 'new-credential' }, t('common.new'))),
+  // a sign-in the provider sent back that no credential's page can take
+  // (not started here, used already, expired)
+  signInResult(params) || '',
   h('table', { class: 'list', id: 'credentials' },
     h('thead', {}, h('tr', {}, ['col.id', 'col.name', 'credential.username', 'credential.kind', 'oauth.token',
       'common.actions'].map((k) => h('th', {}, t(k))))),

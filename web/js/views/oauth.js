@@ -4,7 +4,7 @@
 import { api } from '../api.js';
 import { go, isAdmin } from '../app.js';
 import { clear, formatTime, h, toast } from '../dom.js';
-import { t } from '../i18n.js';
+import { language, t } from '../i18n.js';
 
 const SIGN_IN_AGAIN = ['consent_needed', 'not_signed_in'];
 const DEVICE_POLL_MS = 2000;
@@ -64,12 +64,12 @@ function tokenTable(c) {
     tk.error && row('oauth.providerSaid', tk.error, { id: 'token-error' }),
     row('oauth.expiresAt', tk.expires_at ? formatTime(tk.expires_at) : '—', { id: 'token-expires' }),
     row('oauth.refreshedAt', tk.refreshed_at ? formatTime(tk.refreshed_at) : '—', { id: 'token-refreshed' }),
-    row('oauth.scopes', c.oauth.scopes || '—', { class: 'small' })));
+    row('oauth.scopesAsked', c.oauth.scopes || '—', { class: 'small' })));
 }
 
 // After the provider sent the browser back: what happened, once (a reload
 // does not say it again).
-function returnResult(params) {
+export function signInResult(params) {
   if (!params) return null;
   const error = params.get('sign_in_error');
   if (!params.has('signed_in') && error === null) return null;
@@ -109,7 +109,7 @@ function deviceFlow(c, out, button, onSignedIn) {
       d.verification_uri_complete && h('p', {},
         link(d.verification_uri_complete, 'device-link-complete', 'device.openComplete')),
       d.expires_in && h('p', { class: 'help', id: 'device-expires' },
-        t('device.expires', { at: expires.toLocaleTimeString() })),
+        t('device.expires', { at: expires.toLocaleTimeString(language()) })),
       status);
     let misses = 0; // "none" right after the start: the daemon may not have begun
     const poll = async () => {
@@ -135,20 +135,23 @@ function deviceFlow(c, out, button, onSignedIn) {
   return start;
 }
 
-// Check token: an access token as a check would get it (never the token).
-async function checkToken(c, out, button, onDone) {
-  button.disabled = true;
+// Check token: an access token as a check would get it, or a new one from
+// the provider (refresh); where from, until when, its scopes (the
+// provider's answer says them; a stored token's are not kept). Never the
+// token itself.
+async function checkToken(c, out, buttons, refresh, onDone) {
+  for (const b of buttons) b.disabled = true;
   clear(out).append(h('p', { class: 'loading', role: 'status' }, t('oauth.checking')));
   try {
-    const r = await api('POST', `/credentials/${c.id}/token`, { refresh: false });
+    const r = await api('POST', `/credentials/${c.id}/token`, { refresh });
     clear(out).append(h('p', { class: 'ok', id: 'token-check', role: 'status', dataset: { source: r.source } },
       t(r.source === 'provider' ? 'oauth.checkNew' : 'oauth.checkStored', { at: formatTime(r.expires_at) })),
-    h('p', { class: 'help', id: 'token-check-scope' }, t('oauth.checkScope', { scope: r.scope || '—' })));
+    r.scope && h('p', { class: 'help', id: 'token-check-scope' }, t('oauth.checkScope', { scope: r.scope })));
   } catch (e) {
     clear(out).append(h('p', { class: 'error', id: 'token-check', role: 'alert', dataset: { code: e.code || '' } },
       t('oauth.checkFailed', { error: e.message })));
   }
-  button.disabled = false;
+  for (const b of buttons) b.disabled = false;
   onDone();
 }
 
@@ -189,10 +192,12 @@ export function oauthCard(c, params) {
   } else if (c.oauth.flow === 'app') notes.push(t('oauth.appHelp'));
   if (isAdmin()) {
     const check = h('button', { type: 'button', class: 'secondary', id: 'check-token' }, t('oauth.check'));
-    check.addEventListener('click', () => checkToken(c, checkOut, check, refresh));
-    buttons.append(check);
+    const renew = h('button', { type: 'button', class: 'secondary', id: 'refresh-token' }, t('oauth.refresh'));
+    check.addEventListener('click', () => checkToken(c, checkOut, [check, renew], false, refresh));
+    renew.addEventListener('click', () => checkToken(c, checkOut, [check, renew], true, refresh));
+    buttons.append(check, renew);
   }
-  card.append(returnResult(params) || '', state, buttons, ...notes.map((n) => h('p', { class: 'help' }, n)),
+  card.append(signInResult(params) || '', state, buttons, ...notes.map((n) => h('p', { class: 'help' }, n)),
     deviceOut, checkOut);
   return card;
 }
@@ -215,18 +220,22 @@ function drawSignInBanner() {
   }));
 }
 
+let bannerAsked = 0; // only the newest answer counts
+
 export async function refreshSignInBanner() {
+  const asked = ++bannerAsked;
+  let list = [];
   try {
     const data = await api('GET', '/credentials');
-    bannerCredentials = data.credentials.filter((c) => c.kind === 'oauth2' && c.token &&
-      c.token.state === 'consent_needed');
-  } catch {
-    bannerCredentials = [];
-  }
+    list = data.credentials.filter((c) => c.kind === 'oauth2' && c.token && c.token.state === 'consent_needed');
+  } catch { /* no banner rather than a stale one */ }
+  if (asked !== bannerAsked) return;
+  bannerCredentials = list;
   drawSignInBanner();
 }
 
 export function hideSignInBanner() {
+  bannerAsked++;
   bannerCredentials = [];
   drawSignInBanner();
 }
