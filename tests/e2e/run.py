@@ -1,7 +1,12 @@
 """Runs the console's browser tests: starts the suite's Dovecot and a
 mailroom daemon, puts mail in a mailbox, writes what the test needs to know
 into a fixture file, runs `node --test` (playwright-core driving Debian's
-Chromium), and stops everything. Screenshots go to build/e2e/."""
+Chromium), and stops everything. Screenshots go to build/e2e/.
+
+The OAuth 2.0 tests (oauth.test.mjs) have a daemon of their own, the
+suite's authorization server (oidc-provider, tests/integration/oauth.py)
+whose "web" client may send the browser back to that daemon's
+/oauth/callback, and a Dovecot that checks its tokens (passdb oauth2)."""
 import base64
 import hashlib
 import json
@@ -16,6 +21,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "cli"))
 from daemon import ADMIN_PASSWORD, Daemon  # noqa: E402
 from dovecot import POOL_PASSWORD, Dovecot  # noqa: E402
 from helpers import crlf  # noqa: E402
+from oauth import MICROSOFT_IMAP, MICROSOFT_POP, OFFLINE, OAuthServer  # noqa: E402
 from proxies import Dante  # noqa: E402
 from smtpsink import SmtpSink  # noqa: E402
 
@@ -67,6 +73,42 @@ def make_certificate(d):
     return cert, key, base64.b64encode(hashlib.sha256(der).digest()).decode()
 
 
+def oauth_message(n, subject):
+    return (f"From: it@example.com\r\nTo: mailbox@example.com\r\nSubject: {subject}\r\n"
+            f"Message-ID: <e2e-oauth-{n}@example.com>\r\n"
+            f"Date: Sat, 21 Nov 2026 11:0{n}:00 +0000\r\n\r\nSigned in, fetched.\r\n").encode()
+
+
+def start_oauth(stack):
+    """The OAuth 2.0 tests' daemon, authorization server and Dovecot, and
+    their part of the fixture. The daemon comes first: its address is the
+    redirect URI the "web" client registers."""
+    daemon = Daemon()
+    stack.append(daemon)
+    server = OAuthServer(name="e2e", device_poll_interval=1,
+                         redirect_uris=(f"{daemon.base}/oauth/callback",)).start()
+    stack.append(server)
+    dovecot = Dovecot(users=3, name="e2e-oauth", oauth2=server.dovecot_oauth2()).start()
+    stack.append(dovecot)
+    users = {}
+    for n, (flow, subject) in enumerate((("code", "Signed in through the browser"),
+                                         ("device", "Signed in with a code")), 1):
+        users[flow] = dovecot.take_user()  # the login name at the provider's page too
+        dovecot.deliver(users[flow], oauth_message(n, subject))
+        users[f"{flow}_subject"] = subject
+    return {
+        "url": daemon.base, "issuer": server.issuer,
+        "authorization_endpoint": server.authorization_endpoint,
+        "token_endpoint": server.token_endpoint,
+        "device_endpoint": server.device_authorization_endpoint,
+        "web": {k: server.clients["web"][k] for k in ("client_id", "client_secret")},
+        "public": {"client_id": server.clients["public"]["client_id"]},
+        "app": {k: server.clients["app"][k] for k in ("client_id", "client_secret")},
+        "scopes": f"{OFFLINE} {MICROSOFT_IMAP} {MICROSOFT_POP}",
+        "ports": dovecot.ports, "users": users,
+    }
+
+
 def main():
     root = os.path.abspath(os.path.join(HERE, "..", ".."))
     shots = os.environ.get("MR_SHOTS", os.path.join(root, "build", "e2e"))
@@ -75,6 +117,7 @@ def main():
     sink = SmtpSink()
     dante = Dante("none").start()
     daemon = https = plain = None
+    oauth_stack = []  # daemon, authorization server, Dovecot
     rc = 1
     try:
         user = dovecot.take_user()
@@ -99,12 +142,13 @@ def main():
         https = Daemon(args=("--no-scheduler", "--tls-cert", cert, "--tls-key", key))
         plain = Daemon(listen="127.0.0.2")
         fixture.update(https_url=https.base, https_spki=spki, plain_url=plain.base)
+        fixture["oauth"] = start_oauth(oauth_stack)
         path = os.path.join(daemon.tmp, "fixture.json")
         with open(path, "w") as fh:
             json.dump(fixture, fh)
         env = dict(os.environ, MR_FIXTURE=path)
         rc = subprocess.run(["node", "--test", "--test-concurrency=1", "console.test.mjs",
-                             "https.test.mjs"],
+                             "https.test.mjs", "oauth.test.mjs"],
                             cwd=HERE, env=env, timeout=900).returncode
         # the scheduled report the browser ran went out by mail, with its filter applied
         mailed = [m for _, rcpts, m in sink.messages if rcpts == ["ops@example.com"]]
@@ -113,12 +157,14 @@ def main():
             print("run.py: the scheduled report was not mailed as expected:", sink.messages)
             rc = 1
     finally:
-        for d in (daemon, https, plain):
+        for d in (daemon, https, plain, *oauth_stack[:1]):
             if d:
                 code = d.stop()
                 if code != 0:
                     print(d.output()[-4000:])
                     rc = rc or 1
+        for part in oauth_stack[1:]:
+            part.stop()
         dovecot.stop()
         dante.stop()
         sink.close()
