@@ -267,6 +267,10 @@ describe('OAuth 2.0 credentials in the console', () => {
     await page.selectOption('#a-security', 'tls');
     await page.selectOption('#a-skip_certificate', 'yes');
     await page.selectOption('#a-automatic_check', 'no');
+    // the mechanisms a token logs in with, not a password's
+    const shown = await page.$$eval('#a-auth option', (os) => os.filter((o) => !o.hidden).map((o) => o.value));
+    assert.deepEqual(shown, ['auto', 'OAUTHBEARER', 'XOAUTH2']);
+    await page.selectOption('#a-auth', 'XOAUTH2');
     await page.click('#test-connection');
     await page.waitForSelector('#test-result[data-done="yes"]');
     const steps = await page.$$eval('#test-result li.step', (lis) => lis.map((li) => ({
@@ -275,7 +279,7 @@ describe('OAuth 2.0 credentials in the console', () => {
     const token = steps.find((s) => s.step === 'token');
     assert.ok(token, steps.map((s) => s.step).join(' '));
     assert.match(token.detail, /access token/);
-    assert.ok(steps.some((s) => s.step === 'authentication' && /OAUTHBEARER|XOAUTH2/.test(s.detail)),
+    assert.ok(steps.some((s) => s.step === 'authentication' && /XOAUTH2 accepted/.test(s.detail)),
       JSON.stringify(steps));
     await page.screenshot({ path: `${fx.shots}/oauth-account-test.png`, fullPage: true });
     await page.click('#save');

@@ -7,6 +7,7 @@ import { historyCard, runTest } from './parts.js';
 
 const MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'NTLM'];
 const POP3_ONLY = ['USER', 'APOP'];
+const TOKEN_MECHANISMS = ['OAUTHBEARER', 'XOAUTH2']; // an OAuth 2.0 credential's, and only its
 const DEFAULTS = { keep_copy: true, automatic_check: true, interval: 300, enabled: true,
   protocol: 'imap', use_connector: false, skip_certificate: false, security: 'tls', auth: 'auto' };
 
@@ -60,7 +61,8 @@ export async function accountForm(main, id) {
     folder: h('input', { id: 'a-folder', value: a.folder && a.folder !== 'INBOX' ? a.folder : '',
       placeholder: t('form.folderDefault') }),
     auth: h('select', { id: 'a-auth' }, h('option', { value: 'auto' }, t('form.auto')),
-      [...MECHANISMS, ...POP3_ONLY].map((m) => h('option', { value: m, selected: a.auth === m }, m))),
+      [...MECHANISMS, ...POP3_ONLY, ...TOKEN_MECHANISMS].map((m) =>
+        h('option', { value: m, selected: a.auth === m }, m))),
     max_message_size: h('input', { id: 'a-max_message_size', type: 'number', min: 1024,
       value: a.max_message_size && a.max_message_size !== 67108864 ? a.max_message_size : '',
       placeholder: '67108864' }),
@@ -89,9 +91,16 @@ export async function accountForm(main, id) {
     c.size_tolerance.disabled = !pop3;
     c.interval.disabled = c.automatic_check.value !== 'yes';
     c.port.placeholder = t('form.portDefault', { port: defaultPort(c.protocol.value, isSecure ? c.security.value : 'none') });
-    for (const o of c.auth.options) o.hidden = !pop3 && POP3_ONLY.includes(o.value);
+    const kind = (creds.credentials.find((k) => String(k.id) === c.credential.value) || {}).kind;
+    for (const o of c.auth.options) { // a token is no password, and a password no token
+      const otherKind = kind && o.value !== 'auto' && (kind === 'oauth2') !== TOKEN_MECHANISMS.includes(o.value);
+      o.hidden = (!pop3 && POP3_ONLY.includes(o.value)) || otherKind;
+    }
+    if (c.auth.selectedOptions[0]?.hidden) c.auth.value = 'auto';
   };
-  for (const el of [c.use_connector, c.secure, c.security, c.protocol, c.automatic_check]) el.addEventListener('change', sync);
+  for (const el of [c.use_connector, c.secure, c.security, c.protocol, c.automatic_check, c.credential]) {
+    el.addEventListener('change', sync);
+  }
 
   const values = () => {
     const num = (el) => (el.value === '' ? null : Number(el.value));
