@@ -332,6 +332,22 @@ static void unlock_credential(int64_t id, int fd)
     pthread_mutex_unlock(&stripes[(uint64_t)id % STRIPES]);
 }
 
+/* The credential and its tokens, read under its lock (another thread or
+ * process may have just refreshed them); *fd is the lock, or -1. */
+static int open_locked(struct mr_registry *r, int64_t id, int *fd, struct mr_credential *c,
+                       struct tokens *t, mr_error *err)
+{
+    int rc = lock_credential(r, id, fd, err);
+    if (rc == 0)
+        rc = mr_store_credential_get(r->store, id, c, err);
+    if (rc == 0 && c->kind != MR_CREDENTIAL_OAUTH2)
+        rc = mr_error_set(err, MR_EINVAL, "credential", "credential %s is not an oauth2 one",
+                          c->name);
+    if (rc == 0)
+        rc = tokens_load(r, id, t, err);
+    return rc;
+}
+
 /* The request that gets a new access token: the refresh token, or the
  * application's own credentials. */
 static int token_request(const struct mr_credential *c, const struct tokens *t, struct form *f,
@@ -374,16 +390,7 @@ int mr_oauth_access_token(struct mr_registry *r, int64_t id, int force, struct m
     memset(info, 0, sizeof(*info));
     mr_credential_init(&c);
     form_init(&f);
-    int rc = lock_credential(r, id, &fd, err);
-    /* read again under the lock: another thread or process may have just
-     * refreshed it */
-    if (rc == 0)
-        rc = mr_store_credential_get(r->store, id, &c, err);
-    if (rc == 0 && c.kind != MR_CREDENTIAL_OAUTH2)
-        rc = mr_error_set(err, MR_EINVAL, "credential", "credential %s is not an oauth2 one",
-                          c.name);
-    if (rc == 0)
-        rc = tokens_load(r, id, &t, err);
+    int rc = open_locked(r, id, &fd, &c, &t, err);
     const char *stored = rc == 0 ? tok(&t, "access_token") : NULL;
     int64_t now = (int64_t)time(NULL);
     if (rc == 0 && stored && !force && c.token_expires_at - now > MR_OAUTH_EARLY_SECS) {
@@ -637,14 +644,7 @@ int mr_oauth_exchange_code(struct mr_registry *r, int64_t id, const char *code,
     int fd = -1;
     mr_credential_init(&c);
     form_init(&f);
-    int rc = lock_credential(r, id, &fd, err);
-    if (rc == 0)
-        rc = mr_store_credential_get(r->store, id, &c, err);
-    if (rc == 0 && c.kind != MR_CREDENTIAL_OAUTH2)
-        rc = mr_error_set(err, MR_EINVAL, "credential", "credential %s is not an oauth2 one",
-                          c.name);
-    if (rc == 0)
-        rc = tokens_load(r, id, &t, err);
+    int rc = open_locked(r, id, &fd, &c, &t, err);
     char *url = rc == 0 ? mr_oauth_token_url(&c.oauth) : NULL;
     if (rc == 0) {
         form_add(&f, "grant_type", "authorization_code");

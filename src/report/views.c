@@ -116,6 +116,16 @@ void mr_view_add_status(json_t *o, const struct mr_check_status *c, int64_t next
     json_object_set_new(o, "next_check", next_check ? time_json(next_check) : json_null());
 }
 
+void mr_view_add_credential_token(json_t *account, const struct mr_credential *c)
+{
+    if (!c || c->kind != MR_CREDENTIAL_OAUTH2)
+        return;
+    json_object_set_new(account, "credential_token",
+                        json_pack("{s:s, s:s}", "state",
+                                  c->token_state ? c->token_state : "not_signed_in", "text",
+                                  mr_oauth_state_text(c->token_state)));
+}
+
 json_t *mr_view_credential(const struct mr_credential *c)
 {
     json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:b, s:o, s:o}", "id", (json_int_t)c->id, "name",

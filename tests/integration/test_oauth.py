@@ -271,6 +271,10 @@ class OAuthCredentialTest(CliTestCase):
         self.assertIn("invalid_grant", cred["token"]["error"])
         r = self.cli("credential", "show", "rev")
         self.assertIn("consent needed: sign in again", r.stdout)
+        # and every account on it says so in the report
+        accounts = self.json("account", "list")["accounts"]
+        self.assertEqual([a["credential_token"]["state"] for a in accounts if a["name"] == "rev"],
+                         ["consent_needed"])
 
     def test_provider_down_or_lying(self):
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Provider)
@@ -406,6 +410,12 @@ class OAuthDaemonTest(unittest.TestCase):
             status, cred = c.json("GET", f"/api/v1/credentials/{cred['id']}")
             seen.append(json.dumps(cred))
             self.assertEqual(cred["token"]["state"], "ok")
+            status, _, metrics = c.request("GET", "/metrics")
+            self.assertIn(b'mailroom_oauth_credentials{state="ok"} 1\n', metrics)
+            self.assertIn(f'mailroom_oauth_token_expiry_seconds{{credential="{cred["id"]}"}}'
+                          .encode(), metrics)
+            accounts = c.json("GET", "/api/v1/accounts?per_page=100")[1]["accounts"]
+            self.assertEqual({a["credential_token"]["state"] for a in accounts}, {"ok"})
             status, tok = c.json("POST", f"/api/v1/credentials/{cred['id']}/token",
                                  {"refresh": True})
             self.assertEqual((status, tok["source"]), (200, "provider"), tok)
