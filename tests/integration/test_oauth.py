@@ -22,6 +22,7 @@ import urllib.parse
 from dovecot import Dovecot
 from helpers import BIN, message
 from mailroom_cli import CliTestCase
+from smtpsink import SmtpSink
 from oauth import (MICROSOFT_APP, MICROSOFT_IMAP, MICROSOFT_POP, OFFLINE, REDIRECT_URI,
                    OAuthServer)
 
@@ -330,6 +331,28 @@ class OAuthCredentialTest(CliTestCase):
             self.outputs.append(out + err)
             self.assertEqual(p.returncode, 0, err)
         self.assertEqual(OAUTH.grants("client_credentials", "mailroom-app") - before, 1)
+
+    def test_scheduled_report_through_a_relay_with_a_token(self):
+        """The SMTP relay takes an oauth2 credential: libcurl's OAUTHBEARER or
+        XOAUTH2 with the access token, which the sink checks with the real
+        authorization server (introspection)."""
+        def good(user, token):
+            info = OAUTH.introspect(token)
+            return info.get("active") is True and info.get("username") == user == APP_USER
+        sink = SmtpSink(bearer_check=good)
+        try:
+            self.app_credential("relay")
+            for key, value in (("smtp-host", "127.0.0.1"), ("smtp-port", str(sink.port)),
+                               ("smtp-security", "none-insecure"), ("smtp-credential", "relay"),
+                               ("smtp-from", "mailroom@example.com")):
+                self.cli("settings", "set", key, value)
+            self.cli("report", "schedule", "add", "--name", "r", "--recurrence", "daily",
+                     "--at", "06:00", "--to", "ops@example.com")
+            self.cli("report", "schedule", "run-now", "r")
+            self.assertEqual(len(sink.messages), 1, sink.auth_seen)
+            self.assertEqual(sink.auth_seen, [("OAUTHBEARER", APP_USER)])
+        finally:
+            sink.close()
 
     def test_bad_settings_are_refused(self):
         def fails(*args, message):
