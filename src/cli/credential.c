@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 enum {
     OPT_NAME = 0x300,
@@ -156,6 +157,16 @@ static void print_oauth(const struct mr_credential *c)
         mr_format_time(c->token_refreshed_at, refreshed);
         mr_cli_print_field("Expires", expires, 10);
         mr_cli_print_field("Refreshed", refreshed, 10);
+    }
+    const char *why;
+    int64_t lapses = mr_oauth_lapses_at(c, &why);
+    if (lapses) {
+        char at[32], text[200];
+        mr_format_time(lapses, at);
+        snprintf(text, sizeof(text), "%s%s (%s)",
+                 lapses - (int64_t)time(NULL) < 14 * 86400 ? "soon: sign in again by " : "", at,
+                 why);
+        mr_cli_print_field("Lapses", text, 10);
     }
     free(scopes);
     free(token_url);

@@ -82,6 +82,16 @@ static void oauth_credentials(struct mr_http_req *r, struct mr_buf *b)
         if (items[i].kind == MR_CREDENTIAL_OAUTH2 && items[i].token_expires_at)
             mr_buf_printf(b, "mailroom_oauth_token_expiry_seconds{credential=\"%lld\"} %lld\n",
                           (long long)items[i].id, (long long)items[i].token_expires_at);
+    metric(b, "mailroom_oauth_sign_in_lapses_seconds", "gauge",
+           "When each OAuth 2.0 sign-in lapses unless renewed (unix time; Microsoft: 90 days "
+           "unused, Google apps in testing: 7 days)");
+    for (size_t i = 0; i < n; i++) {
+        const char *why;
+        int64_t at = mr_oauth_lapses_at(&items[i], &why);
+        if (at)
+            mr_buf_printf(b, "mailroom_oauth_sign_in_lapses_seconds{credential=\"%lld\"} %lld\n",
+                          (long long)items[i].id, (long long)at);
+    }
     mr_credential_list_free(&items, n);
 }
 

@@ -194,7 +194,7 @@ static void tokens_clear(struct tokens *t)
 /* The tokens in a: access_token (and a rotated refresh_token) go into t,
  * sealed and saved in one statement with state ok. */
 static int tokens_save(struct mr_registry *r, int64_t id, struct tokens *t, const struct answer *a,
-                       struct mr_oauth_token_info *info, mr_error *err)
+                       int signed_in, struct mr_oauth_token_info *info, mr_error *err)
 {
     json_t *access = json_object_get(a->json, "access_token");
     json_t *refresh = json_object_get(a->json, "refresh_token");
@@ -228,7 +228,7 @@ static int tokens_save(struct mr_registry *r, int64_t id, struct tokens *t, cons
         rc = mr_vault_seal(v, plain, strlen(plain), &sealed, err);
     if (rc == 0)
         rc = mr_store_credential_set_tokens(r->store, id, sealed.data, sealed.len, info->expires_at,
-                                            err);
+                                            signed_in, err);
     if (plain) {
         sodium_memzero(plain, strlen(plain));
         free(plain);
@@ -409,7 +409,7 @@ int mr_oauth_access_token(struct mr_registry *r, int64_t id, int force, struct m
     if (rc == 0 && (a.status != 200 || a.error[0] || !a.json))
         rc = refused(r, id, url, &a, err);
     if (rc == 0)
-        rc = tokens_save(r, id, &t, &a, info, err);
+        rc = tokens_save(r, id, &t, &a, 0, info, err);
     if (rc == 0) {
         const char *fresh = tok(&t, "access_token");
         *token = mr_secret_dup(fresh, strlen(fresh));
@@ -445,7 +445,7 @@ static int device_poll_once(struct mr_registry *r, int64_t id, const struct mr_c
     int rc = post_form(url, form_text(&f), &a, err);
     form_free(&f);
     if (rc == 0 && a.status == 200 && !a.error[0] && a.json)
-        rc = tokens_save(r, id, t, &a, &info, err);
+        rc = tokens_save(r, id, t, &a, 1, &info, err);
     else if (rc == 0 && strcmp(a.error, "authorization_pending") == 0)
         rc = 1; /* not yet */
     else if (rc == 0 && strcmp(a.error, "slow_down") == 0) {
@@ -663,7 +663,7 @@ int mr_oauth_exchange_code(struct mr_registry *r, int64_t id, const char *code,
                           "the provider gave no refresh token: ask for offline access "
                           "(Microsoft: the offline_access scope)");
     if (rc == 0)
-        rc = tokens_save(r, id, &t, &a, &info, err);
+        rc = tokens_save(r, id, &t, &a, 1, &info, err);
     if (rc)
         mr_error_prefix(err, "credential %s", c.name ? c.name : "?");
     free(url);

@@ -354,6 +354,26 @@ class OAuthCredentialTest(CliTestCase):
         finally:
             sink.close()
 
+    def test_known_lapses_are_said_ahead(self):
+        def lapses(provider):
+            r = self.run_cli("credential", "add", "--name", provider, "--username", "u@x.test",
+                             "--kind", "oauth2", "--provider", provider, "--client-id", "c",
+                             "--refresh-token-stdin", stdin="imported-refresh-token")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            token = self.show(provider)["token"]
+            self.assertIsNotNone(token["signed_in_at"])
+            return token, self.cli("credential", "show", provider).stdout
+        token, text = lapses("google")
+        self.assertIn("in testing at Google", token["lapses_why"])
+        self.assertIn("Lapses:     soon: sign in again by", text)
+        token, text = lapses("microsoft")
+        self.assertIn("unused for 90 days", token["lapses_why"])
+        self.assertNotIn("soon", text)
+        for name, days in (("google", 7), ("microsoft", 90)):
+            got = self.show(name)["token"]
+            at = time.mktime(time.strptime(got["lapses_at"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+            self.assertAlmostEqual(at, time.time() + days * 86400, delta=120)
+
     def test_bad_settings_are_refused(self):
         def fails(*args, message):
             r = self.run_cli("credential", "add", "--name", "bad", "--username", "u", "--kind",
