@@ -472,6 +472,19 @@ class OAuthDaemonTest(unittest.TestCase):
             status, body = c.json("POST", f"/api/v1/credentials/{down['id']}/token", {})
             self.assertEqual((status, body["error"]["code"]), (502, "provider_unreachable"), body)
             self.assertEqual(c.json("GET", "/api/v1/accounts")[0], 200, "still logged in")
+            # an imported refresh token, used and rotated
+            user = DOVECOT.take_user()
+            tokens = OAUTH.device_flow(user, scope=DELEGATED)
+            status, imp = c.json("POST", "/api/v1/credentials", {
+                "name": "imp", "username": user, "kind": "oauth2", "provider": "other",
+                "client_id": "mailroom-public", "scopes": DELEGATED,
+                "token_url": OAUTH.token_endpoint, "refresh_token": tokens["refresh_token"]})
+            self.assertEqual(status, 201, imp)
+            status, _ = c.json("POST", f"/api/v1/credentials/{imp['id']}/token", {"refresh": True})
+            self.assertEqual(status, 200)
+            for path in ("/api/v1/audit", "/api/v1/audit?format=csv", "/api/v1/credentials",
+                         "/api/v1/reports/accounts.csv", "/metrics"):
+                seen.append(c.request("GET", path)[2].decode("utf-8", "replace"))
             # a bad body names its field
             status, bad = c.json("POST", "/api/v1/credentials", {
                 "name": "bad", "username": "u", "kind": "oauth2", "provider": "other",
@@ -481,8 +494,14 @@ class OAuthDaemonTest(unittest.TestCase):
         finally:
             self.assertEqual(d.stop(), 0)
         seen.append(d.output())
+        for root, _, files in os.walk(d.data):  # the store holds them sealed only
+            for name in files:
+                with open(os.path.join(root, name), "rb") as fh:
+                    seen.append(fh.read().decode("latin-1"))
+        self.assertGreater(len(seen), 10)
         for text in seen:
-            self.assertNotIn(app["client_secret"], text)
+            for secret in (app["client_secret"], tokens["refresh_token"], tokens["access_token"]):
+                self.assertNotIn(secret, text)
             self.assertNotIn("auth=Bearer", text)
         self.assertIn("<redacted>", d.output())
 
