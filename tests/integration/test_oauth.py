@@ -506,6 +506,45 @@ class OAuthDaemonTest(unittest.TestCase):
         self.assertIn("<redacted>", d.output())
 
 
+class OAuthWarningTest(unittest.TestCase):
+    """The daemon says which sign-ins need a person: consent needed, or a
+    lapse within two weeks (a Google sign-in of an app in testing lasts 7
+    days), in its log as it starts and every hour."""
+
+    def test_warnings_in_the_log(self):
+        d0 = Daemon(("--no-scheduler",))
+        try:
+            c = Client(d0)
+            self.assertEqual(c.login()[0], 200)
+            status, g = c.json("POST", "/api/v1/credentials", {
+                "name": "gmail", "username": "a@example.com", "kind": "oauth2",
+                "provider": "google", "client_id": "c", "refresh_token": "imported-rt"})
+            self.assertEqual(status, 201, g)
+            status, gone = c.json("POST", "/api/v1/credentials", {
+                "name": "gone", "username": "u", "kind": "oauth2", "provider": "other",
+                "client_id": "mailroom-public", "token_url": OAUTH.token_endpoint,
+                "refresh_token": "not-a-refresh-token-it-knows"})
+            self.assertEqual(status, 201, gone)
+            status, body = c.json("POST", f"/api/v1/credentials/{gone['id']}/token", {})
+            self.assertEqual(status, 502, body)  # invalid_grant: consent needed
+        finally:
+            self.assertEqual(d0.stop(), 0)
+        d = Daemon((), reuse=d0)  # the scheduler on
+        try:
+            deadline = time.time() + 20
+            while d.output().count(" warn oauth ") < 2 and time.time() < deadline:
+                time.sleep(0.2)
+        finally:
+            self.assertEqual(d.stop(), 0)
+        lines = [line for line in d.output().splitlines() if " warn oauth " in line]
+        self.assertEqual(len(lines), 2, d.output()[-3000:])
+        self.assertTrue(any("name=gmail" in line and "lapses_at=" in line and "testing" in line
+                            for line in lines), lines)
+        self.assertTrue(any("name=gone" in line and "state=consent_needed" in line
+                            for line in lines), lines)
+        self.assertNotIn("imported-rt", d.output())
+
+
 class OAuthConsoleSignInTest(unittest.TestCase):
     """What the console's buttons do, over the API: the authorization code
     grant with PKCE (the test plays the browser: the provider's pages, then
