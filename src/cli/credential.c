@@ -493,7 +493,7 @@ static int cmd_token(struct mr_cli *cli, int argc, char **argv)
     if ((rc = mr_cli_one_ref(cli, argc, argv, &ref)) ||
         (rc = mr_cli_resolve(cli, MR_OBJ_CREDENTIAL, ref, &id)))
         return rc;
-    if (mr_oauth_access_token(&cli->reg, id, force, &token, &info, &err) != 0)
+    if (mr_oauth_access_token(&cli->reg, id, force, NULL, &token, &info, &err) != 0)
         return mr_cli_fail(cli, &err);
     mr_secret_free(&token);
     char until[32];

@@ -205,7 +205,7 @@ static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
     struct mr_oauth_token_info info;
     if (m->credential_id) /* the password, or an oauth2 credential's access token */
         rc = cred.kind == MR_CREDENTIAL_OAUTH2
-                 ? mr_oauth_access_token(r, m->credential_id, 0, &secret, &info, err)
+                 ? mr_oauth_access_token(r, m->credential_id, 0, NULL, &secret, &info, err)
                  : mr_registry_credential_secret(r, m->credential_id, &secret, err);
     if (rc) {
         mr_credential_clear(&cred);

@@ -22,6 +22,7 @@ import urllib.parse
 from dovecot import Dovecot
 from helpers import BIN, message
 from mailroom_cli import CliTestCase
+from proxies import Dante, Tinyproxy
 from smtpsink import SmtpSink
 from oauth import (MICROSOFT_APP, MICROSOFT_IMAP, MICROSOFT_POP, OFFLINE, REDIRECT_URI,
                    OAuthServer)
@@ -353,6 +354,29 @@ class OAuthCredentialTest(CliTestCase):
             self.assertEqual(sink.auth_seen, [("OAUTHBEARER", APP_USER)])
         finally:
             sink.close()
+
+    def test_token_requests_go_through_the_accounts_connector(self):
+        """An account behind a network connector reaches the provider through
+        it too: SOCKS5 (Dante) and HTTP CONNECT (tinyproxy), their logs show
+        the token endpoint's port."""
+        port = urllib.parse.urlsplit(OAUTH.token_endpoint).port
+        for kind, proxy in (("socks5", Dante()), ("http", Tinyproxy())):
+            with self.subTest(kind=kind):
+                proxy.start()
+                try:
+                    self.app_credential(f"via-{kind}")
+                    self.cli("connector", "add", "--name", kind, "--type", kind, "--address",
+                             "127.0.0.1", "--port", str(proxy.port))
+                    DOVECOT.deliver(APP_USER, message(50))
+                    self.account(f"via-{kind}", APP_USER, "imap", "tls", f"via-{kind}",
+                                 "--use-connector", "yes", "--connector", kind)
+                    r = self.cli("fetch", f"via-{kind}", "--format", "json")
+                    self.assertEqual(json.loads(r.stdout)["runs"][0]["fetched"], 1, r.stderr)
+                    log = proxy.log_text()
+                    self.assertIn(f"127.0.0.1.{port}" if kind == "socks5"
+                                  else f"CONNECT 127.0.0.1:{port}", log)
+                finally:
+                    proxy.stop()
 
     def test_known_lapses_are_said_ahead(self):
         def lapses(provider):
