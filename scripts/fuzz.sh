@@ -7,11 +7,11 @@
 # `make check` replays it). Prints executions, coverage and corpus size per
 # target.
 #
-#   scripts/fuzz.sh [NAME...]        default: imap pop3 mime csv json query
+#   scripts/fuzz.sh [NAME...]        default: imap pop3 mime csv json query sasl
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${FUZZ_SECONDS:-60}
-targets=("${@:-imap pop3 mime csv json query}")
+targets=("${@:-imap pop3 mime csv json query sasl}")
 read -r -a targets <<< "${targets[*]}"
 if ! command -v clang >/dev/null || ! dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1; then
     [[ $(id -u) -eq 0 ]] || { echo "fuzz: needs clang and libclang-rt-14-dev (run as root)" >&2; exit 1; }

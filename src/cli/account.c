@@ -63,6 +63,9 @@ static json_t *account_json(struct mr_cli *cli, const struct mr_account *a, cons
         .default_connector = connector_name(n, n->default_connector),
     };
     json_t *j = mr_view_account(a, &an);
+    for (size_t i = 0; i < n->ncreds; i++)
+        if (n->creds[i].id == a->credential_id)
+            mr_view_add_credential_token(j, &n->creds[i]);
     struct mr_check_status st;
     if (mr_store_check_status(cli->reg.store, a->id, &st, NULL) == 0)
         mr_view_add_status(j, &st, a->enabled && a->automatic_check ? mr_next_check(&st, 1) : 0);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 enum {
     OPT_NAME = 0x300,
@@ -157,8 +158,40 @@ static void print_oauth(const struct mr_credential *c)
         mr_cli_print_field("Expires", expires, 10);
         mr_cli_print_field("Refreshed", refreshed, 10);
     }
+    const char *why;
+    int64_t lapses = mr_oauth_lapses_at(c, &why);
+    if (lapses) {
+        char at[32], text[200];
+        mr_format_time(lapses, at);
+        snprintf(text, sizeof(text), "%s%s (%s)",
+                 lapses - (int64_t)time(NULL) < 14 * 86400 ? "soon: sign in again by " : "", at,
+                 why);
+        mr_cli_print_field("Lapses", text, 10);
+    }
     free(scopes);
     free(token_url);
+}
+
+/* Which secrets an oauth2 credential holds (their names, never them). */
+static void print_oauth_secrets(struct mr_cli *cli, const struct mr_credential *c)
+{
+    struct mr_secret *plain = NULL;
+    mr_error err = {0};
+    char held[96] = "";
+    if (mr_registry_credential_secret(&cli->reg, c->id, &plain, &err) == 0) {
+        json_t *obj = json_loads(plain->data, 0, NULL);
+        static const char *const keys[] = {"client_secret", "refresh_token", "access_token"};
+        static const char *const names[] = {"client secret", "refresh token", "access token"};
+        for (int i = 0; i < 3; i++)
+            if (json_string_length(json_object_get(obj, keys[i])) > 0)
+                snprintf(held + strlen(held), sizeof(held) - strlen(held), "%s%s",
+                         *held ? ", " : "", names[i]);
+        json_decref(obj);
+    }
+    mr_secret_free(&plain);
+    char text[160];
+    snprintf(text, sizeof(text), "%s%s", *held ? held : "none yet", *held ? " (write-only)" : "");
+    mr_cli_print_field("Secrets", err.code ? err.message : text, 10);
 }
 
 static void print_credential(struct mr_cli *cli, const struct mr_credential *c,
@@ -179,9 +212,10 @@ static void print_credential(struct mr_cli *cli, const struct mr_credential *c,
     mr_cli_print_field("Name", c->name, 10);
     mr_cli_print_field("Kind", mr_credential_kind_name(c->kind), 10);
     mr_cli_print_field("Username", c->username, 10);
-    if (c->kind == MR_CREDENTIAL_OAUTH2)
+    if (c->kind == MR_CREDENTIAL_OAUTH2) {
         print_oauth(c);
-    else
+        print_oauth_secrets(cli, c);
+    } else
         mr_cli_print_field("Secret", c->has_secret ? "set (write-only)" : "not set", 10);
     mr_cli_print_field("Used by", users.len ? users.data : "nothing", 10);
     mr_cli_print_field("Created", created, 10);
@@ -459,7 +493,7 @@ static int cmd_token(struct mr_cli *cli, int argc, char **argv)
     if ((rc = mr_cli_one_ref(cli, argc, argv, &ref)) ||
         (rc = mr_cli_resolve(cli, MR_OBJ_CREDENTIAL, ref, &id)))
         return rc;
-    if (mr_oauth_access_token(&cli->reg, id, force, &token, &info, &err) != 0)
+    if (mr_oauth_access_token(&cli->reg, id, force, NULL, &token, &info, &err) != 0)
         return mr_cli_fail(cli, &err);
     mr_secret_free(&token);
     char until[32];

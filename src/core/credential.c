@@ -188,6 +188,25 @@ int mr_oauth_from_json(const char *text, struct mr_oauth *o)
     return rc ? -1 : 0;
 }
 
+int64_t mr_oauth_lapses_at(const struct mr_credential *c, const char **why)
+{
+    *why = "";
+    if (c->kind != MR_CREDENTIAL_OAUTH2 || c->oauth.flow != MR_OAUTH_DELEGATED ||
+        !c->token_signed_in_at)
+        return 0;
+    if (c->oauth.provider == MR_OAUTH_MICROSOFT) {
+        int64_t used = c->token_refreshed_at > c->token_signed_in_at ? c->token_refreshed_at
+                                                                     : c->token_signed_in_at;
+        *why = "Microsoft drops a refresh token unused for 90 days";
+        return used + 90 * 86400;
+    }
+    if (c->oauth.provider == MR_OAUTH_GOOGLE) {
+        *why = "if the app is still in testing at Google, its sign-ins last 7 days";
+        return c->token_signed_in_at + 7 * 86400;
+    }
+    return 0;
+}
+
 int mr_oauth_check_url(const char *url, const char *field, struct mr_problems *p)
 {
     size_t before = p->count;

@@ -47,6 +47,7 @@ struct mr_credential {
     struct mr_oauth oauth; /* oauth2 only */
     char *token_state, *token_error;
     int64_t token_expires_at, token_refreshed_at; /* the access token's; 0: none */
+    int64_t token_signed_in_at; /* a user's last sign-in (or imported refresh token); 0: none */
     int64_t created_at, updated_at;
 };
 
@@ -72,6 +73,10 @@ char *mr_oauth_scopes(const struct mr_oauth *o);
 /* The settings as stored (JSON text, to free) and back. */
 char *mr_oauth_to_json(const struct mr_oauth *o);
 int mr_oauth_from_json(const char *text, struct mr_oauth *o);
+/* When a delegated sign-in lapses unless renewed (0: no known limit), and
+ * why: Microsoft drops a refresh token unused for 90 days; Google one of an
+ * app still "in testing" 7 days after the sign-in. */
+int64_t mr_oauth_lapses_at(const struct mr_credential *c, const char **why);
 /* Where a token endpoint may be: https, or http on this machine only (a
  * client secret and refresh tokens never cross a network in clear). */
 int mr_oauth_check_url(const char *url, const char *field, struct mr_problems *p);

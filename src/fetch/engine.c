@@ -136,7 +136,8 @@ static int account_token(struct prepared *p, int force, struct mr_steps *steps, 
 {
     int64_t t0 = mr_now_ms();
     mr_secret_free(&p->secret);
-    int rc = mr_oauth_access_token(p->r, p->cred.id, force, &p->secret, &p->token, err);
+    int rc = mr_oauth_access_token(p->r, p->cred.id, force, p->has_proxy ? &p->proxy.proxy : NULL,
+                                   &p->secret, &p->token, err);
     if (rc) {
         mr_steps_add(steps, "token", 0, mr_now_ms() - t0, "%s", err->message);
         return rc;

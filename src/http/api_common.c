@@ -92,6 +92,7 @@ json_t *mr_api_account_view(struct mr_store *s, const struct mr_account *a)
         mr_store_connector_get(s, def_id, &def, NULL);
     struct mr_account_names names = {cred.name, conn.name, def.name};
     json_t *j = mr_view_account(a, &names);
+    mr_view_add_credential_token(j, &cred);
     struct mr_check_status st;
     if (mr_store_check_status(s, a->id, &st, NULL) == 0)
         mr_view_add_status(j, &st, a->enabled && a->automatic_check ? mr_next_check(&st, 1) : 0);

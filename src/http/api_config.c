@@ -239,7 +239,7 @@ int mr_api_credential_token(struct mr_http_req *r)
         return 0;
     int force = json_is_true(json_object_get(body, "refresh"));
     json_decref(body);
-    int rc = mr_oauth_access_token(r->reg, id, force, &token, &info, &err);
+    int rc = mr_oauth_access_token(r->reg, id, force, NULL, &token, &info, &err);
     mr_secret_free(&token);
     /* the provider's answer, not the caller's: 502, never a 401 that would
      * read as the session's end */

@@ -53,6 +53,48 @@ static void per_account(struct mr_http_req *r, struct mr_buf *b)
     free(items);
 }
 
+/* oauth2 credentials by token state, and each one's access token expiry. */
+static void oauth_credentials(struct mr_http_req *r, struct mr_buf *b)
+{
+    static const char *const states[] = {"not_signed_in",
+                                         MR_TOKEN_OK,
+                                         MR_TOKEN_CONSENT_NEEDED,
+                                         MR_TOKEN_CLIENT_MISCONFIGURED,
+                                         MR_TOKEN_PROVIDER_UNREACHABLE,
+                                         MR_TOKEN_REFUSED};
+    struct mr_credential *items = NULL;
+    size_t n = 0, count[6] = {0};
+    mr_error err = {0};
+    if (mr_store_credential_list(r->reg->store, &items, &n, &err) != 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < 6 && items[i].kind == MR_CREDENTIAL_OAUTH2; k++)
+            if (strcmp(items[i].token_state ? items[i].token_state : "not_signed_in", states[k]) ==
+                0)
+                count[k]++;
+    metric(b, "mailroom_oauth_credentials", "gauge",
+           "OAuth 2.0 credentials by token state (consent_needed: sign in again)");
+    for (size_t k = 0; k < 6; k++)
+        mr_buf_printf(b, "mailroom_oauth_credentials{state=\"%s\"} %zu\n", states[k], count[k]);
+    metric(b, "mailroom_oauth_token_expiry_seconds", "gauge",
+           "When each OAuth 2.0 credential's access token expires (unix time)");
+    for (size_t i = 0; i < n; i++)
+        if (items[i].kind == MR_CREDENTIAL_OAUTH2 && items[i].token_expires_at)
+            mr_buf_printf(b, "mailroom_oauth_token_expiry_seconds{credential=\"%lld\"} %lld\n",
+                          (long long)items[i].id, (long long)items[i].token_expires_at);
+    metric(b, "mailroom_oauth_sign_in_lapses_seconds", "gauge",
+           "When each OAuth 2.0 sign-in lapses unless renewed (unix time; Microsoft: 90 days "
+           "unused, Google apps in testing: 7 days)");
+    for (size_t i = 0; i < n; i++) {
+        const char *why;
+        int64_t at = mr_oauth_lapses_at(&items[i], &why);
+        if (at)
+            mr_buf_printf(b, "mailroom_oauth_sign_in_lapses_seconds{credential=\"%lld\"} %lld\n",
+                          (long long)items[i].id, (long long)at);
+    }
+    mr_credential_list_free(&items, n);
+}
+
 int mr_api_metrics(struct mr_http_req *r)
 {
     static const char *const le[] = {"1", "2", "5", "10", "30", "60", "300", "+Inf"};
@@ -90,6 +132,7 @@ int mr_api_metrics(struct mr_http_req *r)
     mr_buf_printf(b, "mailroom_scheduler_running %zu\n", st.running);
     metric(b, "mailroom_kept_sessions", "gauge", "IMAP sessions kept open between checks");
     mr_buf_printf(b, "mailroom_kept_sessions %zu\n", st.kept);
+    oauth_credentials(r, b);
     per_account(r, b);
     r->status = MHD_HTTP_OK;
     r->content_type = "text/plain; version=0.0.4; charset=utf-8";

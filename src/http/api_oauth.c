@@ -220,7 +220,8 @@ static void device_set(unsigned generation, const char *status, const char *mess
     for (size_t i = 0; i < PENDING_MAX; i++)
         if (devices[i].generation == generation) {
             snprintf(devices[i].status, sizeof(devices[i].status), "%s", status);
-            snprintf(devices[i].message, sizeof(devices[i].message), "%s", message);
+            snprintf(devices[i].message, sizeof(devices[i].message), "%.*s",
+                     (int)sizeof(devices[i].message) - 1, message); /* cut if longer */
         }
     pthread_mutex_unlock(&devices_lock);
 }

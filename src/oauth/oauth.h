@@ -9,6 +9,7 @@
 #ifndef MR_OAUTH_OAUTH_H
 #define MR_OAUTH_OAUTH_H
 
+#include "net/proxy.h"
 #include "registry/registry.h"
 #include "vault/vault.h"
 
@@ -24,6 +25,8 @@ struct mr_oauth_token_info {
 };
 
 /* An access token for credential_id (an oauth2 credential): the stored one
+ * (via: the network connector to reach the provider through, as the
+ * account's mail server is; NULL: directly)
  * while it is fresh (unless force: the server refused it), else a new one,
  * saved before it is returned, a rotated refresh token with it. One
  * request at a time per credential across threads and processes: the
@@ -32,8 +35,8 @@ struct mr_oauth_token_info {
  * MR_ENET / MR_ETIMEOUT / MR_EPROTO (the provider unreachable or its answer
  * unreadable: the stored tokens stay). */
 int mr_oauth_access_token(struct mr_registry *r, int64_t credential_id, int force,
-                          struct mr_secret **token, struct mr_oauth_token_info *info,
-                          mr_error *err);
+                          const struct mr_proxy *via, struct mr_secret **token,
+                          struct mr_oauth_token_info *info, mr_error *err);
 
 /* The device authorization grant: start asks the provider for a code the
  * user types at verification_uri; wait polls the token endpoint as the

@@ -64,8 +64,34 @@ static void answer_clear(struct answer *a)
 
 /* POSTs form (application/x-www-form-urlencoded) to url. 0 with an answer
  * (whatever its status), or MR_ENET / MR_ETIMEOUT / MR_EPROTO. */
-static int post_form(const char *url, const char *form, struct answer *a, mr_error *err)
+/* Through a network connector: SOCKS5 (the name resolved by the proxy or
+ * here, as the connector says) or an HTTP CONNECT tunnel (TLS to the proxy
+ * when it says so), with its credentials. */
+static void set_proxy(CURL *curl, const struct mr_proxy *p, char *url, size_t size)
 {
+    int http = p->type == MR_PROXY_HTTP;
+    snprintf(url, size, "%s://%s%s%s:%d",
+             http ? (p->tls ? "https" : "http") : (p->resolve_local ? "socks5" : "socks5h"),
+             strchr(p->host, ':') ? "[" : "", p->host, strchr(p->host, ':') ? "]" : "", p->port);
+    curl_easy_setopt(curl, CURLOPT_PROXY, url);
+    if (http)
+        curl_easy_setopt(curl, CURLOPT_HTTPPROXYTUNNEL, 1L);
+    if (p->username) {
+        curl_easy_setopt(curl, CURLOPT_PROXYUSERNAME, p->username);
+        curl_easy_setopt(curl, CURLOPT_PROXYPASSWORD, p->password ? p->password : "");
+    }
+    if (http && p->tls) {
+        curl_easy_setopt(curl, CURLOPT_PROXY_SSL_VERIFYPEER, p->verify ? 1L : 0L);
+        curl_easy_setopt(curl, CURLOPT_PROXY_SSL_VERIFYHOST, p->verify ? 2L : 0L);
+        if (p->ca_file)
+            curl_easy_setopt(curl, CURLOPT_PROXY_CAINFO, p->ca_file);
+    }
+}
+
+static int post_form(const char *url, const char *form, const struct mr_proxy *via,
+                     struct answer *a, mr_error *err)
+{
+    char proxy_url[600];
     char errbuf[CURL_ERROR_SIZE] = "";
     struct mr_buf body;
     memset(a, 0, sizeof(*a));
@@ -87,6 +113,10 @@ static int post_form(const char *url, const char *form, struct answer *a, mr_err
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "mailroom");
+    if (via)
+        set_proxy(curl, via, proxy_url, sizeof(proxy_url));
+    else
+        curl_easy_setopt(curl, CURLOPT_PROXY, ""); /* not $https_proxy: connectors say */
     CURLcode cc = curl_easy_perform(curl);
     int rc = 0;
     if (cc == CURLE_WRITE_ERROR)
@@ -94,7 +124,9 @@ static int post_form(const char *url, const char *form, struct answer *a, mr_err
                           ANSWER_MAX / 1024);
     else if (cc != CURLE_OK)
         rc = mr_error_set(err, cc == CURLE_OPERATION_TIMEDOUT ? MR_ETIMEOUT : MR_ENET, "",
-                          "cannot reach %s: %s", url, *errbuf ? errbuf : curl_easy_strerror(cc));
+                          "cannot reach %s%s%s: %s", url, via ? " through network connector " : "",
+                          via && via->name ? via->name : "",
+                          *errbuf ? errbuf : curl_easy_strerror(cc));
     else {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a->status);
         a->json = json_loadb(body.data ? body.data : "", body.len, 0, NULL);
@@ -194,7 +226,7 @@ static void tokens_clear(struct tokens *t)
 /* The tokens in a: access_token (and a rotated refresh_token) go into t,
  * sealed and saved in one statement with state ok. */
 static int tokens_save(struct mr_registry *r, int64_t id, struct tokens *t, const struct answer *a,
-                       struct mr_oauth_token_info *info, mr_error *err)
+                       int signed_in, struct mr_oauth_token_info *info, mr_error *err)
 {
     json_t *access = json_object_get(a->json, "access_token");
     json_t *refresh = json_object_get(a->json, "refresh_token");
@@ -228,7 +260,7 @@ static int tokens_save(struct mr_registry *r, int64_t id, struct tokens *t, cons
         rc = mr_vault_seal(v, plain, strlen(plain), &sealed, err);
     if (rc == 0)
         rc = mr_store_credential_set_tokens(r->store, id, sealed.data, sealed.len, info->expires_at,
-                                            err);
+                                            signed_in, err);
     if (plain) {
         sodium_memzero(plain, strlen(plain));
         free(plain);
@@ -332,6 +364,22 @@ static void unlock_credential(int64_t id, int fd)
     pthread_mutex_unlock(&stripes[(uint64_t)id % STRIPES]);
 }
 
+/* The credential and its tokens, read under its lock (another thread or
+ * process may have just refreshed them); *fd is the lock, or -1. */
+static int open_locked(struct mr_registry *r, int64_t id, int *fd, struct mr_credential *c,
+                       struct tokens *t, mr_error *err)
+{
+    int rc = lock_credential(r, id, fd, err);
+    if (rc == 0)
+        rc = mr_store_credential_get(r->store, id, c, err);
+    if (rc == 0 && c->kind != MR_CREDENTIAL_OAUTH2)
+        rc = mr_error_set(err, MR_EINVAL, "credential", "credential %s is not an oauth2 one",
+                          c->name);
+    if (rc == 0)
+        rc = tokens_load(r, id, t, err);
+    return rc;
+}
+
 /* The request that gets a new access token: the refresh token, or the
  * application's own credentials. */
 static int token_request(const struct mr_credential *c, const struct tokens *t, struct form *f,
@@ -362,8 +410,8 @@ static int token_request(const struct mr_credential *c, const struct tokens *t, 
     return rc;
 }
 
-int mr_oauth_access_token(struct mr_registry *r, int64_t id, int force, struct mr_secret **token,
-                          struct mr_oauth_token_info *info, mr_error *err)
+int mr_oauth_access_token(struct mr_registry *r, int64_t id, int force, const struct mr_proxy *via,
+                          struct mr_secret **token, struct mr_oauth_token_info *info, mr_error *err)
 {
     struct mr_credential c;
     struct tokens t = {0};
@@ -374,16 +422,7 @@ int mr_oauth_access_token(struct mr_registry *r, int64_t id, int force, struct m
     memset(info, 0, sizeof(*info));
     mr_credential_init(&c);
     form_init(&f);
-    int rc = lock_credential(r, id, &fd, err);
-    /* read again under the lock: another thread or process may have just
-     * refreshed it */
-    if (rc == 0)
-        rc = mr_store_credential_get(r->store, id, &c, err);
-    if (rc == 0 && c.kind != MR_CREDENTIAL_OAUTH2)
-        rc = mr_error_set(err, MR_EINVAL, "credential", "credential %s is not an oauth2 one",
-                          c.name);
-    if (rc == 0)
-        rc = tokens_load(r, id, &t, err);
+    int rc = open_locked(r, id, &fd, &c, &t, err);
     const char *stored = rc == 0 ? tok(&t, "access_token") : NULL;
     int64_t now = (int64_t)time(NULL);
     if (rc == 0 && stored && !force && c.token_expires_at - now > MR_OAUTH_EARLY_SECS) {
@@ -397,12 +436,12 @@ int mr_oauth_access_token(struct mr_registry *r, int64_t id, int force, struct m
         mr_store_credential_set_token_state(r->store, id, MR_TOKEN_CONSENT_NEEDED, err->message,
                                             &ignored);
     }
-    if (rc == 0 && (rc = post_form(url, form_text(&f), &a, err)) != 0)
+    if (rc == 0 && (rc = post_form(url, form_text(&f), via, &a, err)) != 0)
         rc = unreachable(r, id, err);
     if (rc == 0 && (a.status != 200 || a.error[0] || !a.json))
         rc = refused(r, id, url, &a, err);
     if (rc == 0)
-        rc = tokens_save(r, id, &t, &a, info, err);
+        rc = tokens_save(r, id, &t, &a, 0, info, err);
     if (rc == 0) {
         const char *fresh = tok(&t, "access_token");
         *token = mr_secret_dup(fresh, strlen(fresh));
@@ -435,10 +474,10 @@ static int device_poll_once(struct mr_registry *r, int64_t id, const struct mr_c
     form_add(&f, "device_code", d->device_code->data);
     form_add(&f, "client_id", c->oauth.client_id);
     form_add(&f, "client_secret", tok(t, "client_secret"));
-    int rc = post_form(url, form_text(&f), &a, err);
+    int rc = post_form(url, form_text(&f), NULL, &a, err);
     form_free(&f);
     if (rc == 0 && a.status == 200 && !a.error[0] && a.json)
-        rc = tokens_save(r, id, t, &a, &info, err);
+        rc = tokens_save(r, id, t, &a, 1, &info, err);
     else if (rc == 0 && strcmp(a.error, "authorization_pending") == 0)
         rc = 1; /* not yet */
     else if (rc == 0 && strcmp(a.error, "slow_down") == 0) {
@@ -492,7 +531,7 @@ int mr_oauth_device_start(struct mr_registry *r, int64_t id, struct mr_oauth_dev
         form_add(&f, "client_secret", tok(&t, "client_secret"));
         form_add(&f, "scope", scopes);
         free(scopes);
-        rc = post_form(url, form_text(&f), &a, err);
+        rc = post_form(url, form_text(&f), NULL, &a, err);
     }
     if (rc == 0 && (a.status != 200 || a.error[0] || !a.json))
         rc = refused(r, id, url, &a, err);
@@ -637,14 +676,7 @@ int mr_oauth_exchange_code(struct mr_registry *r, int64_t id, const char *code,
     int fd = -1;
     mr_credential_init(&c);
     form_init(&f);
-    int rc = lock_credential(r, id, &fd, err);
-    if (rc == 0)
-        rc = mr_store_credential_get(r->store, id, &c, err);
-    if (rc == 0 && c.kind != MR_CREDENTIAL_OAUTH2)
-        rc = mr_error_set(err, MR_EINVAL, "credential", "credential %s is not an oauth2 one",
-                          c.name);
-    if (rc == 0)
-        rc = tokens_load(r, id, &t, err);
+    int rc = open_locked(r, id, &fd, &c, &t, err);
     char *url = rc == 0 ? mr_oauth_token_url(&c.oauth) : NULL;
     if (rc == 0) {
         form_add(&f, "grant_type", "authorization_code");
@@ -653,7 +685,7 @@ int mr_oauth_exchange_code(struct mr_registry *r, int64_t id, const char *code,
         form_add(&f, "client_id", c.oauth.client_id);
         form_add(&f, "client_secret", tok(&t, "client_secret"));
         form_add(&f, "code_verifier", verifier);
-        if ((rc = post_form(url, form_text(&f), &a, err)) != 0)
+        if ((rc = post_form(url, form_text(&f), NULL, &a, err)) != 0)
             rc = unreachable(r, id, err);
     }
     if (rc == 0 && (a.status != 200 || a.error[0] || !a.json))
@@ -663,7 +695,7 @@ int mr_oauth_exchange_code(struct mr_registry *r, int64_t id, const char *code,
                           "the provider gave no refresh token: ask for offline access "
                           "(Microsoft: the offline_access scope)");
     if (rc == 0)
-        rc = tokens_save(r, id, &t, &a, &info, err);
+        rc = tokens_save(r, id, &t, &a, 1, &info, err);
     if (rc)
         mr_error_prefix(err, "credential %s", c.name ? c.name : "?");
     free(url);

@@ -490,6 +490,8 @@ static int save_credential(struct mr_registry *r, struct mr_credential *c,
         rc = c->id ? mr_store_credential_update(r->store, c, secret ? sealed.data : NULL,
                                                 sealed.len, err)
                    : mr_store_credential_insert(r->store, c, sealed.data, sealed.len, err);
+    if (rc == 0 && strstr(tokens_changed, "refresh_token")) /* imported: a sign-in */
+        rc = mr_store_credential_signed_in(r->store, c->id, err);
     if (rc == 0) {
         json_t *changes = credential_changes(old_name, old_user, c, secret != NULL, tokens_changed);
         if (c->kind == MR_CREDENTIAL_OAUTH2) {

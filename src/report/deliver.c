@@ -1,5 +1,7 @@
 #include "report/deliver.h"
 
+#include "oauth/oauth.h"
+
 #include "report/views.h"
 #include "util/mem.h"
 #include "util/safedir.h"
@@ -198,9 +200,14 @@ static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
     if (rc)
         return rc;
     mr_credential_init(&cred);
-    if (m->credential_id &&
-        ((rc = mr_store_credential_get(r->store, m->credential_id, &cred, err)) ||
-         (rc = mr_registry_credential_secret(r, m->credential_id, &secret, err)))) {
+    if (m->credential_id && (rc = mr_store_credential_get(r->store, m->credential_id, &cred, err)))
+        return rc;
+    struct mr_oauth_token_info info;
+    if (m->credential_id) /* the password, or an oauth2 credential's access token */
+        rc = cred.kind == MR_CREDENTIAL_OAUTH2
+                 ? mr_oauth_access_token(r, m->credential_id, 0, NULL, &secret, &info, err)
+                 : mr_registry_credential_secret(r, m->credential_id, &secret, err);
+    if (rc) {
         mr_credential_clear(&cred);
         return rc;
     }
@@ -244,7 +251,10 @@ static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
         curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
     if (secret) {
         curl_easy_setopt(curl, CURLOPT_USERNAME, cred.username);
-        curl_easy_setopt(curl, CURLOPT_PASSWORD, secret->data);
+        /* a bearer token: libcurl's OAUTHBEARER or XOAUTH2, as the relay offers */
+        curl_easy_setopt(
+            curl, cred.kind == MR_CREDENTIAL_OAUTH2 ? CURLOPT_XOAUTH2_BEARER : CURLOPT_PASSWORD,
+            secret->data);
     }
     CURLcode res = curl_easy_perform(curl);
     if (res != CURLE_OK)

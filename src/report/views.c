@@ -116,6 +116,16 @@ void mr_view_add_status(json_t *o, const struct mr_check_status *c, int64_t next
     json_object_set_new(o, "next_check", next_check ? time_json(next_check) : json_null());
 }
 
+void mr_view_add_credential_token(json_t *account, const struct mr_credential *c)
+{
+    if (!c || c->kind != MR_CREDENTIAL_OAUTH2)
+        return;
+    json_object_set_new(account, "credential_token",
+                        json_pack("{s:s, s:s}", "state",
+                                  c->token_state ? c->token_state : "not_signed_in", "text",
+                                  mr_oauth_state_text(c->token_state)));
+}
+
 json_t *mr_view_credential(const struct mr_credential *c)
 {
     json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:b, s:o, s:o}", "id", (json_int_t)c->id, "name",
@@ -135,14 +145,18 @@ json_t *mr_view_credential(const struct mr_credential *c)
                                   mr_oauth_flow_name(o->flow), "tenant", o->tenant, "client_id",
                                   o->client_id, "scopes", scopes, "token_url", token_url,
                                   "device_url", device_url, "authorize_url", authorize_url));
+    const char *why;
+    int64_t lapses = mr_oauth_lapses_at(c, &why);
     json_object_set_new(
         j, "token",
-        json_pack("{s:s, s:s?, s:s?, s:o, s:o}", "state",
-                  c->token_state ? c->token_state : "not_signed_in", "text",
-                  mr_oauth_state_text(c->token_state), "error", c->token_error, "expires_at",
-                  c->token_expires_at ? time_json(c->token_expires_at) : json_null(),
-                  "refreshed_at",
-                  c->token_refreshed_at ? time_json(c->token_refreshed_at) : json_null()));
+        json_pack(
+            "{s:s, s:s?, s:s?, s:o, s:o, s:o, s:o, s:s?}", "state",
+            c->token_state ? c->token_state : "not_signed_in", "text",
+            mr_oauth_state_text(c->token_state), "error", c->token_error, "expires_at",
+            c->token_expires_at ? time_json(c->token_expires_at) : json_null(), "refreshed_at",
+            c->token_refreshed_at ? time_json(c->token_refreshed_at) : json_null(), "signed_in_at",
+            c->token_signed_in_at ? time_json(c->token_signed_in_at) : json_null(), "lapses_at",
+            lapses ? time_json(lapses) : json_null(), "lapses_why", lapses ? why : NULL));
     free(scopes);
     free(token_url);
     free(device_url);

@@ -30,6 +30,9 @@ struct mr_account_names {
 };
 
 json_t *mr_view_account(const struct mr_account *a, const struct mr_account_names *names);
+/* An account on an oauth2 credential: credential_token {state, text}, so a
+ * list shows which accounts wait for a sign-in. */
+void mr_view_add_credential_token(json_t *account, const struct mr_credential *c);
 /* Adds last_check {at, result, fetched, error}, failures and next_check. */
 struct mr_check_status;
 void mr_view_add_status(json_t *account, const struct mr_check_status *c, int64_t next_check);

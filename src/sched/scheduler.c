@@ -143,6 +143,39 @@ static void prune(struct mr_scheduler *s)
                MR_LI("older_than_days", s->cfg.history_days));
 }
 
+/* Every hour: a warning for each OAuth 2.0 sign-in that needs a person
+ * (consent needed) or lapses within two weeks unless renewed. */
+static void oauth_warnings(struct mr_scheduler *s)
+{
+    struct mr_credential *items = NULL;
+    size_t n = 0;
+    mr_error err = {0};
+    if (mr_store_credential_list(s->planner_reg.store, &items, &n, &err) != 0)
+        return;
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < n; i++) {
+        const struct mr_credential *c = &items[i];
+        const char *why;
+        int64_t lapses = mr_oauth_lapses_at(c, &why);
+        if (c->kind != MR_CREDENTIAL_OAUTH2)
+            continue;
+        if (c->token_state && strcmp(c->token_state, MR_TOKEN_CONSENT_NEEDED) == 0)
+            MR_LOG(MR_LOG_WARN, "oauth", MR_LI("credential", c->id), MR_LS("name", c->name),
+                   MR_LS("state", c->token_state),
+                   MR_LS("fix", "sign in again: mailroom credential sign-in, or the console"));
+        else if (lapses && lapses - now < 14 * 86400) {
+            char at[32];
+            time_t t = (time_t)lapses;
+            struct tm tm;
+            strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+            MR_LOG(MR_LOG_WARN, "oauth", MR_LI("credential", c->id), MR_LS("name", c->name),
+                   MR_LS("lapses_at", at), MR_LS("why", why),
+                   MR_LS("fix", "sign in again before then"));
+        }
+    }
+    mr_credential_list_free(&items, n);
+}
+
 /* A second's sleep that stopping cuts short. */
 static void pause_a_second(struct mr_scheduler *s)
 {
@@ -158,11 +191,15 @@ static void pause_a_second(struct mr_scheduler *s)
 static void *planner(void *arg)
 {
     struct mr_scheduler *s = arg;
-    time_t pruned = 0;
+    time_t pruned = 0, warned = 0;
     while (!s->stopping) {
         if (s->cfg.history_days > 0 && time(NULL) - pruned >= 3600) {
             prune(s);
             pruned = time(NULL);
+        }
+        if (time(NULL) - warned >= 3600) {
+            oauth_warnings(s);
+            warned = time(NULL);
         }
         plan(s);
         if (s->keep)

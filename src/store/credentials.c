@@ -6,7 +6,7 @@
 
 #define CREDENTIAL_COLUMNS                                                                         \
     "id, name, kind, username, created_at, updated_at, oauth, token_state, token_error,"           \
-    " token_expires_at, token_refreshed_at"
+    " token_expires_at, token_refreshed_at, token_signed_in_at"
 
 static void read_row(sqlite3_stmt *st, void *out)
 {
@@ -26,6 +26,7 @@ static void read_row(sqlite3_stmt *st, void *out)
     c->token_error = mr_store_column_text(st, 8);
     c->token_expires_at = sqlite3_column_int64(st, 9);
     c->token_refreshed_at = sqlite3_column_int64(st, 10);
+    c->token_signed_in_at = sqlite3_column_int64(st, 11);
 }
 
 static void bind_oauth(sqlite3_stmt *st, int col, const struct mr_credential *c)
@@ -151,13 +152,16 @@ int mr_store_credential_delete(struct mr_store *s, int64_t id, mr_error *err)
 }
 
 int mr_store_credential_set_tokens(struct mr_store *s, int64_t id, const void *sealed,
-                                   size_t sealed_len, int64_t expires_at, mr_error *err)
+                                   size_t sealed_len, int64_t expires_at, int signed_in,
+                                   mr_error *err)
 {
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st,
                               "UPDATE credentials SET secret = ?1, token_state = 'ok',"
                               " token_error = NULL, token_expires_at = ?2,"
-                              " token_refreshed_at = ?3 WHERE id = ?4",
+                              " token_refreshed_at = ?3,"
+                              " token_signed_in_at = CASE WHEN ?5 THEN ?3 ELSE token_signed_in_at"
+                              " END WHERE id = ?4",
                               err);
     if (rc)
         return rc;
@@ -165,6 +169,7 @@ int mr_store_credential_set_tokens(struct mr_store *s, int64_t id, const void *s
     sqlite3_bind_int64(st, 2, expires_at);
     sqlite3_bind_int64(st, 3, mr_store_now());
     sqlite3_bind_int64(st, 4, id);
+    sqlite3_bind_int(st, 5, signed_in);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_fail(s, err, "saving a credential's tokens");
     else if (sqlite3_changes(s->db) == 0)
@@ -186,6 +191,23 @@ int mr_store_credential_set_token_state(struct mr_store *s, int64_t id, const ch
     sqlite3_bind_int64(st, 3, id);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_fail(s, err, "saving a credential's token state");
+    mr_store_release(s, st);
+    return rc;
+}
+
+int mr_store_credential_signed_in(struct mr_store *s, int64_t id, mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(s, &st,
+                              "UPDATE credentials SET token_signed_in_at = ?1, token_state = NULL,"
+                              " token_error = NULL WHERE id = ?2",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, mr_store_now());
+    sqlite3_bind_int64(st, 2, id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = mr_store_fail(s, err, "saving a credential's sign-in");
     mr_store_release(s, st);
     return rc;
 }

@@ -324,7 +324,8 @@ const struct mr_migration mr_store_migrations[] = {
                               "ALTER TABLE credentials ADD COLUMN token_state TEXT;"
                               "ALTER TABLE credentials ADD COLUMN token_error TEXT;"
                               "ALTER TABLE credentials ADD COLUMN token_expires_at INTEGER;"
-                              "ALTER TABLE credentials ADD COLUMN token_refreshed_at INTEGER;"},
+                              "ALTER TABLE credentials ADD COLUMN token_refreshed_at INTEGER;"
+                              "ALTER TABLE credentials ADD COLUMN token_signed_in_at INTEGER;"},
 };
 
 const size_t mr_store_migration_count =

@@ -110,7 +110,10 @@ int mr_store_credential_delete(struct mr_store *s, int64_t id, mr_error *err);
 /* oauth2: new sealed tokens, state ok, in one statement (a rotated refresh
  * token replaces the old one only when the new one is saved). */
 int mr_store_credential_set_tokens(struct mr_store *s, int64_t id, const void *sealed,
-                                   size_t sealed_len, int64_t expires_at, mr_error *err);
+                                   size_t sealed_len, int64_t expires_at, int signed_in,
+                                   mr_error *err);
+/* oauth2: a refresh token imported: signed in now, its state not known yet. */
+int mr_store_credential_signed_in(struct mr_store *s, int64_t id, mr_error *err);
 /* oauth2: what the last token request said (state MR_TOKEN_*, error text). */
 int mr_store_credential_set_token_state(struct mr_store *s, int64_t id, const char *state,
                                         const char *error, mr_error *err);

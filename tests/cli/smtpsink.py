@@ -26,9 +26,26 @@ def _self_signed():
     return ctx
 
 
+def _bearer(mechanism, blob):
+    """The user and the token of an XOAUTH2 or OAUTHBEARER (RFC 7628)
+    initial response."""
+    text = base64.b64decode(blob).decode()
+    fields = dict(kv.split("=", 1) for kv in text.split("\x01") if "=" in kv)
+    user = fields.get("user", "")
+    if mechanism == "OAUTHBEARER":  # gs2 header: n,a=USER,
+        gs2 = text.split("\x01", 1)[0]
+        user = next((p[2:] for p in gs2.split(",") if p.startswith("a=")), "")
+        user = user.replace("=2C", ",").replace("=3D", "=")
+    return user, fields.get("auth", "").removeprefix("Bearer ")
+
+
 class SmtpSink:
-    def __init__(self, username=None, password=None, starttls=False):
+    def __init__(self, username=None, password=None, starttls=False, bearer_check=None):
+        """bearer_check: a function (user, token) -> bool; with it the sink
+        offers XOAUTH2 and OAUTHBEARER too (the tests ask the real
+        authorization server whether the token is good)."""
         self.username, self.password = username, password
+        self.bearer_check = bearer_check
         self.messages = []  # (mail_from, [rcpt], email.message.EmailMessage)
         self.auth_seen = []
         self.commands = []  # every command's verb, as it arrived
@@ -80,7 +97,8 @@ class SmtpSink:
                 self.commands.append(verb)
                 if verb in ("EHLO", "HELO"):
                     lines = ["sink.test"] + (["STARTTLS"] if self.tls else []) + \
-                        (["AUTH PLAIN"] if self.username else [])
+                        (["AUTH PLAIN XOAUTH2 OAUTHBEARER"] if self.bearer_check else
+                         ["AUTH PLAIN"] if self.username else [])
                     for i, l in enumerate(lines):
                         say(("250 " if i == len(lines) - 1 else "250-") + l)
                 elif verb == "STARTTLS" and self.tls:
@@ -98,6 +116,13 @@ class SmtpSink:
                     if blob is None:
                         say("334 ")
                         blob = f.readline().decode().strip()
+                    mechanism = parts[1].upper() if len(parts) > 1 else ""
+                    if mechanism in ("XOAUTH2", "OAUTHBEARER") and self.bearer_check:
+                        user, token = _bearer(mechanism, blob)
+                        self.auth_seen.append((mechanism, user))
+                        say("235 ok" if self.bearer_check(user, token) else
+                            "535 authentication failed")
+                        continue
                     _, user, pw = base64.b64decode(blob).decode().split("\0")
                     self.auth_seen.append(user)
                     if (user, pw) == (self.username, self.password):

@@ -22,6 +22,8 @@ import urllib.parse
 from dovecot import Dovecot
 from helpers import BIN, message
 from mailroom_cli import CliTestCase
+from proxies import Dante, Tinyproxy
+from smtpsink import SmtpSink
 from oauth import (MICROSOFT_APP, MICROSOFT_IMAP, MICROSOFT_POP, OFFLINE, REDIRECT_URI,
                    OAuthServer)
 
@@ -271,6 +273,10 @@ class OAuthCredentialTest(CliTestCase):
         self.assertIn("invalid_grant", cred["token"]["error"])
         r = self.cli("credential", "show", "rev")
         self.assertIn("consent needed: sign in again", r.stdout)
+        # and every account on it says so in the report
+        accounts = self.json("account", "list")["accounts"]
+        self.assertEqual([a["credential_token"]["state"] for a in accounts if a["name"] == "rev"],
+                         ["consent_needed"])
 
     def test_provider_down_or_lying(self):
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Provider)
@@ -326,6 +332,71 @@ class OAuthCredentialTest(CliTestCase):
             self.outputs.append(out + err)
             self.assertEqual(p.returncode, 0, err)
         self.assertEqual(OAUTH.grants("client_credentials", "mailroom-app") - before, 1)
+
+    def test_scheduled_report_through_a_relay_with_a_token(self):
+        """The SMTP relay takes an oauth2 credential: libcurl's OAUTHBEARER or
+        XOAUTH2 with the access token, which the sink checks with the real
+        authorization server (introspection)."""
+        def good(user, token):
+            info = OAUTH.introspect(token)
+            return info.get("active") is True and info.get("username") == user == APP_USER
+        sink = SmtpSink(bearer_check=good)
+        try:
+            self.app_credential("relay")
+            for key, value in (("smtp-host", "127.0.0.1"), ("smtp-port", str(sink.port)),
+                               ("smtp-security", "none-insecure"), ("smtp-credential", "relay"),
+                               ("smtp-from", "mailroom@example.com")):
+                self.cli("settings", "set", key, value)
+            self.cli("report", "schedule", "add", "--name", "r", "--recurrence", "daily",
+                     "--at", "06:00", "--to", "ops@example.com")
+            self.cli("report", "schedule", "run-now", "r")
+            self.assertEqual(len(sink.messages), 1, sink.auth_seen)
+            self.assertEqual(sink.auth_seen, [("OAUTHBEARER", APP_USER)])
+        finally:
+            sink.close()
+
+    def test_token_requests_go_through_the_accounts_connector(self):
+        """An account behind a network connector reaches the provider through
+        it too: SOCKS5 (Dante) and HTTP CONNECT (tinyproxy), their logs show
+        the token endpoint's port."""
+        port = urllib.parse.urlsplit(OAUTH.token_endpoint).port
+        for kind, proxy in (("socks5", Dante()), ("http", Tinyproxy())):
+            with self.subTest(kind=kind):
+                proxy.start()
+                try:
+                    self.app_credential(f"via-{kind}")
+                    self.cli("connector", "add", "--name", kind, "--type", kind, "--address",
+                             "127.0.0.1", "--port", str(proxy.port))
+                    DOVECOT.deliver(APP_USER, message(50))
+                    self.account(f"via-{kind}", APP_USER, "imap", "tls", f"via-{kind}",
+                                 "--use-connector", "yes", "--connector", kind)
+                    r = self.cli("fetch", f"via-{kind}", "--format", "json")
+                    self.assertEqual(json.loads(r.stdout)["runs"][0]["fetched"], 1, r.stderr)
+                    log = proxy.log_text()
+                    self.assertIn(f"127.0.0.1.{port}" if kind == "socks5"
+                                  else f"CONNECT 127.0.0.1:{port}", log)
+                finally:
+                    proxy.stop()
+
+    def test_known_lapses_are_said_ahead(self):
+        def lapses(provider):
+            r = self.run_cli("credential", "add", "--name", provider, "--username", "u@x.test",
+                             "--kind", "oauth2", "--provider", provider, "--client-id", "c",
+                             "--refresh-token-stdin", stdin="imported-refresh-token")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            token = self.show(provider)["token"]
+            self.assertIsNotNone(token["signed_in_at"])
+            return token, self.cli("credential", "show", provider).stdout
+        token, text = lapses("google")
+        self.assertIn("in testing at Google", token["lapses_why"])
+        self.assertIn("Lapses:     soon: sign in again by", text)
+        token, text = lapses("microsoft")
+        self.assertIn("unused for 90 days", token["lapses_why"])
+        self.assertNotIn("soon", text)
+        for name, days in (("google", 7), ("microsoft", 90)):
+            got = self.show(name)["token"]
+            at = time.mktime(time.strptime(got["lapses_at"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+            self.assertAlmostEqual(at, time.time() + days * 86400, delta=120)
 
     def test_bad_settings_are_refused(self):
         def fails(*args, message):
@@ -406,6 +477,12 @@ class OAuthDaemonTest(unittest.TestCase):
             status, cred = c.json("GET", f"/api/v1/credentials/{cred['id']}")
             seen.append(json.dumps(cred))
             self.assertEqual(cred["token"]["state"], "ok")
+            status, _, metrics = c.request("GET", "/metrics")
+            self.assertIn(b'mailroom_oauth_credentials{state="ok"} 1\n', metrics)
+            self.assertIn(f'mailroom_oauth_token_expiry_seconds{{credential="{cred["id"]}"}}'
+                          .encode(), metrics)
+            accounts = c.json("GET", "/api/v1/accounts?per_page=100")[1]["accounts"]
+            self.assertEqual({a["credential_token"]["state"] for a in accounts}, {"ok"})
             status, tok = c.json("POST", f"/api/v1/credentials/{cred['id']}/token",
                                  {"refresh": True})
             self.assertEqual((status, tok["source"]), (200, "provider"), tok)
@@ -419,6 +496,19 @@ class OAuthDaemonTest(unittest.TestCase):
             status, body = c.json("POST", f"/api/v1/credentials/{down['id']}/token", {})
             self.assertEqual((status, body["error"]["code"]), (502, "provider_unreachable"), body)
             self.assertEqual(c.json("GET", "/api/v1/accounts")[0], 200, "still logged in")
+            # an imported refresh token, used and rotated
+            user = DOVECOT.take_user()
+            tokens = OAUTH.device_flow(user, scope=DELEGATED)
+            status, imp = c.json("POST", "/api/v1/credentials", {
+                "name": "imp", "username": user, "kind": "oauth2", "provider": "other",
+                "client_id": "mailroom-public", "scopes": DELEGATED,
+                "token_url": OAUTH.token_endpoint, "refresh_token": tokens["refresh_token"]})
+            self.assertEqual(status, 201, imp)
+            status, _ = c.json("POST", f"/api/v1/credentials/{imp['id']}/token", {"refresh": True})
+            self.assertEqual(status, 200)
+            for path in ("/api/v1/audit", "/api/v1/audit?format=csv", "/api/v1/credentials",
+                         "/api/v1/reports/accounts.csv", "/metrics"):
+                seen.append(c.request("GET", path)[2].decode("utf-8", "replace"))
             # a bad body names its field
             status, bad = c.json("POST", "/api/v1/credentials", {
                 "name": "bad", "username": "u", "kind": "oauth2", "provider": "other",
@@ -428,10 +518,55 @@ class OAuthDaemonTest(unittest.TestCase):
         finally:
             self.assertEqual(d.stop(), 0)
         seen.append(d.output())
+        for root, _, files in os.walk(d.data):  # the store holds them sealed only
+            for name in files:
+                with open(os.path.join(root, name), "rb") as fh:
+                    seen.append(fh.read().decode("latin-1"))
+        self.assertGreater(len(seen), 10)
         for text in seen:
-            self.assertNotIn(app["client_secret"], text)
+            for secret in (app["client_secret"], tokens["refresh_token"], tokens["access_token"]):
+                self.assertNotIn(secret, text)
             self.assertNotIn("auth=Bearer", text)
         self.assertIn("<redacted>", d.output())
+
+
+class OAuthWarningTest(unittest.TestCase):
+    """The daemon says which sign-ins need a person: consent needed, or a
+    lapse within two weeks (a Google sign-in of an app in testing lasts 7
+    days), in its log as it starts and every hour."""
+
+    def test_warnings_in_the_log(self):
+        d0 = Daemon(("--no-scheduler",))
+        try:
+            c = Client(d0)
+            self.assertEqual(c.login()[0], 200)
+            status, g = c.json("POST", "/api/v1/credentials", {
+                "name": "gmail", "username": "a@example.com", "kind": "oauth2",
+                "provider": "google", "client_id": "c", "refresh_token": "imported-rt"})
+            self.assertEqual(status, 201, g)
+            status, gone = c.json("POST", "/api/v1/credentials", {
+                "name": "gone", "username": "u", "kind": "oauth2", "provider": "other",
+                "client_id": "mailroom-public", "token_url": OAUTH.token_endpoint,
+                "refresh_token": "not-a-refresh-token-it-knows"})
+            self.assertEqual(status, 201, gone)
+            status, body = c.json("POST", f"/api/v1/credentials/{gone['id']}/token", {})
+            self.assertEqual(status, 502, body)  # invalid_grant: consent needed
+        finally:
+            self.assertEqual(d0.stop(), 0)
+        d = Daemon((), reuse=d0)  # the scheduler on
+        try:
+            deadline = time.time() + 20
+            while d.output().count(" warn oauth ") < 2 and time.time() < deadline:
+                time.sleep(0.2)
+        finally:
+            self.assertEqual(d.stop(), 0)
+        lines = [line for line in d.output().splitlines() if " warn oauth " in line]
+        self.assertEqual(len(lines), 2, d.output()[-3000:])
+        self.assertTrue(any("name=gmail" in line and "lapses_at=" in line and "testing" in line
+                            for line in lines), lines)
+        self.assertTrue(any("name=gone" in line and "state=consent_needed" in line
+                            for line in lines), lines)
+        self.assertNotIn("imported-rt", d.output())
 
 
 class OAuthConsoleSignInTest(unittest.TestCase):
