@@ -52,10 +52,22 @@ async function playUser(p, login) {
   throw new Error(`still at the provider: ${p.url()}`);
 }
 
+// A page of the console by its hash, once it has replaced the page before
+// it (a hash change renders asynchronously: the old page, which may have
+// the same elements, is still there for a moment).
+async function show(p, hash) {
+  const here = await p.evaluate(() => {
+    document.querySelector('#main > .page')?.setAttribute('data-stale', '');
+    return location.hash;
+  });
+  if (here === hash) await p.evaluate(() => window.dispatchEvent(new HashChangeEvent('hashchange'))); // afresh
+  else await p.goto(`${ox.url}/${hash}`);
+  await p.waitForSelector('#main > .page:not([data-stale])');
+}
+
 // Fills the OAuth 2.0 part of the credential form for provider "other".
 async function fillOther(p, c) {
-  await p.goto(`${ox.url}/#/credentials/new`);
-  await p.waitForSelector('#credential-form');
+  await show(p, `#/credentials/new`);
   await p.selectOption('#c-kind', 'oauth2');
   await p.fill('#c-name', c.name);
   await p.fill('#c-username', c.username);
@@ -92,7 +104,7 @@ async function signInThroughBrowser(p, id, login, button = '#sign-in-browser') {
 }
 
 async function fetchOnReport(p, account) {
-  await p.goto(`${ox.url}/#/accounts`);
+  await show(p, `#/accounts`);
   const row = p.locator('#report tbody tr', { hasText: account });
   await row.locator('button.fetch').click();
   const toast = p.locator('#toast', { hasText: `${account}:` });
@@ -117,8 +129,7 @@ describe('OAuth 2.0 credentials in the console', () => {
   after(async () => { await browser?.close(); });
 
   it('shows each provider’s fields in the form, and the API’s errors next to them', async () => {
-    await page.goto(`${ox.url}/#/credentials/new`);
-    await page.waitForSelector('#credential-form');
+    await show(page, `#/credentials/new`);
     assert.equal(await page.inputValue('#c-kind'), 'password');
     assert.equal(await page.isVisible('#oauth-fields'), false);
     await page.selectOption('#c-kind', 'oauth2');
@@ -172,7 +183,7 @@ describe('OAuth 2.0 credentials in the console', () => {
     assert.equal(await page.getAttribute('#c-client_secret', 'placeholder'), 'empty keeps the stored one');
     assert.equal(await page.isDisabled('#c-kind'), true, 'the kind is fixed once saved');
     assert.ok(!(await page.content()).includes(ox.web.client_secret), 'the client secret reached the page');
-    await page.goto(`${ox.url}/#/credentials`);
+    await show(page, `#/credentials`);
     const row = page.locator(`#credentials tbody tr[data-id="${id}"]`);
     assert.equal(await row.locator('td.kind').textContent(), 'OAuth 2.0 (Other)');
     assert.equal(await row.locator('td.token-state').textContent(), 'not signed in yet');
@@ -180,14 +191,24 @@ describe('OAuth 2.0 credentials in the console', () => {
   });
 
   it('keeps a Microsoft credential’s tenant and default scopes; its sign-in goes to Microsoft', async () => {
-    await page.goto(`${ox.url}/#/credentials/new`);
-    await page.waitForSelector('#credential-form');
+    await show(page, `#/credentials/new`);
     await page.selectOption('#c-kind', 'oauth2');
     await page.fill('#c-name', 'm365');
     await page.fill('#c-username', 'support@contoso.example');
     await page.fill('#c-tenant', 'contoso.onmicrosoft.com');
     await page.fill('#c-client_id', '00000000-1111-2222-3333-444444444444');
+    await page.click('#oauth-advanced summary');
+    await page.fill('#c-refresh_token', 'a-refresh-token-from-elsewhere');
     const id = await save(page, 'm365');
+    // imported: signed in now, and Microsoft drops it after 90 days unused
+    assert.notEqual(await page.textContent('#token-signed-in'), '—');
+    const lapse = await page.textContent('#token-lapses');
+    assert.match(lapse, /Microsoft drops a refresh token unused for 90 days/);
+    const days = (Date.parse(JSON.parse((await apiCall(page, 'GET', `/credentials/${id}`)).body).token.lapses_at) -
+      Date.now()) / 86400000;
+    assert.ok(days > 89 && days <= 90, String(days));
+    assert.doesNotMatch(lapse, /Sign in again before then/);
+    assert.ok(!(await page.content()).includes('a-refresh-token-from-elsewhere'), 'the refresh token reached the page');
     assert.equal(await page.inputValue('#c-tenant'), 'contoso.onmicrosoft.com');
     assert.equal(await page.inputValue('#c-scopes'), '', 'the default scopes stay the default');
     assert.equal(await page.getAttribute('#c-scopes', 'placeholder'), MS_DELEGATED);
@@ -209,6 +230,19 @@ describe('OAuth 2.0 credentials in the console', () => {
     await page.waitForSelector('#err-tenant:not([hidden])');
     assert.match(await page.textContent('#err-tenant'), /app access needs your tenant/);
     assert.equal((await apiCall(page, 'DELETE', `/credentials/${id}`)).status, 200);
+    // Google: no sign-in with a code (its device flow refuses the Gmail scope);
+    // an app still in testing loses its sign-ins after 7 days, so: soon
+    const g = await apiCall(page, 'POST', '/credentials', { name: 'gmail', username: 'alerts@example.com',
+      kind: 'oauth2', provider: 'google', client_id: '1234.apps.googleusercontent.com',
+      refresh_token: 'another-refresh-token-from-elsewhere' });
+    assert.equal(g.status, 201, g.body);
+    const gid = JSON.parse(g.body).id;
+    await show(page, `#/credentials/${gid}`);
+    assert.equal(await page.textContent('#sign-in-browser'), 'Sign in with Google');
+    assert.equal(await page.$('#sign-in-device'), null);
+    assert.match(await page.textContent('#token-lapses'), /in testing.*7 days\). Sign in again before then\./);
+    assert.match(await page.getAttribute('#token-lapses', 'class'), /soon/);
+    assert.equal((await apiCall(page, 'DELETE', `/credentials/${gid}`)).status, 200);
   });
 
   it('gets app-only tokens with the client secret: no sign-in, Check token asks the provider', async () => {
@@ -231,8 +265,7 @@ describe('OAuth 2.0 credentials in the console', () => {
 
   it('signs in at the provider’s login and consent pages and comes back signed in', async () => {
     const id = ids.browser;
-    await page.goto(`${ox.url}/#/credentials/${id}`);
-    await page.waitForSelector('#oauth-sign-in');
+    await show(page, `#/credentials/${id}`);
     await signInThroughBrowser(page, id, ox.users.code);
     assert.match(await page.textContent('#sign-in-result'), /^Signed in/);
     assert.equal(await state(page), 'ok');
@@ -250,14 +283,14 @@ describe('OAuth 2.0 credentials in the console', () => {
     assert.match(await page.textContent('#token-check'), /new access token from the provider, good until/);
     assert.match(await page.textContent('#token-check-scope'), /IMAP\.AccessAsUser\.All/);
     await page.screenshot({ path: `${fx.shots}/oauth-token-check.png`, fullPage: true });
-    await page.goto(`${ox.url}/#/credentials`);
+    await show(page, `#/credentials`);
     const row = page.locator(`#credentials tbody tr[data-id="${id}"]`);
     assert.equal(await row.locator('td.token-state').textContent(), 'ok');
     assert.equal(await row.locator('button.sign-in').count(), 0);
   });
 
   it('adds an account on it: Test connection shows the token step, Fetch now brings the message in', async () => {
-    await page.goto(`${ox.url}/#/accounts/new`);
+    await show(page, `#/accounts/new`);
     await page.fill('#a-name', 'OAuth IMAP');
     await page.selectOption('#a-protocol', 'imap');
     await page.fill('#a-address', '127.0.0.1');
@@ -285,7 +318,7 @@ describe('OAuth 2.0 credentials in the console', () => {
     await page.click('#save');
     await page.waitForSelector('#report tbody tr >> text=OAuth IMAP');
     assert.match(await fetchOnReport(page, 'OAuth IMAP'), /OAuth IMAP: 1 new messages/);
-    await page.goto(`${ox.url}/#/inbox`);
+    await show(page, `#/inbox`);
     await page.waitForSelector(`#inbox a.subject >> text=${ox.users.code_subject}`);
   });
 
@@ -300,8 +333,7 @@ describe('OAuth 2.0 credentials in the console', () => {
     await page.waitForSelector('#sign-in-result.error');
     assert.match(await page.textContent('#sign-in-result'), REPLAY_ERROR);
     // the credential is still signed in
-    await page.goto(`${ox.url}/#/credentials/${ids.browser}`);
-    await page.waitForSelector('#token-state-text');
+    await show(page, `#/credentials/${ids.browser}`);
     assert.equal(await state(page), 'ok');
   });
 
@@ -356,12 +388,12 @@ describe('OAuth 2.0 credentials in the console', () => {
     assert.equal(await page.textContent('#token-state-text'), 'consent needed: sign in again');
     await page.waitForSelector('#sign-in-banner');
     assert.equal(await page.textContent('#sign-in-banner'), 'Credential lapsed needs you to sign in again.');
-    await page.goto(`${ox.url}/#/accounts`); // on every page
+    await show(page, `#/accounts`); // on every page
     await page.waitForSelector('#sign-in-banner');
     await page.screenshot({ path: `${fx.shots}/oauth-banner.png` });
     await page.click('#sign-in-banner a');
     await page.waitForURL(new RegExp(`#/credentials/${id}$`));
-    await page.goto(`${ox.url}/#/credentials`);
+    await show(page, `#/credentials`);
     const row = page.locator(`#credentials tbody tr[data-id="${id}"]`);
     assert.equal(await row.locator('td.token-state').textContent(), 'consent needed: sign in again');
     await page.screenshot({ path: `${fx.shots}/oauth-credentials.png` });
@@ -372,16 +404,14 @@ describe('OAuth 2.0 credentials in the console', () => {
   });
 
   it('speaks Portuguese: the form, the code, the signed-in state, the banner', async () => {
-    await page.goto(`${ox.url}/#/credentials`);
-    await page.waitForSelector('#credentials');
+    await show(page, `#/credentials`);
     await page.selectOption('#language', 'pt-BR');
     await page.waitForSelector('h1 >> text=Credenciais');
     const headers = await page.$$eval('#credentials th', (th) => th.map((x) => x.textContent));
     assert.ok(headers.includes('Tipo') && headers.includes('Token'), headers.join());
     const row = page.locator(`#credentials tbody tr[data-id="${ids.browser}"]`);
     assert.equal(await row.locator('td.kind').textContent(), 'OAuth 2.0 (Outro)');
-    await page.goto(`${ox.url}/#/credentials/new`);
-    await page.waitForSelector('#credential-form');
+    await show(page, `#/credentials/new`);
     await page.selectOption('#c-kind', 'oauth2');
     assert.equal(await page.textContent('label[for="c-kind"]'), 'Tipo');
     assert.equal(await page.textContent('label[for="c-provider"]'), 'Provedor');
@@ -394,8 +424,7 @@ describe('OAuth 2.0 credentials in the console', () => {
     assert.equal(await page.textContent('label[for="c-refresh_token"]'), 'Importar um token de atualização');
     await page.screenshot({ path: `${fx.shots}/oauth-form-pt-BR.png`, fullPage: true });
 
-    await page.goto(`${ox.url}/#/credentials/${ids.device}`);
-    await page.waitForSelector('#oauth-sign-in');
+    await show(page, `#/credentials/${ids.device}`);
     assert.equal(await page.textContent('#oauth-sign-in h2'), 'Login e token');
     assert.equal(await page.textContent('#sign-in-device'), 'Entrar com um código');
     assert.equal(await page.textContent('#check-token'), 'Verificar token');
@@ -405,8 +434,7 @@ describe('OAuth 2.0 credentials in the console', () => {
     assert.match(await page.textContent('#device-status'), /Aguardando você entrar no provedor/);
     await page.screenshot({ path: `${fx.shots}/oauth-device-code-pt-BR.png`, fullPage: true });
 
-    await page.goto(`${ox.url}/#/credentials/${ids.browser}`);
-    await page.waitForSelector('#oauth-sign-in');
+    await show(page, `#/credentials/${ids.browser}`);
     assert.equal(await page.textContent('#sign-in-browser'), 'Entrar');
     await signInThroughBrowser(page, ids.browser, ox.users.code);
     assert.match(await page.textContent('#sign-in-result'), /^Login feito/);
@@ -420,7 +448,7 @@ describe('OAuth 2.0 credentials in the console', () => {
     assert.equal(r.status, 201, r.body);
     const stale = JSON.parse(r.body).id;
     assert.equal((await apiCall(page, 'POST', `/credentials/${stale}/token`, {})).status, 502);
-    await page.goto(`${ox.url}/#/credentials`);
+    await show(page, `#/credentials`);
     await page.waitForSelector('#sign-in-banner');
     assert.equal(await page.textContent('#sign-in-banner'), 'A credencial vencida precisa que você entre novamente.');
     const srow = page.locator(`#credentials tbody tr[data-id="${stale}"]`);

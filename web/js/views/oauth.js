@@ -55,6 +55,19 @@ export function signInAction(c) {
   } }, t(c.token.state === 'consent_needed' ? 'oauth.signInAgain' : 'oauth.signInFirst'));
 }
 
+// A sign-in the provider drops after a while (Microsoft: 90 days unused;
+// Google: 7 days for an app in testing): when, why, and a word within
+// two weeks of it, as the daemon's log warns.
+const LAPSE_WARN_MS = 14 * 86400 * 1000;
+
+function lapseRow(c, row) {
+  const key = `oauth.lapse.${c.oauth.provider}`;
+  const why = t(key) === key ? c.token.lapses_why : t(key);
+  const soon = new Date(c.token.lapses_at) - Date.now() < LAPSE_WARN_MS;
+  return row('oauth.lapsesAt', [formatTime(c.token.lapses_at), ' (', why, ')', soon ? `. ${t('oauth.lapseSoon')}` : ''],
+    { id: 'token-lapses', class: soon ? 'lapse soon' : 'lapse' });
+}
+
 function tokenTable(c) {
   const tk = c.token;
   const row = (key, value, attrs = {}) => h('tr', {}, h('th', {}, t(key)), h('td', attrs, value));
@@ -64,6 +77,8 @@ function tokenTable(c) {
     tk.error && row('oauth.providerSaid', tk.error, { id: 'token-error' }),
     row('oauth.expiresAt', tk.expires_at ? formatTime(tk.expires_at) : '—', { id: 'token-expires' }),
     row('oauth.refreshedAt', tk.refreshed_at ? formatTime(tk.refreshed_at) : '—', { id: 'token-refreshed' }),
+    row('oauth.signedInAt', tk.signed_in_at ? formatTime(tk.signed_in_at) : '—', { id: 'token-signed-in' }),
+    tk.lapses_at && lapseRow(c, row),
     row('oauth.scopesAsked', c.oauth.scopes || '—', { class: 'small' })));
 }
 
