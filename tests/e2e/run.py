@@ -163,7 +163,7 @@ def main():
                 if code != 0:
                     print(d.output()[-4000:])
                     rc = rc or 1
-        for part in oauth_stack[1:]:
+        for part in reversed(oauth_stack[1:]):  # Dovecot, then the server it asks
             part.stop()
         dovecot.stop()
         dante.stop()
