@@ -175,22 +175,19 @@ static void print_oauth(const struct mr_credential *c)
 /* Which secrets an oauth2 credential holds (their names, never them). */
 static void print_oauth_secrets(struct mr_cli *cli, const struct mr_credential *c)
 {
-    struct mr_secret *plain = NULL;
+    struct mr_oauth_held held;
     mr_error err = {0};
-    char held[96] = "";
-    if (mr_registry_credential_secret(&cli->reg, c->id, &plain, &err) == 0) {
-        json_t *obj = json_loads(plain->data, 0, NULL);
-        static const char *const keys[] = {"client_secret", "refresh_token", "access_token"};
+    char text[160] = "";
+    if (mr_registry_oauth_held(&cli->reg, c->id, &held, &err) == 0) {
+        const int flags[] = {held.client_secret, held.refresh_token, held.access_token};
         static const char *const names[] = {"client secret", "refresh token", "access token"};
         for (int i = 0; i < 3; i++)
-            if (json_string_length(json_object_get(obj, keys[i])) > 0)
-                snprintf(held + strlen(held), sizeof(held) - strlen(held), "%s%s",
-                         *held ? ", " : "", names[i]);
-        json_decref(obj);
+            if (flags[i])
+                snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s",
+                         *text ? ", " : "", names[i]);
+        snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s",
+                 *text ? " (write-only)" : "none yet");
     }
-    mr_secret_free(&plain);
-    char text[160];
-    snprintf(text, sizeof(text), "%s%s", *held ? held : "none yet", *held ? " (write-only)" : "");
     mr_cli_print_field("Secrets", err.code ? err.message : text, 10);
 }
 

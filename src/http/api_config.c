@@ -144,6 +144,21 @@ static int is_secret_key(const char *key)
            strcmp(key, "refresh_token") == 0;
 }
 
+/* The credential as the API shows it: for oauth2 also which secrets it
+ * holds (client_secret_set, refresh_token_set), never them. */
+static json_t *credential_json(struct mr_http_req *r, const struct mr_credential *c)
+{
+    json_t *j = mr_view_credential(c);
+    struct mr_oauth_held held;
+    mr_error ignored = {0};
+    json_t *o = json_object_get(j, "oauth");
+    if (o && mr_registry_oauth_held(r->reg, c->id, &held, &ignored) == 0) {
+        json_object_set_new(o, "client_secret_set", json_boolean(held.client_secret));
+        json_object_set_new(o, "refresh_token_set", json_boolean(held.refresh_token));
+    }
+    return j;
+}
+
 static int reply_credential(struct mr_http_req *r, int64_t id, unsigned status)
 {
     struct mr_credential c;
@@ -151,7 +166,7 @@ static int reply_credential(struct mr_http_req *r, int64_t id, unsigned status)
     int rc = mr_store_credential_get(r->reg->store, id, &c, &err);
     if (rc)
         return mr_http_fail(r, rc, NULL, &err);
-    mr_http_json(r, status, mr_view_credential(&c));
+    mr_http_json(r, status, credential_json(r, &c));
     mr_credential_clear(&c);
     return 0;
 }
@@ -165,7 +180,7 @@ int mr_api_credentials_list(struct mr_http_req *r)
         return mr_http_fail(r, MR_ESTORE, NULL, &err);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, mr_view_credential(&items[i]));
+        json_array_append_new(arr, credential_json(r, &items[i]));
     mr_credential_list_free(&items, n);
     return mr_http_json(r, MHD_HTTP_OK, json_pack("{s:o}", "credentials", arr));
 }

@@ -444,6 +444,21 @@ static int merge_tokens(struct mr_registry *r, int64_t id, const char *update, c
     return rc ? rc : p->count ? MR_EINVAL : 0;
 }
 
+int mr_registry_oauth_held(struct mr_registry *r, int64_t id, struct mr_oauth_held *out,
+                           mr_error *err)
+{
+    struct mr_secret *plain = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = mr_registry_credential_secret(r, id, &plain, err);
+    json_t *obj = rc == 0 ? json_loads(plain->data, 0, NULL) : NULL;
+    int *flag[] = {&out->client_secret, &out->refresh_token, &out->access_token};
+    for (size_t i = 0; i < 3; i++)
+        *flag[i] = json_string_length(json_object_get(obj, token_keys[i])) > 0;
+    json_decref(obj);
+    mr_secret_free(&plain);
+    return rc;
+}
+
 static json_t *credential_changes(const char *old_name, const char *old_user,
                                   const struct mr_credential *c, int secret_changed,
                                   const char *tokens_changed)

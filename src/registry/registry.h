@@ -42,6 +42,14 @@ void mr_registry_close(struct mr_registry *r);
  * records its key check; after that it insists on the same key. */
 int mr_registry_vault(struct mr_registry *r, struct mr_vault **out, mr_error *err);
 
+/* oauth2: which secrets the credential holds (client_secret,
+ * refresh_token, access_token: 1 each when held), never them. */
+struct mr_oauth_held {
+    int client_secret, refresh_token, access_token;
+};
+int mr_registry_oauth_held(struct mr_registry *r, int64_t id, struct mr_oauth_held *out,
+                           mr_error *err);
+
 /* The plain text of a credential's secret, for the protocol exchange only. */
 int mr_registry_credential_secret(struct mr_registry *r, int64_t id, struct mr_secret **out,
                                   mr_error *err);

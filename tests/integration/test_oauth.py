@@ -457,6 +457,8 @@ class OAuthDaemonTest(unittest.TestCase):
             self.assertEqual(status, 201, cred)
             seen.append(json.dumps(cred))
             self.assertEqual(cred["token"]["state"], "not_signed_in")
+            self.assertEqual((cred["oauth"]["client_secret_set"],
+                              cred["oauth"]["refresh_token_set"]), (True, False))
             before = OAUTH.grants("client_credentials", "mailroom-app")
             for i in range(16):
                 status, body = c.json("POST", "/api/v1/accounts", {
@@ -504,6 +506,8 @@ class OAuthDaemonTest(unittest.TestCase):
                 "client_id": "mailroom-public", "scopes": DELEGATED,
                 "token_url": OAUTH.token_endpoint, "refresh_token": tokens["refresh_token"]})
             self.assertEqual(status, 201, imp)
+            self.assertEqual((imp["oauth"]["client_secret_set"],
+                              imp["oauth"]["refresh_token_set"]), (False, True))
             status, _ = c.json("POST", f"/api/v1/credentials/{imp['id']}/token", {"refresh": True})
             self.assertEqual(status, 200)
             for path in ("/api/v1/audit", "/api/v1/audit?format=csv", "/api/v1/credentials",
