@@ -388,8 +388,15 @@ describe('OAuth 2.0 credentials in the console', () => {
     assert.equal(await page.textContent('#token-state-text'), 'consent needed: sign in again');
     await page.waitForSelector('#sign-in-banner');
     assert.equal(await page.textContent('#sign-in-banner'), 'Credential lapsed needs you to sign in again.');
+    // an account on it says so in the report, linking to the credential
+    const acct = JSON.parse((await apiCall(page, 'POST', '/accounts', { name: 'OAuth lapsed', protocol: 'imap',
+      address: '127.0.0.1', port: ox.ports.imap, security: 'none', credential: id,
+      automatic_check: false })).body);
     await show(page, `#/accounts`); // on every page
     await page.waitForSelector('#sign-in-banner');
+    const warning = page.locator(`#report tbody tr[data-id="${acct.id}"] .token-warning a`);
+    assert.equal(await warning.textContent(), 'consent needed: sign in again');
+    assert.equal(await warning.getAttribute('href'), `#/credentials/${id}`);
     await page.screenshot({ path: `${fx.shots}/oauth-banner.png` });
     await page.click('#sign-in-banner a');
     await page.waitForURL(new RegExp(`#/credentials/${id}$`));

@@ -4,6 +4,7 @@ import { api, query } from '../api.js';
 import { isAdmin } from '../app.js';
 import { clear, formatTime, h } from '../dom.js';
 import { language, t } from '../i18n.js';
+import { tokenStateText } from './oauth.js';
 import { fetchNow, pager, runTest, triSelect } from './parts.js';
 import { scheduleLink } from './schedules.js';
 
@@ -36,11 +37,18 @@ function row(a, refresh) {
     await runTest(result.firstChild, `/accounts/${a.id}/test`);
     ev.target.disabled = false;
   };
+  // an account whose OAuth 2.0 sign-in needs a person says so, linking to it
+  const check = lastCheck(a);
+  const tk = a.credential_token;
+  if (tk && tk.state !== 'ok' && a.credential) {
+    check.append(h('div', { class: 'token-warning' },
+      h('a', { href: `#/credentials/${a.credential.id}` }, tokenStateText(tk))));
+  }
   const tr = h('tr', { dataset: { id: a.id } },
     h('td', {}, a.id), h('td', {}, a.name), h('td', {}, yesNo(a.secure_connection)),
     h('td', {}, a.connection_type), h('td', {}, a.protocol.toUpperCase()), h('td', {}, a.port),
     h('td', {}, yesNo(a.automatic_check)), h('td', {}, yesNo(a.keep_copy)),
-    lastCheck(a),
+    check,
     h('td', { class: 'actions' }, h('div', { class: 'row-actions' },
       h('a', { href: `#/accounts/${a.id}`, class: 'edit' }, t('action.edit')),
       h('a', { href: `#/inbox?account=${a.id}`, class: 'inbox' }, t('action.inbox')),
