@@ -66,6 +66,7 @@ class Provider(http.server.BaseHTTPRequestHandler):
         "/huge": (200, "application/json",
                   b'{"access_token":"abc.def","token_type":"Bearer","expires_in":99999999999}'),
         "/big": (200, "application/json", b'{"x":"' + b"a" * 200000 + b'"}'),
+        "/noexpiry": (200, "application/json", b'{"access_token":"abc.def","token_type":"Bearer"}'),
     }
 
     def do_POST(self):
@@ -212,6 +213,23 @@ class OAuthCredentialTest(CliTestCase):
         self.assertEqual(cred["token"]["state"], "ok")
         self.assertIsNotNone(cred["token"]["expires_at"])
 
+    def test_a_device_code_that_expires(self):
+        """Nobody signs in: the code expires, the command says so and saves
+        nothing."""
+        quick = OAuthServer(name="expiry", device_code_ttl=3, device_poll_interval=1).start()
+        try:
+            self.add_oauth("late", "someone", "--client-id", "mailroom-public", "--token-url",
+                           quick.token_endpoint, "--device-url",
+                           quick.device_authorization_endpoint, "--scopes", DELEGATED)
+            t0 = time.time()
+            r = self.cli("credential", "sign-in", "late", ok=False)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("the code expired before the sign-in was done: start again", r.stderr)
+            self.assertLess(time.time() - t0, 30)
+            self.assertEqual(self.show("late")["token"]["state"], "not_signed_in")
+        finally:
+            quick.stop()
+
     def test_imported_refresh_token_rotates_and_is_kept(self):
         user = DOVECOT.take_user()
         tokens = OAUTH.device_flow(user, scope=DELEGATED)
@@ -307,6 +325,12 @@ class OAuthCredentialTest(CliTestCase):
                     self.assertIn(said, r.stderr)
                     self.assertNotIn("\x1b", r.stderr)
                     self.assertEqual(self.show(name)["token"]["state"], state)
+            # no expires_in: an hour, as providers give
+            self.cli("credential", "add", "--name", "noexp", "--username", "u", "--kind",
+                     "oauth2", "--provider", "other", "--flow", "app", "--token-url",
+                     base + "/noexpiry", "--client-id", "c", "--client-secret-stdin", stdin="s")
+            r = self.cli("credential", "token", "noexp", "--format", "json")
+            self.assertAlmostEqual(json.loads(r.stdout)["expires_at"], time.time() + 3600, delta=30)
             # an absurd expires_in is capped at a day
             self.cli("credential", "add", "--name", "huge", "--username", "u", "--kind", "oauth2",
                      "--provider", "other", "--flow", "app", "--token-url", base + "/huge",
@@ -437,7 +461,7 @@ class OAuthCredentialTest(CliTestCase):
 
 
 class OAuthDaemonTest(unittest.TestCase):
-    """The daemon: an oauth2 credential made over the API, 16 accounts on it
+    """The daemon: an oauth2 credential made over the API, 50 accounts on it
     checked by the scheduler every second with 4 workers (one token request
     for them all), its state and the token check over the API, no secret in
     any answer or in the log."""
@@ -460,7 +484,7 @@ class OAuthDaemonTest(unittest.TestCase):
             self.assertEqual((cred["oauth"]["client_secret_set"],
                               cred["oauth"]["refresh_token_set"]), (True, False))
             before = OAUTH.grants("client_credentials", "mailroom-app")
-            for i in range(16):
+            for i in range(50):
                 status, body = c.json("POST", "/api/v1/accounts", {
                     "name": f"d{i}", "protocol": "imap", "address": "127.0.0.1",
                     "port": DOVECOT.ports["imap"], "security": "none", "credential": "app",
@@ -469,12 +493,12 @@ class OAuthDaemonTest(unittest.TestCase):
             DOVECOT.deliver(APP_USER, message(77))
             deadline = time.time() + 60
             done = set()
-            while len(done) < 16 and time.time() < deadline:
+            while len(done) < 50 and time.time() < deadline:
                 for a in c.json("GET", "/api/v1/accounts?per_page=100")[1]["accounts"]:
                     if (a.get("last_check") or {}).get("result") == "ok":
                         done.add(a["id"])
                 time.sleep(0.5)
-            self.assertEqual(len(done), 16, "every account checked")
+            self.assertEqual(len(done), 50, "every account checked")
             self.assertEqual(OAUTH.grants("client_credentials", "mailroom-app") - before, 1)
             status, cred = c.json("GET", f"/api/v1/credentials/{cred['id']}")
             seen.append(json.dumps(cred))
