@@ -558,6 +558,54 @@ class OAuthDaemonTest(unittest.TestCase):
         self.assertIn("<redacted>", d.output())
 
 
+class OAuthKeptSessionTest(unittest.TestCase):
+    """An access token that expires while mailroom is logged in: the daemon
+    keeps the IMAP session between checks (accounts checked at least every
+    20 minutes), so the check after the token's expiry goes on in the same
+    session, logged in once; a fetch in progress is the same (the server
+    checks the token at login only). When the session is gone, the next
+    login takes a new token."""
+
+    def test_token_expires_inside_a_kept_session(self):
+        user = DOVECOT.take_user()
+        tokens = OAUTH.device_flow(user, client="short", scope=DELEGATED)
+        d = Daemon(("--workers", "2"), {"MAILROOM_TEST_INTERVAL_DIVISOR": "30"})
+        try:
+            c = Client(d)
+            self.assertEqual(c.login()[0], 200)
+            status, cred = c.json("POST", "/api/v1/credentials", {
+                "name": "short", "username": user, "kind": "oauth2", "provider": "other",
+                "client_id": "mailroom-short", "scopes": DELEGATED,
+                "token_url": OAUTH.token_endpoint, "refresh_token": tokens["refresh_token"]})
+            self.assertEqual(status, 201, cred)
+            status, a = c.json("POST", "/api/v1/accounts", {
+                "name": "kept", "protocol": "imap", "address": "127.0.0.1",
+                "port": DOVECOT.ports["imap"], "security": "none", "credential": "short",
+                "automatic_check": True, "interval": 60, "keep_copy": False})
+            self.assertEqual(status, 201, a)
+
+            def fetched(i):
+                DOVECOT.deliver(user, message(60 + i))
+                deadline = time.time() + 30
+                while DOVECOT.message_count(user) and time.time() < deadline:
+                    time.sleep(0.2)
+                self.assertEqual(DOVECOT.message_count(user), 0, d.output()[-2000:])
+
+            logins = f"imap-login: Info: Login: user=<{user}>"
+            fetched(0)
+            time.sleep(SHORT_TTL + 2)  # the token it logged in with has expired
+            fetched(1)
+            self.assertEqual(DOVECOT.log().count(logins), 1, "one login, the session kept")
+            # the server ends the session: the next login gets a new token
+            DOVECOT.doveadm("kick", user)
+            time.sleep(1)
+            fetched(2)
+            self.assertEqual(DOVECOT.log().count(logins), 2)
+            self.assertGreaterEqual(OAUTH.grants("refresh_token", "mailroom-short"), 2)
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+
 class OAuthWarningTest(unittest.TestCase):
     """The daemon says which sign-ins need a person: consent needed, or a
     lapse within two weeks (a Google sign-in of an app in testing lasts 7
