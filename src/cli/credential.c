@@ -31,6 +31,7 @@ enum {
     OPT_CS_ENV,
     OPT_RT_STDIN,
     OPT_RT_ENV,
+    OPT_DEVICE,
 };
 
 /* A secret to read: from stdin, or from an environment variable. */
@@ -42,6 +43,7 @@ struct secret_source {
 struct credential_args {
     struct mr_input in;
     struct secret_source password, client_secret, refresh_token;
+    int device; /* add: sign in with a code right after */
     enum mr_format format;
 };
 
@@ -76,6 +78,7 @@ static int parse_args(struct mr_cli *cli, int argc, char **argv, const char *usa
         {"client-secret-env", required_argument, NULL, OPT_CS_ENV},
         {"refresh-token-stdin", no_argument, NULL, OPT_RT_STDIN},
         {"refresh-token-env", required_argument, NULL, OPT_RT_ENV},
+        {"device", no_argument, NULL, OPT_DEVICE},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -104,6 +107,8 @@ static int parse_args(struct mr_cli *cli, int argc, char **argv, const char *usa
              : c == OPT_CS_STDIN ? &a->client_secret
                                  : &a->refresh_token)
                 ->from_stdin = 1;
+        else if (c == OPT_DEVICE)
+            a->device = 1;
         else if (c == OPT_ENV || c == OPT_CS_ENV || c == OPT_RT_ENV)
             (c == OPT_ENV      ? &a->password
              : c == OPT_CS_ENV ? &a->client_secret
@@ -266,7 +271,7 @@ static int read_oauth_secrets(struct mr_cli *cli, const struct credential_args *
 }
 
 /* Reads the secrets asked for, and runs add (id == 0) or edit. */
-static int save(struct mr_cli *cli, const struct credential_args *a, int64_t id)
+static int save(struct mr_cli *cli, const struct credential_args *a, int64_t id, int64_t *saved)
 {
     struct mr_buf secret;
     struct mr_problems p = {0};
@@ -292,8 +297,12 @@ static int save(struct mr_cli *cli, const struct credential_args *a, int64_t id)
     if (secret.data)
         sodium_memzero(secret.data, secret.cap);
     mr_buf_free(&secret);
+    if (saved)
+        *saved = rc ? 0 : id;
     return rc ? rc : show_by_id(cli, id, a->format, verb);
 }
+
+static int device_sign_in(struct mr_cli *cli, int64_t id, enum mr_format format);
 
 static const char add_usage[] =
     "credential add --name N --username U (--password-stdin | --password-env VAR)\n"
@@ -301,7 +310,7 @@ static const char add_usage[] =
     "       [--flow delegated|app] [--tenant T] [--scopes S] [--token-url URL]\n"
     "       [--device-url URL] [--authorize-url URL]\n"
     "       [--client-secret-stdin | --client-secret-env VAR]\n"
-    "       [--refresh-token-stdin | --refresh-token-env VAR] [--format json]\n"
+    "       [--refresh-token-stdin | --refresh-token-env VAR] [--device] [--format json]\n"
     "\n"
     "The password is read from standard input (to its end, one trailing newline\n"
     "dropped; at a terminal, one line without echo) or from the environment\n"
@@ -311,7 +320,8 @@ static const char add_usage[] =
     "(--provider microsoft: --tenant your tenant ID or domain, or organizations,\n"
     "consumers, common, the default), Google (google) or another provider (other:\n"
     "--token-url, and --device-url to sign in from here). --flow delegated (a user\n"
-    "signs in: 'mailroom credential sign-in N', or --refresh-token-* imports a refresh\n"
+    "signs in: --device here or 'mailroom credential sign-in N' later, or\n"
+    "--refresh-token-* imports a refresh\n"
     "token from elsewhere) or app (Microsoft 365 app-only access with the client\n"
     "secret: the mailbox is the username). --scopes: the provider's for the flow\n"
     "unless given. The client secret and the tokens are sealed in the vault.";
@@ -332,9 +342,13 @@ static int cmd_add(struct mr_cli *cli, int argc, char **argv)
     int oauth = kind && strcasecmp(kind, "oauth2") == 0;
     if (!oauth && !wants(&a.password))
         return mr_cli_usage(cli, "a password is required: --password-stdin or --password-env VAR");
+    if (a.device && !oauth)
+        return mr_cli_usage(cli, "--device signs an oauth2 credential in: give --kind oauth2");
     if ((rc = mr_cli_open(cli)))
         return rc;
-    return save(cli, &a, 0);
+    int64_t id = 0;
+    rc = save(cli, &a, 0, &id);
+    return rc || !a.device ? rc : device_sign_in(cli, id, a.format);
 }
 
 static const char edit_usage[] =
@@ -361,7 +375,7 @@ static int cmd_edit(struct mr_cli *cli, int argc, char **argv)
         return mr_cli_usage(cli, "nothing to change: give --name, --username or a secret");
     if ((rc = mr_cli_resolve(cli, MR_OBJ_CREDENTIAL, ref, &id)))
         return rc;
-    return save(cli, &a, id);
+    return save(cli, &a, id, NULL);
 }
 
 static const char show_usage[] = "credential show ID|NAME [--format json]";
@@ -434,17 +448,11 @@ static const char sign_in_usage[] =
     "any device, enter the code and sign in as the mailbox's user. mailroom waits\n"
     "(as long as the provider allows, 15 minutes at most) and keeps the tokens.";
 
-static int cmd_sign_in(struct mr_cli *cli, int argc, char **argv)
+/* The device authorization grant for credential id, from this terminal. */
+static int device_sign_in(struct mr_cli *cli, int64_t id, enum mr_format format)
 {
-    enum mr_format format = MR_FORMAT_TEXT;
     struct mr_oauth_device d;
-    int64_t id;
-    int done = 0;
     mr_error err = {0};
-    int rc =
-        mr_cli_ref_command(cli, argc, argv, sign_in_usage, MR_OBJ_CREDENTIAL, &format, &id, &done);
-    if (done || rc)
-        return rc;
     if (mr_oauth_device_start(&cli->reg, id, &d, &err) != 0)
         return mr_cli_fail(cli, &err);
     fprintf(stderr,
@@ -453,11 +461,21 @@ static int cmd_sign_in(struct mr_cli *cli, int argc, char **argv)
             d.verification_uri, d.user_code, (d.expires_in + 59) / 60,
             d.verification_uri_complete[0] ? "Or open " : "", d.verification_uri_complete,
             d.verification_uri_complete[0] ? "\n" : "");
-    rc = mr_oauth_device_wait(&cli->reg, id, &d, NULL, NULL, &err);
+    int rc = mr_oauth_device_wait(&cli->reg, id, &d, NULL, NULL, &err);
     mr_oauth_device_clear(&d);
     if (rc)
         return mr_cli_fail(cli, &err);
     return show_by_id(cli, id, format, "signed in");
+}
+
+static int cmd_sign_in(struct mr_cli *cli, int argc, char **argv)
+{
+    enum mr_format format = MR_FORMAT_TEXT;
+    int64_t id;
+    int done = 0;
+    int rc =
+        mr_cli_ref_command(cli, argc, argv, sign_in_usage, MR_OBJ_CREDENTIAL, &format, &id, &done);
+    return done || rc ? rc : device_sign_in(cli, id, format);
 }
 
 static const char token_usage[] =

@@ -168,10 +168,11 @@ class OAuthCredentialTest(CliTestCase):
         self.assertEqual(steps["token"]["result"], "ok", steps)
         self.assertIn("the stored access token of other (app), good until", steps["token"]["detail"])
 
-    def sign_in(self, credential, login):
-        """mailroom credential sign-in, with the test as the user at the page
-        it names."""
-        proc = subprocess.Popen([BIN, "--data", self.data, "credential", "sign-in", credential],
+    def sign_in(self, credential, login, argv=None):
+        """mailroom credential sign-in (or argv), with the test as the user at
+        the page it names."""
+        argv = argv or ["credential", "sign-in", credential]
+        proc = subprocess.Popen([BIN, "--data", self.data, *argv],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=self.env)
         lines = []
@@ -212,6 +213,14 @@ class OAuthCredentialTest(CliTestCase):
         cred = self.show("me")
         self.assertEqual(cred["token"]["state"], "ok")
         self.assertIsNotNone(cred["token"]["expires_at"])
+        # added and signed in in one command, as --device says
+        other = DOVECOT.take_user()
+        self.sign_in("me2", other, ["credential", "add", "--name", "me2", "--username", other,
+                                    "--kind", "oauth2", "--provider", "other", "--token-url",
+                                    OAUTH.token_endpoint, "--client-id", "mailroom-public",
+                                    "--device-url", OAUTH.device_authorization_endpoint,
+                                    "--scopes", DELEGATED, "--device"])
+        self.assertEqual(self.show("me2")["token"]["state"], "ok")
 
     def test_a_device_code_that_expires(self):
         """Nobody signs in: the code expires, the command says so and saves
