@@ -503,6 +503,21 @@ static int copy_field(json_t *obj, const char *key, char *dst, size_t size)
     return 0;
 }
 
+/* A user can sign in to c at endpoint (its URL for field, NULL: none). */
+static int can_sign_in(const struct mr_credential *c, const char *endpoint, const char *field,
+                       const char *what, mr_error *err)
+{
+    if (c->kind != MR_CREDENTIAL_OAUTH2 || c->oauth.flow != MR_OAUTH_DELEGATED)
+        return mr_error_set(err, MR_EINVAL, "credential",
+                            "credential %s is not an oauth2 credential for a user (flow "
+                            "delegated): app access needs no sign-in",
+                            c->name);
+    if (!endpoint)
+        return mr_error_set(err, MR_EINVAL, field, "credential %s has no %s endpoint: set %s",
+                            c->name, what, field);
+    return 0;
+}
+
 int mr_oauth_device_start(struct mr_registry *r, int64_t id, struct mr_oauth_device *d,
                           mr_error *err)
 {
@@ -515,14 +530,8 @@ int mr_oauth_device_start(struct mr_registry *r, int64_t id, struct mr_oauth_dev
     form_init(&f);
     int rc = mr_store_credential_get(r->store, id, &c, err);
     char *url = rc == 0 ? mr_oauth_device_url(&c.oauth) : NULL;
-    if (rc == 0 && (c.kind != MR_CREDENTIAL_OAUTH2 || c.oauth.flow != MR_OAUTH_DELEGATED))
-        rc = mr_error_set(err, MR_EINVAL, "credential",
-                          "credential %s is not an oauth2 credential for a user (flow delegated)",
-                          c.name);
-    else if (rc == 0 && !url)
-        rc = mr_error_set(err, MR_EINVAL, "device_url",
-                          "credential %s has no device authorization endpoint: set device_url",
-                          c.name);
+    if (rc == 0)
+        rc = can_sign_in(&c, url, "device_url", "device authorization", err);
     if (rc == 0)
         rc = tokens_load(r, id, &t, err);
     if (rc == 0) {
@@ -633,14 +642,8 @@ int mr_oauth_sign_in_url(struct mr_registry *r, int64_t id, const char *redirect
     form_init(&q);
     int rc = mr_store_credential_get(r->store, id, &c, err);
     char *base = rc == 0 ? mr_oauth_authorize_url(&c.oauth) : NULL;
-    if (rc == 0 && (c.kind != MR_CREDENTIAL_OAUTH2 || c.oauth.flow != MR_OAUTH_DELEGATED))
-        rc = mr_error_set(err, MR_EINVAL, "credential",
-                          "credential %s is not an oauth2 credential for a user (flow delegated): "
-                          "app access needs no sign-in",
-                          c.name);
-    else if (rc == 0 && !base)
-        rc = mr_error_set(err, MR_EINVAL, "authorize_url",
-                          "credential %s has no authorization endpoint: set authorize_url", c.name);
+    if (rc == 0)
+        rc = can_sign_in(&c, base, "authorize_url", "authorization", err);
     if (rc == 0) {
         char *scopes = mr_oauth_scopes(&c.oauth);
         challenge_of(verifier, challenge);

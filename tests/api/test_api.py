@@ -590,12 +590,8 @@ class ApiTest(unittest.TestCase):
         self.assertNotIn("password", json.dumps(body))
 
 
-class LoginThrottleTest(unittest.TestCase):
-    """Failed logins slow down whoever fails (growing delays per user name
-    and client, per client, and a global cap on guesses from clients that
-    have failed), never lock anyone out, and are audited. Each test has a
-    daemon of its own that trusts 127.0.0.1 as a reverse proxy, so a client
-    is whatever X-Forwarded-For says."""
+class OwnDaemonTestCase(unittest.TestCase):
+    """Each test starts a daemon of its own in self.d, stopped cleanly after."""
 
     def setUp(self):
         self.d = None
@@ -604,6 +600,14 @@ class LoginThrottleTest(unittest.TestCase):
         if self.d:
             rc = self.d.stop()
             self.assertEqual(rc, 0, self.d.output())
+
+
+class LoginThrottleTest(OwnDaemonTestCase):
+    """Failed logins slow down whoever fails (growing delays per user name
+    and client, per client, and a global cap on guesses from clients that
+    have failed), never lock anyone out, and are audited. Each test has a
+    daemon of its own that trusts 127.0.0.1 as a reverse proxy, so a client
+    is whatever X-Forwarded-For says."""
 
     def start(self, *args, env=None):
         self.d = Daemon(args=("--no-scheduler", *args), env=env)
@@ -825,7 +829,7 @@ class LoginThrottleTest(unittest.TestCase):
         self.assertIn("proxy.example", out.stderr)
 
 
-class HostCheckTest(unittest.TestCase):
+class HostCheckTest(OwnDaemonTestCase):
     """DNS rebinding: a page on rebind.attacker.example whose name then
     resolves to 127.0.0.1 talks to the daemon as its own origin, so an
     Origin equal to Host proves nothing. The daemon answers only for the
@@ -834,14 +838,6 @@ class HostCheckTest(unittest.TestCase):
     Host is 421 Misdirected Request on every route but /healthz, which load
     balancers probe by whatever address they have and which tells
     nothing."""
-
-    def setUp(self):
-        self.d = None
-
-    def tearDown(self):
-        if self.d:
-            rc = self.d.stop()
-            self.assertEqual(rc, 0, self.d.output())
 
     def raw(self, method, path, host, body=b"", headers=(), version="HTTP/1.1"):
         """(status, body) of one request with exactly this Host (None: no

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
+import { apiCall } from './helpers.mjs';
 
 const fx = JSON.parse(readFileSync(process.env.MR_FIXTURE, 'utf8'));
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -18,15 +19,6 @@ async function login(p, user, password) {
   await p.fill('#login-user', user);
   await p.fill('#login-password', password);
   await p.click('#login-submit');
-}
-
-async function apiCall(p, method, path, body) {
-  return p.evaluate(async ([m, u, b]) => {
-    const s = await (await fetch('/api/v1/session')).json();
-    const r = await fetch(`/api/v1${u}`, { method: m, headers: { 'Content-Type': 'application/json',
-      'X-CSRF-Token': s.csrf_token }, body: b === null ? undefined : JSON.stringify(b) });
-    return { status: r.status, body: await r.text() };
-  }, [method, path, body ?? null]);
 }
 
 async function fillAccount(p, a) {

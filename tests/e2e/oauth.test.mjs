@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
+import { apiCall } from './helpers.mjs';
 
 const fx = JSON.parse(readFileSync(process.env.MR_FIXTURE, 'utf8'));
 const ox = fx.oauth;
@@ -21,15 +22,6 @@ let browser, context, page;
 const pageErrors = [];
 const callbacks = []; // the provider's redirects to /oauth/callback, as the browser followed them
 const ids = {}; // credential name -> id
-
-async function apiCall(p, method, path, body) {
-  return p.evaluate(async ([m, u, b]) => {
-    const s = await (await fetch('/api/v1/session')).json();
-    const r = await fetch(`/api/v1${u}`, { method: m, headers: { 'Content-Type': 'application/json',
-      'X-CSRF-Token': s.csrf_token }, body: b === null ? undefined : JSON.stringify(b) });
-    return { status: r.status, body: await r.text() };
-  }, [method, path, body ?? null]);
-}
 
 // The person at the provider's pages: the login form (any password), then
 // consent, until the browser leaves the provider (back to mailroom) or the
