@@ -37,6 +37,13 @@ struct mr_message {
     char *from, *to, *cc, *subject; /* decoded to UTF-8 */
     int attachments;                /* how many */
     char *body_text;                /* the text part, or text from HTML */
+    /* ordinary, auto (RFC 3834 Auto-Submitted, Precedence bulk/junk/list,
+     * auto-reply headers) or report (RFC 3464 multipart/report); "" for a
+     * message stored before classes existed */
+    char msg_class[12];
+    /* the account's after-fetch action (seen, move, delete) is still to be
+     * done on the server */
+    int action_pending;
 };
 
 void mr_message_clear(struct mr_message *m);

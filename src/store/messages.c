@@ -3,6 +3,7 @@
 
 #include "util/mem.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int mr_store_fetch_state(struct mr_store *s, int64_t account, uint32_t *uidvalidity,
@@ -172,6 +173,9 @@ static void bind_message(sqlite3_stmt *st, const struct mr_message *m)
     mr_store_bind_text(st, 17, m->body_text);
     if (m->size_mismatch)
         sqlite3_bind_int64(st, 18, (int64_t)m->listed_size);
+    if (m->msg_class[0])
+        mr_store_bind_text(st, 19, m->msg_class);
+    sqlite3_bind_int(st, 20, m->action_pending ? 1 : 0);
 }
 
 static int insert_raw(struct mr_store *s, int64_t id, const void *raw, size_t len, mr_error *err)
@@ -247,8 +251,8 @@ int mr_store_message_insert(struct mr_store *s, struct mr_message *m,
         s, &st,
         "INSERT INTO messages (account_id, uidvalidity, uid, uidl, sha256, size, fetched_at,"
         " status, message_id, date, date_unix, from_addr, to_addr, cc_addr, subject,"
-        " attachments, body_text, listed_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-        " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        " attachments, body_text, listed_size, class, action_pending) VALUES (?1, ?2, ?3, ?4, ?5,"
+        " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
         err);
     if (rc)
         return rc;
@@ -260,7 +264,9 @@ int mr_store_message_insert(struct mr_store *s, struct mr_message *m,
     rc = count_inserted(s, m, err);
     if (rc == 0)
         rc = insert_raw(s, m->id, raw, len, err);
-    return rc ? rc : insert_attachments(s, m->id, att, natt, err);
+    if (rc == 0)
+        rc = insert_attachments(s, m->id, att, natt, err);
+    return rc ? rc : mr_store_outbox_add(s, m, err);
 }
 
 int mr_store_skipped_insert(struct mr_store *s, int64_t account, uint32_t uidvalidity, uint64_t uid,
@@ -359,7 +365,8 @@ int mr_store_prune_history(struct mr_store *s, int64_t before, int64_t *deleted,
 
 #define MESSAGE_COLUMNS                                                                            \
     "id, account_id, uidvalidity, uid, uidl, sha256, size, fetched_at, status, message_id, date,"  \
-    " date_unix, from_addr, to_addr, cc_addr, subject, attachments, body_text, listed_size"
+    " date_unix, from_addr, to_addr, cc_addr, subject, attachments, body_text, listed_size,"       \
+    " class, action_pending"
 
 static void read_message(sqlite3_stmt *st, void *out)
 {
@@ -388,6 +395,10 @@ static void read_message(sqlite3_stmt *st, void *out)
     m->body_text = mr_store_column_text(st, 17);
     m->size_mismatch = sqlite3_column_type(st, 18) != SQLITE_NULL;
     m->listed_size = (uint64_t)sqlite3_column_int64(st, 18);
+    const unsigned char *cls = sqlite3_column_text(st, 19);
+    if (cls)
+        snprintf(m->msg_class, sizeof(m->msg_class), "%s", (const char *)cls);
+    m->action_pending = sqlite3_column_int(st, 20);
 }
 
 static void clear_message(void *m)

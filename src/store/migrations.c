@@ -326,6 +326,73 @@ const struct mr_migration mr_store_migrations[] = {
                               "ALTER TABLE credentials ADD COLUMN token_expires_at INTEGER;"
                               "ALTER TABLE credentials ADD COLUMN token_refreshed_at INTEGER;"
                               "ALTER TABLE credentials ADD COLUMN token_signed_in_at INTEGER;"},
+    /* Handing mail on (issue 19). An account has zero or more delivery
+     * targets; storing a message writes one deliveries row per enabled
+     * target in the same transaction (the outbox), so a crash can neither
+     * lose a delivery nor invent one. Times in deliveries are milliseconds.
+     * The after-fetch action replaces keep copy's two values (NULL
+     * after_fetch follows keep_copy); a message whose action is still to be
+     * done on the server has action_pending 1. class is the message's kind
+     * (ordinary, auto, report) for targets that skip some. */
+    {"delivery targets, the outbox and after-fetch actions",
+     "CREATE TABLE delivery_targets ("
+     "  id INTEGER PRIMARY KEY,"
+     "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+     "  name TEXT NOT NULL COLLATE NOCASE,"
+     "  kind TEXT NOT NULL CHECK (kind IN ('webhook', 'maildir', 'command', 'lmtp')),"
+     "  enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),"
+     "  url TEXT,"
+     "  allow_http INTEGER NOT NULL DEFAULT 0 CHECK (allow_http IN (0, 1)),"
+     "  secret_credential_id INTEGER REFERENCES credentials(id) ON DELETE RESTRICT,"
+     "  stop_status TEXT,"
+     "  inline_max INTEGER,"
+     "  path TEXT,"
+     "  command TEXT,"
+     "  host TEXT,"
+     "  port INTEGER,"
+     "  recipients TEXT,"
+     "  timeout INTEGER,"
+     "  parallel INTEGER NOT NULL DEFAULT 0 CHECK (parallel IN (0, 1)),"
+     "  retry_for INTEGER,"
+     "  skip_classes TEXT,"
+     "  created_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL,"
+     "  UNIQUE (account_id, name)"
+     ") STRICT;"
+     "CREATE INDEX delivery_targets_by_credential ON delivery_targets(secret_credential_id);"
+     "CREATE TABLE deliveries ("
+     "  id INTEGER PRIMARY KEY,"
+     "  event_id TEXT NOT NULL UNIQUE,"
+     "  message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+     "  target_id INTEGER NOT NULL REFERENCES delivery_targets(id) ON DELETE CASCADE,"
+     "  account_id INTEGER NOT NULL,"
+     "  state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'skipped')),"
+     "  attempts INTEGER NOT NULL DEFAULT 0,"
+     "  created_ms INTEGER NOT NULL,"
+     "  window_ms INTEGER NOT NULL,"
+     "  next_ms INTEGER NOT NULL,"
+     "  lease_ms INTEGER NOT NULL DEFAULT 0,"
+     "  last_attempt_ms INTEGER,"
+     "  done_ms INTEGER,"
+     "  last_error TEXT,"
+     "  last_response TEXT,"
+     "  progress TEXT,"
+     "  UNIQUE (message_id, target_id)"
+     ") STRICT;"
+     "CREATE INDEX deliveries_pending ON deliveries(target_id, id) WHERE state = 'pending';"
+     "CREATE INDEX deliveries_due ON deliveries(next_ms) WHERE state = 'pending';"
+     "CREATE INDEX deliveries_failed ON deliveries(id) WHERE state = 'failed';"
+     "CREATE INDEX deliveries_by_target ON deliveries(target_id);"
+     "ALTER TABLE accounts ADD COLUMN after_fetch TEXT"
+     "  CHECK (after_fetch IN ('keep', 'seen', 'move', 'delete'));"
+     "ALTER TABLE accounts ADD COLUMN move_folder TEXT;"
+     "ALTER TABLE accounts ADD COLUMN create_folder INTEGER NOT NULL DEFAULT 0"
+     "  CHECK (create_folder IN (0, 1));"
+     "ALTER TABLE accounts ADD COLUMN action_when TEXT"
+     "  CHECK (action_when IN ('stored', 'delivered'));"
+     "ALTER TABLE messages ADD COLUMN action_pending INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE messages ADD COLUMN class TEXT;"
+     "CREATE INDEX messages_action_pending ON messages(account_id, id) WHERE action_pending = 1;"},
 };
 
 const size_t mr_store_migration_count =

@@ -369,6 +369,12 @@ int mr_store_schedule_result(struct mr_store *s, int64_t id, const char *result,
 int mr_store_schedule_claim(struct mr_store *s, int64_t id, int64_t now, int64_t lease_until,
                             int *claimed, mr_error *err);
 
+/* --- delivery targets and the outbox (store/deliveries.c) ------------------ */
+
+/* Queues the stored message m for every enabled target of its account (part
+ * of mr_store_message_insert's transaction). */
+int mr_store_outbox_add(struct mr_store *s, const struct mr_message *m, mr_error *err);
+
 /* Settings. 0 = no default connector. */
 int mr_store_default_connector(struct mr_store *s, int64_t *id, mr_error *err);
 int mr_store_set_default_connector(struct mr_store *s, int64_t id, mr_error *err);

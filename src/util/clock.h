@@ -5,5 +5,7 @@
 #include <stdint.h>
 
 int64_t mr_now_ms(void);
+/* Wall-clock time (the Unix epoch) in milliseconds, for stored times. */
+int64_t mr_now_wall_ms(void);
 
 #endif
