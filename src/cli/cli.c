@@ -15,6 +15,9 @@ static const char usage_text[] =
     "  account      add, edit, show, rm, list (the IMAP/POP3 settings report), test\n"
     "  fetch        fetch new mail of some accounts, or of all enabled ones\n"
     "  inbox        list and read what mailroom fetched\n"
+    "  target       add, edit, show, rm, list and test where an account's mail is handed on\n"
+    "               (webhook, Maildir, command, LMTP)\n"
+    "  delivery     list the outbox and failed deliveries, replay them, run them now\n"
     "  credential   add, edit, show, rm and list the credentials accounts log in with\n"
     "  connector    add, edit, show, rm and list network connectors (proxies)\n"
     "  settings     show and set global settings (the default connector)\n"
@@ -46,7 +49,8 @@ static const struct group groups[] = {
     {"serve", mr_cli_serve},         {"fetch", mr_cli_fetch},
     {"inbox", mr_cli_inbox},         {"user", mr_cli_user},
     {"token", mr_cli_token},         {"audit", mr_cli_audit},
-    {"report", mr_cli_report},       {NULL, NULL},
+    {"report", mr_cli_report},       {"target", mr_cli_target},
+    {"delivery", mr_cli_delivery},   {NULL, NULL},
 };
 
 /* Global options stand before the command. */

@@ -61,6 +61,8 @@ int mr_cli_user(struct mr_cli *cli, int argc, char **argv);
 int mr_cli_token(struct mr_cli *cli, int argc, char **argv);
 int mr_cli_audit(struct mr_cli *cli, int argc, char **argv);
 int mr_cli_report(struct mr_cli *cli, int argc, char **argv);
+int mr_cli_target(struct mr_cli *cli, int argc, char **argv);
+int mr_cli_delivery(struct mr_cli *cli, int argc, char **argv);
 /* account test lives with fetch (cli/fetch.c) */
 int mr_cli_account_test(struct mr_cli *cli, int argc, char **argv);
 extern const char mr_cli_account_test_usage[];

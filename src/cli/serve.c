@@ -1,6 +1,7 @@
 /* mailroom serve: the daemon — web console and JSON API. */
 #include "cli/cli.h"
 
+#include "deliver/outbox.h"
 #include "fetch/keep.h"
 #include "http/http.h"
 #include "registry/users.h"
@@ -27,7 +28,7 @@ static const char usage[] =
     "      [--history-days N] [--log-format text|json] [--log-level LEVEL]\n"
     "      [--tls-cert FILE --tls-key FILE] [--secure-cookies] [--metrics-public]\n"
     "      [--deny-test-targets] [--trusted-proxy ADDR[,ADDR...]] [--public-url URL]\n"
-    "      [--report-dir BASE] [--user NAME] [--data DIR]\n"
+    "      [--report-dir BASE] [--delivery-workers N] [--user NAME] [--data DIR]\n"
     "\n"
     "Runs the daemon: the JSON API under /api/v1 (and the web console) on\n"
     "127.0.0.1:8080 unless --listen says otherwise ([::1]:8080 for IPv6). On the\n"
@@ -61,7 +62,9 @@ static const char usage[] =
     "or a session unless --metrics-public. Scheduled reports are written only under\n"
     "--report-dir (default DATA/reports, made 0700 when missing; give the same one to\n"
     "mailroom report schedule), in directories of the daemon's user that no one else\n"
-    "can write. --deny-test-targets: Test connection\n"
+    "can write. --delivery-workers (default 4; 0 turns delivery off) hand stored\n"
+    "messages to the accounts' delivery targets (mailroom target --help).\n"
+    "--deny-test-targets: Test connection\n"
     "refuses servers and proxies on this host (loopback, 0.0.0.0), link-local\n"
     "addresses and cloud metadata services (169.254.169.254, ...), every address\n"
     "a name resolves to checked; private networks stay allowed.\n"
@@ -223,6 +226,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"trusted-proxy", required_argument, NULL, 'P'},
         {"public-url", required_argument, NULL, 'U'},
         {"user", required_argument, NULL, 'u'},
+        {"delivery-workers", required_argument, NULL, 'O'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -230,7 +234,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     enum mr_format format = MR_FORMAT_TEXT;
     const char *report_dir = NULL, *user = NULL;
     char host[64];
-    long long threads, workers = 8, history_days = 90;
+    long long threads, workers = 8, history_days = 90, delivery_workers = MR_OUTBOX_WORKERS_DEFAULT;
     char trusted[1024] = ""; /* every --trusted-proxy, joined by commas */
     long long keep_total = MR_KEEP_DEFAULT_TOTAL, keep_per_server = MR_KEEP_DEFAULT_PER_SRV;
     int c, rc, done = 0, scheduler = 1;
@@ -245,6 +249,8 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
             cfg.threads = (int)threads;
         if (c == 'w' && mr_parse_int(optarg, 1, 256, &workers) != 0)
             return mr_cli_bad_value(cli, "workers", "expected 1 to 256, got '%s'", optarg);
+        if (c == 'O' && mr_parse_int(optarg, 0, 64, &delivery_workers) != 0)
+            return mr_cli_bad_value(cli, "delivery-workers", "expected 0 to 64, got '%s'", optarg);
         if (c == 'k' && mr_parse_int(optarg, 0, 100000, &keep_total) != 0)
             return mr_cli_bad_value(cli, "keep-sessions", "expected 0 to 100000, got '%s'", optarg);
         if (c == 'K' && mr_parse_int(optarg, 1, 100000, &keep_per_server) != 0)
@@ -281,7 +287,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         if (c == 'U')
             cfg.public_url = optarg;
         scheduler &= c != 'n';
-        if (c > 0 && c < 128 && strchr("ltswnmHLVkKCYRDPUu", c)) /* not the NUL: --data is 0x100 */
+        if (c > 0 && c < 128 && strchr("ltswnmHLVkKCYRDPUuO", c)) /* not the NUL: --data is 0x100 */
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)
@@ -334,6 +340,18 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     /* tests only: MAILROOM_TEST_SESSION_MAX_SECS=3 ends every session 3 s in */
     const char *lifetime = getenv("MAILROOM_TEST_SESSION_MAX_SECS");
     cfg.session_max_secs = lifetime ? atoi(lifetime) : 0;
+    /* the raw message link in webhooks: how receivers reach this daemon */
+    char base[512];
+    const char *lh = strchr(cfg.host, ':') ? "[" : "", *rh = *lh ? "]" : "";
+    if (cfg.public_url)
+        snprintf(base, sizeof(base), "%s", cfg.public_url);
+    else
+        snprintf(base, sizeof(base), "http%s://%s%s%s:%d", cfg.tls_cert ? "s" : "", lh, cfg.host,
+                 rh, cfg.port);
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        base[--bl] = '\0';
+    cfg.delivery_base = base;
     struct mr_http_server *srv;
     struct mr_scheduler *sched = NULL;
     if (mr_http_start(&srv, &cfg, &listener, &err) != 0) {
@@ -352,6 +370,11 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         return mr_cli_fail(cli, &err);
     }
     mr_http_set_scheduler(srv, sched);
+    struct mr_outbox *outbox = NULL;
+    struct mr_outbox_config oc = {cli->data_dir, (int)delivery_workers, base,
+                                  divisor ? atoi(divisor) : 1};
+    if (delivery_workers > 0)
+        mr_outbox_start(&outbox, &oc, &err);
     if (mr_http_insecure(srv))
         MR_LOG(MR_LOG_WARN, "insecure", MR_LS("listen", cfg.host),
                MR_LS("why", "plain HTTP on an address other than loopback: passwords and session "
@@ -370,6 +393,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     MR_LOG(MR_LOG_INFO, "stopping", MR_LS("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"),
            MR_LS("note", "requests and fetches in flight finish first"));
     mr_scheduler_stop(&sched); /* checks in progress stop after their batch */
+    mr_outbox_stop(&outbox);   /* deliveries in progress finish (each within its timeout) */
     mr_http_set_scheduler(srv, NULL);
     mr_http_stop(&srv);
     MR_LOG(MR_LOG_INFO, "stopped", MR_LS("version", MR_VERSION));

@@ -44,6 +44,9 @@ struct mr_message {
     /* the account's after-fetch action (seen, move, delete) is still to be
      * done on the server */
     int action_pending;
+    /* read back only: the message's deliveries summed up: "" (no target),
+     * failed (any failed), pending (any pending), or delivered */
+    char delivery[12];
 };
 
 void mr_message_clear(struct mr_message *m);

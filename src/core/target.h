@@ -86,6 +86,13 @@ int mr_target_set(struct mr_target *t, const char *key, const char *text, struct
 /* Every rule: the fields the kind needs and only those. credential_ok:
  * the secret credential exists and is a password credential (the registry
  * looks it up). */
+/* Every field key mr_target_set takes, in the order `show` prints them. */
+extern const char *const mr_target_keys[];
+/* A field's text as `show`, the JSON view and the audit log give it: yes/no,
+ * numbers (the effective timeout, port, retry time, inline size), NULL for
+ * an empty text field. secret_credential is the credential's ID ("" for
+ * none). buf holds numbers. */
+const char *mr_target_get(const struct mr_target *t, const char *key, char *buf, size_t size);
 int mr_target_validate(const struct mr_target *t, int credential_ok, struct mr_problems *p);
 
 #endif

@@ -64,6 +64,18 @@ int mr_api_schedule_get(struct mr_http_req *r);
 int mr_api_schedule_update(struct mr_http_req *r);
 int mr_api_schedule_delete(struct mr_http_req *r);
 int mr_api_schedule_run(struct mr_http_req *r);
+int mr_api_targets_list(struct mr_http_req *r);
+int mr_api_account_targets(struct mr_http_req *r);
+int mr_api_target_create(struct mr_http_req *r);
+int mr_api_account_target_create(struct mr_http_req *r);
+int mr_api_target_get(struct mr_http_req *r);
+int mr_api_target_update(struct mr_http_req *r);
+int mr_api_target_delete(struct mr_http_req *r);
+int mr_api_target_test(struct mr_http_req *r);
+int mr_api_deliveries_list(struct mr_http_req *r);
+int mr_api_delivery_get(struct mr_http_req *r);
+int mr_api_delivery_replay_one(struct mr_http_req *r);
+int mr_api_deliveries_replay(struct mr_http_req *r);
 
 /* Health: /healthz (no authentication, no details) and /metrics. */
 int mr_api_healthz(struct mr_http_req *r);

@@ -3,6 +3,7 @@
 
 #include "report/views.h"
 #include "sched/scheduler.h"
+#include "util/clock.h"
 #include "util/csv.h"
 
 #include <stdio.h>
@@ -51,6 +52,37 @@ static void per_account(struct mr_http_req *r, struct mr_buf *b)
             mr_buf_printf(b, "mailroom_account_last_success_age_seconds{account=\"%lld\"} %lld\n",
                           (long long)items[i].account_id, (long long)(now - items[i].last_success));
     free(items);
+}
+
+/* The outbox: its depth, the age of its oldest pending delivery, and each
+ * target's deliveries by state (target names are the admin's, not the
+ * message's: safe as labels once escaped). */
+static void outbox(struct mr_http_req *r, struct mr_buf *b)
+{
+    struct mr_outbox_totals t;
+    mr_error err = {0};
+    if (mr_store_outbox_totals(r->reg->store, &t, &err) != 0)
+        return;
+    metric(b, "mailroom_outbox_pending", "gauge", "Deliveries waiting to be delivered");
+    mr_buf_printf(b, "mailroom_outbox_pending %llu\n", (unsigned long long)t.pending);
+    metric(b, "mailroom_outbox_oldest_pending_seconds", "gauge",
+           "Age of the oldest pending delivery (0: none)");
+    int64_t age = t.oldest_pending_ms ? (mr_now_wall_ms() - t.oldest_pending_ms) / 1000 : 0;
+    mr_buf_printf(b, "mailroom_outbox_oldest_pending_seconds %lld\n",
+                  (long long)(age > 0 ? age : 0));
+    metric(b, "mailroom_deliveries", "gauge", "Deliveries per target and state");
+    static const char *const states[] = {"pending", "delivered", "failed", "skipped"};
+    for (size_t i = 0; i < t.ntargets; i++) {
+        const struct mr_delivery_counts *c = &t.targets[i];
+        const uint64_t v[] = {c->pending, c->delivered, c->failed, c->skipped};
+        for (size_t k = 0; k < 4; k++)
+            mr_buf_printf(b,
+                          "mailroom_deliveries{target=\"%lld\",account=\"%lld\",kind=\"%s\","
+                          "state=\"%s\"} %llu\n",
+                          (long long)c->target_id, (long long)c->account_id, c->kind ? c->kind : "",
+                          states[k], (unsigned long long)v[k]);
+    }
+    mr_outbox_totals_clear(&t);
 }
 
 /* oauth2 credentials by token state, and each one's access token expiry. */
@@ -132,6 +164,7 @@ int mr_api_metrics(struct mr_http_req *r)
     mr_buf_printf(b, "mailroom_scheduler_running %zu\n", st.running);
     metric(b, "mailroom_kept_sessions", "gauge", "IMAP sessions kept open between checks");
     mr_buf_printf(b, "mailroom_kept_sessions %zu\n", st.kept);
+    outbox(r, b);
     oauth_credentials(r, b);
     per_account(r, b);
     r->status = MHD_HTTP_OK;

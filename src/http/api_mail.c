@@ -1,5 +1,6 @@
 /* The inbox, reports, fetch history, Test connection and Fetch now. */
 #include "http/api.h"
+#include "report/delivery_views.h"
 #include "util/log.h"
 
 #include "fetch/fetch.h"
@@ -382,6 +383,9 @@ static json_t *message_view(const struct mr_message *m)
                   mr_message_status_name(m->status), "size_mismatch", m->size_mismatch);
     json_object_set_new(o, "listed_size",
                         m->size_mismatch ? json_integer((json_int_t)m->listed_size) : json_null());
+    json_object_set_new(o, "class", m->msg_class[0] ? json_string(m->msg_class) : json_null());
+    json_object_set_new(o, "delivery", m->delivery[0] ? json_string(m->delivery) : json_null());
+    json_object_set_new(o, "action_pending", json_boolean(m->action_pending));
     return o;
 }
 
@@ -457,6 +461,15 @@ int mr_api_message_get(struct mr_http_req *r)
                             m.message_id ? json_string(m.message_id) : json_null());
         json_object_set_new(j, "text", m.body_text ? json_string(m.body_text) : json_null());
         json_object_set_new(j, "attachment_list", arr);
+        struct mr_delivery_filter f = {.message = id};
+        struct mr_delivery *d = NULL;
+        size_t nd = 0, total = 0;
+        json_t *deliveries = json_array();
+        if (mr_store_delivery_list(r->reg->store, &f, 0, 0, &d, &nd, &total, &err) == 0)
+            for (size_t i = 0; i < nd; i++)
+                json_array_append_new(deliveries, mr_view_delivery(&d[i]));
+        mr_delivery_list_free(&d, nd);
+        json_object_set_new(j, "deliveries", deliveries);
         mr_http_json(r, MHD_HTTP_OK, j);
     } else
         mr_http_fail(r, MR_ESTORE, NULL, &err);

@@ -29,6 +29,9 @@ struct mr_http_config {
     /* HTTPS served here: PEM files of the certificate (chain) and its key;
      * both or neither. Cookies are then Secure and every answer has HSTS. */
     const char *tls_cert, *tls_key;
+    /* how webhook receivers reach this daemon (the raw message links):
+     * --public-url, else the listen address */
+    const char *delivery_base;
 };
 
 struct mr_http_server;

@@ -143,3 +143,33 @@ int mr_query_audit_filter(const struct mr_query *q, struct mr_audit_filter *f, i
         return fail(e, "format", "format must be json or csv");
     return id_arg(q, "object_id", "an object ID", &f->object_id, e);
 }
+
+int mr_query_delivery_filter(const struct mr_query *q, struct mr_delivery_filter *f,
+                             struct mr_query_error *e)
+{
+    static const char *const states[] = {"pending", "delivered", "failed", "skipped", NULL};
+    memset(f, 0, sizeof(*f));
+    const char *state = arg(q, "state");
+    if (state && *state) {
+        for (size_t i = 0; states[i]; i++)
+            if (strcmp(state, states[i]) == 0)
+                f->state = states[i];
+        if (!f->state)
+            return fail(e, "state", "state must be pending, delivered, failed or skipped");
+    }
+    if (id_arg(q, "account", "an account ID", &f->account, e) ||
+        id_arg(q, "target", "a delivery target ID", &f->target, e) ||
+        id_arg(q, "message", "a message ID", &f->message, e))
+        return -1;
+    const char *since = arg(q, "since");
+    int64_t when;
+    if (since && *since) {
+        if (mr_parse_when(since, (int64_t)time(NULL), &when) != 0)
+            return fail(e, "since",
+                        "since: expected a date (2026-12-01), a time (2026-12-01T08:00Z), "
+                        "seconds or a span before now (30m, 2h, 3d), got '%.40s'",
+                        since);
+        f->since_ms = when * 1000;
+    }
+    return 0;
+}

@@ -39,4 +39,8 @@ int mr_query_account_id(const struct mr_query *q, int64_t *account, struct mr_qu
 int mr_query_audit_filter(const struct mr_query *q, struct mr_audit_filter *f, int *csv,
                           struct mr_query_error *e);
 
+/* state, account, target, message, since (mr_parse_when's forms). */
+int mr_query_delivery_filter(const struct mr_query *q, struct mr_delivery_filter *f,
+                             struct mr_query_error *e);
+
 #endif

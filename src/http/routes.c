@@ -36,6 +36,8 @@ static const struct route routes[] = {
     {"POST", "accounts/*/fetch", mr_api_account_fetch, WRITE},
     {"GET", "accounts/*/history", mr_api_account_history, READ},
     {"GET", "accounts/*/messages", mr_api_messages_list, READ},
+    {"GET", "accounts/*/targets", mr_api_account_targets, READ},
+    {"POST", "accounts/*/targets", mr_api_account_target_create, WRITE},
     {"GET", "credentials", mr_api_credentials_list, READ},
     {"POST", "credentials", mr_api_credential_create, WRITE},
     {"GET", "credentials/*", mr_api_credential_get, READ},
@@ -73,6 +75,17 @@ static const struct route routes[] = {
     {"PATCH", "schedules/*", mr_api_schedule_update, WRITE},
     {"DELETE", "schedules/*", mr_api_schedule_delete, WRITE},
     {"POST", "schedules/*/run", mr_api_schedule_run, WRITE},
+    {"GET", "targets", mr_api_targets_list, READ},
+    {"POST", "targets", mr_api_target_create, WRITE},
+    {"GET", "targets/*", mr_api_target_get, READ},
+    {"PATCH", "targets/*", mr_api_target_update, WRITE},
+    {"PUT", "targets/*", mr_api_target_update, WRITE},
+    {"DELETE", "targets/*", mr_api_target_delete, WRITE},
+    {"POST", "targets/*/test", mr_api_target_test, WRITE},
+    {"GET", "deliveries", mr_api_deliveries_list, READ},
+    {"POST", "deliveries/replay", mr_api_deliveries_replay, WRITE},
+    {"GET", "deliveries/*", mr_api_delivery_get, READ},
+    {"POST", "deliveries/*/replay", mr_api_delivery_replay_one, WRITE},
 };
 
 /* Splits the path below /api/v1 into segments, kept in the second half of

@@ -6,6 +6,7 @@
 #include <gmime/gmime.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -404,6 +405,49 @@ static char *text_from_html(struct walk *w)
     return NULL;
 }
 
+/* Headers that mark an automatic message (RFC 3834 and what auto-reply
+ * software sets): their presence alone, whatever the value. */
+static const char *const autoreply_headers[] = {"X-Autoreply",
+                                                "X-Autorespond",
+                                                "X-Autoreply-From",
+                                                "X-Mail-Autoreply",
+                                                "X-Auto-Response-Suppress",
+                                                "X-FC-MachineGenerated",
+                                                NULL};
+
+/* ordinary, auto (RFC 3834 Auto-Submitted other than "no", Precedence
+ * bulk/junk/list/auto_reply, an auto-reply header) or report (RFC 3464 /
+ * RFC 6522 multipart/report: bounces, delivery and read receipts). A
+ * mailing list's List-Id alone is not "auto": people write to lists. */
+static const char *classify(GMimeMessage *msg)
+{
+    GMimeObject *top = g_mime_message_get_mime_part(msg);
+    GMimeContentType *ct = top ? g_mime_object_get_content_type(top) : NULL;
+    if (ct && g_mime_content_type_is_type(ct, "multipart", "report"))
+        return "report";
+    GMimeObject *o = GMIME_OBJECT(msg);
+    const char *v = g_mime_object_get_header(o, "Auto-Submitted");
+    if (v) {
+        while (*v == ' ' || *v == '\t')
+            v++;
+        if (g_ascii_strncasecmp(v, "no", 2) != 0 || (v[2] && v[2] != ' ' && v[2] != ';'))
+            return "auto";
+    }
+    v = g_mime_object_get_header(o, "Precedence");
+    if (v) {
+        while (*v == ' ' || *v == '\t')
+            v++;
+        static const char *const bulk[] = {"bulk", "junk", "list", "auto_reply", NULL};
+        for (size_t i = 0; bulk[i]; i++)
+            if (g_ascii_strncasecmp(v, bulk[i], strlen(bulk[i])) == 0)
+                return "auto";
+    }
+    for (size_t i = 0; autoreply_headers[i]; i++)
+        if (g_mime_object_get_header(o, autoreply_headers[i]))
+            return "auto";
+    return "ordinary";
+}
+
 void mr_mime_summarize(const char *raw, size_t len, struct mr_message *m,
                        struct mr_attachment **att, size_t *natt)
 {
@@ -419,6 +463,7 @@ void mr_mime_summarize(const char *raw, size_t len, struct mr_message *m,
     }
     m->status = MR_MSG_STORED;
     header_fields(msg, m);
+    snprintf(m->msg_class, sizeof(m->msg_class), "%s", classify(msg));
     g_mime_message_foreach(msg, visit, &w);
     m->body_text = w.plain ? w.plain : text_from_html(&w);
     if (m->body_text)

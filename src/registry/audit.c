@@ -36,7 +36,8 @@ json_t *mr_audit_account_changes(const struct mr_account *old, const struct mr_a
 int mr_audit_record(struct mr_registry *r, const char *action, enum mr_object kind, int64_t id,
                     const char *name, json_t *changes, mr_error *err)
 {
-    static const char *const objects[] = {"account", "credential", "connector", "user", "schedule"};
+    static const char *const objects[] = {"account", "credential", "connector",
+                                          "user",    "schedule",   "target"};
     char *text = json_dumps(changes, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(changes);
     int rc = mr_store_audit_add(r->store, r->actor[0] ? r->actor : "unknown", action, objects[kind],

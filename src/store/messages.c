@@ -366,7 +366,10 @@ int mr_store_prune_history(struct mr_store *s, int64_t before, int64_t *deleted,
 #define MESSAGE_COLUMNS                                                                            \
     "id, account_id, uidvalidity, uid, uidl, sha256, size, fetched_at, status, message_id, date,"  \
     " date_unix, from_addr, to_addr, cc_addr, subject, attachments, body_text, listed_size,"       \
-    " class, action_pending"
+    " class, action_pending, (SELECT CASE WHEN count(*) = 0 THEN NULL"                             \
+    "  WHEN sum(state = 'failed') > 0 THEN 'failed' WHEN sum(state = 'pending') > 0 THEN "         \
+    "'pending'"                                                                                    \
+    "  ELSE 'delivered' END FROM deliveries WHERE deliveries.message_id = messages.id)"
 
 static void read_message(sqlite3_stmt *st, void *out)
 {
@@ -399,6 +402,9 @@ static void read_message(sqlite3_stmt *st, void *out)
     if (cls)
         snprintf(m->msg_class, sizeof(m->msg_class), "%s", (const char *)cls);
     m->action_pending = sqlite3_column_int(st, 20);
+    const unsigned char *dl = sqlite3_column_text(st, 21);
+    if (dl)
+        snprintf(m->delivery, sizeof(m->delivery), "%s", (const char *)dl);
 }
 
 static void clear_message(void *m)

@@ -121,22 +121,22 @@ char *mr_store_column_text(sqlite3_stmt *st, int i)
 
 const char *mr_object_name(enum mr_object kind)
 {
-    static const char *const names[] = {"account", "credential", "network connector", "user",
-                                        "report schedule"};
+    static const char *const names[] = {"account", "credential",      "network connector",
+                                        "user",    "report schedule", "delivery target"};
     return names[kind];
 }
 
 const char *mr_object_a_name(enum mr_object kind)
 {
-    static const char *const names[] = {"an account", "a credential", "a network connector",
-                                        "a user", "a report schedule"};
+    static const char *const names[] = {"an account", "a credential",      "a network connector",
+                                        "a user",     "a report schedule", "a delivery target"};
     return names[kind];
 }
 
 static const char *table_of(enum mr_object kind)
 {
-    static const char *const tables[] = {"accounts", "credentials", "connectors", "users",
-                                         "report_schedules"};
+    static const char *const tables[] = {"accounts", "credentials",      "connectors",
+                                         "users",    "report_schedules", "delivery_targets"};
     return tables[kind];
 }
 
@@ -373,6 +373,9 @@ int mr_store_commit(struct mr_store *s, mr_error *err)
     int rc = mr_store_exec(s, "COMMIT", err);
     if (rc == 0)
         s->in_transaction = 0;
+    if (rc == 0 && s->outbox_added)
+        mr_store_outbox_kick();
+    s->outbox_added = 0;
     return rc;
 }
 
@@ -381,6 +384,7 @@ void mr_store_rollback(struct mr_store *s)
     if (s->in_transaction)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->in_transaction = 0;
+    s->outbox_added = 0;
 }
 
 /* --- meta -------------------------------------------------------------- */
@@ -450,9 +454,15 @@ int mr_store_resolve(struct mr_store *s, enum mr_object kind, const char *ref, i
         return rc;
     mr_store_bind_text(st, 1, ref);
     int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
+    int more = 0; /* target names are unique per account only */
+    if (step == SQLITE_ROW) {
         *id = sqlite3_column_int64(st, 0);
+        more = sqlite3_step(st) == SQLITE_ROW;
+    }
     mr_store_release(s, st);
+    if (more)
+        return mr_error_set(err, MR_EINVAL, "", "more than one %s is named '%s'; use its ID",
+                            mr_object_name(kind), ref);
     if (step == SQLITE_ROW)
         return 0;
     if (step != SQLITE_DONE)
@@ -463,7 +473,7 @@ int mr_store_resolve(struct mr_store *s, enum mr_object kind, const char *ref, i
 }
 
 /* Each query lists "what: name" for one kind of reference to ?1. */
-static const char *const users_queries[][3] = {
+static const char *const users_queries[][4] = {
     [MR_OBJ_ACCOUNT] =
         {
             "SELECT count(*) || ' stored messages' FROM messages WHERE account_id = ?1"
@@ -477,6 +487,8 @@ static const char *const users_queries[][3] = {
             "SELECT 'network connector ' || name FROM connectors WHERE credential_id = ?1 "
             "ORDER BY id",
             "SELECT 'the SMTP relay setting' FROM settings WHERE smtp_credential_id = ?1",
+            "SELECT 'delivery target ' || name FROM delivery_targets"
+            " WHERE secret_credential_id = ?1 ORDER BY id",
         },
     [MR_OBJ_CONNECTOR] =
         {
@@ -488,6 +500,7 @@ static const char *const users_queries[][3] = {
         },
     [MR_OBJ_USER] = {NULL, NULL, NULL},
     [MR_OBJ_SCHEDULE] = {NULL, NULL, NULL},
+    [MR_OBJ_TARGET] = {NULL, NULL, NULL},
 };
 
 static int collect_names(struct mr_store *s, const char *sql, int64_t id, struct mr_buf *out,
@@ -514,7 +527,7 @@ static int collect_names(struct mr_store *s, const char *sql, int64_t id, struct
 int mr_store_users_of(struct mr_store *s, enum mr_object kind, int64_t id, struct mr_buf *out,
                       mr_error *err)
 {
-    for (int i = 0; i < 3 && users_queries[kind][i]; i++) {
+    for (int i = 0; i < 4 && users_queries[kind][i]; i++) {
         int rc = collect_names(s, users_queries[kind][i], id, out, err);
         if (rc)
             return rc;

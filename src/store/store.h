@@ -13,6 +13,7 @@
 #include "core/filter.h"
 #include "core/message.h"
 #include "core/schedule.h"
+#include "core/target.h"
 #include "core/user.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -62,6 +63,7 @@ enum mr_object {
     MR_OBJ_CONNECTOR,
     MR_OBJ_USER,
     MR_OBJ_SCHEDULE,
+    MR_OBJ_TARGET, /* a delivery target (core/target.h) */
 };
 const char *mr_object_name(enum mr_object kind); /* "account", ... */
 /* The name with its article: "an account", "a credential". */
@@ -374,6 +376,96 @@ int mr_store_schedule_claim(struct mr_store *s, int64_t id, int64_t now, int64_t
 /* Queues the stored message m for every enabled target of its account (part
  * of mr_store_message_insert's transaction). */
 int mr_store_outbox_add(struct mr_store *s, const struct mr_message *m, mr_error *err);
+/* Within the process: a commit that queued deliveries (or a replay) kicks;
+ * the outbox's workers wait for a kick newer than *seen, at most ms or
+ * until *stop. */
+void mr_store_outbox_kick(void);
+uint64_t mr_store_outbox_kicks(void);
+void mr_store_outbox_wait(uint64_t seen, int64_t ms, const int *stop);
+
+int mr_store_target_insert(struct mr_store *s, struct mr_target *t, mr_error *err);
+int mr_store_target_update(struct mr_store *s, struct mr_target *t, mr_error *err);
+int mr_store_target_get(struct mr_store *s, int64_t id, struct mr_target *out, mr_error *err);
+/* An account's targets (account 0: every target), by ID. */
+int mr_store_target_list(struct mr_store *s, int64_t account, struct mr_target **items, size_t *n,
+                         mr_error *err);
+void mr_target_list_free(struct mr_target **items, size_t n);
+/* Deletes the target and its deliveries. */
+int mr_store_target_delete(struct mr_store *s, int64_t id, mr_error *err);
+
+/* How many of the target's deliveries are pending, delivered, failed and
+ * skipped (in that order). */
+int mr_store_target_counts(struct mr_store *s, int64_t target, uint64_t counts[4], mr_error *err);
+
+/* One message for one target: a row of the outbox. Times in ms. */
+struct mr_delivery {
+    int64_t id, message_id, target_id, account_id;
+    char event_id[32];
+    char state[12]; /* pending, delivered, failed, skipped */
+    int attempts;
+    int64_t created_ms, window_ms, next_ms, lease_ms, last_attempt_ms, done_ms;
+    char *last_error, *last_response, *progress;
+    /* for lists: the target's name and kind, the account's name, the
+     * message's subject and sender */
+    char *target_name, *target_kind, *account_name, *subject, *from;
+};
+void mr_delivery_clear(struct mr_delivery *d);
+void mr_delivery_list_free(struct mr_delivery **items, size_t n);
+
+struct mr_delivery_filter {
+    const char *state; /* NULL = every state */
+    int64_t account, target, message;
+    int64_t since_ms; /* failed ones: ended at or after; others: created at or after */
+};
+/* Newest first; limit 0 = all; total counts every match. */
+int mr_store_delivery_list(struct mr_store *s, const struct mr_delivery_filter *f, size_t offset,
+                           size_t limit, struct mr_delivery **items, size_t *n, size_t *total,
+                           mr_error *err);
+int mr_store_delivery_get(struct mr_store *s, int64_t id, struct mr_delivery *out, mr_error *err);
+
+/* Takes up to max due deliveries of one target for one worker, in ID order,
+ * leased until lease_until_ms (another process's worker skips them). A
+ * target that keeps order (not parallel) is handed out only from its
+ * oldest pending delivery, and only to one worker at a time. skip lists
+ * targets this process is already delivering to (nskip of them). *n is 0
+ * when nothing is due. */
+int mr_store_outbox_claim(struct mr_store *s, int64_t now_ms, int64_t lease_until_ms,
+                          const int64_t *skip, size_t nskip, size_t max, int64_t *target,
+                          int64_t *ids, size_t *n, mr_error *err);
+/* Records an attempt: state delivered or failed (done), or pending again
+ * from next_ms; the lease ends. error/response/progress may be NULL. */
+int mr_store_delivery_result(struct mr_store *s, int64_t id, const char *state, int64_t now_ms,
+                             int64_t next_ms, const char *error, const char *response,
+                             const char *progress, mr_error *err);
+/* Ends the leases of processes on this host that are gone (a daemon or
+ * `delivery run` killed mid-batch), so their deliveries are due at once;
+ * *n counts them. */
+int mr_store_outbox_recover(struct mr_store *s, size_t *n, mr_error *err);
+/* Gives claimed deliveries back untried. */
+int mr_store_delivery_release(struct mr_store *s, const int64_t *ids, size_t n, mr_error *err);
+/* Failed deliveries matching f (state ignored: failed) become pending now,
+ * with a new retry window; *n counts them. */
+int mr_store_delivery_replay(struct mr_store *s, const struct mr_delivery_filter *f, int64_t now_ms,
+                             size_t *n, mr_error *err);
+/* The earliest time a pending delivery is due (INT64_MAX when none). */
+int mr_store_outbox_next_due(struct mr_store *s, int64_t *next_ms, mr_error *err);
+
+/* For /metrics. */
+struct mr_delivery_counts {
+    int64_t target_id;
+    char *target_name;
+    int64_t account_id;
+    char *kind;
+    uint64_t pending, delivered, failed, skipped;
+};
+struct mr_outbox_totals {
+    uint64_t pending;
+    int64_t oldest_pending_ms; /* created_ms of the oldest pending; 0 when none */
+    struct mr_delivery_counts *targets;
+    size_t ntargets;
+};
+int mr_store_outbox_totals(struct mr_store *s, struct mr_outbox_totals *t, mr_error *err);
+void mr_outbox_totals_clear(struct mr_outbox_totals *t);
 
 /* Settings. 0 = no default connector. */
 int mr_store_default_connector(struct mr_store *s, int64_t *id, mr_error *err);

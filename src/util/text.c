@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 int mr_parse_yes_no(const char *s, int *out)
 {
@@ -191,4 +192,32 @@ void mr_text_excerpt(const char *in, size_t max, char *out, size_t size)
     }
     if (size)
         out[o < size ? o : size - 1] = '\0';
+}
+
+int mr_parse_when(const char *s, int64_t now, int64_t *out)
+{
+    long long v;
+    size_t n = s ? strlen(s) : 0;
+    if (n >= 2 && n < 12 && strchr("mhd", s[n - 1])) {
+        char num[16];
+        memcpy(num, s, n - 1);
+        num[n - 1] = '\0';
+        if (mr_parse_int(num, 0, 100000, &v) != 0)
+            return MR_EINVAL;
+        *out = now - v * (s[n - 1] == 'm' ? 60 : s[n - 1] == 'h' ? 3600 : 86400);
+        return 0;
+    }
+    if (n && mr_str_all_digits(s))
+        return mr_parse_int(s, 0, 1LL << 40, &v) == 0 ? (*out = v, 0) : MR_EINVAL;
+    static const char *const forms[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%MZ", "%Y-%m-%d"};
+    for (size_t i = 0; n && i < 3; i++) {
+        struct tm tm;
+        memset(&tm, 0, sizeof(tm));
+        const char *rest = strptime(s, forms[i], &tm);
+        if (rest && !*rest) {
+            *out = (int64_t)timegm(&tm);
+            return 0;
+        }
+    }
+    return MR_EINVAL;
 }

@@ -3,6 +3,7 @@
 #define MR_UTIL_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* "yes"/"no" (also "true"/"false"), case-insensitive. 0 or MR_EINVAL. */
 int mr_parse_yes_no(const char *s, int *out);
@@ -13,6 +14,10 @@ int mr_parse_int(const char *s, long long min, long long max, long long *out);
 /* "host:port" or "[v6 address]:port" into host (brackets dropped) and port
  * 1-65535; MR_EINVAL when it is not that or the host does not fit. */
 int mr_parse_host_port(const char *s, char *host, size_t size, int *port);
+/* A moment typed by a person, into Unix seconds: YYYY-MM-DD (UTC
+ * midnight), YYYY-MM-DDTHH:MM[:SS]Z, a number of seconds since the epoch,
+ * or a span before now: 30m, 2h, 3d. MR_EINVAL otherwise. */
+int mr_parse_when(const char *s, int64_t now, int64_t *out);
 /* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
 int mr_utf8_valid(const char *s, size_t n);
 /* Columns a UTF-8 string takes in a terminal (one per code point). */
