@@ -6,7 +6,7 @@ CHECK_BUILD := build/check
 JOBS        := $(shell nproc 2>/dev/null || echo 2)
 SOURCES      = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps build run check soak bench guard-baseline fuzz format format-check clean
+.PHONY: all deps build run check soak bench bench-delivery guard-baseline fuzz format format-check clean
 
 all: build
 
@@ -36,6 +36,11 @@ check: deps build
 
 bench: build
 	bench/run.sh $(N)
+
+# The outbox: deliveries a second to a local signed webhook and the time
+# from commit to arrival (p50/p99), N messages (default 10000).
+bench-delivery: build
+	python3 bench/delivery.py $(N)
 
 # The crash tests at 10x their kills: 500 SIGKILLs per crash test instead of
 # 50, and 200 daemon kills with the CLI and the API beside it instead of 20;
