@@ -50,6 +50,13 @@ ROUTES = [
     ("GET", "/api/v1/schedules", False), ("POST", "/api/v1/schedules", True),
     ("GET", "/api/v1/schedules/1", False), ("PATCH", "/api/v1/schedules/1", True),
     ("DELETE", "/api/v1/schedules/1", True), ("POST", "/api/v1/schedules/1/run", True),
+    ("GET", "/api/v1/accounts/1/targets", False), ("POST", "/api/v1/accounts/1/targets", True),
+    ("GET", "/api/v1/targets", False), ("POST", "/api/v1/targets", True),
+    ("GET", "/api/v1/targets/1", False), ("PATCH", "/api/v1/targets/1", True),
+    ("PUT", "/api/v1/targets/1", True), ("DELETE", "/api/v1/targets/1", True),
+    ("POST", "/api/v1/targets/1/test", True),
+    ("GET", "/api/v1/deliveries", False), ("POST", "/api/v1/deliveries/replay", True),
+    ("GET", "/api/v1/deliveries/1", False), ("POST", "/api/v1/deliveries/1/replay", True),
 ]
 SECRET = "Marmoset-Secret-Pw-99"
 TARGET_PASSWORD = "target-password-1"
