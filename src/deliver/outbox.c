@@ -396,8 +396,10 @@ static void *worker(void *arg)
          * time, or the poll */
         int64_t next = INT64_MAX, wait_ms = POLL_MS;
         if (rc == 0 && mr_store_outbox_next_due(reg.store, &next, &err) == 0 && next != INT64_MAX) {
+            /* due now but not claimable: leased, or behind an ordered
+             * target's head another worker has; a kick or the poll wakes */
             int64_t until = next - mr_now_wall_ms();
-            if (until < wait_ms)
+            if (until > 0 && until < wait_ms)
                 wait_ms = until < 10 ? 10 : until;
         }
         mr_store_outbox_wait(seen, wait_ms, &o->stopping);
