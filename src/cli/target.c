@@ -52,6 +52,34 @@ static int parse_fields(struct mr_cli *cli, int argc, char **argv, const char *u
     return 0;
 }
 
+/* How `target show` names each field. */
+static const char *target_label(const char *key)
+{
+    static const char *const labels[][2] = {
+        {"name", "Name"},
+        {"kind", "Kind"},
+        {"enabled", "Enabled"},
+        {"url", "URL"},
+        {"allow_http", "Allow HTTP"},
+        {"secret_credential", "Signing secret"},
+        {"stop_status", "Stop statuses"},
+        {"inline_max", "Inline up to"},
+        {"path", "Path"},
+        {"command", "Command"},
+        {"host", "Host"},
+        {"port", "Port"},
+        {"recipients", "Recipients"},
+        {"timeout", "Timeout (s)"},
+        {"parallel", "Parallel"},
+        {"retry_for", "Retry for (s)"},
+        {"skip_classes", "Skips"},
+    };
+    for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+        if (strcmp(labels[i][0], key) == 0)
+            return labels[i][1];
+    return key;
+}
+
 static void print_target(struct mr_cli *cli, const struct mr_target *t)
 {
     json_t *j = mr_view_target(cli->reg.store, t);
@@ -78,10 +106,7 @@ static void print_target(struct mr_cli *cli, const struct mr_target *t)
         }
         if (!v)
             continue;
-        snprintf(label, sizeof(label), "%s", k);
-        label[0] = (char)(label[0] - 'a' + 'A');
-        for (char *p = label; *p; p++)
-            *p = *p == '_' ? ' ' : *p;
+        snprintf(label, sizeof(label), "%s", target_label(k));
         mr_cli_print_field(label, v, 18);
     }
     json_t *counts = json_object_get(j, "deliveries");
