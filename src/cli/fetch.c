@@ -208,11 +208,12 @@ static const char fetch_usage[] =
     "      [--format json]\n"
     "\n"
     "Fetches new mail of the given accounts (or of every enabled account) into the\n"
-    "store. Accounts that do not keep a copy have their messages deleted from the\n"
-    "server once stored durably. --trace prints the protocol exchange (passwords and\n"
-    "SASL data redacted) to standard error. --timeout: how long to wait for any\n"
-    "answer (default 60 s); --deadline: how long a run may take in all, whatever\n"
-    "the server does (default 1800 s).";
+    "store. Once a message is stored durably (or, with --action-when delivered,\n"
+    "delivered), the account's after-fetch action is done on the server: marked as\n"
+    "read, moved, or deleted (accounts that do not keep a copy). --trace prints the\n"
+    "protocol exchange (passwords and SASL data redacted) to standard error.\n"
+    "--timeout: how long to wait for any answer (default 60 s); --deadline: how\n"
+    "long a run may take in all, whatever the server does (default 1800 s).";
 
 static json_t *result_json(const char *name, int64_t id, const struct mr_fetch_result *r, int rc,
                            const mr_error *err)
@@ -239,9 +240,14 @@ static int fetch_one(struct mr_cli *cli, int64_t id, const struct mr_fetch_optio
         json_t *j = result_json(a.name, id, &res, rc, &err);
         if (res.note[0])
             json_object_set_new(j, "note", json_string(res.note));
+        json_object_set_new(j, "acted", json_integer((json_int_t)res.acted));
         json_array_append_new(out, j);
     } else if (res.note[0])
         printf("%s: note: %s\n", a.name, res.note);
+    if (format != MR_FORMAT_JSON && res.acted)
+        printf("%s: %llu message%s %s on the server\n", a.name, (unsigned long long)res.acted,
+               res.acted == 1 ? "" : "s",
+               mr_account_after_fetch(&a) == MR_AFTER_MOVE ? "moved" : "marked as read");
     if (format != MR_FORMAT_JSON)
         printf("%s: %llu new message%s stored (%llu bytes), %llu deleted from the server, "
                "%llu skipped as too big%s\n",

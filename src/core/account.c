@@ -18,6 +18,8 @@ static const char *const pop3_only_mechanisms[] = {"USER", "APOP", NULL};
 
 static int parse_protocol(const char *text, int *out);
 static int parse_security(const char *text, int *out);
+static int parse_after_fetch(const char *text, int *out);
+static int parse_action_when(const char *text, int *out);
 
 #define AT(member) offsetof(struct mr_account, member)
 
@@ -25,6 +27,15 @@ const struct mr_field mr_account_fields[] = {
     {"name", "Account name", MR_FIELD_TEXT, "text, unique", AT(name), 0, 0, 0, NULL},
     {"keep_copy", "Keep a copy on the server", MR_FIELD_BOOL, "yes|no", AT(keep_copy), 0, 0, 0,
      NULL},
+    {"after_fetch", "After fetch", MR_FIELD_CHOICE,
+     "keep|seen|move|delete (POP3: keep|delete), empty to follow keep copy", AT(after_fetch), 0, 0,
+     1, parse_after_fetch},
+    {"move_folder", "Move to folder", MR_FIELD_TEXT, "IMAP folder, for after fetch move",
+     AT(move_folder), 0, 0, 1, NULL},
+    {"create_folder", "Create the folder if missing", MR_FIELD_BOOL, "yes|no", AT(create_folder), 0,
+     0, 0, NULL},
+    {"action_when", "Do it once the message is", MR_FIELD_CHOICE, "stored|delivered",
+     AT(action_when), 0, 0, 1, parse_action_when},
     {"automatic_check", "Automatic check", MR_FIELD_BOOL, "yes|no", AT(automatic_check), 0, 0, 0,
      NULL},
     {"interval", "Check interval (seconds)", MR_FIELD_INT, "30-604800", AT(interval),
@@ -90,6 +101,7 @@ void mr_account_clear(struct mr_account *a)
     mr_freep(&a->folder);
     mr_freep(&a->auth);
     mr_freep(&a->ca_file);
+    mr_freep(&a->move_folder);
 }
 
 void mr_account_copy(struct mr_account *dst, const struct mr_account *src)
@@ -100,6 +112,7 @@ void mr_account_copy(struct mr_account *dst, const struct mr_account *src)
     dst->folder = mr_xstrdup_or_null(src->folder);
     dst->auth = mr_xstrdup_or_null(src->auth);
     dst->ca_file = mr_xstrdup_or_null(src->ca_file);
+    dst->move_folder = mr_xstrdup_or_null(src->move_folder);
 }
 
 int mr_default_port(enum mr_protocol proto, enum mr_security sec)
@@ -140,6 +153,13 @@ int mr_account_min_speed(const struct mr_account *a)
 int mr_account_min_speed_time(const struct mr_account *a)
 {
     return a->min_speed_time ? a->min_speed_time : MR_MIN_SPEED_TIME_DEFAULT;
+}
+
+enum mr_after_fetch mr_account_after_fetch(const struct mr_account *a)
+{
+    if (a->after_fetch != MR_AFTER_UNSET)
+        return a->after_fetch;
+    return a->keep_copy ? MR_AFTER_KEEP : MR_AFTER_DELETE;
 }
 
 static int same_text(const char *a, const char *b)
@@ -213,6 +233,40 @@ const char *mr_security_connection_type(enum mr_security s)
     }
 }
 
+static const char *const after_fetch_names[] = {"", "keep", "seen", "move", "delete"};
+
+const char *mr_after_fetch_name(enum mr_after_fetch f)
+{
+    return (unsigned)f <= MR_AFTER_DELETE ? after_fetch_names[f] : "";
+}
+
+int mr_after_fetch_parse(const char *s, enum mr_after_fetch *out)
+{
+    for (int i = MR_AFTER_KEEP; i <= MR_AFTER_DELETE; i++) {
+        if (strcasecmp(s, after_fetch_names[i]) == 0) {
+            *out = (enum mr_after_fetch)i;
+            return 0;
+        }
+    }
+    return MR_EINVAL;
+}
+
+const char *mr_action_when_name(enum mr_action_when w)
+{
+    return w == MR_WHEN_DELIVERED ? "delivered" : "stored";
+}
+
+int mr_action_when_parse(const char *s, enum mr_action_when *out)
+{
+    if (strcasecmp(s, "stored") == 0)
+        *out = MR_WHEN_STORED;
+    else if (strcasecmp(s, "delivered") == 0)
+        *out = MR_WHEN_DELIVERED;
+    else
+        return MR_EINVAL;
+    return 0;
+}
+
 static int in_list(const char *const *list, const char *s)
 {
     for (; *list; list++)
@@ -234,6 +288,22 @@ static int parse_security(const char *text, int *out)
     enum mr_security s;
     int rc = mr_security_parse(text, &s);
     *out = rc ? 0 : (int)s;
+    return rc;
+}
+
+static int parse_after_fetch(const char *text, int *out)
+{
+    enum mr_after_fetch f;
+    int rc = mr_after_fetch_parse(text, &f);
+    *out = rc ? 0 : (int)f;
+    return rc;
+}
+
+static int parse_action_when(const char *text, int *out)
+{
+    enum mr_action_when w;
+    int rc = mr_action_when_parse(text, &w);
+    *out = rc ? 0 : (int)w;
     return rc;
 }
 
@@ -327,6 +397,10 @@ const char *mr_account_get(const struct mr_account *a, const struct mr_field *f,
     case MR_FIELD_BOOL:
         return mr_yes_no((int)mr_account_get_int(a, f));
     case MR_FIELD_CHOICE:
+        if (strcmp(f->key, "after_fetch") == 0)
+            return mr_after_fetch_name(mr_account_after_fetch(a));
+        if (strcmp(f->key, "action_when") == 0)
+            return mr_action_when_name(a->action_when);
         return strcmp(f->key, "protocol") == 0 ? mr_protocol_name(a->protocol)
                                                : mr_security_name(a->security);
     case MR_FIELD_INT:
@@ -358,6 +432,23 @@ static int reset_to_default(struct mr_account *a, const struct mr_field *f)
     return 0;
 }
 
+/* Keep copy and the after-fetch action say the same thing: "keep a copy"
+ * is every action but delete. Setting keep_copy changes a set action only
+ * when they disagree (yes with delete becomes keep; no becomes delete), so
+ * a form that sends both, consistent, gets what it sent in either order;
+ * an unset action follows keep_copy by itself. */
+static void couple_keep_copy(struct mr_account *a, const struct mr_field *f)
+{
+    if (strcmp(f->key, "after_fetch") == 0)
+        a->keep_copy = a->after_fetch != MR_AFTER_DELETE;
+    else if (strcmp(f->key, "keep_copy") == 0 && a->after_fetch != MR_AFTER_UNSET) {
+        if (!a->keep_copy)
+            a->after_fetch = MR_AFTER_DELETE;
+        else if (a->after_fetch == MR_AFTER_DELETE)
+            a->after_fetch = MR_AFTER_KEEP;
+    }
+}
+
 int mr_account_set(struct mr_account *a, const char *key, const char *text, struct mr_problems *p)
 {
     const struct mr_field *f = mr_account_field(key);
@@ -370,8 +461,10 @@ int mr_account_set(struct mr_account *a, const char *key, const char *text, stru
         return reset_to_default(a, f);
     switch (f->kind) {
     case MR_FIELD_BOOL:
-        if (mr_parse_yes_no(text, (int *)member(a, f)) == 0)
+        if (mr_parse_yes_no(text, (int *)member(a, f)) == 0) {
+            couple_keep_copy(a, f);
             return 0;
+        }
         mr_problems_add(p, key, "expected yes or no, got '%.40s'", text);
         return MR_EINVAL;
     case MR_FIELD_INT:
@@ -379,8 +472,10 @@ int mr_account_set(struct mr_account *a, const char *key, const char *text, stru
     case MR_FIELD_REF:
         return set_ref(a, f, text, p);
     case MR_FIELD_CHOICE:
-        if (f->parse(text, (int *)member(a, f)) == 0)
+        if (f->parse(text, (int *)member(a, f)) == 0) {
+            couple_keep_copy(a, f);
             return 0;
+        }
         mr_problems_add(p, key, "expected one of %s, got '%.40s'", f->values, text);
         return MR_EINVAL;
     case MR_FIELD_TEXT:
@@ -402,6 +497,50 @@ static void check_folder(const struct mr_account *a, struct mr_problems *p)
         mr_problems_add(p, "folder", "is longer than %d bytes", MR_FOLDER_MAX);
     else if (!mr_utf8_valid(a->folder, n) || mr_str_has_control(a->folder))
         mr_problems_add(p, "folder", "must be UTF-8 text without control characters");
+}
+
+/* "INBOX.Done" and "INBOX/Done" name one folder (the delimiter is the
+ * server's), and INBOX is INBOX in any case. */
+static int same_folder(const char *a, const char *b)
+{
+    if (strcasecmp(a, "INBOX") == 0 || strcasecmp(b, "INBOX") == 0)
+        return strcasecmp(a, b) == 0;
+    for (; *a && *b; a++, b++) {
+        int da = *a == '.' || *a == '/', db = *b == '.' || *b == '/';
+        if (da != db || (!da && *a != *b))
+            return 0;
+    }
+    return *a == *b;
+}
+
+static void check_after_fetch(const struct mr_account *a, struct mr_problems *p)
+{
+    enum mr_after_fetch act = mr_account_after_fetch(a);
+    if ((unsigned)a->after_fetch > MR_AFTER_DELETE)
+        mr_problems_add(p, "after_fetch", "is not a known action");
+    else if (a->protocol == MR_PROTO_POP3 && (act == MR_AFTER_SEEN || act == MR_AFTER_MOVE))
+        mr_problems_add(p, "after_fetch",
+                        "%s is for IMAP only: a POP3 server has no flags or folders, so a POP3 "
+                        "account can only keep or delete a message",
+                        mr_after_fetch_name(act));
+    if ((unsigned)a->action_when > MR_WHEN_DELIVERED)
+        mr_problems_add(p, "action_when", "is not stored or delivered");
+    if (act == MR_AFTER_MOVE && !a->move_folder) {
+        mr_problems_add(p, "move_folder", "is required when After fetch is move");
+        return;
+    }
+    if (!a->move_folder)
+        return;
+    size_t n = strlen(a->move_folder);
+    const char *fetched = mr_account_folder(a);
+    if (n > MR_FOLDER_MAX)
+        mr_problems_add(p, "move_folder", "is longer than %d bytes", MR_FOLDER_MAX);
+    else if (!mr_utf8_valid(a->move_folder, n) || mr_str_has_control(a->move_folder))
+        mr_problems_add(p, "move_folder", "must be UTF-8 text without control characters");
+    else if (act == MR_AFTER_MOVE && fetched && same_folder(a->move_folder, fetched))
+        mr_problems_add(p, "move_folder",
+                        "must not be the folder mail is fetched from (moved messages would "
+                        "come back as new)");
 }
 
 static void check_size_tolerance(const struct mr_account *a, struct mr_problems *p)
@@ -465,5 +604,6 @@ int mr_account_validate(const struct mr_account *a, const struct mr_account_refs
     check_auth(a, p);
     check_ca_file(a, p);
     check_size_tolerance(a, p);
+    check_after_fetch(a, p);
     return p->count > before ? MR_EINVAL : 0;
 }

@@ -40,6 +40,21 @@ enum mr_security {
  * LIST's, and still count as whole (0: exact, but for line ends). */
 #define MR_SIZE_TOLERANCE_MAX 100
 
+/* What happens to a message on the server once it is stored (or delivered):
+ * keep copy's two values (keep, delete) and two IMAP-only ones. UNSET is an
+ * account from before the choice existed: it follows keep_copy. */
+enum mr_after_fetch {
+    MR_AFTER_UNSET = 0,
+    MR_AFTER_KEEP,   /* untouched: EXAMINE and BODY.PEEK, nothing changes */
+    MR_AFTER_SEEN,   /* \Seen set (IMAP) */
+    MR_AFTER_MOVE,   /* moved to move_folder (IMAP) */
+    MR_AFTER_DELETE, /* \Deleted and expunged (IMAP), DELE (POP3) */
+};
+
+/* When the action is done: once the message is durably stored (the
+ * default), or once every delivery of it is delivered or skipped. */
+enum mr_action_when { MR_WHEN_STORED = 0, MR_WHEN_DELIVERED };
+
 struct mr_account {
     int64_t id; /* 0 until stored */
     char *name;
@@ -63,6 +78,12 @@ struct mr_account {
     int min_speed;              /* bytes a second; 0 = MR_MIN_SPEED_DEFAULT */
     int min_speed_time;         /* seconds; 0 = MR_MIN_SPEED_TIME_DEFAULT */
     int size_tolerance;         /* POP3, percent; 0 = exact */
+    /* Coupled with keep_copy: setting keep_copy makes a set action keep or
+     * delete; setting the action makes keep_copy = (action != delete). */
+    enum mr_after_fetch after_fetch;
+    char *move_folder; /* IMAP, for MR_AFTER_MOVE; NULL = none */
+    int create_folder; /* CREATE move_folder when the server has no such folder */
+    enum mr_action_when action_when;
     int64_t created_at, updated_at;
 };
 
@@ -89,6 +110,8 @@ long long mr_account_max_size(const struct mr_account *a);
 int mr_account_step_timeout(const struct mr_account *a);
 int mr_account_min_speed(const struct mr_account *a);
 int mr_account_min_speed_time(const struct mr_account *a);
+/* The action in effect: the account's, or keep copy's (keep or delete). */
+enum mr_after_fetch mr_account_after_fetch(const struct mr_account *a);
 
 /* Whether a's password would go where b's goes, protected the same way:
  * the address (ignoring case), effective port, protocol, security, network
@@ -104,6 +127,10 @@ int mr_security_parse(const char *s, enum mr_security *out);
 /* The report's Connection type: "SSL" for implicit TLS, "TLS" for STARTTLS,
  * "" without security. */
 const char *mr_security_connection_type(enum mr_security s);
+const char *mr_after_fetch_name(enum mr_after_fetch f); /* "keep", ...; "" for UNSET */
+int mr_after_fetch_parse(const char *s, enum mr_after_fetch *out);
+const char *mr_action_when_name(enum mr_action_when w); /* "stored", "delivered" */
+int mr_action_when_parse(const char *s, enum mr_action_when *out);
 
 /* The declarative field table. One row per form field; it drives the CLI
  * flags, `show` and the JSON keys (and later the API schema and the form). */

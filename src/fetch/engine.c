@@ -207,7 +207,11 @@ static int prepare(struct mr_registry *r, const struct mr_account *a,
         c->password = p->secret->data;
     c->auth = a->auth;
     c->folder = mr_account_folder(a);
-    c->read_only = a->keep_copy;
+    c->after_fetch = mr_account_after_fetch(a);
+    c->read_only = c->after_fetch == MR_AFTER_KEEP; /* the others change the folder */
+    c->move_folder = a->move_folder;
+    c->create_folder = a->create_folder;
+    c->action_when = a->action_when;
     c->limits.connect_timeout_ms = MR_CONNECT_TIMEOUT_MS;
     c->limits.idle_timeout_ms = o && o->idle_timeout_ms ? o->idle_timeout_ms : MR_IDLE_TIMEOUT_MS;
     c->limits.deadline_ms = o && o->deadline_ms ? o->deadline_ms : mr_now_ms() + MR_RUN_DEADLINE_MS;
@@ -238,7 +242,10 @@ struct run {
     struct mr_mailbox *mb;
     struct mr_mailbox_status st;
     struct mr_fetch_result *res;
-    int imap, keep, by_digest;
+    int imap, keep, by_digest; /* keep: nothing is deleted (every action but delete) */
+    enum mr_after_fetch action;
+    int acts;                    /* seen or move: pending actions are done after each commit */
+    int when_delivered;          /* the action waits for the message's deliveries */
     size_t max_size;             /* the account's largest message */
     unsigned size_tolerance_pct; /* a message this close to its listed size is verified */
     uint64_t mismatched;         /* stored this run, not the size listed: marked, kept */
@@ -251,7 +258,10 @@ struct run {
     struct mr_pipeline_item *cur;  /* the message being received */
     EVP_MD_CTX *sha;               /* its SHA-256, computed as the bytes arrive */
     struct mr_message_ref *stored; /* stored in this batch: deleted after commit */
+    int64_t *stored_ids;           /* their IDs in the store */
     size_t nstored, cap;
+    int64_t *quit_ids; /* POP3: DELE sent for them; their action is done at QUIT's +OK */
+    size_t nquit, capquit;
     uint64_t last_uid;
     uint64_t pending_deletes; /* POP3: DELE sent, applied by QUIT */
     int64_t txn_since_ms;     /* when the open transaction began */
@@ -261,12 +271,14 @@ struct run {
     pthread_mutex_t txn_lock; /* the store thread's idle commit vs. settle's */
 };
 
-static void remember(struct run *run, const struct mr_message_ref *ref)
+static void remember(struct run *run, const struct mr_message_ref *ref, int64_t id)
 {
     if (run->nstored == run->cap) {
         run->cap = run->cap ? run->cap * 2 : 64;
         run->stored = mr_xrealloc(run->stored, run->cap * sizeof(*run->stored));
+        run->stored_ids = mr_xrealloc(run->stored_ids, run->cap * sizeof(*run->stored_ids));
     }
+    run->stored_ids[run->nstored] = id;
     run->stored[run->nstored++] = *ref;
     if (ref->uid > run->last_uid && run->imap)
         run->last_uid = ref->uid;
@@ -356,7 +368,7 @@ static void list_uidls(struct run *run, const struct mr_message_ref *refs, size_
  * the new UIDL, so the next run knows it. *marked: that message is marked
  * as not having its listed size, so it is never deleted. */
 static int known_by_digest(struct run *run, struct mr_message *m, const struct mr_message_ref *ref,
-                           int *dup, int *marked, mr_error *err)
+                           int *dup, int *marked, int64_t *found, mr_error *err)
 {
     int64_t id = 0;
     *dup = 0;
@@ -369,6 +381,7 @@ static int known_by_digest(struct run *run, struct mr_message *m, const struct m
     if (rc || !id)
         return rc;
     *dup = 1;
+    *found = id;
     run->res->duplicates++;
     if (run->imap)
         return mr_store_message_relocate(run->s, id, run->st.uidvalidity, ref->uid, err);
@@ -400,6 +413,8 @@ static int prepare_stage(void *ctx, struct mr_pipeline_item *it, mr_error *err)
         m->listed_size = it->ref.size;
     }
     mr_mime_summarize(raw, it->raw.len, m, &it->att, &it->natt);
+    /* a marked message is never deleted: no action waits for it */
+    m->action_pending = run->action != MR_AFTER_KEEP && !m->size_mismatch;
     return 0;
 }
 
@@ -492,9 +507,10 @@ static int store_stage(void *ctx, struct mr_pipeline_item *it, mr_error *err)
     if (it->commit)
         return commit_store(run, err);
     int dup = 0, marked = 0;
+    int64_t id = 0;
     int rc = begin_store(run, err);
     if (rc == 0)
-        rc = known_by_digest(run, &it->m, &it->ref, &dup, &marked, err);
+        rc = known_by_digest(run, &it->m, &it->ref, &dup, &marked, &id, err);
     if (rc == 0 && !dup)
         rc = mr_store_message_insert(run->s, &it->m, it->att, it->natt,
                                      it->raw.data ? it->raw.data : "", it->raw.len, err);
@@ -508,7 +524,7 @@ static int store_stage(void *ctx, struct mr_pipeline_item *it, mr_error *err)
     if (rc == 0 && dup && (marked || it->m.size_mismatch))
         run->left_marked++;
     else if (rc == 0 && !it->m.size_mismatch)
-        remember(run, &it->ref);
+        remember(run, &it->ref, dup ? id : it->m.id);
     return rc;
 }
 
@@ -570,18 +586,102 @@ static int settle(struct run *run, mr_error *err)
     return rc;
 }
 
-/* Without keep copy: deletes what the committed batches stored. */
+/* The network thread's use of the store while the pipeline lives: the
+ * store thread's idle commit must not take a transaction of ours. */
+static int clear_actions(struct run *run, const int64_t *ids, size_t n, mr_error *err)
+{
+    pthread_mutex_lock(&run->txn_lock);
+    int rc = mr_store_actions_clear(run->s, ids, n, err);
+    pthread_mutex_unlock(&run->txn_lock);
+    return rc;
+}
+
+/* Action when delivered: keeps in run->stored only the messages whose
+ * deliveries are done; the others stay on the server for a later run. */
+static int only_delivered(struct run *run, mr_error *err)
+{
+    int *done = mr_xcalloc(run->nstored, sizeof(*done));
+    pthread_mutex_lock(&run->txn_lock);
+    int rc = mr_store_actions_deliveries_done(run->s, run->stored_ids, run->nstored, done, err);
+    pthread_mutex_unlock(&run->txn_lock);
+    size_t k = 0;
+    for (size_t i = 0; i < run->nstored && rc == 0; i++) {
+        if (!done[i])
+            continue;
+        run->stored[k] = run->stored[i];
+        run->stored_ids[k++] = run->stored_ids[i];
+    }
+    run->nstored = rc ? 0 : k;
+    free(done);
+    return rc;
+}
+
+/* POP3: the IDs whose DELE QUIT will apply. */
+static void remember_quit(struct run *run)
+{
+    if (run->nquit + run->nstored > run->capquit) {
+        run->capquit = (run->nquit + run->nstored) * 2;
+        run->quit_ids = mr_xrealloc(run->quit_ids, run->capquit * sizeof(*run->quit_ids));
+    }
+    memcpy(run->quit_ids + run->nquit, run->stored_ids, run->nstored * sizeof(*run->quit_ids));
+    run->nquit += run->nstored;
+}
+
+/* After fetch delete (no keep copy): deletes what the committed batches
+ * stored, and clears their pending action once the server said OK (IMAP;
+ * POP3's DELE is done by QUIT, see fetch_locked). */
 static int delete_stored(struct run *run, mr_error *err)
 {
     int rc = 0;
-    if (!run->keep && run->nstored) {
+    if (!run->keep && run->nstored && run->when_delivered)
+        rc = only_delivered(run, err);
+    if (rc == 0 && !run->keep && run->nstored) {
         rc = run->drv->remove(run->mb, run->stored, run->nstored, err);
-        if (rc == 0 && run->imap)
+        if (rc == 0 && run->imap) {
             run->res->deleted += run->nstored;
-        else if (rc == 0)
+            rc = clear_actions(run, run->stored_ids, run->nstored, err);
+        } else if (rc == 0) {
             run->pending_deletes += run->nstored;
+            remember_quit(run);
+        }
     }
     run->nstored = 0;
+    return rc;
+}
+
+/* After fetch seen or move: does the action on every message of this
+ * folder still waiting for it (stored by this run's committed batches, or
+ * by an earlier run that ended before the server said OK), with action
+ * when delivered only on those whose deliveries are done, then clears
+ * their flags. Only messages whose action was never confirmed are listed,
+ * so a message someone marked unread again is never marked again. */
+static int apply_pending(struct run *run, mr_error *err)
+{
+    struct mr_action_item *items = NULL;
+    size_t n = 0;
+    pthread_mutex_lock(&run->txn_lock);
+    int rc = mr_store_actions_pending(run->s, run->a->id, run->st.uidvalidity, run->when_delivered,
+                                      &items, &n, err);
+    pthread_mutex_unlock(&run->txn_lock);
+    if (rc || !n) {
+        free(items);
+        return rc;
+    }
+    struct mr_message_ref *refs = mr_xcalloc(n, sizeof(*refs));
+    int64_t *ids = mr_xcalloc(n, sizeof(*ids));
+    for (size_t i = 0; i < n; i++) {
+        refs[i].uid = items[i].uid;
+        ids[i] = items[i].id;
+    }
+    rc = run->drv->act(run->mb, run->action, run->a->move_folder, run->a->create_folder, refs, n,
+                       err);
+    if (rc == 0)
+        rc = clear_actions(run, ids, n, err);
+    if (rc == 0)
+        run->res->acted += n;
+    free(refs);
+    free(ids);
+    free(items);
     return rc;
 }
 
@@ -601,12 +701,14 @@ static int fetch_batch(struct run *run, const struct mr_message_ref *refs, size_
         return rc;
     }
     rc = end_batch(run, more, err);
-    if (!run->keep || !more) {
+    if (!run->keep || run->acts || !more) {
         int src = settle(run, err);
         rc = rc ? rc : src;
     }
     if (rc == 0 && !run->keep)
         rc = delete_stored(run, err);
+    if (rc == 0 && run->acts)
+        rc = apply_pending(run, err);
     return rc;
 }
 
@@ -623,10 +725,14 @@ static int classify(struct run *run, struct mr_message_ref *refs, size_t n, size
         if (run->imap || uidl)
             rc = mr_store_message_known(run->s, run->a->id, run->st.uidvalidity, refs[i].uid, uidl,
                                         &stored, &mismatch, &skipped, err);
+        int64_t id = 0;
+        if (rc == 0 && stored && !mismatch && !run->keep) /* to delete: which one */
+            rc = mr_store_action_find(run->s, run->a->id, run->st.uidvalidity, refs[i].uid, uidl,
+                                      &id, err);
         if (rc == 0 && stored && mismatch)
             run->left_marked++; /* not the size listed: never deleted */
         else if (rc == 0 && stored)
-            remember(run, &refs[i]);
+            remember(run, &refs[i], id);
         else if (rc == 0 && (skipped || refs[i].size > run->max_size)) {
             run->res->skipped++;
             if (!skipped)
@@ -684,6 +790,10 @@ static int fetch_all(struct run *run, mr_error *err)
                      run->keep ? "every run downloads the whole maildrop again"
                                : "a message is never stored twice even if QUIT fails");
     }
+    /* what an earlier run stored and could not act on yet (it ended first,
+     * or the deliveries were not done) */
+    if (rc == 0 && run->acts)
+        rc = apply_pending(run, err);
     if (rc == 0)
         rc = run->drv->list(run->mb, min_uid, &refs, &n, err);
     run->res->listed = n;
@@ -861,7 +971,12 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
         rc = prepare(r, &a, o, NULL, &p, err);
     run.drv = mr_mailbox_driver_for(a.protocol);
     run.imap = a.protocol == MR_PROTO_IMAP;
-    run.keep = a.keep_copy;
+    run.action = mr_account_after_fetch(&a);
+    if (!run.drv->act && (run.action == MR_AFTER_SEEN || run.action == MR_AFTER_MOVE))
+        run.action = MR_AFTER_KEEP; /* POP3: validation refuses these */
+    run.keep = run.action != MR_AFTER_DELETE;
+    run.acts = run.action == MR_AFTER_SEEN || run.action == MR_AFTER_MOVE;
+    run.when_delivered = a.action_when == MR_WHEN_DELIVERED;
     run.max_size = (size_t)mr_account_max_size(&a);
     run.size_tolerance_pct = (unsigned)a.size_tolerance; /* the account's; 0: exact */
     if (rc == 0)
@@ -879,8 +994,15 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
         run.mb = NULL;
     mr_error close_err = {0};
     int crc = run.mb ? run.drv->close(&run.mb, &close_err) : 0;
-    if (crc == 0 && !run.imap)
+    if (crc == 0 && !run.imap) {
         res->deleted += run.pending_deletes; /* QUIT said +OK: the deletions happened */
+        mr_error cerr = {0};
+        int clr = mr_store_actions_clear(r->store, run.quit_ids, run.nquit, &cerr);
+        if (rc == 0 && clr) {
+            *err = cerr;
+            rc = clr;
+        }
+    }
     if (rc == 0 && crc) {
         *err = close_err;
         rc = crc;
@@ -888,6 +1010,8 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
     if (res->run_id)
         finish_run(r->store, res->run_id, res, rc, err);
     free(run.stored);
+    free(run.stored_ids);
+    free(run.quit_ids);
     prepared_free(&p);
     mr_account_clear(&a);
     return rc;

@@ -41,6 +41,7 @@ struct mr_fetch_result {
     uint64_t fetched; /* stored by this run */
     uint64_t bytes;
     uint64_t deleted;    /* removed from the server after being stored */
+    uint64_t acted;      /* marked seen or moved on the server (after-fetch action) */
     uint64_t skipped;    /* too big: left on the server and recorded */
     uint64_t duplicates; /* already stored (matched by digest) */
     char note[512];      /* something the user should know about this run */

@@ -134,6 +134,10 @@ void mr_keep_fingerprint(const struct mr_mailbox_config *c, unsigned char out[32
     digest_text(md, c->auth);
     digest_text(md, c->folder);
     digest_int(md, c->read_only);
+    digest_int(md, (int)c->after_fetch); /* the session caches the move folder */
+    digest_text(md, c->move_folder);
+    digest_int(md, c->create_folder);
+    digest_int(md, (int)c->action_when);
     const struct mr_proxy *p = c->proxy;
     digest_int(md, p ? 1 + (int)p->type : 0);
     if (p) {

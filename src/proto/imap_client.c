@@ -408,14 +408,15 @@ static int login(struct imap *im, struct mr_mailbox_status *st, mr_error *err)
 
 /* --- the folder ---------------------------------------------------------- */
 
-static int list_folder(struct imap *im, const char *name, int *found, mr_error *err)
+static int list_folder(struct imap *im, const char *name, const char *field, int *found,
+                       mr_error *err)
 {
     struct mr_buf cmd, wire;
     mr_buf_init(&cmd, 8192);
     mr_buf_init(&wire, 4096);
     int rc = mr_imap_utf7_encode(name, &wire);
     if (rc)
-        rc = mr_error_set(err, MR_EINVAL, "folder", "the folder name is not valid UTF-8");
+        rc = mr_error_set(err, MR_EINVAL, field, "the folder name is not valid UTF-8");
     im->delim = 0;
     mr_buf_puts(&cmd, "LIST \"\" ");
     if (rc == 0)
@@ -423,7 +424,7 @@ static int list_folder(struct imap *im, const char *name, int *found, mr_error *
     if (rc == 0)
         rc = imap_command(im, cmd.data, (size_t)-1, err);
     if (rc == MR_ESERVER)
-        rc = mr_error_set(err, MR_ESERVER, "folder", "LIST failed: %s", imap_server_words(im));
+        rc = mr_error_set(err, MR_ESERVER, field, "LIST failed: %s", imap_server_words(im));
     *found = im->delim != 0;
     mr_buf_free(&cmd);
     mr_buf_free(&wire);
@@ -432,24 +433,32 @@ static int list_folder(struct imap *im, const char *name, int *found, mr_error *
 
 /* INBOX.Support and INBOX/Support both name the same folder: when the name
  * as given is not there, try it with the server's own delimiter. */
-static int resolve_folder(struct imap *im, char **name, mr_error *err)
+int imap_find_folder(struct imap *im, char **name, const char *field, int *found, mr_error *err)
 {
-    int found = 0;
-    int rc = list_folder(im, *name, &found, err);
-    if (rc || found)
+    int rc = list_folder(im, *name, field, found, err);
+    if (rc || *found)
         return rc;
-    rc = list_folder(im, "", &found, err); /* the hierarchy delimiter */
+    rc = list_folder(im, "", field, found, err); /* the hierarchy delimiter */
     char d = im->delim;
+    *found = 0;
     if (rc == 0 && (d == '.' || d == '/')) {
         char other = d == '.' ? '/' : '.';
         for (char *p = *name; *p; p++)
             *p = *p == other ? d : *p;
-        rc = list_folder(im, *name, &found, err);
+        rc = list_folder(im, *name, field, found, err);
     }
+    im->delim = d;
+    return rc;
+}
+
+static int resolve_folder(struct imap *im, char **name, mr_error *err)
+{
+    int found = 0;
+    int rc = imap_find_folder(im, name, "folder", &found, err);
     if (rc == 0 && !found)
         rc = mr_error_set(err, MR_ENOTFOUND, "folder",
                           "the folder '%s' does not exist on the server (its delimiter is '%c')",
-                          *name, d ? d : '?');
+                          *name, im->delim ? im->delim : '?');
     return rc;
 }
 
@@ -547,6 +556,8 @@ static int imap_close(struct mr_mailbox **mbp, mr_error *err)
     mr_imap_parser_free(&im->parser);
     mr_session_free(&im->mb.s);
     free(im->folder);
+    free(im->move_asked);
+    free(im->move_to);
     free(im->refs);
     free(im);
     *mbp = NULL;
@@ -580,5 +591,6 @@ static int imap_reuse(struct mr_mailbox *mb, const struct mr_mailbox_config *cfg
 }
 
 const struct mr_mailbox_driver mr_imap_driver = {
-    "imap", imap_open, mr_imap_list, mr_imap_fetch, mr_imap_remove, imap_close, imap_reuse,
+    "imap",         imap_open,  mr_imap_list, mr_imap_fetch,
+    mr_imap_remove, imap_close, imap_reuse,   mr_imap_act,
 };

@@ -1,7 +1,9 @@
 /* IMAP: listing new messages, fetching their bodies (streamed to the fetch
- * engine's sink), and removing them (STORE \Deleted, then UID EXPUNGE). */
+ * engine's sink), removing them (STORE \Deleted, then UID EXPUNGE), and the
+ * after-fetch actions (STORE \Seen; MOVE, or COPY and remove). */
 #include "proto/imap_private.h"
 
+#include "proto/imap_utf7.h"
 #include "util/mem.h"
 
 #include <stdio.h>
@@ -194,4 +196,103 @@ int mr_imap_remove(struct mr_mailbox *mb, const struct mr_message_ref *refs, siz
             rc = mr_error_set(err, MR_ESERVER, "", "EXPUNGE failed: %s", imap_server_words(im));
     }
     return rc;
+}
+
+/* CREATE name (the server's spelling), for a move folder LIST did not find. */
+static int create_folder(struct imap *im, const char *name, mr_error *err)
+{
+    struct mr_buf cmd, wire;
+    mr_buf_init(&cmd, 8192);
+    mr_buf_init(&wire, 4096);
+    mr_imap_utf7_encode(name, &wire);
+    mr_buf_puts(&cmd, "CREATE ");
+    mr_imap_quote(wire.data, &cmd);
+    int rc = imap_command(im, cmd.data, (size_t)-1, err);
+    if (rc == MR_ESERVER)
+        rc = mr_error_set(err, MR_ESERVER, "move_folder",
+                          "creating the folder '%s' failed: %s; nothing was moved", name,
+                          imap_server_words(im));
+    mr_buf_free(&cmd);
+    mr_buf_free(&wire);
+    return rc;
+}
+
+/* The move folder as the server spells it: found once per session (and
+ * per name), created when asked and missing. */
+static int move_target(struct imap *im, const char *folder, int create, mr_error *err)
+{
+    if (im->move_to && im->move_asked && strcmp(im->move_asked, folder) == 0)
+        return 0;
+    mr_freep(&im->move_asked);
+    mr_freep(&im->move_to);
+    char *name = mr_xstrdup(folder);
+    int found = 1, rc = 0;
+    if (strcasecmp(name, "INBOX") != 0)
+        rc = imap_find_folder(im, &name, "move_folder", &found, err);
+    if (rc == 0 && !found && create)
+        rc = create_folder(im, name, err);
+    else if (rc == 0 && !found)
+        rc = mr_error_set(err, MR_ENOTFOUND, "move_folder",
+                          "the folder '%s' to move fetched mail to does not exist on the server "
+                          "(its delimiter is '%c'): nothing was moved; create it, or turn on "
+                          "Create the folder if missing",
+                          folder, im->delim ? im->delim : '?');
+    if (rc == 0) {
+        im->move_asked = mr_xstrdup(folder);
+        im->move_to = name;
+    } else
+        free(name);
+    return rc;
+}
+
+/* RFC 6851 UID MOVE when the server offers it; else UID COPY, then
+ * remove's \Deleted and expunge (UID EXPUNGE with UIDPLUS, else EXPUNGE). */
+static int move_messages(struct imap *im, const char *folder, int create,
+                         const struct mr_message_ref *refs, size_t n, mr_error *err)
+{
+    int rc = move_target(im, folder, create, err);
+    if (rc)
+        return rc;
+    struct mr_buf suffix, wire;
+    mr_buf_init(&suffix, 8192);
+    mr_buf_init(&wire, 4096);
+    mr_imap_utf7_encode(im->move_to, &wire);
+    mr_buf_putc(&suffix, ' ');
+    mr_imap_quote(wire.data, &suffix);
+    if (imap_has_cap(im, "MOVE"))
+        rc = per_batch(im, refs, n, "UID MOVE", suffix.data, "moving messages", err);
+    else {
+        rc = per_batch(im, refs, n, "UID COPY", suffix.data, "copying messages", err);
+        if (rc == 0)
+            rc = mr_imap_remove(&im->mb, refs, n, err);
+    }
+    if (rc) /* perhaps the folder went away: find it again next time */
+        mr_freep(&im->move_to);
+    mr_buf_free(&suffix);
+    mr_buf_free(&wire);
+    return rc;
+}
+
+int mr_imap_act(struct mr_mailbox *mb, enum mr_after_fetch action, const char *folder, int create,
+                const struct mr_message_ref *refs, size_t n, mr_error *err)
+{
+    struct imap *im = (struct imap *)mb;
+    if (!n || action == MR_AFTER_KEEP || action == MR_AFTER_UNSET)
+        return 0;
+    if (im->mb.s.cfg->read_only)
+        return mr_error_set(err, MR_EINVAL, "after_fetch",
+                            "the folder is open read-only (EXAMINE): nothing can be changed");
+    switch (action) {
+    case MR_AFTER_SEEN:
+        return per_batch(im, refs, n, "UID STORE", " +FLAGS.SILENT (\\Seen)",
+                         "marking messages seen", err);
+    case MR_AFTER_MOVE:
+        if (!folder || !*folder)
+            return mr_error_set(err, MR_EINVAL, "move_folder", "no folder to move messages to");
+        return move_messages(im, folder, create, refs, n, err);
+    case MR_AFTER_DELETE:
+        return mr_imap_remove(mb, refs, n, err);
+    default:
+        return mr_error_set(err, MR_EINVAL, "after_fetch", "not an after-fetch action");
+    }
 }

@@ -23,6 +23,8 @@ struct imap {
     char last_text[512]; /* the last tagged response's code and text */
     char mechanism[32];  /* how we logged in */
     char *folder;        /* the folder's name as the server spells it, once opened */
+    char *move_asked;    /* the after-fetch move folder as the account names it */
+    char *move_to;       /* and as the server spells it, once found or created */
     /* list and fetch */
     uint64_t min_uid;
     struct mr_message_ref *refs;
@@ -38,6 +40,11 @@ int imap_has_cap(const struct imap *im, const char *cap);
  * ones are handled as they come. Returns 0 for OK, MR_ESERVER for NO/BAD
  * (im->last_text has the server's words), or an I/O or protocol error. */
 int imap_command(struct imap *im, const char *cmd, size_t secret_from, mr_error *err);
+/* Finds the folder *name (UTF-8) with LIST: as given, else with the
+ * server's delimiter in place of the other one ('.' or '/'), in which case
+ * *name is changed to that spelling. *found 0: neither exists. Errors name
+ * field. */
+int imap_find_folder(struct imap *im, char **name, const char *field, int *found, mr_error *err);
 /* What a tagged NO/BAD or a BYE said, for messages. */
 const char *imap_server_words(const struct imap *im);
 void imap_handle_fetch(struct imap *im, const struct mr_imap_response *r, mr_error *err, int *rc);
@@ -52,5 +59,7 @@ int mr_imap_fetch(struct mr_mailbox *mb, const struct mr_message_ref *refs, size
                   const struct mr_fetch_sink *sink, mr_error *err);
 int mr_imap_remove(struct mr_mailbox *mb, const struct mr_message_ref *refs, size_t n,
                    mr_error *err);
+int mr_imap_act(struct mr_mailbox *mb, enum mr_after_fetch action, const char *folder, int create,
+                const struct mr_message_ref *refs, size_t n, mr_error *err);
 
 #endif

@@ -58,6 +58,12 @@ struct mr_mailbox_config {
     const char *auth;   /* a mechanism name, or NULL for auto */
     const char *folder; /* IMAP */
     int read_only;      /* keep copy: EXAMINE and BODY.PEEK, nothing changed */
+    /* The account's after-fetch action. The engine hands them to act(); a
+     * kept session's fingerprint covers them (it caches the move folder). */
+    enum mr_after_fetch after_fetch;
+    const char *move_folder;
+    int create_folder;
+    enum mr_action_when action_when;
     struct mr_net_limits limits;
     const struct mr_proxy *proxy; /* NULL: connect directly */
     mr_trace_fn trace;
@@ -125,6 +131,16 @@ struct mr_mailbox_driver {
      * protocol cannot keep a session (POP3). */
     int (*reuse)(struct mr_mailbox *mb, const struct mr_mailbox_config *cfg,
                  struct mr_mailbox_status *status, mr_error *err);
+    /* The after-fetch action on refs (in ascending UID order), in batches
+     * of UIDs, on a folder opened read-write: MR_AFTER_SEEN sets \Seen;
+     * MR_AFTER_MOVE moves them to folder (UTF-8, either delimiter, found
+     * with LIST as the fetch folder is; UID MOVE when offered, else UID COPY
+     * and remove's STORE and expunge), and when LIST finds no such folder
+     * CREATEs it if create, else fails with MR_ENOTFOUND naming it and moves
+     * nothing; MR_AFTER_DELETE is remove. UIDs no longer in the folder are
+     * ignored. NULL when the protocol has no such actions (POP3). */
+    int (*act)(struct mr_mailbox *mb, enum mr_after_fetch action, const char *folder, int create,
+               const struct mr_message_ref *refs, size_t n, mr_error *err);
 };
 
 extern const struct mr_mailbox_driver mr_imap_driver;

@@ -26,6 +26,10 @@ json_t *mr_audit_account_changes(const struct mr_account *old, const struct mr_a
     for (size_t i = 0; i < mr_account_field_count; i++) {
         const struct mr_field *f = &mr_account_fields[i];
         char a[32], b[32];
+        /* an action never chosen follows keep_copy, whose change says it */
+        if (old && new && f->offset == offsetof(struct mr_account, after_fetch) &&
+            !old->after_fetch && !new->after_fetch)
+            continue;
         const char *x = old ? mr_account_get(old, f, a, sizeof(a)) : NULL;
         const char *y = new ? mr_account_get(new, f, b, sizeof(b)) : NULL;
         mr_audit_change(changes, f->key, x && *x ? x : NULL, y && *y ? y : NULL); /* unset: null */

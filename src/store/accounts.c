@@ -8,7 +8,7 @@
     "id, name, keep_copy, automatic_check, check_interval, enabled, address, port, protocol,"      \
     " use_connector, connector_id, credential_id, skip_certificate, security, folder, auth,"       \
     " created_at, updated_at, max_message_size, ca_file, step_timeout, min_speed,"                 \
-    " min_speed_time, size_tolerance"
+    " min_speed_time, size_tolerance, after_fetch, move_folder, create_folder, action_when"
 
 static void read_row(sqlite3_stmt *st, void *out)
 {
@@ -38,6 +38,12 @@ static void read_row(sqlite3_stmt *st, void *out)
     a->min_speed = sqlite3_column_int(st, 21);
     a->min_speed_time = sqlite3_column_int(st, 22);
     a->size_tolerance = sqlite3_column_int(st, 23);
+    if (sqlite3_column_type(st, 24) != SQLITE_NULL) /* NULL: follows keep_copy */
+        mr_after_fetch_parse((const char *)sqlite3_column_text(st, 24), &a->after_fetch);
+    a->move_folder = mr_store_column_text(st, 25);
+    a->create_folder = sqlite3_column_int(st, 26);
+    if (sqlite3_column_type(st, 27) != SQLITE_NULL) /* NULL: stored */
+        mr_action_when_parse((const char *)sqlite3_column_text(st, 27), &a->action_when);
 }
 
 static void clear_row(void *a)
@@ -45,7 +51,7 @@ static void clear_row(void *a)
     mr_account_clear(a);
 }
 
-/* Binds parameters 1-22 in the order of ACCOUNT_COLUMNS after id. */
+/* Binds parameters 1-26 in the order of ACCOUNT_COLUMNS after id. */
 static void bind_fields(sqlite3_stmt *st, const struct mr_account *a)
 {
     mr_store_bind_text(st, 1, a->name);
@@ -76,6 +82,10 @@ static void bind_fields(sqlite3_stmt *st, const struct mr_account *a)
     sqlite3_bind_int(st, 20, a->min_speed);
     sqlite3_bind_int(st, 21, a->min_speed_time);
     sqlite3_bind_int(st, 22, a->size_tolerance);
+    mr_store_bind_text(st, 23, a->after_fetch ? mr_after_fetch_name(a->after_fetch) : NULL);
+    mr_store_bind_text(st, 24, a->move_folder);
+    sqlite3_bind_int(st, 25, a->create_folder ? 1 : 0);
+    mr_store_bind_text(st, 26, a->action_when ? mr_action_when_name(a->action_when) : NULL);
 }
 
 int mr_store_account_insert(struct mr_store *s, struct mr_account *a, mr_error *err)
@@ -86,9 +96,10 @@ int mr_store_account_insert(struct mr_store *s, struct mr_account *a, mr_error *
         "INSERT INTO accounts (name, keep_copy, automatic_check, check_interval, enabled,"
         " address, port, protocol, use_connector, connector_id, credential_id, skip_certificate,"
         " security, folder, auth, updated_at, max_message_size, ca_file, step_timeout,"
-        " min_speed, min_speed_time, size_tolerance, created_at)"
+        " min_speed, min_speed_time, size_tolerance, after_fetch, move_folder, create_folder,"
+        " action_when, created_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-        " ?19, ?20, ?21, ?22, ?16)",
+        " ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?16)",
         err);
     if (rc)
         return rc;
@@ -112,13 +123,14 @@ int mr_store_account_update(struct mr_store *s, struct mr_account *a, mr_error *
         " use_connector = ?9, connector_id = ?10, credential_id = ?11, skip_certificate = ?12,"
         " security = ?13, folder = ?14, auth = ?15, updated_at = ?16, max_message_size = ?17,"
         " ca_file = ?18, step_timeout = ?19, min_speed = ?20, min_speed_time = ?21,"
-        " size_tolerance = ?22 WHERE id = ?23",
+        " size_tolerance = ?22, after_fetch = ?23, move_folder = ?24, create_folder = ?25,"
+        " action_when = ?26 WHERE id = ?27",
         err);
     if (rc)
         return rc;
     a->updated_at = mr_store_now();
     bind_fields(st, a);
-    sqlite3_bind_int64(st, 23, a->id);
+    sqlite3_bind_int64(st, 27, a->id);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = mr_store_write_failed(s, MR_OBJ_ACCOUNT, a->name, "updating an account", err);
     mr_store_release(s, st);

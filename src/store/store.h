@@ -467,6 +467,31 @@ struct mr_outbox_totals {
 int mr_store_outbox_totals(struct mr_store *s, struct mr_outbox_totals *t, mr_error *err);
 void mr_outbox_totals_clear(struct mr_outbox_totals *t);
 
+/* --- after-fetch actions (store/actions.c) ---------------------------------- */
+
+/* A stored message whose after-fetch action is still to be done. */
+struct mr_action_item {
+    int64_t id;
+    uint64_t uid; /* IMAP */
+};
+
+/* The account's messages from UIDVALIDITY uidvalidity with action_pending
+ * set, by UID; with delivered, only those whose deliveries are done (none
+ * pending or failed: each delivered or skipped, or none at all). */
+int mr_store_actions_pending(struct mr_store *s, int64_t account, uint32_t uidvalidity,
+                             int delivered, struct mr_action_item **items, size_t *n,
+                             mr_error *err);
+/* The ID of the stored message at (uidvalidity, uid), or with uidl (POP3)
+ * at that UIDL; 0 when none. */
+int mr_store_action_find(struct mr_store *s, int64_t account, uint32_t uidvalidity, uint64_t uid,
+                         const char *uidl, int64_t *id, mr_error *err);
+/* done[i]: whether message ids[i]'s deliveries are done (as above). */
+int mr_store_actions_deliveries_done(struct mr_store *s, const int64_t *ids, size_t n, int *done,
+                                     mr_error *err);
+/* Clears action_pending of ids[0..n), once the server said OK: in a short
+ * transaction of its own, or in the caller's when one is open. */
+int mr_store_actions_clear(struct mr_store *s, const int64_t *ids, size_t n, mr_error *err);
+
 /* Settings. 0 = no default connector. */
 int mr_store_default_connector(struct mr_store *s, int64_t *id, mr_error *err);
 int mr_store_set_default_connector(struct mr_store *s, int64_t id, mr_error *err);

@@ -160,6 +160,57 @@ describe('mailroom console', () => {
     assert.equal(r.status, 200, r.body);
   });
 
+  it('chooses what happens on the server after fetch, in place of keep copy', async () => {
+    const edit = async (name) => {
+      await page.goto(`${fx.url}/#/accounts`);
+      await page.locator('#report tbody tr', { hasText: name }).locator('a.edit').click();
+      await page.waitForSelector('#account-form');
+    };
+    const get = async (name) => JSON.parse((await apiCall(page, 'GET',
+      `/accounts?name=${encodeURIComponent(name)}`)).body).accounts[0];
+    await edit('Support IMAP');
+    assert.equal(await page.$('#a-keep_copy'), null, 'the action replaces the keep copy choice');
+    assert.equal(await page.inputValue('#a-after_fetch'), 'keep');
+    assert.equal(await page.isVisible('#a-move_folder'), false, 'a folder only to move to');
+    assert.match(await page.textContent('#after-fetch-now'), /Leave untouched \(keep a copy\), once the message is stored/);
+    await page.selectOption('#a-after_fetch', 'move');
+    assert.equal(await page.isVisible('#a-move_folder'), true);
+    assert.equal(await page.isVisible('#a-create_folder'), true);
+    await page.click('#save');
+    await page.waitForSelector('#err-move_folder:not([hidden])');
+    assert.match(await page.textContent('#err-move_folder'), /required/);
+    await page.fill('#a-move_folder', 'INBOX.Processed');
+    await page.selectOption('#a-create_folder', 'yes');
+    await page.selectOption('#a-action_when', 'delivered');
+    await page.screenshot({ path: `${fx.shots}/account-after-fetch.png`, fullPage: true });
+    await page.click('#save');
+    await page.waitForSelector('#report');
+    let a = await get('Support IMAP');
+    assert.deepEqual([a.after_fetch, a.keep_copy, a.move_folder, a.create_folder, a.action_when],
+      ['move', true, 'INBOX.Processed', true, 'delivered']);
+    await edit('Support IMAP');
+    assert.match(await page.textContent('#after-fetch-now'), /Move to a folder, once the message is delivered to every target/);
+    await page.selectOption('#language', 'pt-BR');
+    await page.waitForSelector('#after-fetch-now >> text=Mover para uma pasta');
+    await page.selectOption('#language', 'en');
+    // POP3 keeps or deletes: marking and moving are not offered
+    await edit('Alerts POP3');
+    const hidden = await page.$$eval('#a-after_fetch option', (os) => os.filter((o) => o.hidden).map((o) => o.value));
+    assert.deepEqual(hidden, ['seen', 'move']);
+    await page.selectOption('#a-after_fetch', 'delete');
+    await page.click('#save');
+    await page.waitForSelector('#report');
+    a = await get('Alerts POP3');
+    assert.deepEqual([a.after_fetch, a.keep_copy], ['delete', false]);
+    // back to keep copy: the later tests expect it
+    for (const name of ['Support IMAP', 'Alerts POP3']) {
+      const id = (await get(name)).id;
+      const r = await apiCall(page, 'PATCH', `/accounts/${id}`,
+        { keep_copy: true, after_fetch: 'keep', move_folder: null, create_folder: false, action_when: 'stored' });
+      assert.equal(r.status, 200, r.body);
+    }
+  });
+
   it('fetches now and shows the inbox with decoded subjects', async () => {
     await page.goto(`${fx.url}/#/accounts`);
     const row = page.locator('#report tbody tr', { hasText: 'Support IMAP' });

@@ -53,7 +53,8 @@ class Dovecot:
     unknown for a moment; tests take fresh users from this pool instead."""
 
     def __init__(self, tls=True, separator=".", name="main", users=80, scheme="PLAIN",
-                 high_performance=False, cert_san="DNS:localhost,IP:127.0.0.1", oauth2=None):
+                 high_performance=False, cert_san="DNS:localhost,IP:127.0.0.1", oauth2=None,
+                 imap_capability="+UIDPLUS"):
         """scheme: how passwords are stored; PLAIN (every mechanism works, and
         Dovecot salts SCRAM afresh on each login) or SCRAM-SHA-256 (Dovecot's
         recommended storage: a fixed salt, as on a real server).
@@ -61,7 +62,10 @@ class Dovecot:
         oauth.OAuthServer.dovecot_oauth2()): XOAUTH2 and OAUTHBEARER offered
         too, their bearer tokens checked by a passdb oauth2 (introspection at
         the authorization server); the users' mail stays in the passwd file's
-        homes, and passwords keep working with the other mechanisms."""
+        homes, and passwords keep working with the other mechanisms.
+        imap_capability: Dovecot's setting of that name; "+X" adds to what it
+        offers, a whole list replaces it (e.g. to leave MOVE out)."""
+        self.imap_capability = imap_capability
         self.tls = tls
         self.oauth2 = oauth2
         self.scheme = scheme
@@ -174,7 +178,7 @@ userdb {{
   args = username_format=%u {d}/passwd
 }}
 protocol imap {{
-  imap_capability = +UIDPLUS
+  imap_capability = {self.imap_capability}
 }}
 pop3_uidl_format = %08Xu%08Xv
 {listeners}"""

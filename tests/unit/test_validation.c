@@ -293,6 +293,77 @@ static void test_folder_rules(void **state)
     mr_account_clear(&a);
 }
 
+static void test_after_fetch_rules(void **state)
+{
+    (void)state;
+    struct mr_account a;
+    struct mr_problems p = {0};
+    char buf[32];
+    const struct mr_field *act = mr_account_field("after_fetch");
+    valid_account(&a);
+    /* unset: follows keep copy, as an account from before the choice */
+    assert_int_equal(a.after_fetch, MR_AFTER_UNSET);
+    assert_int_equal(mr_account_after_fetch(&a), MR_AFTER_KEEP);
+    assert_string_equal(mr_account_get(&a, act, buf, sizeof(buf)), "keep");
+    mr_account_set(&a, "keep_copy", "no", &p);
+    assert_int_equal(a.after_fetch, MR_AFTER_UNSET);
+    assert_int_equal(mr_account_after_fetch(&a), MR_AFTER_DELETE);
+    assert_string_equal(mr_account_get(&a, mr_account_field("action_when"), buf, sizeof(buf)),
+                        "stored");
+    /* the action sets keep copy: every action but delete keeps a copy */
+    static const char *const keeps[][2] = {
+        {"keep", "yes"}, {"seen", "yes"}, {"move", "yes"}, {"delete", "no"}, {"SEEN", "yes"}};
+    for (size_t i = 0; i < sizeof(keeps) / sizeof(keeps[0]); i++) {
+        assert_int_equal(mr_account_set(&a, "after_fetch", keeps[i][0], &p), 0);
+        assert_string_equal(mr_account_get(&a, mr_account_field("keep_copy"), buf, sizeof(buf)),
+                            keeps[i][1]);
+    }
+    /* keep copy sets the action only when they disagree, in either order */
+    mr_account_set(&a, "after_fetch", "seen", &p);
+    mr_account_set(&a, "keep_copy", "yes", &p);
+    assert_int_equal(a.after_fetch, MR_AFTER_SEEN);
+    mr_account_set(&a, "keep_copy", "no", &p);
+    assert_int_equal(a.after_fetch, MR_AFTER_DELETE);
+    mr_account_set(&a, "keep_copy", "yes", &p);
+    assert_int_equal(a.after_fetch, MR_AFTER_KEEP);
+    assert_int_equal(p.count, 0);
+    assert_int_equal(mr_account_set(&a, "after_fetch", "archive", &p), MR_EINVAL);
+    assert_int_equal(mr_account_set(&a, "action_when", "read", &p), MR_EINVAL);
+    assert_int_equal(mr_account_set(&a, "create_folder", "maybe", &p), MR_EINVAL);
+    assert_int_equal(p.count, 3);
+    memset(&p, 0, sizeof(p));
+    /* move needs a folder, by the fetch folder's rules, and not that one */
+    mr_account_set(&a, "after_fetch", "move", &p);
+    assert_problem(&a, "move_folder", "is required");
+    mr_account_set(&a, "move_folder", "bad\x01name", &p);
+    assert_problem(&a, "move_folder", "control characters");
+    mr_account_set(&a, "move_folder", "inbox", &p);
+    assert_problem(&a, "move_folder", "must not be the folder");
+    mr_account_set(&a, "folder", "INBOX.Support", &p);
+    mr_account_set(&a, "move_folder", "INBOX/Support", &p);
+    assert_problem(&a, "move_folder", "must not be the folder");
+    mr_account_set(&a, "move_folder", "INBOX/Support/Done", &p);
+    mr_account_set(&a, "create_folder", "yes", &p);
+    mr_account_set(&a, "action_when", "delivered", &p);
+    assert_int_equal(mr_account_validate(&a, &all_exist, &p), 0);
+    assert_int_equal(a.action_when, MR_WHEN_DELIVERED);
+    mr_account_set(&a, "move_folder", "", &p);
+    assert_null(a.move_folder);
+    mr_account_set(&a, "folder", "", &p);
+    /* POP3 keeps or deletes; seen and move are refused, naming why */
+    mr_account_set(&a, "protocol", "pop3", &p);
+    mr_account_set(&a, "after_fetch", "seen", &p);
+    assert_problem(&a, "after_fetch", "IMAP only");
+    mr_account_set(&a, "after_fetch", "move", &p);
+    mr_account_set(&a, "move_folder", "Done", &p);
+    assert_problem(&a, "after_fetch", "can only keep or delete");
+    mr_account_set(&a, "after_fetch", "delete", &p);
+    assert_int_equal(mr_account_validate(&a, &all_exist, &p), 0);
+    mr_account_set(&a, "after_fetch", "keep", &p);
+    assert_int_equal(mr_account_validate(&a, &all_exist, &p), 0);
+    mr_account_clear(&a);
+}
+
 static void test_credential_reference(void **state)
 {
     (void)state;
@@ -356,6 +427,10 @@ static void test_field_table_round_trip(void **state)
     mr_account_set(&a, "security", "starttls", &p);
     mr_account_set(&a, "use_connector", "yes", &p);
     mr_account_set(&a, "connector", "3", &p);
+    mr_account_set(&a, "after_fetch", "move", &p);
+    mr_account_set(&a, "move_folder", "Archive/2026", &p);
+    mr_account_set(&a, "create_folder", "yes", &p);
+    mr_account_set(&a, "action_when", "delivered", &p);
     /* every field's text form sets the same value again */
     mr_account_init(&b);
     for (size_t i = 0; i < mr_account_field_count; i++) {
@@ -456,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_choices_and_bools),
         cmocka_unit_test(test_auth_mechanisms),
         cmocka_unit_test(test_folder_rules),
+        cmocka_unit_test(test_after_fetch_rules),
         cmocka_unit_test(test_credential_reference),
         cmocka_unit_test(test_connector_rules),
         cmocka_unit_test(test_one_problem_per_field),

@@ -9,7 +9,11 @@ const MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256'
 const POP3_ONLY = ['USER', 'APOP'];
 const TOKEN_MECHANISMS = ['OAUTHBEARER', 'XOAUTH2']; // an OAuth 2.0 credential's, and only its
 const DEFAULTS = { keep_copy: true, automatic_check: true, interval: 300, enabled: true,
-  protocol: 'imap', use_connector: false, skip_certificate: false, security: 'tls', auth: 'auto' };
+  protocol: 'imap', use_connector: false, skip_certificate: false, security: 'tls', auth: 'auto',
+  create_folder: false, action_when: 'stored' };
+// What happens on the server after fetch; keep and delete are keep copy's two values
+const ACTIONS = ['keep', 'seen', 'move', 'delete'];
+const IMAP_ONLY_ACTIONS = ['seen', 'move'];
 
 function yesNo(id, value) {
   return h('select', { id, name: id },
@@ -36,7 +40,14 @@ export async function accountForm(main, id) {
   const secure = a.security !== 'none';
   const c = {
     name: h('input', { id: 'a-name', value: a.name || '', required: true }),
-    keep_copy: yesNo('a-keep_copy', a.keep_copy),
+    after_fetch: h('select', { id: 'a-after_fetch' }, ACTIONS.map((v) =>
+      h('option', { value: v, selected: v === (a.after_fetch || (a.keep_copy ? 'keep' : 'delete')) },
+        t(`after.${v}`)))),
+    move_folder: h('input', { id: 'a-move_folder', value: a.move_folder || '',
+      placeholder: t('form.moveFolderExample') }),
+    create_folder: yesNo('a-create_folder', a.create_folder),
+    action_when: h('select', { id: 'a-action_when' }, ['stored', 'delivered'].map((v) =>
+      h('option', { value: v, selected: v === a.action_when }, t(`when.${v}`)))),
     automatic_check: yesNo('a-automatic_check', a.automatic_check),
     interval: h('input', { id: 'a-interval', type: 'number', min: 30, value: a.interval }),
     enabled: yesNo('a-enabled', a.enabled),
@@ -78,6 +89,7 @@ export async function accountForm(main, id) {
       value: a.size_tolerance || '', placeholder: '0' }),
   };
   const optionalHelp = h('p', { class: 'help', id: 'security-help' }, t('security.optionalHelp'));
+  const afterHelp = h('p', { class: 'help', id: 'after-fetch-help' });
 
   const sync = () => { // fields that depend on others
     const useConn = c.use_connector.value === 'yes';
@@ -90,6 +102,14 @@ export async function accountForm(main, id) {
     c.folder.disabled = pop3;
     c.size_tolerance.disabled = !pop3;
     c.interval.disabled = c.automatic_check.value !== 'yes';
+    for (const o of c.after_fetch.options) o.hidden = pop3 && IMAP_ONLY_ACTIONS.includes(o.value);
+    if (c.after_fetch.selectedOptions[0]?.hidden) c.after_fetch.value = 'keep';
+    const move = c.after_fetch.value === 'move';
+    for (const k of ['move_folder', 'create_folder']) {
+      main.querySelector(`[data-field="${k}"]`).hidden = !move;
+    }
+    main.querySelector('[data-field="action_when"]').hidden = c.after_fetch.value === 'keep';
+    afterHelp.textContent = t(pop3 ? 'after.helpPop3' : `after.help.${c.after_fetch.value}`);
     c.port.placeholder = t('form.portDefault', { port: defaultPort(c.protocol.value, isSecure ? c.security.value : 'none') });
     const kind = (creds.credentials.find((k) => String(k.id) === c.credential.value) || {}).kind;
     for (const o of c.auth.options) { // a token is no password, and a password no token
@@ -98,15 +118,21 @@ export async function accountForm(main, id) {
     }
     if (c.auth.selectedOptions[0]?.hidden) c.auth.value = 'auto';
   };
-  for (const el of [c.use_connector, c.secure, c.security, c.protocol, c.automatic_check, c.credential]) {
+  for (const el of [c.use_connector, c.secure, c.security, c.protocol, c.automatic_check, c.credential,
+    c.after_fetch]) {
     el.addEventListener('change', sync);
   }
 
   const values = () => {
     const num = (el) => (el.value === '' ? null : Number(el.value));
     const secureOn = c.secure.value === 'yes';
+    const action = c.after_fetch.value;
     return {
-      name: c.name.value.trim(), keep_copy: c.keep_copy.value === 'yes',
+      // keep copy and the action agree: every action but delete keeps a copy
+      name: c.name.value.trim(), keep_copy: action !== 'delete', after_fetch: action,
+      move_folder: action === 'move' ? c.move_folder.value.trim() || null : null,
+      create_folder: action === 'move' && c.create_folder.value === 'yes',
+      action_when: c.action_when.value,
       automatic_check: c.automatic_check.value === 'yes', interval: num(c.interval) ?? 300,
       enabled: c.enabled.value === 'yes', address: c.address.value.trim(), port: num(c.port),
       protocol: c.protocol.value, use_connector: c.use_connector.value === 'yes',
@@ -145,6 +171,9 @@ export async function accountForm(main, id) {
 
   const form = h('form', { class: 'account-form card', id: 'account-form', novalidate: true },
     h('h1', {}, id ? t('account.edit', { name: a.name }) : t('account.new')),
+    id && h('p', { class: 'help', id: 'after-fetch-now' }, t('after.now', {
+      action: t(`after.${a.after_fetch || (a.keep_copy ? 'keep' : 'delete')}`),
+      when: t(`when.${a.action_when || 'stored'}`) })),
     field('name', 'field.name', c.name),
     h('div', { class: 'grid' },
       field('protocol', 'field.protocol', c.protocol),
@@ -160,7 +189,10 @@ export async function accountForm(main, id) {
         h('a', { href: '#/connectors/new', class: 'small' }, t('form.addConnector'))),
       field('folder', 'field.folder', c.folder),
       field('auth', 'field.auth', c.auth),
-      field('keep_copy', 'field.keep_copy', c.keep_copy),
+      field('after_fetch', 'field.after_fetch', c.after_fetch, afterHelp),
+      field('move_folder', 'field.move_folder', c.move_folder),
+      field('create_folder', 'field.create_folder', c.create_folder),
+      field('action_when', 'field.action_when', c.action_when),
       field('automatic_check', 'field.automatic_check', c.automatic_check),
       field('interval', 'field.interval', c.interval),
       field('enabled', 'field.enabled', c.enabled),
