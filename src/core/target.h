@@ -32,6 +32,8 @@ enum mr_target_kind {
 #define MR_TARGET_INLINE_DEFAULT (1LL << 20)
 #define MR_TARGET_INLINE_MAX     (16LL << 20)
 #define MR_LMTP_PORT_DEFAULT     24
+/* An account's targets at most (the outbox reads them per stored message). */
+#define MR_TARGETS_PER_ACCOUNT_MAX 64
 
 struct mr_target {
     int64_t id; /* 0 until stored */

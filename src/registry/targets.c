@@ -104,6 +104,9 @@ static int save_target(struct mr_registry *r, struct mr_target *t, const struct 
         struct mr_target *all = NULL;
         size_t n = 0;
         rc = mr_store_target_list(r->store, t->account_id, &all, &n, err);
+        if (rc == 0 && !t->id && n >= MR_TARGETS_PER_ACCOUNT_MAX)
+            mr_problems_add(p, "account", "has %d delivery targets, the most an account may have",
+                            MR_TARGETS_PER_ACCOUNT_MAX);
         for (size_t i = 0; rc == 0 && i < n; i++)
             if (all[i].id != t->id && mr_str_ieq(all[i].name, t->name))
                 mr_problems_add(p, "name", "this account has a delivery target named '%s' already",

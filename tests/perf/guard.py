@@ -45,7 +45,10 @@ def fetch_under(tool, what, d, user, proto, tmp):
     directory, run under the command tool (a list); returns the fetch's run
     as JSON and the data directory (SQLite's temporary files go there too)."""
     data = for_mailroom(tempfile.mkdtemp(dir=tmp))
-    env = dict(os.environ, MAILROOM_DATA=data, SQLITE_TMPDIR=data)
+    # MAILROOM_CORE_DUMPS=1 keeps the process dumpable: a non-dumpable one's
+    # /proc/PID/fd belongs to root, and strace (running as the service user
+    # here) could not name the files written, so it would count nothing
+    env = dict(os.environ, MAILROOM_DATA=data, SQLITE_TMPDIR=data, MAILROOM_CORE_DUMPS="1")
     env.pop("MAILROOM_MASTER_KEY", None)
     # as root: the tool and mailroom both run as the service user, as
     # mailroom itself would (the tool's output goes where that user writes)
@@ -122,6 +125,9 @@ def measure():
             store, temp, stored = written(d, full, proto, tmp)
             if not stored:
                 raise SystemExit(f"guard: {proto}: the fetch under strace stored nothing")
+            if store < stored:  # the mail itself goes to the WAL at least once
+                raise SystemExit(f"guard: {proto}: strace saw {store:,} bytes written to the "
+                                 f"store for {stored:,} bytes of mail: it cannot name the files")
             figures[f"{proto}_store_writes"] = round(store / stored, 2)
             figures[f"{proto}_temp_writes"] = round(temp / stored, 3)
             print(f"guard: {proto}: {store:,} bytes written to the store and {temp:,} to "
