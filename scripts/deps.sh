@@ -11,7 +11,7 @@ packages=(
     libsqlite3-dev libsodium-dev libjansson-dev libssl-dev libgsasl-dev libgmime-3.0-dev
     libmicrohttpd-dev libcurl4-openssl-dev
     # tests: unit tests, a real Dovecot (IMAP and POP3), certificates
-    libcmocka-dev python3 python3-yaml sqlite3 dovecot-imapd dovecot-pop3d openssl time
+    libcmocka-dev python3 python3-yaml sqlite3 dovecot-imapd dovecot-pop3d dovecot-lmtpd openssl time
     # network connector tests: real proxies (SOCKS5, HTTP CONNECT, TLS in front)
     dante-server tinyproxy stunnel4
     # the fetch path's cost guard counts instructions (callgrind) and bytes written (strace)

@@ -4,6 +4,7 @@ listens on free ports on 127.0.0.1 only, for IMAP and POP3, in plain text
 (STARTTLS offered unless tls=False) and implicit TLS. Stopped by its PID."""
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -54,7 +55,7 @@ class Dovecot:
 
     def __init__(self, tls=True, separator=".", name="main", users=80, scheme="PLAIN",
                  high_performance=False, cert_san="DNS:localhost,IP:127.0.0.1", oauth2=None,
-                 imap_capability="+UIDPLUS"):
+                 imap_capability="+UIDPLUS", lmtp=False):
         """scheme: how passwords are stored; PLAIN (every mechanism works, and
         Dovecot salts SCRAM afresh on each login) or SCRAM-SHA-256 (Dovecot's
         recommended storage: a fixed salt, as on a real server).
@@ -64,7 +65,10 @@ class Dovecot:
         the authorization server); the users' mail stays in the passwd file's
         homes, and passwords keep working with the other mechanisms.
         imap_capability: Dovecot's setting of that name; "+X" adds to what it
-        offers, a whole list replaces it (e.g. to leave MOVE out)."""
+        offers, a whole list replaces it (e.g. to leave MOVE out).
+        lmtp: Dovecot's LMTP service too, on a free loopback port
+        (.lmtp_port) and a unix socket anyone may connect to (.lmtp_socket);
+        with it, add_lda_user() and lda_command() deliver with dovecot-lda."""
         self.imap_capability = imap_capability
         self.tls = tls
         self.oauth2 = oauth2
@@ -78,6 +82,9 @@ class Dovecot:
         os.chmod(self.dir, 0o755)
         names = ("imap", "imaps", "pop3", "pop3s")
         self.ports = dict(zip(names, free_ports(len(names))))
+        self.lmtp = lmtp
+        self.lmtp_port = free_port() if lmtp else None
+        self.lmtp_socket = os.path.join(self.dir, "run", "lmtp-test") if lmtp else None
         self.cert = os.path.join(self.dir, "ssl", "cert.pem")
         self.users = {}
         self.pool_size = users
@@ -116,8 +123,10 @@ class Dovecot:
                           "    mode = 0\n  }\n}\n")
         tuning = ("  service_count = 0\n  process_min_avail = 1\n  process_limit = 1\n"
                   if self.high_performance else "")
-        if self.high_performance:
+        if self.high_performance and not self.lmtp:
             listeners += "service auth {\n  client_limit = 4096\n}\n"
+        if self.lmtp:
+            listeners += self._lmtp_services()
         for proto in ("imap", "pop3"):
             secure = (f"  inet_listener {proto}s {{\n    address = 127.0.0.1\n"
                       f"    port = {self.ports[proto + 's']}\n    ssl = yes\n  }}\n"
@@ -147,14 +156,14 @@ base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/log/dovecot.log
 info_log_path = {d}/log/info.log
-protocols = imap pop3
+protocols = imap pop3{" lmtp" if self.lmtp else ""}
 listen = 127.0.0.1
 shutdown_clients = yes
 default_login_user = {login_user}
 default_internal_user = {internal}
 default_internal_group = {internal}
-first_valid_uid = {self.uid}
-first_valid_gid = {self.gid}
+first_valid_uid = {self._first_valid_uid()}
+first_valid_gid = {self._first_valid_gid()}
 {ssl}
 disable_plaintext_auth = no
 auth_mechanisms = {PASSWORD_MECHANISMS}{" xoauth2 oauthbearer" if self.oauth2 else ""}
@@ -191,6 +200,69 @@ pop3_uidl_format = %08Xu%08Xv
         for i in range(self.pool_size):
             self.pool.append(self.add_user(f"user{i:03d}", POOL_PASSWORD))
 
+    # --- LMTP and dovecot-lda (lmtp=True) ------------------------------------
+    def _first_valid_uid(self):
+        # with lmtp, add_lda_user() may give mail to another user (mailroom's
+        # service user, a system account below the test user's uid)
+        return min(self.uid, 100) if self.lmtp else self.uid
+
+    def _first_valid_gid(self):
+        return min(self.gid, 100) if self.lmtp else self.gid
+
+    def _lmtp_services(self):
+        """The LMTP listeners, the auth-userdb socket dovecot-lda asks (open
+        to every user, as dovecot-lda runs as the mail's owner), and the
+        small config dovecot-lda reads: none of the TLS key's settings, so
+        that an unprivileged user can read it."""
+        d = self.dir
+        auth = "  client_limit = 4096\n" if self.high_performance else ""
+        with open(os.path.join(d, "lda.conf"), "w") as fh:
+            fh.write(f"""# dovecot-lda's settings for the test instance (tests/integration/dovecot.py)
+base_dir = {d}/run
+log_path = /dev/stderr
+first_valid_uid = {self._first_valid_uid()}
+first_valid_gid = {self._first_valid_gid()}
+mail_location = maildir:~/Maildir
+namespace inbox {{
+  inbox = yes
+  prefix = INBOX{self.separator}
+  separator = {self.separator}
+}}
+""")
+        os.chmod(os.path.join(d, "lda.conf"), 0o644)
+        return (f"service lmtp {{\n  inet_listener lmtp {{\n    address = 127.0.0.1\n"
+                f"    port = {self.lmtp_port}\n  }}\n"
+                f"  unix_listener {os.path.basename(self.lmtp_socket)} {{\n    mode = 0666\n  }}\n}}\n"
+                f"service auth {{\n{auth}  unix_listener auth-userdb {{\n    mode = 0666\n  }}\n}}\n"
+                f"service stats {{\n  unix_listener stats-writer {{\n    mode = 0666\n  }}\n}}\n")
+
+    def add_lda_user(self, name, uid=None, gid=None, password=POOL_PASSWORD):
+        """A user whose mail belongs to uid:gid (default: the user running
+        the tests), so that dovecot-lda run as that user (mailroom's service
+        user, say) can deliver to it; IMAP logins work as for any user.
+        Dovecot sees the user within a second or so (it re-reads the file)."""
+        uid = os.getuid() if uid is None else uid
+        gid = os.getgid() if gid is None else gid
+        home = os.path.join(self.dir, "home", name)
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(home, "Maildir", sub), exist_ok=True)
+        for root, dirs, files in os.walk(home):
+            os.chown(root, uid, gid)
+        self.users[name] = password
+        path = os.path.join(self.dir, "passwd")
+        with open(path, "a") as fh:
+            fh.write(f"{name}:{self._stored(password)}:{uid}:{gid}::{home}::\n")
+        self._stamp = max(getattr(self, "_stamp", 0) + 1, int(time.time()))
+        os.utime(path, (self._stamp, self._stamp))
+        return name
+
+    def lda_command(self, user, sender="mailroom@localhost"):
+        """A dovecot-lda command line (for sh -c) that delivers the message
+        on its stdin to user's INBOX with this instance's settings. Run it
+        as the user owning that mail (see add_lda_user)."""
+        return (f"/usr/lib/dovecot/dovecot-lda -c {shlex.quote(os.path.join(self.dir, 'lda.conf'))}"
+                f" -d {shlex.quote(user)} -f {shlex.quote(sender)}")
+
     def start(self):
         if self.tls:
             self._cert()
@@ -198,7 +270,8 @@ pop3_uidl_format = %08Xu%08Xv
         subprocess.run(["dovecot", "-c", os.path.join(self.dir, "dovecot.conf")], check=True)
         deadline = time.time() + 15
         wanted = [self.ports["imap"], self.ports["pop3"]] + (
-            [self.ports["imaps"], self.ports["pop3s"]] if self.tls else [])
+            [self.ports["imaps"], self.ports["pop3s"]] if self.tls else []) + (
+            [self.lmtp_port] if self.lmtp else [])
         while time.time() < deadline:
             if all(self._accepts(p) for p in wanted):
                 return self
