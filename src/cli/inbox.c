@@ -27,6 +27,9 @@ static json_t *message_json(const struct mr_message *m, int full)
     json_object_set_new(o, "size_mismatch", json_boolean(m->size_mismatch));
     json_object_set_new(o, "listed_size",
                         m->size_mismatch ? json_integer((json_int_t)m->listed_size) : json_null());
+    json_object_set_new(o, "class", m->msg_class[0] ? json_string(m->msg_class) : json_null());
+    json_object_set_new(o, "delivery", m->delivery[0] ? json_string(m->delivery) : json_null());
+    json_object_set_new(o, "action_pending", json_boolean(m->action_pending));
     if (full) {
         json_object_set_new(o, "message_id",
                             m->message_id ? json_string(m->message_id) : json_null());

@@ -372,7 +372,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     mr_http_set_scheduler(srv, sched);
     struct mr_outbox *outbox = NULL;
     struct mr_outbox_config oc = {cli->data_dir, (int)delivery_workers, base,
-                                  divisor ? atoi(divisor) : 1};
+                                  divisor ? atoi(divisor) : 1, 1};
     if (delivery_workers > 0)
         mr_outbox_start(&outbox, &oc, &err);
     if (mr_http_insecure(srv))

@@ -310,19 +310,20 @@ static int check_class(void *ctx, const char *s, size_t n)
     return 1;
 }
 
-/* A recipient for RCPT TO: local@domain without spaces, brackets or
- * controls (what goes between < and >). */
+/* A recipient for RCPT TO: an address (local@domain) or, as Dovecot's
+ * and Cyrus's LMTP take, a bare user name; no spaces, brackets or controls
+ * (it goes between < and >). */
 static int check_recipient(void *ctx, const char *s, size_t n)
 {
     struct mr_problems *p = ctx;
     const char *at = memchr(s, '@', n);
-    int ok = n <= 254 && at && at > s && at < s + n - 1;
+    int ok = n <= 254 && (!at || (at > s && at < s + n - 1));
     for (size_t i = 0; ok && i < n; i++)
-        ok = (unsigned char)s[i] > ' ' && s[i] != '<' && s[i] != '>' && s[i] != 0x7f;
+        ok = (unsigned char)s[i] > ' ' && s[i] != '<' && s[i] != '>' && s[i] != 0x7f && s[i] != '"';
     if (!ok)
         mr_problems_add(p, "recipients",
-                        "must be addresses such as support@example.com, separated by commas, "
-                        "not \"%.*s\"",
+                        "must be addresses (support@example.com) or user names, separated by "
+                        "commas, not \"%.*s\"",
                         (int)(n > 60 ? 60 : n), s);
     return !ok;
 }

@@ -24,6 +24,7 @@ struct mr_outbox_config {
     int workers;            /* 0 = MR_OUTBOX_WORKERS_DEFAULT */
     const char *public_url; /* for webhook raw links: https://host:port; NULL = none */
     int divisor;            /* tests only: retry delays divided by it */
+    int log;                /* a line per attempt in the daemon's log (not the CLI's stderr) */
 };
 
 struct mr_outbox;
@@ -46,6 +47,7 @@ int mr_outbox_run(struct mr_registry *r, const struct mr_outbox_config *c,
  * stored message) to the target now, nothing recorded. */
 int mr_outbox_test(struct mr_registry *r, int64_t target_id, int64_t message_id,
                    const char *public_url, struct mr_delivery_result *res, mr_error *err);
+
 
 /* The delay before retry number `attempts` (1 = the first retry), with a
  * fifth of jitter either way, divided by divisor. */

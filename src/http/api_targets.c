@@ -8,6 +8,7 @@
 #include "http/query.h"
 #include "registry/targets.h"
 #include "report/delivery_views.h"
+#include "util/log.h"
 #include "util/text.h"
 
 #include <stdio.h>
@@ -185,6 +186,9 @@ int mr_api_target_test(struct mr_http_req *r)
     int rc = mr_outbox_test(r->reg, id, message, r->srv->cfg.delivery_base, &res, &err);
     if (rc)
         return mr_http_fail(r, rc, NULL, &err);
+    MR_LOG(res.outcome == MR_DELIVERY_OK ? MR_LOG_INFO : MR_LOG_WARN, "delivery_test",
+           MR_LI("target", id), MR_LS("result", outcome_name(res.outcome)),
+           MR_LS("error", res.error[0] ? res.error : NULL));
     return mr_http_json(
         r, MHD_HTTP_OK,
         json_pack("{s:b, s:s, s:s?, s:s?, s:I}", "ok", res.outcome == MR_DELIVERY_OK, "outcome",

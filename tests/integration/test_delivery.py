@@ -247,7 +247,7 @@ class WebhookTest(DeliveryCase):
             (["--kind", "maildir", "--path", "relative/dir"], "path", "absolute"),
             (["--kind", "maildir"], "path", "required"),
             (["--kind", "lmtp", "--host", "127.0.0.1"], "recipients", "required"),
-            (["--kind", "lmtp", "--host", "127.0.0.1", "--recipients", "nobody"], "recipients",
+            (["--kind", "lmtp", "--host", "127.0.0.1", "--recipients", "a b"], "recipients",
              "addresses"),
             (["--kind", "command", "--command", "cat", "--url", "https://e.com/"], "url",
              "not used"),
@@ -362,7 +362,11 @@ class LmtpAndMdaTest(DeliveryCase):
     def test_dovecot_lda_as_the_mda(self):
         self.deliver([message(i) for i in range(2)])
         self.account("acc", "imap", "none")
-        other = self.d.take_user()
+        import uuid
+        from mailroom_cli import service_ids
+        ids = service_ids() if os.geteuid() == 0 else (os.getuid(), os.getgid())
+        other = self.d.add_lda_user("lda-" + uuid.uuid4().hex[:8], *ids)
+        time.sleep(1.1)  # Dovecot re-reads its passwd file at most once a second
         self.json("target", "add", "acc", "--name", "lda", "--kind", "command", "--command",
                   self.d.lda_command(other))
         self.fetch("acc")

@@ -298,6 +298,7 @@ static void validation(void **state)
         {"command", "command", "", "command"},
         {"command", "command", "a\nb", "command"},
         {"lmtp", "recipients", "a@b,<x>@y", "recipients"},
+        {"lmtp", "recipients", "a@b,@y", "recipients"},
         {"lmtp", "recipients", "", "recipients"},
         {"maildir", "skip_classes", "spam", "skip_classes"},
     };
