@@ -12,6 +12,8 @@ import { hideSignInBanner, refreshSignInBanner } from './views/oauth.js';
 import { printPage, reportPage } from './views/report.js';
 import { scheduleForm, schedulesPage } from './views/schedules.js';
 import { settingsPage } from './views/settings.js';
+import { deliveriesPage } from './views/deliveries.js';
+import { targetForm, targetsCard } from './views/targets.js';
 
 export const session = { user: null };
 
@@ -19,7 +21,10 @@ const routes = [
   [/^#\/accounts$/, () => reportPage],
   [/^#\/accounts\/new$/, () => (el, q) => accountForm(el, null, q)],
   [/^#\/accounts\/print$/, () => printPage],
-  [/^#\/accounts\/(\d+)$/, (m) => (el, q) => accountForm(el, Number(m[1]), q)],
+  [/^#\/accounts\/(\d+)$/, (m) => (el, q) => accountPage(el, Number(m[1]), q)],
+  [/^#\/accounts\/(\d+)\/targets\/new$/, (m) => (el) => targetForm(el, Number(m[1]), null)],
+  [/^#\/accounts\/(\d+)\/targets\/(\d+)$/, (m) => (el) => targetForm(el, Number(m[1]), Number(m[2]))],
+  [/^#\/deliveries$/, () => deliveriesPage],
   [/^#\/inbox$/, () => inboxPage],
   [/^#\/messages\/(\d+)$/, (m) => (el) => messagePage(el, Number(m[1]))],
   [/^#\/credentials$/, () => credentialsPage],
@@ -35,6 +40,13 @@ const routes = [
   [/^#\/audit$/, () => auditPage],
 ];
 
+// An account's page: its form and fetch history (account-form.js), and
+// between them its delivery targets.
+async function accountPage(el, id, q) {
+  await accountForm(el, id, q);
+  el.insertBefore(targetsCard(id), el.querySelector('#history'));
+}
+
 export function isAdmin() {
   return session.user && session.user.role === 'admin';
 }
@@ -48,7 +60,7 @@ function navigation() {
   const nav = clear(document.getElementById('nav'));
   const here = location.hash.split('?')[0];
   for (const [hash, key] of [['#/accounts', 'nav.accounts'], ['#/inbox', 'nav.inbox'],
-    ['#/credentials', 'nav.credentials'], ['#/connectors', 'nav.connectors'],
+    ['#/deliveries', 'nav.deliveries'], ['#/credentials', 'nav.credentials'], ['#/connectors', 'nav.connectors'],
     ['#/schedules', 'nav.schedules'], ['#/settings', 'nav.settings'], ...(isAdmin() ? [['#/audit', 'nav.audit']] : [])]) {
     nav.append(h('a', { href: hash, class: here.startsWith(hash) ? 'active' : '' }, t(key)));
   }

@@ -3,6 +3,7 @@
 import { api, query } from '../api.js';
 import { formatBytes, formatTime, h } from '../dom.js';
 import { t } from '../i18n.js';
+import { messageDeliveries, stateBadge } from './deliveries.js';
 import { pager } from './parts.js';
 
 const FILTERS = ['account', 'from', 'subject', 'since', 'until', 'status'];
@@ -58,19 +59,26 @@ export async function inboxPage(main, params) {
   main.append(h('h1', {}, t('inbox.title')), form,
     h('table', { class: 'inbox', id: 'inbox' },
       h('thead', {}, h('tr', {}, ['inbox.received', 'inbox.account', 'inbox.from', 'inbox.subject',
-        'inbox.size', 'inbox.attachments', 'inbox.status'].map((k) => h('th', {}, t(k))))),
+        'inbox.size', 'inbox.attachments', 'inbox.status', 'inbox.delivery'].map((k) => h('th', {}, t(k))))),
       h('tbody', {}, data.messages.map((m) => h('tr', { dataset: { id: m.id } },
         h('td', {}, formatTime(m.received)), h('td', {}, names[m.account] || m.account),
         h('td', {}, m.from || ''),
-        h('td', {}, h('a', { href: `#/messages/${m.id}`, class: 'subject' }, m.subject || '—')),
+        h('td', {}, h('a', { href: `#/messages/${m.id}`, class: 'subject' }, m.subject || '—'), classBadge(m)),
         h('td', {}, formatBytes(m.size)),
         h('td', {}, m.attachments ? h('span', { class: 'clip', title: t('inbox.hasAttachment'),
           'aria-label': t('inbox.hasAttachment') }, '📎') : ''),
         h('td', { class: `status ${m.status}` }, t(`inbox.status.${m.status}`),
           m.size_mismatch ? h('span', { class: 'size-mismatch', title: t('message.sizeMismatch',
             { size: formatBytes(m.size), listed: formatBytes(m.listed_size) }) },
-          ` · ${t('inbox.status.size_mismatch')}`) : null))))),
+          ` · ${t('inbox.status.size_mismatch')}`) : null),
+        h('td', { class: 'delivery' }, m.delivery ? stateBadge(m.delivery) : ''))))),
     pager(data.page, data.per_page, data.total, (p) => show(filters, p)));
+}
+
+// An auto-reply or a delivery report says so; ordinary mail says nothing.
+function classBadge(m) {
+  return m.class && m.class !== 'ordinary'
+    ? h('span', { class: `badge class-${m.class}`, dataset: { class: m.class } }, t(`message.class.${m.class}`)) : null;
 }
 
 export async function messagePage(main, id) {
@@ -82,7 +90,8 @@ export async function messagePage(main, id) {
     h('table', { class: 'headers' },
       row('inbox.from', m.from), row('message.to', m.to), row('message.cc', m.cc),
       row('message.date', formatTime(m.date)), row('inbox.received', formatTime(m.received)),
-      row('inbox.size', formatBytes(m.size))),
+      row('inbox.size', formatBytes(m.size)),
+      row('message.class', m.class && m.class !== 'ordinary' ? t(`message.class.${m.class}`) : null)),
     m.status === 'parse_failed' ? h('p', { class: 'error' }, t('message.notParsed')) : null,
     m.size_mismatch ? h('p', { class: 'error', id: 'size-mismatch' }, t('message.sizeMismatch',
       { size: formatBytes(m.size), listed: formatBytes(m.listed_size) })) : null,
@@ -94,5 +103,6 @@ export async function messagePage(main, id) {
         `${a.filename || `#${a.position}`}`),
         ` (${a.content_type}, ${formatBytes(a.size)})`))) : null,
     h('p', {}, h('a', { href: `/api/v1/messages/${id}/raw`, id: 'download-eml', class: 'button',
-      download: `message-${id}.eml` }, t('message.eml')))));
+      download: `message-${id}.eml` }, t('message.eml')))),
+  messageDeliveries(m));
 }
