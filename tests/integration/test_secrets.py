@@ -25,11 +25,14 @@ import unittest
 
 from helpers import BIN, message, server, stop_servers
 from proxies import PROXY_PASSWORD, PROXY_USER, Dante
+from receiver import Receiver
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
 from daemon import ADMIN_PASSWORD, Client, Daemon  # noqa: E402
 
 MAIL_PASSWORD = "Okapi-Mail-Secret-5521"
+HOOK_KEY = "Numbat-Hook-Key-7713-abcdef"  # a webhook's signing key, as whsec_ base64
+HOOK_SECRET = "whsec_" + base64.b64encode(HOOK_KEY.encode()).decode()
 WRONG_PASSWORD = "Quokka-Wrong-Secret-8830"
 ROUTES_C = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "http",
                         "routes.c")
@@ -88,6 +91,8 @@ class SecretScanTest(unittest.TestCase):
         try:
             self.exercise(d)
         finally:
+            if getattr(self, "rx", None):
+                self.rx.stop()
             d.proc.send_signal(signal.SIGSEGV)  # a crash report, after all that
             rc = d.proc.wait(timeout=60)
             d.log.close()
@@ -136,7 +141,8 @@ class SecretScanTest(unittest.TestCase):
         # the one place a secret is shown: the new token, once (not noted)
         token = d.cli("token", "create", "--user", "admin").stdout.strip().split()[-1]
         self.secrets = {ADMIN_PASSWORD: "admin", MAIL_PASSWORD: self.user,
-                        WRONG_PASSWORD: self.user, PROXY_PASSWORD: PROXY_USER, token: "admin"}
+                        WRONG_PASSWORD: self.user, PROXY_PASSWORD: PROXY_USER, token: "admin",
+                        HOOK_SECRET: "webhook", HOOK_KEY: "webhook"}
         bearer = Client(d, token=token)
         # the objects, through the API
         status, _ = self.call(admin, "POST", "/api/v1/credentials",
@@ -162,6 +168,20 @@ class SecretScanTest(unittest.TestCase):
                                  dict(base, name="bad", credential="wrong",
                                       protocol="pop3", port=self.dovecot.ports["pop3s"]))
         self.assertEqual(status, 201, data)
+        # the good account's mail goes to a signed webhook and to a command
+        # that fails: payloads, headers, failed-delivery records, the log
+        status, _ = self.call(admin, "POST", "/api/v1/credentials",
+                              {"name": "hook", "username": "webhook", "password": HOOK_SECRET})
+        self.assertEqual(status, 201)
+        self.rx = Receiver(HOOK_SECRET)
+        status, data = self.call(admin, "POST", "/api/v1/accounts/1/targets",
+                                 {"name": "hook", "kind": "webhook", "url": self.rx.url,
+                                  "allow_http": True, "secret_credential": "hook"})
+        self.assertEqual(status, 201, data)
+        status, data = self.call(admin, "POST", "/api/v1/accounts/1/targets",
+                                 {"name": "broken", "kind": "command",
+                                  "command": "env; echo failing >&2; exit 3"})
+        self.assertEqual(status, 201, data)
         self.call(admin, "POST", "/api/v1/schedules",
                   {"name": "daily", "filters": {"secure": "yes"}, "format": "csv",
                    "recurrence": "daily", "recipients": "ops@example.com"})
@@ -181,6 +201,20 @@ class SecretScanTest(unittest.TestCase):
         while self.dovecot.message_count(self.user) and time.time() < deadline:
             time.sleep(0.3)
         self.assertEqual(self.dovecot.message_count(self.user), 0, "the good account fetched")
+        events = self.rx.wait(3)
+        self.assertTrue(all(e["signed"] for e in events), "signed with the secret")
+        for e in events:
+            self.note("webhook request", repr(e["headers"]) + e["body"].decode())
+        self.call(admin, "POST", "/api/v1/targets/1/test")
+        deadline_failed = time.time() + 30
+        while time.time() < deadline_failed:
+            failed = self.call(admin, "GET", "/api/v1/deliveries?state=failed")[1]
+            if __import__("json").loads(failed)["total"] >= 3:
+                break
+            time.sleep(0.3)
+        self.assertIn(b"failing", failed)
+        self.cli(d, "delivery", "list", "--failed")
+        self.cli(d, "target", "show", "hook")
         self.dovecot.deliver(self.user, message(9))
         # the scheduler checks it every second, and on a loaded machine a
         # check through the proxy can take longer than that: stop its
