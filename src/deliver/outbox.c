@@ -192,6 +192,8 @@ static const char *record(struct mr_store *s, const struct target_ctx *c, const 
         } else
             state = "pending";
     }
+    mr_error ignored = {0};
+    int relaxed = mr_store_outbox_relaxed(s, 1, &ignored) == 0;
     int rc = mr_store_begin(s, err);
     if (rc == 0)
         rc = mr_store_delivery_result(s, l->d.id, state, now, next, error, res->response,
@@ -200,6 +202,8 @@ static const char *record(struct mr_store *s, const struct target_ctx *c, const 
         rc = mr_store_commit(s, err);
     else
         mr_store_rollback(s);
+    if (relaxed && mr_store_outbox_relaxed(s, 0, err) != 0 && rc == 0)
+        rc = MR_ESTORE;
     return rc ? NULL : state;
 }
 
@@ -279,9 +283,14 @@ static int claim(struct mr_store *s, const int64_t *skip, size_t nskip, int64_t 
                  int64_t *ids, size_t *n, mr_error *err)
 {
     int64_t now = mr_now_wall_ms();
+    mr_error ignored = {0};
+    int relaxed = mr_store_outbox_relaxed(s, 1, &ignored) == 0;
     int rc = mr_store_begin(s, err);
-    if (rc)
+    if (rc) {
+        if (relaxed)
+            mr_store_outbox_relaxed(s, 0, &ignored);
         return rc;
+    }
     /* the lease covers the batch at the longest timeout a target may have
      * for BATCH_MAX; the batch is cut below to what the target's allows */
     rc = mr_store_outbox_claim(s, now, now + (int64_t)(LEASE_BUDGET_S + 60) * 1000, skip, nskip,
@@ -300,9 +309,13 @@ static int claim(struct mr_store *s, const int64_t *skip, size_t nskip, int64_t 
         mr_target_clear(&t);
     }
     if (rc == 0)
-        return mr_store_commit(s, err);
-    mr_store_rollback(s);
-    *n = 0;
+        rc = mr_store_commit(s, err);
+    else {
+        mr_store_rollback(s);
+        *n = 0;
+    }
+    if (relaxed && mr_store_outbox_relaxed(s, 0, &ignored) != 0 && rc == 0)
+        rc = mr_error_set(err, MR_ESTORE, NULL, "restoring durable commits: %s", ignored.message);
     return rc;
 }
 

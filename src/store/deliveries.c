@@ -746,3 +746,8 @@ void mr_outbox_totals_clear(struct mr_outbox_totals *t)
     free(t->targets);
     memset(t, 0, sizeof(*t));
 }
+
+int mr_store_outbox_relaxed(struct mr_store *s, int relaxed, mr_error *err)
+{
+    return mr_store_exec(s, relaxed ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", err);
+}

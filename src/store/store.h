@@ -441,6 +441,13 @@ int mr_store_delivery_result(struct mr_store *s, int64_t id, const char *state, 
  * `delivery run` killed mid-batch), so their deliveries are due at once;
  * *n counts them. */
 int mr_store_outbox_recover(struct mr_store *s, size_t *n, mr_error *err);
+/* The outbox's own bookkeeping (claims, results) may be written with
+ * synchronous=NORMAL: durable at the next fsync (the next message commit
+ * or checkpoint), so a crash can lose the last results, never a delivery;
+ * a lost result means the delivery is made again, with its event ID, as
+ * at-least-once allows. durable 0 relaxes s, 1 restores FULL. Outside a
+ * transaction only. */
+int mr_store_outbox_relaxed(struct mr_store *s, int relaxed, mr_error *err);
 /* Gives claimed deliveries back untried. */
 int mr_store_delivery_release(struct mr_store *s, const int64_t *ids, size_t n, mr_error *err);
 /* Failed deliveries matching f (state ignored: failed) become pending now,
