@@ -11,7 +11,10 @@ serves it from a private Dovecot; mailroom fetches it (keep copy) while
            arrival (p50, p99, max) as a user sees it
   backlog  the same messages stored first with the outbox off, then the
            daemon started: the outbox's own throughput (deliveries a second)
-Each run once with the default ordered target and once with --parallel yes.
+  steady   messages arriving one by one (doveadm save, one process each: about 30 a second here)
+           while the daemon checks the account every second: the latency a
+           message sees when the outbox is not behind
+Each burst run once with the default ordered target and once with --parallel yes.
 
     bench/delivery.py [N]        (default 10000; needs root for the harness)
 
@@ -176,6 +179,52 @@ def run(n, mode, parallel, imap_port, workers=4):
             "max_ms": round(max(lat) if lat else 0)}
 
 
+def steady(n, box, imap_port, count=500, rate=50):
+    """count messages saved into the mailbox at about rate a second while
+    the daemon (scheduler on, a check a second) fetches and delivers."""
+    rx = Receiver()
+    data = os.path.join(WORK, "delivery-bench", "mailroom")
+    setup(data, rx, False, imap_port)
+    cli(data, "target", "edit", "hook", "--enabled", "no")
+    cli(data, "fetch", "bench")  # what the mailbox holds already: not delivered
+    cli(data, "target", "edit", "hook", "--enabled", "yes")
+    cli(data, "account", "edit", "bench", "--interval", "30")
+    port = free_port()
+    env = dict(os.environ, MAILROOM_ADMIN_PASSWORD="bench-Password-1",
+               MAILROOM_TEST_INTERVAL_DIVISOR="30")
+    d = subprocess.Popen([BIN, "--data", data, "serve", "--listen", f"127.0.0.1:{port}"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    dovecot = os.path.join(HARNESS, "dovecot.sh")
+
+    def expunge():  # the corpus stays as populate made it, for the next runs
+        subprocess.run(["bash", dovecot, "doveadm", box, "expunge", "-u", "bench", "mailbox",
+                        "INBOX", "SUBJECT", "steady"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    expunge()
+    t0 = time.time()
+    for i in range(count):
+        raw = (f"From: steady{i}@example.com\r\nTo: bench@example.com\r\n"
+               f"Message-ID: <steady{i}.{t0}@example.com>\r\nSubject: steady {i}\r\n\r\n"
+               + "a steady stream of mail\r\n" * 200).encode()
+        subprocess.run(["bash", dovecot, "doveadm", box, "save", "-u", "bench"], input=raw,
+                       check=True, stdout=subprocess.DEVNULL)
+        ahead = t0 + (i + 1) / rate - time.time()
+        if ahead > 0:
+            time.sleep(ahead)
+    ok = wait_all(rx, count, 300)
+    d.terminate()
+    d.wait()
+    expunge()
+    made = created(data)
+    lat = [rx.arrivals[e] - c for e, c in made.items() if e in rx.arrivals]
+    return {"mode": "steady", "order": "ordered", "n": count, "delivered": rx.count(),
+            "requests": rx.requests, "bad_signatures": rx.bad, "complete": ok,
+            "fetch_s": 0, "total_s": round(time.time() - t0, 2),
+            "per_s": round(count / max(time.time() - t0, 0.001)),
+            "p50_ms": round(pct(lat, 0.50)), "p99_ms": round(pct(lat, 0.99)),
+            "max_ms": round(max(lat) if lat else 0)}
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
     subprocess.run(["bash", os.path.join(HARNESS, "setup.sh")], check=True,
@@ -195,6 +244,8 @@ def main():
             for parallel in (False, True):
                 rows.append(run(n, mode, parallel, port))
                 print(json.dumps(rows[-1]), flush=True)
+        rows.append(steady(n, box, port))
+        print(json.dumps(rows[-1]), flush=True)
     finally:
         subprocess.run(["bash", dovecot, "stop", box], stdout=subprocess.DEVNULL)
     print()
