@@ -240,6 +240,21 @@ class WebhookTest(DeliveryCase):
         r = self.run_cli("target", "test", "nowhere")
         self.assertEqual(r.returncode, 1)
         self.assertIn("nothing.invalid", r.stdout)
+        self.assertIn("temporary failure", r.stdout)
+        # a TLS error at the receiver: Dovecot's implicit-TLS port and its
+        # self-signed certificate stand in for a receiver with a bad one
+        self.json("target", "add", "acc", "--name", "badtls", "--kind", "webhook", "--url",
+                  f"https://127.0.0.1:{self.d.ports['imaps']}/hook", "--timeout", "5")
+        r = self.run_cli("target", "test", "badtls")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("temporary failure", r.stdout)
+        self.assertRegex(r.stdout.lower(), r"certificate|tls|ssl")
+        # https:// spoken to a plain HTTP receiver
+        self.json("target", "add", "acc", "--name", "plain", "--kind", "webhook", "--url",
+                  f"https://127.0.0.1:{rx.port}/hook", "--timeout", "5")
+        r = self.run_cli("target", "test", "plain")
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stdout.lower(), r"tls|ssl")
 
     def test_bad_targets_are_refused_with_the_field(self):
         self.account("acc", "imap", "none")
