@@ -218,6 +218,37 @@ static void log_attempt(const struct target_ctx *c, const struct loaded *l, cons
            MR_LS("error", res->error[0] ? res->error : NULL));
 }
 
+/* What could not even be tried (the target's signing secret does not open,
+ * the message does not load) is a failed attempt like any other: recorded
+ * with its backoff, so a broken vault never makes the workers spin. */
+static const char *defer(struct mr_store *s, const struct target_ctx *c, int64_t id,
+                         const mr_error *why, const struct mr_outbox_config *cfg,
+                         struct mr_outbox_counts *counts, mr_error *err)
+{
+    struct loaded l;
+    memset(&l, 0, sizeof(l));
+    mr_buf_init(&l.raw, 1);
+    const char *state = NULL;
+    if (mr_store_delivery_get(s, id, &l.d, err) == 0) {
+        struct mr_delivery_result res;
+        memset(&res, 0, sizeof(res));
+        res.outcome = MR_DELIVERY_RETRY;
+        snprintf(res.error, sizeof(res.error), "mailroom could not prepare the delivery: %.400s",
+                 why->message);
+        state = record(s, c, &l, &res, cfg->divisor, err);
+        if (cfg->log)
+            MR_LOG(MR_LOG_WARN, "delivery", MR_LI("target", l.d.target_id),
+                   MR_LI("message", l.d.message_id), MR_LS("result", state ? state : "error"),
+                   MR_LS("error", res.error));
+        if (state && counts) {
+            counts->retried += strcmp(state, "pending") == 0;
+            counts->failed += strcmp(state, "failed") == 0;
+        }
+    }
+    loaded_clear(&l);
+    return state;
+}
+
 /* Delivers the claimed ids of one target in order. An ordered target stops
  * at the first delivery to be retried (the rest go back untried: they may
  * not overtake it). */
@@ -228,6 +259,16 @@ static int deliver_claimed(struct mr_registry *r, int64_t target, const int64_t 
     struct target_ctx c;
     int rc = load_target(r, target, &c, err);
     size_t done = 0;
+    if (rc && rc != MR_ENOTFOUND) {
+        mr_error why = *err;
+        for (; done < n; done++)
+            if (!defer(r->store, &c, ids[done], &why, cfg, counts, err)) {
+                rc = MR_ESTORE;
+                break;
+            }
+        if (done == n)
+            rc = 0;
+    }
     for (; rc == 0 && done < n; done++) {
         struct loaded l;
         struct mr_delivery_item it;
@@ -240,7 +281,13 @@ static int deliver_claimed(struct mr_registry *r, int64_t target, const int64_t 
         }
         if (rc) {
             loaded_clear(&l);
-            break;
+            mr_error why = *err;
+            rc = defer(r->store, &c, ids[done], &why, cfg, counts, err) ? 0 : MR_ESTORE;
+            if (rc == 0 && !c.t.parallel) {
+                done++;
+                break;
+            }
+            continue;
         }
         item_of(&c, &l, &it);
         memset(&res, 0, sizeof(res));

@@ -205,6 +205,30 @@ class WebhookTest(DeliveryCase):
         self.assertLess(time.monotonic() - t0, 10)
         self.assertEqual(self.deliveries()[0]["attempts"], len(cases) + 1)
 
+    def test_a_secret_that_does_not_open_is_a_retry_not_a_spin(self):
+        """The signing secret's sealed bytes damaged in the store: each
+        delivery is recorded as a failed attempt with the reason, and waits
+        its backoff like any other, instead of the workers trying again and
+        again."""
+        self.deliver([message(1), message(2)])
+        self.account("acc", "imap", "none")
+        rx = self.receiver()
+        self.webhook("acc", "hook", rx, "--parallel", "yes", secret=new_secret())
+        self.fetch("acc")
+        db = sqlite3.connect(os.path.join(self.data, "mailroom.db"))
+        db.execute("UPDATE credentials SET secret = CAST(x'01' || randomblob(60) AS BLOB)"
+                   " WHERE name = 'hook-secret'")
+        db.commit()
+        db.close()
+        self.env["MAILROOM_TEST_INTERVAL_DIVISOR"] = "1"  # real backoff: 10 s
+        out = self.run_outbox(1)
+        self.assertEqual(out["retried"], 2, out)
+        for d in self.deliveries():
+            self.assertEqual((d["state"], d["attempts"]), ("pending", 1))
+            self.assertIn("could not prepare the delivery", d["last_error"])
+        self.assertEqual(self.run_outbox(0), {"delivered": 0, "retried": 0, "failed": 0})
+        self.assertEqual(rx.events(), [])
+
     def test_a_big_message_goes_as_an_authenticated_link(self):
         big = message(1, body=b"x" * 4000 + b"\r\n")
         self.deliver([big, message(2)])
