@@ -97,6 +97,11 @@ struct mr_api_input {
  * Keys not in allowed (NULL-terminated) are problems. */
 int mr_api_input(json_t *obj, const char *const *allowed, struct mr_api_input *in,
                  struct mr_problems *p);
+/* The request's JSON object body into in (mr_api_input with keys): 0, or
+ * -1 after replying 400 (the body is then freed). *body is the caller's to
+ * free (in's texts point into it). */
+int mr_api_read_input(struct mr_http_req *r, const char *const *keys, struct mr_api_input *in,
+                      json_t **body);
 /* The page and per_page query arguments (defaults 1 and 30, at most 1000). */
 int mr_api_paging(struct mr_http_req *r, size_t *page, size_t *per_page);
 /* Replies 200 with {page, pages, per_page, total, <key>: items} (takes items). */

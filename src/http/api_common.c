@@ -101,3 +101,18 @@ json_t *mr_api_account_view(struct mr_store *s, const struct mr_account *a)
     mr_connector_clear(&def);
     return j;
 }
+
+int mr_api_read_input(struct mr_http_req *r, const char *const *keys, struct mr_api_input *in,
+                      json_t **body)
+{
+    struct mr_problems p = {0};
+    *body = mr_http_body_object(r);
+    if (!*body)
+        return -1;
+    if (mr_api_input(*body, keys, in, &p) != 0) {
+        mr_http_fail(r, MR_EINVAL, &p, NULL);
+        json_decref(*body);
+        return -1;
+    }
+    return 0;
+}

@@ -72,21 +72,6 @@ int mr_api_account_get(struct mr_http_req *r)
 }
 
 /* Reads the body into an input; replies and returns -1 when it is bad. */
-static int read_input(struct mr_http_req *r, const char *const *keys, struct mr_api_input *in,
-                      json_t **body)
-{
-    struct mr_problems p = {0};
-    *body = mr_http_body_object(r);
-    if (!*body)
-        return -1;
-    if (mr_api_input(*body, keys, in, &p) != 0) {
-        mr_http_fail(r, MR_EINVAL, &p, NULL);
-        json_decref(*body);
-        return -1;
-    }
-    return 0;
-}
-
 int mr_api_account_create(struct mr_http_req *r)
 {
     struct mr_api_input in;
@@ -94,7 +79,7 @@ int mr_api_account_create(struct mr_http_req *r)
     mr_error err = {0};
     json_t *body;
     int64_t id = 0;
-    if (read_input(r, account_keys(), &in, &body))
+    if (mr_api_read_input(r, account_keys(), &in, &body))
         return 0;
     int rc = mr_registry_account_add(r->reg, &in.in, &id, &p, &err);
     json_decref(body);
@@ -108,7 +93,7 @@ int mr_api_account_update(struct mr_http_req *r)
     mr_error err = {0};
     json_t *body;
     int64_t id;
-    if (mr_http_id(r, 1, &id) || read_input(r, account_keys(), &in, &body))
+    if (mr_http_id(r, 1, &id) || mr_api_read_input(r, account_keys(), &in, &body))
         return 0;
     int rc = mr_registry_account_edit(r->reg, id, &in.in, &p, &err);
     json_decref(body);
@@ -198,7 +183,7 @@ static int save_credential(struct mr_http_req *r, int64_t id, unsigned status)
     struct mr_problems p = {0};
     mr_error err = {0};
     json_t *body;
-    if (read_input(r, credential_keys, &in, &body))
+    if (mr_api_read_input(r, credential_keys, &in, &body))
         return 0;
     const char *password = mr_input_get(&in.in, "password");
     const char *client_secret = mr_input_get(&in.in, "client_secret"),
@@ -349,7 +334,7 @@ int mr_api_connector_create(struct mr_http_req *r)
     mr_error err = {0};
     json_t *body;
     int64_t id = 0;
-    if (read_input(r, connector_keys, &in, &body))
+    if (mr_api_read_input(r, connector_keys, &in, &body))
         return 0;
     int rc = mr_registry_connector_add(r->reg, &in.in, &id, &p, &err);
     json_decref(body);
@@ -363,7 +348,7 @@ int mr_api_connector_update(struct mr_http_req *r)
     mr_error err = {0};
     json_t *body;
     int64_t id;
-    if (mr_http_id(r, 1, &id) || read_input(r, connector_keys, &in, &body))
+    if (mr_http_id(r, 1, &id) || mr_api_read_input(r, connector_keys, &in, &body))
         return 0;
     int rc = mr_registry_connector_edit(r->reg, id, &in.in, &p, &err);
     json_decref(body);
@@ -425,7 +410,7 @@ int mr_api_settings_update(struct mr_http_req *r)
     struct mr_problems p = {0};
     mr_error err = {0};
     json_t *body;
-    if (read_input(r, keys, &in, &body))
+    if (mr_api_read_input(r, keys, &in, &body))
         return 0;
     for (size_t i = 0; i < in.in.count; i++)
         if (strncmp(in.in.items[i].key, "smtp_", 5) == 0)

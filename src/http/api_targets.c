@@ -23,21 +23,6 @@ static const char *const target_keys[] = {
     NULL,
 };
 
-static int read_body(struct mr_http_req *r, const char *const *keys, struct mr_api_input *in,
-                     json_t **body)
-{
-    struct mr_problems p = {0};
-    *body = mr_http_body_object(r);
-    if (!*body)
-        return -1;
-    if (mr_api_input(*body, keys, in, &p) != 0) {
-        mr_http_fail(r, MR_EINVAL, &p, NULL);
-        json_decref(*body);
-        return -1;
-    }
-    return 0;
-}
-
 static int reply_target(struct mr_http_req *r, int64_t id, unsigned status)
 {
     struct mr_target t;
@@ -96,7 +81,7 @@ static int create(struct mr_http_req *r, int64_t account)
     json_t *body;
     int64_t id = 0;
     char acct[24];
-    if (read_body(r, target_keys, &in, &body))
+    if (mr_api_read_input(r, target_keys, &in, &body))
         return 0;
     if (account) {
         snprintf(acct, sizeof(acct), "%lld", (long long)account);
@@ -134,7 +119,7 @@ int mr_api_target_update(struct mr_http_req *r)
     mr_error err = {0};
     json_t *body;
     int64_t id;
-    if (mr_http_id(r, 1, &id) || read_body(r, target_keys, &in, &body))
+    if (mr_http_id(r, 1, &id) || mr_api_read_input(r, target_keys, &in, &body))
         return 0;
     int rc = mr_registry_target_edit(r->reg, id, &in.in, &p, &err);
     json_decref(body);
@@ -170,7 +155,7 @@ int mr_api_target_test(struct mr_http_req *r)
     if (mr_http_id(r, 1, &id))
         return 0;
     if (r->body.len) {
-        if (read_body(r, keys, &in, &body))
+        if (mr_api_read_input(r, keys, &in, &body))
             return 0;
         const char *m = mr_input_get(&in.in, "message");
         long long v;
@@ -271,7 +256,7 @@ int mr_api_deliveries_replay(struct mr_http_req *r)
     static const char *const keys[] = {"target", "account", "since", "all", NULL};
     struct mr_api_input in;
     json_t *body;
-    if (read_body(r, keys, &in, &body))
+    if (mr_api_read_input(r, keys, &in, &body))
         return 0;
     struct mr_delivery_filter f = {0};
     struct mr_problems p = {0};

@@ -42,6 +42,10 @@ struct mr_conn_ops {
     void (*close)(struct mr_conn *c);
 };
 
+/* A plain stream socket (TCP, or a unix socket: net/unix.h): recv and send,
+ * waiting with mr_net_wait. */
+extern const struct mr_conn_ops mr_socket_ops;
+
 /* What the resolve and connect steps found, for Test connection. */
 struct mr_net_info {
     char addresses[256]; /* every address the name resolved to */

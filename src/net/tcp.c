@@ -155,7 +155,7 @@ static void tcp_close(struct mr_conn *c)
     (void)c;
 }
 
-static const struct mr_conn_ops tcp_ops = {tcp_read, tcp_write, tcp_close};
+const struct mr_conn_ops mr_socket_ops = {tcp_read, tcp_write, tcp_close};
 
 /* The connect timeout, cut short by the run's deadline. */
 static int remaining_ms(const struct mr_net_limits *l, int step_ms, int *deadline_hit)
@@ -306,7 +306,7 @@ int mr_net_connect(struct mr_conn **out, const char *host, int port,
     memset(info, 0, sizeof(*info));
     *out = NULL;
     struct mr_conn *c = mr_xcalloc(1, sizeof(*c));
-    c->ops = &tcp_ops;
+    c->ops = &mr_socket_ops;
     c->fd = -1;
     c->limits = *limits;
     c->port = port;

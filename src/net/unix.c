@@ -1,5 +1,5 @@
 /* Unix-domain stream sockets as connections (unix.h): a non-blocking
- * connect, then reads and writes that wait with mr_net_wait, as tcp.c's. */
+ * connect, then tcp.c's reads and writes (mr_socket_ops), which wait with mr_net_wait. */
 #include "net/unix.h"
 
 #include "util/mem.h"
@@ -11,50 +11,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-static int unix_read(struct mr_conn *c, void *buf, size_t cap, size_t *got, mr_error *err)
-{
-    for (;;) {
-        ssize_t n = recv(c->fd, buf, cap, 0);
-        if (n > 0) {
-            *got = (size_t)n;
-            return 0;
-        }
-        if (n == 0)
-            return mr_error_set(err, MR_ENET, "", "the server closed the connection");
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            return mr_error_set(err, MR_ENET, "", "reading from the server: %s", strerror(errno));
-        int rc = mr_net_wait(c, POLLIN, "waiting for the server", err);
-        if (rc)
-            return rc;
-    }
-}
-
-static int unix_write(struct mr_conn *c, const void *buf, size_t n, mr_error *err)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
-        if (w > 0) {
-            p += w;
-            n -= (size_t)w;
-            continue;
-        }
-        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            return mr_error_set(err, MR_ENET, "", "writing to the server: %s", strerror(errno));
-        int rc = mr_net_wait(c, POLLOUT, "sending to the server", err);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-static void unix_close(struct mr_conn *c)
-{
-    (void)c;
-}
-
-static const struct mr_conn_ops unix_ops = {unix_read, unix_write, unix_close};
 
 /* A unix socket's connect either completes at once or fails with EAGAIN
  * (the listener's backlog is full): that one is waited out like a TCP
@@ -97,7 +53,7 @@ int mr_net_connect_unix(struct mr_conn **out, const char *path, const struct mr_
                             sizeof(sa.sun_path) - 1);
     memcpy(sa.sun_path, path, strlen(path) + 1);
     struct mr_conn *c = mr_xcalloc(1, sizeof(*c));
-    c->ops = &unix_ops;
+    c->ops = &mr_socket_ops;
     c->limits = *limits;
     snprintf(c->host, sizeof(c->host), "%s", path);
     c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
