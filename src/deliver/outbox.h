@@ -48,7 +48,6 @@ int mr_outbox_run(struct mr_registry *r, const struct mr_outbox_config *c,
 int mr_outbox_test(struct mr_registry *r, int64_t target_id, int64_t message_id,
                    const char *public_url, struct mr_delivery_result *res, mr_error *err);
 
-
 /* The delay before retry number `attempts` (1 = the first retry), with a
  * fifth of jitter either way, divided by divisor. */
 int64_t mr_outbox_backoff_ms(int attempts, int divisor);
