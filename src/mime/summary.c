@@ -72,11 +72,43 @@ static char *addresses(InternetAddressList *list)
     return out;
 }
 
+/* The null sender of a bounce, which GMime's address parser drops: "<>"
+ * (with the display name when there is one) for a From whose address is
+ * <>, or for no From and a Return-Path of <>. NULL for anything else. */
+static char *null_sender(GMimeMessage *msg)
+{
+    const char *from = g_mime_object_get_header(GMIME_OBJECT(msg), "From");
+    const char *v = from ? from : g_mime_object_get_header(GMIME_OBJECT(msg), "Return-Path");
+    if (!v)
+        return NULL;
+    char *s = g_strstrip(g_strdup(v));
+    size_t n = strlen(s);
+    char *out = NULL;
+    if (n >= 2 && strcmp(s + n - 2, "<>") == 0 && (from || n == 2)) {
+        s[n - 2] = '\0';
+        char *name = g_strstrip(s);
+        size_t k = strlen(name);
+        if (k >= 2 && name[0] == '"' && name[k - 1] == '"') {
+            name[k - 1] = '\0';
+            name++;
+        }
+        char *decoded = *name ? g_mime_utils_header_decode_phrase(NULL, name) : NULL;
+        char *joined = g_strdup_printf("%s%s<>", decoded ? decoded : "", decoded ? " " : "");
+        out = dup_text(joined);
+        g_free(joined);
+        g_free(decoded);
+    }
+    g_free(s);
+    return out;
+}
+
 static void header_fields(GMimeMessage *msg, struct mr_message *m)
 {
     m->message_id = dup_text(g_mime_message_get_message_id(msg));
     m->subject = dup_text(g_mime_message_get_subject(msg));
     m->from = addresses(g_mime_message_get_from(msg));
+    if (!m->from)
+        m->from = null_sender(msg);
     m->to = addresses(g_mime_message_get_to(msg));
     m->cc = addresses(g_mime_message_get_cc(msg));
     GDateTime *date = g_mime_message_get_date(msg);
@@ -166,15 +198,33 @@ static void cut_text(char *text)
     text[n] = '\0';
 }
 
-#define MAX_HTML_PARTS 8 /* looked at for text when there is no plain part */
+#define MAX_HTML_PARTS    8 /* looked at for text when there is no plain part */
+#define MAX_FORWARD_DEPTH 8 /* forwarded messages walked into, nested */
 
-struct walk {
-    struct mr_message *m;
+/* The text found in one message (the outer one or a forwarded one). */
+struct text_of {
     char *plain;
     GMimeTextPart *html_parts[MAX_HTML_PARTS]; /* owned by the parsed message */
     size_t nhtml;
+};
+
+/* A forwarded message's text, in document order (the outer message's
+ * forwarded messages first, each followed by those nested in it). */
+struct forwarded {
+    char *subject;
+    char *text;
+};
+
+/* One walk, shared by the summary and by mr_mime_attachment so that both
+ * count positions alike: want 0 summarises, want N stops at attachment N. */
+struct walk {
+    int want, seen;
+    GMimeObject *found;
     struct mr_attachment *att;
     size_t natt, cap;
+    struct forwarded *fwd;
+    size_t nfwd, fwdcap;
+    size_t text_len; /* text kept so far: past MR_BODY_TEXT_MAX no more is read */
 };
 
 static inline unsigned is_base64_char(unsigned char x)
@@ -268,19 +318,66 @@ static int64_t decoded_size(GMimePart *part)
     return n;
 }
 
-static void add_attachment(struct walk *w, GMimePart *part)
+/* A forwarded message as .eml bytes: written out by GMime from the parse
+ * (headers as received, the parts' content from the received bytes). */
+static void write_message(GMimeMessagePart *part, GMimeStream *to)
+{
+    GMimeMessage *inner = g_mime_message_part_get_message(part);
+    if (!inner)
+        return;
+    GMimeFormatOptions *opts = g_mime_format_options_new();
+    g_mime_format_options_set_newline_format(opts, GMIME_NEWLINE_FORMAT_DOS);
+    g_mime_object_write_to_stream(GMIME_OBJECT(inner), opts, to);
+    g_mime_format_options_free(opts);
+}
+
+static int64_t message_size(GMimeMessagePart *part)
+{
+    GMimeStream *null = g_mime_stream_null_new();
+    write_message(part, null);
+    int64_t n = (int64_t)GMIME_STREAM_NULL(null)->written;
+    g_object_unref(null);
+    return n;
+}
+
+/* A forwarded message's name: a filename given to the part (disposition
+ * filename, else the type's name), else its Subject with ".eml". */
+static char *message_name(GMimeMessagePart *part)
+{
+    GMimeObject *o = GMIME_OBJECT(part);
+    const char *name = g_mime_object_get_content_disposition_parameter(o, "filename");
+    if (!name || !*name)
+        name = g_mime_object_get_content_type_parameter(o, "name");
+    if (name && *name)
+        return dup_text(name);
+    GMimeMessage *inner = g_mime_message_part_get_message(part);
+    const char *subject = inner ? g_mime_message_get_subject(inner) : NULL;
+    char *s = g_strdup_printf("%s.eml", subject && *subject ? subject : "forwarded");
+    char *out = dup_text(s);
+    g_free(s);
+    return out;
+}
+
+static void add_attachment(struct walk *w, GMimeObject *part)
 {
     if (w->natt == w->cap) {
         w->cap = w->cap ? w->cap * 2 : 4;
         w->att = mr_xrealloc(w->att, w->cap * sizeof(*w->att));
     }
     struct mr_attachment *a = &w->att[w->natt++];
-    GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
-    char *type = g_mime_content_type_get_mime_type(ct);
+    GMimeContentType *ct = g_mime_object_get_content_type(part);
+    char *type = ct ? g_mime_content_type_get_mime_type(ct) : NULL;
     a->position = (int)w->natt;
-    a->filename = dup_text(g_mime_part_get_filename(part));
     a->content_type = mr_xstrdup(type ? type : "application/octet-stream");
-    a->size = decoded_size(part);
+    for (char *c = a->content_type; *c; c++) /* media types are case-insensitive */
+        *c = g_ascii_tolower(*c);
+    if (GMIME_IS_MESSAGE_PART(part)) {
+        a->filename = message_name(GMIME_MESSAGE_PART(part));
+        a->size = message_size(GMIME_MESSAGE_PART(part));
+    } else {
+        a->filename = dup_text(g_mime_part_get_filename(GMIME_PART(part)));
+        a->size = decoded_size(GMIME_PART(part));
+    }
     g_free(type);
 }
 
@@ -367,35 +464,33 @@ static char *part_text(GMimeTextPart *part, int cut)
     return out;
 }
 
-static void visit(GMimeObject *parent, GMimeObject *part, gpointer data)
+enum role { WALKED, TEXT, HTML, ATTACHMENT, FORWARDED };
+
+/* What a part is: the one rule for the listing and for the download. Every
+ * part that is not text is an attachment; a text part is one when its
+ * disposition says so, or when it has a filename and a Content-Disposition
+ * (inline or not) and is not the message's whole body. A message/rfc822
+ * part (a forwarded message) is one attachment, then walked into. */
+static enum role role_of(GMimeObject *part, int whole_body)
 {
-    struct walk *w = data;
-    (void)parent;
+    if (GMIME_IS_MESSAGE_PART(part))
+        return FORWARDED;
     if (!GMIME_IS_PART(part))
-        return; /* multiparts are walked into; message/rfc822 is one attachment */
+        return WALKED; /* a multipart */
     GMimePart *p = GMIME_PART(part);
-    int is_text = GMIME_IS_TEXT_PART(part);
-    int attached = g_mime_part_is_attachment(p) || (!is_text && g_mime_part_get_filename(p));
-    if (attached || (!is_text && !GMIME_IS_MESSAGE_PART(part))) {
-        add_attachment(w, p);
-        return;
-    }
+    if (!GMIME_IS_TEXT_PART(part) || g_mime_part_is_attachment(p))
+        return ATTACHMENT;
+    if (!whole_body && g_mime_object_get_content_disposition(part) && g_mime_part_get_filename(p))
+        return ATTACHMENT;
     GMimeContentType *ct = g_mime_object_get_content_type(part);
-    if (g_mime_content_type_is_type(ct, "text", "html")) {
-        /* read only if no plain part has text: most HTML comes with one */
-        if (w->nhtml < MAX_HTML_PARTS)
-            w->html_parts[w->nhtml++] = GMIME_TEXT_PART(part);
-        return;
-    }
-    if (!w->plain)
-        w->plain = part_text(GMIME_TEXT_PART(part), 1);
+    return g_mime_content_type_is_type(ct, "text", "html") ? HTML : TEXT;
 }
 
 /* The text of the first HTML part that has any, as text. */
-static char *text_from_html(struct walk *w)
+static char *text_from_html(struct text_of *t)
 {
-    for (size_t i = 0; i < w->nhtml; i++) {
-        char *html = part_text(w->html_parts[i], 0);
+    for (size_t i = 0; i < t->nhtml; i++) {
+        char *html = part_text(t->html_parts[i], 0);
         if (html) {
             char *text = html_to_text(html);
             free(html);
@@ -403,6 +498,117 @@ static char *text_from_html(struct walk *w)
         }
     }
     return NULL;
+}
+
+static char *walk_message(struct walk *w, GMimeMessage *msg, int depth);
+
+/* Document order: a multipart's parts one after the other, a forwarded
+ * message listed, then its own parts (numbered after it). */
+static void walk_part(struct walk *w, GMimeObject *part, struct text_of *t, int whole_body,
+                      int depth)
+{
+    if (w->found)
+        return;
+    enum role role = role_of(part, whole_body);
+    if (role == WALKED) {
+        if (GMIME_IS_MULTIPART(part)) {
+            GMimeMultipart *mp = GMIME_MULTIPART(part);
+            int n = g_mime_multipart_get_count(mp);
+            for (int i = 0; i < n && !w->found; i++)
+                walk_part(w, g_mime_multipart_get_part(mp, i), t, 0, depth);
+            /* no boundary found: everything is prologue, shown as text */
+            const char *prologue = n == 0 ? g_mime_multipart_get_prologue(mp) : NULL;
+            if (prologue && !w->want && !t->plain && w->text_len < MR_BODY_TEXT_MAX) {
+                t->plain = dup_text(prologue);
+                if (t->plain)
+                    cut_text(t->plain);
+            }
+        }
+        return;
+    }
+    if (role == ATTACHMENT || role == FORWARDED) {
+        w->seen++;
+        if (w->want) {
+            if (w->seen == w->want)
+                w->found = part;
+        } else {
+            add_attachment(w, part);
+        }
+        if (role == ATTACHMENT || depth >= MAX_FORWARD_DEPTH)
+            return;
+        GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(part));
+        if (!inner)
+            return;
+        if (w->want) {
+            walk_message(w, inner, depth + 1);
+            return;
+        }
+        /* its slot now, its text after its parts: document order */
+        if (w->nfwd == w->fwdcap) {
+            w->fwdcap = w->fwdcap ? w->fwdcap * 2 : 2;
+            w->fwd = mr_xrealloc(w->fwd, w->fwdcap * sizeof(*w->fwd));
+        }
+        size_t slot = w->nfwd++;
+        w->fwd[slot].subject = dup_text(g_mime_message_get_subject(inner));
+        w->fwd[slot].text = NULL;
+        char *text = walk_message(w, inner, depth + 1);
+        w->fwd[slot].text = text;
+        return;
+    }
+    if (w->want || w->text_len >= MR_BODY_TEXT_MAX)
+        return; /* a download reads no text; past the cut none is kept */
+    if (role == HTML) {
+        /* read only if no plain part has text: most HTML comes with one */
+        if (t->nhtml < MAX_HTML_PARTS)
+            t->html_parts[t->nhtml++] = GMIME_TEXT_PART(part);
+    } else if (!t->plain) {
+        t->plain = part_text(GMIME_TEXT_PART(part), 1);
+    }
+}
+
+/* Walks one message's parts; its text (NULL when summarising none). */
+static char *walk_message(struct walk *w, GMimeMessage *msg, int depth)
+{
+    GMimeObject *top = g_mime_message_get_mime_part(msg);
+    struct text_of t = {0};
+    if (top)
+        walk_part(w, top, &t, 1, depth);
+    if (w->want) {
+        free(t.plain);
+        return NULL;
+    }
+    char *text = t.plain;
+    if (!text && w->text_len < MR_BODY_TEXT_MAX)
+        text = text_from_html(&t);
+    if (text)
+        w->text_len += strlen(text);
+    return text;
+}
+
+/* The outer text, then each forwarded message's below a separator line;
+ * cut at MR_BODY_TEXT_MAX. */
+static char *body_text(char *outer, struct forwarded *fwd, size_t nfwd)
+{
+    if (nfwd == 0)
+        return outer;
+    struct mr_buf b;
+    mr_buf_init(&b, (size_t)MR_BODY_TEXT_MAX * 2);
+    if (outer)
+        mr_buf_puts(&b, outer);
+    for (size_t i = 0; i < nfwd && b.len < MR_BODY_TEXT_MAX; i++) {
+        if (b.len)
+            mr_buf_puts(&b, b.data[b.len - 1] == '\n' ? "\n" : "\n\n");
+        mr_buf_printf(&b, "---------- Forwarded message: %s ----------\n",
+                      fwd[i].subject ? fwd[i].subject : "");
+        if (fwd[i].text && b.len + strlen(fwd[i].text) <= b.max)
+            mr_buf_puts(&b, fwd[i].text);
+    }
+    free(outer);
+    for (size_t i = 0; i < nfwd; i++) {
+        free(fwd[i].subject);
+        free(fwd[i].text);
+    }
+    return b.data ? b.data : mr_xstrdup("");
 }
 
 /* Headers that mark an automatic message (RFC 3834 and what auto-reply
@@ -451,7 +657,7 @@ static const char *classify(GMimeMessage *msg)
 void mr_mime_summarize(const char *raw, size_t len, struct mr_message *m,
                        struct mr_attachment **att, size_t *natt)
 {
-    struct walk w = {.m = m};
+    struct walk w = {0};
     GByteArray *wrap;
     *att = NULL;
     *natt = 0;
@@ -464,32 +670,15 @@ void mr_mime_summarize(const char *raw, size_t len, struct mr_message *m,
     m->status = MR_MSG_STORED;
     header_fields(msg, m);
     snprintf(m->msg_class, sizeof(m->msg_class), "%s", classify(msg));
-    g_mime_message_foreach(msg, visit, &w);
-    m->body_text = w.plain ? w.plain : text_from_html(&w);
+    char *outer = walk_message(&w, msg, 0);
+    m->body_text = body_text(outer, w.fwd, w.nfwd);
+    free(w.fwd);
     if (m->body_text)
         cut_text(m->body_text);
     m->attachments = (int)w.natt;
     *att = w.att;
     *natt = w.natt;
     unparse(msg, wrap);
-}
-
-struct find {
-    int want, seen;
-    GMimePart *found;
-};
-
-static void find_visit(GMimeObject *parent, GMimeObject *part, gpointer data)
-{
-    struct find *f = data;
-    (void)parent;
-    if (f->found || !GMIME_IS_PART(part))
-        return;
-    GMimePart *p = GMIME_PART(part);
-    int is_text = GMIME_IS_TEXT_PART(part);
-    int attached = g_mime_part_is_attachment(p) || (!is_text && g_mime_part_get_filename(p));
-    if ((attached || (!is_text && !GMIME_IS_MESSAGE_PART(part))) && ++f->seen == f->want)
-        f->found = p;
 }
 
 int mr_mime_attachment(const char *raw, size_t len, int position, struct mr_buf *out, mr_error *err)
@@ -500,19 +689,23 @@ int mr_mime_attachment(const char *raw, size_t len, int position, struct mr_buf 
         unparse(NULL, wrap);
         return mr_error_set(err, MR_EINVAL, "", "the message cannot be parsed as MIME");
     }
-    struct find f = {position, 0, NULL};
-    g_mime_message_foreach(msg, find_visit, &f);
+    struct walk w = {.want = position > 0 ? position : -1};
+    walk_message(&w, msg, 0);
     int rc = 0;
-    if (!f.found)
+    if (!w.found)
         rc = mr_error_set(err, MR_ENOTFOUND, "", "the message has no attachment %d (it has %d)",
-                          position, f.seen);
+                          position, w.seen);
     else {
         GByteArray *bytes = g_byte_array_new();
         GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(bytes);
         g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
-        GMimeDataWrapper *content = g_mime_part_get_content(f.found);
-        if (content) /* a part with headers and no body has none: 0 bytes */
-            g_mime_data_wrapper_write_to_stream(content, mem);
+        if (GMIME_IS_MESSAGE_PART(w.found)) {
+            write_message(GMIME_MESSAGE_PART(w.found), mem);
+        } else {
+            GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(w.found));
+            if (content) /* a part with headers and no body has none: 0 bytes */
+                g_mime_data_wrapper_write_to_stream(content, mem);
+        }
         if (mr_buf_append(out, bytes->data, bytes->len))
             rc = mr_error_set(err, MR_ETOOBIG, "", "the attachment is too big");
         g_object_unref(mem);
