@@ -155,12 +155,242 @@ static void test_text_examples(void **state)
     mr_buf_free(&raw);
 }
 
+/* A summary of raw (a C string, LF line ends), checked by the caller. */
+struct summary {
+    struct mr_message m;
+    struct mr_attachment *att;
+    size_t natt;
+};
+
+static void summarize(struct summary *s, const char *raw)
+{
+    memset(s, 0, sizeof(*s));
+    mr_mime_summarize(raw, strlen(raw), &s->m, &s->att, &s->natt);
+    assert_int_equal(s->m.status, MR_MSG_STORED);
+}
+
+static void summary_free(struct summary *s)
+{
+    mr_message_clear(&s->m);
+    mr_attachments_free(&s->att, s->natt);
+}
+
+/* Every listed position downloads, as many bytes as listed; one past the
+ * last is no attachment. */
+static void assert_positions_agree(const char *raw, const struct summary *s)
+{
+    for (size_t i = 0; i <= s->natt; i++) {
+        struct mr_buf out;
+        mr_buf_init(&out, 1 << 24);
+        mr_error err = {0};
+        int rc = mr_mime_attachment(raw, strlen(raw), (int)i + 1, &out, &err);
+        if (i == s->natt) {
+            assert_int_equal(rc, MR_ENOTFOUND);
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(s->att[i].position, (int)i + 1);
+            assert_int_equal((int64_t)out.len, s->att[i].size);
+        }
+        mr_buf_free(&out);
+    }
+}
+
+#define INNER2                                                                                     \
+    "From: carol@example.org\r\nSubject: the original\r\nMIME-Version: 1.0\r\n"                    \
+    "Content-Type: multipart/mixed; boundary=in2\r\n\r\n--in2\r\n"                                 \
+    "Content-Type: text/plain\r\n\r\nthe original text\r\n--in2\r\n"                               \
+    "Content-Type: Application/PDF\r\nContent-Disposition: attachment; filename=rates.pdf\r\n\r\n" \
+    "%PDF-1.4\r\n--in2--\r\n"
+#define INNER1                                                                                     \
+    "From: bob@example.net\r\nSubject: Fwd: the original\r\nMIME-Version: 1.0\r\n"                 \
+    "Content-Type: multipart/mixed; boundary=in1\r\n\r\n--in1\r\n"                                 \
+    "Content-Type: text/plain\r\n\r\nsee below\r\n--in1\r\n"                                       \
+    "Content-Type: message/rfc822\r\n\r\n" INNER2 "\r\n--in1--\r\n"
+
+static const char forwarded_two_deep[] =
+    "From: alice@example.com\r\nSubject: Fwd: Fwd: the original\r\nMIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=out\r\n\r\n--out\r\n"
+    "Content-Type: text/plain\r\n\r\nFYI\r\n--out\r\n"
+    "Content-Type: image/png\r\nContent-Disposition: attachment; filename=a.png\r\n\r\n"
+    "png\r\n--out\r\n"
+    "Content-Type: Message/RFC822\r\n\r\n" INNER1 "\r\n--out\r\n"
+    "Content-Type: text/csv\r\nContent-Disposition: attachment; filename=last.csv\r\n\r\n"
+    "a,b\r\n--out--\r\n";
+
+static void test_forwarded_messages(void **state)
+{
+    (void)state;
+    struct summary s;
+    summarize(&s, forwarded_two_deep);
+    /* document order: a forwarded message, then its own parts */
+    static const struct {
+        const char *name, *type;
+    } want[] = {{"a.png", "image/png"},
+                {"Fwd: the original.eml", "message/rfc822"},
+                {"the original.eml", "message/rfc822"},
+                {"rates.pdf", "application/pdf"},
+                {"last.csv", "text/csv"}};
+    assert_int_equal(s.natt, 5);
+    assert_int_equal(s.m.attachments, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(s.att[i].filename, want[i].name);
+        assert_string_equal(s.att[i].content_type, want[i].type);
+    }
+    assert_int_equal(s.att[1].size, (int64_t)strlen(INNER1));
+    assert_int_equal(s.att[2].size, (int64_t)strlen(INNER2));
+    assert_positions_agree(forwarded_two_deep, &s);
+    /* the .eml is the forwarded message's bytes */
+    struct mr_buf out;
+    mr_buf_init(&out, 1 << 20);
+    mr_error err = {0};
+    assert_int_equal(
+        mr_mime_attachment(forwarded_two_deep, strlen(forwarded_two_deep), 3, &out, &err), 0);
+    assert_int_equal(out.len, strlen(INNER2));
+    assert_memory_equal(out.data, INNER2, out.len);
+    mr_buf_free(&out);
+    /* the text: the outer, then each forwarded one below a separator */
+    assert_string_equal(s.m.body_text,
+                        "FYI\n\n---------- Forwarded message: Fwd: the original ----------\n"
+                        "see below\n\n---------- Forwarded message: the original ----------\n"
+                        "the original text");
+    summary_free(&s);
+
+    /* a filename given to the part wins; no subject: forwarded.eml */
+    const char *named = "From: a@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+                        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                        "Content-Type: message/rfc822; name=\"by type.eml\"\r\n\r\n"
+                        "Subject: x\r\n\r\nx\r\n--b\r\n"
+                        "Content-Type: message/rfc822\r\n"
+                        "Content-Disposition: attachment; filename=\"by disposition.eml\"\r\n\r\n"
+                        "Subject: y\r\n\r\ny\r\n--b\r\n"
+                        "Content-Type: message/rfc822\r\n\r\nFrom: z@example.com\r\n\r\nz\r\n"
+                        "--b--\r\n";
+    summarize(&s, named);
+    assert_int_equal(s.natt, 3);
+    assert_string_equal(s.att[0].filename, "by type.eml");
+    assert_string_equal(s.att[1].filename, "by disposition.eml");
+    assert_string_equal(s.att[2].filename, "forwarded.eml");
+    assert_positions_agree(named, &s);
+    summary_free(&s);
+}
+
+/* A digest's parts are message/rfc822 by default; a forwarded message's
+ * text does not push the summary's text past the cut. */
+static void test_digest_and_the_cut(void **state)
+{
+    (void)state;
+    const char *digest = "From: list@example.com\r\nSubject: digest\r\nMIME-Version: 1.0\r\n"
+                         "Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\n"
+                         "Subject: one\r\n\r\nfirst\r\n--d\r\n\r\n"
+                         "Subject: two\r\n\r\nsecond\r\n--d--\r\n";
+    struct summary s;
+    summarize(&s, digest);
+    assert_int_equal(s.natt, 2);
+    assert_string_equal(s.att[0].filename, "one.eml");
+    assert_string_equal(s.att[1].content_type, "message/rfc822");
+    assert_string_equal(s.m.body_text, "---------- Forwarded message: one ----------\nfirst\n\n"
+                                       "---------- Forwarded message: two ----------\nsecond");
+    assert_positions_agree(digest, &s);
+    summary_free(&s);
+
+    struct mr_buf raw;
+    mr_buf_init(&raw, 4 << 20);
+    mr_buf_puts(&raw, "From: a@example.com\r\nSubject: big\r\nMIME-Version: 1.0\r\n"
+                      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                      "Content-Type: text/plain\r\n\r\n");
+    for (size_t i = 0; i < MR_BODY_TEXT_MAX / 64; i++)
+        mr_buf_puts(&raw, "outer text outer text outer text outer text outer text outer t\r\n");
+    mr_buf_puts(&raw, "--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\n");
+    for (size_t i = 0; i < MR_BODY_TEXT_MAX / 64; i++)
+        mr_buf_puts(&raw, "inner text inner text inner text inner text inner text inner t\r\n");
+    mr_buf_puts(&raw, "--b--\r\n");
+    summarize(&s, raw.data);
+    assert_int_equal(s.natt, 1);
+    assert_true(strlen(s.m.body_text) <= MR_BODY_TEXT_MAX);
+    assert_null(strstr(s.m.body_text, "inner text"));
+    summary_free(&s);
+    mr_buf_free(&raw);
+}
+
+static void test_headers_and_types(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *headers, *from, *date;
+    } cases[] = {
+        {"From: a@example.com\r\nDate: 01 Jan 2001 00:01 +0000\r\n", "a@example.com",
+         "2001-01-01T00:01:00Z"},
+        {"From: a@example.com\r\nDate: Mon, 01 Jan 2001 00:01 -0130\r\n", "a@example.com",
+         "2001-01-01T01:31:00Z"},
+        {"From: <>\r\n", "<>", NULL},
+        {"From: \"Mail Delivery System\" <>\r\n", "Mail Delivery System <>", NULL},
+        {"Return-Path: <>\r\n", "<>", NULL},
+        {"Return-Path: <bounces@example.com>\r\n", NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char raw[512];
+        snprintf(raw, sizeof(raw), "%sSubject: s\r\n\r\nbody\r\n", cases[i].headers);
+        struct summary s;
+        summarize(&s, raw);
+        if (cases[i].from)
+            assert_string_equal(s.m.from, cases[i].from);
+        else
+            assert_null(s.m.from);
+        if (cases[i].date)
+            assert_string_equal(s.m.date, cases[i].date);
+        summary_free(&s);
+    }
+
+    /* a text part is an attachment when its disposition says so, or when
+     * it has a filename and a disposition and is not the whole body */
+    const char *texts =
+        "From: a@example.com\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        "Content-Type: text/plain\r\n\r\nthe body\r\n--b\r\n"
+        "Content-Type: TEXT/PLAIN\r\n"
+        "Content-Disposition: attachment; filename=notes.txt\r\n\r\nnotes\r\n--b\r\n"
+        "Content-Type: text/plain\r\n"
+        "Content-Disposition: inline; filename=inline.txt\r\n\r\nshown\r\n--b\r\n"
+        "Content-Type: text/plain; name=only-a-name.txt\r\n\r\nnot listed\r\n--b\r\n"
+        "Content-Type: Image/GIF; name=x.gif\r\n\r\nGIF89a\r\n--b--\r\n";
+    struct summary s;
+    summarize(&s, texts);
+    assert_int_equal(s.natt, 3);
+    assert_string_equal(s.att[0].filename, "notes.txt");
+    assert_string_equal(s.att[0].content_type, "text/plain");
+    assert_string_equal(s.att[1].filename, "inline.txt");
+    assert_string_equal(s.att[2].content_type, "image/gif");
+    assert_string_equal(s.m.body_text, "the body");
+    assert_positions_agree(texts, &s);
+    summary_free(&s);
+
+    const char *whole = "From: a@example.com\r\nMIME-Version: 1.0\r\n"
+                        "Content-Type: text/plain\r\n"
+                        "Content-Disposition: inline; filename=body.txt\r\n\r\nthe body\r\n";
+    summarize(&s, whole);
+    assert_int_equal(s.natt, 0);
+    assert_string_equal(s.m.body_text, "the body\r\n");
+    summary_free(&s);
+
+    /* a boundary that never comes: the text is shown as it is */
+    const char *lost = "From: a@example.com\r\nMIME-Version: 1.0\r\n"
+                       "Content-Type: multipart/mixed; boundary=declared\r\n\r\n"
+                       "--other\r\n\r\nlost text\r\n--other--\r\n";
+    summarize(&s, lost);
+    assert_int_equal(s.natt, 0);
+    assert_non_null(strstr(s.m.body_text, "lost text"));
+    summary_free(&s);
+}
+
 int main(void)
 {
     g_mime_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_as_the_converter_gives_it),
         cmocka_unit_test(test_text_examples),
+        cmocka_unit_test(test_forwarded_messages),
+        cmocka_unit_test(test_digest_and_the_cut),
+        cmocka_unit_test(test_headers_and_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
