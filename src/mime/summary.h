@@ -21,7 +21,8 @@
  * MR_MSG_PARSE_FAILED and empty fields: it is still stored. */
 void mr_mime_summarize(const char *raw, size_t len, struct mr_message *m,
                        struct mr_attachment **att, size_t *natt);
-/* The decoded content of attachment `position` (1-based, as listed). */
+/* The decoded content of attachment `position` (1-based, as listed; the
+ * listing's walk and rule): a forwarded message's is its bytes, as .eml. */
 int mr_mime_attachment(const char *raw, size_t len, int position, struct mr_buf *out,
                        mr_error *err);
 
