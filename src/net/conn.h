@@ -71,7 +71,8 @@ struct mr_tls_opts {
     const char *host; /* SNI, and the name the certificate must match */
     int verify;       /* 0 = skip certificate checks */
     const char *ca_file;
-    int proxy; /* the TLS is to a proxy (for messages) */
+    int proxy;    /* the TLS is to a proxy (for messages) */
+    int implicit; /* implicit TLS: the port should speak TLS from its first byte */
 };
 
 struct mr_conn {

@@ -82,10 +82,10 @@ void mr_session_expect_answer(struct mr_session *s, const char *command)
     mr_session_expect(s, 0, "the answer to %.*s", (int)(n < 40 ? n : 40), command);
 }
 
-static int start_tls(struct mr_session *s, mr_error *err)
+static int start_tls(struct mr_session *s, int implicit, mr_error *err)
 {
     struct mr_tls_info info;
-    struct mr_tls_opts o = {s->cfg->host, s->cfg->verify_certificate, s->cfg->ca_file, 0};
+    struct mr_tls_opts o = {s->cfg->host, s->cfg->verify_certificate, s->cfg->ca_file, 0, implicit};
     int64_t t0 = mr_now_ms();
     int rc = mr_tls_start(s->conn, &o, &info, err);
     if (rc) {
@@ -120,7 +120,7 @@ static int connect_via_proxy(struct mr_session *s, mr_error *err)
         return rc;
     mr_steps_add(c->steps, "connect", 1, mr_now_ms() - t0, "connected to %s port %d through %s",
                  c->host, c->port, p.type == MR_PROXY_SOCKS5 ? "SOCKS5" : "HTTP CONNECT");
-    return c->security == MR_SEC_TLS ? start_tls(s, err) : 0;
+    return c->security == MR_SEC_TLS ? start_tls(s, 1, err) : 0;
 }
 
 int mr_session_connect(struct mr_session *s, mr_error *err)
@@ -142,13 +142,13 @@ int mr_session_connect(struct mr_session *s, mr_error *err)
     }
     mr_steps_add(steps, "connect", 1, info.connect_ms, "connected to %s port %d", info.peer,
                  c->port);
-    return c->security == MR_SEC_TLS ? start_tls(s, err) : 0;
+    return c->security == MR_SEC_TLS ? start_tls(s, 1, err) : 0;
 }
 
 int mr_session_starttls(struct mr_session *s, mr_error *err)
 {
     s->in_off = s->in_len = 0; /* never trust bytes from before the handshake */
-    return start_tls(s, err);
+    return start_tls(s, 0, err);
 }
 
 int mr_session_queue(struct mr_session *s, const char *line, size_t secret_from, mr_error *err)
