@@ -197,12 +197,21 @@ static int greeting(struct imap *im, int *preauth, mr_error *err)
     const struct mr_imap_response *r;
     int64_t t0 = mr_now_ms();
     mr_session_expect(&im->mb.s, 0, "the greeting");
-    int rc = next_response(im, &r, err);
-    if (rc == 0 &&
+    int rc = mr_session_await_greeting(&im->mb.s, err);
+    if (rc == 0)
+        rc = next_response(im, &r, err);
+    int bad =
+        rc == 0 &&
         (r->kind != MR_IMAP_UNTAGGED ||
-         (r->status != MR_IMAP_OK && r->status != MR_IMAP_PREAUTH && r->status != MR_IMAP_BYE)))
-        rc = mr_error_set(err, MR_EPROTO, "", "the server's first line is not an IMAP greeting");
-    else if (rc == 0 && r->status == MR_IMAP_BYE)
+         (r->status != MR_IMAP_OK && r->status != MR_IMAP_PREAUTH && r->status != MR_IMAP_BYE));
+    if (bad || rc == MR_EPROTO) {
+        int other = mr_session_other_protocol(&im->mb.s, err); /* a POP3 server? */
+        if (other)
+            rc = other;
+        else if (bad)
+            rc =
+                mr_error_set(err, MR_EPROTO, "", "the server's first line is not an IMAP greeting");
+    } else if (rc == 0 && r->status == MR_IMAP_BYE)
         rc = mr_error_set(err, MR_ESERVER, "", "the server refused the connection: %s", r->text);
     if (rc) {
         mr_session_step(&im->mb.s, "greeting", 0, t0, "%s", err->message);

@@ -128,7 +128,11 @@ static int greeting(struct pop3 *p, mr_error *err)
     struct mr_pop3_event ev;
     int64_t t0 = mr_now_ms();
     mr_session_expect(&p->mb.s, 0, "the greeting");
-    int rc = server_error(p, status(p, &ev, err), "the server refused the connection", err);
+    int rc = mr_session_await_greeting(&p->mb.s, err);
+    if (rc == 0)
+        rc = server_error(p, status(p, &ev, err), "the server refused the connection", err);
+    if (rc == MR_EPROTO && mr_session_other_protocol(&p->mb.s, err)) /* an IMAP server? */
+        rc = MR_EPROTO;
     if (rc == 0) {
         const char *lt = strchr(p->text, '<'), *gt = lt ? strchr(lt, '>') : NULL;
         if (lt && gt && (size_t)(gt - lt) < sizeof(p->stamp) - 1)

@@ -6,7 +6,7 @@ import json
 import time
 import unittest
 
-from helpers import MailTestCase, stop_servers
+from helpers import FakeServerTestCase, MailTestCase, stop_servers
 
 
 def tearDownModule():
@@ -53,6 +53,58 @@ class ErrorsSaidTest(MailTestCase):
             self.assertNotIn("wrong version number", step["detail"])
             self.assertIn(said, err)
             self.assertIn(said, self.fetch_fails(name))
+
+    def test_plain_text_against_an_implicit_tls_port(self):
+        """The implicit-TLS port sends nothing and waits for a ClientHello:
+        after 3 s without a greeting a second connection tries a handshake,
+        which succeeds, so the run stops there, not at the step timeout."""
+        for proto in ("imap", "pop3"):
+            port = self.d.ports[proto + "s"]
+            for security in ("starttls", "none"):
+                name = f"{security}-on-tls-{proto}"
+                self.add_at_port(name, proto, security, port)
+                t0 = time.time()
+                step, err, _ = self.failing(name)
+                self.assertGreater(time.time() - t0, 2.5)
+                self.assertEqual(step["step"], "greeting")
+                said = (f"no greeting in 3 s: port {port} answers a TLS handshake, so it speaks "
+                        "implicit TLS; use security tls")
+                self.assertIn(said, step["detail"])
+                self.assertIn(said, err)
+                if security == "starttls":
+                    self.assertIn(said, self.fetch_fails(name))
+
+    def test_the_other_protocol(self):
+        for proto, other, said in (
+                ("imap", "pop3", "this server speaks POP3 (+OK greeting); set protocol pop3"),
+                ("pop3", "imap", "this server speaks IMAP (* OK greeting); set protocol imap")):
+            for security in ("none", "tls"):
+                port = self.d.ports[other + ("s" if security == "tls" else "")]
+                name = f"{proto}-at-{other}-{security}"
+                self.add_at_port(name, proto, security, port)
+                step, err, _ = self.failing(name, within=4)
+                self.assertEqual(step["step"], "greeting")
+                self.assertEqual(step["detail"], said)
+                self.assertIn(said, err)
+        self.assertIn("set protocol pop3", self.fetch_fails("imap-at-pop3-none", within=4))
+
+
+class TlsRecordTest(FakeServerTestCase):
+    def test_a_tls_record_where_the_greeting_should_be(self):
+        """A server that speaks first in TLS (an alert, here) is told at once."""
+        for proto in ("imap", "pop3"):
+            self.serve(lambda c: (c.send(b"\x15\x03\x03\x00\x02\x02\x46"), time.sleep(5)),
+                       proto)
+            t0 = time.time()
+            r = self.run_cli("account", "test", "fake", "--format", "json")
+            self.assertLess(time.time() - t0, 2)
+            self.assertEqual(r.returncode, 1)
+            step = json.loads(r.stdout)["steps"][-1]
+            self.assertEqual((step["step"], step["result"]), ("greeting", "failed"))
+            self.assertIn(f"the server sent a TLS record where the {proto.upper()} greeting "
+                          "should be", step["detail"])
+            self.assertIn("speaks implicit TLS; use security tls", step["detail"])
+            self.ok("account", "rm", "fake")
 
 
 if __name__ == "__main__":
