@@ -6,7 +6,7 @@ import json
 import time
 import unittest
 
-from helpers import FakeServerTestCase, MailTestCase, stop_servers
+from helpers import FakeServerTestCase, MailTestCase, server, stop_servers
 
 
 def tearDownModule():
@@ -87,6 +87,49 @@ class ErrorsSaidTest(MailTestCase):
                 self.assertEqual(step["detail"], said)
                 self.assertIn(said, err)
         self.assertIn("set protocol pop3", self.fetch_fails("imap-at-pop3-none", within=4))
+
+    def test_wrong_password_names_the_mechanism_once(self):
+        self.add_credential("wrong", password="not-the-password", username=self.user)
+        for proto in ("imap", "pop3"):
+            name = f"once-{proto}"
+            self.account(name, proto, "tls", "--credential", "wrong", "--auth", "SCRAM-SHA-256")
+            step, err, _ = self.failing(name)
+            self.assertEqual(step["step"], "authentication")
+            self.assertEqual(step["detail"].count("SCRAM-SHA-256"), 1, step["detail"])
+            self.assertTrue(step["detail"].startswith(
+                "the server refused the login (SCRAM-SHA-256): "), step["detail"])
+
+
+class UnlistedMechanismTest(MailTestCase):
+    """A Dovecot that offers CRAM-MD5 and PLAIN only."""
+    dovecot = "few"
+
+    def setUp(self):
+        server("few", mechanisms="cram-md5 plain")
+        super().setUp()
+
+    def test_an_unlisted_mechanism_is_named_then_tried(self):
+        for proto in ("imap", "pop3"):
+            name = f"unlisted-{proto}"
+            self.account(name, proto, "tls", "--auth", "SCRAM-SHA-1")
+            t0 = time.time()
+            r = self.run_cli("account", "test", name, "--format", "json")
+            self.assertLess(time.time() - t0, 8)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            steps = json.loads(r.stdout)["steps"]
+            said = "the server does not offer SCRAM-SHA-1; it offers CRAM-MD5 PLAIN"
+            auth = [s for s in steps if s["step"] == "authentication"]
+            self.assertEqual([s["result"] for s in auth], ["note", "failed"], auth)
+            self.assertIn(said, auth[0]["detail"])  # said before trying...
+            self.assertIn("tried anyway, it refused the login", auth[1]["detail"])  # ...and tried
+            self.assertIn(said, auth[1]["detail"])
+            self.assertEqual(auth[1]["detail"].count("SCRAM-SHA-1"), 1, auth[1]["detail"])
+            self.assertIn(said, r.stderr)
+        # a listed mechanism has no note
+        self.account("listed", "imap", "tls", "--auth", "CRAM-MD5")
+        steps = self.json("account", "test", "listed")["steps"]
+        auth = [s for s in steps if s["step"] == "authentication"]
+        self.assertEqual([(s["result"], s["detail"]) for s in auth], [("ok", "CRAM-MD5 accepted")])
 
 
 class TlsRecordTest(FakeServerTestCase):
