@@ -478,8 +478,8 @@ static int plain_text_answer(struct mr_conn *c, const struct mr_tls_opts *o, str
         return mr_error_set(err, MR_ETLS, "",
                             "the server answered in plain text: port %d does not speak implicit "
                             "TLS; use STARTTLS (security starttls) or the implicit-TLS port (993 "
-                            "for IMAP, 995 for POP3); it said \"%s\"",
-                            c->port, said);
+                            "for IMAP, 995 for POP3)%s%s%s",
+                            c->port, said[0] ? "; it said \"" : "", said, said[0] ? "\"" : "");
     return mr_error_set(err, MR_ETLS, "",
                         "the server agreed to STARTTLS, then answered the TLS handshake in plain "
                         "text (\"%s\")",
