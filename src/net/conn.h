@@ -71,7 +71,8 @@ struct mr_tls_opts {
     const char *host; /* SNI, and the name the certificate must match */
     int verify;       /* 0 = skip certificate checks */
     const char *ca_file;
-    int proxy; /* the TLS is to a proxy (for messages) */
+    int proxy;    /* the TLS is to a proxy (for messages) */
+    int implicit; /* implicit TLS: the port should speak TLS from its first byte */
 };
 
 struct mr_conn {
@@ -102,6 +103,12 @@ int mr_conn_is_tls(const struct mr_conn *c);
  * a transfer, at limits.min_speed or faster. what is shown in errors. */
 void mr_conn_step(struct mr_conn *c, const char *what);
 void mr_conn_transfer(struct mr_conn *c, const char *what);
+
+/* Waits at most ms for the server's first bytes on a plain connection and
+ * copies up to cap of them into buf without consuming them (the next read
+ * gets them). 1 when bytes (or the close: *got 0) arrived, 0 when none did
+ * in ms, -1 when the connection is not a plain socket (TLS is on). */
+int mr_conn_peek(struct mr_conn *c, int ms, unsigned char *buf, size_t cap, size_t *got);
 
 /* Starts TLS on the connection (implicit TLS, or after STARTTLS's OK). */
 int mr_tls_start(struct mr_conn *c, const struct mr_tls_opts *opts, struct mr_tls_info *info,

@@ -424,7 +424,7 @@ int mr_net_connect_proxy(struct mr_conn **out, const struct mr_proxy *p, const c
         l.connect_timeout_ms < l.idle_timeout_ms ? l.connect_timeout_ms : l.idle_timeout_ms;
     if (p->type == MR_PROXY_HTTP && p->tls) {
         struct mr_tls_info ti;
-        struct mr_tls_opts o = {p->host, p->verify, p->ca_file, 1};
+        struct mr_tls_opts o = {p->host, p->verify, p->ca_file, 1, 0};
         t0 = mr_now_ms();
         rc = mr_tls_start_proxy(c, &o, &ti, err);
         if (rc) {

@@ -351,6 +351,24 @@ int mr_conn_write(struct mr_conn *c, const void *buf, size_t n, mr_error *err)
     return c->ops->write(c, buf, n, err);
 }
 
+int mr_conn_peek(struct mr_conn *c, int ms, unsigned char *buf, size_t cap, size_t *got)
+{
+    *got = 0;
+    if (c->ops != &mr_socket_ops || c->tls || c->proxy_tls)
+        return -1;
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    int64_t end = mr_now_ms() + ms;
+    int n;
+    do
+        n = poll(&p, 1, (int)(end - mr_now_ms() > 0 ? end - mr_now_ms() : 0));
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return n < 0 ? 1 : 0; /* a poll error: the next read says what it is */
+    ssize_t r = recv(c->fd, buf, cap, MSG_PEEK | MSG_DONTWAIT);
+    *got = r > 0 ? (size_t)r : 0;
+    return 1;
+}
+
 int mr_conn_is_tls(const struct mr_conn *c)
 {
     return c->tls != NULL;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 static void name_text(const X509_NAME *name, char *out, size_t size);
@@ -407,9 +408,94 @@ static int handshake_failed(SSL *ssl, const struct mr_tls_opts *o, struct mr_tls
     return rc;
 }
 
+/* --- a server that answers the handshake in plain text ----------------------
+ * A plain-text port (143, 110) greets at once, so our ClientHello is
+ * answered with "* OK ..." or "+OK ...": OpenSSL reads its first five bytes
+ * as a record header and says "wrong version number". The first bytes the
+ * server sent are kept (a callback on the socket BIO) to tell that case
+ * apart and to quote the server. */
+struct first_bytes {
+    unsigned char data[80];
+    size_t len;
+};
+
+static long keep_first_bytes(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
+                             int ret, size_t *processed)
+{
+    (void)len, (void)argi, (void)argl;
+    struct first_bytes *f = (struct first_bytes *)BIO_get_callback_arg(b);
+    if (f && oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && processed) {
+        size_t n = *processed < sizeof(f->data) - f->len ? *processed : sizeof(f->data) - f->len;
+        memcpy(f->data + f->len, argp, n);
+        f->len += n;
+    }
+    return ret;
+}
+
+/* Whether the server's first bytes are text, not a TLS record (a record
+ * starts with its type, 0x14 to 0x17, and version 3). */
+static int looks_like_text(const struct first_bytes *f)
+{
+    if (f->len < 3 || (f->data[0] >= 0x14 && f->data[0] <= 0x17 && f->data[1] == 3))
+        return 0;
+    for (size_t i = 0; i < 3; i++)
+        if (f->data[i] < 0x20 || f->data[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+/* The server's first line as far as it came: what the handshake read,
+ * then what waits in the socket (peeked, not consumed). */
+static void first_line(struct mr_conn *c, struct first_bytes *f, char *out, size_t size)
+{
+    if (!c->proxy_tls && f->len < sizeof(f->data)) {
+        ssize_t n =
+            recv(c->fd, f->data + f->len, sizeof(f->data) - f->len, MSG_PEEK | MSG_DONTWAIT);
+        if (n > 0)
+            f->len += (size_t)n;
+    }
+    size_t n = 0;
+    for (; n < f->len && n + 1 < size && n < 60; n++) {
+        unsigned char ch = f->data[n];
+        if (ch == '\r' || ch == '\n')
+            break;
+        out[n] = ch >= 0x20 && ch <= 0x7e ? (char)ch : '?';
+    }
+    out[n] = '\0';
+}
+
+static int plain_text_answer(struct mr_conn *c, const struct mr_tls_opts *o, struct first_bytes *f,
+                             mr_error *err)
+{
+    char said[64];
+    first_line(c, f, said, sizeof(said));
+    if (o->proxy)
+        return mr_error_set(err, MR_ETLS, "",
+                            "the proxy answered in plain text (\"%s\"): it does not speak TLS on "
+                            "port %d; set the network connector's TLS to no",
+                            said, c->port);
+    if (o->implicit)
+        return mr_error_set(err, MR_ETLS, "",
+                            "the server answered in plain text: port %d does not speak implicit "
+                            "TLS; use STARTTLS (security starttls) or the implicit-TLS port (993 "
+                            "for IMAP, 995 for POP3)%s%s%s",
+                            c->port, said[0] ? "; it said \"" : "", said, said[0] ? "\"" : "");
+    return mr_error_set(err, MR_ETLS, "",
+                        "the server agreed to STARTTLS, then answered the TLS handshake in plain "
+                        "text (\"%s\")",
+                        said);
+}
+
+static int wrong_version(void)
+{
+    return ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_SSL &&
+           ERR_GET_REASON(ERR_peek_error()) == SSL_R_WRONG_VERSION_NUMBER;
+}
+
 static int handshake(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_tls_info *info,
                      SSL **out, mr_error *err)
 {
+    struct first_bytes first = {{0}, 0};
     struct mr_tls_info scratch;
     info = info ? info : &scratch;
     memset(info, 0, sizeof(*info));
@@ -428,18 +514,29 @@ static int handshake(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_t
         }
         BIO_set_data(b, c->proxy_tls);
         SSL_set_bio(ssl, b, b);
-    } else
+    } else {
         SSL_set_fd(ssl, c->fd);
+        BIO_set_callback_ex(SSL_get_rbio(ssl), keep_first_bytes);
+        BIO_set_callback_arg(SSL_get_rbio(ssl), (char *)&first);
+    }
     SSL_set_app_data(ssl, info);
     int ret, rc = 0;
     while ((ret = SSL_connect(ssl)) != 1) {
         c->bytes = BIO_number_read(SSL_get_rbio(ssl)); /* for the step's error */
+        int text = SSL_get_error(ssl, ret) == SSL_ERROR_SSL &&
+                   (wrong_version() || looks_like_text(&first));
         rc = ssl_wait(c, ssl, ret, "TLS handshake", err);
+        if (rc && text)
+            rc = plain_text_answer(c, o, &first, err);
         if (rc) {
             rc = handshake_failed(ssl, o, info, rc, err);
             free_ssl(ssl);
             return rc;
         }
+    }
+    if (!c->proxy_tls) { /* first lives on this stack */
+        BIO_set_callback_ex(SSL_get_rbio(ssl), NULL);
+        BIO_set_callback_arg(SSL_get_rbio(ssl), NULL);
     }
     info->handshake_ms = mr_now_ms() - t0;
     info->resumed = SSL_session_reused(ssl);

@@ -197,12 +197,21 @@ static int greeting(struct imap *im, int *preauth, mr_error *err)
     const struct mr_imap_response *r;
     int64_t t0 = mr_now_ms();
     mr_session_expect(&im->mb.s, 0, "the greeting");
-    int rc = next_response(im, &r, err);
-    if (rc == 0 &&
+    int rc = mr_session_await_greeting(&im->mb.s, err);
+    if (rc == 0)
+        rc = next_response(im, &r, err);
+    int bad =
+        rc == 0 &&
         (r->kind != MR_IMAP_UNTAGGED ||
-         (r->status != MR_IMAP_OK && r->status != MR_IMAP_PREAUTH && r->status != MR_IMAP_BYE)))
-        rc = mr_error_set(err, MR_EPROTO, "", "the server's first line is not an IMAP greeting");
-    else if (rc == 0 && r->status == MR_IMAP_BYE)
+         (r->status != MR_IMAP_OK && r->status != MR_IMAP_PREAUTH && r->status != MR_IMAP_BYE));
+    if (bad || rc == MR_EPROTO) {
+        int other = mr_session_other_protocol(&im->mb.s, err); /* a POP3 server? */
+        if (other)
+            rc = other;
+        else if (bad)
+            rc =
+                mr_error_set(err, MR_EPROTO, "", "the server's first line is not an IMAP greeting");
+    } else if (rc == 0 && r->status == MR_IMAP_BYE)
         rc = mr_error_set(err, MR_ESERVER, "", "the server refused the connection: %s", r->text);
     if (rc) {
         mr_session_step(&im->mb.s, "greeting", 0, t0, "%s", err->message);
@@ -365,15 +374,21 @@ static int login_command(struct imap *im, mr_error *err)
 
 /* "auto": with a password the strongest SASL mechanism both sides know,
  * else LOGIN; with a bearer token OAUTHBEARER, else XOAUTH2 (sasl.h). */
+static void offered_mechanisms(const struct imap *im, char *offered, size_t size)
+{
+    offered[0] = '\0';
+    for (const char *p = im->caps; (p = strstr(p, " AUTH=")) != NULL; p += 6) {
+        size_t len = strcspn(p + 6, " ");
+        strncat(offered, p + 6, len < size - strlen(offered) - 2 ? len : 0);
+        strcat(offered, " ");
+    }
+}
+
 static int choose_mechanism(struct imap *im, char *mech, size_t size, mr_error *err)
 {
     const struct mr_mailbox_config *c = im->mb.s.cfg;
-    char offered[MR_IMAP_CAPS_MAX] = "";
-    for (const char *p = im->caps; (p = strstr(p, " AUTH=")) != NULL; p += 6) {
-        size_t len = strcspn(p + 6, " ");
-        strncat(offered, p + 6, len < sizeof(offered) - strlen(offered) - 2 ? len : 0);
-        strcat(offered, " ");
-    }
+    char offered[MR_IMAP_CAPS_MAX];
+    offered_mechanisms(im, offered, sizeof(offered));
     int rc = mr_sasl_pick(c->auth, offered, c->bearer_token != NULL, mech, size, err);
     if (rc == MR_ENOTFOUND) {
         snprintf(mech, size, "LOGIN-COMMAND");
@@ -392,15 +407,28 @@ static int login(struct imap *im, struct mr_mailbox_status *st, mr_error *err)
         return rc;
     }
     int login_cmd = strcmp(mech, "LOGIN-COMMAND") == 0;
+    /* an explicit mechanism the server does not list: said first, then tried */
+    char offered[MR_IMAP_CAPS_MAX], unoffered[320] = "";
+    offered_mechanisms(im, offered, sizeof(offered));
+    if (!login_cmd && im->mb.s.cfg->auth &&
+        mr_sasl_unoffered(mech, offered, unoffered, sizeof(unoffered)))
+        mr_session_step(&im->mb.s, "authentication", -1, 0, "%s; trying it anyway", unoffered);
     rc = login_cmd ? login_command(im, err) : authenticate(im, mech, st, err);
     const char *shown = login_cmd ? "LOGIN command" : mech;
     snprintf(st->mechanism, sizeof(st->mechanism), "%s", shown);
     snprintf(im->mechanism, sizeof(im->mechanism), "%s", shown);
-    if (rc == MR_ESERVER)
+    if (rc == MR_ESERVER && unoffered[0])
+        rc = mr_error_set(err, MR_EAUTH, "auth", "%s; tried anyway, it refused the login: %s",
+                          unoffered, imap_server_words(im));
+    else if (rc == MR_ESERVER)
         rc = mr_error_set(err, MR_EAUTH, "auth", "the server refused the login (%s): %s", shown,
                           imap_server_words(im));
-    mr_session_step(&im->mb.s, "authentication", rc == 0, t0, "%s%s%s", shown, rc ? ": " : "",
-                    rc ? err->message : " accepted");
+    else if (rc && unoffered[0])
+        mr_error_prefix(err, "%s", unoffered);
+    /* the mechanism once: most errors name it already */
+    int named = rc && strstr(err->message, shown);
+    mr_session_step(&im->mb.s, "authentication", rc == 0, t0, "%s%s%s", named ? "" : shown,
+                    rc ? (named ? "" : ": ") : " accepted", rc ? err->message : "");
     if (rc == 0 && !strstr(im->last_text, "CAPABILITY"))
         rc = imap_command(im, "CAPABILITY", (size_t)-1, err);
     return rc;

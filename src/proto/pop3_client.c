@@ -128,7 +128,11 @@ static int greeting(struct pop3 *p, mr_error *err)
     struct mr_pop3_event ev;
     int64_t t0 = mr_now_ms();
     mr_session_expect(&p->mb.s, 0, "the greeting");
-    int rc = server_error(p, status(p, &ev, err), "the server refused the connection", err);
+    int rc = mr_session_await_greeting(&p->mb.s, err);
+    if (rc == 0)
+        rc = server_error(p, status(p, &ev, err), "the server refused the connection", err);
+    if (rc == MR_EPROTO && mr_session_other_protocol(&p->mb.s, err)) /* an IMAP server? */
+        rc = MR_EPROTO;
     if (rc == 0) {
         const char *lt = strchr(p->text, '<'), *gt = lt ? strchr(lt, '>') : NULL;
         if (lt && gt && (size_t)(gt - lt) < sizeof(p->stamp) - 1)
@@ -332,15 +336,26 @@ static int login(struct pop3 *p, struct mr_mailbox_status *st, mr_error *err)
         mr_session_step(&p->mb.s, "authentication", 0, t0, "%s", err->message);
         return rc;
     }
-    rc = strcasecmp(mech, "USER") == 0   ? user_pass(p, err)
-         : strcasecmp(mech, "APOP") == 0 ? apop(p, err)
-                                         : sasl_auth(p, mech, st, err);
+    int sasl = strcasecmp(mech, "USER") != 0 && strcasecmp(mech, "APOP") != 0;
+    /* an explicit mechanism the server does not list: said first, then tried */
+    char unoffered[320] = "";
+    if (sasl && p->mb.s.cfg->auth && mr_sasl_unoffered(mech, p->sasl, unoffered, sizeof(unoffered)))
+        mr_session_step(&p->mb.s, "authentication", -1, 0, "%s; trying it anyway", unoffered);
+    rc = !sasl ? (strcasecmp(mech, "USER") == 0 ? user_pass(p, err) : apop(p, err))
+               : sasl_auth(p, mech, st, err);
     snprintf(st->mechanism, sizeof(st->mechanism), "%s", mech);
-    if (rc == MR_ESERVER)
+    if (rc == MR_ESERVER && unoffered[0])
+        rc = mr_error_set(err, MR_EAUTH, "auth", "%s; tried anyway, it refused the login: %s",
+                          unoffered, p->text);
+    else if (rc == MR_ESERVER)
         rc = mr_error_set(err, MR_EAUTH, "auth", "the server refused the login (%s): %s", mech,
                           p->text);
-    mr_session_step(&p->mb.s, "authentication", rc == 0, t0, "%s%s%s", mech, rc ? ": " : "",
-                    rc ? err->message : " accepted");
+    else if (rc && unoffered[0])
+        mr_error_prefix(err, "%s", unoffered);
+    /* the mechanism once: most errors name it already */
+    int named = rc && strstr(err->message, mech);
+    mr_session_step(&p->mb.s, "authentication", rc == 0, t0, "%s%s%s", named ? "" : mech,
+                    rc ? (named ? "" : ": ") : " accepted", rc ? err->message : "");
     return rc;
 }
 

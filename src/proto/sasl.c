@@ -176,6 +176,19 @@ int mr_sasl_pick(const char *want, const char *offered, int bearer, char *out, s
                         (int)(n - skip < 200 ? n - skip : 200), offered + skip);
 }
 
+int mr_sasl_unoffered(const char *want, const char *offered, char *out, size_t size)
+{
+    if (!want || listed(offered, want))
+        return 0;
+    size_t skip = strspn(offered, " "), n = strlen(offered);
+    while (n > skip && offered[n - 1] == ' ')
+        n--;
+    snprintf(out, size, "the server does not offer %s; it offers %s%.*s", want,
+             n > skip ? "" : "no SASL mechanism", (int)(n - skip < 200 ? n - skip : 200),
+             offered + skip);
+    return 1;
+}
+
 int mr_sasl_client_first(const char *mech)
 {
     return strcasecmp(mech, "PLAIN") == 0 || strncasecmp(mech, "SCRAM-", 6) == 0 ||

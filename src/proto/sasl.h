@@ -46,6 +46,12 @@ int mr_sasl_choose(const char *server_mechs, char *out, size_t size);
  * message names what it offers). */
 int mr_sasl_pick(const char *want, const char *offered, int bearer, char *out, size_t size,
                  mr_error *err);
+/* When the account's explicit mechanism want is not among offered (the
+ * server's SASL mechanisms, space-separated): the sentence "the server does
+ * not offer WANT; it offers A B" (or "it offers no SASL mechanism") goes to
+ * out and 1 is returned; else 0. Servers may accept a mechanism they do not
+ * list, so the caller notes this and still tries. */
+int mr_sasl_unoffered(const char *want, const char *offered, char *out, size_t size);
 int mr_sasl_start(struct mr_sasl **out, const char *mech, const struct mr_sasl_login *login,
                   mr_error *err);
 /* One step: the server's base64 challenge in, our base64 answer out (to

@@ -82,10 +82,10 @@ void mr_session_expect_answer(struct mr_session *s, const char *command)
     mr_session_expect(s, 0, "the answer to %.*s", (int)(n < 40 ? n : 40), command);
 }
 
-static int start_tls(struct mr_session *s, mr_error *err)
+static int start_tls(struct mr_session *s, int implicit, mr_error *err)
 {
     struct mr_tls_info info;
-    struct mr_tls_opts o = {s->cfg->host, s->cfg->verify_certificate, s->cfg->ca_file, 0};
+    struct mr_tls_opts o = {s->cfg->host, s->cfg->verify_certificate, s->cfg->ca_file, 0, implicit};
     int64_t t0 = mr_now_ms();
     int rc = mr_tls_start(s->conn, &o, &info, err);
     if (rc) {
@@ -120,7 +120,7 @@ static int connect_via_proxy(struct mr_session *s, mr_error *err)
         return rc;
     mr_steps_add(c->steps, "connect", 1, mr_now_ms() - t0, "connected to %s port %d through %s",
                  c->host, c->port, p.type == MR_PROXY_SOCKS5 ? "SOCKS5" : "HTTP CONNECT");
-    return c->security == MR_SEC_TLS ? start_tls(s, err) : 0;
+    return c->security == MR_SEC_TLS ? start_tls(s, 1, err) : 0;
 }
 
 int mr_session_connect(struct mr_session *s, mr_error *err)
@@ -142,13 +142,82 @@ int mr_session_connect(struct mr_session *s, mr_error *err)
     }
     mr_steps_add(steps, "connect", 1, info.connect_ms, "connected to %s port %d", info.peer,
                  c->port);
-    return c->security == MR_SEC_TLS ? start_tls(s, err) : 0;
+    return c->security == MR_SEC_TLS ? start_tls(s, 1, err) : 0;
 }
 
 int mr_session_starttls(struct mr_session *s, mr_error *err)
 {
     s->in_off = s->in_len = 0; /* never trust bytes from before the handshake */
-    return start_tls(s, err);
+    return start_tls(s, 0, err);
+}
+
+#define GREETING_QUICK_MS 3000
+
+static int tls_record(const unsigned char *b, size_t n)
+{
+    return n >= 2 && b[0] >= 0x14 && b[0] <= 0x17 && b[1] == 3;
+}
+
+/* Whether a second connection to the account's port completes a TLS
+ * handshake (not verifying: the question is only whether it speaks TLS). */
+static int port_speaks_tls(struct mr_session *s)
+{
+    const struct mr_mailbox_config *c = s->cfg;
+    struct mr_net_limits l = c->limits;
+    l.connect_timeout_ms = l.idle_timeout_ms = l.step_timeout_ms = GREETING_QUICK_MS;
+    l.min_speed = 0;
+    struct mr_conn *probe = NULL;
+    mr_error ignored = {0};
+    if (mr_net_connect(&probe, c->host, c->port, &l, NULL, &ignored))
+        return 0;
+    struct mr_tls_opts o = {c->host, 0, NULL, 0, 1};
+    int tls = mr_tls_start(probe, &o, NULL, &ignored) == 0;
+    mr_conn_close(&probe);
+    return tls;
+}
+
+int mr_session_await_greeting(struct mr_session *s, mr_error *err)
+{
+    const struct mr_mailbox_config *c = s->cfg;
+    const struct mr_net_limits *l = &c->limits;
+    unsigned char first[8];
+    size_t got = 0;
+    if (!s->conn || s->tls || s->in_off < s->in_len)
+        return 0;
+    /* a short run (a small idle or step timeout, a near deadline) just waits */
+    int quick = l->idle_timeout_ms > GREETING_QUICK_MS &&
+                (!l->step_timeout_ms || l->step_timeout_ms > GREETING_QUICK_MS) &&
+                (!l->deadline_ms || l->deadline_ms - mr_now_ms() > 2 * GREETING_QUICK_MS);
+    int rc = mr_conn_peek(s->conn, quick ? GREETING_QUICK_MS : 0, first, sizeof(first), &got);
+    if (rc == 1 && tls_record(first, got))
+        return mr_error_set(err, MR_ETLS, "",
+                            "the server sent a TLS record where the %s greeting should be: port "
+                            "%d speaks implicit TLS; use security tls",
+                            s->proto, c->port);
+    if (rc != 0 || !quick)
+        return 0;
+    if (c->proxy ? c->port == 993 || c->port == 995 : port_speaks_tls(s))
+        return mr_error_set(err, MR_ETLS, "", "no greeting in %d s: port %d %s; use security tls",
+                            GREETING_QUICK_MS / 1000, c->port,
+                            c->proxy ? "is usually implicit TLS"
+                                     : "answers a TLS handshake, so it speaks implicit TLS");
+    return 0;
+}
+
+int mr_session_other_protocol(struct mr_session *s, mr_error *err)
+{
+    const char *in = s->in;
+    size_t n = s->in_len;
+    int imap = strcmp(s->proto, "IMAP") == 0;
+    if (imap && n >= 3 && memcmp(in, "+OK", 3) == 0)
+        return mr_error_set(err, MR_EPROTO, "",
+                            "this server speaks POP3 (+OK greeting); set protocol pop3");
+    if (!imap && n >= 4 &&
+        (memcmp(in, "* OK", 4) == 0 || (n >= 9 && memcmp(in, "* PREAUTH", 9) == 0) ||
+         (n >= 5 && memcmp(in, "* BYE", 5) == 0)))
+        return mr_error_set(err, MR_EPROTO, "",
+                            "this server speaks IMAP (* OK greeting); set protocol imap");
+    return 0;
 }
 
 int mr_session_queue(struct mr_session *s, const char *line, size_t secret_from, mr_error *err)

@@ -36,6 +36,21 @@ int mr_session_connect(struct mr_session *s, mr_error *err);
  * (a man in the middle may have injected them), then the handshake. */
 int mr_session_starttls(struct mr_session *s, mr_error *err);
 
+/* Before the greeting is read (plain text, for STARTTLS or none): a port
+ * that speaks implicit TLS fails at once, not after the step timeout.
+ * A TLS record where the greeting should be is one sign. The other is
+ * silence, since such a server waits for our ClientHello: after 3 s
+ * without a greeting, a second connection to the same port tries a TLS
+ * handshake (certificates unchecked, 3 s at most); when it succeeds the
+ * port speaks implicit TLS. Through a network connector (no direct probe)
+ * the silence of ports 993 and 995 is taken as the sign. Otherwise the
+ * wait goes on as usual. */
+int mr_session_await_greeting(struct mr_session *s, mr_error *err);
+/* After a greeting that did not parse: an IMAP account that reached a
+ * POP3 server (a "+OK" greeting) or the other way round ("* OK") gets an
+ * error saying so and naming the protocol to set; 0 when neither. */
+int mr_session_other_protocol(struct mr_session *s, mr_error *err);
+
 /* Queues a command line (CRLF added). Everything from `secret_from` on
  * (an offset into line; (size_t)-1 for none) is shown as <redacted> in the
  * trace. */

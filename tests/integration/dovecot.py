@@ -55,7 +55,7 @@ class Dovecot:
 
     def __init__(self, tls=True, separator=".", name="main", users=80, scheme="PLAIN",
                  high_performance=False, cert_san="DNS:localhost,IP:127.0.0.1", oauth2=None,
-                 imap_capability="+UIDPLUS", lmtp=False):
+                 imap_capability="+UIDPLUS", lmtp=False, mechanisms=PASSWORD_MECHANISMS):
         """scheme: how passwords are stored; PLAIN (every mechanism works, and
         Dovecot salts SCRAM afresh on each login) or SCRAM-SHA-256 (Dovecot's
         recommended storage: a fixed salt, as on a real server).
@@ -68,7 +68,10 @@ class Dovecot:
         offers, a whole list replaces it (e.g. to leave MOVE out).
         lmtp: Dovecot's LMTP service too, on a free loopback port
         (.lmtp_port) and a unix socket anyone may connect to (.lmtp_socket);
-        with it, add_lda_user() and lda_command() deliver with dovecot-lda."""
+        with it, add_lda_user() and lda_command() deliver with dovecot-lda.
+        mechanisms: the password mechanisms offered (auth_mechanisms), fewer
+        to test a mechanism the server does not list."""
+        self.mechanisms = mechanisms
         self.imap_capability = imap_capability
         self.tls = tls
         self.oauth2 = oauth2
@@ -166,7 +169,7 @@ first_valid_uid = {self._first_valid_uid()}
 first_valid_gid = {self._first_valid_gid()}
 {ssl}
 disable_plaintext_auth = no
-auth_mechanisms = {PASSWORD_MECHANISMS}{" xoauth2 oauthbearer" if self.oauth2 else ""}
+auth_mechanisms = {self.mechanisms}{" xoauth2 oauthbearer" if self.oauth2 else ""}
 auth_verbose = yes
 # tests fail logins on purpose: no growing per-IP penalty for loopback
 login_trusted_networks = 127.0.0.0/8

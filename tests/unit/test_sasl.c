@@ -467,6 +467,20 @@ static void test_pick_offered_none(void **state)
     assert_true(strlen(err.message) < 400);
 }
 
+static void test_unoffered(void **state)
+{
+    (void)state;
+    char out[200];
+    assert_int_equal(mr_sasl_unoffered("SCRAM-SHA-1", " CRAM-MD5 PLAIN ", out, sizeof(out)), 1);
+    assert_string_equal(out, "the server does not offer SCRAM-SHA-1; it offers CRAM-MD5 PLAIN");
+    assert_int_equal(mr_sasl_unoffered("SCRAM-SHA-1", "", out, sizeof(out)), 1);
+    assert_string_equal(out, "the server does not offer SCRAM-SHA-1; it offers no SASL mechanism");
+    /* listed (any case), a longer name that only starts with it, auto */
+    assert_int_equal(mr_sasl_unoffered("plain", "CRAM-MD5 PLAIN", out, sizeof(out)), 0);
+    assert_int_equal(mr_sasl_unoffered("SCRAM-SHA-1", "SCRAM-SHA-1-PLUS", out, sizeof(out)), 1);
+    assert_int_equal(mr_sasl_unoffered(NULL, "PLAIN", out, sizeof(out)), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_pick_password),
         cmocka_unit_test(test_pick_mismatch),
         cmocka_unit_test(test_pick_offered_none),
+        cmocka_unit_test(test_unoffered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
