@@ -474,13 +474,17 @@ struct imap_suggest {
     size_t limit;  /* the most edits a suggestion may be away */
     char *name[3]; /* UTF-8, closest first */
     size_t dist[3];
+    size_t seen; /* names weighed: a server listing without end costs no more
+                  * than MR_SUGGEST_NAMES comparisons */
 };
+
+#define MR_SUGGEST_NAMES 20000
 
 static void suggest_consider(struct imap *im, const char *wire, int noselect)
 {
     struct imap_suggest *sg = im->suggest;
     char key[128];
-    if (noselect)
+    if (noselect || sg->seen++ >= MR_SUGGEST_NAMES)
         return;
     char *name = decode_name(wire);
     loose_key(name, im->delim, key, sizeof(key));
