@@ -98,6 +98,19 @@ class FolderTest(MailTestCase):
         _, r = self.fetch("sub", "--trace")
         self.assertEqual(len(re.findall(r"(?m)^C: a\d+ NAMESPACE$", r.stderr)), 1, r.stderr)
 
+    def test_wildcards_find_nothing_and_the_step_shows_both_spellings(self):
+        self.on("courier")
+        self.fill(spelled("courier", "Support"), "support", count=1)
+        self.account_on("star", "--folder", "Suppor*")
+        out = self.run_cli("account", "test", "star")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("'Suppor*' does not exist on the server (did you mean INBOX.Support?)",
+                      out.stderr)
+        self.account_on("plain", "--folder", "Support")
+        out = self.run_cli("account", "test", "plain")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("INBOX.Support (typed Support) opened", out.stdout)
+
     def test_a_missing_folder_names_what_was_typed_and_suggests(self):
         for layout in LAYOUTS:
             with self.subTest(layout=layout):
