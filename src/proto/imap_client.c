@@ -50,6 +50,9 @@ static void handle_code(struct imap *im, const char *code)
         im->uidvalidity = (uint32_t)v;
 }
 
+static void handle_list(struct imap *im, const struct mr_imap_response *r);
+static void handle_namespace(struct imap *im, const struct mr_imap_response *r);
+
 static void handle_untagged(struct imap *im, const struct mr_imap_response *r, mr_error *err,
                             int *rc)
 {
@@ -64,15 +67,10 @@ static void handle_untagged(struct imap *im, const struct mr_imap_response *r, m
         im->exists = r->number;
     else if (r->has_number && strcmp(r->name, "FETCH") == 0)
         imap_handle_fetch(im, r, err, rc);
-    else if (strcmp(r->name, "LIST") == 0 && r->ntokens >= 4) {
-        /* ( flags ) delimiter name: remember the delimiter */
-        size_t i = 0;
-        while (i < r->ntokens && r->tokens[i].type != MR_IMAP_CLOSE)
-            i++;
-        if (i + 1 < r->ntokens && r->tokens[i + 1].type == MR_IMAP_STRING &&
-            r->tokens[i + 1].len == 1)
-            im->delim = r->tokens[i + 1].text[0];
-    }
+    else if (strcmp(r->name, "LIST") == 0)
+        handle_list(im, r);
+    else if (strcmp(r->name, "NAMESPACE") == 0)
+        handle_namespace(im, r);
 }
 
 static int next_response(struct imap *im, const struct mr_imap_response **r, mr_error *err)
@@ -436,8 +434,150 @@ static int login(struct imap *im, struct mr_mailbox_status *st, mr_error *err)
 
 /* --- the folder ---------------------------------------------------------- */
 
+/* RFC 3501: INBOX is INBOX whatever its case, and so is the INBOX part of
+ * INBOX.Sub or INBOX/Sub. */
+static int inbox_part(const char *name)
+{
+    return strncasecmp(name, "INBOX", 5) == 0 &&
+           (name[5] == '\0' || name[5] == '.' || name[5] == '/' || name[5] == '\\');
+}
+
+static int same_mailbox(const char *a, const char *b)
+{
+    if (inbox_part(a) && inbox_part(b))
+        return strcmp(a + 5, b + 5) == 0;
+    return strcmp(a, b) == 0;
+}
+
+static char *decode_name(const char *wire)
+{
+    struct mr_buf out;
+    mr_buf_init(&out, 4096);
+    mr_buf_append(&out, "", 0);
+    char *name = mr_imap_utf7_decode(wire, &out) == 0 ? mr_xstrdup(out.data) : mr_xstrdup(wire);
+    mr_buf_free(&out);
+    return name;
+}
+
+/* A name for suggestions, compared loosely: ASCII case folded, '.', '/'
+ * and the server's delimiter all '/', a leading INBOX/ dropped. */
+static void loose_key(const char *name, char delim, char *key, size_t size)
+{
+    size_t n = 0;
+    for (const char *p = name; *p && n + 1 < size; p++) {
+        char c = *p == '.' || *p == '/' || (delim && *p == delim) ? '/' : *p;
+        key[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    key[n] = '\0';
+    if (strncmp(key, "inbox/", 6) == 0)
+        memmove(key, key + 6, strlen(key + 6) + 1);
+}
+
+/* Levenshtein distance over bytes (keys are at most 127 of them). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[128];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The closest folders LIST "" "*" names, for "did you mean". */
+struct imap_suggest {
+    char key[128]; /* what was typed, loosely */
+    size_t limit;  /* the most edits a suggestion may be away */
+    char *name[3]; /* UTF-8, closest first */
+    size_t dist[3];
+    size_t seen; /* names weighed: a server listing without end costs no more
+                  * than MR_SUGGEST_NAMES comparisons */
+};
+
+#define MR_SUGGEST_NAMES 20000
+
+static void suggest_consider(struct imap *im, const char *wire, int noselect)
+{
+    struct imap_suggest *sg = im->suggest;
+    char key[128];
+    if (noselect || sg->seen++ >= MR_SUGGEST_NAMES)
+        return;
+    char *name = decode_name(wire);
+    loose_key(name, im->delim, key, sizeof(key));
+    size_t d = edit_distance(sg->key, key);
+    size_t at = 3;
+    for (size_t i = 3; i-- > 0;)
+        if (d <= sg->limit && (!sg->name[i] || d < sg->dist[i]))
+            at = i;
+    if (at == 3) {
+        free(name);
+        return;
+    }
+    free(sg->name[2]);
+    memmove(&sg->name[at + 1], &sg->name[at], (2 - at) * sizeof(sg->name[0]));
+    memmove(&sg->dist[at + 1], &sg->dist[at], (2 - at) * sizeof(sg->dist[0]));
+    sg->name[at] = name;
+    sg->dist[at] = d;
+}
+
+/* * LIST (flags) delimiter name: remembers the delimiter, the server's
+ * spelling of the name asked for, and feeds the suggestions. */
+static void handle_list(struct imap *im, const struct mr_imap_response *r)
+{
+    size_t i = 0;
+    int noselect = 0;
+    if (r->ntokens < 4 || r->tokens[0].type != MR_IMAP_OPEN)
+        return;
+    while (i < r->ntokens && r->tokens[i].type != MR_IMAP_CLOSE) {
+        noselect |= mr_imap_token_is(&r->tokens[i], "\\Noselect") ||
+                    mr_imap_token_is(&r->tokens[i], "\\NonExistent");
+        i++;
+    }
+    if (i + 2 >= r->ntokens)
+        return;
+    const struct mr_imap_token *d = &r->tokens[i + 1], *name = &r->tokens[i + 2];
+    if (d->type == MR_IMAP_STRING && d->len == 1)
+        im->delim = d->text[0];
+    if (name->type != MR_IMAP_STRING && name->type != MR_IMAP_ATOM)
+        return;
+    if (strlen(name->text) != name->len)
+        return; /* a NUL inside: no name we could ask for */
+    if (im->list_want && !im->list_match && same_mailbox(name->text, im->list_want))
+        im->list_match = mr_xstrdup(name->text);
+    if (im->suggest)
+        suggest_consider(im, name->text, noselect);
+}
+
+/* * NAMESPACE (("prefix" "delim") ...) other shared: the first personal
+ * namespace's prefix and delimiter. */
+static void handle_namespace(struct imap *im, const struct mr_imap_response *r)
+{
+    const struct mr_imap_token *t = r->tokens;
+    if (r->ntokens < 4 || t[0].type != MR_IMAP_OPEN || t[1].type != MR_IMAP_OPEN ||
+        t[2].type != MR_IMAP_STRING || strlen(t[2].text) != t[2].len)
+        return;
+    mr_freep(&im->ns_prefix);
+    im->ns_prefix = decode_name(t[2].text);
+    im->ns_delim = t[3].type == MR_IMAP_STRING && t[3].len == 1 ? t[3].text[0] : 0;
+}
+
+/* LIST "" name: *found when the server lists exactly that name (INBOX in
+ * any case); *spelled (when asked for) gets the server's spelling. A NO is
+ * "not there": some servers refuse names outside their namespaces. */
 static int list_folder(struct imap *im, const char *name, const char *field, int *found,
-                       mr_error *err)
+                       char **spelled, mr_error *err)
 {
     struct mr_buf cmd, wire;
     mr_buf_init(&cmd, 8192);
@@ -445,48 +585,158 @@ static int list_folder(struct imap *im, const char *name, const char *field, int
     int rc = mr_imap_utf7_encode(name, &wire);
     if (rc)
         rc = mr_error_set(err, MR_EINVAL, field, "the folder name is not valid UTF-8");
-    im->delim = 0;
+    *found = 0;
     mr_buf_puts(&cmd, "LIST \"\" ");
     if (rc == 0)
-        mr_imap_quote(wire.data, &cmd);
+        rc = mr_imap_quote(wire.data, &cmd);
+    im->list_want = wire.data;
     if (rc == 0)
         rc = imap_command(im, cmd.data, (size_t)-1, err);
+    im->list_want = NULL;
     if (rc == MR_ESERVER)
-        rc = mr_error_set(err, MR_ESERVER, field, "LIST failed: %s", imap_server_words(im));
-    *found = im->delim != 0;
+        rc = 0;
+    if (rc == 0 && im->list_match) {
+        *found = 1;
+        if (spelled) {
+            free(*spelled);
+            *spelled = decode_name(im->list_match);
+        }
+    }
+    mr_freep(&im->list_match);
     mr_buf_free(&cmd);
     mr_buf_free(&wire);
     return rc;
 }
 
-/* INBOX.Support and INBOX/Support both name the same folder: when the name
- * as given is not there, try it with the server's own delimiter. */
+/* Once a session, before the first folder is looked up: the personal
+ * namespace when the server has NAMESPACE, and the hierarchy delimiter. */
+static int learn_namespace(struct imap *im, const char *field, mr_error *err)
+{
+    if (im->ns_asked)
+        return 0;
+    int rc = 0, found;
+    if (imap_has_cap(im, "NAMESPACE")) {
+        rc = imap_command(im, "NAMESPACE", (size_t)-1, err);
+        if (rc == MR_ESERVER) { /* no namespace then: as a server without it */
+            mr_freep(&im->ns_prefix);
+            rc = 0;
+        }
+    }
+    if (rc == 0 && im->ns_prefix && im->ns_delim)
+        im->delim = im->ns_delim;
+    else if (rc == 0) {
+        im->delim = 0;
+        rc = list_folder(im, "", field, &found, NULL, err); /* the delimiter */
+    }
+    if (rc == 0)
+        im->ns_asked = 1;
+    return rc;
+}
+
+/* Does name start with the namespace's prefix (its INBOX in any case)? */
+static int has_prefix(const char *name, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (inbox_part(prefix) && inbox_part(name))
+        return strncmp(name + 5, prefix + 5, n - 5) == 0;
+    return strncmp(name, prefix, n) == 0;
+}
+
+static void add_candidate(char **cands, size_t *n, char *c)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(cands[i], c) == 0) {
+            free(c);
+            return;
+        }
+    cands[(*n)++] = c;
+}
+
+/* The spellings to try, in order: as typed; with the server's delimiter
+ * for '.' and '/' (and INBOX upper-cased); with the personal namespace's
+ * prefix added when it lacks it; with an INBOX prefix the namespace does
+ * not have dropped. The last is the one a CREATE would use. */
+static size_t folder_candidates(const struct imap *im, const char *typed, char *cands[4])
+{
+    size_t n = 0;
+    char d = im->delim;
+    add_candidate(cands, &n, mr_xstrdup(typed));
+    char *t = mr_xstrdup(typed);
+    if (d == '.' || d == '/')
+        for (char *p = t; *p; p++)
+            *p = *p == '.' || *p == '/' ? d : *p;
+    if (inbox_part(t))
+        memcpy(t, "INBOX", 5);
+    const char *prefix = im->ns_prefix;
+    if (prefix && *prefix && !has_prefix(t, prefix)) {
+        char *with = mr_xasprintf("%s%s", prefix, t);
+        add_candidate(cands, &n, t);
+        t = with;
+    } else if (prefix && !inbox_part(prefix) && inbox_part(t) && t[5]) {
+        char *without = mr_xstrdup(t + 6);
+        add_candidate(cands, &n, t);
+        t = without;
+    }
+    add_candidate(cands, &n, t);
+    return n;
+}
+
 int imap_find_folder(struct imap *im, char **name, const char *field, int *found, mr_error *err)
 {
-    int rc = list_folder(im, *name, field, found, err);
-    if (rc || *found)
-        return rc;
-    rc = list_folder(im, "", field, found, err); /* the hierarchy delimiter */
-    char d = im->delim;
+    char *cands[4];
+    size_t n = 0;
+    int rc = learn_namespace(im, field, err);
     *found = 0;
-    if (rc == 0 && (d == '.' || d == '/')) {
-        char other = d == '.' ? '/' : '.';
-        for (char *p = *name; *p; p++)
-            *p = *p == other ? d : *p;
-        rc = list_folder(im, *name, field, found, err);
+    if (rc == 0)
+        n = folder_candidates(im, *name, cands);
+    for (size_t i = 0; i < n && rc == 0 && !*found; i++)
+        rc = list_folder(im, cands[i], field, found, name, err);
+    if (rc == 0 && !*found && n) { /* what a CREATE would make */
+        free(*name);
+        *name = cands[n - 1];
+        cands[n - 1] = NULL;
     }
-    im->delim = d;
+    for (size_t i = 0; i < n; i++)
+        free(cands[i]);
     return rc;
+}
+
+void imap_folder_hint(struct imap *im, const char *typed, char *hint, size_t size)
+{
+    struct imap_suggest sg = {0};
+    mr_error ignored = {0};
+    loose_key(typed, im->delim, sg.key, sizeof(sg.key));
+    sg.limit = strlen(sg.key) / 3 > 2 ? strlen(sg.key) / 3 : 2;
+    im->suggest = &sg;
+    int rc = imap_command(im, "LIST \"\" \"*\"", (size_t)-1, &ignored);
+    im->suggest = NULL;
+    if ((rc == 0 || rc == MR_ESERVER) && sg.name[0])
+        snprintf(hint, size, " (did you mean %s%s%s%s%s?)", sg.name[0],
+                 sg.name[1] ? (sg.name[2] ? ", " : " or ") : "", sg.name[1] ? sg.name[1] : "",
+                 sg.name[2] ? " or " : "", sg.name[2] ? sg.name[2] : "");
+    else if (im->delim)
+        snprintf(hint, size, " (its folders are separated by '%c'%s%s%s)", im->delim,
+                 im->ns_prefix && *im->ns_prefix ? " under '" : "",
+                 im->ns_prefix && *im->ns_prefix ? im->ns_prefix : "",
+                 im->ns_prefix && *im->ns_prefix ? "'" : "");
+    else
+        hint[0] = '\0';
+    for (size_t i = 0; i < 3; i++)
+        free(sg.name[i]);
 }
 
 static int resolve_folder(struct imap *im, char **name, mr_error *err)
 {
     int found = 0;
+    char *typed = mr_xstrdup(*name);
     int rc = imap_find_folder(im, name, "folder", &found, err);
-    if (rc == 0 && !found)
+    if (rc == 0 && !found) {
+        char hint[1024];
+        imap_folder_hint(im, typed, hint, sizeof(hint));
         rc = mr_error_set(err, MR_ENOTFOUND, "folder",
-                          "the folder '%s' does not exist on the server (its delimiter is '%c')",
-                          *name, im->delim ? im->delim : '?');
+                          "the folder '%s' does not exist on the server%s", typed, hint);
+    }
+    free(typed);
     return rc;
 }
 
@@ -529,12 +779,15 @@ static int select_folder(struct imap *im, struct mr_mailbox_status *st, mr_error
         rc = examine_or_select(im, im->folder, err);
     st->messages = im->exists;
     st->uidvalidity = im->uidvalidity;
+    int typed_as = rc == 0 && c->folder && strcmp(c->folder, im->folder) != 0;
     if (rc)
         mr_session_step(&im->mb.s, "folder", 0, t0, "%s", err->message);
     else
-        mr_session_step(&im->mb.s, "folder", 1, t0, "%s opened %s: %u message%s, UIDVALIDITY %u",
-                        im->folder, c->read_only ? "read-only (EXAMINE)" : "read-write (SELECT)",
-                        im->exists, im->exists == 1 ? "" : "s", im->uidvalidity);
+        mr_session_step(&im->mb.s, "folder", 1, t0,
+                        "%s%s%s%s opened %s: %u message%s, UIDVALIDITY %u", im->folder,
+                        typed_as ? " (typed " : "", typed_as ? c->folder : "", typed_as ? ")" : "",
+                        c->read_only ? "read-only (EXAMINE)" : "read-write (SELECT)", im->exists,
+                        im->exists == 1 ? "" : "s", im->uidvalidity);
     return rc;
 }
 
@@ -584,6 +837,7 @@ static int imap_close(struct mr_mailbox **mbp, mr_error *err)
     mr_imap_parser_free(&im->parser);
     mr_session_free(&im->mb.s);
     free(im->folder);
+    free(im->ns_prefix);
     free(im->move_asked);
     free(im->move_to);
     free(im->refs);

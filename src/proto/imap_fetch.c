@@ -198,8 +198,9 @@ int mr_imap_remove(struct mr_mailbox *mb, const struct mr_message_ref *refs, siz
     return rc;
 }
 
-/* CREATE name (the server's spelling), for a move folder LIST did not find. */
-static int create_folder(struct imap *im, const char *name, mr_error *err)
+/* CREATE name (the server's spelling), for a move folder LIST did not find
+ * (typed: as the account names it, for the error). */
+static int create_folder(struct imap *im, const char *name, const char *typed, mr_error *err)
 {
     struct mr_buf cmd, wire;
     mr_buf_init(&cmd, 8192);
@@ -210,8 +211,8 @@ static int create_folder(struct imap *im, const char *name, mr_error *err)
     int rc = imap_command(im, cmd.data, (size_t)-1, err);
     if (rc == MR_ESERVER)
         rc = mr_error_set(err, MR_ESERVER, "move_folder",
-                          "creating the folder '%s' failed: %s; nothing was moved", name,
-                          imap_server_words(im));
+                          "creating the folder '%s' (as %s) failed: %s; nothing was moved", typed,
+                          name, imap_server_words(im));
     mr_buf_free(&cmd);
     mr_buf_free(&wire);
     return rc;
@@ -230,13 +231,16 @@ static int move_target(struct imap *im, const char *folder, int create, mr_error
     if (strcasecmp(name, "INBOX") != 0)
         rc = imap_find_folder(im, &name, "move_folder", &found, err);
     if (rc == 0 && !found && create)
-        rc = create_folder(im, name, err);
-    else if (rc == 0 && !found)
+        rc = create_folder(im, name, folder, err);
+    else if (rc == 0 && !found) {
+        char hint[1024];
+        imap_folder_hint(im, folder, hint, sizeof(hint));
         rc = mr_error_set(err, MR_ENOTFOUND, "move_folder",
-                          "the folder '%s' to move fetched mail to does not exist on the server "
-                          "(its delimiter is '%c'): nothing was moved; create it, or turn on "
-                          "Create the folder if missing",
-                          folder, im->delim ? im->delim : '?');
+                          "the folder '%s' to move fetched mail to does not exist on the "
+                          "server%s: nothing was moved; create it, or turn on Create the folder "
+                          "if missing",
+                          folder, hint);
+    }
     if (rc == 0) {
         im->move_asked = mr_xstrdup(folder);
         im->move_to = name;

@@ -14,7 +14,16 @@ struct imap {
     unsigned tag_seq;
     char tag[16];                /* of the command in flight */
     char caps[MR_IMAP_CAPS_MAX]; /* " CAP1 CAP2 ... " upper-case */
-    char delim;
+    char delim;                  /* the hierarchy delimiter, once known (0: not yet, or flat) */
+    /* NAMESPACE (RFC 2342), asked once a session before the first folder
+     * lookup: the first personal namespace's prefix (UTF-8; NULL when the
+     * server has none or no NAMESPACE) and delimiter */
+    int ns_asked;
+    char *ns_prefix;
+    char ns_delim;
+    const char *list_want;        /* LIST in flight: the name (wire) asked for */
+    char *list_match;             /* and the server's spelling of it, if listed */
+    struct imap_suggest *suggest; /* LIST "" "*" in flight: the closest names */
     uint32_t exists, uidvalidity;
     int bye;
     int broken; /* a command ended in an I/O or protocol error: the stream is
@@ -40,11 +49,17 @@ int imap_has_cap(const struct imap *im, const char *cap);
  * ones are handled as they come. Returns 0 for OK, MR_ESERVER for NO/BAD
  * (im->last_text has the server's words), or an I/O or protocol error. */
 int imap_command(struct imap *im, const char *cmd, size_t secret_from, mr_error *err);
-/* Finds the folder *name (UTF-8) with LIST: as given, else with the
- * server's delimiter in place of the other one ('.' or '/'), in which case
- * *name is changed to that spelling. *found 0: neither exists. Errors name
- * field. */
+/* Finds the folder *name (UTF-8, as the user typed it) with NAMESPACE and
+ * LIST: as typed, with the server's delimiter for '.' and '/', with the
+ * personal namespace's prefix added, or an INBOX prefix it lacks dropped
+ * (INBOX in any case). Found: *found 1 and *name the server's spelling.
+ * Not found: *found 0 and *name the spelling a CREATE should use. Errors
+ * name field. */
 int imap_find_folder(struct imap *im, char **name, const char *field, int *found, mr_error *err);
+/* For a folder that does not exist: " (did you mean A, B or C?)" with up
+ * to 3 close names from LIST "" "*", else the delimiter and prefix; "" at
+ * worst. typed is the name as the user typed it. */
+void imap_folder_hint(struct imap *im, const char *typed, char *hint, size_t size);
 /* What a tagged NO/BAD or a BYE said, for messages. */
 const char *imap_server_words(const struct imap *im);
 void imap_handle_fetch(struct imap *im, const struct mr_imap_response *r, mr_error *err, int *rc);

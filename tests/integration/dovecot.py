@@ -55,7 +55,8 @@ class Dovecot:
 
     def __init__(self, tls=True, separator=".", name="main", users=80, scheme="PLAIN",
                  high_performance=False, cert_san="DNS:localhost,IP:127.0.0.1", oauth2=None,
-                 imap_capability="+UIDPLUS", lmtp=False, mechanisms=PASSWORD_MECHANISMS):
+                 imap_capability="+UIDPLUS", lmtp=False, mechanisms=PASSWORD_MECHANISMS,
+                 prefix=None):
         """scheme: how passwords are stored; PLAIN (every mechanism works, and
         Dovecot salts SCRAM afresh on each login) or SCRAM-SHA-256 (Dovecot's
         recommended storage: a fixed salt, as on a real server).
@@ -70,8 +71,14 @@ class Dovecot:
         (.lmtp_port) and a unix socket anyone may connect to (.lmtp_socket);
         with it, add_lda_user() and lda_command() deliver with dovecot-lda.
         mechanisms: the password mechanisms offered (auth_mechanisms), fewer
-        to test a mechanism the server does not list."""
+        to test a mechanism the server does not list.
+        prefix: the personal namespace's prefix (default "INBOX" and the
+        separator): with separator, the layouts servers have, e.g.
+        prefix="INBOX.", separator="." (Courier), "INBOX/" and "/" (Cyrus
+        with the Unix hierarchy separator), "" and "/" (INBOX without
+        children, as GNU Mailutils)."""
         self.mechanisms = mechanisms
+        self.prefix = f"INBOX{separator}" if prefix is None else prefix
         self.imap_capability = imap_capability
         self.tls = tls
         self.oauth2 = oauth2
@@ -178,7 +185,7 @@ mail_location = maildir:~/Maildir
 mail_max_userip_connections = 100
 namespace inbox {{
   inbox = yes
-  prefix = INBOX{self.separator}
+  prefix = {self.prefix}
   separator = {self.separator}
 }}
 passdb {{
@@ -228,7 +235,7 @@ first_valid_gid = {self._first_valid_gid()}
 mail_location = maildir:~/Maildir
 namespace inbox {{
   inbox = yes
-  prefix = INBOX{self.separator}
+  prefix = {self.prefix}
   separator = {self.separator}
 }}
 """)
@@ -373,9 +380,28 @@ namespace inbox {{
         os.rename(staged, full)
         return full
 
-    def doveadm(self, *args):
+    def doveadm(self, *args, input=None):
         return subprocess.run(["doveadm", "-c", os.path.join(self.dir, "dovecot.conf"), *args],
-                              check=True, capture_output=True, text=True).stdout
+                              check=True, capture_output=True, text=True, input=input).stdout
+
+    def create_mailbox(self, user, folder):
+        """Creates the folder (its name in UTF-8, as the server spells it:
+        with this instance's prefix and separator) with doveadm."""
+        self.doveadm("mailbox", "create", "-u", user, folder)
+
+    def save(self, user, raw, folder):
+        """Puts one message into the folder (named as the server spells it)
+        with doveadm save: any name, Maildir's encoding of it is Dovecot's."""
+        self.doveadm("save", "-u", user, "-m", folder,
+                     input=raw.replace(b"\r\n", b"\n").decode())
+
+    def mailboxes(self, user):
+        return self.doveadm("mailbox", "list", "-u", user).split("\n")
+
+    def count_in(self, user, folder):
+        """Messages in the folder (named as the server spells it), per doveadm."""
+        out = self.doveadm("mailbox", "status", "-u", user, "messages", folder)
+        return int(out.split("=")[1])
 
     def set_uidvalidity(self, user, value, folder="INBOX"):
         """Gives the folder a new UIDVALIDITY (and so new UIDs), as a server
