@@ -232,22 +232,16 @@ static int replay(struct mr_http_req *r, const struct mr_delivery_filter *f)
 int mr_api_delivery_replay_one(struct mr_http_req *r)
 {
     int64_t id;
-    struct mr_delivery d;
     mr_error err = {0};
     if (mr_http_id(r, 1, &id))
         return 0;
-    if (mr_store_delivery_get(r->reg->store, id, &d, &err) != 0)
-        return mr_http_fail(r, MR_ENOTFOUND, NULL, &err);
-    struct mr_delivery_filter f = {.target = d.target_id, .message = d.message_id};
-    int failed = strcmp(d.state, "failed") == 0;
-    char state[12];
-    snprintf(state, sizeof(state), "%s", d.state);
-    mr_delivery_clear(&d);
-    if (!failed)
-        return mr_http_error(r, MHD_HTTP_CONFLICT, "not_failed", NULL,
-                             "delivery %lld is %s, not failed: nothing to replay", (long long)id,
-                             state);
-    return replay(r, &f);
+    int rc = mr_registry_delivery_replay_one(r->reg, id, &err);
+    if (rc == MR_EINVAL)
+        return mr_http_error(r, MHD_HTTP_CONFLICT, "not_failed", NULL, "%s", err.message);
+    if (rc)
+        return mr_http_fail(r, rc, NULL, &err);
+    mr_outbox_kick();
+    return mr_http_json(r, MHD_HTTP_OK, json_pack("{s:I}", "replayed", (json_int_t)1));
 }
 
 /* {"target": ID, "account": ID, "since": WHEN, "all": true}: at least one. */

@@ -213,3 +213,18 @@ int mr_registry_delivery_replay(struct mr_registry *r, const struct mr_delivery_
     mr_delivery_list_free(&items, count);
     return finish(r, rc, err);
 }
+
+int mr_registry_delivery_replay_one(struct mr_registry *r, int64_t id, mr_error *err)
+{
+    struct mr_delivery d;
+    int rc = mr_store_delivery_get(r->store, id, &d, err);
+    if (rc)
+        return rc;
+    struct mr_delivery_filter f = {.target = d.target_id, .message = d.message_id};
+    if (strcmp(d.state, "failed") != 0)
+        rc = mr_error_set(err, MR_EINVAL, "", "delivery %lld is %s, not failed: nothing to replay",
+                          (long long)id, d.state);
+    mr_delivery_clear(&d);
+    size_t n = 0;
+    return rc ? rc : mr_registry_delivery_replay(r, &f, &n, err);
+}

@@ -17,5 +17,9 @@ int mr_registry_target_remove(struct mr_registry *r, int64_t id, mr_error *err);
  * of each target concerned... once, with the count. */
 int mr_registry_delivery_replay(struct mr_registry *r, const struct mr_delivery_filter *f,
                                 size_t *n, mr_error *err);
+/* One failed delivery made pending again. MR_EINVAL ("delivery N is
+ * delivered, not failed: nothing to replay") when it is not failed,
+ * MR_ENOTFOUND when there is no such delivery. */
+int mr_registry_delivery_replay_one(struct mr_registry *r, int64_t id, mr_error *err);
 
 #endif

@@ -4,10 +4,8 @@
 // Failed deliveries, the inbox and the message, and replayed once the target
 // is fixed; a viewer's read-only pages; the pages in Portuguese.
 //
-// Assertions marked [transports] need the real transports (a command target
-// that really runs): with src/deliver/stub_transports.c every attempt ends
-// "transports not built yet" and is retried, so nothing is delivered or
-// fails for good.
+// The command targets really run (src/deliver/command.c): `cat >/dev/null`
+// is delivered, `exit 3` fails for good.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -231,11 +229,11 @@ describe('delivery targets and failed deliveries', () => {
     const again = await call('POST', `/targets/${ids.Broken}/test`);
     assert.equal(await bad.locator('.test-error').textContent(), again.error);
     assert.ok(again.error, 'a failed test says why');
-    assert.equal(await good.locator('.target-test').getAttribute('data-outcome'), 'delivered'); // [transports]
-    assert.match(await good.locator('p.outcome').textContent(), /^Test delivery delivered\. \(\d+ ms\)$/); // [transports]
-    assert.equal(await good.locator('.test-error').count(), 0); // [transports]
-    assert.equal(await bad.locator('.target-test').getAttribute('data-outcome'), 'failed'); // [transports]
-    assert.match(await bad.locator('p.outcome').textContent(), /failed permanently/); // [transports]
+    assert.equal(await good.locator('.target-test').getAttribute('data-outcome'), 'delivered');
+    assert.match(await good.locator('p.outcome').textContent(), /^Test delivery delivered\. \(\d+ ms\)$/);
+    assert.equal(await good.locator('.test-error').count(), 0);
+    assert.equal(await bad.locator('.target-test').getAttribute('data-outcome'), 'failed');
+    assert.match(await bad.locator('p.outcome').textContent(), /failed permanently/);
   });
 
   it('shows the failures of a broken target in Failed deliveries, the inbox and the message', async () => {
@@ -244,7 +242,7 @@ describe('delivery targets and failed deliveries', () => {
     await until(`/accounts/${ids['Support box']}/history?per_page=1`,
       (h) => h.runs[0] && h.runs[0].result === 'ok', 'the fetch');
     // one delivery per message, both failed for good (exit 3)
-    await until(`/deliveries?state=failed&target=${ids.Ticketing}`, (d) => d.total === 2, 'two failures'); // [transports]
+    await until(`/deliveries?state=failed&target=${ids.Ticketing}`, (d) => d.total === 2, 'two failures');
 
     await page.click('nav a[href="#/deliveries"]');
     await page.waitForSelector('#deliveries');
@@ -317,7 +315,7 @@ describe('delivery targets and failed deliveries', () => {
     await p.goto(`${fx.url}/#/deliveries`);
     await p.waitForSelector('#deliveries');
     assert.equal(await p.$$eval('#replay-all, #deliveries button.replay', (e) => e.length), 0);
-    assert.ok(await p.$$eval('#deliveries tbody tr.failed', (e) => e.length) > 0, 'the viewer sees the failures'); // [transports]
+    assert.ok(await p.$$eval('#deliveries tbody tr.failed', (e) => e.length) > 0, 'the viewer sees the failures');
     await p.goto(`${fx.url}/#/messages/${(await call('GET', `/deliveries?target=${ids.Ticketing}`)).deliveries[0].message.id}`);
     await p.waitForSelector('#message-deliveries tr.delivery');
     assert.equal(await p.$$eval('#message-deliveries button', (e) => e.length), 0);
@@ -333,17 +331,17 @@ describe('delivery targets and failed deliveries', () => {
     await page.fill('#t-command', 'cat >/dev/null');
     await page.click('#save');
     await page.waitForSelector('#targets-list td.where >> text="cat >/dev/null"');
-    assert.equal(await targetRow('Ticketing').locator('td.failed').textContent(), '2'); // [transports]
+    assert.equal(await targetRow('Ticketing').locator('td.failed').textContent(), '2');
 
     // one from the message's page
     const failed = (await call('GET', `/deliveries?state=failed&target=${ids.Ticketing}`)).deliveries;
-    const order = failed.find((d) => d.message.subject === 'Order 1234 is late'); // [transports]
+    const order = failed.find((d) => d.message.subject === 'Order 1234 is late');
     await page.goto(`${fx.url}/#/messages/${order.message.id}`);
     await page.click('#message-deliveries button.replay');
     await page.waitForSelector('#toast.ok >> text=Delivery queued again.');
-    await until(`/deliveries/${order.id}`, (d) => d.state === 'delivered', 'the replayed delivery'); // [transports]
+    await until(`/deliveries/${order.id}`, (d) => d.state === 'delivered', 'the replayed delivery');
     await page.reload();
-    await page.waitForSelector('#message-deliveries tr.delivery.delivered'); // [transports]
+    await page.waitForSelector('#message-deliveries tr.delivery.delivered');
     assert.equal(await page.$$eval('#message-deliveries button.replay', (e) => e.length), 0);
 
     // the rest: Replay all shown, by the list's filter
@@ -353,17 +351,17 @@ describe('delivery targets and failed deliveries', () => {
     await page.click('#replay-all');
     await page.waitForSelector('#toast.ok >> text=1 delivery queued again.');
     await page.waitForSelector('#deliveries-none');
-    await until(`/deliveries?state=delivered&target=${ids.Ticketing}`, (d) => d.total === 2, 'both delivered'); // [transports]
+    await until(`/deliveries?state=delivered&target=${ids.Ticketing}`, (d) => d.total === 2, 'both delivered');
     await page.selectOption('#d-state', 'delivered');
     await page.click('#d-submit');
     await page.waitForSelector('main h1 >> text=Completed deliveries');
-    assert.equal(await page.$$eval('#deliveries tbody tr.delivered', (e) => e.length), 2); // [transports]
+    assert.equal(await page.$$eval('#deliveries tbody tr.delivered', (e) => e.length), 2);
     await page.goto(`${fx.url}/#/inbox?account=${ids['Support box']}`);
     await page.waitForSelector('#inbox tbody tr');
     assert.deepEqual(await page.$$eval('#inbox td.delivery', (tds) => tds.map((td) => td.textContent)),
-      ['delivered', 'delivered']); // [transports]
+      ['delivered', 'delivered']);
     await openAccount('Support box');
-    assert.deepEqual(await targetRow('Ticketing').locator('td.failed, td.delivered').allTextContents(), ['0', '2']); // [transports]
+    assert.deepEqual(await targetRow('Ticketing').locator('td.failed, td.delivered').allTextContents(), ['0', '2']);
   });
 
   it('shows the new pages in Português, with no English label left', async () => {

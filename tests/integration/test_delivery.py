@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -497,7 +498,14 @@ class DaemonTest(DeliveryCase):
             _, r = c.json("POST", "/api/v1/deliveries/replay", {"target": t["id"]})
             self.assertEqual(r["replayed"], 1)
             rx.wait(6, timeout=30)
-            metrics = c.request("GET", "/metrics")[2].decode()
+            # the receiver has it; the daemon records the result just after
+            want = r'state="delivered"\} 5'
+            deadline = time.time() + 15
+            while True:
+                metrics = c.request("GET", "/metrics")[2].decode()
+                if re.search(want, metrics) or time.time() > deadline:
+                    break
+                time.sleep(0.2)
             self.assertIn("mailroom_outbox_pending", metrics)
             self.assertRegex(metrics, r'mailroom_deliveries\{target="%d",account="%d",'
                              r'kind="webhook",state="delivered"\} 5' % (t["id"], account))
