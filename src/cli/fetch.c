@@ -1,5 +1,6 @@
 /* mailroom account test, mailroom fetch */
 #include "cli/cli.h"
+#include "report/views.h"
 
 #include "fetch/fetch.h"
 #include "util/clock.h"
@@ -39,15 +40,6 @@ static const char *mark(int ok)
     return ok == 1 ? "ok" : ok == 0 ? "FAILED" : "note";
 }
 
-/* A step's detail holds the server's own words: shown with control
- * characters escaped, and of its first line (the greeting) only the start. */
-static void shown_detail(const struct mr_step *s, char out[sizeof(s->detail)])
-{
-    int first_line = strcmp(s->name, "greeting") == 0;
-    mr_text_excerpt(s->detail, first_line ? MR_TEXT_FIRST_LINE_MAX : sizeof(s->detail), out,
-                    sizeof(s->detail));
-}
-
 /* A failed test's message may quote the server too. */
 static void escape_message(mr_error *err)
 {
@@ -61,26 +53,9 @@ static void print_step(void *ctx, const struct mr_step *s)
 {
     char detail[sizeof(s->detail)];
     (void)ctx;
-    shown_detail(s, detail);
+    mr_view_step_detail(s, detail, sizeof(detail));
     printf("%-6s  %-15s %5lld ms  %s\n", mark(s->ok), s->name, (long long)s->ms, detail);
     fflush(stdout);
-}
-
-static json_t *steps_json(const struct mr_test_result *res)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; i < res->steps.count; i++) {
-        const struct mr_step *s = &res->steps.items[i];
-        char detail[sizeof(s->detail)];
-        shown_detail(s, detail);
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s}", "step", s->name, "result",
-                                             s->ok == 1   ? "ok"
-                                             : s->ok == 0 ? "failed"
-                                                          : "note",
-                                             "ms", (json_int_t)s->ms, "detail", detail));
-    }
-    return json_pack("{s:b, s:I, s:I, s:o}", "ok", res->ok, "messages", (json_int_t)res->messages,
-                     "total_size", (json_int_t)res->total_size, "steps", arr);
 }
 
 const char mr_cli_account_test_usage[] =
@@ -154,11 +129,12 @@ static int cmd_test(struct mr_cli *cli, int argc, char **argv)
         return mr_cli_fail(cli, &err);
     rc = mr_test_account(&cli->reg, &a, &t.o, &res, &err);
     if (t.format == MR_FORMAT_JSON)
-        mr_cli_print_json(steps_json(&res));
+        mr_cli_print_json(mr_view_test(&res));
     if (rc) {
         escape_message(&err);
         mr_error_prefix(&err, "account %s", a.name);
     }
+    mr_test_result_clear(&res);
     mr_account_clear(&a);
     return rc ? mr_cli_fail(cli, &err) : 0;
 }
@@ -191,9 +167,11 @@ int mr_cli_connector_test(struct mr_cli *cli, int argc, char **argv)
     mr_error err = {0};
     rc = mr_test_connector(&cli->reg, t.id, t.host, t.port, &t.o, &res, &err);
     if (t.format == MR_FORMAT_JSON) {
-        json_t *j = steps_json(&res);
+        json_t *j = mr_view_test(&res);
         json_object_del(j, "messages");
         json_object_del(j, "total_size");
+        json_object_del(j, "folders");
+        json_object_del(j, "folders_truncated");
         mr_cli_print_json(j);
     }
     if (rc) {

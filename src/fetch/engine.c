@@ -1019,6 +1019,11 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
 
 /* --- Test connection ------------------------------------------------------ */
 
+void mr_test_result_clear(struct mr_test_result *res)
+{
+    mr_folders_free(&res->folders);
+}
+
 int mr_test_account(struct mr_registry *r, const struct mr_account *a,
                     const struct mr_fetch_options *o, struct mr_test_result *res, mr_error *err)
 {
@@ -1032,6 +1037,7 @@ int mr_test_account(struct mr_registry *r, const struct mr_account *a,
     if (rc)
         mr_steps_add(&res->steps, "settings", 0, 0, "%s", err->message);
     p.cfg.read_only = 1; /* a test changes nothing on the server */
+    p.cfg.folders = &res->folders;
     const struct mr_mailbox_driver *drv = mr_mailbox_driver_for(a->protocol);
     memset(&st, 0, sizeof(st));
     if (rc == 0)

@@ -65,7 +65,10 @@ struct mr_test_result {
     struct mr_steps steps;
     uint64_t messages, total_size;
     int ok;
+    struct mr_folders folders; /* IMAP, once logged in: the server's folders */
 };
+
+void mr_test_result_clear(struct mr_test_result *res);
 
 /* Runs the real steps against the server with the account's settings (a
  * stored account, or unsaved values). Returns 0 when every step passed;

@@ -22,32 +22,6 @@
 
 /* --- Test connection and Fetch now ------------------------------------------ */
 
-static json_t *step_view(const struct mr_step *s);
-
-static json_t *test_view(const struct mr_test_result *res)
-{
-    json_t *steps = json_array();
-    for (size_t i = 0; i < res->steps.count; i++)
-        json_array_append_new(steps, step_view(&res->steps.items[i]));
-    return json_pack("{s:b, s:I, s:I, s:o}", "ok", res->ok, "messages", (json_int_t)res->messages,
-                     "total_size", (json_int_t)res->total_size, "steps", steps);
-}
-
-/* A step's detail holds the server's own words: shown with control
- * characters escaped, and of its first line (the greeting) only the start. */
-static json_t *step_view(const struct mr_step *s)
-{
-    char detail[sizeof(s->detail)];
-    int first_line = strcmp(s->name, "greeting") == 0;
-    mr_text_excerpt(s->detail, first_line ? MR_TEXT_FIRST_LINE_MAX : sizeof(detail), detail,
-                    sizeof(detail));
-    return json_pack("{s:s, s:s, s:I, s:s}", "step", s->name, "result",
-                     s->ok == 1   ? "ok"
-                     : s->ok == 0 ? "failed"
-                                  : "note",
-                     "ms", (json_int_t)s->ms, "detail", detail);
-}
-
 /* A streamed test: a thread runs it and writes one JSON line per step into
  * a pipe, which the server sends as it fills (application/x-ndjson). */
 struct test_job {
@@ -75,7 +49,7 @@ static void write_line(int fd, json_t *j)
 
 static void stream_step(void *ctx, const struct mr_step *s)
 {
-    write_line(((struct test_job *)ctx)->fd, step_view(s));
+    write_line(((struct test_job *)ctx)->fd, mr_view_step(s));
 }
 
 static void *test_job(void *arg)
@@ -91,9 +65,11 @@ static void *test_job(void *arg)
     } else
         write_line(job->fd, json_pack("{s:s, s:s, s:i, s:s}", "step", "settings", "result",
                                       "failed", "ms", 0, "detail", err.message));
-    write_line(job->fd,
-               json_pack("{s:b, s:b, s:I, s:I}", "done", 1, "ok", res.ok, "messages",
-                         (json_int_t)res.messages, "total_size", (json_int_t)res.total_size));
+    json_t *last = mr_view_test(&res);
+    json_object_del(last, "steps"); /* sent one by one already */
+    json_object_set_new(last, "done", json_true());
+    write_line(job->fd, last);
+    mr_test_result_clear(&res);
     close(job->fd);
     mr_account_clear(&job->account);
     struct mr_http_server *srv = job->srv;
@@ -181,7 +157,9 @@ static int run_test(struct mr_http_req *r, const struct mr_account *a)
     struct mr_fetch_options o = {.idle_timeout_ms = 20000};
     mr_error err = {0};
     mr_test_account(r->reg, a, &o, &res, &err);
-    return mr_http_json(r, MHD_HTTP_OK, test_view(&res)); /* a failed step is a result too */
+    json_t *view = mr_view_test(&res);
+    mr_test_result_clear(&res);
+    return mr_http_json(r, MHD_HTTP_OK, view); /* a failed step is a result too */
 }
 
 int mr_api_account_test(struct mr_http_req *r)
@@ -230,9 +208,11 @@ int mr_api_connector_test(struct mr_http_req *r)
     int rc = mr_test_connector(r->reg, id, host, port, &o, &res, &err);
     if (rc == MR_ENOTFOUND && res.steps.count == 1)
         return mr_http_fail(r, rc, NULL, &err);
-    json_t *j = test_view(&res);
+    json_t *j = mr_view_test(&res);
     json_object_del(j, "messages");
     json_object_del(j, "total_size");
+    json_object_del(j, "folders");
+    json_object_del(j, "folders_truncated");
     char error[sizeof(err.message)];
     mr_text_excerpt(err.message, sizeof(error), error, sizeof(error));
     if (rc)

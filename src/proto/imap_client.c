@@ -532,17 +532,35 @@ static void suggest_consider(struct imap *im, const char *wire, int noselect)
     sg->dist[at] = d;
 }
 
+/* RFC 6154's attributes: a folder named by its use, whatever the server
+ * calls it (Gmail: "[Gmail]/All Mail", or "[Google Mail]/Alle Nachrichten"). */
+static const char *const special_uses[] = {"\\All",  "\\Archive", "\\Drafts", "\\Flagged",
+                                           "\\Junk", "\\Sent",    "\\Trash",  NULL};
+
+int imap_is_special_use(const char *name)
+{
+    for (size_t i = 0; special_uses[i]; i++)
+        if (strcasecmp(name, special_uses[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* * LIST (flags) delimiter name: remembers the delimiter, the server's
- * spelling of the name asked for, and feeds the suggestions. */
+ * spelling of the name (or the special use) asked for, and feeds the
+ * suggestions and the picker's list. */
 static void handle_list(struct imap *im, const struct mr_imap_response *r)
 {
     size_t i = 0;
     int noselect = 0;
+    const char *special = NULL;
     if (r->ntokens < 4 || r->tokens[0].type != MR_IMAP_OPEN)
         return;
     while (i < r->ntokens && r->tokens[i].type != MR_IMAP_CLOSE) {
         noselect |= mr_imap_token_is(&r->tokens[i], "\\Noselect") ||
                     mr_imap_token_is(&r->tokens[i], "\\NonExistent");
+        for (size_t k = 0; !special && special_uses[k]; k++)
+            if (mr_imap_token_is(&r->tokens[i], special_uses[k]))
+                special = special_uses[k];
         i++;
     }
     if (i + 2 >= r->ntokens)
@@ -556,8 +574,16 @@ static void handle_list(struct imap *im, const struct mr_imap_response *r)
         return; /* a NUL inside: no name we could ask for */
     if (im->list_want && !im->list_match && same_mailbox(name->text, im->list_want))
         im->list_match = mr_xstrdup(name->text);
+    if (im->special_want && !im->list_match && !noselect && special &&
+        strcasecmp(special, im->special_want) == 0)
+        im->list_match = mr_xstrdup(name->text);
     if (im->suggest)
         suggest_consider(im, name->text, noselect);
+    if (im->collect && !noselect) {
+        char *utf8 = decode_name(name->text);
+        mr_folders_add(im->collect, utf8, special);
+        free(utf8);
+    }
 }
 
 /* * NAMESPACE (("prefix" "delim") ...) other shared: the first personal
@@ -681,8 +707,46 @@ static size_t folder_candidates(const struct imap *im, const char *typed, char *
     return n;
 }
 
+/* LIST "" "*", asking for the special uses where the server can say them
+ * (RFC 6154 with RFC 5258's RETURN); a server without them may still
+ * volunteer them, as Gmail does. */
+static int list_everything(struct imap *im, mr_error *err)
+{
+    int ext = imap_has_cap(im, "SPECIAL-USE") && imap_has_cap(im, "LIST-EXTENDED");
+    return imap_command(im, ext ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)" : "LIST \"\" \"*\"",
+                        (size_t)-1, err);
+}
+
+/* "\\All" and the like: the first selectable folder the server marks so. */
+static int find_special(struct imap *im, char **name, const char *field, int *found, mr_error *err)
+{
+    im->special_want = *name;
+    int rc = list_everything(im, err);
+    im->special_want = NULL;
+    if (rc == MR_ESERVER)
+        rc = mr_error_set(err, MR_ESERVER, field, "LIST failed: %s", imap_server_words(im));
+    *found = rc == 0 && im->list_match;
+    if (*found) {
+        free(*name);
+        *name = decode_name(im->list_match);
+    } else if (rc == 0)
+        rc = mr_error_set(
+            err, MR_ENOTFOUND, field,
+            "no folder on the server is marked %s (RFC 6154 special use)%s; type "
+            "the folder's name instead",
+            *name,
+            imap_has_cap(im, "SPECIAL-USE") ? "" : ": the server does not offer SPECIAL-USE");
+    mr_freep(&im->list_match);
+    return rc;
+}
+
 int imap_find_folder(struct imap *im, char **name, const char *field, int *found, mr_error *err)
 {
+    if (imap_is_special_use(*name)) {
+        *found = 0;
+        return find_special(im, name, field, found, err);
+    }
+
     char *cands[4];
     size_t n = 0;
     int rc = learn_namespace(im, field, err);
@@ -708,7 +772,7 @@ void imap_folder_hint(struct imap *im, const char *typed, char *hint, size_t siz
     loose_key(typed, im->delim, sg.key, sizeof(sg.key));
     sg.limit = strlen(sg.key) / 3 > 2 ? strlen(sg.key) / 3 : 2;
     im->suggest = &sg;
-    int rc = imap_command(im, "LIST \"\" \"*\"", (size_t)-1, &ignored);
+    int rc = list_everything(im, &ignored);
     im->suggest = NULL;
     if ((rc == 0 || rc == MR_ESERVER) && sg.name[0])
         snprintf(hint, size, " (did you mean %s%s%s%s%s?)", sg.name[0],
@@ -791,6 +855,37 @@ static int select_folder(struct imap *im, struct mr_mailbox_status *st, mr_error
     return rc;
 }
 
+/* Test connection's folder picker: every selectable folder, recorded as a
+ * step. A server that refuses LIST leaves the list empty, and the test
+ * goes on to the folder itself. */
+static void list_folders(struct imap *im, struct mr_folders *out)
+{
+    int64_t t0 = mr_now_ms();
+    mr_error err = {0};
+    im->collect = out;
+    int rc = list_everything(im, &err);
+    im->collect = NULL;
+    if (rc == 0) {
+        char names[400];
+        size_t used = 0;
+        names[0] = '\0';
+        for (size_t i = 0; i < out->count && used + 4 < sizeof(names); i++) {
+            int w = snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : ": ",
+                             out->items[i].name);
+            if (w < 0 || used + (size_t)w >= sizeof(names) - 4) {
+                snprintf(names + used, sizeof(names) - used, ", …");
+                break;
+            }
+            used += (size_t)w;
+        }
+        mr_session_step(&im->mb.s, "folders", -1, t0, "%zu folder%s%s%s", out->count,
+                        out->count == 1 ? "" : "s",
+                        out->truncated ? " (the list is cut short there)" : "", names);
+    } else
+        mr_session_step(&im->mb.s, "folders", -1, t0, "LIST failed: %s",
+                        rc == MR_ESERVER ? imap_server_words(im) : err.message);
+}
+
 /* --- the driver's open and close --------------------------------------- */
 
 static int imap_open(struct mr_mailbox **out, const struct mr_mailbox_config *cfg,
@@ -817,6 +912,8 @@ static int imap_open(struct mr_mailbox **out, const struct mr_mailbox_config *cf
         snprintf(im->mechanism, sizeof(im->mechanism), "PREAUTH");
         mr_session_step(&im->mb.s, "authentication", -1, 0, "PREAUTH: the server logged us in");
     }
+    if (rc == 0 && cfg->folders)
+        list_folders(im, cfg->folders);
     if (rc == 0)
         rc = select_folder(im, st, err);
     *out = &im->mb;

@@ -24,6 +24,8 @@ struct imap {
     const char *list_want;        /* LIST in flight: the name (wire) asked for */
     char *list_match;             /* and the server's spelling of it, if listed */
     struct imap_suggest *suggest; /* LIST "" "*" in flight: the closest names */
+    const char *special_want;     /* LIST "" "*" in flight: the RFC 6154 use asked for */
+    struct mr_folders *collect;   /* LIST "" "*" in flight: every folder, for the picker */
     uint32_t exists, uidvalidity;
     int bye;
     int broken; /* a command ended in an I/O or protocol error: the stream is
@@ -56,6 +58,9 @@ int imap_command(struct imap *im, const char *cmd, size_t secret_from, mr_error 
  * Not found: *found 0 and *name the spelling a CREATE should use. Errors
  * name field. */
 int imap_find_folder(struct imap *im, char **name, const char *field, int *found, mr_error *err);
+/* A name such as "\\All" or "\\Trash" names a folder by its RFC 6154
+ * special use, whatever the server calls it ("[Gmail]/All Mail"). */
+int imap_is_special_use(const char *name);
 /* For a folder that does not exist: " (did you mean A, B or C?)" with up
  * to 3 close names from LIST "" "*", else the delimiter and prefix; "" at
  * worst. typed is the name as the user typed it. */

@@ -36,6 +36,24 @@ void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, cons
 /* A proxy's step (struct mr_proxy's on_step) into the steps at ctx. */
 void mr_steps_proxy_step(void *ctx, const char *name, int ok, int64_t ms, const char *detail);
 
+/* --- the folders a server has: Test connection's folder picker -------- */
+
+#define MR_FOLDERS_MAX 2000 /* a server listing more is cut short here */
+
+struct mr_folder {
+    char *name;       /* UTF-8, as a user types it */
+    char special[12]; /* its RFC 6154 use ("\\Sent"), "" when none */
+};
+
+struct mr_folders {
+    struct mr_folder *items;
+    size_t count, cap;
+    int truncated; /* the server listed more than MR_FOLDERS_MAX */
+};
+
+void mr_folders_add(struct mr_folders *f, const char *name, const char *special);
+void mr_folders_free(struct mr_folders *f);
+
 /* --- the protocol trace -------------------------------------------------- */
 
 /* dir is 'C' (client) or 'S' (server); the line has no secrets: passwords
@@ -69,6 +87,9 @@ struct mr_mailbox_config {
     mr_trace_fn trace;
     void *trace_ctx;
     struct mr_steps *steps; /* may be NULL */
+    /* Test connection: once logged in, an IMAP session lists the server's
+     * selectable folders here, before it opens the folder. NULL: not. */
+    struct mr_folders *folders;
 };
 
 /* A message as the server lists it. */

@@ -23,6 +23,29 @@ void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, cons
         s->on_step(s->ctx, st);
 }
 
+void mr_folders_add(struct mr_folders *f, const char *name, const char *special)
+{
+    if (f->count == MR_FOLDERS_MAX) {
+        f->truncated = 1;
+        return;
+    }
+    if (f->count == f->cap) {
+        f->cap = f->cap ? 2 * f->cap : 64;
+        f->items = mr_xrealloc(f->items, f->cap * sizeof(f->items[0]));
+    }
+    struct mr_folder *it = &f->items[f->count++];
+    it->name = mr_xstrdup(name);
+    snprintf(it->special, sizeof(it->special), "%s", special ? special : "");
+}
+
+void mr_folders_free(struct mr_folders *f)
+{
+    for (size_t i = 0; i < f->count; i++)
+        free(f->items[i].name);
+    free(f->items);
+    memset(f, 0, sizeof(*f));
+}
+
 void mr_session_step(struct mr_session *s, const char *name, int ok, int64_t t0, const char *fmt,
                      ...)
 {

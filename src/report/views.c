@@ -1,5 +1,6 @@
 #include "report/views.h"
 
+#include "fetch/fetch.h"
 #include "oauth/oauth.h"
 
 #include "core/schedule.h"
@@ -264,4 +265,38 @@ int mr_audit_csv_row(struct mr_buf *out, const struct mr_audit_entry *e)
     snprintf(oid, sizeof(oid), "%lld", (long long)e->object_id);
     const char *row[] = {id, at, e->actor, e->action, e->object, oid, e->object_name, e->changes};
     return mr_csv_row(out, row, 8);
+}
+
+/* --- Test connection ---------------------------------------------------- */
+
+void mr_view_step_detail(const struct mr_step *s, char *out, size_t size)
+{
+    int first_line = strcmp(s->name, "greeting") == 0;
+    mr_text_excerpt(s->detail, first_line ? MR_TEXT_FIRST_LINE_MAX : sizeof(s->detail), out, size);
+}
+
+json_t *mr_view_step(const struct mr_step *s)
+{
+    char detail[sizeof(s->detail)];
+    mr_view_step_detail(s, detail, sizeof(detail));
+    return json_pack("{s:s, s:s, s:I, s:s}", "step", s->name, "result",
+                     s->ok == 1   ? "ok"
+                     : s->ok == 0 ? "failed"
+                                  : "note",
+                     "ms", (json_int_t)s->ms, "detail", detail);
+}
+
+json_t *mr_view_test(const struct mr_test_result *res)
+{
+    json_t *steps = json_array(), *folders = json_array();
+    for (size_t i = 0; i < res->steps.count; i++)
+        json_array_append_new(steps, mr_view_step(&res->steps.items[i]));
+    for (size_t i = 0; i < res->folders.count; i++) {
+        const struct mr_folder *f = &res->folders.items[i];
+        json_array_append_new(folders, json_pack("{s:s, s:s?}", "name", f->name, "special_use",
+                                                 f->special[0] ? f->special : NULL));
+    }
+    return json_pack("{s:b, s:I, s:I, s:o, s:o, s:b}", "ok", res->ok, "messages",
+                     (json_int_t)res->messages, "total_size", (json_int_t)res->total_size, "steps",
+                     steps, "folders", folders, "folders_truncated", res->folders.truncated);
 }

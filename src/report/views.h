@@ -37,6 +37,16 @@ void mr_view_add_credential_token(json_t *account, const struct mr_credential *c
 struct mr_check_status;
 void mr_view_add_status(json_t *account, const struct mr_check_status *c, int64_t next_check);
 json_t *mr_view_credential(const struct mr_credential *c);
+
+/* Test connection's result: {ok, messages, total_size, steps: [{step,
+ * result, ms, detail}], folders: [{name, special_use}], folders_truncated}.
+ * A step's detail holds the server's own words: shown with control
+ * characters escaped, and of the greeting only its first line's start. */
+struct mr_step;
+struct mr_test_result;
+void mr_view_step_detail(const struct mr_step *s, char *out, size_t size);
+json_t *mr_view_step(const struct mr_step *s);
+json_t *mr_view_test(const struct mr_test_result *res);
 json_t *mr_view_connector(const struct mr_connector *c, const char *credential_name);
 /* The connector as the list and show answers give it: with its
  * credential's name, whether it is the default (default_id) and used_by, the

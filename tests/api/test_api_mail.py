@@ -3,6 +3,7 @@ values), Fetch now in the background, fetch history, and the inbox: list,
 message, raw .eml and attachment download."""
 import base64
 import hashlib
+import json
 import os
 import sys
 import time
@@ -68,6 +69,28 @@ class ApiMailTest(unittest.TestCase):
         self.assertEqual((status, r["error"]["field"]), (400, "port"))
         # nothing was saved by testing
         self.assertEqual(self.c.json("GET", "/api/v1/accounts")[1]["total"], before)
+
+    def test_test_connection_lists_the_folders_for_the_picker(self):
+        """The result (JSON, and the streamed last line) carries the folders
+        LIST gave, in UTF-8, for the form's folder picker; a viewer cannot
+        run a test at all."""
+        self.dovecot.create_mailbox(self.user, "INBOX.Suporte.Ações")
+        status, r = self.c.json("POST", "/api/v1/accounts/test", self.form)
+        self.assertTrue(r["ok"], r)
+        names = [f["name"] for f in r["folders"]]
+        self.assertIn("INBOX", names)
+        self.assertIn("INBOX.Suporte.Ações", names)
+        self.assertFalse(r["folders_truncated"])
+        _, _, raw = self.c.request("POST", "/api/v1/accounts/test", self.form,
+                                   headers={"Accept": "application/x-ndjson"})
+        last = json.loads(raw.splitlines()[-1])
+        self.assertTrue(last["done"])
+        self.assertEqual([f["name"] for f in last["folders"]], names)
+        # a wrong folder: the test fails at the folder, and the list is there
+        status, r = self.c.json("POST", "/api/v1/accounts/test",
+                                dict(self.form, folder="Suport"))
+        self.assertFalse(r["ok"])
+        self.assertIn("INBOX.Suporte.Ações", [f["name"] for f in r["folders"]])
 
     def test_steps_stream_as_they_happen(self):
         """With Accept: application/x-ndjson each step is sent when it is done:

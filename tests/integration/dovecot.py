@@ -56,7 +56,7 @@ class Dovecot:
     def __init__(self, tls=True, separator=".", name="main", users=80, scheme="PLAIN",
                  high_performance=False, cert_san="DNS:localhost,IP:127.0.0.1", oauth2=None,
                  imap_capability="+UIDPLUS", lmtp=False, mechanisms=PASSWORD_MECHANISMS,
-                 prefix=None):
+                 prefix=None, special_use=None):
         """scheme: how passwords are stored; PLAIN (every mechanism works, and
         Dovecot salts SCRAM afresh on each login) or SCRAM-SHA-256 (Dovecot's
         recommended storage: a fixed salt, as on a real server).
@@ -76,7 +76,11 @@ class Dovecot:
         separator): with separator, the layouts servers have, e.g.
         prefix="INBOX.", separator="." (Courier), "INBOX/" and "/" (Cyrus
         with the Unix hierarchy separator), "" and "/" (INBOX without
-        children, as GNU Mailutils)."""
+        children, as GNU Mailutils).
+        special_use: {folder: attribute} (RFC 6154), e.g. Gmail's layout
+        {"[Gmail]/All Mail": "\\All", "[Gmail]/Trash": "\\Trash"}: each
+        folder is created for every user and LIST marks it so."""
+        self.special_use = special_use or {}
         self.mechanisms = mechanisms
         self.prefix = f"INBOX{separator}" if prefix is None else prefix
         self.imap_capability = imap_capability
@@ -187,7 +191,7 @@ namespace inbox {{
   inbox = yes
   prefix = {self.prefix}
   separator = {self.separator}
-}}
+{self._mailbox_settings()}}}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {d}/passwd
@@ -209,6 +213,10 @@ pop3_uidl_format = %08Xu%08Xv
         os.chmod(os.path.join(d, "passwd"), 0o644)
         for i in range(self.pool_size):
             self.pool.append(self.add_user(f"user{i:03d}", POOL_PASSWORD))
+
+    def _mailbox_settings(self):
+        return "".join(f'  mailbox "{name}" {{\n    auto = create\n    special_use = {use}\n  }}\n'
+                       for name, use in self.special_use.items())
 
     # --- LMTP and dovecot-lda (lmtp=True) ------------------------------------
     def _first_valid_uid(self):

@@ -6,7 +6,13 @@ Mailutils). Whichever the layout, a folder typed INBOX.Support,
 INBOX/Support or Support is found (INBOX in any case), names outside
 ASCII go in modified UTF-7, a missing folder's error names what was typed
 and suggests the close ones, and the after-fetch move folder resolves the
-same way."""
+same way.
+
+Gmail's layout too (prefix "", '/', the system folders under [Gmail] with
+RFC 6154 special uses, labels as folders), on a Dovecot configured so: a
+folder named by its use (\\All, \\Trash) is found whatever the server
+calls it, and Test connection lists the folders for the console's picker."""
+import json
 import re
 import unittest
 
@@ -30,7 +36,7 @@ def spelled(layout, *parts):
     return prefix + sep.join(parts)
 
 
-class FolderTest(MailTestCase):
+class FolderBase(MailTestCase):
     def setUp(self):  # a fresh data directory; the servers are the layouts' own
         CliTestCase.setUp(self)
 
@@ -53,6 +59,9 @@ class FolderTest(MailTestCase):
         for i in range(count):
             self.srv.save(self.user, message(i, subject=subject), folder)
 
+
+
+class FolderTest(FolderBase):
     def test_the_folder_typed_three_ways(self):
         for layout in LAYOUTS:
             with self.subTest(layout=layout):
@@ -159,6 +168,90 @@ class FolderTest(MailTestCase):
                 self.assertIn(made, self.srv.mailboxes(self.user))
                 self.assertEqual(self.srv.count_in(self.user, made), 1)
                 self.setUp()
+
+
+GMAIL = {"[Gmail]/All Mail": "\\All", "[Gmail]/Trash": "\\Trash", "[Gmail]/Sent Mail": "\\Sent"}
+
+
+class GmailLayoutTest(FolderBase):
+    """What Gmail looks like over IMAP, on Dovecot: INBOX and labels at the
+    top (a nested label is Support/Tickets), the system folders under a
+    \\Noselect [Gmail] with special-use attributes."""
+
+    def on_gmail(self):
+        self.srv = server("gmail", separator="/", prefix="", users=8, special_use=GMAIL)
+        self.user = self.srv.take_user()
+        self.cred = f"login-gmail-{self.user}"
+        self.add_credential(self.cred, password=self.password, username=self.user)
+
+    def test_all_mail_by_name_and_by_use(self):
+        self.on_gmail()
+        for i in range(3):
+            self.srv.save(self.user, message(i, subject="archived"), "[Gmail]/All Mail")
+        self.account_on("named", "--folder", "[Gmail]/All Mail")
+        run, r = self.fetch("named")
+        self.assertEqual(run["fetched"], 3, r.stderr)
+        # by its use: the name a German account would have does not matter
+        self.account_on("used", "--folder", "\\All")
+        out = self.run_cli("account", "test", "used")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("[Gmail]/All Mail (typed \\All) opened", out.stdout)
+        # a use no folder has: said so, with what to do
+        self.account_on("junk", "--folder", "\\Junk")
+        out = self.run_cli("account", "test", "junk")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("no folder on the server is marked \\Junk (RFC 6154 special use); type "
+                      "the folder's name instead", out.stderr)
+
+    def test_nested_labels_and_moving_to_the_trash_by_use(self):
+        self.on_gmail()
+        self.fill("Support/Tickets", "ticket", count=2)
+        self.account_on("label", "--folder", "Support.Tickets", "--after-fetch", "move",
+                        "--move-folder", "\\Trash")
+        run, r = self.fetch("label")
+        self.assertEqual((run["fetched"], run["acted"]), (2, 2), r.stderr)
+        self.assertEqual(self.srv.count_in(self.user, "[Gmail]/Trash"), 2)
+        self.assertEqual(self.srv.count_in(self.user, "Support/Tickets"), 0)
+
+    def test_test_connection_lists_the_folders_with_their_uses(self):
+        self.on_gmail()
+        self.srv.create_mailbox(self.user, "Support/Tickets")
+        self.srv.create_mailbox(self.user, "Relatórios")
+        self.account_on("picker")
+        j = self.json("account", "test", "picker", "--format", "json")
+        self.assertTrue(j["ok"], j)
+        folders = {f["name"]: f.get("special_use") for f in j["folders"]}
+        self.assertEqual(folders.get("[Gmail]/All Mail"), "\\All", folders)
+        self.assertEqual(folders.get("[Gmail]/Trash"), "\\Trash")
+        self.assertIsNone(folders.get("Support/Tickets", "missing"))
+        self.assertIn("INBOX", folders)
+        self.assertIn("Relatórios", folders)  # decoded from modified UTF-7
+        self.assertNotIn("[Gmail]", folders)  # \\Noselect: not a folder one can fetch
+        self.assertFalse(j["folders_truncated"])
+        step = next(s for s in j["steps"] if s["step"] == "folders")
+        self.assertIn(f"{len(folders)} folders: ", step["detail"])
+
+
+class PickerListTest(FolderBase):
+    def test_a_folder_that_does_not_exist_still_gets_the_list(self):
+        self.on("cyrus")
+        self.srv.create_mailbox(self.user, spelled("cyrus", "Support"))
+        self.account_on("typo", "--folder", "Suport")
+        out = self.run_cli("account", "test", "typo", "--format", "json")
+        self.assertEqual(out.returncode, 1)
+        j = json.loads(out.stdout)
+        self.assertFalse(j["ok"])
+        self.assertIn("INBOX/Support", [f["name"] for f in j["folders"]])
+
+    def test_pop3_has_no_folders(self):
+        self.on("flat")
+        self.add_credential("pop-cred", password=self.password, username=self.user)
+        self.json("account", "add", "--name", "pop", "--protocol", "pop3", "--address",
+                  "127.0.0.1", "--port", str(self.srv.ports["pop3s"]), "--security", "tls",
+                  "--skip-certificate", "yes", "--credential", "pop-cred")
+        j = self.json("account", "test", "pop", "--format", "json")
+        self.assertTrue(j["ok"], j)
+        self.assertEqual(j["folders"], [])
 
 
 if __name__ == "__main__":
