@@ -3,8 +3,10 @@
 #include "util/clock.h"
 #include "util/mem.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, const char *fmt, ...)
@@ -44,6 +46,23 @@ void mr_folders_free(struct mr_folders *f)
         free(f->items[i].name);
     free(f->items);
     memset(f, 0, sizeof(*f));
+}
+
+void mr_session_note_backoff(struct mr_session *s, const char *text)
+{
+    static const char key[] = "backoff time:";
+    const char *at = text ? strcasestr(text, key) : NULL;
+    if (!at || !s->cfg->server_backoff_ms)
+        return;
+    char *end;
+    errno = 0;
+    unsigned long long ms = strtoull(at + sizeof(key) - 1, &end, 10);
+    if (end == at + sizeof(key) - 1 || errno == ERANGE)
+        return;
+    if (ms > MR_SERVER_BACKOFF_MAX_MS)
+        ms = MR_SERVER_BACKOFF_MAX_MS;
+    if ((int64_t)ms > *s->cfg->server_backoff_ms)
+        *s->cfg->server_backoff_ms = (int64_t)ms;
 }
 
 void mr_session_step(struct mr_session *s, const char *name, int ok, int64_t t0, const char *fmt,

@@ -329,7 +329,8 @@ int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_err
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st,
                               "UPDATE fetch_runs SET ended_at = ?, result = ?, fetched = ?,"
-                              " bytes = ?, deleted = ?, skipped = ?, error = ? WHERE id = ?",
+                              " bytes = ?, deleted = ?, skipped = ?, error = ?, retry_after = ?"
+                              " WHERE id = ?",
                               err);
     if (rc)
         return rc;
@@ -340,7 +341,11 @@ int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_err
     sqlite3_bind_int64(st, 5, (int64_t)r->deleted);
     sqlite3_bind_int64(st, 6, (int64_t)r->skipped);
     mr_store_bind_text(st, 7, r->error);
-    sqlite3_bind_int64(st, 8, r->id);
+    if (r->retry_after)
+        sqlite3_bind_int64(st, 8, r->retry_after);
+    else
+        sqlite3_bind_null(st, 8);
+    sqlite3_bind_int64(st, 9, r->id);
     return history_write(s, st, err);
 }
 

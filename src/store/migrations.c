@@ -395,6 +395,8 @@ const struct mr_migration mr_store_migrations[] = {
      "ALTER TABLE messages ADD COLUMN action_pending INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE messages ADD COLUMN class TEXT;"
      "CREATE INDEX messages_action_pending ON messages(account_id, id) WHERE action_pending = 1;"},
+    {"a server's request to wait before the next check (Exchange Online's throttling)",
+     "ALTER TABLE fetch_runs ADD COLUMN retry_after INTEGER;"},
 };
 
 const size_t mr_store_migration_count =

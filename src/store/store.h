@@ -186,6 +186,7 @@ struct mr_fetch_run {
     char result[16]; /* running, ok, error */
     uint64_t fetched, bytes, deleted, skipped;
     char *error;
+    int64_t retry_after; /* the server asked not to be checked before then; 0: no */
 };
 int mr_store_run_start(struct mr_store *s, int64_t account, int64_t *run, mr_error *err);
 int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_error *err);
@@ -288,6 +289,7 @@ struct mr_check_status {
     int failures;         /* errors since the last success */
     int running;          /* a run is recorded as running */
     int64_t last_success; /* when the last successful check ended; 0 = never */
+    int64_t retry_after;  /* the last run's server asked for no check before then */
 };
 
 /* The accounts the scheduler must check (enabled, automatic check on), with
