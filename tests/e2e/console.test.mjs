@@ -56,7 +56,7 @@ describe('mailroom console', () => {
     await page.waitForSelector('form.login p.error:not([hidden])');
     assert.match(await page.textContent('form.login p.error'), /wrong user name or password/);
     await login(page, 'admin', fx.admin_password);
-    await page.waitForSelector('#report');
+    await page.waitForSelector('#dashboard'); // the landing page
   });
 
   it('adds credentials through the form', async () => {
