@@ -425,6 +425,8 @@ describe('mailroom console', () => {
     const ctx = await browser.newContext();
     const p = await ctx.newPage();
     await login(p, ...fx.viewer);
+    await p.waitForSelector('.page #count-ok'); // the dashboard, for a viewer too
+    await p.goto(`${fx.url}/#/accounts`);
     await p.waitForSelector('#report tbody tr');
     assert.equal(await p.$$eval('#new-account, #report button.test, #report button.fetch', (e) => e.length), 0);
     assert.equal(await p.$('nav a[href="#/audit"]'), null);
