@@ -22,6 +22,7 @@ from fakeserver import FakeServer  # noqa: E402
 # (method, path, is_write) for every route; 1 stands for an existing ID
 ROUTES = [
     ("GET", "/api/v1/session", False), ("DELETE", "/api/v1/session", True),
+    ("GET", "/api/v1/dashboard", False),
     ("GET", "/api/v1/accounts", False), ("POST", "/api/v1/accounts", True),
     ("POST", "/api/v1/accounts/test", True), ("GET", "/api/v1/accounts/1", False),
     ("PATCH", "/api/v1/accounts/1", True), ("PUT", "/api/v1/accounts/1", True),

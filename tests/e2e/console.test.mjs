@@ -56,7 +56,7 @@ describe('mailroom console', () => {
     await page.waitForSelector('form.login p.error:not([hidden])');
     assert.match(await page.textContent('form.login p.error'), /wrong user name or password/);
     await login(page, 'admin', fx.admin_password);
-    await page.waitForSelector('#report');
+    await page.waitForSelector('#dashboard'); // the landing page
   });
 
   it('adds credentials through the form', async () => {
@@ -425,6 +425,8 @@ describe('mailroom console', () => {
     const ctx = await browser.newContext();
     const p = await ctx.newPage();
     await login(p, ...fx.viewer);
+    await p.waitForSelector('.page #count-ok'); // the dashboard, for a viewer too
+    await p.goto(`${fx.url}/#/accounts`);
     await p.waitForSelector('#report tbody tr');
     assert.equal(await p.$$eval('#new-account, #report button.test, #report button.fetch', (e) => e.length), 0);
     assert.equal(await p.$('nav a[href="#/audit"]'), null);

@@ -6,6 +6,7 @@ import { accountForm } from './views/account-form.js';
 import { auditPage } from './views/audit.js';
 import { connectorForm, connectorsPage } from './views/connectors.js';
 import { credentialForm, credentialsPage } from './views/credentials.js';
+import { dashboardPage } from './views/dashboard.js';
 import { inboxPage, messagePage } from './views/inbox.js';
 import { loginPage } from './views/login.js';
 import { hideSignInBanner, refreshSignInBanner } from './views/oauth.js';
@@ -18,6 +19,7 @@ import { targetForm, targetsCard } from './views/targets.js';
 export const session = { user: null };
 
 const routes = [
+  [/^#\/dashboard$/, () => dashboardPage],
   [/^#\/accounts$/, () => reportPage],
   [/^#\/accounts\/new$/, () => (el, q) => accountForm(el, null, q)],
   [/^#\/accounts\/print$/, () => printPage],
@@ -59,7 +61,7 @@ export function go(hash) {
 function navigation() {
   const nav = clear(document.getElementById('nav'));
   const here = location.hash.split('?')[0];
-  for (const [hash, key] of [['#/accounts', 'nav.accounts'], ['#/inbox', 'nav.inbox'],
+  for (const [hash, key] of [['#/dashboard', 'nav.dashboard'], ['#/accounts', 'nav.accounts'], ['#/inbox', 'nav.inbox'],
     ['#/deliveries', 'nav.deliveries'], ['#/credentials', 'nav.credentials'], ['#/connectors', 'nav.connectors'],
     ['#/schedules', 'nav.schedules'], ['#/settings', 'nav.settings'], ...(isAdmin() ? [['#/audit', 'nav.audit']] : [])]) {
     nav.append(h('a', { href: hash, class: here.startsWith(hash) ? 'active' : '' }, t(key)));
@@ -117,7 +119,7 @@ export async function render() {
   const main = document.getElementById('main');
   const top = document.getElementById('top');
   document.documentElement.lang = language();
-  const [path, qs] = (location.hash || '#/accounts').split('?');
+  const [path, qs] = (location.hash || '#/dashboard').split('?');
   const params = new URLSearchParams(qs || '');
   if (path === '#/login' || !(await ensureSession())) {
     if (current !== renders) return;
@@ -126,7 +128,7 @@ export async function render() {
     loginPage(clear(main), async (s) => {
       session.user = s.user;
       setCsrf(s.csrf_token);
-      go('#/accounts');
+      go('#/dashboard');
     });
     return;
   }
@@ -148,7 +150,7 @@ export async function render() {
       return;
     }
   }
-  go('#/accounts');
+  go('#/dashboard');
 }
 
 whenUnauthorized(() => {

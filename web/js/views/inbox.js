@@ -5,6 +5,8 @@ import { formatBytes, formatTime, h } from '../dom.js';
 import { t } from '../i18n.js';
 import { messageDeliveries, stateBadge } from './deliveries.js';
 import { pager } from './parts.js';
+import { isAdmin } from '../app.js';
+import { emptyState } from './empty.js';
 
 const FILTERS = ['account', 'from', 'subject', 'since', 'until', 'status'];
 const STATUSES = ['stored', 'parse_failed', 'size_mismatch', 'skipped'];
@@ -72,7 +74,16 @@ export async function inboxPage(main, params) {
             { size: formatBytes(m.size), listed: formatBytes(m.listed_size) }) },
           ` · ${t('inbox.status.size_mismatch')}`) : null),
         h('td', { class: 'delivery' }, m.delivery ? stateBadge(m.delivery) : ''))))),
+    data.total ? '' : inboxEmpty(filters, accounts.accounts),
     pager(data.page, data.per_page, data.total, (p) => show(filters, p)));
+}
+
+// An empty inbox says how mail gets here; an empty search, only that.
+function inboxEmpty(filters, accounts) {
+  if (Object.keys(filters).length) return h('p', { class: 'empty', id: 'inbox-empty' }, t('empty.inbox.filtered'));
+  return emptyState('inbox-empty', t('empty.inbox'), [
+    isAdmin() && !accounts.length && ['#/accounts/new', t('empty.addAccount'), 'empty-add-account'],
+    accounts.length && ['#/accounts', t('empty.toAccounts'), 'empty-accounts']]);
 }
 
 // An auto-reply or a delivery report says so; ordinary mail says nothing.
