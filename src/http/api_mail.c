@@ -431,12 +431,7 @@ int mr_api_message_get(struct mr_http_req *r)
     if (rc)
         return mr_http_fail(r, rc, NULL, &err);
     if (mr_store_message_attachments(r->reg->store, id, &att, &n, &err) == 0) {
-        json_t *j = message_view(&m), *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr,
-                                  json_pack("{s:i, s:s?, s:s, s:I}", "position", att[i].position,
-                                            "filename", att[i].filename, "content_type",
-                                            att[i].content_type, "size", (json_int_t)att[i].size));
+        json_t *j = message_view(&m), *arr = mr_view_attachments(att, n);
         json_object_set_new(j, "message_id",
                             m.message_id ? json_string(m.message_id) : json_null());
         json_object_set_new(j, "text", m.body_text ? json_string(m.body_text) : json_null());

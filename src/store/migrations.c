@@ -405,6 +405,7 @@ const struct mr_migration mr_store_migrations[] = {
      "CREATE INDEX fetch_runs_by_end ON fetch_runs(ended_at, result, fetched);"
      "CREATE INDEX deliveries_by_done ON deliveries(done_ms, created_ms) WHERE done_ms IS NOT NULL;"
      "CREATE INDEX deliveries_pending_since ON deliveries(created_ms) WHERE state = 'pending';"},
+    {"attachments inside forwarded messages", "ALTER TABLE attachments ADD COLUMN parent INTEGER;"},
 };
 
 const size_t mr_store_migration_count =
