@@ -117,20 +117,35 @@ describe('Users and Network connectors', () => {
       const listed = (await call(page, 'GET', '/users')).users.find((u) => u.id === id);
       assert.equal(listed.role, 'admin');
 
-      // a session of the user's, then a generated password: it shows once, the session ends
+      // a session of the user's, then a new password: generated (English;
+      // shown once) or typed (Portuguese); the session ends either way
       const ctx = await browser.newContext({ viewport: WIDE });
       const theirs = await ctx.newPage();
       await login(theirs, fx.url, name, typed);
       assert.equal(await userRow(name).locator('button.reset').textContent(), w.reset);
       await userRow(name).locator('button.reset').click();
       const panel = page.locator(`.reset-panel[data-user="${id}"]`);
-      await panel.locator('button.do-reset').click();
-      await page.waitForSelector('#generated-password');
-      const generated = (await page.textContent('#generated-password')).trim();
-      assert.ok(generated.length >= 20, generated);
-      await page.screenshot({ path: `${fx.shots}/users-generated-${w.lang}.png`, fullPage: true });
+      let password = `retyped-Password-${key}-2`;
+      if (key === 'en') {
+        await panel.locator('button.do-reset').click();
+        await page.waitForSelector('#generated-password');
+        password = (await page.textContent('#generated-password')).trim();
+        assert.ok(password.length >= 20, password);
+      } else {
+        await panel.locator(`#r${id}-mode-type`).check();
+        await panel.locator(`#r${id}-password`).fill('short');
+        await panel.locator('button.do-reset').click();
+        await panel.locator('p.error:not([hidden])').waitFor();
+        assert.match(await panel.locator('p.error').textContent(), /at least 10 characters/);
+        await panel.locator(`#r${id}-password`).fill(password);
+        await panel.locator('button.do-reset').click();
+        await page.waitForSelector('#toast.ok >> text=/Senha de .* redefinida/');
+        assert.equal(await page.locator('#generated-password').count(), 0, 'a typed password is not shown');
+        assert.ok(!(await page.content()).includes(password));
+      }
+      await page.screenshot({ path: `${fx.shots}/users-reset-${w.lang}.png`, fullPage: true });
       assert.equal((await apiCall(theirs, 'GET', '/accounts')).status, 401, 'their session ended');
-      await login(theirs, fx.url, name, generated);
+      await login(theirs, fx.url, name, password);
       assert.equal(await theirs.locator('nav a[href="#/users"]').count(), 1, 'an admin sees Users');
 
       // a token of theirs, listed without its secret, revoked after a confirmation
@@ -139,6 +154,7 @@ describe('Users and Network connectors', () => {
       const tokenRow = page.locator(`#tokens tbody tr[data-id="${token.id}"]`);
       assert.equal(await tokenRow.locator('td.owner').textContent(), name);
       assert.ok(!(await page.content()).includes(token.token), 'a token secret on the page');
+      await page.screenshot({ path: `${fx.shots}/users-tokens-${w.lang}.png`, fullPage: true });
       page.once('dialog', (d) => d.dismiss()); // cancelled: nothing happens
       await tokenRow.locator('button.revoke').click();
       await page.waitForTimeout(300);
