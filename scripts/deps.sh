@@ -44,7 +44,9 @@ fi
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "deps: missing packages: ${missing[*]}" >&2
-    echo "deps: run 'make deps' as root (or: sudo apt-get install ${missing[*]})" >&2
+    target=deps
+    [[ "${1:-}" == "--tests" ]] && target=test-deps # the tests' Node.js too
+    echo "deps: run 'make $target' as root (or: sudo apt-get install ${missing[*]})" >&2
     exit 1
 fi
 
