@@ -25,13 +25,15 @@ const WORDS = {
     reset: 'Reset password', revoke: 'Revoke', remove: 'Remove', confirmRevoke: /^Revoke the API token “ci” of /,
     confirmRemove: /^Remove the user .*API tokens are revoked/, denied: /Only administrators can see and change users/,
     socks: 'SOCKS5 proxy', http: 'HTTP proxy (CONNECT)', none: /No network connector yet\./,
-    what: /A network connector is a proxy/, testOk: /every step passed/, extra: 'Dashboard' },
+    what: /A network connector is a proxy/, testOk: /every step passed/, extra: 'Dashboard',
+    lastAdmin: /^admin is the last administrator: make another user an administrator first\.$/ },
   pt: { lang: 'pt-BR', title: 'Usuários e tokens de API', add: 'Adicionar usuário', admin: 'Administrador',
     viewer: 'Visualizador', reset: 'Redefinir senha', revoke: 'Revogar', remove: 'Remover',
     confirmRevoke: /^Revogar o token de API “ci” de /, confirmRemove: /^Remover o usuário .*tokens de API revogados/,
     denied: /Somente administradores podem ver e alterar usuários/, socks: 'Proxy SOCKS5',
     http: 'Proxy HTTP (CONNECT)', none: /Nenhum Network Connector ainda\./, what: /Um Network Connector é um proxy/,
-    testOk: /todas as etapas passaram/, extra: 'Painel' },
+    testOk: /todas as etapas passaram/, extra: 'Painel',
+    lastAdmin: /^admin é o último administrador: torne outro usuário administrador antes\.$/ },
 };
 
 async function login(p, base, user, password) {
@@ -89,6 +91,18 @@ describe('Users and Network connectors', () => {
       assert.match(await userRow('admin').textContent(), /admin/);
       assert.equal(await userRow('admin').locator('.badge').count(), 1, 'the admin is told which user is theirs');
 
+      // the last admin cannot stop being one: asked first, then refused with the reason
+      if ((await call(page, 'GET', '/users')).users.filter((u) => u.role === 'admin').length === 1) {
+        await userRow('admin').locator('select.role').selectOption('viewer');
+        acceptNextDialog(page);
+        await userRow('admin').locator('button.save-role').click();
+        await page.waitForSelector('#toast.error');
+        assert.match(await page.textContent('#toast'), w.lastAdmin);
+        assert.match(dialogs.at(-1), key === 'en' ? /stop being an administrator/ : /deixar de ser administrador/);
+        assert.equal((await call(page, 'GET', '/session')).user.role, 'admin');
+        await openUsers();
+      }
+
       // add, with a typed password
       await page.fill('#u-name', name);
       await page.selectOption('#u-role', 'viewer');
@@ -108,6 +122,8 @@ describe('Users and Network connectors', () => {
 
       // the role, changed in its row
       await userRow(name).locator('select.role').selectOption('admin');
+      assert.equal(await userRow(name).locator('button.save-role').isEnabled(), true);
+      await userRow(name).locator('button.save-role').click();
       await page.waitForSelector('#toast.ok');
       await page.waitForFunction((n) => { // the row drawn again from the API's answer
         const s = document.querySelector(`#users tr[data-name="${n}"] select.role`);

@@ -101,12 +101,14 @@ function resetPanel(u, reload) {
         t('common.cancel'))));
 }
 
+// The API's refusal in the page's language when it is the last-admin rule.
+function refusal(u, e) {
+  return e.code === 'in_use' && e.field === 'role' ? t('users.lastAdmin', { name: u.name }) : e.message;
+}
+
 async function changeRole(u, select, reload) {
   const self = session.user && session.user.id === u.id;
-  if (self && select.value !== 'admin' && !confirm(t('users.confirmSelfDemote'))) {
-    select.value = u.role;
-    return;
-  }
+  if (self && select.value !== 'admin' && !confirm(t('users.confirmSelfDemote'))) return;
   try {
     await api('PATCH', `/users/${u.id}`, { role: select.value });
     toast(t('users.roleChanged', { name: u.name, role: t(`users.role.${select.value}`) }), 'ok');
@@ -116,7 +118,7 @@ async function changeRole(u, select, reload) {
     } else reload();
   } catch (e) {
     select.value = u.role;
-    toast(e.message, 'error');
+    toast(refusal(u, e), 'error');
   }
 }
 
@@ -127,7 +129,7 @@ async function removeUser(u, reload) {
     await api('DELETE', `/users/${u.id}`);
     toast(t('users.removed', { name: u.name }), 'ok');
     if (self) go('#/login'); else reload();
-  } catch (e) { toast(e.message, 'error'); }
+  } catch (e) { toast(refusal(u, e), 'error'); }
 }
 
 function userRows(u, reload) {
@@ -135,7 +137,10 @@ function userRows(u, reload) {
   const panelRow = h('tr', { class: 'reset-row', hidden: true }, h('td', { colspan: 6 }));
   const role = roleSelect(`role-${u.id}`, u.role, t('users.roleOf', { name: u.name }));
   role.classList.add('role');
-  role.addEventListener('change', () => changeRole(u, role, reload));
+  // applied by its button, not on change: arrow keys on a closed select change it at each press
+  const apply = h('button', { type: 'button', class: 'save-role secondary', disabled: true,
+    onclick: () => changeRole(u, role, reload) }, t('users.saveRole'));
+  role.addEventListener('change', () => { apply.disabled = role.value === u.role; });
   const reset = h('button', { type: 'button', class: 'reset secondary', onclick: () => {
     clear(panelRow.firstChild).append(resetPanel(u, reload));
     panelRow.hidden = false;
@@ -144,7 +149,7 @@ function userRows(u, reload) {
   const remove = h('button', { type: 'button', class: 'remove danger', onclick: () => removeUser(u, reload) }, t('users.remove'));
   return [h('tr', { dataset: { id: u.id, name: u.name } },
     h('td', {}, u.id), h('td', { class: 'name' }, u.name, self ? h('span', { class: 'badge' }, t('users.you')) : ''),
-    h('td', {}, role), h('td', {}, formatTime(u.created_at)), h('td', { class: 'tokens' }, u.api_tokens),
+    h('td', { class: 'role' }, role, ' ', apply), h('td', {}, formatTime(u.created_at)), h('td', { class: 'tokens' }, u.api_tokens),
     h('td', { class: 'actions' }, h('div', { class: 'row-actions' }, reset, remove))), panelRow];
 }
 
