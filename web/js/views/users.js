@@ -200,7 +200,7 @@ export async function usersPage(main) {
     } catch (e) {
       page.append(h('p', { class: 'error' }, e.message));
     }
-    if (note) page.insertBefore(note, page.children[1] || null);
+    if (note) page.insertBefore(note, page.children[2] || null); // under the title and its help
     main.replaceWith(page);
     main = page;
   };
