@@ -518,22 +518,6 @@ int mr_api_report_csv(struct mr_http_req *r)
     return 0;
 }
 
-int mr_api_users_list(struct mr_http_req *r)
-{
-    struct mr_user *items;
-    size_t n;
-    mr_error err = {0};
-    if (mr_store_user_list(r->reg->store, &items, &n, &err))
-        return mr_http_fail(r, MR_ESTORE, NULL, &err);
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr,
-                              json_pack("{s:I, s:s, s:s}", "id", (json_int_t)items[i].id, "name",
-                                        items[i].name, "role", mr_role_name(items[i].role)));
-    mr_user_list_free(&items, n);
-    return mr_http_json(r, MHD_HTTP_OK, json_pack("{s:o}", "users", arr));
-}
-
 /* --- the console ------------------------------------------------------------------ */
 
 static const char *content_type_of(const char *path)

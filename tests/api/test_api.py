@@ -45,6 +45,8 @@ ROUTES = [
     ("GET", "/api/v1/messages/1", False), ("GET", "/api/v1/messages/1/raw", False),
     ("GET", "/api/v1/messages/1/attachments/1", False),
     ("GET", "/api/v1/reports/accounts.csv", False), ("GET", "/api/v1/users", False),
+    ("POST", "/api/v1/users", True), ("PATCH", "/api/v1/users/1", True),
+    ("DELETE", "/api/v1/users/1", True), ("POST", "/api/v1/users/1/password", True),
     ("GET", "/api/v1/audit", False),
     ("GET", "/api/v1/tokens", False), ("POST", "/api/v1/tokens", True),
     ("DELETE", "/api/v1/tokens/1", True),

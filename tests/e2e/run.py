@@ -66,7 +66,7 @@ DELIVERY_MESSAGES = [
 # the test files node runs, in this order; MR_E2E_TESTS (space-separated)
 # runs only some of them
 TEST_FILES = ("console.test.mjs", "https.test.mjs", "oauth.test.mjs", "delivery.test.mjs",
-              "dashboard.test.mjs")
+              "dashboard.test.mjs", "users.test.mjs")
 
 
 def make_certificate(d):

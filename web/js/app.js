@@ -15,6 +15,7 @@ import { scheduleForm, schedulesPage } from './views/schedules.js';
 import { settingsPage } from './views/settings.js';
 import { deliveriesPage } from './views/deliveries.js';
 import { targetForm, targetsCard } from './views/targets.js';
+import { usersPage } from './views/users.js';
 
 export const session = { user: null };
 
@@ -40,6 +41,7 @@ const routes = [
   [/^#\/schedules\/new$/, () => (el, q) => scheduleForm(el, null, q)],
   [/^#\/schedules\/(\d+)$/, (m) => (el) => scheduleForm(el, Number(m[1]))],
   [/^#\/audit$/, () => auditPage],
+  [/^#\/users$/, () => usersPage],
 ];
 
 // An account's page: its form and fetch history (account-form.js), and
@@ -58,13 +60,20 @@ export function go(hash) {
   else location.hash = hash;
 }
 
+// The entries everyone sees, then the administrators' own.
+function navEntries() {
+  return [['#/dashboard', 'nav.dashboard'], ['#/accounts', 'nav.accounts'], ['#/inbox', 'nav.inbox'], ['#/deliveries', 'nav.deliveries'],
+    ['#/credentials', 'nav.credentials'], ['#/connectors', 'nav.connectors'], ['#/schedules', 'nav.schedules'],
+    ['#/settings', 'nav.settings'], ...(isAdmin() ? [['#/audit', 'nav.audit'], ['#/users', 'nav.users']] : [])];
+}
+
+// One line at 1366 px in either language (style.css, "users" block).
 function navigation() {
   const nav = clear(document.getElementById('nav'));
   const here = location.hash.split('?')[0];
-  for (const [hash, key] of [['#/dashboard', 'nav.dashboard'], ['#/accounts', 'nav.accounts'], ['#/inbox', 'nav.inbox'],
-    ['#/deliveries', 'nav.deliveries'], ['#/credentials', 'nav.credentials'], ['#/connectors', 'nav.connectors'],
-    ['#/schedules', 'nav.schedules'], ['#/settings', 'nav.settings'], ...(isAdmin() ? [['#/audit', 'nav.audit']] : [])]) {
-    nav.append(h('a', { href: hash, class: here.startsWith(hash) ? 'active' : '' }, t(key)));
+  for (const [hash, key] of navEntries()) {
+    const active = here.startsWith(hash);
+    nav.append(h('a', { href: hash, class: active ? 'active' : '', 'aria-current': active ? 'page' : null }, t(key)));
   }
   const user = clear(document.getElementById('user'));
   const select = h('select', { 'aria-label': t('user.language'), id: 'language' },
