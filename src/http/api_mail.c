@@ -470,8 +470,24 @@ int mr_api_message_raw(struct mr_http_req *r)
     return 0;
 }
 
+/* Attachment pos's name as listed when the message was stored; NULL when
+ * it has none. */
+static char *attachment_name(struct mr_store *s, int64_t id, int pos)
+{
+    struct mr_attachment *att = NULL;
+    size_t n = 0;
+    mr_error err = {0};
+    char *name = NULL;
+    if (mr_store_message_attachments(s, id, &att, &n, &err) == 0)
+        for (size_t i = 0; i < n && !name; i++)
+            if (att[i].position == pos && att[i].filename)
+                name = mr_xstrdup(att[i].filename);
+    mr_attachments_free(&att, n);
+    return name;
+}
+
 /* Always a download, never shown in the page: an HTML attachment must not
- * run in the console's origin. */
+ * run in the console's origin. It is saved under its own name. */
 int mr_api_message_attachment(struct mr_http_req *r)
 {
     struct mr_buf raw;
@@ -491,8 +507,11 @@ int mr_api_message_attachment(struct mr_http_req *r)
         return mr_http_fail(r, rc, NULL, &err);
     r->status = MHD_HTTP_OK;
     r->content_type = "application/octet-stream";
-    snprintf(r->disposition, sizeof(r->disposition),
-             "attachment; filename=\"attachment-%lld-%lld\"", (long long)id, (long long)pos);
+    char fallback[64];
+    snprintf(fallback, sizeof(fallback), "attachment-%lld-%lld", (long long)id, (long long)pos);
+    char *name = attachment_name(r->reg->store, id, (int)pos);
+    mr_content_disposition(name, fallback, r->disposition, sizeof(r->disposition));
+    free(name);
     return 0;
 }
 

@@ -92,6 +92,13 @@ function classBadge(m) {
     ? h('span', { class: `badge class-${m.class}`, dataset: { class: m.class } }, t(`message.class.${m.class}`)) : null;
 }
 
+// How deep an attachment sits in forwarded messages (0: the message's own).
+function depthOf(a, list) {
+  let depth = 0;
+  for (let p = a.parent; p && depth < 10; depth++) p = (list.find((x) => x.position === p) || {}).parent;
+  return depth;
+}
+
 export async function messagePage(main, id) {
   const m = await api('GET', `/messages/${id}`);
   const row = (key, value) => value ? h('tr', {}, h('th', {}, t(key)), h('td', {}, value)) : null;
@@ -108,7 +115,8 @@ export async function messagePage(main, id) {
       { size: formatBytes(m.size), listed: formatBytes(m.listed_size) })) : null,
     h('pre', { class: 'body', id: 'message-text' }, m.text || ''),
     m.attachment_list.length ? h('ul', { class: 'attachments', id: 'attachments' },
-      m.attachment_list.map((a) => h('li', {},
+      m.attachment_list.map((a) => h('li', { class: a.parent ? 'nested' : null,
+        style: `--depth: ${depthOf(a, m.attachment_list)}`, 'data-parent': a.parent || null },
         h('a', { href: `/api/v1/messages/${id}/attachments/${a.position}`,
           download: a.filename || `attachment-${a.position}` },
         `${a.filename || `#${a.position}`}`),
