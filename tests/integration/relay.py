@@ -3,15 +3,18 @@ Dovecot) that can step in, for what a real server does but the suite's
 cannot be made to: each line the client sends is shown to a rule, which
 lets it through (None), or answers in the server's place and hangs up
 (bytes), as Exchange Online does when it throttles. Everything the client
-sent is kept (.sent), so a test can check what went over the wire."""
+sent is kept (.sent), so a test can check what went over the wire. And
+what the server sends may be rewritten on the way (rewrite: bytes ->
+bytes, per chunk received; fine for a short line such as CAPABILITY)."""
 import socket
 import threading
 
 
 class Relay:
-    def __init__(self, backend_port, rule=None):
+    def __init__(self, backend_port, rule=None, rewrite=None):
         self.backend_port = backend_port
         self.rule = rule or (lambda line: None)
+        self.rewrite = rewrite or (lambda data: data)
         self.sent = []  # every line from a client, in order, as bytes
         self.connections = 0
         self.lock = threading.Lock()
@@ -65,7 +68,7 @@ class Relay:
     def _downstream(self, client, server):
         try:
             while data := server.recv(65536):
-                client.sendall(data)
+                client.sendall(self.rewrite(data))
         except OSError:
             pass
         self._close(client, server)
