@@ -94,6 +94,7 @@ int mr_test_connector(struct mr_registry *r, int64_t connector_id, const char *h
     struct mr_loaded_proxy lp;
     memset(res, 0, sizeof(*res));
     res->steps.on_step = o ? o->on_step : NULL;
+    res->steps.on_wait = o ? o->on_wait : NULL;
     res->steps.ctx = o ? o->step_ctx : NULL;
     int rc = mr_proxy_load(r, connector_id, &lp, err);
     if (rc) {
@@ -1061,6 +1062,7 @@ int mr_test_account(struct mr_registry *r, const struct mr_account *a,
     struct mr_mailbox_status st;
     memset(res, 0, sizeof(*res));
     res->steps.on_step = o ? o->on_step : NULL;
+    res->steps.on_wait = o ? o->on_wait : NULL;
     res->steps.ctx = o ? o->step_ctx : NULL;
     int rc = prepare(r, a, o, &res->steps, &p, err);
     if (rc)

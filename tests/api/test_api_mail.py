@@ -115,9 +115,12 @@ class ApiMailTest(unittest.TestCase):
             resp = conn.getresponse()
             self.assertEqual(resp.status, 200)
             self.assertEqual(resp.getheader("Content-Type"), "application/x-ndjson")
-            seen = {}
+            seen, waits = {}, []
             while line := resp.readline():
                 obj = js.loads(line)
+                if "waiting" in obj:  # what the running step waits on, as it starts
+                    waits.append((obj["waiting"], time.time() - t0, obj["ms"]))
+                    continue
                 seen[obj.get("step", "done")] = time.time() - t0
             conn.close()
         finally:
@@ -125,6 +128,12 @@ class ApiMailTest(unittest.TestCase):
         self.assertIn("greeting", seen)
         self.assertLess(seen["connect"], 1.0)
         self.assertGreater(seen["done"], seen["connect"] + 1.0)
+        said = [w[0] for w in waits]
+        self.assertEqual(said[0], f"the connection to 127.0.0.1 port {srv.port}")
+        self.assertIn("the greeting", said)
+        greeting = next(w for w in waits if w[0] == "the greeting")
+        self.assertLess(greeting[1], seen["greeting"] - 1.0)  # told while it was waited for
+        self.assertIn("the answer to AUTHENTICATE", said)
 
     def test_wrong_password_shows_the_servers_words(self):
         self.c.json("POST", "/api/v1/credentials", {"name": "wrong-" + self.user,

@@ -73,6 +73,7 @@ const en = {
   'connector.default': 'Default ({name})', 'connector.noDefault': 'Default (none set: choose one in Settings)',
   'form.addCredential': 'Add a credential', 'form.addConnector': 'Add a connector',
   'form.test': 'Test connection', 'form.testing': 'Testing…',
+  'form.testWaiting': 'Testing… {s} s; waiting for {what}',
   'form.testOk': 'Every step passed: {n} messages waiting.', 'form.testFailed': 'The test failed at “{step}”.',
   'form.portDefault': 'default {port}', 'form.folderDefault': 'INBOX',
   'form.auto': 'auto',
@@ -417,6 +418,7 @@ const pt = {
   'connector.default': 'Padrão ({name})', 'connector.noDefault': 'Padrão (nenhum definido: escolha um em Configurações)',
   'form.addCredential': 'Adicionar uma credencial', 'form.addConnector': 'Adicionar um conector',
   'form.test': 'Testar conexão', 'form.testing': 'Testando…',
+  'form.testWaiting': 'Testando… {s} s; aguardando {what}',
   'form.testOk': 'Todas as etapas passaram: {n} mensagens aguardando.', 'form.testFailed': 'O teste falhou em “{step}”.',
   'form.portDefault': 'padrão {port}', 'form.folderDefault': 'INBOX',
   'form.auto': 'automático',
@@ -710,6 +712,25 @@ export function setLanguage(l) {
 export function t(key, vars = {}) {
   const text = dictionaries[lang][key] ?? en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
+}
+
+// What a live test waits on, as the daemon says it (English), in the
+// chosen language: the phrases the session uses, the rest as it came.
+const waitingPt = [
+  [/^the connection to (.+) port (\d+) through the proxy$/, 'a conexão com $1 porta $2 pelo proxy'],
+  [/^the connection to (.+) port (\d+)$/, 'a conexão com $1 porta $2'],
+  [/^the TLS handshake$/, 'o handshake TLS'],
+  [/^the greeting$/, 'a saudação do servidor'],
+  [/^the answer to (.+)$/, 'a resposta a $1'],
+  [/^the SOCKS5 proxy's greeting$/, 'a saudação do proxy SOCKS5'],
+  [/^the SOCKS5 proxy's answer to CONNECT$/, 'a resposta do proxy SOCKS5 ao CONNECT'],
+  [/^the HTTP proxy's answer to CONNECT$/, 'a resposta do proxy HTTP ao CONNECT'],
+];
+
+export function waitingText(what) {
+  if (lang !== 'pt-BR') return what;
+  for (const [re, pt] of waitingPt) if (re.test(what)) return what.replace(re, pt);
+  return what;
 }
 
 export function keys(l) { return Object.keys(dictionaries[l]); }
