@@ -442,6 +442,9 @@ static int commit_store(struct run *run, mr_error *err)
         if (run->imap && run->last_uid)
             rc = mr_store_set_fetch_state(run->s, run->a->id, run->st.uidvalidity, run->last_uid,
                                           err);
+        if (rc == 0 && run->res->run_id) /* the history shows the run's progress */
+            rc = mr_store_run_progress(run->s, run->res->run_id, run->res->fetched,
+                                       run->res->bytes, err);
         if (rc == 0)
             rc = mr_store_commit(run->s, err);
         else

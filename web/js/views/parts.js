@@ -96,6 +96,10 @@ export async function fetchNow(account, button, onDone) {
       const hist = await api('GET', `/accounts/${account.id}/history?per_page=1`);
       const top = hist.runs[0];
       if (top && top.id > last && top.result !== 'running') run = top;
+      else if (top && top.id > last && top.fetched) { // its progress, as each batch commits
+        button.textContent = t('action.fetchingSoFar', { n: top.fetched, size: formatBytes(top.bytes) });
+        button.dataset.fetched = top.fetched;
+      }
     }
     if (run && run.result === 'ok') toast(t('fetch.done', { name: account.name, n: run.fetched }), 'ok');
     else if (run) toast(t('fetch.failed', { name: account.name, error: run.error }), 'error');
