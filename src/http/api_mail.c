@@ -541,9 +541,10 @@ int mr_api_report_csv(struct mr_http_req *r)
         return 0;
     if (mr_store_account_list(r->reg->store, &f, 0, 0, &items, &n, &total, &err))
         return mr_http_fail(r, MR_ESTORE, NULL, &err);
-    int rc = mr_report_csv_header(&r->out);
+    enum mr_lang lang = mr_http_lang(r); /* whoever exports it reads it */
+    int rc = mr_report_csv_header(&r->out, lang);
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = mr_report_csv_row(&r->out, &items[i]);
+        rc = mr_report_csv_row(&r->out, &items[i], lang);
     mr_account_list_free(&items, n);
     r->status = MHD_HTTP_OK;
     r->content_type = "text/csv; charset=utf-8";

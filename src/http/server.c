@@ -150,6 +150,17 @@ const char *mr_http_cookie(struct mr_http_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
 }
 
+enum mr_lang mr_http_lang(struct mr_http_req *r)
+{
+    const char *said[] = {mr_http_arg(r, "lang"), mr_http_cookie(r, "mr_lang"),
+                          mr_http_header(r, MHD_HTTP_HEADER_ACCEPT_LANGUAGE)};
+    enum mr_lang l = MR_LANG_EN;
+    for (size_t i = 0; i < 3; i++)
+        if (said[i] && mr_lang_parse(said[i], &l) == 0)
+            return l;
+    return MR_LANG_EN;
+}
+
 static const char *query_get(void *conn, const char *name)
 {
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);

@@ -75,6 +75,7 @@ const en = {
   'form.addCredential': 'Add a credential', 'form.addConnector': 'Add a connector',
   'form.test': 'Test connection', 'form.testing': 'Testing…',
   'form.testWaiting': 'Testing… {s} s; waiting for {what}',
+  'schedule.language': 'Report language',
   'form.testOk': 'Every step passed: {n} messages waiting.', 'form.testFailed': 'The test failed at “{step}”.',
   'form.portDefault': 'default {port}', 'form.folderDefault': 'INBOX',
   'form.auto': 'auto',
@@ -421,6 +422,7 @@ const pt = {
   'form.addCredential': 'Adicionar uma credencial', 'form.addConnector': 'Adicionar um conector',
   'form.test': 'Testar conexão', 'form.testing': 'Testando…',
   'form.testWaiting': 'Testando… {s} s; aguardando {what}',
+  'schedule.language': 'Idioma do relatório',
   'form.testOk': 'Todas as etapas passaram: {n} mensagens aguardando.', 'form.testFailed': 'O teste falhou em “{step}”.',
   'form.portDefault': 'padrão {port}', 'form.folderDefault': 'INBOX',
   'form.auto': 'automático',
@@ -701,12 +703,20 @@ let lang = localStorage.getItem('mailroom.lang') ||
   ((navigator.language || '').toLowerCase().startsWith('pt') ? 'pt-BR' : 'en');
 if (!dictionaries[lang]) lang = 'en';
 
+// The daemon writes what a person downloads (CSV) in the console's language:
+// it reads this cookie (no secret in it; the session cookie is apart).
+function tellServer(l) {
+  document.cookie = `mr_lang=${l}; path=/; SameSite=Strict${location.protocol === 'https:' ? '; Secure' : ''}`;
+}
+tellServer(lang);
+
 export function language() { return lang; }
 
 export function setLanguage(l) {
   if (!dictionaries[l]) return;
   lang = l;
   localStorage.setItem('mailroom.lang', l);
+  tellServer(l);
   document.documentElement.lang = l;
   window.dispatchEvent(new Event('mailroom-language')); // for what lives outside a page
 }
