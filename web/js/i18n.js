@@ -75,7 +75,7 @@ const en = {
   'form.addCredential': 'Add a credential', 'form.addConnector': 'Add a connector',
   'form.test': 'Test connection', 'form.testing': 'Testing…',
   'form.testWaiting': 'Testing… {s} s; waiting for {what}',
-  'schedule.language': 'Report language',
+  'schedule.language': 'Report language', 'audit.secretSet': 'set (never shown)',
   'form.testOk': 'Every step passed: {n} messages waiting.', 'form.testFailed': 'The test failed at “{step}”.',
   'form.portDefault': 'default {port}', 'form.folderDefault': 'INBOX',
   'form.auto': 'auto',
@@ -422,7 +422,7 @@ const pt = {
   'form.addCredential': 'Adicionar uma credencial', 'form.addConnector': 'Adicionar um conector',
   'form.test': 'Testar conexão', 'form.testing': 'Testando…',
   'form.testWaiting': 'Testando… {s} s; aguardando {what}',
-  'schedule.language': 'Idioma do relatório',
+  'schedule.language': 'Idioma do relatório', 'audit.secretSet': 'definida (nunca mostrada)',
   'form.testOk': 'Todas as etapas passaram: {n} mensagens aguardando.', 'form.testFailed': 'O teste falhou em “{step}”.',
   'form.portDefault': 'padrão {port}', 'form.folderDefault': 'INBOX',
   'form.auto': 'automático',
@@ -744,5 +744,7 @@ export function waitingText(what) {
   for (const [re, pt] of waitingPt) if (re.test(what)) return what.replace(re, pt);
   return what;
 }
+
+export function has(key) { return key in dictionaries[lang] || key in en; }
 
 export function keys(l) { return Object.keys(dictionaries[l]); }
