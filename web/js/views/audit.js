@@ -21,7 +21,9 @@ const VALUES = { security: 'security', after_fetch: 'after', action_when: 'when'
 
 function valueText(key, v) {
   if (v === null || v === undefined || v === '') return '—';
-  if (v === 'set' && ['password', 'secret', 'refresh_token'].includes(key)) return t('audit.secretSet');
+  if (['password', 'secret', 'refresh_token'].includes(key) && (v === 'set' || v === 'changed')) {
+    return t(v === 'set' ? 'audit.secretSet' : 'audit.secretChanged');
+  }
   if (v === 'yes' || v === true) return t('common.yes');
   if (v === 'no' || v === false) return t('common.no');
   if (VALUES[key] && has(`${VALUES[key]}.${v}`)) return t(`${VALUES[key]}.${v}`);
