@@ -356,6 +356,9 @@ int mr_api_account_history(struct mr_http_req *r)
                            (json_int_t)items[i].fetched, "bytes", (json_int_t)items[i].bytes,
                            "deleted", (json_int_t)items[i].deleted, "skipped",
                            (json_int_t)items[i].skipped, "error", items[i].error));
+        json_t *said = items[i].error_said ? json_loads(items[i].error_said, 0, NULL) : NULL;
+        if (said)
+            json_object_set_new(json_array_get(arr, i), "error_said", said);
     }
     mr_fetch_run_list_free(&items, n);
     return mr_http_json(r, MHD_HTTP_OK,

@@ -7,6 +7,7 @@
 
 #include "store/store.h"
 #include "util/csv.h"
+#include "util/said.h"
 #include "util/text.h"
 
 #include <stdio.h>
@@ -324,11 +325,17 @@ json_t *mr_view_step(const struct mr_step *s)
 {
     char detail[sizeof(s->detail)];
     mr_view_step_detail(s, detail, sizeof(detail));
-    return json_pack("{s:s, s:s, s:I, s:s}", "step", s->name, "result",
-                     s->ok == 1   ? "ok"
-                     : s->ok == 0 ? "failed"
-                                  : "note",
-                     "ms", (json_int_t)s->ms, "detail", detail);
+    json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "step", s->name, "result",
+                          s->ok == 1   ? "ok"
+                          : s->ok == 0 ? "failed"
+                                       : "note",
+                          "ms", (json_int_t)s->ms, "detail", detail);
+    /* said only when shown as said: the greeting's excerpt, or escaped
+     * control characters, are the daemon's own rewriting */
+    json_t *said = strcmp(detail, s->detail) == 0 ? mr_said_json(&s->said) : NULL;
+    if (said)
+        json_object_set_new(j, "said", json_pack("[o]", said));
+    return j;
 }
 
 json_t *mr_view_test(const struct mr_test_result *res)
