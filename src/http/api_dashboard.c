@@ -57,6 +57,14 @@ static json_t *failing_list(struct mr_http_req *r, const struct mr_dashboard *d)
                       "error", c.last_error[0] ? c.last_error : NULL, "failures", c.failures,
                       "last_check_at", epoch_or_null(c.last_ended ? c.last_ended : c.last_started),
                       "last_success_at", epoch_or_null(c.last_success)));
+        char *said = NULL; /* the reason as said, for the console's languages */
+        if (c.last_error[0] && mr_store_last_error_said(r->reg->store, a->id, &said, NULL) == 0 &&
+            said) {
+            json_t *parts = json_loads(said, 0, NULL);
+            if (parts)
+                json_object_set_new(json_array_get(arr, i), "error_said", parts);
+        }
+        free(said);
     }
     return arr;
 }

@@ -191,7 +191,7 @@ static void check_smtp_security(struct mr_smtp_settings *m, const struct mr_inpu
 {
     enum mr_smtp_security sec;
     if (mr_smtp_security_parse(m->security, &sec) != 0) {
-        mr_problems_add(p, "smtp_security", "expected " MR_SMTP_SECURITY_VALUES);
+        mr_problems_add(p, "smtp_security", "expected %s", MR_SMTP_SECURITY_VALUES);
         return;
     }
     free(m->security); /* stored by its name, lower case; the default written out */

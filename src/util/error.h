@@ -32,7 +32,7 @@ enum mr_status {
 /* A sentence as it was said, so the console can say it in another
  * language: its English printf format (a string literal: the sentence's
  * stable id, as gettext's msgid) and each argument as text, in order. */
-#define MR_SAID_ARGS_MAX 6
+#define MR_SAID_ARGS_MAX 8
 #define MR_SAID_TEXT_MAX 640
 
 struct mr_said {

@@ -63,10 +63,20 @@ DELIVERY_MESSAGES = [
     b"Auto-Submitted: auto-replied\r\nMessage-ID: <e2e-delivery-2@example.com>\r\n"
     b"Date: Sat, 21 Nov 2026 12:05:00 +0000\r\n\r\nBack on Monday.\r\n",
 ]
+PT_MESSAGES = [
+    "From: Joana Silva <joana@exemplo.com.br>\r\nTo: suporte@exemplo.com.br\r\n"
+    "Subject: =?UTF-8?Q?Solicita=C3=A7=C3=A3o_de_acesso?=\r\nMessage-ID: <pt-1@exemplo.com.br>\r\n"
+    "Date: Sat, 21 Nov 2026 12:00:00 -0300\r\nMIME-Version: 1.0\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n\r\nOlá, preciso de acesso à pasta financeira.\r\n",
+    "From: Carlos <carlos@exemplo.com.br>\r\nTo: suporte@exemplo.com.br\r\n"
+    "Subject: Chamado aberto\r\nMessage-ID: <pt-2@exemplo.com.br>\r\n"
+    "Date: Sat, 21 Nov 2026 12:05:00 -0300\r\n\r\nA impressora parou.\r\n",
+]
+PT_MESSAGES = [m.encode() for m in PT_MESSAGES]
 # the test files node runs, in this order; MR_E2E_TESTS (space-separated)
 # runs only some of them
 TEST_FILES = ("console.test.mjs", "https.test.mjs", "oauth.test.mjs", "delivery.test.mjs",
-              "dashboard.test.mjs", "users.test.mjs")
+              "dashboard.test.mjs", "users.test.mjs", "pt.test.mjs")
 
 
 def make_certificate(d):
@@ -128,10 +138,10 @@ def main():
     root = os.path.abspath(os.path.join(HERE, "..", ".."))
     shots = os.environ.get("MR_SHOTS", os.path.join(root, "build", "e2e"))
     os.makedirs(shots, exist_ok=True)
-    dovecot = Dovecot(users=4, name="e2e").start()
+    dovecot = Dovecot(users=6, name="e2e").start()
     sink = SmtpSink()
     dante = Dante("none").start()
-    daemon = https = plain = dash = None
+    daemon = https = plain = dash = ptd = None
     oauth_stack = []  # daemon, authorization server, Dovecot
     rc = 1
     try:
@@ -173,6 +183,16 @@ def main():
             for raw in DELIVERY_MESSAGES:
                 dovecot.deliver(dash_user, raw)
             fixture.update(dash_url=dash.base, dash_user=dash_user)
+        if "pt.test.mjs" in files:
+            # every page in Portuguese: a daemon of its own, a mailbox with
+            # two messages in Portuguese
+            ptd = Daemon()
+            pt_user = dovecot.take_user()
+            for raw in PT_MESSAGES:
+                dovecot.deliver(pt_user, raw)
+            fixture.update(pt_url=ptd.base, pt_user=pt_user,
+                           pt_maildir=os.path.join(ptd.tmp, "Maildir"),
+                           pt_reports=os.path.join(ptd.data, "reports"))
         path = os.path.join(daemon.tmp, "fixture.json")
         with open(path, "w") as fh:
             json.dump(fixture, fh)
@@ -186,7 +206,7 @@ def main():
             print("run.py: the scheduled report was not mailed as expected:", sink.messages)
             rc = 1
     finally:
-        for d in (daemon, https, plain, dash, *oauth_stack[:1]):
+        for d in (daemon, https, plain, dash, ptd, *oauth_stack[:1]):
             if d:
                 code = d.stop()
                 if code != 0:

@@ -425,5 +425,6 @@ export const pt = {
   "%s is readable by other users (mode %04o); run: chmod 600 %s": "{1} pode ser lido por outros usuários (modo {2}); execute: chmod 600 {3}",
   "%s does not hold a master key (64 hex digits)": "{1} não contém uma chave mestra (64 dígitos hexadecimais)",
   "cannot create %s: %s": "não é possível criar {1}: {2}",
-  "$%s is not a master key (64 hex digits)": "${1} não é uma chave mestra (64 dígitos hexadecimais)"
+  "$%s is not a master key (64 hex digits)": "${1} não é uma chave mestra (64 dígitos hexadecimais)",
+  "expected %s": "esperado: {1}"
 };

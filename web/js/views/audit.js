@@ -5,12 +5,12 @@ import { has, t } from '../i18n.js';
 import { pager } from './parts.js';
 import { emptyState } from './empty.js';
 
-const OBJECTS = ['account', 'credential', 'connector', 'user', 'settings', 'schedule'];
+const OBJECTS = ['account', 'credential', 'connector', 'target', 'user', 'settings', 'schedule'];
 
 // A change in words: the field's label as its form shows it, and its values
 // as the form offers them (Yes/No, the security and action names).
 const LABELS = { account: 'field', credential: 'credential', connector: 'connector',
-  schedule: 'schedule', settings: 'settings', user: 'user' };
+  schedule: 'schedule', settings: 'settings', user: 'user', target: 'target' };
 
 function fieldLabel(object, key) {
   for (const k of [`${LABELS[object] || 'field'}.${key}`, `field.${key}`]) if (has(k)) return t(k);
