@@ -285,10 +285,12 @@ class ApiMailTest(unittest.TestCase):
         halfway, release, passed = threading.Event(), threading.Event(), [0]
 
         def rewrite(data):
-            passed[0] += len(data)
-            if passed[0] > 60000 and not release.is_set():
+            # held back once 30,000 bytes (several messages) went through:
+            # the chunk that crosses the mark is forwarded, the next waits
+            if passed[0] > 30000 and not release.is_set():
                 halfway.set()
                 release.wait(30)
+            passed[0] += len(data)
             return data
         relay = Relay(self.dovecot.ports["imap"], rewrite=rewrite)
         try:
