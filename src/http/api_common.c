@@ -96,6 +96,9 @@ json_t *mr_api_account_view(struct mr_store *s, const struct mr_account *a)
     struct mr_check_status st;
     if (mr_store_check_status(s, a->id, &st, NULL) == 0)
         mr_view_add_status(j, &st, a->enabled && a->automatic_check ? mr_next_check(&st, 1) : 0);
+    size_t stored; /* the report's "View inbox" count: the account's messages in the store */
+    if (mr_store_message_count(s, a->id, &stored, NULL) == 0)
+        json_object_set_new(j, "message_count", json_integer((json_int_t)stored));
     mr_credential_clear(&cred);
     mr_connector_clear(&conn);
     mr_connector_clear(&def);

@@ -36,16 +36,18 @@ export function stepItem(s) {
 }
 
 // Runs Test connection into `out`, showing each step as the server reports
-// it. Returns false when the request itself was refused (e.g. bad fields:
-// onError gets the error).
+// it. Returns the last line (ok, messages, folders…), or false when the
+// request itself was refused (e.g. bad fields: onError gets the error).
 export async function runTest(out, path, body, onError) {
   const list = h('ol', { class: 'steps' });
   const status = h('p', { class: 'loading', role: 'status' }, t('form.testing'));
   clear(out).append(status, list);
   let failed = null;
+  let last = null;
   try {
     await apiStream('POST', path, body, (line) => {
       if (line.done) {
+        last = line;
         status.className = line.ok ? 'ok' : 'error';
         status.textContent = line.ok ? t('form.testOk', { n: line.messages })
           : t('form.testFailed', { step: failed || '?' });
@@ -61,7 +63,7 @@ export async function runTest(out, path, body, onError) {
     else out.append(h('p', { class: 'error' }, e.message));
     return false;
   }
-  return true;
+  return last || true;
 }
 
 // Starts a fetch and reports how it ended; onDone refreshes the page.
