@@ -255,6 +255,7 @@ const en = {
   'message.class.auto': 'auto-reply', 'message.class.report': 'delivery report',
   // --- form ---
   'af.title': 'IMAP Configuration / POP3', 'af.server': 'Server configuration', 'af.advanced': 'Advanced',
+  'af.afterTitle': 'On the server, after fetch',
   'af.required': 'required', 'af.requiredHelp': 'Required field',
   'af.v.required': 'This field is required.', 'af.v.tooLong': 'Use at most {n} characters.',
   'af.v.digits': 'Must not be only digits: a number is read as an ID.',
@@ -547,6 +548,7 @@ const pt = {
   'message.class.auto': 'resposta automática', 'message.class.report': 'relatório de entrega',
   // --- form ---
   'af.title': 'Configuração IMAP/POP3', 'af.server': 'Configuração do servidor', 'af.advanced': 'Avançado',
+  'af.afterTitle': 'No servidor, depois de buscar',
   'af.required': 'obrigatório', 'af.requiredHelp': 'Campo obrigatório',
   'af.v.required': 'Este campo é obrigatório.', 'af.v.tooLong': 'Use no máximo {n} caracteres.',
   'af.v.digits': 'Não pode ter só algarismos: um número é lido como código.',

@@ -383,7 +383,7 @@ export async function accountForm(main, id) {
       field('interval', 'field.interval', c.interval),
       field('max_message_size', 'field.max_message_size', c.max_message_size),
       field('ca_file', 'field.ca_file', c.ca_file)),
-    h('h3', {}, t('field.after_fetch')),
+    h('h3', {}, t('af.afterTitle')),
     h('div', { class: 'grid' },
       field('after_fetch', 'field.after_fetch', c.after_fetch, { extra: [afterHelp, notes.after_fetch] }),
       field('move_folder', 'field.move_folder', c.move_folder),
@@ -397,7 +397,7 @@ export async function accountForm(main, id) {
       field('min_speed_time', 'field.min_speed_time', c.min_speed_time),
       field('size_tolerance', 'field.size_tolerance', c.size_tolerance,
         { extra: [h('p', { class: 'help' }, t('form.sizeToleranceHelp')), notes.size_tolerance] })),
-    id && targetsSlot);
+    ...(id ? [targetsSlot] : []));
 
   const admin = isAdmin();
   const form = h('form', { class: 'account-form card', id: 'account-form', novalidate: true },
