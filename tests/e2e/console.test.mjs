@@ -194,6 +194,10 @@ describe('mailroom console', () => {
     await page.fill('#a-name', '12345');
     await page.press('#a-name', 'Tab');
     assert.match(await page.textContent('#err-name'), /only digits/);
+    await page.fill('#a-name', 'ç'.repeat(101)); // characters, not bytes, as the server counts them
+    assert.equal(await page.textContent('#err-name'), 'Use at most 100 characters.');
+    await page.fill('#a-name', 'ç'.repeat(100));
+    await page.waitForSelector('#err-name', { state: 'hidden' });
     await page.fill('#a-name', '');
     // Save checks every field: the hidden ones under Advanced open it
     await page.click('#advanced > summary');
@@ -556,9 +560,13 @@ describe('mailroom console', () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector('#report details.row-menu[open]');
     assert.equal(await page.evaluate(() => document.activeElement.className), 'edit');
-    await page.keyboard.press('ArrowDown'); // no trap: Tab moves on through the items
-    await page.keyboard.press('Tab');
+    await page.keyboard.press('ArrowDown');
     assert.equal(await page.evaluate(() => document.activeElement.className), 'inbox');
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await page.evaluate(() => document.activeElement.className), 'fetch', 'round from the top');
+    await page.keyboard.press('Shift+Tab'); // and no trap: Tab moves through them too
+    assert.equal(await page.evaluate(() => document.activeElement.className), 'test');
     await page.keyboard.press('Escape');
     // opening one row's menu closes another's; a click elsewhere closes it
     await rowAction(page, 'bulk-03', 'a.edit');

@@ -62,7 +62,8 @@ document.addEventListener('click', (ev) => {
   for (const m of document.querySelectorAll('details.row-menu[open]')) if (!m.contains(ev.target)) m.open = false;
 });
 
-// A row's Actions menu: opening one closes the others; Escape closes it.
+// A row's Actions menu: opening one closes the others; the arrows move in
+// it, Escape closes it.
 function rowMenu(name, items) {
   const menu = h('details', { class: 'menu row-menu' },
     h('summary', { 'aria-label': t('rep.actionsFor', { name }) }, t('common.actions')),
@@ -74,6 +75,12 @@ function rowMenu(name, items) {
   });
   menu.addEventListener('keydown', (ev) => {
     if (ev.key === 'Escape' && menu.open) { menu.open = false; menu.querySelector('summary').focus(); }
+    if ((ev.key === 'ArrowDown' || ev.key === 'ArrowUp') && menu.open) { // and Tab, as everywhere
+      const items = [...menu.querySelectorAll('[role="menuitem"]')];
+      const at = items.indexOf(document.activeElement);
+      items[(at + (ev.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length].focus();
+      ev.preventDefault();
+    }
   });
   for (const item of menu.querySelectorAll('.menu-items a, .menu-items button')) {
     item.setAttribute('role', 'menuitem');
