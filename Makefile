@@ -6,12 +6,19 @@ CHECK_BUILD := build/check
 JOBS        := $(shell nproc 2>/dev/null || echo 2)
 SOURCES      = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps build run check soak bench bench-delivery guard-baseline fuzz format format-check clean
+.PHONY: all deps test-deps build run check soak bench bench-delivery guard-baseline fuzz format format-check clean
 
 all: build
 
+# What building and running need (Debian packages); make run stops here.
 deps:
 	scripts/deps.sh
+
+# And what the tests need besides: Node.js, and the npm packages of the
+# browser tests (tests/e2e) and of the OAuth 2.0 authorization server
+# (tests/oauth). Only make check (and make test-deps) installs them.
+test-deps:
+	scripts/deps.sh --tests
 	@[ -d tests/e2e/node_modules/playwright-core ] || \
 		(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 	@[ -d tests/oauth/node_modules/oidc-provider ] || \
@@ -28,7 +35,7 @@ run: deps build
 
 # The release build is checked too: the cost guard (tests/perf) runs it under
 # valgrind, which cannot run the sanitized one.
-check: deps build
+check: test-deps build
 	cmake -S . -B $(CHECK_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMR_SANITIZE=ON \
 		-DMR_GUARD_BIN=$(CURDIR)/$(BUILD)/mailroom >/dev/null
 	cmake --build $(CHECK_BUILD) -j $(JOBS)

@@ -30,9 +30,12 @@ for p in "${packages[@]}"; do
     [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
 
-# Node.js drives the browser tests; the machine image has it, a bare Debian
-# gets Debian's.
-command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+# Node.js drives the browser tests and the tests' OAuth 2.0 server: asked
+# for by `make check` (--tests), not by `make run`. The machine image has
+# it, a bare Debian gets Debian's.
+if [[ "${1:-}" == "--tests" ]]; then
+    command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
     echo "deps: all ${#packages[@]} packages present"
@@ -41,7 +44,9 @@ fi
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "deps: missing packages: ${missing[*]}" >&2
-    echo "deps: run 'make deps' as root (or: sudo apt-get install ${missing[*]})" >&2
+    target=deps
+    [[ "${1:-}" == "--tests" ]] && target=test-deps # the tests' Node.js too
+    echo "deps: run 'make $target' as root (or: sudo apt-get install ${missing[*]})" >&2
     exit 1
 fi
 

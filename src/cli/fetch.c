@@ -219,6 +219,11 @@ static int fetch_one(struct mr_cli *cli, int64_t id, const struct mr_fetch_optio
         if (res.note[0])
             json_object_set_new(j, "note", json_string(res.note));
         json_object_set_new(j, "acted", json_integer((json_int_t)res.acted));
+        if (res.retry_after) {
+            char when[32];
+            mr_format_time(res.retry_after, when);
+            json_object_set_new(j, "retry_after", json_string(when));
+        }
         json_array_append_new(out, j);
     } else if (res.note[0])
         printf("%s: note: %s\n", a.name, res.note);

@@ -242,10 +242,14 @@ static void print_message(const struct mr_message *m, const struct mr_attachment
     mr_cli_print_field("Size", size, 10);
     if (m->status == MR_MSG_PARSE_FAILED)
         mr_cli_print_field("Status", "not parsed as MIME: stored raw (see --raw)", 10);
-    for (size_t i = 0; i < n; i++)
-        printf("Attachment %d: %s (%s, %lld bytes)\n", att[i].position,
+    for (size_t i = 0; i < n; i++) {
+        printf("Attachment %d: %s (%s, %lld bytes", att[i].position,
                att[i].filename ? att[i].filename : "(no name)", att[i].content_type,
                (long long)att[i].size);
+        if (att[i].parent)
+            printf(", inside attachment %d", att[i].parent);
+        printf(")\n");
+    }
     printf("\n%s\n", m->body_text ? m->body_text : "");
 }
 
@@ -283,12 +287,7 @@ static int cmd_show(struct mr_cli *cli, int argc, char **argv)
         mr_store_message_attachments(cli->reg.store, id, &att, &n, &err))
         return mr_cli_fail(cli, &err);
     if (format == MR_FORMAT_JSON) {
-        json_t *o = message_json(&m, 1), *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr,
-                                  json_pack("{s:i, s:s?, s:s, s:I}", "position", att[i].position,
-                                            "filename", att[i].filename, "content_type",
-                                            att[i].content_type, "size", (json_int_t)att[i].size));
+        json_t *o = message_json(&m, 1), *arr = mr_view_attachments(att, n);
         json_object_set_new(o, "attachment_list", arr);
         mr_cli_print_json(o);
     } else

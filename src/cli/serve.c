@@ -4,6 +4,7 @@
 #include "deliver/outbox.h"
 #include "fetch/keep.h"
 #include "http/http.h"
+#include "registry/audit.h"
 #include "registry/users.h"
 #include "sched/scheduler.h"
 #include "util/safedir.h"
@@ -16,6 +17,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,34 +108,83 @@ static int add_trusted_proxies(struct mr_cli *cli, const char *text, char *list,
     return 0;
 }
 
-/* On the first start, someone must be able to log in. */
-static int first_admin(struct mr_cli *cli)
+/* On the first start, someone must be able to log in: the user admin,
+ * made before the daemon serves (whoever connects can log in at once) but
+ * announced only once it serves. A start that fails after making it (the
+ * port taken between bind and listen, a key the certificate does not
+ * match, a scheduler that cannot start) takes it away again, so the
+ * password is never one that was shown for a daemon that never ran: the
+ * next start makes the user anew and prints the password that works. */
+struct first_admin {
+    int64_t id; /* 0: users existed already */
+    int from_env;
+    char password[25];
+};
+
+static int first_admin_make(struct mr_cli *cli, struct first_admin *fa)
 {
     struct mr_user *users;
     size_t n;
     struct mr_problems p = {0};
     mr_error err = {0};
+    memset(fa, 0, sizeof(*fa));
     if (mr_store_user_list(cli->reg.store, &users, &n, &err))
         return mr_cli_fail(cli, &err);
     mr_user_list_free(&users, n);
     if (n > 0)
         return 0;
-    char random[25];
     const char *env = getenv("MAILROOM_ADMIN_PASSWORD");
-    const char *password = env && *env ? env : random;
-    int64_t id;
-    mr_registry_random_password(random);
-    if (mr_registry_user_add(&cli->reg, "admin", MR_ROLE_ADMIN, password, strlen(password), &id, &p,
-                             &err) != 0)
+    fa->from_env = env && *env;
+    mr_registry_random_password(fa->password);
+    const char *password = fa->from_env ? env : fa->password;
+    if (mr_registry_user_add(&cli->reg, "admin", MR_ROLE_ADMIN, password, strlen(password), &fa->id,
+                             &p, &err) != 0) {
+        fa->id = 0;
         return mr_cli_fail_write(cli, MR_EINVAL, &p, &err);
-    if (env && *env)
+    }
+    return 0;
+}
+
+static void first_admin_announce(struct first_admin *fa)
+{
+    if (fa->id && fa->from_env)
         printf("First start: created user 'admin' with the password from "
                "$MAILROOM_ADMIN_PASSWORD.\n");
-    else
+    else if (fa->id)
         printf("First start: created user 'admin' with password %s\n"
                "(shown only now; change it with 'mailroom user passwd admin')\n",
-               random);
-    return 0;
+               fa->password);
+    sodium_memzero(fa->password, sizeof(fa->password));
+    fa->id = 0;
+}
+
+/* The start failed: the admin made for it goes (audited), whatever the
+ * last-admin rule says, since nobody ever had its password. */
+static void first_admin_undo(struct mr_cli *cli, struct first_admin *fa)
+{
+    mr_error err = {0};
+    sodium_memzero(fa->password, sizeof(fa->password));
+    if (!fa->id)
+        return;
+    int rc = mr_store_begin(cli->reg.store, &err);
+    if (rc == 0)
+        rc = mr_store_user_delete(cli->reg.store, fa->id, &err);
+    if (rc == 0)
+        rc = mr_audit_record(&cli->reg, "delete", MR_OBJ_USER, fa->id, "admin",
+                             json_pack("{s:s}", "note", "the first start failed"), &err);
+    if (rc == 0)
+        rc = mr_store_commit(cli->reg.store, &err);
+    else
+        mr_store_rollback(cli->reg.store);
+    if (rc == 0)
+        fprintf(stderr, "mailroom: serve: no user was kept: the next start creates 'admin' and "
+                        "prints its password\n");
+    else
+        fprintf(stderr,
+                "mailroom: serve: the user 'admin' this start made is left (%s); set its "
+                "password with 'mailroom user passwd admin'\n",
+                err.message);
+    fa->id = 0;
 }
 
 /* The data directory holds the store and the key to its secrets: one that
@@ -311,8 +362,9 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         rc = mr_cli_open(cli);
     if (rc == 0)
         warn_open_data_dir(cli->data_dir);
+    struct first_admin admin = {0};
     if (rc == 0)
-        rc = first_admin(cli);
+        rc = first_admin_make(cli, &admin);
     if (rc == 0)
         rc = report_base(cli, report_dir, &reports);
     /* Read (or not needed): gone from the environment, so no later getenv
@@ -320,6 +372,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
      * started with; unsetenv cannot rewrite that. */
     unsetenv("MAILROOM_ADMIN_PASSWORD");
     if (rc) {
+        first_admin_undo(cli, &admin);
         mr_http_listener_close(&listener);
         return rc;
     }
@@ -356,7 +409,9 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     struct mr_scheduler *sched = NULL;
     if (mr_http_start(&srv, &cfg, &listener, &err) != 0) {
         free(reports);
-        return mr_cli_fail(cli, &err);
+        rc = mr_cli_fail(cli, &err);
+        first_admin_undo(cli, &admin);
+        return rc;
     }
     /* tests only: MAILROOM_TEST_INTERVAL_DIVISOR=30 makes 30 s intervals 1 s */
     const char *divisor = getenv("MAILROOM_TEST_INTERVAL_DIVISOR");
@@ -367,7 +422,9 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     if (scheduler && mr_scheduler_start(&sched, &sc, &err) != 0) {
         mr_http_stop(&srv);
         free(reports);
-        return mr_cli_fail(cli, &err);
+        rc = mr_cli_fail(cli, &err);
+        first_admin_undo(cli, &admin);
+        return rc;
     }
     mr_http_set_scheduler(srv, sched);
     struct mr_outbox *outbox = NULL;
@@ -381,6 +438,7 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
                             "cookies cross the network in clear"),
                MR_LS("fix", "serve HTTPS with --tls-cert and --tls-key, or put a TLS proxy in "
                             "front (then --secure-cookies)"));
+    first_admin_announce(&admin);
     const char *lb = strchr(cfg.host, ':') ? "[" : "", *rb = *lb ? "]" : "";
     struct passwd *pw = getpwuid(geteuid());
     printf("mailroom %s: serving http%s://%s%s%s:%d/ (data in %s; running as %s%s; automatic "

@@ -14,6 +14,7 @@ struct mr_attachment {
     char *filename;
     char *content_type;
     int64_t size; /* decoded bytes */
+    int parent;   /* the position of the forwarded message it is inside; 0: the top */
 };
 
 struct mr_message {

@@ -78,9 +78,11 @@ static json_t *attachments(const struct mr_delivery_item *it)
 {
     json_t *a = json_array();
     for (size_t i = 0; it->att && i < it->natt; i++)
-        json_array_append_new(a, json_pack("{s:o, s:o, s:I}", "name", jtext(it->att[i].filename),
-                                           "type", jtext(it->att[i].content_type), "size",
-                                           (json_int_t)it->att[i].size));
+        json_array_append_new(
+            a, json_pack("{s:o, s:o, s:I, s:i, s:o}", "name", jtext(it->att[i].filename), "type",
+                         jtext(it->att[i].content_type), "size", (json_int_t)it->att[i].size,
+                         "position", it->att[i].position, "parent",
+                         it->att[i].parent ? json_integer(it->att[i].parent) : json_null()));
     return a;
 }
 

@@ -860,11 +860,36 @@ static void finish_run(struct mr_store *s, int64_t run_id, const struct mr_fetch
     r.deleted = res->deleted;
     r.skipped = res->skipped;
     r.error = rc ? (char *)err->message : NULL;
+    r.retry_after = res->retry_after;
     mr_store_run_finish(s, &r, &ignored);
 }
 
 static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,
                         struct mr_fetch_result *res, mr_error *err);
+
+/* The server asked for a pause (Exchange Online's "Request is throttled.
+ * Suggested Backoff Time: N milliseconds", then BYE): the next check waits
+ * at least that long, and a failed run says why it stopped and when it
+ * goes on. What was stored before it stays stored. */
+static void honour_backoff(struct mr_fetch_result *res, int64_t ms, int rc, mr_error *err)
+{
+    int64_t secs = (ms + 999) / 1000;
+    char wait[48];
+    res->retry_after = (int64_t)time(NULL) + secs;
+    if (secs < 120)
+        snprintf(wait, sizeof(wait), "%lld s", (long long)secs);
+    else
+        snprintf(wait, sizeof(wait), "%lld min", (long long)(secs + 59) / 60);
+    if (rc)
+        mr_error_prefix(err,
+                        "the server is throttling this account and asked for a pause of %s, so "
+                        "the next check waits that long (too many checks or connections to this "
+                        "mailbox cause it; a longer check interval helps); it said",
+                        wait);
+    else
+        snprintf(res->note, sizeof(res->note),
+                 "the server asked for a pause of %s: the next check waits that long", wait);
+}
 
 /* One run per account at a time, across processes and threads: a write
  * lock on byte ID of DIR/fetch.lock (an open-file-description lock, so two
@@ -969,6 +994,8 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
     rc = mr_store_run_start(r->store, account_id, &res->run_id, err);
     if (rc == 0)
         rc = prepare(r, &a, o, NULL, &p, err);
+    int64_t backoff_ms = 0;
+    p.cfg.server_backoff_ms = &backoff_ms;
     run.drv = mr_mailbox_driver_for(a.protocol);
     run.imap = a.protocol == MR_PROTO_IMAP;
     run.action = mr_account_after_fetch(&a);
@@ -1007,6 +1034,8 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
         *err = close_err;
         rc = crc;
     }
+    if (backoff_ms)
+        honour_backoff(res, backoff_ms, rc, err);
     if (res->run_id)
         finish_run(r->store, res->run_id, res, rc, err);
     free(run.stored);

@@ -45,6 +45,7 @@ struct mr_fetch_result {
     uint64_t skipped;    /* too big: left on the server and recorded */
     uint64_t duplicates; /* already stored (matched by digest) */
     char note[512];      /* something the user should know about this run */
+    int64_t retry_after; /* the server asked for no check before then (unix s); 0: no */
 };
 
 int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,

@@ -53,10 +53,21 @@ int mr_api_message_get(struct mr_http_req *r);
 int mr_api_message_raw(struct mr_http_req *r);
 int mr_api_message_attachment(struct mr_http_req *r);
 int mr_api_report_csv(struct mr_http_req *r);
+/* Users (api_users.c) and API tokens (api_tokens.c), for admins. */
 int mr_api_users_list(struct mr_http_req *r);
+int mr_api_user_create(struct mr_http_req *r);
+int mr_api_user_update(struct mr_http_req *r);
+int mr_api_user_password(struct mr_http_req *r);
+int mr_api_user_delete(struct mr_http_req *r);
 int mr_api_tokens_list(struct mr_http_req *r);
 int mr_api_token_create(struct mr_http_req *r);
 int mr_api_token_revoke(struct mr_http_req *r);
+/* A time as the API writes it, or null for 0 (never). */
+json_t *mr_api_time(int64_t t);
+/* Each member of body not in keys (NULL-terminated) is a problem: "is not
+ * a field of <what>"; MR_EINVAL if there was one. */
+int mr_api_known_keys(json_t *body, const char *const *keys, const char *what,
+                      struct mr_problems *p);
 int mr_api_audit_list(struct mr_http_req *r);
 int mr_api_schedules_list(struct mr_http_req *r);
 int mr_api_schedule_create(struct mr_http_req *r);
@@ -76,6 +87,9 @@ int mr_api_deliveries_list(struct mr_http_req *r);
 int mr_api_delivery_get(struct mr_http_req *r);
 int mr_api_delivery_replay_one(struct mr_http_req *r);
 int mr_api_deliveries_replay(struct mr_http_req *r);
+
+/* The dashboard (api_dashboard.c): counts, failing accounts, series. */
+int mr_api_dashboard(struct mr_http_req *r);
 
 /* Health: /healthz (no authentication, no details) and /metrics. */
 int mr_api_healthz(struct mr_http_req *r);

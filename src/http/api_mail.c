@@ -431,12 +431,7 @@ int mr_api_message_get(struct mr_http_req *r)
     if (rc)
         return mr_http_fail(r, rc, NULL, &err);
     if (mr_store_message_attachments(r->reg->store, id, &att, &n, &err) == 0) {
-        json_t *j = message_view(&m), *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr,
-                                  json_pack("{s:i, s:s?, s:s, s:I}", "position", att[i].position,
-                                            "filename", att[i].filename, "content_type",
-                                            att[i].content_type, "size", (json_int_t)att[i].size));
+        json_t *j = message_view(&m), *arr = mr_view_attachments(att, n);
         json_object_set_new(j, "message_id",
                             m.message_id ? json_string(m.message_id) : json_null());
         json_object_set_new(j, "text", m.body_text ? json_string(m.body_text) : json_null());
@@ -475,8 +470,24 @@ int mr_api_message_raw(struct mr_http_req *r)
     return 0;
 }
 
+/* Attachment pos's name as listed when the message was stored; NULL when
+ * it has none. */
+static char *attachment_name(struct mr_store *s, int64_t id, int pos)
+{
+    struct mr_attachment *att = NULL;
+    size_t n = 0;
+    mr_error err = {0};
+    char *name = NULL;
+    if (mr_store_message_attachments(s, id, &att, &n, &err) == 0)
+        for (size_t i = 0; i < n && !name; i++)
+            if (att[i].position == pos && att[i].filename)
+                name = mr_xstrdup(att[i].filename);
+    mr_attachments_free(&att, n);
+    return name;
+}
+
 /* Always a download, never shown in the page: an HTML attachment must not
- * run in the console's origin. */
+ * run in the console's origin. It is saved under its own name. */
 int mr_api_message_attachment(struct mr_http_req *r)
 {
     struct mr_buf raw;
@@ -496,8 +507,11 @@ int mr_api_message_attachment(struct mr_http_req *r)
         return mr_http_fail(r, rc, NULL, &err);
     r->status = MHD_HTTP_OK;
     r->content_type = "application/octet-stream";
-    snprintf(r->disposition, sizeof(r->disposition),
-             "attachment; filename=\"attachment-%lld-%lld\"", (long long)id, (long long)pos);
+    char fallback[64];
+    snprintf(fallback, sizeof(fallback), "attachment-%lld-%lld", (long long)id, (long long)pos);
+    char *name = attachment_name(r->reg->store, id, (int)pos);
+    mr_content_disposition(name, fallback, r->disposition, sizeof(r->disposition));
+    free(name);
     return 0;
 }
 
@@ -521,22 +535,6 @@ int mr_api_report_csv(struct mr_http_req *r)
     r->content_type = "text/csv; charset=utf-8";
     snprintf(r->disposition, sizeof(r->disposition), "attachment; filename=\"accounts.csv\"");
     return 0;
-}
-
-int mr_api_users_list(struct mr_http_req *r)
-{
-    struct mr_user *items;
-    size_t n;
-    mr_error err = {0};
-    if (mr_store_user_list(r->reg->store, &items, &n, &err))
-        return mr_http_fail(r, MR_ESTORE, NULL, &err);
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr,
-                              json_pack("{s:I, s:s, s:s}", "id", (json_int_t)items[i].id, "name",
-                                        items[i].name, "role", mr_role_name(items[i].role)));
-    mr_user_list_free(&items, n);
-    return mr_http_json(r, MHD_HTTP_OK, json_pack("{s:o}", "users", arr));
 }
 
 /* --- the console ------------------------------------------------------------------ */

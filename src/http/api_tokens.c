@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_t *time_or_null(int64_t t)
+json_t *mr_api_time(int64_t t)
 {
     char text[32];
     if (!t)
@@ -24,8 +24,8 @@ static json_t *token_view(const struct mr_token *t)
     return json_pack("{s:I, s:{s:I, s:s}, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)t->id,
                      "user", "id", (json_int_t)t->user_id, "name", t->user_name, "name", t->name,
                      "scope", t->read_only ? "read-only" : "read-write", "created_at",
-                     time_or_null(t->created_at), "expires_at", time_or_null(t->expires_at),
-                     "last_used_at", time_or_null(t->last_used_at));
+                     mr_api_time(t->created_at), "expires_at", mr_api_time(t->expires_at),
+                     "last_used_at", mr_api_time(t->last_used_at));
 }
 
 /* A user named by ID or name, in a query argument or a JSON member. */
@@ -79,16 +79,7 @@ int mr_api_token_create(struct mr_http_req *r)
     json_t *body = mr_http_body_object(r);
     if (!body)
         return 0;
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v)
-    {
-        int known = 0;
-        for (size_t i = 0; keys[i]; i++)
-            known |= strcmp(key, keys[i]) == 0;
-        if (!known)
-            mr_problems_add(&p, key, "is not a field of an API token");
-    }
+    mr_api_known_keys(body, keys, "an API token", &p);
     json_t *days = json_object_get(body, "expires_in_days");
     json_t *ro = json_object_get(body, "read_only");
     json_t *name = json_object_get(body, "name");

@@ -6,6 +6,7 @@
 #include "http/query.h"
 #include "registry/registry.h"
 #include "util/buf.h"
+#include "util/text.h"
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -108,7 +109,7 @@ struct mr_http_req {
     struct mr_buf out; /* another body, with: */
     const char *content_type;
     int pipe_fd;           /* a streamed body, read until EOF (-1: none) */
-    char disposition[256]; /* Content-Disposition, when set */
+    char disposition[MR_DISPOSITION_MAX]; /* Content-Disposition, when set */
     char cookie[256];      /* Set-Cookie, when set */
     char location[1024];   /* Location (a redirect), when set */
     int retry_after;       /* Retry-After in seconds, when non-zero */

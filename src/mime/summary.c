@@ -224,8 +224,16 @@ struct walk {
     size_t natt, cap;
     struct forwarded *fwd;
     size_t nfwd, fwdcap;
-    size_t text_len; /* text kept so far: past MR_BODY_TEXT_MAX no more is read */
+    size_t text_len;    /* text kept so far: past MR_BODY_TEXT_MAX no more is read */
+    int parent;         /* the position of the forwarded message being walked; 0: none */
+    GPtrArray *decoded; /* forwarded messages parsed from base64 or QP: kept to the end */
 };
+
+static void walk_free(struct walk *w)
+{
+    if (w->decoded)
+        g_ptr_array_free(w->decoded, TRUE);
+}
 
 static inline unsigned is_base64_char(unsigned char x)
 {
@@ -342,15 +350,13 @@ static int64_t message_size(GMimeMessagePart *part)
 
 /* A forwarded message's name: a filename given to the part (disposition
  * filename, else the type's name), else its Subject with ".eml". */
-static char *message_name(GMimeMessagePart *part)
+static char *message_name(GMimeObject *o, GMimeMessage *inner)
 {
-    GMimeObject *o = GMIME_OBJECT(part);
     const char *name = g_mime_object_get_content_disposition_parameter(o, "filename");
     if (!name || !*name)
         name = g_mime_object_get_content_type_parameter(o, "name");
     if (name && *name)
         return dup_text(name);
-    GMimeMessage *inner = g_mime_message_part_get_message(part);
     const char *subject = inner ? g_mime_message_get_subject(inner) : NULL;
     char *s = g_strdup_printf("%s.eml", subject && *subject ? subject : "forwarded");
     char *out = dup_text(s);
@@ -358,7 +364,45 @@ static char *message_name(GMimeMessagePart *part)
     return out;
 }
 
-static void add_attachment(struct walk *w, GMimeObject *part)
+/* A forwarded message sent base64 or quoted-printable (RFC 2046 forbids
+ * it; some clients do it): GMime sees a plain part, so its decoded
+ * content is parsed here, and kept until the walk ends. NULL: it is not
+ * one, or does not parse. */
+static GMimeMessage *encoded_message(struct walk *w, GMimeObject *part)
+{
+    GMimeContentType *ct = g_mime_object_get_content_type(part);
+    if (!GMIME_IS_PART(part) || !ct ||
+        !(g_mime_content_type_is_type(ct, "message", "rfc822") ||
+          g_mime_content_type_is_type(ct, "message", "global")))
+        return NULL;
+    GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(part));
+    if (!content)
+        return NULL;
+    GMimeStream *mem = g_mime_stream_mem_new();
+    g_mime_data_wrapper_write_to_stream(content, mem);
+    g_mime_stream_reset(mem);
+    GMimeParser *parser = g_mime_parser_new_with_stream(mem);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+    g_object_unref(parser);
+    g_object_unref(mem);
+    if (msg) {
+        if (!w->decoded)
+            w->decoded = g_ptr_array_new_with_free_func(g_object_unref);
+        g_ptr_array_add(w->decoded, msg);
+    }
+    return msg;
+}
+
+/* The message a forwarded part holds (a message/rfc822 part's, or one
+ * parsed from an encoded part's content). */
+static GMimeMessage *forwarded_message(struct walk *w, GMimeObject *part)
+{
+    if (GMIME_IS_MESSAGE_PART(part))
+        return g_mime_message_part_get_message(GMIME_MESSAGE_PART(part));
+    return encoded_message(w, part);
+}
+
+static void add_attachment(struct walk *w, GMimeObject *part, GMimeMessage *inner)
 {
     if (w->natt == w->cap) {
         w->cap = w->cap ? w->cap * 2 : 4;
@@ -368,15 +412,17 @@ static void add_attachment(struct walk *w, GMimeObject *part)
     GMimeContentType *ct = g_mime_object_get_content_type(part);
     char *type = ct ? g_mime_content_type_get_mime_type(ct) : NULL;
     a->position = (int)w->natt;
+    a->parent = w->parent;
     a->content_type = mr_xstrdup(type ? type : "application/octet-stream");
     for (char *c = a->content_type; *c; c++) /* media types are case-insensitive */
         *c = g_ascii_tolower(*c);
     if (GMIME_IS_MESSAGE_PART(part)) {
-        a->filename = message_name(GMIME_MESSAGE_PART(part));
+        a->filename = message_name(part, inner);
         a->size = message_size(GMIME_MESSAGE_PART(part));
     } else {
-        a->filename = dup_text(g_mime_part_get_filename(GMIME_PART(part)));
-        a->size = decoded_size(GMIME_PART(part));
+        a->filename = inner ? message_name(part, inner)
+                            : dup_text(g_mime_part_get_filename(GMIME_PART(part)));
+        a->size = decoded_size(GMIME_PART(part)); /* an encoded message: its bytes */
     }
     g_free(type);
 }
@@ -473,7 +519,10 @@ enum role { WALKED, TEXT, HTML, ATTACHMENT, FORWARDED };
  * part (a forwarded message) is one attachment, then walked into. */
 static enum role role_of(GMimeObject *part, int whole_body)
 {
-    if (GMIME_IS_MESSAGE_PART(part))
+    GMimeContentType *type = g_mime_object_get_content_type(part);
+    if (GMIME_IS_MESSAGE_PART(part) || (GMIME_IS_PART(part) && type &&
+                                        (g_mime_content_type_is_type(type, "message", "rfc822") ||
+                                         g_mime_content_type_is_type(type, "message", "global"))))
         return FORWARDED;
     if (!GMIME_IS_PART(part))
         return WALKED; /* a multipart */
@@ -527,20 +576,21 @@ static void walk_part(struct walk *w, GMimeObject *part, struct text_of *t, int 
         return;
     }
     if (role == ATTACHMENT || role == FORWARDED) {
-        w->seen++;
+        GMimeMessage *inner = role == FORWARDED ? forwarded_message(w, part) : NULL;
+        int position = ++w->seen;
         if (w->want) {
-            if (w->seen == w->want)
+            if (position == w->want)
                 w->found = part;
         } else {
-            add_attachment(w, part);
+            add_attachment(w, part, inner);
         }
-        if (role == ATTACHMENT || depth >= MAX_FORWARD_DEPTH)
+        if (!inner || depth >= MAX_FORWARD_DEPTH)
             return;
-        GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(part));
-        if (!inner)
-            return;
+        int parent = w->parent;
+        w->parent = position; /* its own parts are listed as inside it */
         if (w->want) {
             walk_message(w, inner, depth + 1);
+            w->parent = parent;
             return;
         }
         /* its slot now, its text after its parts: document order */
@@ -553,6 +603,7 @@ static void walk_part(struct walk *w, GMimeObject *part, struct text_of *t, int 
         w->fwd[slot].text = NULL;
         char *text = walk_message(w, inner, depth + 1);
         w->fwd[slot].text = text;
+        w->parent = parent;
         return;
     }
     if (w->want || w->text_len >= MR_BODY_TEXT_MAX)
@@ -678,6 +729,7 @@ void mr_mime_summarize(const char *raw, size_t len, struct mr_message *m,
     m->attachments = (int)w.natt;
     *att = w.att;
     *natt = w.natt;
+    walk_free(&w);
     unparse(msg, wrap);
 }
 
@@ -711,6 +763,7 @@ int mr_mime_attachment(const char *raw, size_t len, int position, struct mr_buf 
         g_object_unref(mem);
         g_byte_array_free(bytes, TRUE);
     }
+    walk_free(&w);
     unparse(msg, wrap);
     return rc;
 }

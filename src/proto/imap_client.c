@@ -59,6 +59,7 @@ static void handle_untagged(struct imap *im, const struct mr_imap_response *r, m
     if (r->status == MR_IMAP_BYE) {
         im->bye = 1;
         snprintf(im->bye_text, sizeof(im->bye_text), "%s", r->text);
+        mr_session_note_backoff(&im->mb.s, r->text);
     } else if (r->status != MR_IMAP_NONE)
         handle_code(im, r->code);
     else if (strcmp(r->name, "CAPABILITY") == 0)
@@ -152,6 +153,8 @@ static int wait_tagged(struct imap *im, int (*cont)(struct imap *, const char *,
         } else {
             remember_tagged(im, r);
             handle_code(im, r->code);
+            if (r->status != MR_IMAP_OK)
+                mr_session_note_backoff(&im->mb.s, r->text);
             return r->status == MR_IMAP_OK ? 0 : MR_ESERVER;
         }
         if (rc)

@@ -62,6 +62,9 @@ typedef void (*mr_trace_fn)(void *ctx, char dir, const char *line, size_t len);
 
 /* --- configuration of one session -------------------------------------- */
 
+/* The longest pause a server may ask for that is honoured: one day. */
+#define MR_SERVER_BACKOFF_MAX_MS (24LL * 3600 * 1000)
+
 struct mr_mailbox_config {
     const char *host;
     int port;
@@ -90,6 +93,10 @@ struct mr_mailbox_config {
     /* Test connection: once logged in, an IMAP session lists the server's
      * selectable folders here, before it opens the folder. NULL: not. */
     struct mr_folders *folders;
+    /* Set when the server asks to be left alone for a while (Exchange
+     * Online: "Request is throttled. Suggested Backoff Time: N
+     * milliseconds"): the longest wait it asked for, in ms. NULL: not. */
+    int64_t *server_backoff_ms;
 };
 
 /* A message as the server lists it. */

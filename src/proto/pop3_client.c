@@ -67,6 +67,8 @@ static int status(struct pop3 *p, struct mr_pop3_event *ev, mr_error *err)
         return mr_error_set(err, MR_EPROTO, "", "expected a status line");
     snprintf(p->text, sizeof(p->text), "%s", ev->text);
     mr_session_trace(&p->mb.s, 'S', ev->text, strlen(ev->text));
+    if (!ev->ok)
+        mr_session_note_backoff(&p->mb.s, ev->text);
     return ev->ok ? 0 : MR_ESERVER;
 }
 

@@ -3,8 +3,10 @@
 #include "util/clock.h"
 #include "util/mem.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, const char *fmt, ...)
@@ -44,6 +46,23 @@ void mr_folders_free(struct mr_folders *f)
         free(f->items[i].name);
     free(f->items);
     memset(f, 0, sizeof(*f));
+}
+
+void mr_session_note_backoff(struct mr_session *s, const char *text)
+{
+    static const char key[] = "backoff time:";
+    const char *at = text ? strcasestr(text, key) : NULL;
+    if (!at || !s->cfg->server_backoff_ms)
+        return;
+    char *end;
+    errno = 0;
+    unsigned long long ms = strtoull(at + sizeof(key) - 1, &end, 10);
+    if (end == at + sizeof(key) - 1 || errno == ERANGE)
+        return;
+    if (ms > MR_SERVER_BACKOFF_MAX_MS)
+        ms = MR_SERVER_BACKOFF_MAX_MS;
+    if ((int64_t)ms > *s->cfg->server_backoff_ms)
+        *s->cfg->server_backoff_ms = (int64_t)ms;
 }
 
 void mr_session_step(struct mr_session *s, const char *name, int ok, int64_t t0, const char *fmt,
@@ -181,8 +200,9 @@ static int tls_record(const unsigned char *b, size_t n)
     return n >= 2 && b[0] >= 0x14 && b[0] <= 0x17 && b[1] == 3;
 }
 
-/* Whether a second connection to the account's port completes a TLS
- * handshake (not verifying: the question is only whether it speaks TLS). */
+/* Whether a second connection to the account's port (through the same
+ * proxy, if any) completes a TLS handshake (not verifying: the question
+ * is only whether it speaks TLS). -1: no second connection was made. */
 static int port_speaks_tls(struct mr_session *s)
 {
     const struct mr_mailbox_config *c = s->cfg;
@@ -191,8 +211,15 @@ static int port_speaks_tls(struct mr_session *s)
     l.min_speed = 0;
     struct mr_conn *probe = NULL;
     mr_error ignored = {0};
-    if (mr_net_connect(&probe, c->host, c->port, &l, NULL, &ignored))
-        return 0;
+    int rc;
+    if (c->proxy) {
+        struct mr_proxy p = *c->proxy;
+        p.on_step = NULL; /* the probe is no step of its own */
+        rc = mr_net_connect_proxy(&probe, &p, c->host, c->port, &l, &ignored);
+    } else
+        rc = mr_net_connect(&probe, c->host, c->port, &l, NULL, &ignored);
+    if (rc)
+        return -1;
     struct mr_tls_opts o = {c->host, 0, NULL, 0, 1};
     int tls = mr_tls_start(probe, &o, NULL, &ignored) == 0;
     mr_conn_close(&probe);
@@ -219,11 +246,14 @@ int mr_session_await_greeting(struct mr_session *s, mr_error *err)
                             s->proto, c->port);
     if (rc != 0 || !quick)
         return 0;
-    if (c->proxy ? c->port == 993 || c->port == 995 : port_speaks_tls(s))
+    int tls = port_speaks_tls(s);
+    if (tls == 1)
         return mr_error_set(err, MR_ETLS, "", "no greeting in %d s: port %d %s; use security tls",
                             GREETING_QUICK_MS / 1000, c->port,
-                            c->proxy ? "is usually implicit TLS"
-                                     : "answers a TLS handshake, so it speaks implicit TLS");
+                            "answers a TLS handshake, so it speaks implicit TLS");
+    if (tls == -1 && (c->port == 993 || c->port == 995)) /* no probe: the port says it */
+        return mr_error_set(err, MR_ETLS, "", "no greeting in %d s: port %d %s; use security tls",
+                            GREETING_QUICK_MS / 1000, c->port, "is usually implicit TLS");
     return 0;
 }
 

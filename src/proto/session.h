@@ -66,6 +66,9 @@ void mr_session_expect(struct mr_session *s, int transfer, const char *fmt, ...)
 int mr_session_fill(struct mr_session *s, mr_error *err);
 void mr_session_trace(struct mr_session *s, char dir, const char *line, size_t len);
 /* Records a step when the config asks for steps. */
+/* A server's refusal or goodbye that asks for a pause ("Suggested Backoff
+ * Time: N milliseconds"): recorded in cfg->server_backoff_ms. */
+void mr_session_note_backoff(struct mr_session *s, const char *text);
 void mr_session_step(struct mr_session *s, const char *name, int ok, int64_t t0, const char *fmt,
                      ...) __attribute__((format(printf, 5, 6)));
 

@@ -300,3 +300,16 @@ json_t *mr_view_test(const struct mr_test_result *res)
                      (json_int_t)res->messages, "total_size", (json_int_t)res->total_size, "steps",
                      steps, "folders", folders, "folders_truncated", res->folders.truncated);
 }
+
+json_t *mr_view_attachments(const struct mr_attachment *att, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *parent = att[i].parent ? json_integer(att[i].parent) : json_null();
+        json_array_append_new(arr, json_pack("{s:i, s:s?, s:s, s:I, s:o}", "position",
+                                             att[i].position, "filename", att[i].filename,
+                                             "content_type", att[i].content_type, "size",
+                                             (json_int_t)att[i].size, "parent", parent));
+    }
+    return arr;
+}

@@ -38,6 +38,12 @@ struct mr_check_status;
 void mr_view_add_status(json_t *account, const struct mr_check_status *c, int64_t next_check);
 json_t *mr_view_credential(const struct mr_credential *c);
 
+/* A message's attachments: [{position, filename, content_type, size,
+ * parent}], parent the position of the forwarded message it is inside
+ * (null at the top). */
+struct mr_attachment;
+json_t *mr_view_attachments(const struct mr_attachment *att, size_t n);
+
 /* Test connection's result: {ok, messages, total_size, steps: [{step,
  * result, ms, detail}], folders: [{name, special_use}], folders_truncated}.
  * A step's detail holds the server's own words: shown with control

@@ -65,7 +65,8 @@ int64_t mr_next_check(const struct mr_check_status *c, int divisor)
     if (delay > cap)
         delay = cap;
     int64_t base = c->last_ended ? c->last_ended : c->last_started;
-    return base + delay + jitter(c->account_id, delay / 10 < 30 ? delay / 10 : 30);
+    int64_t next = base + delay + jitter(c->account_id, delay / 10 < 30 ? delay / 10 : 30);
+    return c->retry_after > next ? c->retry_after : next; /* the server asked for a pause */
 }
 
 static int is_busy(const struct mr_scheduler *s, int64_t id)

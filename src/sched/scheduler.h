@@ -40,7 +40,9 @@ int mr_scheduler_start(struct mr_scheduler **out, const struct mr_scheduler_conf
 void mr_scheduler_stop(struct mr_scheduler **s);
 void mr_scheduler_stats(struct mr_scheduler *s, struct mr_sched_stats *out);
 
-/* When the account's next check is due (unix seconds). */
+/* When the account's next check is due (unix seconds): the interval after
+ * the last check, doubled for each failure since the last success up to
+ * MR_BACKOFF_MAX_SECS, and never before the pause the server asked for. */
 int64_t mr_next_check(const struct mr_check_status *c, int divisor);
 
 #endif

@@ -197,7 +197,7 @@ static int insert_attachments(struct mr_store *s, int64_t id, const struct mr_at
         sqlite3_stmt *st;
         int rc = mr_store_prepare(s, &st,
                                   "INSERT INTO attachments (message_id, position, filename,"
-                                  " content_type, size) VALUES (?, ?, ?, ?, ?)",
+                                  " content_type, size, parent) VALUES (?, ?, ?, ?, ?, ?)",
                                   err);
         if (rc)
             return rc;
@@ -206,6 +206,10 @@ static int insert_attachments(struct mr_store *s, int64_t id, const struct mr_at
         mr_store_bind_text(st, 3, a[i].filename);
         mr_store_bind_text(st, 4, a[i].content_type);
         sqlite3_bind_int64(st, 5, a[i].size);
+        if (a[i].parent)
+            sqlite3_bind_int(st, 6, a[i].parent);
+        else
+            sqlite3_bind_null(st, 6);
         if ((rc = mr_store_run(s, st, "storing an attachment summary", err)))
             return rc;
     }
@@ -329,7 +333,8 @@ int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_err
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st,
                               "UPDATE fetch_runs SET ended_at = ?, result = ?, fetched = ?,"
-                              " bytes = ?, deleted = ?, skipped = ?, error = ? WHERE id = ?",
+                              " bytes = ?, deleted = ?, skipped = ?, error = ?, retry_after = ?"
+                              " WHERE id = ?",
                               err);
     if (rc)
         return rc;
@@ -340,7 +345,11 @@ int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_err
     sqlite3_bind_int64(st, 5, (int64_t)r->deleted);
     sqlite3_bind_int64(st, 6, (int64_t)r->skipped);
     mr_store_bind_text(st, 7, r->error);
-    sqlite3_bind_int64(st, 8, r->id);
+    if (r->retry_after)
+        sqlite3_bind_int64(st, 8, r->retry_after);
+    else
+        sqlite3_bind_null(st, 8);
+    sqlite3_bind_int64(st, 9, r->id);
     return history_write(s, st, err);
 }
 
@@ -679,6 +688,7 @@ static void read_attachment(sqlite3_stmt *st, void *out)
     a->filename = mr_store_column_text(st, 1);
     a->content_type = mr_store_column_text(st, 2);
     a->size = sqlite3_column_int64(st, 3);
+    a->parent = sqlite3_column_int(st, 4); /* NULL (the top, or stored before it was kept): 0 */
 }
 
 static void clear_attachment(void *p)
@@ -692,10 +702,11 @@ int mr_store_message_attachments(struct mr_store *s, int64_t id, struct mr_attac
                                  size_t *n, mr_error *err)
 {
     sqlite3_stmt *st;
-    int rc = mr_store_prepare(s, &st,
-                              "SELECT position, filename, content_type, size FROM attachments"
-                              " WHERE message_id = ? ORDER BY position",
-                              err);
+    int rc =
+        mr_store_prepare(s, &st,
+                         "SELECT position, filename, content_type, size, parent FROM attachments"
+                         " WHERE message_id = ? ORDER BY position",
+                         err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, id);

@@ -395,6 +395,17 @@ const struct mr_migration mr_store_migrations[] = {
      "ALTER TABLE messages ADD COLUMN action_pending INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE messages ADD COLUMN class TEXT;"
      "CREATE INDEX messages_action_pending ON messages(account_id, id) WHERE action_pending = 1;"},
+    {"a server's request to wait before the next check (Exchange Online's throttling)",
+     "ALTER TABLE fetch_runs ADD COLUMN retry_after INTEGER;"},
+    /* The dashboard (store/dashboard.c) sums checks and messages fetched per
+     * hour over the last days from the runs' end times, and the outbox's
+     * backlog over time from the deliveries done since then: each a range
+     * of an index (the first covering), however long the history. */
+    {"dashboard indexes",
+     "CREATE INDEX fetch_runs_by_end ON fetch_runs(ended_at, result, fetched);"
+     "CREATE INDEX deliveries_by_done ON deliveries(done_ms, created_ms) WHERE done_ms IS NOT NULL;"
+     "CREATE INDEX deliveries_pending_since ON deliveries(created_ms) WHERE state = 'pending';"},
+    {"attachments inside forwarded messages", "ALTER TABLE attachments ADD COLUMN parent INTEGER;"},
 };
 
 const size_t mr_store_migration_count =

@@ -14,7 +14,7 @@
     "   AND g.result = 'ok'), 0)),"                                                                \
     " EXISTS (SELECT 1 FROM fetch_runs x WHERE x.account_id = a.id AND x.result = 'running'),"     \
     " (SELECT ended_at FROM fetch_runs o WHERE o.id = (SELECT max(id) FROM fetch_runs"             \
-    "   WHERE account_id = a.id AND result = 'ok'))"                                               \
+    "   WHERE account_id = a.id AND result = 'ok')), r.retry_after"                                \
     " FROM accounts a LEFT JOIN fetch_runs r ON r.id = nullif(max("                                \
     "   coalesce((SELECT max(id) FROM fetch_runs WHERE account_id = a.id AND result = 'ok'), 0),"  \
     "   coalesce((SELECT max(id) FROM fetch_runs WHERE account_id = a.id AND result = 'error'), "  \
@@ -38,6 +38,7 @@ static void read_status(sqlite3_stmt *st, void *out)
     c->failures = sqlite3_column_int(st, 8);
     c->running = sqlite3_column_int(st, 9);
     c->last_success = sqlite3_column_int64(st, 10);
+    c->retry_after = sqlite3_column_int64(st, 11);
 }
 
 static void clear_status(void *p)

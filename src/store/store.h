@@ -186,6 +186,7 @@ struct mr_fetch_run {
     char result[16]; /* running, ok, error */
     uint64_t fetched, bytes, deleted, skipped;
     char *error;
+    int64_t retry_after; /* the server asked not to be checked before then; 0: no */
 };
 int mr_store_run_start(struct mr_store *s, int64_t account, int64_t *run, mr_error *err);
 int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_error *err);
@@ -288,6 +289,7 @@ struct mr_check_status {
     int failures;         /* errors since the last success */
     int running;          /* a run is recorded as running */
     int64_t last_success; /* when the last successful check ended; 0 = never */
+    int64_t retry_after;  /* the last run's server asked for no check before then */
 };
 
 /* The accounts the scheduler must check (enabled, automatic check on), with
@@ -502,5 +504,49 @@ int mr_store_actions_clear(struct mr_store *s, const int64_t *ids, size_t n, mr_
 /* Settings. 0 = no default connector. */
 int mr_store_default_connector(struct mr_store *s, int64_t *id, mr_error *err);
 int mr_store_set_default_connector(struct mr_store *s, int64_t id, mr_error *err);
+
+/* --- the dashboard (store/dashboard.c) ------------------------------------ */
+
+/* An account on the dashboard's lists. */
+struct mr_dashboard_account {
+    int64_t id;
+    char *name;
+    int64_t credential_id; /* needing consent: the credential to sign in again */
+    char *credential_name;
+};
+
+/* How the accounts are doing now. The first four counts split every
+ * account: disabled; enabled whose last finished check failed (failing);
+ * enabled otherwise (ok, never_checked of them not checked yet).
+ * needs_consent counts the enabled accounts whose OAuth 2.0 credential
+ * needs someone to sign in (again): consent_needed, or a delegated one
+ * never signed in. */
+struct mr_dashboard {
+    uint64_t accounts, ok, failing, disabled, never_checked, needs_consent;
+    uint64_t credentials, messages;
+    int checked_ok;           /* some account's check succeeded once */
+    int deliveries;           /* a delivery target exists */
+    uint64_t pending, failed; /* the outbox now */
+    /* up to the limit asked, by name */
+    struct mr_dashboard_account *failing_list, *consent_list;
+    size_t nfailing, nconsent;
+};
+int mr_store_dashboard(struct mr_store *s, size_t limit, struct mr_dashboard *out, mr_error *err);
+void mr_dashboard_clear(struct mr_dashboard *d);
+
+/* n buckets of step seconds from start (UTC epoch seconds): messages
+ * fetched and failed checks by the end of their check, and the outbox's
+ * backlog (deliveries pending) at the end of each bucket (now, for the
+ * bucket now is in); derived from the deliveries' creation and end
+ * times (a replayed delivery counts as pending from its creation). */
+struct mr_dashboard_bucket {
+    int64_t start;
+    uint64_t fetched, failures, checks, backlog;
+};
+int mr_store_dashboard_series(struct mr_store *s, int64_t start, int64_t step, size_t n,
+                              struct mr_dashboard_bucket *out, mr_error *err);
+/* EXPLAIN QUERY PLAN of the dashboard's queries, one line per step, for
+ * the tests that keep them on indexes. */
+int mr_store_dashboard_plans(struct mr_store *s, struct mr_buf *out, mr_error *err);
 
 #endif

@@ -221,3 +221,59 @@ int mr_parse_when(const char *s, int64_t now, int64_t *out)
     }
     return MR_EINVAL;
 }
+
+/* The name a download is saved under: no directory, no control characters,
+ * not only dots, at most MR_DOWNLOAD_NAME_MAX bytes of whole characters. */
+static void download_name(const char *name, char *out, size_t size)
+{
+    const char *base = name;
+    for (const char *p = name; *p; p++)
+        if (*p == '/' || *p == '\\')
+            base = p + 1;
+    size_t n = 0, dots = 0;
+    for (const unsigned char *p = (const unsigned char *)base; *p && n + 1 < size; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            continue;
+        if ((*p & 0xc0) != 0x80) { /* a character starts: does all of it fit? */
+            size_t len = *p < 0x80 ? 1 : *p < 0xe0 ? 2 : *p < 0xf0 ? 3 : 4;
+            if (n + len > MR_DOWNLOAD_NAME_MAX || n + len + 1 > size)
+                break;
+        }
+        dots += *p == '.';
+        out[n++] = (char)*p;
+    }
+    out[n] = '\0';
+    if (dots == n) /* "", ".", "..": no name */
+        out[0] = '\0';
+}
+
+void mr_content_disposition(const char *name, const char *fallback, char *out, size_t size)
+{
+    char clean[MR_DOWNLOAD_NAME_MAX + 1], ascii[MR_DOWNLOAD_NAME_MAX + 1];
+    char encoded[3 * MR_DOWNLOAD_NAME_MAX + 1];
+    download_name(name && mr_utf8_valid(name, strlen(name)) ? name : "", clean, sizeof(clean));
+    if (!clean[0]) {
+        snprintf(out, size, "attachment; filename=\"%s\"", fallback);
+        return;
+    }
+    size_t a = 0, e = 0;
+    int plain = 1;
+    for (const unsigned char *p = (const unsigned char *)clean; *p; p++) {
+        int keep = isalnum(*p) || strchr("!#$&+-.^_`|~", *p);
+        if (*p < 0x80 && (*p & 0xc0) != 0x80)
+            ascii[a++] = *p == '"' || *p == '\\' ? '_' : (char)*p;
+        else if ((*p & 0xc0) != 0x80)
+            ascii[a++] = '_'; /* one stand-in per character */
+        plain &= *p < 0x80 && *p != '"' && *p != '\\';
+        if (keep)
+            encoded[e++] = (char)*p;
+        else
+            e += (size_t)snprintf(encoded + e, sizeof(encoded) - e, "%%%02X", *p);
+    }
+    ascii[a] = '\0';
+    encoded[e] = '\0';
+    if (plain)
+        snprintf(out, size, "attachment; filename=\"%s\"", ascii);
+    else
+        snprintf(out, size, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, encoded);
+}

@@ -36,4 +36,13 @@ void mr_text_excerpt(const char *in, size_t max, char *out, size_t size);
  * banner grabber for what else listens on the network. */
 #define MR_TEXT_FIRST_LINE_MAX 200
 
+/* Content-Disposition for a download (RFC 6266): attachment; filename=
+ * an ASCII stand-in; filename*=UTF-8''the name percent-encoded (RFC 8187).
+ * The name loses any directory part and control characters, and is cut at
+ * MR_DOWNLOAD_NAME_MAX bytes on a character boundary; NULL or nothing left
+ * gives fallback (ASCII). out holds MR_DISPOSITION_MAX bytes. */
+#define MR_DOWNLOAD_NAME_MAX 200
+#define MR_DISPOSITION_MAX   (3 * MR_DOWNLOAD_NAME_MAX + MR_DOWNLOAD_NAME_MAX + 64)
+void mr_content_disposition(const char *name, const char *fallback, char *out, size_t size);
+
 #endif

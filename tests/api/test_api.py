@@ -22,6 +22,7 @@ from fakeserver import FakeServer  # noqa: E402
 # (method, path, is_write) for every route; 1 stands for an existing ID
 ROUTES = [
     ("GET", "/api/v1/session", False), ("DELETE", "/api/v1/session", True),
+    ("GET", "/api/v1/dashboard", False),
     ("GET", "/api/v1/accounts", False), ("POST", "/api/v1/accounts", True),
     ("POST", "/api/v1/accounts/test", True), ("GET", "/api/v1/accounts/1", False),
     ("PATCH", "/api/v1/accounts/1", True), ("PUT", "/api/v1/accounts/1", True),
@@ -44,6 +45,8 @@ ROUTES = [
     ("GET", "/api/v1/messages/1", False), ("GET", "/api/v1/messages/1/raw", False),
     ("GET", "/api/v1/messages/1/attachments/1", False),
     ("GET", "/api/v1/reports/accounts.csv", False), ("GET", "/api/v1/users", False),
+    ("POST", "/api/v1/users", True), ("PATCH", "/api/v1/users/1", True),
+    ("DELETE", "/api/v1/users/1", True), ("POST", "/api/v1/users/1/password", True),
     ("GET", "/api/v1/audit", False),
     ("GET", "/api/v1/tokens", False), ("POST", "/api/v1/tokens", True),
     ("DELETE", "/api/v1/tokens/1", True),

@@ -196,6 +196,43 @@ class ApiMailTest(unittest.TestCase):
         self.assertEqual(stored["total"], 1)  # the processing status is its own
         self.assertFalse(any(line.startswith("DELE") for line in srv.log), srv.log)
 
+    def test_forwarded_attachments_nest_and_download_under_their_names(self):
+        """A forwarded message's own attachment says which it is inside;
+        each downloads under its own name (RFC 6266, a non-ASCII name in
+        filename* with an ASCII stand-in), never a path."""
+        inner = (b"From: carol@example.org\r\nSubject: Contrato\r\nMIME-Version: 1.0\r\n"
+                 b"Content-Type: multipart/mixed; boundary=I\r\n\r\n--I\r\n"
+                 b"Content-Type: text/plain\r\n\r\nsegue\r\n--I\r\n"
+                 b"Content-Type: application/pdf\r\nContent-Disposition: attachment;"
+                 b" filename*=UTF-8''Relat%C3%B3rio%20final.pdf\r\n\r\n%PDF-1\r\n--I--\r\n")
+        raw = (b"From: a@example.com\r\nSubject: Fwd: Contrato\r\nMIME-Version: 1.0\r\n"
+               b"Content-Type: multipart/mixed; boundary=O\r\n\r\n--O\r\n"
+               b"Content-Type: text/plain\r\n\r\nveja\r\n--O\r\n"
+               b"Content-Type: message/rfc822\r\n\r\n" + inner + b"\r\n--O\r\n"
+               b"Content-Type: text/csv\r\nContent-Disposition: attachment;"
+               b" filename=\"../../etc/x.csv\"\r\n\r\na,b\r\n--O--\r\n")
+        self.dovecot.deliver(self.user, raw)
+        status, a = self.c.json("POST", "/api/v1/accounts",
+                                dict(self.form, name="fwd-" + self.user))
+        self.c.json("POST", f"/api/v1/accounts/{a['id']}/fetch")
+        self.assertEqual(self.wait_for_run(a["id"])["fetched"], 1)
+        _, inbox = self.c.json("GET", f"/api/v1/accounts/{a['id']}/messages")
+        mid = inbox["messages"][0]["id"]
+        _, m = self.c.json("GET", f"/api/v1/messages/{mid}")
+        self.assertEqual([(x["position"], x["filename"], x["parent"]) for x in m["attachment_list"]],
+                         [(1, "Contrato.eml", None), (2, "Relatório final.pdf", 1),
+                          (3, "../../etc/x.csv", None)])
+        self.assertIn("segue", m["text"])
+        want = {1: 'attachment; filename="Contrato.eml"',
+                2: 'attachment; filename="Relat_rio final.pdf"; '
+                   "filename*=UTF-8''Relat%C3%B3rio%20final.pdf",
+                3: 'attachment; filename="x.csv"'}
+        for pos, disposition in want.items():
+            status, headers, data = self.c.request(
+                "GET", f"/api/v1/messages/{mid}/attachments/{pos}")
+            self.assertEqual((status, headers["Content-Disposition"]), (200, disposition))
+        self.assertEqual(data, b"a,b")
+
     def test_fetch_now_and_the_inbox(self):
         payload = os.urandom(3000)
         raws = [b"From: =?UTF-8?B?Sm9zw6k=?= <jose@example.com>\r\n"

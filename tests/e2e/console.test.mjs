@@ -85,10 +85,11 @@ describe('mailroom console', () => {
     await page.waitForSelector('form.login p.error:not([hidden])');
     assert.match(await page.textContent('form.login p.error'), /wrong user name or password/);
     await login(page, 'admin', fx.admin_password);
-    await page.waitForSelector('#report');
+    await page.waitForSelector('#dashboard'); // the landing page
   });
 
   it('says what to do first while there are no accounts', async () => {
+    await page.goto(`${fx.url}/#/accounts`);
     await page.waitForSelector('#report-empty');
     assert.equal(await page.getAttribute('#report-empty', 'data-kind'), 'none');
     assert.match(await page.textContent('#report-empty'), /No IMAP\/POP3 accounts yet.*Add a credential.*Add an account.*Fetch now/s);
@@ -736,6 +737,8 @@ describe('mailroom console', () => {
     const ctx = await browser.newContext();
     const p = await ctx.newPage();
     await login(p, ...fx.viewer);
+    await p.waitForSelector('.page #count-ok'); // the dashboard, for a viewer too
+    await p.goto(`${fx.url}/#/accounts`);
     await p.waitForSelector('#report tbody tr');
     assert.equal(await p.$$eval('#new-account, #report button.test, #report button.fetch', (e) => e.length), 0);
     assert.equal(await p.$('nav a[href="#/audit"]'), null);

@@ -17,7 +17,7 @@ async function login(page, base) {
   await page.fill('#login-user', 'admin');
   await page.fill('#login-password', fx.admin_password);
   await page.click('#login-submit');
-  await page.waitForSelector('#report');
+  await page.waitForSelector('#dashboard');
 }
 
 describe('the console over HTTPS', () => {

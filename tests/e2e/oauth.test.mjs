@@ -117,7 +117,7 @@ describe('OAuth 2.0 credentials in the console', () => {
     await page.fill('#login-user', 'admin');
     await page.fill('#login-password', fx.admin_password);
     await page.click('#login-submit');
-    await page.waitForSelector('#report');
+    await page.waitForSelector('#dashboard');
   });
   after(async () => { await browser?.close(); });
 

@@ -69,7 +69,8 @@ FOLDERS = ("INBOX.Support", "INBOX.Suporte.Ações")
 FOLDER_USES = {"Sent": "\\Sent", "Trash": "\\Trash"}
 # the test files node runs, in this order; MR_E2E_TESTS (space-separated)
 # runs only some of them
-TEST_FILES = ("console.test.mjs", "https.test.mjs", "oauth.test.mjs", "delivery.test.mjs")
+TEST_FILES = ("console.test.mjs", "https.test.mjs", "oauth.test.mjs", "delivery.test.mjs",
+              "dashboard.test.mjs", "users.test.mjs")
 
 
 def make_certificate(d):
@@ -135,7 +136,7 @@ def main():
     dovecot = Dovecot(users=4, name="e2e", special_use=FOLDER_USES).start()
     sink = SmtpSink()
     dante = Dante("none").start()
-    daemon = https = plain = None
+    daemon = https = plain = dash = None
     oauth_stack = []  # daemon, authorization server, Dovecot
     rc = 1
     try:
@@ -172,6 +173,14 @@ def main():
         files = os.environ.get("MR_E2E_TESTS", "").split() or list(TEST_FILES)
         if "oauth.test.mjs" in files:
             fixture["oauth"] = start_oauth(oauth_stack)
+        if "dashboard.test.mjs" in files:
+            # the dashboard's daemon starts empty (the first-start page); its
+            # mailbox has two messages
+            dash = Daemon()
+            dash_user = dovecot.take_user()
+            for raw in DELIVERY_MESSAGES:
+                dovecot.deliver(dash_user, raw)
+            fixture.update(dash_url=dash.base, dash_user=dash_user)
         path = os.path.join(daemon.tmp, "fixture.json")
         with open(path, "w") as fh:
             json.dump(fixture, fh)
@@ -185,7 +194,7 @@ def main():
             print("run.py: the scheduled report was not mailed as expected:", sink.messages)
             rc = 1
     finally:
-        for d in (daemon, https, plain, *oauth_stack[:1]):
+        for d in (daemon, https, plain, dash, *oauth_stack[:1]):
             if d:
                 code = d.stop()
                 if code != 0:

@@ -7,10 +7,22 @@ import time
 import unittest
 
 from helpers import FakeServerTestCase, MailTestCase, server, stop_servers
+from proxies import Dante
+from relay import Relay
+
+PROXIES = []
 
 
 def tearDownModule():
+    for p in PROXIES:
+        p.stop()
     stop_servers()
+
+
+def dante():
+    if not PROXIES:
+        PROXIES.append(Dante("none").start())
+    return PROXIES[0]
 
 
 class ErrorsSaidTest(MailTestCase):
@@ -53,6 +65,25 @@ class ErrorsSaidTest(MailTestCase):
             self.assertNotIn("wrong version number", step["detail"])
             self.assertIn(said, err)
             self.assertIn(said, self.fetch_fails(name))
+
+    def test_the_same_through_a_network_connector(self):
+        """Through a SOCKS5 connector the errors are the same, and the
+        implicit-TLS probe's second connection goes through it too."""
+        self.json("connector", "add", "--name", "socks", "--type", "socks5", "--address",
+                  "127.0.0.1", "--port", str(dante().port))
+        via = ("--use-connector", "yes", "--connector", "socks")
+        port = self.d.ports["imap"]
+        self.add_at_port("via-tls-on-plain", "imap", "tls", port, *via)
+        step, _, steps = self.failing("via-tls-on-plain")
+        self.assertEqual(step["step"], "tls")
+        self.assertIn(f"the server answered in plain text: port {port} does not speak implicit "
+                      "TLS; use STARTTLS", step["detail"])
+        self.assertTrue(any(s["step"].startswith("proxy") for s in steps), steps)
+        port = self.d.ports["imaps"]
+        self.add_at_port("via-plain-on-tls", "imap", "none", port, *via)
+        step, _, _ = self.failing("via-plain-on-tls")
+        self.assertEqual(step["step"], "greeting")
+        self.assertIn("implicit TLS", step["detail"])
 
     def test_plain_text_against_an_implicit_tls_port(self):
         """The implicit-TLS port sends nothing and waits for a ClientHello:
@@ -130,6 +161,32 @@ class UnlistedMechanismTest(MailTestCase):
         steps = self.json("account", "test", "listed")["steps"]
         auth = [s for s in steps if s["step"] == "authentication"]
         self.assertEqual([(s["result"], s["detail"]) for s in auth], [("ok", "CRAM-MD5 accepted")])
+
+
+class UnlistedButAcceptedTest(MailTestCase):
+    """Some servers accept a mechanism they do not list: a relay in front of
+    the suite's Dovecot hides AUTH=SCRAM-SHA-1 from its capabilities."""
+
+    def test_an_unlisted_mechanism_the_server_accepts(self):
+        relay = Relay(self.d.ports["imap"],
+                      rewrite=lambda data: data.replace(b" AUTH=SCRAM-SHA-1", b""))
+        try:
+            self.json("account", "add", "--name", "hidden", "--protocol", "imap", "--address",
+                      "127.0.0.1", "--port", str(relay.port), "--security", "none",
+                      "--credential", "login", "--auth", "SCRAM-SHA-1")
+            r = self.run_cli("account", "test", "hidden", "--format", "json")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            steps = json.loads(r.stdout)["steps"]
+            caps = next(s for s in steps if s["step"] == "capabilities")
+            self.assertNotIn("SCRAM-SHA-1", caps["detail"])  # hidden indeed
+            auth = [s for s in steps if s["step"] == "authentication"]
+            self.assertEqual([s["result"] for s in auth], ["note", "ok"], auth)
+            self.assertIn("the server does not offer SCRAM-SHA-1", auth[0]["detail"])
+            self.assertIn("SCRAM-SHA-1 accepted", auth[1]["detail"])
+            self.assertTrue(any(x.startswith("a0") and "AUTHENTICATE SCRAM-SHA-1" in x
+                                for x in relay.lines()), relay.lines())
+        finally:
+            relay.stop()
 
 
 class TlsRecordTest(FakeServerTestCase):

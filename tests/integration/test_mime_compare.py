@@ -284,6 +284,29 @@ CORPUS = {
         b"Message-ID: <latin1@example.fr>\n"
         b"\n"
         b"undeclared 8-bit headers, and To and Cc twice\n"),
+    "forwarded-base64": (
+        b"From: relay@example.com\n"
+        b"To: support@example.com\n"
+        b"Subject: Fwd: sent encoded\n"
+        b"Date: Fri, 13 Mar 2026 09:00:00 +0000\n"
+        b"Message-ID: <fwd-b64@example.com>\n"
+        b"MIME-Version: 1.0\n"
+        b"Content-Type: multipart/mixed; boundary=\"e\"\n"
+        b"\n"
+        b"--e\n"
+        b"Content-Type: text/plain\n"
+        b"\n"
+        b"a client that encodes what it forwards\n"
+        b"--e\n"
+        b"Content-Type: message/rfc822\n"
+        b"Content-Transfer-Encoding: base64\n"
+        b"\n" + b64(b"From: origin@example.org\r\nSubject: sent encoded\r\nMIME-Version: 1.0\r\n"
+                    b"Content-Type: multipart/mixed; boundary=i\r\n\r\n--i\r\n"
+                    b"Content-Type: text/plain\r\n\r\ninside\r\n--i\r\n"
+                    b"Content-Type: image/png\r\n"
+                    b"Content-Disposition: attachment; filename=chart.png\r\n\r\n"
+                    b"PNG\r\n--i--\r\n") + b"\n"
+        b"--e--\n"),
     "return-path-only": (
         b"Return-Path: <>\n"
         b"To: postmaster@example.com\n"
@@ -308,6 +331,10 @@ DELIBERATE = {
     ("latin1-headers", "to"): (
         "To (and Cc) repeated: Python's msg['to'] is the first header only; mailroom"
         " (GMime) lists the addresses of every To header, in order"),
+    ("forwarded-base64", "attachments"): (
+        "a forwarded message sent base64 (RFC 2046 forbids it; some clients do it): Python"
+        " reads the base64 text as the message (no headers: forwarded.eml, nothing inside);"
+        " mailroom decodes it first, so its subject names it and its attachments are listed"),
     ("return-path-only", "from"): (
         "no From and Return-Path <>: a bounce; mailroom shows the null sender <>, Python"
         " has no From"),
@@ -327,17 +354,18 @@ def py_summary(raw):
     if d is not None and getattr(d, "datetime", None) is not None:
         out["date"] = d.datetime.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def walk(part, whole_body):
+    def walk(part, whole_body, parent):
         ctype = part.get_content_type()
         if ctype == "message/rfc822":
             inner = part.get_payload(0)
             name = part.get_filename() or ((str(inner["subject"] or "") or "forwarded") + ".eml")
-            out["attachments"].append({"filename": name, "content_type": ctype, "inner": inner})
-            walk(inner, True)
+            out["attachments"].append({"filename": name, "content_type": ctype, "inner": inner,
+                                       "parent": parent})
+            walk(inner, True, len(out["attachments"]))
             return
         if part.get_content_maintype() == "multipart" and part.is_multipart():
             for sub in part.get_payload():
-                walk(sub, False)
+                walk(sub, False, parent)
             return
         if part.get_content_maintype() == "text":
             disposition = part.get_content_disposition()
@@ -347,9 +375,9 @@ def py_summary(raw):
         # message/delivery-status is a list of header blocks to Python: no bytes
         payload = None if part.is_multipart() else part.get_payload(decode=True)
         out["attachments"].append({"filename": part.get_filename(), "content_type": ctype,
-                                   "content": payload})
+                                   "content": payload, "parent": parent})
 
-    walk(msg, True)
+    walk(msg, True, None)
     return out
 
 
@@ -380,8 +408,8 @@ class MimeCompareTest(MailTestCase):
                 if got.get(field) != want[field]:
                     differences[(name, field)] = (got.get(field), want[field])
             listed = got.get("attachment_list") or []
-            mine = [(a["filename"], a["content_type"]) for a in listed]
-            theirs = [(w["filename"], w["content_type"]) for w in want["attachments"]]
+            mine = [(a["filename"], a["content_type"], a["parent"]) for a in listed]
+            theirs = [(w["filename"], w["content_type"], w["parent"]) for w in want["attachments"]]
             if mine != theirs:
                 differences[(name, "attachments")] = (mine, theirs)
                 continue

@@ -61,7 +61,7 @@ static void sample(struct mr_delivery_item *it, const void *raw, size_t len)
     msg.body_text = "line one\nbad utf-8: \xff\xfe end";
     msg.size = (int64_t)len;
     snprintf(msg.msg_class, sizeof(msg.msg_class), "ordinary");
-    att[0] = (struct mr_attachment){1, "report.pdf", "application/pdf", 1234};
+    att[0] = (struct mr_attachment){1, "report.pdf", "application/pdf", 1234, 0};
     memset(it, 0, sizeof(*it));
     it->delivery_id = 9;
     it->event_id = EVENT_ID;

@@ -248,6 +248,10 @@ static void test_forwarded_messages(void **state)
     assert_int_equal(out.len, strlen(INNER2));
     assert_memory_equal(out.data, INNER2, out.len);
     mr_buf_free(&out);
+    /* each listed inside the forwarded message it came in */
+    static const int parents[] = {0, 0, 2, 3, 0};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(s.att[i].parent, parents[i]);
     /* the text: the outer, then each forwarded one below a separator */
     assert_string_equal(s.m.body_text,
                         "FYI\n\n---------- Forwarded message: Fwd: the original ----------\n"
@@ -271,6 +275,65 @@ static void test_forwarded_messages(void **state)
     assert_string_equal(s.att[1].filename, "by disposition.eml");
     assert_string_equal(s.att[2].filename, "forwarded.eml");
     assert_positions_agree(named, &s);
+    summary_free(&s);
+}
+
+/* A forwarded message sent base64 (RFC 2046 forbids it; some clients do
+ * it): listed by its subject, its bytes downloadable, walked into. */
+static void test_encoded_forwarded_message(void **state)
+{
+    (void)state;
+    const char *inner = "Subject: sent encoded\r\nMIME-Version: 1.0\r\n"
+                        "Content-Type: multipart/mixed; boundary=i\r\n\r\n--i\r\n"
+                        "Content-Type: text/plain\r\n\r\ninner text\r\n--i\r\n"
+                        "Content-Type: application/pdf\r\n"
+                        "Content-Disposition: attachment; filename=inner.pdf\r\n\r\n"
+                        "%PDF\r\n--i--\r\n";
+    gchar *b64 = g_base64_encode((const guchar *)inner, strlen(inner));
+    struct mr_buf raw;
+    mr_buf_init(&raw, 1 << 20);
+    mr_buf_printf(&raw,
+                  "From: a@example.com\r\nSubject: outer\r\nMIME-Version: 1.0\r\n"
+                  "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                  "Content-Type: text/plain\r\n\r\nouter text\r\n--b\r\n"
+                  "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                  "%s\r\n--b--\r\n",
+                  b64);
+    g_free(b64);
+    struct summary s;
+    summarize(&s, raw.data);
+    assert_int_equal(s.natt, 2);
+    assert_string_equal(s.att[0].filename, "sent encoded.eml");
+    assert_string_equal(s.att[0].content_type, "message/rfc822");
+    assert_int_equal(s.att[0].size, (int64_t)strlen(inner));
+    assert_int_equal(s.att[0].parent, 0);
+    assert_string_equal(s.att[1].filename, "inner.pdf");
+    assert_int_equal(s.att[1].parent, 1);
+    assert_string_equal(s.m.body_text, "outer text\n\n---------- Forwarded message: sent encoded "
+                                       "----------\ninner text");
+    assert_positions_agree(raw.data, &s);
+    struct mr_buf out;
+    mr_buf_init(&out, 1 << 20);
+    mr_error err = {0};
+    assert_int_equal(mr_mime_attachment(raw.data, raw.len, 1, &out, &err), 0);
+    assert_int_equal(out.len, strlen(inner));
+    assert_memory_equal(out.data, inner, out.len);
+    mr_buf_free(&out);
+    summary_free(&s);
+    mr_buf_free(&raw);
+}
+
+/* Repeated To and Cc headers (RFC 5322 allows one each; some senders
+ * write several): every address is kept, in order, as if one header. */
+static void test_repeated_address_headers(void **state)
+{
+    (void)state;
+    struct summary s;
+    summarize(&s, "From: a@example.com\r\nTo: one@example.com\r\nCc: c1@example.com\r\n"
+                  "To: two@example.com, three@example.com\r\nCc: c2@example.com\r\n"
+                  "Subject: s\r\n\r\nbody\r\n");
+    assert_string_equal(s.m.to, "one@example.com, two@example.com, three@example.com");
+    assert_string_equal(s.m.cc, "c1@example.com, c2@example.com");
     summary_free(&s);
 }
 
@@ -389,6 +452,8 @@ int main(void)
         cmocka_unit_test(test_text_as_the_converter_gives_it),
         cmocka_unit_test(test_text_examples),
         cmocka_unit_test(test_forwarded_messages),
+        cmocka_unit_test(test_encoded_forwarded_message),
+        cmocka_unit_test(test_repeated_address_headers),
         cmocka_unit_test(test_digest_and_the_cut),
         cmocka_unit_test(test_headers_and_types),
     };

@@ -190,6 +190,40 @@ static void test_excerpt(void **state)
     assert_string_equal(out, "");
 }
 
+static void test_content_disposition(void **state)
+{
+    (void)state;
+    char out[MR_DISPOSITION_MAX];
+    static const struct {
+        const char *name, *want;
+    } cases[] = {
+        {"report.pdf", "attachment; filename=\"report.pdf\""},
+        {"Relatório de maio.pdf", "attachment; filename=\"Relat_rio de maio.pdf\"; "
+                                  "filename*=UTF-8''Relat%C3%B3rio%20de%20maio.pdf"},
+        {"../../etc/passwd", "attachment; filename=\"passwd\""},
+        {"C:\\Users\\x\\a \"b\".txt",
+         "attachment; filename=\"a _b_.txt\"; filename*=UTF-8''a%20%22b%22.txt"},
+        {"line\r\nSet-Cookie: x", "attachment; filename=\"lineSet-Cookie: x\""},
+        {"..", "attachment; filename=\"attachment-1-2\""},
+        {"", "attachment; filename=\"attachment-1-2\""},
+        {NULL, "attachment; filename=\"attachment-1-2\""},
+        {"\xff\xfe bad utf-8", "attachment; filename=\"attachment-1-2\""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mr_content_disposition(cases[i].name, "attachment-1-2", out, sizeof(out));
+        assert_string_equal(out, cases[i].want);
+    }
+    /* a long name is cut on a character boundary, and fits */
+    char longname[1024] = "";
+    for (int i = 0; i < 150; i++)
+        strcat(longname, "é");
+    mr_content_disposition(longname, "x", out, sizeof(out));
+    assert_non_null(strstr(out, "filename*=UTF-8''%C3%A9"));
+    const char *enc = strstr(out, "''") + 2;
+    assert_int_equal(strlen(enc), 100 * 6); /* 100 whole characters of 2 bytes */
+    assert_true(strlen(out) < sizeof(out));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_small_helpers),
         cmocka_unit_test(test_error_set),
         cmocka_unit_test(test_excerpt),
+        cmocka_unit_test(test_content_disposition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

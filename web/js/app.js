@@ -6,6 +6,7 @@ import { accountForm } from './views/account-form.js';
 import { auditPage } from './views/audit.js';
 import { connectorForm, connectorsPage } from './views/connectors.js';
 import { credentialForm, credentialsPage } from './views/credentials.js';
+import { dashboardPage } from './views/dashboard.js';
 import { inboxPage, messagePage } from './views/inbox.js';
 import { loginPage } from './views/login.js';
 import { hideSignInBanner, refreshSignInBanner } from './views/oauth.js';
@@ -14,10 +15,12 @@ import { scheduleForm, schedulesPage } from './views/schedules.js';
 import { settingsPage } from './views/settings.js';
 import { deliveriesPage } from './views/deliveries.js';
 import { targetForm, targetsCard } from './views/targets.js';
+import { usersPage } from './views/users.js';
 
 export const session = { user: null };
 
 const routes = [
+  [/^#\/dashboard$/, () => dashboardPage],
   [/^#\/accounts$/, () => reportPage],
   [/^#\/accounts\/new$/, () => (el, q) => accountForm(el, null, q)],
   [/^#\/accounts\/print$/, () => printPage],
@@ -38,6 +41,7 @@ const routes = [
   [/^#\/schedules\/new$/, () => (el, q) => scheduleForm(el, null, q)],
   [/^#\/schedules\/(\d+)$/, (m) => (el) => scheduleForm(el, Number(m[1]))],
   [/^#\/audit$/, () => auditPage],
+  [/^#\/users$/, () => usersPage],
 ];
 
 // An account's page: its form and fetch history (account-form.js), and
@@ -56,13 +60,20 @@ export function go(hash) {
   else location.hash = hash;
 }
 
+// The entries everyone sees, then the administrators' own.
+function navEntries() {
+  return [['#/dashboard', 'nav.dashboard'], ['#/accounts', 'nav.accounts'], ['#/inbox', 'nav.inbox'], ['#/deliveries', 'nav.deliveries'],
+    ['#/credentials', 'nav.credentials'], ['#/connectors', 'nav.connectors'], ['#/schedules', 'nav.schedules'],
+    ['#/settings', 'nav.settings'], ...(isAdmin() ? [['#/audit', 'nav.audit'], ['#/users', 'nav.users']] : [])];
+}
+
+// One line at 1366 px in either language (style.css, "users" block).
 function navigation() {
   const nav = clear(document.getElementById('nav'));
   const here = location.hash.split('?')[0];
-  for (const [hash, key] of [['#/accounts', 'nav.accounts'], ['#/inbox', 'nav.inbox'],
-    ['#/deliveries', 'nav.deliveries'], ['#/credentials', 'nav.credentials'], ['#/connectors', 'nav.connectors'],
-    ['#/schedules', 'nav.schedules'], ['#/settings', 'nav.settings'], ...(isAdmin() ? [['#/audit', 'nav.audit']] : [])]) {
-    nav.append(h('a', { href: hash, class: here.startsWith(hash) ? 'active' : '' }, t(key)));
+  for (const [hash, key] of navEntries()) {
+    const active = here.startsWith(hash);
+    nav.append(h('a', { href: hash, class: active ? 'active' : '', 'aria-current': active ? 'page' : null }, t(key)));
   }
   const user = clear(document.getElementById('user'));
   const select = h('select', { 'aria-label': t('user.language'), id: 'language' },
@@ -117,7 +128,7 @@ export async function render() {
   const main = document.getElementById('main');
   const top = document.getElementById('top');
   document.documentElement.lang = language();
-  const [path, qs] = (location.hash || '#/accounts').split('?');
+  const [path, qs] = (location.hash || '#/dashboard').split('?');
   const params = new URLSearchParams(qs || '');
   if (path === '#/login' || !(await ensureSession())) {
     if (current !== renders) return;
@@ -126,7 +137,7 @@ export async function render() {
     loginPage(clear(main), async (s) => {
       session.user = s.user;
       setCsrf(s.csrf_token);
-      go('#/accounts');
+      go('#/dashboard');
     });
     return;
   }
@@ -148,7 +159,7 @@ export async function render() {
       return;
     }
   }
-  go('#/accounts');
+  go('#/dashboard');
 }
 
 whenUnauthorized(() => {

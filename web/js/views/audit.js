@@ -3,6 +3,7 @@ import { api, query } from '../api.js';
 import { formatTime, h } from '../dom.js';
 import { t } from '../i18n.js';
 import { pager } from './parts.js';
+import { emptyState } from './empty.js';
 
 const OBJECTS = ['account', 'credential', 'connector', 'user', 'settings', 'schedule'];
 
@@ -37,5 +38,8 @@ export async function auditPage(main, params) {
         h('td', {}, formatTime(e.at)), h('td', {}, e.actor), h('td', {}, t(`audit.action.${e.action}`)),
         h('td', {}, `${t(`audit.object.${e.object}`)} ${e.object_name || ''}`),
         h('td', { class: 'changes' }, changesText(e.changes)))))),
+    data.total ? '' : filters.object || filters.actor
+      ? h('p', { class: 'empty', id: 'audit-empty' }, t('empty.audit.filtered'))
+      : emptyState('audit-empty', t('empty.audit')),
     pager(page, data.per_page, data.total, (p) => show(filters, p)));
 }

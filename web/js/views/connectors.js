@@ -17,26 +17,55 @@ function usedBy(c) {
   return items;
 }
 
+// A connector's kind in words: "SOCKS5 proxy", "HTTP proxy (CONNECT)".
+export function connectorTypeName(c) {
+  return t(c.type === 'http' && c.tls ? 'connector.type.https' : `connector.type.${c.type}`);
+}
+
+// Each connector's row, and under it the row its Test opens.
+function connectorRows(c, colspan) {
+  const testRow = h('tr', { class: 'test-row', dataset: { for: c.id }, hidden: true }, h('td', { colspan }));
+  const test = h('button', { type: 'button', class: 'test', onclick: () => {
+    if (!testRow.hidden) { testRow.hidden = true; return; }
+    clear(testRow.firstChild).append(testPanel(testRow.firstChild, c.id, `-${c.id}`));
+    testRow.hidden = false;
+    testRow.querySelector('input').focus();
+  } }, t('action.test'));
+  return [h('tr', { dataset: { id: c.id } },
+    h('td', {}, c.id), h('td', {}, c.name), h('td', { class: 'type', dataset: { type: c.type } }, connectorTypeName(c)),
+    h('td', {}, c.address), h('td', {}, c.port),
+    h('td', {}, c.credential ? c.credential.name : ''), h('td', {}, t(c.default ? 'common.yes' : 'common.no')),
+    h('td', { class: 'used-by' }, usedBy(c)),
+    h('td', { class: 'actions' }, h('div', { class: 'row-actions' },
+      h('a', { href: `#/connectors/${c.id}` }, t('common.edit')), isAdmin() && test))), testRow];
+}
+
+// No connector yet: what one is for, and how to add one.
+function emptyState() {
+  return h('div', { class: 'card empty', id: 'connectors-none' },
+    h('p', {}, h('strong', {}, t('connectors.none'))),
+    h('p', {}, t('connectors.what')),
+    h('p', {}, t(isAdmin() ? 'connectors.how' : 'connectors.howViewer')));
+}
+
 export async function connectorsPage(main) {
   const data = await api('GET', '/connectors');
+  const heads = ['col.id', 'col.name', 'connector.type', 'connector.address', 'connector.port',
+    'connector.credential', 'connector.isDefault', 'connector.usedBy', 'common.actions'];
   main.append(h('div', { class: 'titlebar' }, h('h1', {}, t('connectors.title')),
     isAdmin() && h('a', { href: '#/connectors/new', class: 'button', id: 'new-connector' }, t('common.new'))),
-  h('table', { class: 'list', id: 'connectors' },
-    h('thead', {}, h('tr', {}, ['col.id', 'col.name', 'connector.type', 'connector.address', 'connector.port',
-      'connector.credential', 'connector.isDefault', 'connector.usedBy', 'common.actions'].map((k) => h('th', {}, t(k))))),
-    h('tbody', {}, data.connectors.map((c) => h('tr', { dataset: { id: c.id } },
-      h('td', {}, c.id), h('td', {}, c.name), h('td', {}, c.type), h('td', {}, c.address), h('td', {}, c.port),
-      h('td', {}, c.credential ? c.credential.name : ''), h('td', {}, t(c.default ? 'common.yes' : 'common.no')),
-      h('td', { class: 'used-by' }, usedBy(c)),
-      h('td', {}, h('a', { href: `#/connectors/${c.id}` }, t('common.edit'))))))));
+  data.connectors.length ? h('table', { class: 'list', id: 'connectors' },
+    h('thead', {}, h('tr', {}, heads.map((k) => h('th', {}, t(k))))),
+    h('tbody', {}, data.connectors.flatMap((c) => connectorRows(c, heads.length)))) : emptyState());
 }
 
 export async function connectorForm(main, id) {
   const [c, creds] = await Promise.all([id ? api('GET', `/connectors/${id}`) : Promise.resolve({ type: 'socks5' }),
     api('GET', '/credentials')]);
   const name = h('input', { id: 'k-name', value: c.name || '', required: true });
-  const type = h('select', { id: 'k-type' }, h('option', { value: 'socks5', selected: c.type === 'socks5' }, 'SOCKS5'),
-    h('option', { value: 'http', selected: c.type === 'http' }, 'HTTP CONNECT'));
+  const type = h('select', { id: 'k-type' },
+    h('option', { value: 'socks5', selected: c.type === 'socks5' }, t('connector.type.socks5')),
+    h('option', { value: 'http', selected: c.type === 'http' }, t('connector.type.http')));
   const address = h('input', { id: 'k-address', value: c.address || '', required: true });
   const port = h('input', { id: 'k-port', type: 'number', min: 1, max: 65535, value: c.port || '' });
   const credential = h('select', { id: 'k-credential' }, h('option', { value: '' }, t('common.none')),
@@ -88,13 +117,17 @@ export async function connectorForm(main, id) {
   if (id && isAdmin()) main.append(testCard(main, id));
 }
 
-// Test connector: the proxy's steps, and optionally a tunnel to a mail server.
-function testCard(main, id) {
-  const target = h('input', { id: 'k-target', placeholder: 'imap.example.org:993' });
-  const out = h('div', { id: 'connector-test-result', class: 'test-output' });
-  const button = h('button', { type: 'button', id: 'test-connector' }, t('connector.test'));
+// Test connector: the proxy's steps, and optionally a tunnel to a mail
+// server. suffix keeps the ids apart when several panels are on a page
+// (one per row of the list; none on the connector's own page).
+function testPanel(errorsIn, id, suffix = '') {
+  const target = h('input', { id: `k-target${suffix}`, placeholder: 'imap.example.org:993' });
+  const out = h('div', { id: `connector-test-result${suffix}`, class: 'test-output', 'aria-live': 'polite' });
+  const error = h('p', { class: 'error', role: 'alert', hidden: true });
+  const button = h('button', { type: 'button', id: `test-connector${suffix}`, class: 'run-test' }, t('connector.test'));
   button.addEventListener('click', async () => {
     button.disabled = true;
+    error.hidden = true;
     delete out.dataset.done;
     clear(out).append(h('p', { class: 'loading', role: 'status' }, t('form.testing')));
     try {
@@ -106,10 +139,17 @@ function testCard(main, id) {
       out.dataset.done = 'yes';
     } catch (e) {
       clear(out);
-      formErrors(main, e);
+      if (suffix) {
+        error.textContent = (e.fields || []).map((f) => f.message).join(' ') || e.message;
+        error.hidden = false;
+      } else formErrors(errorsIn, e);
     }
     button.disabled = false;
   });
-  return h('section', { class: 'card', id: 'connector-test' }, h('h2', {}, t('connector.test')),
-    simpleField('target', 'connector.target', target), h('div', { class: 'buttons' }, button), out);
+  return h('div', { class: 'connector-test' }, simpleField(`target${suffix}`, 'connector.target', target),
+    h('p', { class: 'help' }, t('connector.targetHelp')), error, h('div', { class: 'buttons' }, button), out);
+}
+
+function testCard(main, id) {
+  return h('section', { class: 'card', id: 'connector-test' }, h('h2', {}, t('connector.test')), testPanel(main, id));
 }

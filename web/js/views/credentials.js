@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { go, isAdmin } from '../app.js';
 import { h, toast } from '../dom.js';
 import { t } from '../i18n.js';
+import { emptyState } from './empty.js';
 import { kindLabel, oauthCard, signInAction, signInResult, tokenStateText } from './oauth.js';
 
 // The scopes a provider gets when none are typed: the same as
@@ -34,7 +35,9 @@ export async function credentialsPage(main, params) {
       h('td', { class: 'token-state', dataset: { state: c.token ? c.token.state : '' } },
         c.token ? tokenStateText(c.token) : ''),
       h('td', { class: 'actions' }, h('div', { class: 'row-actions' },
-        h('a', { href: `#/credentials/${c.id}` }, t('common.edit')), signInAction(c))))))));
+        h('a', { href: `#/credentials/${c.id}` }, t('common.edit')), signInAction(c))))))),
+  data.credentials.length ? '' : emptyState('credentials-empty', t(isAdmin() ? 'empty.credentials' : 'empty.credentials.viewer'),
+    [isAdmin() && ['#/credentials/new', t('empty.addCredential'), 'empty-add-credential']]));
 }
 
 // The API's field messages next to their fields; those of no field on the

@@ -6,6 +6,7 @@ import { go, isAdmin } from '../app.js';
 import { formatTime, h, toast } from '../dom.js';
 import { t } from '../i18n.js';
 import { pager } from './parts.js';
+import { emptyState } from './empty.js';
 
 const STATES = ['failed', 'pending', 'delivered', 'skipped'];
 const FILTERS = ['state', 'account', 'target', 'message', 'since'];
@@ -112,7 +113,8 @@ export async function deliveriesPage(main, params) {
       h('td', { class: 'reason detail' }, d.last_error || ''),
       h('td', { class: 'last-response' }, response(d.last_response)),
       h('td', { class: 'actions' }, replayButton(d)))))),
-  data.deliveries.length ? '' : h('p', { class: 'empty', id: 'deliveries-none' }, t(`deliveries.none.${state}`)),
+  data.deliveries.length ? '' : targets.targets.length ? h('p', { class: 'empty', id: 'deliveries-none' }, t(`deliveries.none.${state}`))
+    : emptyState('deliveries-none', t('empty.deliveries'), [['#/accounts', t('empty.toAccounts'), 'empty-accounts']]),
   pager(data.page, data.per_page, data.total, (p) => show({ ...filters, state }, p)));
 }
 

@@ -5,6 +5,8 @@ import { formatBytes, formatTime, h } from '../dom.js';
 import { t } from '../i18n.js';
 import { messageDeliveries, stateBadge } from './deliveries.js';
 import { pager } from './parts.js';
+import { isAdmin } from '../app.js';
+import { emptyState } from './empty.js';
 
 const FILTERS = ['account', 'from', 'subject', 'since', 'until', 'status'];
 const STATUSES = ['stored', 'parse_failed', 'size_mismatch', 'skipped'];
@@ -72,13 +74,29 @@ export async function inboxPage(main, params) {
             { size: formatBytes(m.size), listed: formatBytes(m.listed_size) }) },
           ` · ${t('inbox.status.size_mismatch')}`) : null),
         h('td', { class: 'delivery' }, m.delivery ? stateBadge(m.delivery) : ''))))),
+    data.total ? '' : inboxEmpty(filters, accounts.accounts),
     pager(data.page, data.per_page, data.total, (p) => show(filters, p)));
+}
+
+// An empty inbox says how mail gets here; an empty search, only that.
+function inboxEmpty(filters, accounts) {
+  if (Object.keys(filters).length) return h('p', { class: 'empty', id: 'inbox-empty' }, t('empty.inbox.filtered'));
+  return emptyState('inbox-empty', t('empty.inbox'), [
+    isAdmin() && !accounts.length && ['#/accounts/new', t('empty.addAccount'), 'empty-add-account'],
+    accounts.length && ['#/accounts', t('empty.toAccounts'), 'empty-accounts']]);
 }
 
 // An auto-reply or a delivery report says so; ordinary mail says nothing.
 function classBadge(m) {
   return m.class && m.class !== 'ordinary'
     ? h('span', { class: `badge class-${m.class}`, dataset: { class: m.class } }, t(`message.class.${m.class}`)) : null;
+}
+
+// How deep an attachment sits in forwarded messages (0: the message's own).
+function depthOf(a, list) {
+  let depth = 0;
+  for (let p = a.parent; p && depth < 10; depth++) p = (list.find((x) => x.position === p) || {}).parent;
+  return depth;
 }
 
 export async function messagePage(main, id) {
@@ -97,7 +115,8 @@ export async function messagePage(main, id) {
       { size: formatBytes(m.size), listed: formatBytes(m.listed_size) })) : null,
     h('pre', { class: 'body', id: 'message-text' }, m.text || ''),
     m.attachment_list.length ? h('ul', { class: 'attachments', id: 'attachments' },
-      m.attachment_list.map((a) => h('li', {},
+      m.attachment_list.map((a) => h('li', { class: a.parent ? 'nested' : null,
+        style: `--depth: ${depthOf(a, m.attachment_list)}`, 'data-parent': a.parent || null },
         h('a', { href: `/api/v1/messages/${id}/attachments/${a.position}`,
           download: a.filename || `attachment-${a.position}` },
         `${a.filename || `#${a.position}`}`),

@@ -5,6 +5,7 @@ import { go, isAdmin } from '../app.js';
 import { clear, formatTime, h, toast } from '../dom.js';
 import { t } from '../i18n.js';
 import { deleteButton, formErrors, simpleField } from './credentials.js';
+import { emptyState } from './empty.js';
 import { triSelect } from './parts.js';
 
 const FILTERS = ['name', 'secure', 'automatic_check', 'keep_copy', 'status', 'errors'];
@@ -55,7 +56,8 @@ export async function schedulesPage(main) {
         h('a', { href: `#/schedules/${s.id}`, class: 'edit' }, t('common.edit')),
         isAdmin() && h('button', { type: 'button', class: 'run',
           onclick: (ev) => runNow(s, ev.target) }, t('schedule.runNow')))))))),
-  data.schedules.length ? '' : h('p', { class: 'empty' }, t('schedules.none')));
+  data.schedules.length ? '' : emptyState('schedules-none', t('empty.schedules'),
+    [['#/accounts', t('empty.toReport'), 'empty-report']]));
 }
 
 export async function scheduleForm(main, id, params) {
