@@ -264,6 +264,14 @@ describe('mailroom console', () => {
     assert.equal(await page.isVisible('#note-folder'), true);
     await page.selectOption('#a-protocol', 'imap');
     assert.equal(await page.isVisible('#note-folder'), false);
+    // a mechanism POP3 has and IMAP not shows as auto on IMAP, and comes back on POP3
+    await page.selectOption('#a-protocol', 'pop3');
+    await page.selectOption('#a-auth', 'APOP');
+    await page.selectOption('#a-protocol', 'imap');
+    assert.equal(await page.inputValue('#a-auth'), 'auto');
+    await page.selectOption('#a-protocol', 'pop3');
+    assert.equal(await page.inputValue('#a-auth'), 'APOP');
+    await page.selectOption('#a-protocol', 'imap');
     // Automatic check = No: the interval waits, as it was
     await page.click('#advanced > summary');
     await page.check('#a-automatic_check-no');

@@ -388,7 +388,7 @@ const pt = {
   'nav.credentials': 'Credenciais',
   'nav.connectors': 'Conectores de rede',
   'nav.settings': 'Configurações',
-  'crumb.accounts': 'Configurações › E-mail › Configuração IMAP / POP3',
+  'crumb.accounts': 'Configurações › E-mail › Configuração IMAP/POP3',
   'user.logout': 'Sair',
   'user.language': 'Idioma',
   'login.title': 'Entrar no mailroom',

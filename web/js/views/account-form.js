@@ -94,6 +94,7 @@ export async function accountForm(main, id) {
   const secure = a.security !== 'none';
   const action = a.after_fetch || (a.keep_copy ? 'keep' : 'delete');
   let keptAction = KEEPING.includes(action) ? action : 'keep'; // the choice while a copy is kept
+  let chosenAuth = a.auth || 'auto';
   const c = {
     name: h('input', { id: 'a-name', value: a.name || '', required: true, maxlength: 400 }),
     keep_copy: yesNo('keep_copy', action !== 'delete'),
@@ -193,9 +194,12 @@ export async function accountForm(main, id) {
       const otherKind = kind && o.value !== 'auto' && (kind === 'oauth2') !== TOKEN_MECHANISMS.includes(o.value);
       o.hidden = (!pop3() && POP3_ONLY.includes(o.value)) || otherKind;
     }
-    if (c.auth.selectedOptions[0]?.hidden) c.auth.value = 'auto';
+    // a mechanism the credential or protocol rules out shows as auto, and comes back with them
+    const wanted = [...c.auth.options].find((o) => o.value === chosenAuth);
+    c.auth.value = wanted && !wanted.hidden ? chosenAuth : 'auto';
   };
   c.after_fetch.addEventListener('change', () => { keptAction = c.after_fetch.value; });
+  c.auth.addEventListener('change', () => { chosenAuth = c.auth.value; });
 
   // --- checks as the admin types, as the server makes them ---
   const range = (k) => () => {
