@@ -94,6 +94,7 @@ int mr_test_connector(struct mr_registry *r, int64_t connector_id, const char *h
     struct mr_loaded_proxy lp;
     memset(res, 0, sizeof(*res));
     res->steps.on_step = o ? o->on_step : NULL;
+    res->steps.on_wait = o ? o->on_wait : NULL;
     res->steps.ctx = o ? o->step_ctx : NULL;
     int rc = mr_proxy_load(r, connector_id, &lp, err);
     if (rc) {
@@ -441,6 +442,9 @@ static int commit_store(struct run *run, mr_error *err)
         if (run->imap && run->last_uid)
             rc = mr_store_set_fetch_state(run->s, run->a->id, run->st.uidvalidity, run->last_uid,
                                           err);
+        if (rc == 0 && run->res->run_id) /* the history shows the run's progress */
+            rc = mr_store_run_progress(run->s, run->res->run_id, run->res->fetched,
+                                       run->res->bytes, err);
         if (rc == 0)
             rc = mr_store_commit(run->s, err);
         else
@@ -1061,6 +1065,7 @@ int mr_test_account(struct mr_registry *r, const struct mr_account *a,
     struct mr_mailbox_status st;
     memset(res, 0, sizeof(*res));
     res->steps.on_step = o ? o->on_step : NULL;
+    res->steps.on_wait = o ? o->on_wait : NULL;
     res->steps.ctx = o ? o->step_ctx : NULL;
     int rc = prepare(r, a, o, &res->steps, &p, err);
     if (rc)

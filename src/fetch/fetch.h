@@ -32,6 +32,7 @@ struct mr_fetch_options {
     struct mr_keep *keep;       /* the daemon's kept sessions (fetch/keep.h); NULL: log out */
     /* Test connection: told about each step as it happens */
     void (*on_step)(void *ctx, const struct mr_step *step);
+    void (*on_wait)(void *ctx, const char *what); /* what a step waits on (may be NULL) */
     void *step_ctx;
 };
 

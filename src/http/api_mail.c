@@ -7,6 +7,7 @@
 #include "http/assets.h"
 #include "mime/summary.h"
 #include "report/views.h"
+#include "util/clock.h"
 #include "util/csv.h"
 #include "util/mem.h"
 #include "util/text.h"
@@ -28,6 +29,7 @@ struct test_job {
     struct mr_http_server *srv;
     struct mr_account account;
     int fd;
+    int64_t started_ms;
 };
 
 static void write_line(int fd, json_t *j)
@@ -52,12 +54,24 @@ static void stream_step(void *ctx, const struct mr_step *s)
     write_line(((struct test_job *)ctx)->fd, mr_view_step(s));
 }
 
+/* What the test waits on now: {"waiting": "the greeting", "ms": since the
+ * test began}, so the console can say it while the step runs. */
+static void stream_wait(void *ctx, const char *what)
+{
+    struct test_job *job = ctx;
+    json_t *j =
+        json_pack("{s:s, s:I}", "waiting", what, "ms", (json_int_t)(mr_now_ms() - job->started_ms));
+    write_line(job->fd, j);
+}
+
 static void *test_job(void *arg)
 {
     struct test_job *job = arg;
     struct mr_registry reg;
     struct mr_test_result res = {0};
-    struct mr_fetch_options o = {.idle_timeout_ms = 20000, .on_step = stream_step, .step_ctx = job};
+    struct mr_fetch_options o = {
+        .idle_timeout_ms = 20000, .on_step = stream_step, .on_wait = stream_wait, .step_ctx = job};
+    job->started_ms = mr_now_ms();
     mr_error err = {0};
     if (mr_registry_open(&reg, job->srv->data_dir, &err) == 0) {
         mr_test_account(&reg, &job->account, &o, &res, &err);

@@ -28,6 +28,9 @@ struct mr_steps {
     struct mr_step items[MR_STEPS_MAX];
     /* told about each step as it is recorded (Test connection, live) */
     void (*on_step)(void *ctx, const struct mr_step *step);
+    /* told what the session waits for next ("the greeting", "the answer to
+     * LOGIN"), so a live test can say what it is waiting on; may be NULL */
+    void (*on_wait)(void *ctx, const char *what);
     void *ctx;
 };
 

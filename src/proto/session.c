@@ -101,6 +101,13 @@ void mr_session_trace(struct mr_session *s, char dir, const char *line, size_t l
         s->cfg->trace(s->cfg->trace_ctx, dir, line, len);
 }
 
+static void session_waits(struct mr_session *s, const char *what)
+{
+    const struct mr_steps *st = s->cfg->steps;
+    if (st && st->on_wait)
+        st->on_wait(st->ctx, what);
+}
+
 void mr_session_expect(struct mr_session *s, int transfer, const char *fmt, ...)
 {
     char what[96];
@@ -110,6 +117,7 @@ void mr_session_expect(struct mr_session *s, int transfer, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
+    session_waits(s, what);
     if (transfer)
         mr_conn_transfer(s->conn, what);
     else
@@ -129,6 +137,7 @@ static int start_tls(struct mr_session *s, int implicit, mr_error *err)
     struct mr_tls_info info;
     struct mr_tls_opts o = {s->cfg->host, s->cfg->verify_certificate, s->cfg->ca_file, 0, implicit};
     int64_t t0 = mr_now_ms();
+    session_waits(s, "the TLS handshake");
     int rc = mr_tls_start(s->conn, &o, &info, err);
     if (rc) {
         mr_session_step(s, "tls", 0, t0, "%s", err->message);
@@ -157,6 +166,10 @@ static int connect_via_proxy(struct mr_session *s, mr_error *err)
     p.on_step = c->steps ? mr_steps_proxy_step : NULL;
     p.step_ctx = c->steps;
     int64_t t0 = mr_now_ms();
+    char what[300];
+    snprintf(what, sizeof(what), "the connection to %s port %d through the proxy", c->host,
+             c->port);
+    session_waits(s, what);
     int rc = mr_net_connect_proxy(&s->conn, &p, c->host, c->port, &c->limits, err);
     if (rc)
         return rc;
@@ -171,6 +184,9 @@ int mr_session_connect(struct mr_session *s, mr_error *err)
     const struct mr_mailbox_config *c = s->cfg;
     if (c->proxy)
         return connect_via_proxy(s, err);
+    char what[300];
+    snprintf(what, sizeof(what), "the connection to %s port %d", c->host, c->port);
+    session_waits(s, what);
     int rc = mr_net_connect(&s->conn, c->host, c->port, &c->limits, &info, err);
     struct mr_steps *steps = c->steps;
     if (rc && !info.addresses[0]) {

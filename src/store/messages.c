@@ -353,6 +353,21 @@ int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_err
     return history_write(s, st, err);
 }
 
+int mr_store_run_progress(struct mr_store *s, int64_t run, uint64_t fetched, uint64_t bytes,
+                          mr_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = mr_store_prepare(
+        s, &st,
+        "UPDATE fetch_runs SET fetched = ?, bytes = ? WHERE id = ? AND result = 'running'", err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, (int64_t)fetched);
+    sqlite3_bind_int64(st, 2, (int64_t)bytes);
+    sqlite3_bind_int64(st, 3, run);
+    return mr_store_run(s, st, "recording a fetch's progress", err);
+}
+
 int mr_store_prune_history(struct mr_store *s, int64_t before, int64_t *deleted, mr_error *err)
 {
     sqlite3_stmt *st;

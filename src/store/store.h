@@ -190,6 +190,10 @@ struct mr_fetch_run {
 };
 int mr_store_run_start(struct mr_store *s, int64_t account, int64_t *run, mr_error *err);
 int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_error *err);
+/* A running run's messages and bytes stored so far (in the caller's
+ * transaction, so they move with each commit), for Fetch now's progress. */
+int mr_store_run_progress(struct mr_store *s, int64_t run, uint64_t fetched, uint64_t bytes,
+                          mr_error *err);
 /* Deletes finished runs that ended before `before`, except each account's
  * latest (its status); *deleted counts them. */
 int mr_store_prune_history(struct mr_store *s, int64_t before, int64_t *deleted, mr_error *err);

@@ -115,9 +115,12 @@ class ApiMailTest(unittest.TestCase):
             resp = conn.getresponse()
             self.assertEqual(resp.status, 200)
             self.assertEqual(resp.getheader("Content-Type"), "application/x-ndjson")
-            seen = {}
+            seen, waits = {}, []
             while line := resp.readline():
                 obj = js.loads(line)
+                if "waiting" in obj:  # what the running step waits on, as it starts
+                    waits.append((obj["waiting"], time.time() - t0, obj["ms"]))
+                    continue
                 seen[obj.get("step", "done")] = time.time() - t0
             conn.close()
         finally:
@@ -125,6 +128,12 @@ class ApiMailTest(unittest.TestCase):
         self.assertIn("greeting", seen)
         self.assertLess(seen["connect"], 1.0)
         self.assertGreater(seen["done"], seen["connect"] + 1.0)
+        said = [w[0] for w in waits]
+        self.assertEqual(said[0], f"the connection to 127.0.0.1 port {srv.port}")
+        self.assertIn("the greeting", said)
+        greeting = next(w for w in waits if w[0] == "the greeting")
+        self.assertLess(greeting[1], seen["greeting"] - 1.0)  # told while it was waited for
+        self.assertIn("the answer to AUTHENTICATE", said)
 
     def test_wrong_password_shows_the_servers_words(self):
         self.c.json("POST", "/api/v1/credentials", {"name": "wrong-" + self.user,
@@ -232,6 +241,48 @@ class ApiMailTest(unittest.TestCase):
                 "GET", f"/api/v1/messages/{mid}/attachments/{pos}")
             self.assertEqual((status, headers["Content-Disposition"]), (200, disposition))
         self.assertEqual(data, b"a,b")
+
+    def test_a_running_fetch_shows_its_progress(self):
+        """While a fetch runs, its history row counts what each commit
+        stored: the console's Fetch now shows it. A relay holds the
+        server's bytes back halfway until the test has seen that."""
+        import threading
+        from relay import Relay
+        for i in range(20):
+            self.dovecot.deliver(self.user, (f"Subject: p{i}\r\n\r\n".encode() +
+                                             os.urandom(3000).hex().encode() + b"\r\n"))
+        halfway, release, passed = threading.Event(), threading.Event(), [0]
+
+        def rewrite(data):
+            passed[0] += len(data)
+            if passed[0] > 60000 and not release.is_set():
+                halfway.set()
+                release.wait(30)
+            return data
+        relay = Relay(self.dovecot.ports["imap"], rewrite=rewrite)
+        try:
+            status, a = self.c.json("POST", "/api/v1/accounts", dict(
+                self.form, name="progress-" + self.user, port=relay.port, security="none"))
+            self.assertEqual(status, 201, a)
+            self.c.json("POST", f"/api/v1/accounts/{a['id']}/fetch")
+            self.assertTrue(halfway.wait(30))
+            running = None
+            for _ in range(100):
+                _, h = self.c.json("GET", f"/api/v1/accounts/{a['id']}/history?per_page=1")
+                top = h["runs"][0]
+                if top["result"] == "running" and top["fetched"]:
+                    running = top
+                    break
+                time.sleep(0.1)
+            self.assertIsNotNone(running, "no progress while the fetch ran")
+            self.assertLess(running["fetched"], 20)
+            self.assertGreater(running["bytes"], 6000 * running["fetched"])
+            release.set()
+            done = self.wait_for_run(a["id"])
+            self.assertEqual((done["result"], done["fetched"]), ("ok", 20))
+        finally:
+            release.set()
+            relay.stop()
 
     def test_fetch_now_and_the_inbox(self):
         payload = os.urandom(3000)

@@ -456,6 +456,8 @@ describe('mailroom console', () => {
   it('fetches now and shows the inbox with decoded subjects', async () => {
     await page.goto(`${fx.url}/#/accounts`);
     await (await rowAction(page, 'Support IMAP', 'button.fetch')).click();
+    // the row says it is fetching (the menu has closed)
+    assert.match(await page.textContent('#report tbody tr[data-id] .fetch-progress'), /^Fetching/);
     await page.waitForSelector('#toast.ok >> text=/new messages/', { timeout: 60000 });
     assert.match(await page.textContent('#toast'), /Support IMAP: 3 new messages/);
     await page.waitForSelector('#report tbody tr[data-id] td.last-check.ok'); // the report, refreshed

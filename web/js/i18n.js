@@ -37,6 +37,7 @@ const en = {
   'col.auto': 'Automatic check', 'col.keep': 'Keep a copy on the server',
   'action.edit': 'Edit account', 'action.inbox': 'View inbox', 'action.test': 'Test',
   'action.fetch': 'Fetch now', 'action.fetching': 'Fetching…',
+  'action.fetchingSoFar': 'Fetching… {n} stored, {size}',
   'fetch.done': '{name}: {n} new messages.', 'fetch.failed': '{name}: fetch failed: {error}',
   'fetch.running': '{name}: a fetch is already running.',
   'account.new': 'New account', 'account.edit': 'Edit account {name}',
@@ -73,6 +74,7 @@ const en = {
   'connector.default': 'Default ({name})', 'connector.noDefault': 'Default (none set: choose one in Settings)',
   'form.addCredential': 'Add a credential', 'form.addConnector': 'Add a connector',
   'form.test': 'Test connection', 'form.testing': 'Testing…',
+  'form.testWaiting': 'Testing… {s} s; waiting for {what}',
   'form.testOk': 'Every step passed: {n} messages waiting.', 'form.testFailed': 'The test failed at “{step}”.',
   'form.portDefault': 'default {port}', 'form.folderDefault': 'INBOX',
   'form.auto': 'auto',
@@ -417,6 +419,7 @@ const pt = {
   'col.auto': 'Verificação automática', 'col.keep': 'Manter cópia no servidor',
   'action.edit': 'Alterar conta', 'action.inbox': 'Ver caixa de entrada', 'action.test': 'Testar',
   'action.fetch': 'Buscar agora', 'action.fetching': 'Buscando…',
+  'action.fetchingSoFar': 'Buscando… {n} armazenadas, {size}',
   'fetch.done': '{name}: {n} mensagens novas.', 'fetch.failed': '{name}: a busca falhou: {error}',
   'fetch.running': '{name}: uma busca já está em andamento.',
   'account.new': 'Nova conta', 'account.edit': 'Alterar conta {name}',
@@ -453,6 +456,7 @@ const pt = {
   'connector.default': 'Padrão ({name})', 'connector.noDefault': 'Padrão (nenhum definido: escolha um em Configurações)',
   'form.addCredential': 'Adicionar uma credencial', 'form.addConnector': 'Adicionar um conector',
   'form.test': 'Testar conexão', 'form.testing': 'Testando…',
+  'form.testWaiting': 'Testando… {s} s; aguardando {what}',
   'form.testOk': 'Todas as etapas passaram: {n} mensagens aguardando.', 'form.testFailed': 'O teste falhou em “{step}”.',
   'form.portDefault': 'padrão {port}', 'form.folderDefault': 'INBOX',
   'form.auto': 'automático',
@@ -782,6 +786,25 @@ export function setLanguage(l) {
 export function t(key, vars = {}) {
   const text = dictionaries[lang][key] ?? en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
+}
+
+// What a live test waits on, as the daemon says it (English), in the
+// chosen language: the phrases the session uses, the rest as it came.
+const waitingPt = [
+  [/^the connection to (.+) port (\d+) through the proxy$/, 'a conexão com $1 porta $2 pelo proxy'],
+  [/^the connection to (.+) port (\d+)$/, 'a conexão com $1 porta $2'],
+  [/^the TLS handshake$/, 'o handshake TLS'],
+  [/^the greeting$/, 'a saudação do servidor'],
+  [/^the answer to (.+)$/, 'a resposta a $1'],
+  [/^the SOCKS5 proxy's greeting$/, 'a saudação do proxy SOCKS5'],
+  [/^the SOCKS5 proxy's answer to CONNECT$/, 'a resposta do proxy SOCKS5 ao CONNECT'],
+  [/^the HTTP proxy's answer to CONNECT$/, 'a resposta do proxy HTTP ao CONNECT'],
+];
+
+export function waitingText(what) {
+  if (lang !== 'pt-BR') return what;
+  for (const [re, pt] of waitingPt) if (re.test(what)) return what.replace(re, pt);
+  return what;
 }
 
 export function keys(l) { return Object.keys(dictionaries[l]); }

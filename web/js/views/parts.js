@@ -2,7 +2,7 @@
 // steps, Fetch now, and an account's fetch history.
 import { api, apiStream } from '../api.js';
 import { clear, formatBytes, formatTime, h, toast } from '../dom.js';
-import { t } from '../i18n.js';
+import { language, t, waitingText } from '../i18n.js';
 
 export function pager(page, perPage, total, goTo) {
   const pages = Math.max(1, Math.ceil(total / perPage));
@@ -40,13 +40,27 @@ export function stepItem(s) {
 // request itself was refused (e.g. bad fields: onError gets the error).
 export async function runTest(out, path, body, onError) {
   const list = h('ol', { class: 'steps' });
-  const status = h('p', { class: 'loading', role: 'status' }, t('form.testing'));
+  const status = h('p', { class: 'loading', role: 'status', id: 'test-status' }, t('form.testing'));
   clear(out).append(status, list);
   let failed = null;
+  // the running step: what it waits on and the time so far, kept moving
+  const started = Date.now();
+  let waiting = null;
+  const tick = () => {
+    if (!waiting || out.dataset.done) return;
+    status.textContent = t('form.testWaiting', { what: waitingText(waiting),
+      s: new Intl.NumberFormat(language(), { minimumFractionDigits: 1, maximumFractionDigits: 1 })
+        .format((Date.now() - started) / 1000) });
+  };
+  const timer = setInterval(tick, 250);
   let last = null;
   try {
     await apiStream('POST', path, body, (line) => {
-      if (line.done) {
+      if (line.waiting) {
+        waiting = line.waiting;
+        status.dataset.waiting = line.waiting;
+        tick();
+      } else if (line.done) {
         last = line;
         status.className = line.ok ? 'ok' : 'error';
         status.textContent = line.ok ? t('form.testOk', { n: line.messages })
@@ -62,6 +76,8 @@ export async function runTest(out, path, body, onError) {
     if (onError) onError(e);
     else out.append(h('p', { class: 'error' }, e.message));
     return false;
+  } finally {
+    clearInterval(timer);
   }
   return last || true;
 }
@@ -82,6 +98,10 @@ export async function fetchNow(account, button, onDone) {
       const hist = await api('GET', `/accounts/${account.id}/history?per_page=1`);
       const top = hist.runs[0];
       if (top && top.id > last && top.result !== 'running') run = top;
+      else if (top && top.id > last && top.fetched) { // its progress, as each batch commits
+        button.textContent = t('action.fetchingSoFar', { n: top.fetched, size: formatBytes(top.bytes) });
+        button.dataset.fetched = top.fetched;
+      }
     }
     if (run && run.result === 'ok') toast(t('fetch.done', { name: account.name, n: run.fetched }), 'ok');
     else if (run) toast(t('fetch.failed', { name: account.name, error: run.error }), 'error');

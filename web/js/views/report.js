@@ -100,10 +100,18 @@ function row(a, refresh) {
     await runTest(result.firstChild, `/accounts/${a.id}/test`);
     testButton.disabled = false;
   });
-  const fetchButton = h('button', { type: 'button', class: 'fetch' }, t('action.fetch'));
-  fetchButton.addEventListener('click', () => fetchNow(a, fetchButton, refresh));
-  // an account whose OAuth 2.0 sign-in needs a person says so, linking to it
+  // Fetch now runs from the menu and counts its progress in the row, where the last check shows
   const check = lastCheck(a);
+  const progress = h('span', { class: 'fetch-progress', role: 'status', hidden: true });
+  check.prepend(progress);
+  const fetchButton = h('button', { type: 'button', class: 'fetch' }, t('action.fetch'));
+  fetchButton.addEventListener('click', () => {
+    fetchButton.disabled = true;
+    progress.hidden = false;
+    check.querySelector('.check-summary').hidden = true;
+    fetchNow(a, progress, refresh);
+  });
+  // an account whose OAuth 2.0 sign-in needs a person says so, linking to it
   const tk = a.credential_token;
   if (tk && tk.state !== 'ok' && a.credential) {
     check.prepend(h('span', { class: 'token-warning' },
