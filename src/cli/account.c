@@ -438,11 +438,12 @@ static int list_csv(struct mr_cli *cli, const struct list_args *a)
         return mr_cli_fail(cli, &err);
     struct mr_buf out;
     mr_buf_init(&out, 1 << 20);
-    int rc = mr_report_csv_header(&out);
+    enum mr_lang lang = mr_lang_from_env();
+    int rc = mr_report_csv_header(&out, lang);
     for (size_t i = 0; i < n && rc == 0; i++) {
         fwrite(out.data, 1, out.len, stdout); /* one row at a time */
         mr_buf_reset(&out);
-        rc = mr_report_csv_row(&out, &items[i]);
+        rc = mr_report_csv_row(&out, &items[i], lang);
     }
     fwrite(out.data, 1, out.len, stdout);
     mr_buf_free(&out);
@@ -453,11 +454,12 @@ static int list_csv(struct mr_cli *cli, const struct list_args *a)
 static void list_table(const struct mr_account *items, size_t n)
 {
     struct mr_cli_table t;
-    mr_cli_table_init(&t, mr_report_columns, MR_REPORT_COLUMNS);
+    enum mr_lang lang = mr_lang_from_env(); /* LANG=pt_BR.UTF-8: the Portuguese document's */
+    mr_cli_table_init(&t, mr_report_words(lang)->columns, MR_REPORT_COLUMNS);
     for (size_t i = 0; i < n; i++) {
         const char *cells[MR_REPORT_COLUMNS];
         char id[24], port[8];
-        mr_report_row(&items[i], cells, id, port);
+        mr_report_row(&items[i], lang, cells, id, port);
         mr_cli_table_add(&t, cells);
     }
     mr_cli_table_print(&t);

@@ -19,12 +19,13 @@ enum {
     OPT_TO,
     OPT_DIR,
     OPT_ENABLED,
+    OPT_LANGUAGE,
     OPT_REPORT_DIR,
 };
 
 static const char *const option_keys[] = {"name",      "filters", "format",      "recurrence",
                                           "at",        "day",     "every_hours", "recipients",
-                                          "directory", "enabled"};
+                                          "directory", "enabled", "language"};
 
 struct schedule_args {
     struct mr_input in;
@@ -52,6 +53,7 @@ static int parse(struct mr_cli *cli, int argc, char **argv, const char *usage,
         {"to", required_argument, NULL, OPT_TO},
         {"directory", required_argument, NULL, OPT_DIR},
         {"enabled", required_argument, NULL, OPT_ENABLED},
+        {"language", required_argument, NULL, OPT_LANGUAGE},
         REPORT_DIR_OPTION,
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -73,7 +75,7 @@ static int parse(struct mr_cli *cli, int argc, char **argv, const char *usage,
             json_object_set_new(a->filters, key, json_string(eq + 1));
         } else if (c == OPT_REPORT_DIR)
             a->report_dir = optarg;
-        else if (c >= OPT_NAME && c <= OPT_ENABLED)
+        else if (c >= OPT_NAME && c <= OPT_LANGUAGE)
             mr_input_add(&a->in, option_keys[c - OPT_NAME], optarg);
         else {
             rc = mr_cli_common_option(cli, c, usage, &a->format, done);
@@ -116,7 +118,7 @@ static const char add_usage[] =
     "report schedule add --name N --recurrence daily|weekly|monthly|hours\n"
     "       [--at HH:MM] [--day DAY] [--every-hours N] [--filter KEY=VALUE]...\n"
     "       [--report-format csv|html] [--to ADDR,...] [--directory DIR] [--enabled yes|no]\n"
-    "       [--report-dir BASE]\n"
+    "       [--language en|pt-BR] [--report-dir BASE]\n"
     "\n"
     "Sends the IMAP/POP3 settings report on a recurrence, in the daemon's time zone:\n"
     "daily at HH:MM; weekly on --day (sunday..saturday) at HH:MM; monthly on --day\n"
@@ -125,7 +127,8 @@ static const char add_usage[] =
     "--to e-mails it through the SMTP relay in settings; --directory writes it there:\n"
     "a directory under the report base (--report-dir, default DATA/reports, made\n"
     "0700 when missing; give the same one to mailroom serve), owned by mailroom's\n"
-    "user and writable by no one else.";
+    "user and writable by no one else. --language: what the report is written in\n"
+    "(its columns, yes and no, the filters; default: from LANG, else English).";
 
 static int cmd_add(struct mr_cli *cli, int argc, char **argv)
 {
@@ -138,6 +141,11 @@ static int cmd_add(struct mr_cli *cli, int argc, char **argv)
     if (done || rc || (rc = mr_cli_open(cli)))
         return rc;
     char *filters = filters_text(&a);
+    int said = 0;
+    for (size_t i = 0; i < a.in.count; i++)
+        said |= strcmp(a.in.items[i].key, "language") == 0;
+    if (!said)
+        mr_input_add(&a.in, "language", mr_lang_name(mr_lang_from_env()));
     char *base = mr_report_base(a.report_dir, cli->data_dir);
     rc = mr_registry_schedule_add(&cli->reg, base, &a.in, &id, &p, &err);
     free(base);

@@ -109,7 +109,12 @@ int mr_schedule_set(struct mr_schedule *s, const char *key, const char *text, st
         replace(&s->filters, text);
     else if (strcmp(key, "format") == 0)
         replace(&s->format, text);
-    else if (strcmp(key, "recipients") == 0)
+    else if (strcmp(key, "language") == 0) {
+        if (mr_lang_parse(text, &s->language) != 0) {
+            mr_problems_add(p, key, "expected en or pt-BR, got '%.20s'", text);
+            return MR_EINVAL;
+        }
+    } else if (strcmp(key, "recipients") == 0)
         replace(&s->recipients, text);
     else if (strcmp(key, "directory") == 0)
         replace(&s->directory, text);

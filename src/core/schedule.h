@@ -3,6 +3,8 @@
 #ifndef MR_CORE_SCHEDULE_H
 #define MR_CORE_SCHEDULE_H
 
+#include "core/lang.h"
+
 #include "core/filter.h"
 #include "util/error.h"
 
@@ -14,8 +16,9 @@ enum mr_recurrence { MR_REC_UNSET = 0, MR_REC_DAILY, MR_REC_WEEKLY, MR_REC_MONTH
 struct mr_schedule {
     int64_t id;
     char *name;
-    char *filters; /* JSON object of the report's filters */
-    char *format;  /* csv, html */
+    char *filters;         /* JSON object of the report's filters */
+    char *format;          /* csv, html */
+    enum mr_lang language; /* what the report is written in: its scheduler's */
     enum mr_recurrence recurrence;
     int hour, minute; /* daily, weekly, monthly (daemon's time zone) */
     int day;          /* weekly: 0 Sunday .. 6; monthly: 1..31 (or the month's last) */
@@ -33,8 +36,8 @@ void mr_schedule_init(struct mr_schedule *s);
 void mr_schedule_clear(struct mr_schedule *s);
 const char *mr_recurrence_name(enum mr_recurrence r);
 int mr_recurrence_parse(const char *text, enum mr_recurrence *out);
-/* Sets one field from text: name, filters, format, recurrence, at (HH:MM),
- * day, every_hours, recipients, directory, enabled. */
+/* Sets one field from text: name, filters, format, language, recurrence,
+ * at (HH:MM), day, every_hours, recipients, directory, enabled. */
 int mr_schedule_set(struct mr_schedule *s, const char *key, const char *text,
                     struct mr_problems *p);
 int mr_schedule_validate(const struct mr_schedule *s, struct mr_problems *p);

@@ -7,6 +7,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/said.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -98,7 +99,7 @@ int mr_test_connector(struct mr_registry *r, int64_t connector_id, const char *h
     res->steps.ctx = o ? o->step_ctx : NULL;
     int rc = mr_proxy_load(r, connector_id, &lp, err);
     if (rc) {
-        mr_steps_add(&res->steps, "settings", 0, 0, "%s", err->message);
+        mr_steps_add_error(&res->steps, "settings", 0, err);
         mr_proxy_unload(&lp);
         return rc;
     }
@@ -140,7 +141,7 @@ static int account_token(struct prepared *p, int force, struct mr_steps *steps, 
     int rc = mr_oauth_access_token(p->r, p->cred.id, force, p->has_proxy ? &p->proxy.proxy : NULL,
                                    &p->secret, &p->token, err);
     if (rc) {
-        mr_steps_add(steps, "token", 0, mr_now_ms() - t0, "%s", err->message);
+        mr_steps_add_error(steps, "token", mr_now_ms() - t0, err);
         return rc;
     }
     char until[32];
@@ -443,8 +444,8 @@ static int commit_store(struct run *run, mr_error *err)
             rc = mr_store_set_fetch_state(run->s, run->a->id, run->st.uidvalidity, run->last_uid,
                                           err);
         if (rc == 0 && run->res->run_id) /* the history shows the run's progress */
-            rc = mr_store_run_progress(run->s, run->res->run_id, run->res->fetched,
-                                       run->res->bytes, err);
+            rc = mr_store_run_progress(run->s, run->res->run_id, run->res->fetched, run->res->bytes,
+                                       err);
         if (rc == 0)
             rc = mr_store_commit(run->s, err);
         else
@@ -864,8 +865,10 @@ static void finish_run(struct mr_store *s, int64_t run_id, const struct mr_fetch
     r.deleted = res->deleted;
     r.skipped = res->skipped;
     r.error = rc ? (char *)err->message : NULL;
+    r.error_said = rc ? mr_error_said_text(err) : NULL;
     r.retry_after = res->retry_after;
     mr_store_run_finish(s, &r, &ignored);
+    free(r.error_said);
 }
 
 static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,
@@ -1069,7 +1072,7 @@ int mr_test_account(struct mr_registry *r, const struct mr_account *a,
     res->steps.ctx = o ? o->step_ctx : NULL;
     int rc = prepare(r, a, o, &res->steps, &p, err);
     if (rc)
-        mr_steps_add(&res->steps, "settings", 0, 0, "%s", err->message);
+        mr_steps_add_error(&res->steps, "settings", 0, err);
     p.cfg.read_only = 1; /* a test changes nothing on the server */
     p.cfg.folders = &res->folders;
     const struct mr_mailbox_driver *drv = mr_mailbox_driver_for(a->protocol);
@@ -1095,7 +1098,7 @@ int mr_test_account(struct mr_registry *r, const struct mr_account *a,
                      "%zu message%s waiting, %llu bytes", n, n == 1 ? "" : "s",
                      (unsigned long long)res->total_size);
     else if (mb)
-        mr_steps_add(&res->steps, "messages", 0, mr_now_ms() - t0, "%s", err->message);
+        mr_steps_add_error(&res->steps, "messages", mr_now_ms() - t0, err);
     free(refs);
     mr_error ignored = {0};
     if (mb)

@@ -356,6 +356,9 @@ int mr_api_account_history(struct mr_http_req *r)
                            (json_int_t)items[i].fetched, "bytes", (json_int_t)items[i].bytes,
                            "deleted", (json_int_t)items[i].deleted, "skipped",
                            (json_int_t)items[i].skipped, "error", items[i].error));
+        json_t *said = items[i].error_said ? json_loads(items[i].error_said, 0, NULL) : NULL;
+        if (said)
+            json_object_set_new(json_array_get(arr, i), "error_said", said);
     }
     mr_fetch_run_list_free(&items, n);
     return mr_http_json(r, MHD_HTTP_OK,
@@ -541,9 +544,10 @@ int mr_api_report_csv(struct mr_http_req *r)
         return 0;
     if (mr_store_account_list(r->reg->store, &f, 0, 0, &items, &n, &total, &err))
         return mr_http_fail(r, MR_ESTORE, NULL, &err);
-    int rc = mr_report_csv_header(&r->out);
+    enum mr_lang lang = mr_http_lang(r); /* whoever exports it reads it */
+    int rc = mr_report_csv_header(&r->out, lang);
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = mr_report_csv_row(&r->out, &items[i]);
+        rc = mr_report_csv_row(&r->out, &items[i], lang);
     mr_account_list_free(&items, n);
     r->status = MHD_HTTP_OK;
     r->content_type = "text/csv; charset=utf-8";

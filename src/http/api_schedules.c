@@ -40,9 +40,9 @@ int mr_api_schedule_get(struct mr_http_req *r)
     return mr_http_id(r, 1, &id) ? 0 : reply(r, id, MHD_HTTP_OK);
 }
 
-static const char *const keys[] = {"name",      "filters", "format",      "recurrence",
-                                   "at",        "day",     "every_hours", "recipients",
-                                   "directory", "enabled", NULL};
+static const char *const keys[] = {"name",       "filters",   "format",  "language",
+                                   "recurrence", "at",        "day",     "every_hours",
+                                   "recipients", "directory", "enabled", NULL};
 
 /* The body's filters object becomes its JSON text. */
 static int read_body(struct mr_http_req *r, struct mr_api_input *in, json_t **body, char **filters)

@@ -2,6 +2,7 @@
 #ifndef MR_HTTP_PRIVATE_H
 #define MR_HTTP_PRIVATE_H
 
+#include "core/lang.h"
 #include "http/http.h"
 #include "http/query.h"
 #include "registry/registry.h"
@@ -108,11 +109,11 @@ struct mr_http_req {
     json_t *json;      /* a JSON body, or: */
     struct mr_buf out; /* another body, with: */
     const char *content_type;
-    int pipe_fd;           /* a streamed body, read until EOF (-1: none) */
+    int pipe_fd;                          /* a streamed body, read until EOF (-1: none) */
     char disposition[MR_DISPOSITION_MAX]; /* Content-Disposition, when set */
-    char cookie[256];      /* Set-Cookie, when set */
-    char location[1024];   /* Location (a redirect), when set */
-    int retry_after;       /* Retry-After in seconds, when non-zero */
+    char cookie[256];                     /* Set-Cookie, when set */
+    char location[1024];                  /* Location (a redirect), when set */
+    int retry_after;                      /* Retry-After in seconds, when non-zero */
 };
 
 /* Replies. All return 0 so handlers can `return reply_...(r, ...)`. */
@@ -123,6 +124,9 @@ int mr_http_error(struct mr_http_req *r, unsigned status, const char *code, cons
 int mr_http_fail(struct mr_http_req *r, int rc, const struct mr_problems *p, const mr_error *err);
 const char *mr_http_arg(struct mr_http_req *r, const char *name);
 const char *mr_http_cookie(struct mr_http_req *r, const char *name);
+/* The language the person reads: ?lang=, else the console's choice (the
+ * mr_lang cookie it sets), else Accept-Language; English when none says. */
+enum mr_lang mr_http_lang(struct mr_http_req *r);
 /* The request's query string for the parsers in http/query.h, and the 400
  * answer for what they refused. */
 struct mr_query mr_http_query(struct mr_http_req *r);

@@ -3,6 +3,7 @@
  * request, security headers on every response. */
 #include "http/http_private.h"
 #include "util/log.h"
+#include "util/said.h"
 
 #include "util/clock.h"
 #include "util/mem.h"
@@ -84,17 +85,36 @@ int mr_http_json(struct mr_http_req *r, unsigned status, json_t *body)
     return 0;
 }
 
+static int error_reply(struct mr_http_req *r, unsigned status, const char *code, const char *field,
+                       const char *message, json_t *said)
+{
+    json_t *e = json_pack("{s:s, s:s, s:s?}", "code", code, "message", message, "field",
+                          field && *field ? field : NULL);
+    if (said)
+        json_object_set_new(e, "said", said);
+    return mr_http_json(r, status, json_pack("{s:o}", "error", e));
+}
+
 int mr_http_error(struct mr_http_req *r, unsigned status, const char *code, const char *field,
                   const char *fmt, ...)
 {
-    char message[1024];
+    mr_error said = {0};
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
+    vsnprintf(said.message, sizeof(said.message), fmt, ap);
     va_end(ap);
-    return mr_http_json(r, status,
-                        json_pack("{s:{s:s, s:s, s:s?}}", "error", "code", code, "message", message,
-                                  "field", field && *field ? field : NULL));
+    va_start(ap, fmt);
+    mr_said_capture(&said.said, fmt, ap);
+    va_end(ap);
+    json_t *parts = json_array();
+    json_t *one = mr_said_json(&said.said);
+    if (one)
+        json_array_append_new(parts, one);
+    else {
+        json_decref(parts);
+        parts = NULL;
+    }
+    return error_reply(r, status, code, field, said.message, parts);
 }
 
 static unsigned status_of(int rc, const char **code)
@@ -126,18 +146,25 @@ int mr_http_fail(struct mr_http_req *r, int rc, const struct mr_problems *p, con
         json_t *fields = json_array();
         int conflict = 0;
         for (size_t i = 0; i < p->count; i++) {
-            json_array_append_new(fields, json_pack("{s:s, s:s}", "field", p->items[i].field,
-                                                    "message", p->items[i].message));
+            json_t *f =
+                json_pack("{s:s, s:s}", "field", p->items[i].field, "message", p->items[i].message);
+            json_t *said = mr_said_json(&p->items[i].said);
+            if (said)
+                json_object_set_new(f, "said", json_pack("[o]", said));
+            json_array_append_new(fields, f);
             conflict |= strstr(p->items[i].message, "already exists") != NULL;
         }
+        json_t *first = json_object_get(json_array_get(fields, 0), "said");
+        json_t *e =
+            json_pack("{s:s, s:s, s:s, s:o}", "code", conflict ? "exists" : "invalid", "message",
+                      p->items[0].message, "field", p->items[0].field, "fields", fields);
+        if (first)
+            json_object_set(e, "said", first);
         return mr_http_json(r, conflict ? MHD_HTTP_CONFLICT : MHD_HTTP_BAD_REQUEST,
-                            json_pack("{s:{s:s, s:s, s:s, s:o}}", "error", "code",
-                                      conflict ? "exists" : "invalid", "message",
-                                      p->items[0].message, "field", p->items[0].field, "fields",
-                                      fields));
+                            json_pack("{s:o}", "error", e));
     }
     unsigned status = status_of(rc, &code);
-    return mr_http_error(r, status, code, err->field, "%s", err->message);
+    return error_reply(r, status, code, err->field, err->message, mr_error_said_json(err));
 }
 
 const char *mr_http_arg(struct mr_http_req *r, const char *name)
@@ -148,6 +175,17 @@ const char *mr_http_arg(struct mr_http_req *r, const char *name)
 const char *mr_http_cookie(struct mr_http_req *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+enum mr_lang mr_http_lang(struct mr_http_req *r)
+{
+    const char *said[] = {mr_http_arg(r, "lang"), mr_http_cookie(r, "mr_lang"),
+                          mr_http_header(r, MHD_HTTP_HEADER_ACCEPT_LANGUAGE)};
+    enum mr_lang l = MR_LANG_EN;
+    for (size_t i = 0; i < 3; i++)
+        if (said[i] && mr_lang_parse(said[i], &l) == 0)
+            return l;
+    return MR_LANG_EN;
 }
 
 static const char *query_get(void *conn, const char *name)

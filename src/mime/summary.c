@@ -18,6 +18,15 @@ static void init_gmime(void)
     g_mime_init();
 }
 
+char *mr_mime_encode_header_text(const char *utf8)
+{
+    pthread_once(&init_once, init_gmime);
+    char *g = g_mime_utils_header_encode_text(NULL, utf8, "UTF-8");
+    char *out = mr_xstrdup(g ? g : utf8);
+    g_free(g);
+    return out;
+}
+
 /* The message is parsed where it lies: the stream wraps the caller's
  * bytes (not owned, never written), and with a persistent stream GMime's
  * parts refer to ranges of it instead of copying their content. The bytes

@@ -26,4 +26,8 @@ void mr_mime_summarize(const char *raw, size_t len, struct mr_message *m,
 int mr_mime_attachment(const char *raw, size_t len, int position, struct mr_buf *out,
                        mr_error *err);
 
+/* A header's text for the wire: UTF-8 as RFC 2047 encoded words where it
+ * is not ASCII ("=?UTF-8?b?...?="), else as it is. The caller frees it. */
+char *mr_mime_encode_header_text(const char *utf8);
+
 #endif

@@ -215,7 +215,7 @@ static int greeting(struct imap *im, int *preauth, mr_error *err)
     } else if (rc == 0 && r->status == MR_IMAP_BYE)
         rc = mr_error_set(err, MR_ESERVER, "", "the server refused the connection: %s", r->text);
     if (rc) {
-        mr_session_step(&im->mb.s, "greeting", 0, t0, "%s", err->message);
+        mr_session_step_error(&im->mb.s, "greeting", t0, err);
         return rc;
     }
     trace_response(im, r);
@@ -249,7 +249,7 @@ static int starttls(struct imap *im, int preauth, mr_error *err)
                                   : "the server does not offer STARTTLS";
         if (required) {
             mr_error_set(err, MR_ETLS, "", "%s; refusing to continue without TLS", why);
-            mr_session_step(&im->mb.s, "starttls", 0, t0, "%s", err->message);
+            mr_session_step_error(&im->mb.s, "starttls", t0, err);
             return MR_ETLS;
         }
         mr_session_step(&im->mb.s, "starttls", -1, t0, "%s: continuing in plain text", why);
@@ -263,7 +263,7 @@ static int starttls(struct imap *im, int preauth, mr_error *err)
         mr_session_step(&im->mb.s, "starttls", 1, t0, "the server agreed");
         rc = mr_session_starttls(&im->mb.s, err);
     } else
-        mr_session_step(&im->mb.s, "starttls", 0, t0, "%s", err->message);
+        mr_session_step_error(&im->mb.s, "starttls", t0, err);
     if (rc == 0) { /* capabilities may change once TLS is up */
         im->caps[0] = '\0';
         rc = capabilities(im, err);
@@ -404,7 +404,7 @@ static int login(struct imap *im, struct mr_mailbox_status *st, mr_error *err)
     int64_t t0 = mr_now_ms();
     int rc = choose_mechanism(im, mech, sizeof(mech), err);
     if (rc) {
-        mr_session_step(&im->mb.s, "authentication", 0, t0, "%s", err->message);
+        mr_session_step_error(&im->mb.s, "authentication", t0, err);
         return rc;
     }
     int login_cmd = strcmp(mech, "LOGIN-COMMAND") == 0;
@@ -848,7 +848,7 @@ static int select_folder(struct imap *im, struct mr_mailbox_status *st, mr_error
     st->uidvalidity = im->uidvalidity;
     int typed_as = rc == 0 && c->folder && strcmp(c->folder, im->folder) != 0;
     if (rc)
-        mr_session_step(&im->mb.s, "folder", 0, t0, "%s", err->message);
+        mr_session_step_error(&im->mb.s, "folder", t0, err);
     else
         mr_session_step(&im->mb.s, "folder", 1, t0,
                         "%s%s%s%s opened %s: %u message%s, UIDVALIDITY %u", im->folder,

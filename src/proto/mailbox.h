@@ -20,7 +20,8 @@ struct mr_step {
     char name[32]; /* "resolve", "connect", "tls", "greeting", ... */
     int ok;        /* 1 passed, 0 failed, -1 skipped/informational */
     int64_t ms;
-    char detail[512]; /* what was found, or the server's own words */
+    char detail[512];    /* what was found, or the server's own words */
+    struct mr_said said; /* detail as said, for the console's languages */
 };
 
 struct mr_steps {
@@ -36,6 +37,9 @@ struct mr_steps {
 
 void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* A failed step whose detail is err's message (and its said, when it has
+ * no prefix). */
+void mr_steps_add_error(struct mr_steps *s, const char *name, int64_t ms, const mr_error *err);
 /* A proxy's step (struct mr_proxy's on_step) into the steps at ctx. */
 void mr_steps_proxy_step(void *ctx, const char *name, int ok, int64_t ms, const char *detail);
 

@@ -154,7 +154,7 @@ static int capa(struct pop3 *p, mr_error *err)
         return 0;
     }
     if (rc) {
-        mr_session_step(&p->mb.s, "capabilities", 0, t0, "%s", err->message);
+        mr_session_step_error(&p->mb.s, "capabilities", t0, err);
         return rc;
     }
     char *save = NULL; /* strtok_r: the scheduler's workers check accounts at once */
@@ -185,7 +185,7 @@ static int stls(struct pop3 *p, mr_error *err)
             mr_error_set(err, MR_ETLS, "",
                          "the server does not offer STLS; refusing to log in "
                          "without TLS");
-            mr_session_step(&p->mb.s, "starttls", 0, t0, "%s", err->message);
+            mr_session_step_error(&p->mb.s, "starttls", t0, err);
             return MR_ETLS;
         }
         mr_session_step(&p->mb.s, "starttls", -1, t0,
@@ -198,7 +198,7 @@ static int stls(struct pop3 *p, mr_error *err)
         mr_session_step(&p->mb.s, "starttls", 1, t0, "the server agreed");
         rc = mr_session_starttls(&p->mb.s, err);
     } else
-        mr_session_step(&p->mb.s, "starttls", 0, t0, "%s", err->message);
+        mr_session_step_error(&p->mb.s, "starttls", t0, err);
     return rc ? rc : capa(p, err);
 }
 
@@ -335,7 +335,7 @@ static int login(struct pop3 *p, struct mr_mailbox_status *st, mr_error *err)
     int64_t t0 = mr_now_ms();
     int rc = choose(p, mech, sizeof(mech), err);
     if (rc) {
-        mr_session_step(&p->mb.s, "authentication", 0, t0, "%s", err->message);
+        mr_session_step_error(&p->mb.s, "authentication", t0, err);
         return rc;
     }
     int sasl = strcasecmp(mech, "USER") != 0 && strcasecmp(mech, "APOP") != 0;
@@ -372,7 +372,7 @@ static int read_stat(struct pop3 *p, struct mr_mailbox_status *st, mr_error *err
     st->messages = count;
     st->total_size = size;
     if (rc)
-        mr_session_step(&p->mb.s, "stat", 0, t0, "%s", err->message);
+        mr_session_step_error(&p->mb.s, "stat", t0, err);
     else
         mr_session_step(&p->mb.s, "stat", 1, t0, "%llu messages, %llu bytes", count, size);
     return rc;

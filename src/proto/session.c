@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, const char *fmt, ...)
+static void steps_add_v(struct mr_steps *s, const char *name, int ok, int64_t ms,
+                        const mr_error *from, const char *fmt, va_list ap)
 {
     if (!s || s->count >= MR_STEPS_MAX)
         return;
@@ -17,12 +18,40 @@ void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, cons
     snprintf(st->name, sizeof(st->name), "%s", name);
     st->ok = ok;
     st->ms = ms;
-    va_list ap;
-    va_start(ap, fmt);
+    va_list aq;
+    va_copy(aq, ap);
     vsnprintf(st->detail, sizeof(st->detail), fmt, ap);
-    va_end(ap);
+    if (from && mr_error_said_valid(from) && from->nprefix == 0)
+        st->said = from->said;
+    else if (from)
+        st->said.format = NULL; /* said as English only */
+    else
+        mr_said_capture(&st->said, fmt, aq);
+    va_end(aq);
     if (s->on_step)
         s->on_step(s->ctx, st);
+}
+
+void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    steps_add_v(s, name, ok, ms, NULL, fmt, ap);
+    va_end(ap);
+}
+
+static void steps_add_from(struct mr_steps *s, const char *name, int64_t ms, const mr_error *err,
+                           ...)
+{
+    va_list ap;
+    va_start(ap, err);
+    steps_add_v(s, name, 0, ms, err, "%s", ap);
+    va_end(ap);
+}
+
+void mr_steps_add_error(struct mr_steps *s, const char *name, int64_t ms, const mr_error *err)
+{
+    steps_add_from(s, name, ms, err, err->message);
 }
 
 void mr_folders_add(struct mr_folders *f, const char *name, const char *special)
@@ -68,14 +97,15 @@ void mr_session_note_backoff(struct mr_session *s, const char *text)
 void mr_session_step(struct mr_session *s, const char *name, int ok, int64_t t0, const char *fmt,
                      ...)
 {
-    if (!s->cfg->steps || s->cfg->steps->count >= MR_STEPS_MAX)
-        return;
-    char detail[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
+    steps_add_v(s->cfg->steps, name, ok, t0 ? mr_now_ms() - t0 : 0, NULL, fmt, ap);
     va_end(ap);
-    mr_steps_add(s->cfg->steps, name, ok, t0 ? mr_now_ms() - t0 : 0, "%s", detail);
+}
+
+void mr_session_step_error(struct mr_session *s, const char *name, int64_t t0, const mr_error *err)
+{
+    mr_steps_add_error(s->cfg->steps, name, t0 ? mr_now_ms() - t0 : 0, err);
 }
 
 void mr_session_init(struct mr_session *s, const struct mr_mailbox_config *cfg, const char *proto)
@@ -140,7 +170,7 @@ static int start_tls(struct mr_session *s, int implicit, mr_error *err)
     session_waits(s, "the TLS handshake");
     int rc = mr_tls_start(s->conn, &o, &info, err);
     if (rc) {
-        mr_session_step(s, "tls", 0, t0, "%s", err->message);
+        mr_session_step_error(s, "tls", t0, err);
         return rc;
     }
     s->tls = 1;
@@ -190,12 +220,12 @@ int mr_session_connect(struct mr_session *s, mr_error *err)
     int rc = mr_net_connect(&s->conn, c->host, c->port, &c->limits, &info, err);
     struct mr_steps *steps = c->steps;
     if (rc && !info.addresses[0]) {
-        mr_steps_add(steps, "resolve", 0, info.resolve_ms, "%s", err->message);
+        mr_steps_add_error(steps, "resolve", info.resolve_ms, err);
         return rc;
     }
     mr_steps_add(steps, "resolve", 1, info.resolve_ms, "%s: %s", c->host, info.addresses);
     if (rc) {
-        mr_steps_add(steps, "connect", 0, info.connect_ms, "%s", err->message);
+        mr_steps_add_error(steps, "connect", info.connect_ms, err);
         return rc;
     }
     mr_steps_add(steps, "connect", 1, info.connect_ms, "connected to %s port %d", info.peer,

@@ -2,9 +2,11 @@
 
 #include "oauth/oauth.h"
 
+#include "mime/summary.h"
 #include "report/views.h"
 #include "util/mem.h"
 #include "util/safedir.h"
+#include "util/text.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -71,26 +73,69 @@ static void html_text(struct mr_buf *b, const char *s)
     }
 }
 
-static void render_html(struct mr_buf *b, const struct mr_account *items, size_t n,
-                        const char *filters)
+/* The filters in words: "Protocol: IMAP, Automatic check: yes" in the
+ * report's language, never the API's keys. */
+static void filters_in_words(struct mr_buf *b, const char *filters, enum mr_lang lang)
 {
+    const struct mr_report_words *w = mr_report_words(lang);
+    json_t *j = json_loads(filters && *filters ? filters : "{}", 0, NULL);
+    int any = 0;
+    for (int i = 0; filter_keys[i] && json_is_object(j); i++) {
+        const char *v = json_string_value(json_object_get(j, filter_keys[i]));
+        int yes = 0;
+        if (!v || !*v)
+            continue;
+        const char *label = strcmp(filter_keys[i], "name") == 0     ? w->filter_name
+                            : strcmp(filter_keys[i], "secure") == 0 ? w->filter_secure
+                            : strcmp(filter_keys[i], "automatic_check") == 0
+                                ? w->filter_automatic_check
+                            : strcmp(filter_keys[i], "keep_copy") == 0 ? w->filter_keep_copy
+                            : strcmp(filter_keys[i], "status") == 0    ? w->filter_status
+                                                                       : w->filter_errors;
+        const char *value = v;
+        if (strcmp(filter_keys[i], "status") == 0)
+            value = strcmp(v, "enabled") == 0 ? w->enabled : w->disabled;
+        else if (strcmp(filter_keys[i], "name") != 0 && mr_parse_yes_no(v, &yes) == 0)
+            value = yes ? w->yes : w->no;
+        if (any++)
+            mr_buf_puts(b, ", ");
+        html_text(b, label);
+        mr_buf_puts(b, ": ");
+        html_text(b, value);
+    }
+    if (!any)
+        html_text(b, w->no_filters);
+    json_decref(j);
+}
+
+static void render_html(struct mr_buf *b, const struct mr_account *items, size_t n,
+                        const char *filters, enum mr_lang lang)
+{
+    const struct mr_report_words *w = mr_report_words(lang);
     char when[32];
     mr_format_time((int64_t)time(NULL), when);
-    mr_buf_puts(b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>IMAP/POP3 settings "
-                   "report</title></head><body>\n<h1>IMAP/POP3 settings report</h1>\n<p>Filters "
-                   "applied: ");
-    html_text(b, filters && strcmp(filters, "{}") != 0 ? filters : "none");
-    mr_buf_printf(b, "</p>\n<p>Generated at: %s</p>\n<table border=\"1\">\n<tr>", when);
+    mr_buf_printf(b, "<!doctype html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\"><title>",
+                  mr_lang_name(lang));
+    html_text(b, w->title);
+    mr_buf_puts(b, "</title></head><body>\n<h1>");
+    html_text(b, w->title);
+    mr_buf_puts(b, "</h1>\n<p>");
+    html_text(b, w->filters_applied);
+    mr_buf_puts(b, ": ");
+    filters_in_words(b, filters, lang);
+    mr_buf_puts(b, "</p>\n<p>");
+    html_text(b, w->generated_at);
+    mr_buf_printf(b, ": %s</p>\n<table border=\"1\">\n<tr>", when);
     for (int c = 0; c < MR_REPORT_COLUMNS; c++) {
         mr_buf_puts(b, "<th>");
-        html_text(b, mr_report_columns[c]);
+        html_text(b, w->columns[c]);
         mr_buf_puts(b, "</th>");
     }
     mr_buf_puts(b, "</tr>\n");
     for (size_t i = 0; i < n; i++) {
         const char *cells[MR_REPORT_COLUMNS];
         char id[24], port[8];
-        mr_report_row(&items[i], cells, id, port);
+        mr_report_row(&items[i], lang, cells, id, port);
         mr_buf_puts(b, "<tr>");
         for (int c = 0; c < MR_REPORT_COLUMNS; c++) {
             mr_buf_puts(b, "<td>");
@@ -103,7 +148,7 @@ static void render_html(struct mr_buf *b, const struct mr_account *items, size_t
 }
 
 int mr_report_render(struct mr_store *s, const char *filters_json, const char *format,
-                     struct mr_buf *out, mr_error *err)
+                     enum mr_lang lang, struct mr_buf *out, mr_error *err)
 {
     struct mr_account_filter f;
     struct mr_problems p = {0};
@@ -116,11 +161,11 @@ int mr_report_render(struct mr_store *s, const char *filters_json, const char *f
     if (rc)
         return rc;
     if (strcmp(format, "html") == 0)
-        render_html(out, items, n, filters_json);
+        render_html(out, items, n, filters_json, lang);
     else {
-        rc = mr_report_csv_header(out);
+        rc = mr_report_csv_header(out, lang);
         for (size_t i = 0; i < n && rc == 0; i++)
-            rc = mr_report_csv_row(out, &items[i]);
+            rc = mr_report_csv_row(out, &items[i], lang);
     }
     mr_account_list_free(&items, n);
     return rc ? mr_error_set(err, rc, "", "the report is too large") : 0;
@@ -214,7 +259,11 @@ static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
     CURL *curl = curl_easy_init();
     char *url = mr_xasprintf("%s://%s:%d", tls ? "smtps" : "smtp", m->host, port);
     char *from = mr_xasprintf("<%s>", m->from);
-    char *subject = mr_xasprintf("Subject: mailroom report: %s", c->name);
+    char *words = mr_xasprintf("%s: %s", mr_report_words(c->language)->mail_subject, c->name);
+    char *encoded = mr_mime_encode_header_text(words);
+    char *subject = mr_xasprintf("Subject: %s", encoded);
+    free(encoded);
+    free(words);
     char *from_h = mr_xasprintf("From: mailroom <%s>", m->from);
     char *to_h = mr_xasprintf("To: %s", c->recipients);
     char date_h[64];
@@ -229,7 +278,9 @@ static int send_mail(struct mr_registry *r, const struct mr_smtp_settings *m,
     headers = curl_slist_append(headers, date_h);
     curl_mime *mime = curl_mime_init(curl);
     curl_mimepart *text = curl_mime_addpart(mime);
-    curl_mime_data(text, "The IMAP/POP3 settings report is attached.\r\n", CURL_ZERO_TERMINATED);
+    char *said = mr_xasprintf("%s\r\n", mr_report_words(c->language)->mail_text);
+    curl_mime_data(text, said, CURL_ZERO_TERMINATED);
+    free(said);
     curl_mime_type(text, "text/plain; charset=utf-8");
     curl_mimepart *att = curl_mime_addpart(mime);
     curl_mime_data(att, body->data ? body->data : "", body->len);
@@ -285,7 +336,7 @@ static int deliver(struct mr_registry *r, const char *base, const struct mr_sche
     strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M", &tm);
     snprintf(filename, sizeof(filename), "accounts-%lld-%s.%s", (long long)c->id, stamp, c->format);
     mr_buf_init(&body, 64u << 20);
-    int rc = mr_report_render(r->store, c->filters, c->format, &body, err);
+    int rc = mr_report_render(r->store, c->filters, c->format, c->language, &body, err);
     /* The two deliveries are independent: a full disk must not keep the
      * e-mail from going out, nor a relay that is down the file. */
     mr_error dir_err = {0}, mail_err = {0};

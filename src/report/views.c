@@ -7,6 +7,7 @@
 
 #include "store/store.h"
 #include "util/csv.h"
+#include "util/said.h"
 #include "util/text.h"
 
 #include <stdio.h>
@@ -14,36 +15,80 @@
 #include <string.h>
 #include <time.h>
 
-const char *const mr_report_columns[MR_REPORT_COLUMNS] = {
-    "ID",       "Name", "Secure connection", "Connection type",
-    "Protocol", "Port", "Automatic check",   "Keep a copy on the server",
+static const struct mr_report_words words_en = {
+    .columns = {"ID", "Name", "Secure connection", "Connection type", "Protocol", "Port",
+                "Automatic check", "Keep a copy on the server"},
+    .yes = "yes",
+    .no = "no",
+    .title = "IMAP/POP3 settings report",
+    .filters_applied = "Filters applied",
+    .no_filters = "none",
+    .generated_at = "Generated at",
+    .mail_subject = "mailroom report",
+    .mail_text = "The IMAP/POP3 settings report is attached.",
+    .filter_name = "Name",
+    .filter_secure = "Secure connection",
+    .filter_automatic_check = "Automatic check",
+    .filter_keep_copy = "Keep copy",
+    .filter_status = "Status",
+    .filter_errors = "Last check failed",
+    .enabled = "enabled",
+    .disabled = "disabled",
 };
 
-void mr_report_row(const struct mr_account *a, const char *cells[MR_REPORT_COLUMNS], char id[24],
-                   char port[8])
+/* The Portuguese document's own labels (seeds/002). */
+static const struct mr_report_words words_pt = {
+    .columns = {"Código", "Nome", "Conexão segura", "Tipo conexão", "Protocolo", "Porta",
+                "Verificação automática", "Manter cópia no servidor"},
+    .yes = "sim",
+    .no = "não",
+    .title = "Relatório de configurações IMAP/POP3",
+    .filters_applied = "Filtros aplicados",
+    .no_filters = "nenhum",
+    .generated_at = "Gerado em",
+    .mail_subject = "relatório do mailroom",
+    .mail_text = "O relatório de configurações IMAP/POP3 está em anexo.",
+    .filter_name = "Nome",
+    .filter_secure = "Conexão segura",
+    .filter_automatic_check = "Verificação automática",
+    .filter_keep_copy = "Manter cópia",
+    .filter_status = "Situação",
+    .filter_errors = "Última verificação falhou",
+    .enabled = "ativo",
+    .disabled = "inativo",
+};
+
+const struct mr_report_words *mr_report_words(enum mr_lang lang)
 {
+    return lang == MR_LANG_PT_BR ? &words_pt : &words_en;
+}
+
+void mr_report_row(const struct mr_account *a, enum mr_lang lang,
+                   const char *cells[MR_REPORT_COLUMNS], char id[24], char port[8])
+{
+    const struct mr_report_words *w = mr_report_words(lang);
     snprintf(id, 24, "%lld", (long long)a->id);
     snprintf(port, 8, "%d", mr_account_port(a));
     cells[0] = id;
     cells[1] = a->name;
-    cells[2] = mr_yes_no(mr_account_is_secure(a));
+    cells[2] = mr_account_is_secure(a) ? w->yes : w->no;
     cells[3] = mr_security_connection_type(a->security);
     cells[4] = mr_protocol_display(a->protocol);
     cells[5] = port;
-    cells[6] = mr_yes_no(a->automatic_check);
-    cells[7] = mr_yes_no(a->keep_copy);
+    cells[6] = a->automatic_check ? w->yes : w->no;
+    cells[7] = a->keep_copy ? w->yes : w->no;
 }
 
-int mr_report_csv_header(struct mr_buf *out)
+int mr_report_csv_header(struct mr_buf *out, enum mr_lang lang)
 {
-    return mr_csv_row(out, mr_report_columns, MR_REPORT_COLUMNS);
+    return mr_csv_row(out, mr_report_words(lang)->columns, MR_REPORT_COLUMNS);
 }
 
-int mr_report_csv_row(struct mr_buf *out, const struct mr_account *a)
+int mr_report_csv_row(struct mr_buf *out, const struct mr_account *a, enum mr_lang lang)
 {
     const char *cells[MR_REPORT_COLUMNS];
     char id[24], port[8];
-    mr_report_row(a, cells, id, port);
+    mr_report_row(a, lang, cells, id, port);
     return mr_csv_row(out, cells, MR_REPORT_COLUMNS);
 }
 
@@ -222,6 +267,7 @@ json_t *mr_view_schedule(const struct mr_schedule *c)
                           "last_run_at", c->last_run_at ? last : NULL, "last_result",
                           c->last_result, "last_error", c->last_error, "failures", c->failures);
     json_object_set_new(j, "day", c->day >= 0 ? json_integer(c->day) : json_null());
+    json_object_set_new(j, "language", json_string(mr_lang_name(c->language)));
     json_object_set_new(j, "every_hours",
                         c->every_hours ? json_integer(c->every_hours) : json_null());
     return j;
@@ -279,11 +325,17 @@ json_t *mr_view_step(const struct mr_step *s)
 {
     char detail[sizeof(s->detail)];
     mr_view_step_detail(s, detail, sizeof(detail));
-    return json_pack("{s:s, s:s, s:I, s:s}", "step", s->name, "result",
-                     s->ok == 1   ? "ok"
-                     : s->ok == 0 ? "failed"
-                                  : "note",
-                     "ms", (json_int_t)s->ms, "detail", detail);
+    json_t *j = json_pack("{s:s, s:s, s:I, s:s}", "step", s->name, "result",
+                          s->ok == 1   ? "ok"
+                          : s->ok == 0 ? "failed"
+                                       : "note",
+                          "ms", (json_int_t)s->ms, "detail", detail);
+    /* said only when shown as said: the greeting's excerpt, or escaped
+     * control characters, are the daemon's own rewriting */
+    json_t *said = strcmp(detail, s->detail) == 0 ? mr_said_json(&s->said) : NULL;
+    if (said)
+        json_object_set_new(j, "said", json_pack("[o]", said));
+    return j;
 }
 
 json_t *mr_view_test(const struct mr_test_result *res)

@@ -7,20 +7,32 @@
 #include "core/account.h"
 #include "core/connector.h"
 #include "core/credential.h"
+#include "core/lang.h"
 #include "util/buf.h"
 
 #include <jansson.h>
 #include <stdint.h>
 
-/* The report's columns, in order, with the documents' labels. */
+/* The report's columns, in order. */
 #define MR_REPORT_COLUMNS 8
-extern const char *const mr_report_columns[MR_REPORT_COLUMNS];
+
+/* What a person reads in a report, in a language: the columns as the
+ * documents name them (002 for Portuguese), yes and no, the filters. */
+struct mr_report_words {
+    const char *columns[MR_REPORT_COLUMNS];
+    const char *yes, *no;
+    const char *title, *filters_applied, *no_filters, *generated_at, *mail_subject, *mail_text;
+    const char *filter_name, *filter_secure, *filter_automatic_check, *filter_keep_copy,
+        *filter_status, *filter_errors;
+    const char *enabled, *disabled;
+};
+const struct mr_report_words *mr_report_words(enum mr_lang lang);
 
 /* Fills cells with one report row; port holds the port number's text. */
-void mr_report_row(const struct mr_account *a, const char *cells[MR_REPORT_COLUMNS], char id[24],
-                   char port[8]);
-int mr_report_csv_header(struct mr_buf *out);
-int mr_report_csv_row(struct mr_buf *out, const struct mr_account *a);
+void mr_report_row(const struct mr_account *a, enum mr_lang lang,
+                   const char *cells[MR_REPORT_COLUMNS], char id[24], char port[8]);
+int mr_report_csv_header(struct mr_buf *out, enum mr_lang lang);
+int mr_report_csv_row(struct mr_buf *out, const struct mr_account *a, enum mr_lang lang);
 
 /* Names of referenced objects, looked up by the caller (NULL = none). */
 struct mr_account_names {

@@ -333,8 +333,8 @@ int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_err
     sqlite3_stmt *st;
     int rc = mr_store_prepare(s, &st,
                               "UPDATE fetch_runs SET ended_at = ?, result = ?, fetched = ?,"
-                              " bytes = ?, deleted = ?, skipped = ?, error = ?, retry_after = ?"
-                              " WHERE id = ?",
+                              " bytes = ?, deleted = ?, skipped = ?, error = ?, retry_after = ?,"
+                              " error_said = ? WHERE id = ?",
                               err);
     if (rc)
         return rc;
@@ -349,7 +349,8 @@ int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_err
         sqlite3_bind_int64(st, 8, r->retry_after);
     else
         sqlite3_bind_null(st, 8);
-    sqlite3_bind_int64(st, 9, r->id);
+    mr_store_bind_text(st, 9, r->error_said);
+    sqlite3_bind_int64(st, 10, r->id);
     return history_write(s, st, err);
 }
 
@@ -358,8 +359,8 @@ int mr_store_run_progress(struct mr_store *s, int64_t run, uint64_t fetched, uin
 {
     sqlite3_stmt *st;
     int rc = mr_store_prepare(
-        s, &st,
-        "UPDATE fetch_runs SET fetched = ?, bytes = ? WHERE id = ? AND result = 'running'", err);
+        s, &st, "UPDATE fetch_runs SET fetched = ?, bytes = ? WHERE id = ? AND result = 'running'",
+        err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, (int64_t)fetched);

@@ -406,6 +406,11 @@ const struct mr_migration mr_store_migrations[] = {
      "CREATE INDEX deliveries_by_done ON deliveries(done_ms, created_ms) WHERE done_ms IS NOT NULL;"
      "CREATE INDEX deliveries_pending_since ON deliveries(created_ms) WHERE state = 'pending';"},
     {"attachments inside forwarded messages", "ALTER TABLE attachments ADD COLUMN parent INTEGER;"},
+    {"a fetch's error as said, for the console's languages",
+     "ALTER TABLE fetch_runs ADD COLUMN error_said TEXT;"},
+    {"scheduled reports in their scheduler's language",
+     "ALTER TABLE report_schedules ADD COLUMN language TEXT NOT NULL DEFAULT 'en'"
+     "  CHECK (language IN ('en', 'pt-BR'));"},
 };
 
 const size_t mr_store_migration_count =

@@ -9,7 +9,7 @@
 #define SCHEDULE_COLUMNS                                                                           \
     "id, name, filters, format, recurrence, at_time, day, every_hours, recipients, directory,"     \
     " enabled, next_run_at, last_run_at, last_result, last_error, failures, created_at,"           \
-    " updated_at"
+    " updated_at, language"
 
 static void read_schedule(sqlite3_stmt *st, void *out)
 {
@@ -35,6 +35,7 @@ static void read_schedule(sqlite3_stmt *st, void *out)
     c->failures = sqlite3_column_int(st, 15);
     c->created_at = sqlite3_column_int64(st, 16);
     c->updated_at = sqlite3_column_int64(st, 17);
+    mr_lang_parse((const char *)sqlite3_column_text(st, 18), &c->language);
     if (c->recipients && !*c->recipients)
         mr_freep(&c->recipients);
 }
@@ -63,6 +64,7 @@ static void bind_schedule(sqlite3_stmt *st, const struct mr_schedule *c)
     sqlite3_bind_int(st, 10, c->enabled);
     sqlite3_bind_int64(st, 11, c->next_run_at);
     sqlite3_bind_int64(st, 12, c->updated_at);
+    mr_store_bind_text(st, 14, mr_lang_name(c->language));
 }
 
 int mr_store_schedule_insert(struct mr_store *s, struct mr_schedule *c, mr_error *err)
@@ -71,8 +73,8 @@ int mr_store_schedule_insert(struct mr_store *s, struct mr_schedule *c, mr_error
     int rc = mr_store_prepare(s, &st,
                               "INSERT INTO report_schedules (name, filters, format, recurrence,"
                               " at_time, day, every_hours, recipients, directory, enabled,"
-                              " next_run_at, updated_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5,"
-                              " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+                              " next_run_at, updated_at, created_at, language) VALUES (?1, ?2, ?3,"
+                              " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?14)",
                               err);
     if (rc)
         return rc;
@@ -93,7 +95,7 @@ int mr_store_schedule_update(struct mr_store *s, struct mr_schedule *c, mr_error
                               "UPDATE report_schedules SET name = ?1, filters = ?2, format = ?3,"
                               " recurrence = ?4, at_time = ?5, day = ?6, every_hours = ?7,"
                               " recipients = ?8, directory = ?9, enabled = ?10, next_run_at = ?11,"
-                              " updated_at = ?12 WHERE id = ?13",
+                              " updated_at = ?12, language = ?14 WHERE id = ?13",
                               err);
     if (rc)
         return rc;

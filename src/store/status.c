@@ -58,6 +58,23 @@ int mr_store_due_candidates(struct mr_store *s, struct mr_check_status **items, 
                             err);
 }
 
+int mr_store_last_error_said(struct mr_store *s, int64_t account, char **said, mr_error *err)
+{
+    sqlite3_stmt *st;
+    *said = NULL;
+    int rc = mr_store_prepare(s, &st,
+                              "SELECT error_said FROM fetch_runs WHERE account_id = ?"
+                              " AND result <> 'running' ORDER BY id DESC LIMIT 1",
+                              err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, account);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *said = mr_store_column_text(st, 0);
+    mr_store_release(s, st);
+    return 0;
+}
+
 int mr_store_check_status(struct mr_store *s, int64_t account, struct mr_check_status *out,
                           mr_error *err)
 {

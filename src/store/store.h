@@ -186,6 +186,7 @@ struct mr_fetch_run {
     char result[16]; /* running, ok, error */
     uint64_t fetched, bytes, deleted, skipped;
     char *error;
+    char *error_said;    /* the error as said (util/said.h JSON), or NULL */
     int64_t retry_after; /* the server asked not to be checked before then; 0: no */
 };
 int mr_store_run_start(struct mr_store *s, int64_t account, int64_t *run, mr_error *err);
@@ -302,6 +303,9 @@ int mr_store_due_candidates(struct mr_store *s, struct mr_check_status **items, 
                             mr_error *err);
 int mr_store_check_status(struct mr_store *s, int64_t account, struct mr_check_status *out,
                           mr_error *err);
+/* The account's last finished run's error as said (util/said.h JSON text),
+ * or *said NULL; the caller frees it. */
+int mr_store_last_error_said(struct mr_store *s, int64_t account, char **said, mr_error *err);
 /* Accounts with a run recorded as running (a live one, or one a process
  * that died left behind). */
 int mr_store_accounts_running(struct mr_store *s, int64_t **ids, size_t *n, mr_error *err);

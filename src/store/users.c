@@ -390,11 +390,13 @@ static void read_run(sqlite3_stmt *st, void *out)
     r->deleted = (uint64_t)sqlite3_column_int64(st, 7);
     r->skipped = (uint64_t)sqlite3_column_int64(st, 8);
     r->error = mr_store_column_text(st, 9);
+    r->error_said = mr_store_column_text(st, 10);
 }
 
 static void clear_run(void *r)
 {
     mr_freep(&((struct mr_fetch_run *)r)->error);
+    mr_freep(&((struct mr_fetch_run *)r)->error_said);
 }
 
 int mr_store_run_list(struct mr_store *s, int64_t account, size_t offset, size_t limit,
@@ -407,11 +409,12 @@ int mr_store_run_list(struct mr_store *s, int64_t account, size_t offset, size_t
     sqlite3_bind_int64(st, 1, account);
     *total = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
     mr_store_release(s, st);
-    rc = mr_store_prepare(s, &st,
-                          "SELECT id, account_id, started_at, ended_at, result, fetched, bytes,"
-                          " deleted, skipped, error FROM fetch_runs WHERE account_id = ?"
-                          " ORDER BY id DESC LIMIT ? OFFSET ?",
-                          err);
+    rc =
+        mr_store_prepare(s, &st,
+                         "SELECT id, account_id, started_at, ended_at, result, fetched, bytes,"
+                         " deleted, skipped, error, error_said FROM fetch_runs WHERE account_id = ?"
+                         " ORDER BY id DESC LIMIT ? OFFSET ?",
+                         err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, account);

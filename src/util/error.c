@@ -1,8 +1,129 @@
 #include "util/error.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
+
+/* One conversion's argument as text: the spec [start, end) alone, with
+ * its * width and precision already taken from ap. */
+static void capture_one(struct mr_said *s, const char *spec, size_t len, va_list *ap, size_t *used)
+{
+    char one[32], out[MR_SAID_TEXT_MAX];
+    int star[2], nstar = 0;
+    if (len >= sizeof(one))
+        len = sizeof(one) - 1;
+    memcpy(one, spec, len);
+    one[len] = '\0';
+    for (size_t i = 0; i < len; i++)
+        if (one[i] == '*' && nstar < 2)
+            star[nstar++] = va_arg(*ap, int);
+    char conv = one[len - 1];
+    int l = strstr(one, "ll") ? 2 : strchr(one, 'l') ? 1 : 0;
+    int z = strchr(one, 'z') != NULL, j = strchr(one, 'j') != NULL;
+    out[0] = '\0';
+#define ONE(value)                                                                                 \
+    (nstar == 2   ? snprintf(out, sizeof(out), one, star[0], star[1], value)                       \
+     : nstar == 1 ? snprintf(out, sizeof(out), one, star[0], value)                                \
+                  : snprintf(out, sizeof(out), one, value))
+    switch (conv) {
+    case 's': {
+        const char *v = va_arg(*ap, const char *);
+        ONE(v ? v : "(null)");
+        break;
+    }
+    case 'c':
+    case 'd':
+    case 'i':
+        if (z)
+            ONE(va_arg(*ap, ssize_t));
+        else if (j)
+            ONE(va_arg(*ap, intmax_t));
+        else if (l == 2)
+            ONE(va_arg(*ap, long long));
+        else if (l == 1)
+            ONE(va_arg(*ap, long));
+        else
+            ONE(va_arg(*ap, int));
+        break;
+    case 'u':
+    case 'x':
+    case 'X':
+    case 'o':
+        if (z)
+            ONE(va_arg(*ap, size_t));
+        else if (j)
+            ONE(va_arg(*ap, uintmax_t));
+        else if (l == 2)
+            ONE(va_arg(*ap, unsigned long long));
+        else if (l == 1)
+            ONE(va_arg(*ap, unsigned long));
+        else
+            ONE(va_arg(*ap, unsigned));
+        break;
+    case 'f':
+    case 'g':
+    case 'e':
+        ONE(va_arg(*ap, double));
+        break;
+    case 'p':
+        ONE(va_arg(*ap, void *));
+        break;
+    default:
+        return; /* not a conversion we know: nothing taken */
+    }
+#undef ONE
+    if (s->nargs == MR_SAID_ARGS_MAX || *used >= sizeof(s->text) - 1)
+        return;
+    size_t room = sizeof(s->text) - *used, n = strnlen(out, room - 1);
+    s->arg[s->nargs++] = (unsigned short)*used;
+    memcpy(s->text + *used, out, n);
+    s->text[*used + n] = '\0';
+    *used += n + 1;
+}
+
+void mr_said_capture(struct mr_said *s, const char *fmt, va_list ap)
+{
+    va_list aq;
+    size_t used = 0;
+    s->format = fmt;
+    s->nargs = 0;
+    va_copy(aq, ap);
+    for (const char *p = fmt; p && *p; p++) {
+        if (*p != '%')
+            continue;
+        if (p[1] == '%') {
+            p++;
+            continue;
+        }
+        size_t n = 1 + strspn(p + 1, "-+ #0123456789.*hlLqjzt");
+        if (!p[n])
+            break;
+        capture_one(s, p, n + 1, &aq, &used);
+        p += n;
+    }
+    va_end(aq);
+}
+
+const char *mr_said_arg(const struct mr_said *s, unsigned i)
+{
+    return i < s->nargs ? s->text + s->arg[i] : "";
+}
+
+static unsigned text_hash(const char *s)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+int mr_error_said_valid(const mr_error *err)
+{
+    return err->said.format && err->nprefix <= MR_SAID_PREFIXES &&
+           err->said_hash == text_hash(err->message);
+}
 
 int mr_error_set(mr_error *err, int code, const char *field, const char *fmt, ...)
 {
@@ -14,6 +135,11 @@ int mr_error_set(mr_error *err, int code, const char *field, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     va_end(ap);
+    va_start(ap, fmt);
+    mr_said_capture(&err->said, fmt, ap);
+    va_end(ap);
+    err->nprefix = 0;
+    err->said_hash = text_hash(err->message);
     return code;
 }
 
@@ -25,6 +151,7 @@ void mr_error_clear(mr_error *err)
 
 void mr_error_prefix(mr_error *err, const char *fmt, ...)
 {
+    int was_valid = mr_error_said_valid(err); /* before the message changes */
     char prefix[256];
     va_list ap;
     va_start(ap, fmt);
@@ -36,6 +163,15 @@ void mr_error_prefix(mr_error *err, const char *fmt, ...)
     err->message[p + 2 + old] = '\0';
     memcpy(err->message, prefix, p);
     memcpy(err->message + p, ": ", 2);
+    if (was_valid && err->nprefix < MR_SAID_PREFIXES) { /* the new one goes first */
+        memmove(&err->prefix[1], &err->prefix[0], err->nprefix * sizeof(err->prefix[0]));
+        va_start(ap, fmt);
+        mr_said_capture(&err->prefix[0], fmt, ap);
+        va_end(ap);
+        err->nprefix++;
+        err->said_hash = text_hash(err->message);
+    } else
+        err->nprefix = MR_SAID_PREFIXES + 1;
 }
 
 const char *mr_status_name(int code)
@@ -87,6 +223,9 @@ void mr_problems_add(struct mr_problems *p, const char *field, const char *fmt, 
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(it->message, sizeof(it->message), fmt, ap);
+    va_end(ap);
+    va_start(ap, fmt);
+    mr_said_capture(&it->said, fmt, ap);
     va_end(ap);
 }
 

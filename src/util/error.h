@@ -4,6 +4,7 @@
 #ifndef MR_UTIL_ERROR_H
 #define MR_UTIL_ERROR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum mr_status {
@@ -28,11 +29,41 @@ enum mr_status {
 #define MR_ERROR_FIELD_MAX   48
 #define MR_ERROR_MESSAGE_MAX 1024
 
+/* A sentence as it was said, so the console can say it in another
+ * language: its English printf format (a string literal: the sentence's
+ * stable id, as gettext's msgid) and each argument as text, in order. */
+#define MR_SAID_ARGS_MAX 6
+#define MR_SAID_TEXT_MAX 640
+
+struct mr_said {
+    const char *format; /* NULL: nothing recorded */
+    unsigned nargs;
+    unsigned short arg[MR_SAID_ARGS_MAX]; /* offsets into text */
+    char text[MR_SAID_TEXT_MAX];          /* the arguments, each NUL-ended */
+};
+
+/* Records fmt and its arguments (the conversions %s %d %u %ld %lld %zu %c
+ * %x %f %%, with flags, width and precision, * too); an argument cut at
+ * what fits. */
+void mr_said_capture(struct mr_said *s, const char *fmt, va_list ap);
+const char *mr_said_arg(const struct mr_said *s, unsigned i);
+
+#define MR_SAID_PREFIXES 2
+
 typedef struct mr_error {
     int code;
     char field[MR_ERROR_FIELD_MAX];     /* "" when not about one field */
     char message[MR_ERROR_MESSAGE_MAX]; /* human text, never a secret */
+    struct mr_said said;                /* the message as said (mr_error_set) */
+    /* what mr_error_prefix put before it, outermost first */
+    struct mr_said prefix[MR_SAID_PREFIXES];
+    unsigned nprefix;   /* more than MR_SAID_PREFIXES: not all recorded */
+    unsigned said_hash; /* of message when said was recorded: a message
+                         * written since by other means has no said */
 } mr_error;
+
+/* Whether err's said (with its prefixes) still tells its message. */
+int mr_error_said_valid(const mr_error *err);
 
 /* Sets err (if not NULL) and returns code, so callers can write
  * `return mr_error_set(err, MR_EINVAL, "port", "...")`. */
@@ -51,6 +82,7 @@ const char *mr_status_name(int code);
 struct mr_problem {
     char field[MR_ERROR_FIELD_MAX];
     char message[256];
+    struct mr_said said;
 };
 
 struct mr_problems {

@@ -56,8 +56,10 @@ class Daemon:
             return fh.read()
 
     def cli(self, *args, stdin=None):
+        env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES")}
+        env["LANG"] = "C.UTF-8"  # the CLI's report words: English in the tests
         return subprocess.run([BIN, "--data", self.data, *args], input=stdin,
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, env=env)
 
     def stop(self):
         self.proc.send_signal(15)

@@ -188,6 +188,47 @@ class ScheduleApiTest(unittest.TestCase):
         self.assertNotIn("<b>", html)
         self.assertNotIn("alerts", html)
 
+    def test_a_report_in_its_schedulers_language(self):
+        """Scheduled in Portuguese: the columns as the Portuguese document
+        names them, sim/não, the filters in words, a subject in RFC 2047;
+        English stays the default; a language it does not know is refused."""
+        s = self.create({"name": "Relatório semanal", "recurrence": "daily", "at": "06:00",
+                         "format": "html", "language": "pt-BR",
+                         "filters": {"name": "support", "automatic_check": "no",
+                                     "status": "enabled"},
+                         "recipients": "ops@example.com"})
+        self.assertEqual(s["language"], "pt-BR")
+        before = len(self.sink.messages)
+        self.assertEqual(self.c.json("POST", f"/api/v1/schedules/{s['id']}/run")[1]
+                         ["last_result"], "ok")
+        _, _, msg = self.wait_mail(before + 1)
+        self.assertEqual(str(msg["Subject"]), "relatório do mailroom: Relatório semanal")
+        self.assertIn(b"subject: =?utf-8?", msg.as_bytes().lower())  # RFC 2047 on the wire
+        html = next(msg.iter_attachments()).get_content()
+        self.assertIn('<html lang="pt-BR">', html)
+        self.assertIn("<h1>Relatório de configurações IMAP/POP3</h1>", html)
+        self.assertIn("Filtros aplicados: Nome: support, Verificação automática: não, "
+                      "Situação: ativo", html)
+        for label in ("Código", "Nome", "Conexão segura", "Tipo conexão", "Protocolo", "Porta",
+                      "Verificação automática", "Manter cópia no servidor"):
+            self.assertIn(f"<th>{label}</th>", html)
+        self.assertIn("<td>não</td>", html)
+        self.assertNotIn("automatic_check", html)
+        self.assertIn("está em anexo", msg.get_body(("plain",)).get_content())
+        # English by default, with the filters in words too
+        e = self.create({"name": "english", "recurrence": "daily", "at": "06:00",
+                         "format": "html", "filters": {"keep_copy": "yes"},
+                         "recipients": "ops@example.com"})
+        self.assertEqual(e["language"], "en")
+        self.c.json("POST", f"/api/v1/schedules/{e['id']}/run")
+        _, _, msg = self.wait_mail(before + 2)
+        html = next(msg.iter_attachments()).get_content()
+        self.assertIn("Filters applied: Keep copy: yes", html)
+        status, r = self.c.json("POST", "/api/v1/schedules", {
+            "name": "klingon", "recurrence": "daily", "at": "06:00", "language": "tlh",
+            "recipients": "ops@example.com"})
+        self.assertEqual((status, r["error"]["field"]), (400, "language"))
+
     def test_the_daemon_runs_a_due_schedule_by_itself(self):
         s = self.create({"name": "hourly", "recurrence": "hours", "every_hours": 2,
                          "filters": {"name": "alerts"}, "recipients": "noc@example.com"})

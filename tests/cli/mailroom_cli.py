@@ -51,8 +51,10 @@ class CliTestCase(unittest.TestCase):
     def setUp(self):
         self.tmp = mailroom_tmp("mailroom-cli-")
         self.data = os.path.join(self.tmp, "var")
+        # the CLI reads LANG for the report's words: the tests' own is English
         self.env = {k: v for k, v in os.environ.items()
-                    if k not in ("MAILROOM_DATA", "MAILROOM_MASTER_KEY")}
+                    if k not in ("MAILROOM_DATA", "MAILROOM_MASTER_KEY", "LC_ALL", "LC_MESSAGES")}
+        self.env["LANG"] = "C.UTF-8"
 
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)

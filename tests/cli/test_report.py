@@ -116,6 +116,26 @@ class ReportTest(CliTestCase):
             got = [a["id"] for a in self.json(*args)["accounts"]]
             self.assertEqual(got, self.expected(name, secure, auto, keep, status), args)
 
+    def test_in_portuguese_with_lang(self):
+        """LANG=pt_BR.UTF-8: the report's table and CSV take the Portuguese
+        document's labels and sim/não; JSON keeps its keys."""
+        pt = {"LANG": "pt_BR.UTF-8"}
+        raw = self.ok("account", "list", "--format", "csv", "--secure", "yes", env=pt)
+        rows = list(csv.reader(io.StringIO(raw, newline="")))
+        self.assertEqual(rows[0], ["Código", "Nome", "Conexão segura", "Tipo conexão",
+                                   "Protocolo", "Porta", "Verificação automática",
+                                   "Manter cópia no servidor"])
+        self.assertEqual({r[2] for r in rows[1:]}, {"sim"})
+        table = self.ok("account", "list", "--secure", "no", env=pt)
+        self.assertIn("Conexão segura", table.splitlines()[0])
+        self.assertIn("não", table)
+        j = self.json("account", "list", env=pt)
+        self.assertIn("keep_copy", j["accounts"][0])
+        # LC_ALL wins over LANG, as locales go
+        raw = self.ok("account", "list", "--format", "csv", env={"LANG": "pt_BR.UTF-8",
+                                                                 "LC_ALL": "C.UTF-8"})
+        self.assertTrue(raw.startswith("ID,Name,"))
+
     def test_csv_export(self):
         raw = self.ok("account", "list", "--format", "csv", "--secure", "yes", "--page", "1")
         self.assertTrue(raw.endswith("\r\n"))

@@ -1,6 +1,7 @@
 /* Utilities: RFC 4180 CSV, capped buffers, flag parsing and UTF-8. */
 #include "cmocka_all.h"
 
+#include "core/lang.h"
 #include "util/buf.h"
 #include "util/csv.h"
 #include "util/error.h"
@@ -224,6 +225,37 @@ static void test_content_disposition(void **state)
     assert_true(strlen(out) < sizeof(out));
 }
 
+static void test_languages(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int rc;
+        enum mr_lang want;
+    } cases[] = {
+        {"en", 0, MR_LANG_EN},
+        {"pt-BR", 0, MR_LANG_PT_BR},
+        {"pt_BR.UTF-8", 0, MR_LANG_PT_BR},
+        {"pt", 0, MR_LANG_PT_BR},
+        {"pt-br;q=0.9, en", 0, MR_LANG_PT_BR},
+        {" en-US,pt;q=0.5", 0, MR_LANG_EN},
+        {"C.UTF-8", 0, MR_LANG_EN},
+        {"POSIX", 0, MR_LANG_EN},
+        {"C", 0, MR_LANG_EN},
+        {"ptx", MR_EINVAL, MR_LANG_EN},
+        {"tlh", MR_EINVAL, MR_LANG_EN},
+        {"", MR_EINVAL, MR_LANG_EN},
+        {NULL, MR_EINVAL, MR_LANG_EN},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        enum mr_lang l = MR_LANG_PT_BR;
+        assert_int_equal(mr_lang_parse(cases[i].text, &l), cases[i].rc);
+        assert_int_equal(l, cases[i].want);
+    }
+    assert_string_equal(mr_lang_name(MR_LANG_PT_BR), "pt-BR");
+    assert_string_equal(mr_lang_name(MR_LANG_EN), "en");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_error_set),
         cmocka_unit_test(test_excerpt),
         cmocka_unit_test(test_content_disposition),
+        cmocka_unit_test(test_languages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

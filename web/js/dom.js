@@ -23,10 +23,13 @@ export function clear(el) {
   return el;
 }
 
+// A size with the console's language's decimal mark ("1,5 KB" in pt-BR).
 export function formatBytes(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  const one = (x) => new Intl.NumberFormat(language(), { minimumFractionDigits: 1,
+    maximumFractionDigits: 1 }).format(x);
+  if (n < 1024) return `${new Intl.NumberFormat(language()).format(n)} B`;
+  if (n < 1024 * 1024) return `${one(n / 1024)} KB`;
+  return `${one(n / 1024 / 1024)} MB`;
 }
 
 // A time as the console's language writes it (not the browser's).

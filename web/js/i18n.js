@@ -75,6 +75,8 @@ const en = {
   'form.addCredential': 'Add a credential', 'form.addConnector': 'Add a connector',
   'form.test': 'Test connection', 'form.testing': 'Testing…',
   'form.testWaiting': 'Testing… {s} s; waiting for {what}',
+  'schedule.language': 'Report language', 'audit.secretSet': 'set (never shown)',
+  'audit.secretChanged': 'changed (never shown)',
   'form.testOk': 'Every step passed: {n} messages waiting.', 'form.testFailed': 'The test failed at “{step}”.',
   'form.portDefault': 'default {port}', 'form.folderDefault': 'INBOX',
   'form.auto': 'auto',
@@ -457,6 +459,8 @@ const pt = {
   'form.addCredential': 'Adicionar uma credencial', 'form.addConnector': 'Adicionar um conector',
   'form.test': 'Testar conexão', 'form.testing': 'Testando…',
   'form.testWaiting': 'Testando… {s} s; aguardando {what}',
+  'schedule.language': 'Idioma do relatório', 'audit.secretSet': 'definida (nunca mostrada)',
+  'audit.secretChanged': 'alterada (nunca mostrada)',
   'form.testOk': 'Todas as etapas passaram: {n} mensagens aguardando.', 'form.testFailed': 'O teste falhou em “{step}”.',
   'form.portDefault': 'padrão {port}', 'form.folderDefault': 'INBOX',
   'form.auto': 'automático',
@@ -773,12 +777,20 @@ let lang = localStorage.getItem('mailroom.lang') ||
   ((navigator.language || '').toLowerCase().startsWith('pt') ? 'pt-BR' : 'en');
 if (!dictionaries[lang]) lang = 'en';
 
+// The daemon writes what a person downloads (CSV) in the console's language:
+// it reads this cookie (no secret in it; the session cookie is apart).
+function tellServer(l) {
+  document.cookie = `mr_lang=${l}; path=/; SameSite=Strict${location.protocol === 'https:' ? '; Secure' : ''}`;
+}
+tellServer(lang);
+
 export function language() { return lang; }
 
 export function setLanguage(l) {
   if (!dictionaries[l]) return;
   lang = l;
   localStorage.setItem('mailroom.lang', l);
+  tellServer(l);
   document.documentElement.lang = l;
   window.dispatchEvent(new Event('mailroom-language')); // for what lives outside a page
 }
@@ -806,5 +818,7 @@ export function waitingText(what) {
   for (const [re, pt] of waitingPt) if (re.test(what)) return what.replace(re, pt);
   return what;
 }
+
+export function has(key) { return key in dictionaries[lang] || key in en; }
 
 export function keys(l) { return Object.keys(dictionaries[l]); }

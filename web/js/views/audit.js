@@ -1,15 +1,40 @@
 // The audit log (admins): who changed what, when; filterable, exportable.
 import { api, query } from '../api.js';
 import { formatTime, h } from '../dom.js';
-import { t } from '../i18n.js';
+import { has, t } from '../i18n.js';
 import { pager } from './parts.js';
 import { emptyState } from './empty.js';
 
 const OBJECTS = ['account', 'credential', 'connector', 'user', 'settings', 'schedule'];
 
-function changesText(changes) {
+// A change in words: the field's label as its form shows it, and its values
+// as the form offers them (Yes/No, the security and action names).
+const LABELS = { account: 'field', credential: 'credential', connector: 'connector',
+  schedule: 'schedule', settings: 'settings', user: 'user' };
+
+function fieldLabel(object, key) {
+  for (const k of [`${LABELS[object] || 'field'}.${key}`, `field.${key}`]) if (has(k)) return t(k);
+  return key;
+}
+
+const VALUES = { security: 'security', after_fetch: 'after', action_when: 'when', status: 'status' };
+
+function valueText(key, v) {
+  if (v === null || v === undefined || v === '') return '—';
+  if (['password', 'secret', 'refresh_token'].includes(key) && (v === 'set' || v === 'changed')) {
+    return t(v === 'set' ? 'audit.secretSet' : 'audit.secretChanged');
+  }
+  if (v === 'yes' || v === true) return t('common.yes');
+  if (v === 'no' || v === false) return t('common.no');
+  if (VALUES[key] && has(`${VALUES[key]}.${v}`)) return t(`${VALUES[key]}.${v}`);
+  if (key === 'protocol') return String(v).toUpperCase();
+  return String(v);
+}
+
+function changesText(object, changes) {
   return Object.entries(changes).map(([field, v]) => (Array.isArray(v)
-    ? `${field}: ${v[0] ?? '—'} → ${v[1] ?? '—'}` : `${field}: ${v}`)).join('; ');
+    ? `${fieldLabel(object, field)}: ${valueText(field, v[0])} → ${valueText(field, v[1])}`
+    : `${fieldLabel(object, field)}: ${valueText(field, v)}`)).join('; ');
 }
 
 export async function auditPage(main, params) {
@@ -37,7 +62,8 @@ export async function auditPage(main, params) {
       h('tbody', {}, data.entries.map((e) => h('tr', { dataset: { id: e.id } },
         h('td', {}, formatTime(e.at)), h('td', {}, e.actor), h('td', {}, t(`audit.action.${e.action}`)),
         h('td', {}, `${t(`audit.object.${e.object}`)} ${e.object_name || ''}`),
-        h('td', { class: 'changes' }, changesText(e.changes)))))),
+        h('td', { class: 'changes', dataset: { raw: JSON.stringify(e.changes) } },
+          changesText(e.object, e.changes)))))),
     data.total ? '' : filters.object || filters.actor
       ? h('p', { class: 'empty', id: 'audit-empty' }, t('empty.audit.filtered'))
       : emptyState('audit-empty', t('empty.audit')),

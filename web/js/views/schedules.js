@@ -3,7 +3,7 @@
 import { api, query } from '../api.js';
 import { go, isAdmin } from '../app.js';
 import { clear, formatTime, h, toast } from '../dom.js';
-import { t } from '../i18n.js';
+import { language, languages, t } from '../i18n.js';
 import { deleteButton, formErrors, simpleField } from './credentials.js';
 import { emptyState } from './empty.js';
 import { triSelect } from './parts.js';
@@ -91,6 +91,9 @@ export async function scheduleForm(main, id, params) {
   const hours = h('input', { id: 's-every_hours', type: 'number', min: 1, max: 720, value: s.every_hours || 24 });
   const format = h('select', { id: 's-format' }, ['csv', 'html'].map((f) =>
     h('option', { value: f, selected: s.format === f }, f.toUpperCase())));
+  // what the report is written in: the scheduler's language unless chosen
+  const reportLanguage = h('select', { id: 's-language' }, languages.map(([code, label]) =>
+    h('option', { value: code, selected: (s.language || language()) === code }, label)));
   const recipients = h('input', { id: 's-recipients', value: s.recipients || '', placeholder: 'ops@example.com, …' });
   const directory = h('input', { id: 's-directory', value: s.directory || '',
     placeholder: settings.report_dir || '' });
@@ -115,6 +118,7 @@ export async function scheduleForm(main, id, params) {
     simpleField('name', 'col.name', name), simpleField('recurrence', 'schedule.recurrence', recurrence),
     fields.weekday, fields.monthday, fields.at, fields.hours,
     simpleField('format', 'schedule.format', format),
+    simpleField('language', 'schedule.language', reportLanguage),
     simpleField('recipients', 'schedule.recipients', recipients),
     simpleField('directory', 'schedule.directory', directory),
     h('p', { class: 'help' }, t('schedule.deliverHelp')),
@@ -127,7 +131,7 @@ export async function scheduleForm(main, id, params) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const r = recurrence.value;
-    const body = { name: name.value.trim(), recurrence: r, format: format.value,
+    const body = { name: name.value.trim(), recurrence: r, format: format.value, language: reportLanguage.value,
       recipients: recipients.value.trim(), directory: directory.value.trim() || null, enabled: enabled.checked };
     body.filters = {};
     for (const [k, c] of Object.entries(filterControls)) if (c.value.trim()) body.filters[k] = c.value.trim();

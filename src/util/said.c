@@ -1,0 +1,40 @@
+#include "util/said.h"
+
+json_t *mr_said_json(const struct mr_said *s)
+{
+    if (!s->format)
+        return NULL;
+    json_t *args = json_array();
+    for (unsigned i = 0; i < s->nargs; i++)
+        json_array_append_new(args, json_string(mr_said_arg(s, i)));
+    /* an argument cut inside a UTF-8 character is no JSON string: no said */
+    if (json_array_size(args) != s->nargs) {
+        json_decref(args);
+        return NULL;
+    }
+    return json_pack("{s:s, s:o}", "format", s->format, "args", args);
+}
+
+json_t *mr_error_said_json(const mr_error *err)
+{
+    if (!err || !mr_error_said_valid(err))
+        return NULL;
+    json_t *parts = json_array();
+    for (unsigned i = 0; i <= err->nprefix; i++) {
+        json_t *p = mr_said_json(i < err->nprefix ? &err->prefix[i] : &err->said);
+        if (!p) {
+            json_decref(parts);
+            return NULL;
+        }
+        json_array_append_new(parts, p);
+    }
+    return parts;
+}
+
+char *mr_error_said_text(const mr_error *err)
+{
+    json_t *j = mr_error_said_json(err);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return text;
+}
