@@ -1,9 +1,11 @@
 #include "util/said.h"
 
+#include <string.h>
+
 json_t *mr_said_json(const struct mr_said *s)
 {
-    if (!s->format)
-        return NULL;
+    if (!s->format || strcmp(s->format, "%s") == 0)
+        return NULL; /* a message passed on says nothing of how it was said */
     json_t *args = json_array();
     for (unsigned i = 0; i < s->nargs; i++)
         json_array_append_new(args, json_string(mr_said_arg(s, i)));

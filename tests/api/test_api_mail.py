@@ -150,6 +150,37 @@ class ApiMailTest(unittest.TestCase):
         self.assertIn("Authentication failed", auth["detail"])
         self.c.json("DELETE", f"/api/v1/accounts/{a['id']}")
 
+    def test_messages_say_how_they_were_said(self):
+        """Each message a person reads comes with its English format (the
+        sentence's id) and arguments, so the console can say it in
+        Portuguese: a validation problem, an API error, a Test connection
+        step, a fetch's error in the history and the account's last check."""
+        status, e = self.c.json("POST", "/api/v1/accounts", dict(self.form, name="s", port=0))
+        port = next(f for f in e["error"]["fields"] if f["field"] == "port")
+        self.assertEqual(port["said"], [{"format": "must be between %lld and %lld",
+                                         "args": ["1", "65535"]}])
+        _, e = self.c.json("GET", "/api/v1/accounts/987654")
+        self.assertEqual(e["error"]["said"], [{"format": "no %s with ID %lld",
+                                               "args": ["account", "987654"]}])
+        status, a = self.c.json("POST", "/api/v1/accounts",
+                                dict(self.form, name="said-" + self.user, folder="Nowhere"))
+        _, r = self.c.json("POST", f"/api/v1/accounts/{a['id']}/test")
+        folder = r["steps"][-1]
+        self.assertEqual(folder["step"], "folder")
+        self.assertEqual(folder["said"][0]["format"],
+                         "the folder '%s' does not exist on the server%s")
+        self.assertEqual(folder["said"][0]["args"][0], "Nowhere")
+        self.c.json("POST", f"/api/v1/accounts/{a['id']}/fetch")
+        run = self.wait_for_run(a["id"])
+        self.assertEqual(run["result"], "error")
+        parts = run["error_said"]
+        self.assertEqual(parts[-1]["format"], "the folder '%s' does not exist on the server%s")
+        # the parts said again give the message: prefixes joined by ": "
+        self.assertTrue(run["error"].endswith(run["error"].split(": ", len(parts) - 1)[-1]))
+        _, shown = self.c.json("GET", f"/api/v1/accounts/{a['id']}")
+        self.assertEqual(shown["last_check"]["error_said"], parts)
+        self.c.json("DELETE", f"/api/v1/accounts/{a['id']}?delete_messages=true")
+
     def test_processing_report_shows_what_was_skipped(self):
         self.dovecot.deliver(self.user, b"Subject: small\r\n\r\nfits\r\n")
         self.dovecot.deliver(self.user, b"Subject: big\r\n\r\n" + b"x" * 4000 + b"\r\n")

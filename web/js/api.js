@@ -1,5 +1,7 @@
 // The JSON API: same-origin requests with the session cookie, and the CSRF
 // token on every request that changes something.
+import { localise } from './said.js';
+
 let csrf = null;
 let onUnauthorized = () => {};
 
@@ -8,7 +10,7 @@ export function whenUnauthorized(fn) { onUnauthorized = fn; }
 
 export class ApiError extends Error {
   constructor(status, body) {
-    const e = (body && body.error) || {};
+    const e = localise((body && body.error) || {}); // in the console's language
     super(e.message || `HTTP ${status}`);
     this.status = status;
     this.code = e.code;
@@ -31,7 +33,7 @@ export async function api(method, path, body) {
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (res.status === 401 && path !== '/session') onUnauthorized();
   if (!res.ok) throw new ApiError(res.status, data);
-  return data;
+  return localise(data);
 }
 
 export function query(params) {
@@ -65,7 +67,7 @@ export async function apiStream(method, path, body, onLine) {
     while ((nl = buffered.indexOf('\n')) >= 0) {
       const line = buffered.slice(0, nl).trim();
       buffered = buffered.slice(nl + 1);
-      if (line) onLine(JSON.parse(line));
+      if (line) onLine(localise(JSON.parse(line)));
     }
   }
 }
