@@ -106,6 +106,9 @@ json_t *mr_api_account_view(struct mr_store *s, const struct mr_account *a)
         }
         free(said);
     }
+    size_t stored; /* the report's "View inbox" count: the account's messages in the store */
+    if (mr_store_message_count(s, a->id, &stored, NULL) == 0)
+        json_object_set_new(j, "message_count", json_integer((json_int_t)stored));
     mr_credential_clear(&cred);
     mr_connector_clear(&conn);
     mr_connector_clear(&def);

@@ -332,12 +332,15 @@ class ApiMailTest(unittest.TestCase):
             self.dovecot.deliver(self.user, raw)
         status, a = self.c.json("POST", "/api/v1/accounts",
                                 dict(self.form, name="fetch-" + self.user, keep_copy=False))
-        self.assertEqual(status, 201, a)
+        self.assertEqual((status, a["message_count"]), (201, 0), a)
         status, r = self.c.json("POST", f"/api/v1/accounts/{a['id']}/fetch")
         self.assertEqual((status, r["status"]), (202, "started"))
         run = self.wait_for_run(a["id"])
         self.assertEqual((run["result"], run["fetched"], run["deleted"]), ("ok", 5, 5))
         self.assertEqual(self.dovecot.message_count(self.user), 0)
+        # the report's count of what the account has in the inbox
+        _, listed = self.c.json("GET", f"/api/v1/accounts?name=fetch-{self.user}")
+        self.assertEqual(listed["accounts"][0]["message_count"], 5)
         status, inbox = self.c.json("GET", f"/api/v1/accounts/{a['id']}/messages")
         self.assertEqual(inbox["total"], 5)
         # keyset paging gives the same pages as page numbers, and the totals

@@ -48,6 +48,9 @@ const shot = (name, p = page) => p.screenshot({ path: `${fx.shots}/${name}.png`,
 
 async function openAccount(name) {
   await page.goto(`${fx.url}/#/accounts/${ids[name]}`);
+  // the targets are under the form's Advanced part, which stays open once opened
+  await page.waitForSelector('#advanced #targets', { state: 'attached' });
+  if (await page.getAttribute('#advanced', 'open') === null) await page.click('#advanced > summary');
   await page.waitForSelector('#targets #targets-list, #targets #targets-none');
 }
 

@@ -98,6 +98,7 @@ async function signInThroughBrowser(p, id, login, button = '#sign-in-browser') {
 async function fetchOnReport(p, account) {
   await show(p, `#/accounts`);
   const row = p.locator('#report tbody tr', { hasText: account });
+  await row.locator('details.row-menu > summary').click(); // the row's Actions menu
   await row.locator('button.fetch').click();
   const toast = p.locator('#toast', { hasText: `${account}:` });
   await toast.waitFor({ timeout: 30000 });
@@ -288,10 +289,10 @@ describe('OAuth 2.0 credentials in the console', () => {
     await page.fill('#a-address', '127.0.0.1');
     await page.fill('#a-port', String(ox.ports.imaps));
     await page.selectOption('#a-credential', { label: `browser (${ox.users.code})` });
-    await page.selectOption('#a-secure', 'yes');
-    await page.selectOption('#a-security', 'tls');
-    await page.selectOption('#a-skip_certificate', 'yes');
-    await page.selectOption('#a-automatic_check', 'no');
+    await page.check('#a-secure-yes');
+    await page.check('#a-security-tls');
+    await page.check('#a-skip_certificate-yes');
+    await page.check('#a-automatic_check-no');
     // the mechanisms a token logs in with, not a password's
     const shown = await page.$$eval('#a-auth option', (os) => os.filter((o) => !o.hidden).map((o) => o.value));
     assert.deepEqual(shown, ['auto', 'OAUTHBEARER', 'XOAUTH2']);

@@ -73,6 +73,10 @@ PT_MESSAGES = [
     "Date: Sat, 21 Nov 2026 12:05:00 -0300\r\n\r\nA impressora parou.\r\n",
 ]
 PT_MESSAGES = [m.encode() for m in PT_MESSAGES]
+# the console test's mailbox also has these folders (names as the server
+# spells them, in UTF-8), and every mailbox these special-use ones
+FOLDERS = ("INBOX.Support", "INBOX.Suporte.Ações")
+FOLDER_USES = {"Sent": "\\Sent", "Trash": "\\Trash"}
 # the test files node runs, in this order; MR_E2E_TESTS (space-separated)
 # runs only some of them
 TEST_FILES = ("console.test.mjs", "https.test.mjs", "oauth.test.mjs", "delivery.test.mjs",
@@ -138,7 +142,8 @@ def main():
     root = os.path.abspath(os.path.join(HERE, "..", ".."))
     shots = os.environ.get("MR_SHOTS", os.path.join(root, "build", "e2e"))
     os.makedirs(shots, exist_ok=True)
-    dovecot = Dovecot(users=6, name="e2e").start()
+    # Sent and Trash marked with their RFC 6154 uses, for the form's folder picker
+    dovecot = Dovecot(users=6, name="e2e", special_use=FOLDER_USES).start()
     sink = SmtpSink()
     dante = Dante("none").start()
     daemon = https = plain = dash = ptd = None
@@ -148,6 +153,8 @@ def main():
         user = dovecot.take_user()
         for raw in MESSAGES:
             dovecot.deliver(user, raw)
+        for folder in FOLDERS:
+            dovecot.create_mailbox(user, folder)
         delivery_user = dovecot.take_user()
         for raw in DELIVERY_MESSAGES:
             dovecot.deliver(delivery_user, raw)
@@ -163,6 +170,7 @@ def main():
             "dante_port": dante.port, "dante_log": dante.log,
             "report_dir": os.path.join(daemon.data, "reports"),  # the default --report-dir
             "delivery_user": delivery_user, "delivery_dir": os.path.join(daemon.tmp, "delivery"),
+            "folders": FOLDERS, "folder_uses": FOLDER_USES,
         }
         os.makedirs(fixture["delivery_dir"])
         # the console over HTTPS, served by mailroom itself with its own

@@ -155,7 +155,13 @@ function oauthFields(c, id) {
   return { section, sync, body, clearSecrets };
 }
 
-export async function credentialForm(main, id, params) {
+// The form in a dialog (the account form's "Add a credential"): saving
+// gives the new credential to onSaved instead of leaving the page.
+export function credentialDialogForm(main, onSaved, onCancel) {
+  return credentialForm(main, null, null, { onSaved, onCancel });
+}
+
+export async function credentialForm(main, id, params, inDialog = null) {
   const c = id ? await api('GET', `/credentials/${id}`) : { kind: 'password' };
   const name = h('input', { id: 'c-name', value: c.name || '', required: true });
   const username = h('input', { id: 'c-username', value: c.username || '', required: true, autocomplete: 'off' });
@@ -181,7 +187,8 @@ export async function credentialForm(main, id, params) {
     passwordField, oauth.section,
     h('p', { class: 'error', id: 'form-error', role: 'alert', hidden: true }),
     h('div', { class: 'buttons' }, isAdmin() && h('button', { type: 'submit', id: 'save' }, t('common.save')),
-      h('a', { href: '#/credentials', class: 'button secondary' }, t('common.cancel')),
+      inDialog ? h('button', { type: 'button', class: 'secondary', id: 'cancel', onclick: inDialog.onCancel },
+        t('common.cancel')) : h('a', { href: '#/credentials', class: 'button secondary' }, t('common.cancel')),
       id && isAdmin() && deleteButton(main, `/credentials/${id}`, c.name, '#/credentials')),
     !isAdmin() && help(t('viewer.readOnly')));
   form.addEventListener('submit', async (ev) => {
@@ -194,6 +201,7 @@ export async function credentialForm(main, id, params) {
       password.value = '';
       oauth.clearSecrets();
       toast(t('common.saved'), 'ok');
+      if (inDialog) return inDialog.onSaved(saved);
       // an OAuth 2.0 credential's page is where one signs in
       go(kind.value === 'oauth2' ? `#/credentials/${saved.id}` : '#/credentials');
     } catch (e) { formErrors(main, e); }

@@ -36,8 +36,8 @@ export function stepItem(s) {
 }
 
 // Runs Test connection into `out`, showing each step as the server reports
-// it. Returns false when the request itself was refused (e.g. bad fields:
-// onError gets the error).
+// it. Returns the last line (ok, messages, folders…), or false when the
+// request itself was refused (e.g. bad fields: onError gets the error).
 export async function runTest(out, path, body, onError) {
   const list = h('ol', { class: 'steps' });
   const status = h('p', { class: 'loading', role: 'status', id: 'test-status' }, t('form.testing'));
@@ -53,6 +53,7 @@ export async function runTest(out, path, body, onError) {
         .format((Date.now() - started) / 1000) });
   };
   const timer = setInterval(tick, 250);
+  let last = null;
   try {
     await apiStream('POST', path, body, (line) => {
       if (line.waiting) {
@@ -60,6 +61,7 @@ export async function runTest(out, path, body, onError) {
         status.dataset.waiting = line.waiting;
         tick();
       } else if (line.done) {
+        last = line;
         status.className = line.ok ? 'ok' : 'error';
         status.textContent = line.ok ? t('form.testOk', { n: line.messages })
           : t('form.testFailed', { step: failed || '?' });
@@ -77,7 +79,7 @@ export async function runTest(out, path, body, onError) {
   } finally {
     clearInterval(timer);
   }
-  return true;
+  return last || true;
 }
 
 // Starts a fetch and reports how it ended; onDone refreshes the page.

@@ -10,6 +10,9 @@ import { scheduleLink } from './schedules.js';
 
 const FILTERS = ['name', 'secure', 'automatic_check', 'keep_copy', 'status', 'errors'];
 const yesNo = (b) => t(b ? 'common.yes' : 'common.no');
+// The columns, as the product documents list them, with Status and the last check
+const COLUMNS = ['rep.col.id', 'col.name', 'rep.col.status', 'col.secure', 'col.type', 'col.protocol',
+  'col.port', 'col.auto', 'col.keep'];
 
 function filtersFrom(params) {
   const f = {};
@@ -17,44 +20,117 @@ function filtersFrom(params) {
   return f;
 }
 
-// Last check: when, and how it went; the error shows on hover.
+// The filters as a person reads them: "Automatic check: Yes, Status: Disabled".
+export function filtersInWords(filters) {
+  const label = { name: 'col.name', secure: 'col.secure', automatic_check: 'col.auto', keep_copy: 'rep.search.keep',
+    status: 'rep.search.status', errors: 'check.withErrors' };
+  const value = (k, v) => {
+    if (k === 'name') return `“${v}”`;
+    if (k === 'status') return t(`rep.filter.${v}`);
+    return v === 'yes' || v === 'no' ? yesNo(v === 'yes') : v;
+  };
+  return FILTERS.filter((k) => filters[k]).map((k) => `${t(label[k])}: ${value(k, filters[k])}`).join(', ');
+}
+
+// Last check: how it went, when, and why it failed, on one line (cut short
+// with the whole text on hover); a click shows all of it, with the next
+// check and the messages stored.
 function lastCheck(a) {
   const c = a.last_check;
-  if (!c) return h('td', { class: 'last-check never' }, t('check.never'));
-  const failed = c.result === 'error';
-  return h('td', { class: `last-check ${failed ? 'failed' : 'ok'}`, title: failed ? c.error : '' },
-    `${failed ? '✗' : '✓'} ${formatTime(c.at)}`,
-    failed && a.failures > 1 ? ` (${t('check.failures', { n: a.failures })})` : '');
+  const failed = c && c.result === 'error';
+  const next = a.next_check ? t('rep.nextCheck', { at: formatTime(a.next_check) }) : t('rep.noNextCheck');
+  const count = t('rep.messages', { n: a.message_count ?? 0 });
+  const summary = !c ? t('check.never')
+    : `${failed ? '✗' : '✓'} ${formatTime(c.at)}${failed ? ` — ${c.error || t('history.failed')}` : ''}`;
+  const more = [failed && a.failures > 1 ? t('check.failures', { n: a.failures }) : '', next, count].filter(Boolean);
+  const full = h('div', { class: 'check-more', hidden: true },
+    failed && h('p', { class: 'reason' }, c.error || t('history.failed')), more.map((m) => h('p', {}, m)));
+  const toggle = h('button', { type: 'button', class: 'check-summary', 'aria-expanded': 'false',
+    title: [summary, ...more].join('\n') }, h('span', { class: 'check-text' }, summary),
+  failed && a.failures > 1 ? h('span', { class: 'failures' }, ` ×${a.failures}`) : '');
+  toggle.addEventListener('click', () => {
+    full.hidden = !full.hidden;
+    toggle.setAttribute('aria-expanded', String(!full.hidden));
+    toggle.closest('td').classList.toggle('expanded', !full.hidden);
+  });
+  return h('td', { class: `last-check ${!c ? 'never' : failed ? 'failed' : 'ok'}`,
+    dataset: { result: c ? c.result : 'never' } }, toggle, full);
+}
+
+// A click elsewhere closes an open row menu.
+document.addEventListener('click', (ev) => {
+  for (const m of document.querySelectorAll('details.row-menu[open]')) if (!m.contains(ev.target)) m.open = false;
+});
+
+// A row's Actions menu: opening one closes the others; the arrows move in
+// it, Escape closes it.
+function rowMenu(name, items) {
+  const menu = h('details', { class: 'menu row-menu' },
+    h('summary', { 'aria-label': t('rep.actionsFor', { name }) }, t('common.actions')),
+    h('div', { class: 'menu-items', role: 'menu' }, items));
+  menu.addEventListener('toggle', () => {
+    if (!menu.open) return;
+    for (const other of document.querySelectorAll('details.row-menu[open]')) if (other !== menu) other.open = false;
+    menu.querySelector('.menu-items a, .menu-items button')?.focus();
+  });
+  menu.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape' && menu.open) { menu.open = false; menu.querySelector('summary').focus(); }
+    if ((ev.key === 'ArrowDown' || ev.key === 'ArrowUp') && menu.open) { // and Tab, as everywhere
+      const items = [...menu.querySelectorAll('[role="menuitem"]')];
+      const at = items.indexOf(document.activeElement);
+      items[(at + (ev.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length].focus();
+      ev.preventDefault();
+    }
+  });
+  for (const item of menu.querySelectorAll('.menu-items a, .menu-items button')) {
+    item.setAttribute('role', 'menuitem');
+    item.addEventListener('click', () => { menu.open = false; });
+  }
+  return menu;
 }
 
 function row(a, refresh) {
   const admin = isAdmin();
   const result = h('tr', { class: 'test-result', hidden: true },
-    h('td', { colspan: 10 }));
-  const test = async (ev) => {
+    h('td', { colspan: COLUMNS.length + 2 }));
+  const testButton = h('button', { type: 'button', class: 'test' }, t('action.test'));
+  testButton.addEventListener('click', async () => {
     result.hidden = false;
-    ev.target.disabled = true;
+    testButton.disabled = true;
     await runTest(result.firstChild, `/accounts/${a.id}/test`);
-    ev.target.disabled = false;
-  };
-  // an account whose OAuth 2.0 sign-in needs a person says so, linking to it
+    testButton.disabled = false;
+  });
+  // Fetch now runs from the menu and counts its progress in the row, where the last check shows
   const check = lastCheck(a);
+  const progress = h('span', { class: 'fetch-progress', role: 'status', hidden: true });
+  check.prepend(progress);
+  const fetchButton = h('button', { type: 'button', class: 'fetch' }, t('action.fetch'));
+  fetchButton.addEventListener('click', () => {
+    fetchButton.disabled = true;
+    progress.hidden = false;
+    check.querySelector('.check-summary').hidden = true;
+    fetchNow(a, progress, refresh);
+  });
+  // an account whose OAuth 2.0 sign-in needs a person says so, linking to it
   const tk = a.credential_token;
   if (tk && tk.state !== 'ok' && a.credential) {
-    check.append(h('div', { class: 'token-warning' },
+    check.prepend(h('span', { class: 'token-warning' },
       h('a', { href: `#/credentials/${a.credential.id}` }, tokenStateText(tk))));
   }
-  const tr = h('tr', { dataset: { id: a.id } },
-    h('td', {}, a.id), h('td', {}, a.name), h('td', {}, yesNo(a.secure_connection)),
+  const tr = h('tr', { dataset: { id: a.id }, class: a.enabled ? 'enabled' : 'disabled' },
+    h('td', {}, a.id), h('td', { class: 'name', title: a.name }, a.name),
+    h('td', { class: 'status' }, h('span', { class: `state ${a.enabled ? 'on' : 'off'}` },
+      t(a.enabled ? 'rep.state.enabled' : 'rep.state.disabled'))),
+    h('td', {}, yesNo(a.secure_connection)),
     h('td', {}, a.connection_type), h('td', {}, a.protocol.toUpperCase()), h('td', {}, a.port),
     h('td', {}, yesNo(a.automatic_check)), h('td', {}, yesNo(a.keep_copy)),
     check,
-    h('td', { class: 'actions' }, h('div', { class: 'row-actions' },
+    h('td', { class: 'actions' }, rowMenu(a.name, [
       h('a', { href: `#/accounts/${a.id}`, class: 'edit' }, t('action.edit')),
-      h('a', { href: `#/inbox?account=${a.id}`, class: 'inbox' }, t('action.inbox')),
-      admin && h('button', { type: 'button', class: 'test', onclick: test }, t('action.test')),
-      admin && h('button', { type: 'button', class: 'fetch',
-        onclick: (ev) => fetchNow(a, ev.target, refresh) }, t('action.fetch')))));
+      h('a', { href: `#/inbox?account=${a.id}`, class: 'inbox' }, t('action.inbox'),
+        h('span', { class: 'badge', title: t('rep.messages', { n: a.message_count ?? 0 }) }, a.message_count ?? 0)),
+      admin && testButton,
+      admin && fetchButton].filter(Boolean))));
   return [tr, result];
 }
 
@@ -62,17 +138,21 @@ function searchForm(filters, apply) {
   const name = h('input', { id: 'f-name', name: 'name', value: filters.name || '', type: 'search' });
   const status = h('select', { id: 'f-status', name: 'status' },
     h('option', { value: '' }, t('common.all')),
-    h('option', { value: 'enabled', selected: filters.status === 'enabled' }, t('status.enabled')),
-    h('option', { value: 'disabled', selected: filters.status === 'disabled' }, t('status.disabled')));
+    h('option', { value: 'enabled', selected: filters.status === 'enabled' }, t('rep.filter.enabled')),
+    h('option', { value: 'disabled', selected: filters.status === 'disabled' }, t('rep.filter.disabled')));
   const more = h('div', { class: 'more', hidden: !(filters.secure || filters.automatic_check ||
       filters.keep_copy || filters.status || filters.errors) },
   h('label', { for: 'f-secure' }, t('col.secure')), triSelect('f-secure', filters.secure),
   h('label', { for: 'f-auto' }, t('col.auto')), triSelect('f-auto', filters.automatic_check),
-  h('label', { for: 'f-keep' }, t('col.keep')), triSelect('f-keep', filters.keep_copy),
-  h('label', { for: 'f-status' }, t('status.label')), status,
+  h('label', { for: 'f-keep' }, t('rep.search.keep')), triSelect('f-keep', filters.keep_copy),
+  h('label', { for: 'f-status' }, t('rep.search.status')), status,
   h('label', { for: 'f-errors' }, t('check.withErrors')), triSelect('f-errors', filters.errors));
-  const toggle = h('button', { type: 'button', id: 'f-more', class: 'link',
-    onclick: () => { more.hidden = !more.hidden; toggle.textContent = t(more.hidden ? 'common.more' : 'common.less'); },
+  const toggle = h('button', { type: 'button', id: 'f-more', class: 'link', 'aria-expanded': String(!more.hidden),
+    onclick: () => {
+      more.hidden = !more.hidden;
+      toggle.textContent = t(more.hidden ? 'common.more' : 'common.less');
+      toggle.setAttribute('aria-expanded', String(!more.hidden));
+    },
   }, t(more.hidden ? 'common.more' : 'common.less'));
   const form = h('form', { class: 'search', id: 'report-search' },
     h('label', { for: 'f-name' }, t('col.name')), name,
@@ -99,6 +179,25 @@ function actionsMenu(filters) {
   return menu;
 }
 
+// No account to show: the first steps when there are none at all, a way
+// back when the filters leave none.
+function emptyState(filtered) {
+  if (filtered) {
+    return h('div', { class: 'empty-state', id: 'report-empty', dataset: { kind: 'filtered' } },
+      h('p', {}, t('rep.empty.filtered')), h('a', { href: '#/accounts', id: 'clear-filters' }, t('rep.empty.clear')));
+  }
+  const admin = isAdmin();
+  return h('div', { class: 'empty-state', id: 'report-empty', dataset: { kind: 'none' } },
+    h('h2', {}, t('rep.empty.title')),
+    h('p', {}, t(admin ? 'rep.empty.intro' : 'rep.empty.viewer')),
+    admin && h('ol', { class: 'first-steps' },
+      h('li', {}, h('a', { href: '#/credentials/new', id: 'empty-credential' }, t('rep.empty.step1')),
+        ' ', h('span', { class: 'help' }, t('rep.empty.step1Help'))),
+      h('li', {}, h('a', { href: '#/accounts/new', id: 'empty-account' }, t('rep.empty.step2')),
+        ' ', h('span', { class: 'help' }, t('rep.empty.step2Help'))),
+      h('li', {}, t('rep.empty.step3'))));
+}
+
 export async function reportPage(main, params) {
   const filters = filtersFrom(params);
   const page = Number(params.get('page')) || 1;
@@ -107,6 +206,10 @@ export async function reportPage(main, params) {
   const body = h('tbody', {});
   const refresh = () => reportPage(clear(main), params);
   for (const a of data.accounts) body.append(...row(a, refresh));
+  if (!data.total) {
+    body.append(h('tr', { class: 'empty-row' }, h('td', { colspan: COLUMNS.length + 2 },
+      emptyState(Object.keys(filters).length > 0))));
+  }
   main.append(
     h('p', { class: 'crumb' }, t('crumb.accounts')),
     h('div', { class: 'titlebar' }, h('h1', {}, t('report.title')),
@@ -115,8 +218,7 @@ export async function reportPage(main, params) {
         actionsMenu(filters))),
     searchForm(filters, (f) => show(f, 1)),
     h('table', { class: 'report', id: 'report' },
-      h('thead', {}, h('tr', {}, ['col.id', 'col.name', 'col.secure', 'col.type', 'col.protocol',
-        'col.port', 'col.auto', 'col.keep', 'col.lastCheck', 'common.actions'].map((k) => h('th', {}, t(k))))),
+      h('thead', {}, h('tr', {}, [...COLUMNS, 'col.lastCheck', 'common.actions'].map((k) => h('th', {}, t(k))))),
       body),
     pager(data.page, data.per_page, data.total, (p) => show(filters, p)));
 }
@@ -133,19 +235,18 @@ async function allAccounts(filters) {
 export async function printPage(main, params) {
   const filters = filtersFrom(params);
   const accounts = await allAccounts(filters);
-  const applied = Object.entries(filters).map(([k, v]) => `${k} = ${v}`).join(', ');
   main.append(h('div', { class: 'print', id: 'print-view' },
     h('div', { class: 'no-print row' },
       h('a', { href: `#/accounts${query(filters)}` }, t('common.back')),
       h('button', { type: 'button', onclick: () => window.print() }, t('report.printNow'))),
     h('h1', {}, t('report.printTitle')),
-    h('p', {}, `${t('report.filters')}: ${applied || t('report.noFilters')}`),
+    h('p', { id: 'print-filters' }, `${t('report.filters')}: ${filtersInWords(filters) || t('report.noFilters')}`),
     h('p', {}, `${t('report.generated')}: ${new Date().toLocaleString(language())}`),
     h('table', { class: 'report' },
-      h('thead', {}, h('tr', {}, ['col.id', 'col.name', 'col.secure', 'col.type', 'col.protocol',
-        'col.port', 'col.auto', 'col.keep'].map((k) => h('th', {}, t(k))))),
+      h('thead', {}, h('tr', {}, COLUMNS.map((k) => h('th', {}, t(k))))),
       h('tbody', {}, accounts.map((a) => h('tr', {},
-        h('td', {}, a.id), h('td', {}, a.name), h('td', {}, yesNo(a.secure_connection)),
+        h('td', {}, a.id), h('td', {}, a.name), h('td', {}, t(a.enabled ? 'rep.state.enabled' : 'rep.state.disabled')),
+        h('td', {}, yesNo(a.secure_connection)),
         h('td', {}, a.connection_type), h('td', {}, a.protocol.toUpperCase()), h('td', {}, a.port),
         h('td', {}, yesNo(a.automatic_check)), h('td', {}, yesNo(a.keep_copy))))))));
 }
