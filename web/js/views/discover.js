@@ -66,7 +66,7 @@ function proposalCard(p, i) {
   const failed = p.probe.steps.find((s) => s.result === 'failed');
   const status = !p.probe.probed ? t('discover.notProbed')
     : ok ? t('discover.probeOk') : t('discover.probeFailed', { step: failed ? failed.step : '?' });
-  return h('li', { class: `card proposal ${ok ? 'ok' : 'failed'}`, dataset: { source: p.source, ok: ok ? 'yes' : 'no' } },
+  return h('li', { class: `card proposal ${ok ? 'probe-passed' : 'probe-failed'}`, dataset: { source: p.source, ok: ok ? 'yes' : 'no' } },
     h('div', { class: 'titlebar' },
       h('h2', {}, `${i + 1}. ${p.provider}`),
       h('span', { class: `badge source-${p.source}` }, t(`discover.source.${p.source}`)),
@@ -127,8 +127,8 @@ export function discoverPage(main, q) {
     ev.preventDefault();
     error.hidden = true;
     delete out.dataset.done;
-    if (!email.value.trim()) {
-      error.textContent = t('discover.emailRequired');
+    if (!/^[^\s@"\\]+@[^\s@]+\.[^\s@]+$/.test(email.value.trim())) {
+      error.textContent = t(email.value.trim() ? 'discover.emailInvalid' : 'discover.emailRequired');
       error.hidden = false;
       email.focus();
       return;
