@@ -32,7 +32,8 @@ struct run {
     const char *local; /* the address's local part (a copy) */
     int64_t deadline;
     int step_ms;
-    int dns_dead; /* the DNS server did not answer once: not asked again */
+    int dns_dead; /* the DNS server did not answer once: not asked again (atomic: the
+                   * probes' threads read and set it) */
 };
 
 static void note(struct run *r, const char *source, const char *fmt, ...)
@@ -129,7 +130,7 @@ int mr_discover_check_dns(const char *dns, mr_error *err)
 static int dns_query(struct run *r, const char *name, int type, unsigned char *buf, char *why,
                      size_t wsize)
 {
-    if (r->dns_dead) {
+    if (__atomic_load_n(&r->dns_dead, __ATOMIC_RELAXED)) {
         snprintf(why, wsize, "not asked: the DNS server did not answer before");
         return -1;
     }
@@ -174,7 +175,7 @@ static int dns_query(struct run *r, const char *name, int type, unsigned char *b
         return -2;
     }
     if (herr == TRY_AGAIN && mr_now_ms() - t0 >= (int64_t)st.retrans * 1000 - 200) {
-        r->dns_dead = 1;
+        __atomic_store_n(&r->dns_dead, 1, __ATOMIC_RELAXED);
         snprintf(why, wsize, "the DNS server (%s) did not answer within %d s",
                  r->o->dns ? r->o->dns : "the system's", st.retrans);
         return -1;

@@ -82,13 +82,15 @@ class DiscoverTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        codes = []
         for d in (cls.d, cls.denying):
-            rc = d.stop()
-            if rc != 0:
+            codes.append(d.stop())
+            if codes[-1] != 0:
                 print(d.output())
         cls.web.stop()
         cls.dns.stop()
         cls.dovecot.stop()
+        assert codes == [0, 0], f"the daemons exited {codes} on SIGTERM"
 
     def discover(self, email, client=None, expect=200):
         status, body = (client or self.c).json("POST", "/api/v1/accounts/discover",
@@ -225,8 +227,9 @@ class DiscoverTest(unittest.TestCase):
                                                r"answer within \d s")
             self.assertLess(took, 16)
         finally:
-            d.stop()
+            rc = d.stop()
             silent.stop()
+        self.assertEqual(rc, 0, d.output())
 
     def test_not_an_email_address(self):
         for bad, word in (("", "required"), ("no-at-sign", "not an e-mail address"),
