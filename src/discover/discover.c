@@ -7,6 +7,7 @@
 #include "net/conn.h"
 #include "report/views.h"
 #include "util/clock.h"
+#include "util/text.h"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -73,6 +74,8 @@ int mr_discover_check_email(const char *email, const char **domain, mr_error *er
                             "someone@example.com");
     if (strlen(email) >= sizeof(((struct mr_discover_result *)0)->email))
         return mr_error_set(err, MR_EINVAL, "email", "is longer than 319 characters");
+    if (!mr_utf8_valid(email, strlen(email)))
+        return mr_error_set(err, MR_EINVAL, "email", "is not valid UTF-8");
     if (!at || at == email || !at[1])
         return mr_error_set(err, MR_EINVAL, "email",
                             "'%s' is not an e-mail address: expected name@domain, such as "
@@ -886,7 +889,7 @@ static void clip(char *s, size_t max)
     if (strlen(s) > max)
         strcpy(s + max - 3, "...");
     for (char *q = s; *q; q++)
-        if ((unsigned char)*q < ' ' || *q == 0x7f)
+        if ((unsigned char)*q < ' ' || (unsigned char)*q >= 0x7f) /* ASCII: cut anywhere */
             *q = '?';
 }
 
@@ -1103,8 +1106,26 @@ int mr_discover(const char *email, const struct mr_discover_options *o,
     return 0;
 }
 
+/* s as valid UTF-8 for JSON: a character cut short at the end (the caps
+ * above cut bytes) is dropped; other invalid text gets '?' for its
+ * non-ASCII bytes. */
+static const char *u8(const char *s, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", s);
+    size_t n = strlen(buf);
+    for (int cut = 0; cut < 3 && n && !mr_utf8_valid(buf, n); cut++)
+        buf[--n] = 0; /* a character cut short at the end */
+    if (!mr_utf8_valid(buf, n))
+        for (char *q = buf; *q; q++)
+            if ((unsigned char)*q >= 0x80)
+                *q = '?';
+    return buf;
+}
+
 json_t *mr_discover_json(const struct mr_discover_result *res)
 {
+    char b1[sizeof(res->items[0].provider)], b2[sizeof(res->items[0].username)],
+        b3[sizeof(res->items[0].note)];
     json_t *list = json_array(), *notes = json_array();
     for (size_t i = 0; i < res->count; i++) {
         const struct mr_discover_proposal *p = &res->items[i];
@@ -1112,18 +1133,19 @@ json_t *mr_discover_json(const struct mr_discover_result *res)
         for (size_t s = 0; s < p->steps.count; s++)
             json_array_append_new(steps, mr_view_step(&p->steps.items[s]));
         json_array_append_new(
-            list,
-            json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:{s:b, s:b, s:o}, s:s}",
-                      "source", p->source, "provider", p->provider, "protocol",
-                      mr_protocol_name(p->protocol), "address", p->host, "port", p->port,
-                      "security", mr_security_name(p->security), "username", p->username,
-                      "credential_kind", p->credential_kind, "oauth_provider",
-                      p->oauth_provider[0] ? json_string(p->oauth_provider) : json_null(), "probe",
-                      "ok", p->probe_ok, "probed", p->probed, "steps", steps, "note", p->note));
+            list, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:{s:b, s:b, s:o}, s:s}",
+                            "source", p->source, "provider", u8(p->provider, b1, sizeof(b1)),
+                            "protocol", mr_protocol_name(p->protocol), "address", p->host, "port",
+                            p->port, "security", mr_security_name(p->security), "username",
+                            u8(p->username, b2, sizeof(b2)), "credential_kind", p->credential_kind,
+                            "oauth_provider",
+                            p->oauth_provider[0] ? json_string(p->oauth_provider) : json_null(),
+                            "probe", "ok", p->probe_ok, "probed", p->probed, "steps", steps, "note",
+                            u8(p->note, b3, sizeof(b3))));
     }
     for (size_t i = 0; i < res->nnotes; i++)
         json_array_append_new(notes, json_pack("{s:s, s:s}", "source", res->notes[i].source, "note",
-                                               res->notes[i].text));
+                                               u8(res->notes[i].text, b3, sizeof(b3))));
     return json_pack("{s:s, s:s, s:o, s:o}", "email", res->email, "domain", res->domain,
                      "proposals", list, "notes", notes);
 }

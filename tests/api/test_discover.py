@@ -54,7 +54,7 @@ def autoconfig_files(dovecot):
             ("imap", "localhost", 99999, "SSL", "%EMAILADDRESS%"),
             ("exchange", "localhost", 443, "SSL", "%EMAILADDRESS%"),
             ("imap", "localhost", closed, "SSL", "%EMAILADDRESS%"),
-        ]),
+        ], display="Correio " + "ç" * 40),  # cut short mid-character at 63 bytes
     }
 
 
@@ -160,6 +160,7 @@ class DiscoverTest(unittest.TestCase):
         self.assertRegex(notes, r"left out: port .*\(localhost:99999\)")
         self.assertRegex(notes, r"type 'exchange' was left out")
         [x] = body["proposals"]  # only the valid one, to a closed port
+        self.assertTrue(x["provider"].startswith("Correio ççç"), x["provider"])
         self.assertFalse(x["probe"]["ok"])
         self.assertEqual((x["probe"]["steps"][-1]["step"], x["probe"]["steps"][-1]["result"]),
                          ("connect", "failed"))
