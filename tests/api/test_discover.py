@@ -9,7 +9,7 @@ import unittest
 from daemon import Client, Daemon
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
-from discovery import AutoconfigServer, DnsServer, SilentDns, config_xml  # noqa: E402
+from discovery import AutoconfigServer, BrokenDns, DnsServer, SilentDns, config_xml  # noqa: E402
 from dovecot import Dovecot, free_port  # noqa: E402
 
 VIEWER_PASSWORD = "viewer-Password-42"
@@ -230,6 +230,29 @@ class DiscoverTest(unittest.TestCase):
         finally:
             rc = d.stop()
             silent.stop()
+        self.assertEqual(rc, 0, d.output())
+
+    def test_malformed_dns_answers(self):
+        broken = BrokenDns()
+        d = Daemon(args=["--no-scheduler", "--dns", broken.address])
+        try:
+            c = Client(d)
+            self.assertEqual(c.login()[0], 200)
+            status, body = c.json("POST", "/api/v1/accounts/discover", {"email": "i@odd.test"})
+            self.assertEqual(status, 200, body)
+            self.assertEqual(body["proposals"], [])
+            notes = self.notes(body)
+            self.assertIn("the DNS answer for the MX records of odd.test is malformed", notes)
+            self.assertIn("the DNS answer for _imaps._tcp.odd.test is malformed: ignored", notes)
+            self.assertRegex(notes, r"'autoconfig\.odd\.test' does not resolve: the DNS answer for "
+                                    r"autoconfig\.odd\.test is malformed")
+            # a preset's probe resolves through the same server: said, not crashed
+            status, body = c.json("POST", "/api/v1/accounts/discover", {"email": "i@icloud.com"})
+            [x] = body["proposals"]
+            self.assertRegex(x["probe"]["steps"][0]["detail"], r"malformed")
+        finally:
+            rc = d.stop()
+            broken.stop()
         self.assertEqual(rc, 0, d.output())
 
     def test_not_an_email_address(self):

@@ -85,6 +85,41 @@ class SilentDns:
         self.sock.close()
 
 
+class BrokenDns:
+    """Answers every DNS query with its own question and a header that
+    promises five answers, then a few garbage bytes: a malformed answer the
+    resolver accepts as the reply (same ID and question)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        self.sock.settimeout(0.2)
+        while self.running:
+            try:
+                query, peer = self.sock.recvfrom(512)
+            except OSError:
+                continue
+            if len(query) < 12:
+                continue
+            # ID, QR=1 RD RA, QDCOUNT 1, ANCOUNT 5, no others; the question as asked
+            header = query[:2] + b"\x81\x80\x00\x01\x00\x05\x00\x00\x00\x00"
+            try:
+                self.sock.sendto(header + query[12:] + b"\xc0\x0c\x00\x21\xff", peer)
+            except OSError:
+                pass
+
+    def stop(self):
+        self.running = False
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
 class AutoconfigServer:
     """HTTPS on a free 127.0.0.1 port; files maps a Host name to the body
     (bytes) its /mail/config-v1.1.xml answers; others get 404. Its
