@@ -687,7 +687,10 @@ static int fetch(struct run *r, const char *host, const char *path, struct body 
     const char *test_port = getenv("MAILROOM_TEST_AUTOCONFIG_PORT");
     if (test_port && atoi(test_port) > 0 && atoi(test_port) < 65536)
         port = atoi(test_port);
-    snprintf(url, sizeof(url), "https://%s:%d%s", host, port, path);
+    if (port == 443)
+        snprintf(url, sizeof(url), "https://%s%s", host, path);
+    else
+        snprintf(url, sizeof(url), "https://%s:%d%s", host, port, path);
     if (resolve_host(r, host, ips, &nips, why, sizeof(why)) != 0) {
         note(r, "autoconfig", "%s not fetched: %s", url, why);
         return -1;
