@@ -9,6 +9,12 @@
 
 #include <stdlib.h>
 
+/* A discovery holds its request thread for up to MR_DISCOVER_TOTAL_MS: at
+ * most this many at once, so the API's other requests still have threads. */
+#define DISCOVER_AT_ONCE 2
+
+static int running; /* discoveries under way in this daemon (atomic) */
+
 static int denied(const char *ip, char *why, size_t size)
 {
     return mr_http_target_denied(ip, 0, why, size);
@@ -31,12 +37,20 @@ int mr_api_account_discover(struct mr_http_req *r)
         .ca_file = r->srv->cfg.discover_ca_file,
         .denied = r->srv->cfg.deny_test_targets ? denied : NULL,
     };
-    struct mr_discover_result *res = calloc(1, sizeof(*res));
-    if (!res) {
+    if (__atomic_add_fetch(&running, 1, __ATOMIC_SEQ_CST) > DISCOVER_AT_ONCE) {
+        __atomic_sub_fetch(&running, 1, __ATOMIC_SEQ_CST);
         json_decref(body);
-        return mr_http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", NULL, "out of memory");
+        r->retry_after = MR_DISCOVER_TOTAL_MS / 1000;
+        return mr_http_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", NULL,
+                             "%d set-ups from an e-mail address are running already: try again "
+                             "in %d seconds",
+                             DISCOVER_AT_ONCE, MR_DISCOVER_TOTAL_MS / 1000);
     }
-    int rc = mr_discover(json_string_value(email), &o, res, &err);
+    struct mr_discover_result *res = calloc(1, sizeof(*res));
+    int rc = res ? mr_discover(json_string_value(email), &o, res, &err) : MR_EIO;
+    if (!res)
+        mr_error_set(&err, MR_EIO, NULL, "out of memory");
+    __atomic_sub_fetch(&running, 1, __ATOMIC_SEQ_CST);
     json_decref(body);
     if (rc) {
         free(res);
