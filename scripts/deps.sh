@@ -14,6 +14,9 @@ packages=(
     libcmocka-dev python3 python3-yaml sqlite3 dovecot-imapd dovecot-pop3d dovecot-lmtpd openssl time
     # network connector tests: real proxies (SOCKS5, HTTP CONNECT, TLS in front)
     dante-server tinyproxy stunnel4
+    # setting up from an e-mail address: a private DNS server (SRV, A, MX records);
+    # dnsmasq-base is the binary without the system service
+    dnsmasq-base
     # the fetch path's cost guard counts instructions (callgrind) and bytes written (strace)
     valgrind strace
     # the daemon under load (integration.load, bench/load.py), bench/accounts.py's profile

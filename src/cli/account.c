@@ -597,6 +597,7 @@ int mr_cli_account(struct mr_cli *cli, int argc, char **argv)
         {"list", cmd_list, list_usage},
         {"test", mr_cli_account_test, mr_cli_account_test_usage},
         {"history", cmd_history, history_usage},
+        {"discover", mr_cli_account_discover, mr_cli_account_discover_usage},
         {NULL, NULL, NULL},
     };
     return mr_cli_dispatch(cli, "account", cmds, argc, argv);

@@ -67,6 +67,9 @@ int mr_cli_delivery(struct mr_cli *cli, int argc, char **argv);
 int mr_cli_account_test(struct mr_cli *cli, int argc, char **argv);
 extern const char mr_cli_account_test_usage[];
 int mr_cli_connector_test(struct mr_cli *cli, int argc, char **argv);
+/* account discover: cli/discover.c */
+int mr_cli_account_discover(struct mr_cli *cli, int argc, char **argv);
+extern const char mr_cli_account_discover_usage[];
 extern const char mr_cli_connector_test_usage[];
 
 /* Options every subcommand takes: --help, --data DIR, --format F. */

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include "deliver/outbox.h"
+#include "discover/discover.h"
 #include "fetch/keep.h"
 #include "http/http.h"
 #include "registry/audit.h"
@@ -31,6 +32,7 @@ static const char usage[] =
     "      [--tls-cert FILE --tls-key FILE] [--secure-cookies] [--metrics-public]\n"
     "      [--deny-test-targets] [--trusted-proxy ADDR[,ADDR...]] [--public-url URL]\n"
     "      [--report-dir BASE] [--delivery-workers N] [--user NAME] [--data DIR]\n"
+    "      [--dns ADDRESS:PORT] [--discover-ca-file FILE]\n"
     "\n"
     "Runs the daemon: the JSON API under /api/v1 (and the web console) on\n"
     "127.0.0.1:8080 unless --listen says otherwise ([::1]:8080 for IPv6). On the\n"
@@ -69,7 +71,12 @@ static const char usage[] =
     "--deny-test-targets: Test connection\n"
     "refuses servers and proxies on this host (loopback, 0.0.0.0), link-local\n"
     "addresses and cloud metadata services (169.254.169.254, ...), every address\n"
-    "a name resolves to checked; private networks stay allowed.\n"
+    "a name resolves to checked; private networks stay allowed; setting up from an\n"
+    "e-mail address refuses them too, for its autoconfig fetch and its probes.\n"
+    "--dns ADDRESS:PORT (IPv4): the DNS server setting up from an e-mail address asks\n"
+    "for SRV, MX and address records (default: the system's, /etc/resolv.conf);\n"
+    "--discover-ca-file FILE: extra CA certificates (PEM) it trusts for the\n"
+    "autoconfig file's HTTPS and the probes' TLS.\n"
     "\n"
     "Never as root: started by root, it opens its port and reads its TLS files,\n"
     "then runs as the owner of the data directory (default /var/lib/mailroom as\n"
@@ -278,6 +285,8 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"public-url", required_argument, NULL, 'U'},
         {"user", required_argument, NULL, 'u'},
         {"delivery-workers", required_argument, NULL, 'O'},
+        {"dns", required_argument, NULL, 'N'},
+        {"discover-ca-file", required_argument, NULL, 'A'},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -337,8 +346,15 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
             return mr_cli_bad_value(cli, "public-url", "%s", err.message);
         if (c == 'U')
             cfg.public_url = optarg;
+        if (c == 'N' && mr_discover_check_dns(optarg, &err) != 0)
+            return mr_cli_bad_value(cli, "dns", "%s", err.message);
+        if (c == 'N')
+            cfg.dns = optarg;
+        if (c == 'A')
+            cfg.discover_ca_file = optarg;
         scheduler &= c != 'n';
-        if (c > 0 && c < 128 && strchr("ltswnmHLVkKCYRDPUuO", c)) /* not the NUL: --data is 0x100 */
+        if (c > 0 && c < 128 &&
+            strchr("ltswnmHLVkKCYRDPUuONA", c)) /* not the NUL: --data is 0x100 */
             continue;
         rc = mr_cli_common_option(cli, c, usage, &format, &done);
         if (done)

@@ -16,6 +16,9 @@ int mr_api_account_delete(struct mr_http_req *r);
 int mr_api_account_test(struct mr_http_req *r);
 int mr_api_connector_test(struct mr_http_req *r);
 int mr_api_account_test_unsaved(struct mr_http_req *r);
+/* Setting up from an e-mail address (api_discover.c): {"email"} in,
+ * {"proposals": [...], "notes": [...]} out, best first. */
+int mr_api_account_discover(struct mr_http_req *r);
 int mr_api_account_fetch(struct mr_http_req *r);
 int mr_api_account_history(struct mr_http_req *r);
 

@@ -32,6 +32,10 @@ struct mr_http_config {
     /* how webhook receivers reach this daemon (the raw message links):
      * --public-url, else the listen address */
     const char *delivery_base;
+    /* setting up from an e-mail address: the DNS server asked (IPv4:PORT;
+     * NULL: the system's) and extra CA certificates trusted (NULL: none) */
+    const char *dns;
+    const char *discover_ca_file;
 };
 
 struct mr_http_server;

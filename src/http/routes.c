@@ -29,6 +29,7 @@ static const struct route routes[] = {
     {"GET", "accounts", mr_api_accounts_list, READ},
     {"POST", "accounts", mr_api_account_create, WRITE},
     {"POST", "accounts/test", mr_api_account_test_unsaved, WRITE},
+    {"POST", "accounts/discover", mr_api_account_discover, WRITE},
     {"GET", "accounts/*", mr_api_account_get, READ},
     {"PATCH", "accounts/*", mr_api_account_update, WRITE},
     {"PUT", "accounts/*", mr_api_account_update, WRITE},

@@ -25,6 +25,7 @@ ROUTES = [
     ("GET", "/api/v1/dashboard", False),
     ("GET", "/api/v1/accounts", False), ("POST", "/api/v1/accounts", True),
     ("POST", "/api/v1/accounts/test", True), ("GET", "/api/v1/accounts/1", False),
+    ("POST", "/api/v1/accounts/discover", True),
     ("PATCH", "/api/v1/accounts/1", True), ("PUT", "/api/v1/accounts/1", True),
     ("DELETE", "/api/v1/accounts/1", True), ("POST", "/api/v1/accounts/1/test", True),
     ("POST", "/api/v1/accounts/1/fetch", True), ("GET", "/api/v1/accounts/1/history", False),

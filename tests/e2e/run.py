@@ -22,6 +22,7 @@ from daemon import ADMIN_PASSWORD, Daemon  # noqa: E402
 from dovecot import POOL_PASSWORD, Dovecot  # noqa: E402
 from helpers import crlf  # noqa: E402
 from oauth import MICROSOFT_IMAP, MICROSOFT_POP, OFFLINE, OAuthServer  # noqa: E402
+from discovery import DnsServer  # noqa: E402
 from proxies import Dante  # noqa: E402
 from smtpsink import SmtpSink  # noqa: E402
 
@@ -80,7 +81,7 @@ FOLDER_USES = {"Sent": "\\Sent", "Trash": "\\Trash"}
 # the test files node runs, in this order; MR_E2E_TESTS (space-separated)
 # runs only some of them
 TEST_FILES = ("console.test.mjs", "https.test.mjs", "oauth.test.mjs", "delivery.test.mjs",
-              "dashboard.test.mjs", "users.test.mjs", "pt.test.mjs")
+              "dashboard.test.mjs", "users.test.mjs", "discover.test.mjs", "pt.test.mjs")
 
 
 def make_certificate(d):
@@ -146,7 +147,7 @@ def main():
     dovecot = Dovecot(users=6, name="e2e", special_use=FOLDER_USES).start()
     sink = SmtpSink()
     dante = Dante("none").start()
-    daemon = https = plain = dash = ptd = None
+    daemon = https = plain = dash = ptd = disc = dns = None
     oauth_stack = []  # daemon, authorization server, Dovecot
     rc = 1
     try:
@@ -201,6 +202,19 @@ def main():
             fixture.update(pt_url=ptd.base, pt_user=pt_user,
                            pt_maildir=os.path.join(ptd.tmp, "Maildir"),
                            pt_reports=os.path.join(ptd.data, "reports"))
+        if "discover.test.mjs" in files:
+            # setting up from an e-mail address: SRV records of a test domain
+            # pointing at the suite's Dovecot, asked through dnsmasq
+            p = dovecot.ports
+            dns = DnsServer(["local=/test/", "host-record=localhost,127.0.0.1",
+                             f"srv-host=_imaps._tcp.srv.test,localhost,{p['imaps']},0,0",
+                             f"srv-host=_imap._tcp.srv.test,localhost,{p['imap']},10,0",
+                             "srv-host=_pop3._tcp.srv.test"]).start()
+            disc = Daemon(args=("--no-scheduler", "--dns", dns.address,
+                                "--discover-ca-file", dovecot.cert))
+            disc.cli("user", "add", "--name", "viewer", "--role", "viewer", "--password-stdin",
+                     stdin="viewer-password-1")
+            fixture.update(disc_url=disc.base)
         path = os.path.join(daemon.tmp, "fixture.json")
         with open(path, "w") as fh:
             json.dump(fixture, fh)
@@ -214,7 +228,7 @@ def main():
             print("run.py: the scheduled report was not mailed as expected:", sink.messages)
             rc = 1
     finally:
-        for d in (daemon, https, plain, dash, ptd, *oauth_stack[:1]):
+        for d in (daemon, https, plain, dash, ptd, disc, *oauth_stack[:1]):
             if d:
                 code = d.stop()
                 if code != 0:
@@ -222,6 +236,8 @@ def main():
                     rc = rc or 1
         for part in reversed(oauth_stack[1:]):  # Dovecot, then the server it asks
             part.stop()
+        if dns:
+            dns.stop()
         dovecot.stop()
         dante.stop()
         sink.close()

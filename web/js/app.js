@@ -14,6 +14,7 @@ import { printPage, reportPage } from './views/report.js';
 import { scheduleForm, schedulesPage } from './views/schedules.js';
 import { settingsPage } from './views/settings.js';
 import { deliveriesPage } from './views/deliveries.js';
+import { discoverPage } from './views/discover.js';
 import { targetForm, targetsCard } from './views/targets.js';
 import { usersPage } from './views/users.js';
 
@@ -23,6 +24,7 @@ const routes = [
   [/^#\/dashboard$/, () => dashboardPage],
   [/^#\/accounts$/, () => reportPage],
   [/^#\/accounts\/new$/, () => (el, q) => accountForm(el, null, q)],
+  [/^#\/accounts\/discover$/, () => discoverPage],
   [/^#\/accounts\/print$/, () => printPage],
   [/^#\/accounts\/(\d+)$/, (m) => (el, q) => accountPage(el, Number(m[1]), q)],
   [/^#\/accounts\/(\d+)\/targets\/new$/, (m) => (el) => targetForm(el, Number(m[1]), null)],
