@@ -100,6 +100,17 @@ describe('Set up from an e-mail address', () => {
       assert.deepEqual(values[0], { protocol: 'imap', address: 'localhost', port: fx.ports.imaps, security: 'tls',
         credential_kind: 'password', username: 'ana@srv.test' });
       assert.deepEqual(values[1], {});
+      // the form takes the proposal, and says which credential the server needs
+      await page.waitForSelector('#account-form');
+      assert.equal(await page.inputValue('#a-address'), 'localhost');
+      assert.equal(await page.inputValue('#a-port'), String(fx.ports.imaps));
+      assert.equal(await page.inputValue('#a-protocol'), 'imap');
+      assert.match(await page.textContent('#credential-needed'), w.lang === 'en' ? /needs: Password/ : /precisa de: Senha/);
+      await page.screenshot({ path: `${fx.shots}/discover-form-${w.lang}.png`, fullPage: true });
+      // and the new-account form offers the way back
+      await page.goto(`${fx.disc_url}/#/accounts/new`);
+      await page.waitForSelector('#discover-entry');
+      assert.equal(await page.getAttribute('#discover-entry', 'href'), '#/accounts/discover');
       await page.context().close();
     });
   }

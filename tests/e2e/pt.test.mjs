@@ -129,6 +129,7 @@ describe('the console in Portuguese', () => {
       ['accounts', '#/accounts', '#report'],
       ['dashboard', '#/dashboard', '#dashboard'], // after another page: the login's was before the data
       ['account-new', '#/accounts/new', '#account-form'],
+      ['discover', '#/accounts/discover', 'h1'],
       ['account', `#/accounts/${ok.id}`, '#account-form'],
       ['failing-account', `#/accounts/${bad.id}`, '#account-form'],
       ['inbox', '#/inbox', '#inbox'],

@@ -412,6 +412,7 @@ const en = {
   'discover.steps': 'Probe steps',
   'discover.adminsOnly': 'Only an administrator can add accounts.',
   'discover.entry': 'Set up from an e-mail address',
+  'discover.needs': 'This server needs: {kind}. Add that credential, then choose it here.',
 };
 
 const pt = {
@@ -828,6 +829,7 @@ const pt = {
   'discover.steps': 'Etapas do teste',
   'discover.adminsOnly': 'Somente um administrador pode adicionar contas.',
   'discover.entry': 'Configurar a partir de um endereço de e-mail',
+  'discover.needs': 'Este servidor precisa de: {kind}. Adicione essa credencial e escolha-a aqui.',
 };
 
 const dictionaries = { en, 'pt-BR': pt };

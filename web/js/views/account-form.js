@@ -7,6 +7,7 @@ import { go, isAdmin } from '../app.js';
 import { clear, h, toast } from '../dom.js';
 import { t } from '../i18n.js';
 import { credentialDialogForm } from './credentials.js';
+import { credentialHint, prefillFromQuery } from './discover.js';
 import { historyCard, runTest } from './parts.js';
 
 const MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'NTLM'];
@@ -85,12 +86,16 @@ function specialUse(use) {
   return word ? t(`af.use.${word}`) === `af.use.${word}` ? word : t(`af.use.${word}`) : '';
 }
 
-export async function accountForm(main, id) {
+export async function accountForm(main, id, q) {
   const [account, creds, conns, settings, targets] = await Promise.all([
     id ? api('GET', `/accounts/${id}`) : Promise.resolve({ ...DEFAULTS }),
     api('GET', '/credentials'), api('GET', '/connectors'), api('GET', '/settings'),
     id ? api('GET', `/accounts/${id}/targets`) : Promise.resolve({ targets: [] })]);
+  // a new account proposed by Set up from an e-mail address (views/discover.js)
+  const proposed = !id && q && q.get('from') === 'discover' ? prefillFromQuery(q) : {};
   const a = { ...DEFAULTS, ...account };
+  for (const k of ['protocol', 'address', 'security']) if (proposed[k]) a[k] = proposed[k];
+  if (proposed.port) Object.assign(a, { port: proposed.port, port_is_default: false });
   const secure = a.security !== 'none';
   const action = a.after_fetch || (a.keep_copy ? 'keep' : 'delete');
   let keptAction = KEEPING.includes(action) ? action : 'keep'; // the choice while a copy is kept
@@ -406,7 +411,9 @@ export async function accountForm(main, id) {
   const admin = isAdmin();
   const form = h('form', { class: 'account-form card', id: 'account-form', novalidate: true },
     h('h1', {}, t('af.title')),
-    h('p', { class: 'subtitle', id: 'form-mode' }, id ? t('account.edit', { name: a.name }) : t('account.new')),
+    h('p', { class: 'subtitle', id: 'form-mode' }, id ? t('account.edit', { name: a.name }) : t('account.new'),
+      !id && admin && h('a', { href: '#/accounts/discover', id: 'discover-entry', class: 'button secondary small' },
+        t('discover.entry'))),
     id && h('p', { class: 'help', id: 'after-fetch-now' }, t('after.now', {
       action: t(`after.${action}`), when: t(`when.${a.action_when || 'stored'}`) })),
     admin && h('p', { class: 'help required-help' }, h('span', { class: 'required' }, '*'), ' ', t('af.requiredHelp')),
@@ -424,7 +431,9 @@ export async function accountForm(main, id) {
         field('use_connector', 'field.use_connector', c.use_connector),
         field('connector', 'field.connector', c.connector, { extra: [
           h('a', { href: '#/connectors/new', class: 'small' }, t('form.addConnector')), notes.connector] }),
-        field('credential', 'field.credential', c.credential, { required: true, extra: [admin && addCredential] }),
+        field('credential', 'field.credential', c.credential, { required: true, extra: [admin && addCredential,
+          proposed.credential_kind && h('p', { class: 'help', id: 'credential-needed' },
+            t('discover.needs', { kind: credentialHint(proposed) }))] }),
         field('skip_certificate', 'field.skip_certificate', c.skip_certificate),
         field('secure', 'field.secure', c.secure),
         field('security', 'field.security', c.security, { extra: [optionalHelp, notes.security] }))),

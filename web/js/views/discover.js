@@ -53,7 +53,7 @@ function securityText(s) {
   return s === 'none' ? t('discover.security.none') : t(`security.${s}`);
 }
 
-function credentialHint(p) {
+export function credentialHint(p) {
   if (p.credential_kind === 'oauth2') {
     return p.oauth_provider ? t('discover.kind.oauth2Provider', { provider: t(`oauth.provider.${p.oauth_provider}`) })
       : t('discover.kind.oauth2');
