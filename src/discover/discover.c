@@ -272,7 +272,8 @@ static int any_denied(struct run *r, char ips[][INET6_ADDRSTRLEN], int nips, con
     for (int i = 0; i < nips; i++) {
         char w[256];
         if (r->o->denied(ips[i], w, sizeof(w))) {
-            snprintf(why, wsize, "%s: %s (this daemon runs with --deny-test-targets)", host, w);
+            snprintf(why, wsize, "%.253s: %.255s (this daemon runs with --deny-test-targets)", host,
+                     w); /* a name is at most 253 bytes */
             return 1;
         }
     }
@@ -688,9 +689,9 @@ static int fetch(struct run *r, const char *host, const char *path, struct body 
     if (test_port && atoi(test_port) > 0 && atoi(test_port) < 65536)
         port = atoi(test_port);
     if (port == 443)
-        snprintf(url, sizeof(url), "https://%s%s", host, path);
+        snprintf(url, sizeof(url), "https://%.253s%.200s", host, path);
     else
-        snprintf(url, sizeof(url), "https://%s:%d%s", host, port, path);
+        snprintf(url, sizeof(url), "https://%.253s:%d%.200s", host, port, path);
     if (resolve_host(r, host, ips, &nips, why, sizeof(why)) != 0) {
         note(r, "autoconfig", "%s not fetched: %s", url, why);
         return -1;
@@ -708,8 +709,8 @@ static int fetch(struct run *r, const char *host, const char *path, struct body 
     if (!curl)
         return -1;
     char errbuf[CURL_ERROR_SIZE] = "";
-    snprintf(pin, sizeof(pin), "%s:%d:%s%s%s", host, port, strchr(ips[0], ':') ? "[" : "", ips[0],
-             strchr(ips[0], ':') ? "]" : "");
+    snprintf(pin, sizeof(pin), "%.253s:%d:%s%.46s%s", host, port, strchr(ips[0], ':') ? "[" : "",
+             ips[0], strchr(ips[0], ':') ? "]" : "");
     struct curl_slist *resolve = curl_slist_append(NULL, pin);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve); /* the address our resolver found */
@@ -781,7 +782,7 @@ static void from_autoconfig(struct run *r)
         struct body b = {0};
         struct xml *x = calloc(1, sizeof(*x));
         char url[600];
-        snprintf(url, sizeof(url), "https://%s%s", hosts[i], paths[i]);
+        snprintf(url, sizeof(url), "https://%.253s%s", hosts[i], paths[i]);
         int ok = x && fetch(r, hosts[i], paths[i], &b) == 0 && parse_xml(r, url, &b, x) == 0;
         for (int s = 0; ok && s < x->count; s++) {
             struct xml_server *xs = &x->servers[s];
@@ -919,9 +920,11 @@ static int capabilities(struct probe *pr, const char *tag, char *caps, size_t si
         if ((rc = read_line(pr, imap ? "the answer to CAPABILITY" : "the answer to CAPA", line,
                             sizeof(line), err)))
             break;
-        if (imap && strncasecmp(line, "* CAPABILITY ", 13) == 0)
-            snprintf(caps, size, "%s", line + 13);
-        else if (imap && strncmp(line, tag, strlen(tag)) == 0 && line[strlen(tag)] == ' ')
+        if (imap && strncasecmp(line, "* CAPABILITY ", 13) == 0) {
+            size_t n = strnlen(line + 13, size - 1); /* as much as fits */
+            memcpy(caps, line + 13, n);
+            caps[n] = '\0';
+        } else if (imap && strncmp(line, tag, strlen(tag)) == 0 && line[strlen(tag)] == ' ')
             return strncasecmp(line + strlen(tag) + 1, "OK", 2) == 0
                        ? 0
                        : mr_error_set(err, MR_ESERVER, NULL, "CAPABILITY refused: %.200s", line);
