@@ -1,6 +1,7 @@
 #define _XOPEN_SOURCE 700
 #include "helpers.h"
 
+#include "store/store.h"
 #include "util/mem.h"
 
 #include <ftw.h>
@@ -32,4 +33,26 @@ void mr_test_rmtree(char *path)
     if (path)
         nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
     free(path);
+}
+
+int mr_test_store_setup(void **state)
+{
+    struct mr_test_store *f = mr_xcalloc(1, sizeof(*f));
+    mr_error err = {0};
+    f->dir = mr_test_tempdir();
+    if (mr_store_open(&f->s, f->dir, &err) != 0) {
+        fprintf(stderr, "open: %s\n", err.message);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+int mr_test_store_teardown(void **state)
+{
+    struct mr_test_store *f = *state;
+    mr_store_close(&f->s);
+    mr_test_rmtree(f->dir);
+    free(f);
+    return 0;
 }

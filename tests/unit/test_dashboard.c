@@ -13,33 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fixture {
-    char *dir;
-    struct mr_store *s;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = mr_xcalloc(1, sizeof(*f));
-    mr_error err = {0};
-    f->dir = mr_test_tempdir();
-    if (mr_store_open(&f->s, f->dir, &err) != 0) {
-        fprintf(stderr, "open: %s\n", err.message);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    mr_store_close(&f->s);
-    mr_test_rmtree(f->dir);
-    free(f);
-    return 0;
-}
-
 static void exec(struct mr_store *s, const char *sql)
 {
     mr_error err = {0};
@@ -72,7 +45,7 @@ static void run(struct mr_store *s, int account, const char *result, long long e
 
 static void test_counts_split_accounts(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     struct mr_store *s = f->s;
     exec(s, "INSERT INTO credentials (id, name, username, secret, created_at, updated_at)"
             " VALUES (1, 'pw', 'u', x'00', 0, 0)");
@@ -132,7 +105,7 @@ static void test_counts_split_accounts(void **state)
 
 static void test_series_buckets(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     struct mr_store *s = f->s;
     exec(s, "INSERT INTO credentials (id, name, username, secret, created_at, updated_at)"
             " VALUES (1, 'pw', 'u', x'00', 0, 0)");
@@ -205,7 +178,7 @@ static void test_series_buckets(void **state)
  * of a partial index holding only pending or failed deliveries). */
 static void test_plans_use_indexes(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     struct mr_buf b;
     mr_error err = {0};
     mr_buf_init(&b, 1 << 20);
@@ -233,9 +206,12 @@ static void test_plans_use_indexes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_counts_split_accounts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_series_buckets, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_plans_use_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counts_split_accounts, mr_test_store_setup,
+                                        mr_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_series_buckets, mr_test_store_setup,
+                                        mr_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_plans_use_indexes, mr_test_store_setup,
+                                        mr_test_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

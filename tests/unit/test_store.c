@@ -17,33 +17,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-struct fixture {
-    char *dir;
-    struct mr_store *s;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = mr_xcalloc(1, sizeof(*f));
-    mr_error err = {0};
-    f->dir = mr_test_tempdir();
-    if (mr_store_open(&f->s, f->dir, &err) != 0) {
-        fprintf(stderr, "open: %s\n", err.message);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    mr_store_close(&f->s);
-    mr_test_rmtree(f->dir);
-    free(f);
-    return 0;
-}
-
 static int64_t add_credential(struct mr_store *s, const char *name)
 {
     struct mr_credential c;
@@ -93,7 +66,7 @@ static int64_t add_account(struct mr_store *s, struct mr_account *a)
 
 static void test_open_creates_private_files(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     struct stat st;
     char *db = mr_xasprintf("%s/%s", f->dir, MR_STORE_DB_NAME);
     assert_int_equal(stat(f->dir, &st), 0);
@@ -115,7 +88,7 @@ static void test_open_creates_private_files(void **state)
 
 static void test_reopen_keeps_data_and_version(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     int64_t id = add_credential(f->s, "kept");
     mr_store_close(&f->s);
@@ -159,7 +132,7 @@ static void rerun_migration(const char *dir, const char *name)
 
 static void test_newer_schema_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     mr_store_close(&f->s);
     set_user_version(f->dir, mr_store_latest_schema_version() + 1);
@@ -171,7 +144,7 @@ static void test_newer_schema_is_refused(void **state)
 /* The SMTP relay's migration to STARTTLS: a store that would send a
  * credential's password in clear (none, or nothing set, which meant none)
  * requires STARTTLS after it; a relay without a credential keeps none. */
-static const char *migrated_security(struct fixture *f, const char *security, int64_t cred,
+static const char *migrated_security(struct mr_test_store *f, const char *security, int64_t cred,
                                      char out[16])
 {
     mr_error err = {0};
@@ -190,7 +163,7 @@ static const char *migrated_security(struct fixture *f, const char *security, in
 
 static void test_smtp_relay_migrates_to_starttls(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     char buf[16];
     int64_t cred = add_credential(f->s, "relay");
     assert_string_equal(migrated_security(f, "none", cred, buf), "starttls");
@@ -221,7 +194,7 @@ static void test_corrupt_file_is_refused(void **state)
 
 static void test_data_dir_that_is_a_file(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     char *file = mr_xasprintf("%s/plain-file", f->dir);
     FILE *fp = fopen(file, "w");
     fclose(fp);
@@ -234,7 +207,7 @@ static void test_data_dir_that_is_a_file(void **state)
 
 static void test_credential_round_trip(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     int64_t id = add_credential(f->s, "support");
     struct mr_credential c;
@@ -275,7 +248,7 @@ static void test_credential_round_trip(void **state)
 
 static void test_connector_round_trip(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     int64_t cred = add_credential(f->s, "proxy-login");
     int64_t id = add_connector(f->s, "corp", cred);
@@ -299,7 +272,7 @@ static void test_connector_round_trip(void **state)
 
 static void test_account_round_trip(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     int64_t cred = add_credential(f->s, "c");
     int64_t conn = add_connector(f->s, "p", 0);
@@ -364,7 +337,7 @@ static void test_account_round_trip(void **state)
 
 static void test_names_are_unique_ignoring_case(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     int64_t cred = add_credential(f->s, "Support");
     struct mr_credential c;
@@ -392,7 +365,7 @@ static void test_names_are_unique_ignoring_case(void **state)
 
 static void test_resolve_by_id_and_name(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     int64_t cred = add_credential(f->s, "Mixed Case");
     int64_t id = 0;
@@ -411,7 +384,7 @@ static void test_resolve_by_id_and_name(void **state)
 
 static void test_in_use_cannot_be_deleted(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     int64_t cred = add_credential(f->s, "shared");
     int64_t proxy_cred = add_credential(f->s, "proxy-login");
@@ -445,7 +418,7 @@ static void test_in_use_cannot_be_deleted(void **state)
 
 static void test_accounts_on_default_connector(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     int64_t cred = add_credential(f->s, "c");
     int64_t conn = add_connector(f->s, "corp", 0);
@@ -469,7 +442,7 @@ static void test_accounts_on_default_connector(void **state)
  * count made here for every combination. */
 static void test_report_filters_and_paging(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     int64_t cred = add_credential(f->s, "c");
     for (int i = 1; i <= 65; i++) {
@@ -533,7 +506,7 @@ static void test_report_filters_and_paging(void **state)
 
 static void test_rollback_leaves_nothing(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     assert_int_equal(mr_store_begin(f->s, &err), 0);
     add_credential(f->s, "temporary");
@@ -549,7 +522,7 @@ static void test_rollback_leaves_nothing(void **state)
 
 static void test_meta(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     struct mr_buf out;
     mr_buf_init(&out, 64);
@@ -589,7 +562,7 @@ static void backdate_run(const char *dir, int64_t run, int64_t days)
 
 static void test_status_and_history_pruning(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     struct mr_account a, b;
     struct mr_check_status st;
@@ -631,7 +604,7 @@ static void test_status_and_history_pruning(void **state)
 /* A due report is taken by one runner only. */
 static void test_schedule_claim_is_exclusive(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     struct mr_schedule c;
     mr_schedule_init(&c);
@@ -660,7 +633,7 @@ static void test_schedule_claim_is_exclusive(void **state)
  * characters, and ASCII case does not count. */
 static void test_name_filter_takes_wildcards_literally(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     int64_t cred = add_credential(f->s, "c");
     const char *names[] = {"Sales 100% off", "Sales 1000 off", "a_b", "axb",
@@ -721,7 +694,7 @@ static void compare_deep_pages(struct mr_store *s, size_t count)
 
 static void test_deep_inbox_pages(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     int64_t cred = add_credential(f->s, "c");
     int64_t accounts[2];
@@ -789,7 +762,7 @@ static off_t file_size(const char *path)
  * before (the WAL hook it set is gone: under ASan a dangling one fails). */
 static void test_checkpointer_copies_the_wal(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     struct mr_account a;
     make_account(&a, "big", add_credential(f->s, "c"));
@@ -825,7 +798,7 @@ static void test_checkpointer_copies_the_wal(void **state)
  * with everything written (it reached the size of the whole fetch). */
 static void test_checkpointer_bounds_the_wal(void **state)
 {
-    struct fixture *f = *state;
+    struct mr_test_store *f = *state;
     mr_error err = {0};
     struct mr_account a;
     make_account(&a, "long", add_credential(f->s, "c"));
@@ -854,7 +827,7 @@ static void test_checkpointer_bounds_the_wal(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, mr_test_store_setup, mr_test_store_teardown)
     const struct CMUnitTest tests[] = {
         T(test_open_creates_private_files),
         T(test_reopen_keeps_data_and_version),

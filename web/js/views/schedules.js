@@ -6,14 +6,15 @@ import { clear, formatTime, h, toast } from '../dom.js';
 import { language, languages, t } from '../i18n.js';
 import { deleteButton, formErrors, simpleField } from './credentials.js';
 import { emptyState } from './empty.js';
+import { filtersInWords } from './report.js';
 import { triSelect } from './parts.js';
 
 const FILTERS = ['name', 'secure', 'automatic_check', 'keep_copy', 'status', 'errors'];
 const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
 
-export function filtersText(filters) {
-  const applied = Object.entries(filters || {}).map(([k, v]) => `${k} = ${v}`).join(', ');
-  return applied || t('report.noFilters');
+// The filters in words, as the printed report says them.
+function filtersText(filters) {
+  return filtersInWords(filters || {}) || t('report.noFilters');
 }
 
 function when(s) {
