@@ -8,6 +8,7 @@
 
 #include "core/message.h"
 #include "core/target.h"
+#include "util/error.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,7 @@ struct mr_delivery_result {
      * "connecting to 127.0.0.1:24: connection refused", "the command was
      * killed after 30 s" ; "" when delivered */
     char error[512];
+    struct mr_said said; /* error as said (util/said.h), when it is what was said */
     /* what the other side said last, printable ASCII/UTF-8, cut to fit:
      * the HTTP status line and the start of the body, the LMTP replies,
      * the command's output */

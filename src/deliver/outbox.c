@@ -4,6 +4,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/said.h"
 #include "vault/vault.h"
 
 #include <errno.h>
@@ -175,8 +176,8 @@ static const char *record(struct mr_store *s, const struct target_ctx *c, const 
     int64_t now = mr_now_wall_ms();
     const char *state = "delivered";
     int64_t next = now;
-    char error[768];
-    snprintf(error, sizeof(error), "%s", res->error);
+    mr_error said; /* the error, and how it was said, for the console's languages */
+    mr_error_from_said(&said, MR_ENET, res->error, &res->said);
     if (res->outcome == MR_DELIVERY_FAIL)
         state = "failed";
     else if (res->outcome == MR_DELIVERY_RETRY) {
@@ -186,18 +187,19 @@ static const char *record(struct mr_store *s, const struct target_ctx *c, const 
         if (next > l->d.window_ms + window) {
             char span[32];
             format_span(now - l->d.window_ms, span, sizeof(span));
-            snprintf(error, sizeof(error), "gave up after %d attempts in %s: %s", attempts, span,
-                     res->error);
+            mr_error_prefix(&said, "gave up after %d attempts in %s", attempts, span);
             state = "failed";
         } else
             state = "pending";
     }
     mr_error ignored = {0};
     int relaxed = mr_store_outbox_relaxed(s, 1, &ignored) == 0;
+    char *said_text = said.message[0] ? mr_error_said_text(&said) : NULL;
     int rc = mr_store_begin(s, err);
     if (rc == 0)
-        rc = mr_store_delivery_result(s, l->d.id, state, now, next, error, res->response,
-                                      res->progress, err);
+        rc = mr_store_delivery_result(s, l->d.id, state, now, next, said.message, said_text,
+                                      res->response, res->progress, err);
+    free(said_text);
     if (rc == 0)
         rc = mr_store_commit(s, err);
     else

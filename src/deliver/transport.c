@@ -26,6 +26,11 @@ enum mr_delivery_outcome mr_dr_set(struct mr_delivery_result *r, enum mr_deliver
     va_end(ap);
     /* the words are ours but may quote the other side's: printable */
     mr_dr_printable(text, strlen(text), 0, r->error, sizeof(r->error));
+    va_start(ap, fmt);
+    mr_said_capture(&r->said, fmt, ap);
+    va_end(ap);
+    if (strcmp(text, r->error) != 0) /* made printable, or cut: said as English only */
+        r->said.format = NULL;
     r->outcome = o;
     return o;
 }

@@ -9,6 +9,7 @@
 #include "registry/targets.h"
 #include "report/delivery_views.h"
 #include "util/log.h"
+#include "util/said.h"
 #include "util/text.h"
 
 #include <stdio.h>
@@ -174,11 +175,14 @@ int mr_api_target_test(struct mr_http_req *r)
     MR_LOG(res.outcome == MR_DELIVERY_OK ? MR_LOG_INFO : MR_LOG_WARN, "delivery_test",
            MR_LI("target", id), MR_LS("result", outcome_name(res.outcome)),
            MR_LS("error", res.error[0] ? res.error : NULL));
-    return mr_http_json(
-        r, MHD_HTTP_OK,
+    json_t *j =
         json_pack("{s:b, s:s, s:s?, s:s?, s:I}", "ok", res.outcome == MR_DELIVERY_OK, "outcome",
                   outcome_name(res.outcome), "error", res.error[0] ? res.error : NULL, "response",
-                  res.response[0] ? res.response : NULL, "ms", (json_int_t)res.ms));
+                  res.response[0] ? res.response : NULL, "ms", (json_int_t)res.ms);
+    json_t *said = res.error[0] ? mr_said_json(&res.said) : NULL;
+    if (said)
+        json_object_set_new(j, "error_said", json_pack("[o]", said));
+    return mr_http_json(r, MHD_HTTP_OK, j);
 }
 
 int mr_api_deliveries_list(struct mr_http_req *r)

@@ -84,6 +84,9 @@ json_t *mr_view_delivery(const struct mr_delivery *d)
                                                          : json_null());
     json_object_set_new(o, "done_at", mr_view_time_ms(d->done_ms));
     json_object_set_new(o, "last_error", text_or_null(d->last_error));
+    json_t *said = d->last_error_said ? json_loads(d->last_error_said, 0, NULL) : NULL;
+    if (said)
+        json_object_set_new(o, "last_error_said", said);
     json_object_set_new(o, "last_response", text_or_null(d->last_response));
     json_object_set_new(o, "progress", text_or_null(d->progress));
     return o;

@@ -291,6 +291,7 @@ void mr_delivery_clear(struct mr_delivery *d)
     if (!d)
         return;
     free(d->last_error);
+    free(d->last_error_said);
     free(d->last_response);
     free(d->progress);
     free(d->target_name);
@@ -311,7 +312,8 @@ void mr_delivery_list_free(struct mr_delivery **items, size_t n)
 #define DELIVERY_COLUMNS                                                                           \
     "d.id, d.message_id, d.target_id, d.account_id, d.event_id, d.state, d.attempts,"              \
     " d.created_ms, d.window_ms, d.next_ms, d.lease_ms, d.last_attempt_ms, d.done_ms,"             \
-    " d.last_error, d.last_response, d.progress, t.name, t.kind, a.name, m.subject, m.from_addr"
+    " d.last_error, d.last_response, d.progress, t.name, t.kind, a.name, m.subject, m.from_addr,"  \
+    " d.last_error_said"
 #define DELIVERY_FROM                                                                              \
     " FROM deliveries d JOIN delivery_targets t ON t.id = d.target_id"                             \
     " JOIN accounts a ON a.id = d.account_id JOIN messages m ON m.id = d.message_id"
@@ -347,6 +349,7 @@ static void read_delivery(sqlite3_stmt *st, void *out)
     d->account_name = mr_store_column_text(st, 18);
     d->subject = mr_store_column_text(st, 19);
     d->from = mr_store_column_text(st, 20);
+    d->last_error_said = mr_store_column_text(st, 21);
 }
 
 static void clear_delivery(void *d)
@@ -610,15 +613,16 @@ int mr_store_outbox_claim(struct mr_store *s, int64_t now_ms, int64_t lease_unti
 }
 
 int mr_store_delivery_result(struct mr_store *s, int64_t id, const char *state, int64_t now_ms,
-                             int64_t next_ms, const char *error, const char *response,
-                             const char *progress, mr_error *err)
+                             int64_t next_ms, const char *error, const char *error_said,
+                             const char *response, const char *progress, mr_error *err)
 {
     sqlite3_stmt *st;
     int rc = mr_store_prepare(
         s, &st,
         "UPDATE deliveries SET state = ?2, attempts = attempts + 1, last_attempt_ms = ?3,"
         " next_ms = ?4, lease_ms = 0, done_ms = CASE WHEN ?2 = 'pending' THEN NULL ELSE ?3 END,"
-        " last_error = ?5, last_response = ?6, progress = coalesce(?7, progress) WHERE id = ?1",
+        " last_error = ?5, last_response = ?6, progress = coalesce(?7, progress),"
+        " last_error_said = ?8 WHERE id = ?1",
         err);
     if (rc)
         return rc;
@@ -629,6 +633,7 @@ int mr_store_delivery_result(struct mr_store *s, int64_t id, const char *state, 
     mr_store_bind_text(st, 5, error && error[0] ? error : NULL);
     mr_store_bind_text(st, 6, response && response[0] ? response : NULL);
     mr_store_bind_text(st, 7, progress && progress[0] ? progress : NULL);
+    mr_store_bind_text(st, 8, error && error[0] ? error_said : NULL);
     return mr_store_run(s, st, "recording a delivery", err);
 }
 

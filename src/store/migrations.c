@@ -408,6 +408,8 @@ const struct mr_migration mr_store_migrations[] = {
     {"attachments inside forwarded messages", "ALTER TABLE attachments ADD COLUMN parent INTEGER;"},
     {"a fetch's error as said, for the console's languages",
      "ALTER TABLE fetch_runs ADD COLUMN error_said TEXT;"},
+    {"a delivery's error as said, for the console's languages",
+     "ALTER TABLE deliveries ADD COLUMN last_error_said TEXT;"},
     {"scheduled reports in their scheduler's language",
      "ALTER TABLE report_schedules ADD COLUMN language TEXT NOT NULL DEFAULT 'en'"
      "  CHECK (language IN ('en', 'pt-BR'));"},

@@ -415,6 +415,7 @@ struct mr_delivery {
     int attempts;
     int64_t created_ms, window_ms, next_ms, lease_ms, last_attempt_ms, done_ms;
     char *last_error, *last_response, *progress;
+    char *last_error_said; /* last_error as said (util/said.h JSON), or NULL */
     /* for lists: the target's name and kind, the account's name, the
      * message's subject and sender */
     char *target_name, *target_kind, *account_name, *subject, *from;
@@ -445,8 +446,8 @@ int mr_store_outbox_claim(struct mr_store *s, int64_t now_ms, int64_t lease_unti
 /* Records an attempt: state delivered or failed (done), or pending again
  * from next_ms; the lease ends. error/response/progress may be NULL. */
 int mr_store_delivery_result(struct mr_store *s, int64_t id, const char *state, int64_t now_ms,
-                             int64_t next_ms, const char *error, const char *response,
-                             const char *progress, mr_error *err);
+                             int64_t next_ms, const char *error, const char *error_said,
+                             const char *response, const char *progress, mr_error *err);
 /* Ends the leases of processes on this host that are gone (a daemon or
  * `delivery run` killed mid-batch), so their deliveries are due at once;
  * *n counts them. */

@@ -40,3 +40,10 @@ char *mr_error_said_text(const mr_error *err)
     json_decref(j);
     return text;
 }
+
+void mr_error_from_said(mr_error *err, int code, const char *text, const struct mr_said *said)
+{
+    mr_error_set(err, code, "", "%s", text); /* the message, and its hash */
+    if (said && said->format && strcmp(err->message, text) == 0)
+        err->said = *said;
+}

@@ -15,5 +15,7 @@ json_t *mr_said_json(const struct mr_said *s); /* NULL when nothing was said */
 json_t *mr_error_said_json(const mr_error *err);
 /* The same as compact JSON text for the store; NULL when nothing. */
 char *mr_error_said_text(const mr_error *err);
+/* An error whose message is text, said as said (format NULL: English only). */
+void mr_error_from_said(mr_error *err, int code, const char *text, const struct mr_said *said);
 
 #endif

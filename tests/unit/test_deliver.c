@@ -470,6 +470,10 @@ static void test_webhook_refusals(void **state)
     assert_int_equal(h.r.outcome, MR_DELIVERY_RETRY);
     assert_non_null(strstr(h.r.error, "answered 500"));
     assert_non_null(strstr(h.r.error, "http://127.0.0.1:"));
+    /* said as said, for the console's languages: the format and its words */
+    assert_string_equal(h.r.said.format, "the receiver %s answered %ld");
+    assert_int_equal(h.r.said.nargs, 2);
+    assert_string_equal(mr_said_arg(&h.r.said, 1), "500");
     assert_string_equal(h.r.response, "HTTP 500 broken ?"
                                       "?!"); /* made printable */
     assert_signed_request(&h.srv);

@@ -119,7 +119,8 @@ static void result(struct fixture *f, int64_t id, const char *state, int64_t now
 {
     mr_error err = {0};
     assert_int_equal(mr_store_begin(f->s, &err), 0);
-    assert_int_equal(mr_store_delivery_result(f->s, id, state, now, next, "e", "r", NULL, &err), 0);
+    assert_int_equal(
+        mr_store_delivery_result(f->s, id, state, now, next, "e", NULL, "r", NULL, &err), 0);
     assert_int_equal(mr_store_commit(f->s, &err), 0);
 }
 

@@ -25,7 +25,7 @@ export function say(parts, english) {
 }
 
 // Every message in an API answer, in place: an error's message and its
-// fields', a step's detail, a run's or a check's error.
+// fields', a step's detail, a run's, a check's or a delivery's error.
 export function localise(data) {
   if (!data || typeof data !== 'object') return data;
   if (Array.isArray(data)) {
@@ -34,7 +34,10 @@ export function localise(data) {
   }
   if (data.said && typeof data.message === 'string') data.message = say(data.said, data.message);
   if (data.said && typeof data.detail === 'string') data.detail = say(data.said, data.detail);
-  if (data.error_said && typeof data.error === 'string') data.error = say(data.error_said, data.error);
+  for (const key of Object.keys(data)) { // error_said beside error, last_error_said beside last_error
+    const base = key.endsWith('_said') ? key.slice(0, -5) : null;
+    if (base && typeof data[base] === 'string') data[base] = say(data[key], data[base]);
+  }
   for (const v of Object.values(data)) if (v && typeof v === 'object') localise(v);
   return data;
 }
