@@ -10,6 +10,7 @@
 #include "util/clock.h"
 #include "util/csv.h"
 #include "util/mem.h"
+#include "util/said.h"
 #include "util/text.h"
 
 #include <fcntl.h>
@@ -229,8 +230,12 @@ int mr_api_connector_test(struct mr_http_req *r)
     json_object_del(j, "folders_truncated");
     char error[sizeof(err.message)];
     mr_text_excerpt(err.message, sizeof(error), error, sizeof(error));
-    if (rc)
+    if (rc) {
         json_object_set_new(j, "error", json_string(error));
+        json_t *said = strcmp(error, err.message) == 0 ? mr_error_said_json(&err) : NULL;
+        if (said)
+            json_object_set_new(j, "error_said", said);
+    }
     return mr_http_json(r, MHD_HTTP_OK, j); /* a failed step is a result too */
 }
 

@@ -22,20 +22,33 @@
 
 #define HTTP_HEAD_MAX 8192
 
-static void step(const struct mr_proxy *p, const char *name, int ok, int64_t t0, const char *fmt,
-                 ...) __attribute__((format(printf, 5, 6)));
+static void proxy_step(const struct mr_proxy *p, const char *name, int ok, int64_t t0,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void step(const struct mr_proxy *p, const char *name, int ok, int64_t t0, const char *fmt,
-                 ...)
+static void proxy_step(const struct mr_proxy *p, const char *name, int ok, int64_t t0,
+                       const char *fmt, ...)
 {
     if (!p->on_step)
         return;
     char detail[512];
+    struct mr_said said;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
-    p->on_step(p->step_ctx, name, ok, t0 ? mr_now_ms() - t0 : 0, detail);
+    va_start(ap, fmt);
+    mr_said_capture(&said, fmt, ap);
+    va_end(ap);
+    p->on_step(p->step_ctx, name, ok, t0 ? mr_now_ms() - t0 : 0, detail, &said);
+}
+
+/* A failed step whose detail is err's message, said as err was. */
+static void proxy_step_error(const struct mr_proxy *p, const char *name, int64_t t0,
+                             const mr_error *err)
+{
+    if (p->on_step)
+        p->on_step(p->step_ctx, name, 0, t0 ? mr_now_ms() - t0 : 0, err->message,
+                   mr_error_said_valid(err) && err->nprefix == 0 ? &err->said : NULL);
 }
 
 /* A failed exchange with the proxy: "what: detail", with the read or write
@@ -109,7 +122,7 @@ static int socks_auth(struct mr_conn *c, const struct mr_proxy *p, mr_error *err
     if (rc == 0)
         rc = read_exact(c, p, choice, 2, "proxy greeting", err);
     if (rc) {
-        step(p, "proxy auth", 0, t0, "%s", err->message);
+        proxy_step_error(p, "proxy auth", t0, err);
         return rc;
     }
     if (choice[0] != 5) {
@@ -117,12 +130,12 @@ static int socks_auth(struct mr_conn *c, const struct mr_proxy *p, mr_error *err
                      "proxy error: the proxy %s port %d does not speak SOCKS5 (it answered "
                      "version %u)",
                      p->host, p->port, choice[0]);
-        step(p, "proxy auth", 0, t0, "%s", err->message);
+        proxy_step_error(p, "proxy auth", t0, err);
         return MR_EPROTO;
     }
     if (choice[1] == 0x00) {
-        step(p, "proxy auth", 1, t0, "SOCKS5: the proxy asks for no authentication%s",
-             with_password ? " (the connector's credential is not needed)" : "");
+        proxy_step(p, "proxy auth", 1, t0, "SOCKS5: the proxy asks for no authentication%s",
+                   with_password ? " (the connector's credential is not needed)" : "");
         return 0;
     }
     if (choice[1] != 0x02 || !with_password) {
@@ -131,7 +144,7 @@ static int socks_auth(struct mr_conn *c, const struct mr_proxy *p, mr_error *err
                      "offered (%s)%s",
                      with_password ? "none, username/password" : "none",
                      with_password ? "" : "; give the connector a credential");
-        step(p, "proxy auth", 0, t0, "%s", err->message);
+        proxy_step_error(p, "proxy auth", t0, err);
         return MR_EAUTH;
     }
     /* RFC 1929: VER=1, ULEN, UNAME, PLEN, PASSWD */
@@ -140,7 +153,7 @@ static int socks_auth(struct mr_conn *c, const struct mr_proxy *p, mr_error *err
         mr_error_set(err, MR_EINVAL, "",
                      "proxy authentication failed: SOCKS5 user names and passwords are 1 to 255 "
                      "bytes");
-        step(p, "proxy auth", 0, t0, "%s", err->message);
+        proxy_step_error(p, "proxy auth", t0, err);
         return MR_EINVAL;
     }
     unsigned char msg[3 + 255 + 255], status[2];
@@ -162,10 +175,11 @@ static int socks_auth(struct mr_conn *c, const struct mr_proxy *p, mr_error *err
                           "'%s' (status %u)",
                           p->host, p->port, p->username, status[1]);
     if (rc) {
-        step(p, "proxy auth", 0, t0, "%s", err->message);
+        proxy_step_error(p, "proxy auth", t0, err);
         return rc;
     }
-    step(p, "proxy auth", 1, t0, "SOCKS5 username/password: accepted for user '%s'", p->username);
+    proxy_step(p, "proxy auth", 1, t0, "SOCKS5 username/password: accepted for user '%s'",
+               p->username);
     return 0;
 }
 
@@ -285,11 +299,11 @@ static int socks_connect(struct mr_conn *c, const struct mr_proxy *p, const char
     if (rc == 0)
         rc = socks_bound(c, p, head[3], bound, sizeof(bound), err);
     if (rc) {
-        step(p, "proxy tunnel", 0, t0, "%s", err->message);
+        proxy_step_error(p, "proxy tunnel", t0, err);
         return rc;
     }
-    step(p, "proxy tunnel", 1, t0, "asked for %s; the proxy answered: succeeded, bound to %s",
-         shown, bound);
+    proxy_step(p, "proxy tunnel", 1, t0, "asked for %s; the proxy answered: succeeded, bound to %s",
+               shown, bound);
     return 0;
 }
 
@@ -340,7 +354,7 @@ static int http_connect(struct mr_conn *c, const struct mr_proxy *p, const char 
             mr_error_set(err, MR_EINVAL, "",
                          "proxy authentication failed: the user name may not contain ':' and the "
                          "pair must be under 512 bytes for HTTP Basic");
-            step(p, "proxy tunnel", 0, t0, "%s", err->message);
+            proxy_step_error(p, "proxy tunnel", t0, err);
             return MR_EINVAL;
         }
         memcpy(auth, "Proxy-Authorization: Basic ", 27);
@@ -356,7 +370,7 @@ static int http_connect(struct mr_conn *c, const struct mr_proxy *p, const char 
     if (rc == 0)
         rc = http_head(c, p, head, sizeof(head), err);
     if (rc) {
-        step(p, "proxy tunnel", 0, t0, "%s", err->message);
+        proxy_step_error(p, "proxy tunnel", t0, err);
         return rc;
     }
     first_line(head, status, sizeof(status));
@@ -376,10 +390,10 @@ static int http_connect(struct mr_conn *c, const struct mr_proxy *p, const char 
     } else if (probe) {
         /* Test connector asked for a name that exists nowhere: any answer
          * but 407 means the proxy took the credentials and tried. */
-        step(p, "proxy auth", 1, t0,
-             "HTTP CONNECT %s: %s; the proxy %s (the probe's target does not exist)",
-             p->username ? "with Basic authentication" : "without authentication", status,
-             p->username ? "accepted the credentials" : "asks for none");
+        proxy_step(p, "proxy auth", 1, t0,
+                   "HTTP CONNECT %s: %s; the proxy %s (the probe's target does not exist)",
+                   p->username ? "with Basic authentication" : "without authentication", status,
+                   p->username ? "accepted the credentials" : "asks for none");
         return 0;
     } else {
         int unreachable = code == 502 || code == 503 || code == 504 || code == 500;
@@ -389,11 +403,11 @@ static int http_connect(struct mr_conn *c, const struct mr_proxy *p, const char 
                           status, target);
     }
     if (rc) {
-        step(p, "proxy tunnel", 0, t0, "%s", err->message);
+        proxy_step_error(p, "proxy tunnel", t0, err);
         return rc;
     }
-    step(p, probe ? "proxy auth" : "proxy tunnel", 1, t0, "CONNECT %s%s: %s", target,
-         p->username ? " with Basic authentication" : "", status);
+    proxy_step(p, probe ? "proxy auth" : "proxy tunnel", 1, t0, "CONNECT %s%s: %s", target,
+               p->username ? " with Basic authentication" : "", status);
     return 0;
 }
 
@@ -411,14 +425,14 @@ int mr_net_connect_proxy(struct mr_conn **out, const struct mr_proxy *p, const c
     int rc = mr_net_connect(out, p->host, p->port, &l, &info, err);
     if (rc) {
         mr_error_prefix(err, "proxy unreachable");
-        step(p, "proxy connect", 0, t0, "%s proxy '%s': %s", kind, p->name ? p->name : "",
-             err->message);
+        proxy_step(p, "proxy connect", 0, t0, "%s proxy '%s': %s", kind, p->name ? p->name : "",
+                   err->message);
         return rc;
     }
     struct mr_conn *c = *out;
-    step(p, "proxy connect", 1, t0, "%s proxy '%s' at %s port %d: connected to %s%s", kind,
-         p->name ? p->name : "", p->host, p->port, info.peer,
-         p->type == MR_PROXY_HTTP && p->tls ? ", TLS next" : "");
+    proxy_step(p, "proxy connect", 1, t0, "%s proxy '%s' at %s port %d: connected to %s%s", kind,
+               p->name ? p->name : "", p->host, p->port, info.peer,
+               p->type == MR_PROXY_HTTP && p->tls ? ", TLS next" : "");
     /* the handshake waits as long as a connect may, not the idle timeout */
     c->limits.idle_timeout_ms =
         l.connect_timeout_ms < l.idle_timeout_ms ? l.connect_timeout_ms : l.idle_timeout_ms;
@@ -429,12 +443,12 @@ int mr_net_connect_proxy(struct mr_conn **out, const struct mr_proxy *p, const c
         rc = mr_tls_start_proxy(c, &o, &ti, err);
         if (rc) {
             mr_error_prefix(err, "TLS to the proxy");
-            step(p, "proxy tls", 0, t0, "%s", err->message);
+            proxy_step_error(p, "proxy tls", t0, err);
             goto fail;
         }
-        step(p, "proxy tls", 1, t0, "%s, %s%s; certificate subject %s; verification: %s",
-             ti.version, ti.cipher, ti.resumed ? ", session resumed" : "", ti.subject,
-             ti.skipped ? "skipped (Skip certificate is yes)" : ti.verify_text);
+        proxy_step(p, "proxy tls", 1, t0, "%s, %s%s; certificate subject %s; verification: %s",
+                   ti.version, ti.cipher, ti.resumed ? ", session resumed" : "", ti.subject,
+                   ti.skipped ? "skipped (Skip certificate is yes)" : ti.verify_text);
     }
     if (p->type == MR_PROXY_SOCKS5) {
         rc = socks_auth(c, p, err);

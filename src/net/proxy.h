@@ -22,7 +22,9 @@ struct mr_proxy {
     const char *ca_file;
     /* told about each step as it ends: "proxy connect", "proxy tls",
      * "proxy auth", "proxy tunnel" (ok 1 or 0, its duration, what it found) */
-    void (*on_step)(void *ctx, const char *name, int ok, int64_t ms, const char *detail);
+    /* said: how detail was said (util/error.h), NULL when not known */
+    void (*on_step)(void *ctx, const char *name, int ok, int64_t ms, const char *detail,
+                    const struct mr_said *said);
     void *step_ctx;
 };
 

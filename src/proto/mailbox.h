@@ -41,7 +41,8 @@ void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, cons
  * no prefix). */
 void mr_steps_add_error(struct mr_steps *s, const char *name, int64_t ms, const mr_error *err);
 /* A proxy's step (struct mr_proxy's on_step) into the steps at ctx. */
-void mr_steps_proxy_step(void *ctx, const char *name, int ok, int64_t ms, const char *detail);
+void mr_steps_proxy_step(void *ctx, const char *name, int ok, int64_t ms, const char *detail,
+                         const struct mr_said *said);
 
 /* --- the folders a server has: Test connection's folder picker -------- */
 

@@ -10,7 +10,8 @@
 #include <string.h>
 
 static void steps_add_v(struct mr_steps *s, const char *name, int ok, int64_t ms,
-                        const mr_error *from, const char *fmt, va_list ap)
+                        const mr_error *from, const struct mr_said *given, const char *fmt,
+                        va_list ap)
 {
     if (!s || s->count >= MR_STEPS_MAX)
         return;
@@ -21,7 +22,9 @@ static void steps_add_v(struct mr_steps *s, const char *name, int ok, int64_t ms
     va_list aq;
     va_copy(aq, ap);
     vsnprintf(st->detail, sizeof(st->detail), fmt, ap);
-    if (from && mr_error_said_valid(from) && from->nprefix == 0)
+    if (given)
+        st->said = *given;
+    else if (from && mr_error_said_valid(from) && from->nprefix == 0)
         st->said = from->said;
     else if (from)
         st->said.format = NULL; /* said as English only */
@@ -36,7 +39,7 @@ void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, cons
 {
     va_list ap;
     va_start(ap, fmt);
-    steps_add_v(s, name, ok, ms, NULL, fmt, ap);
+    steps_add_v(s, name, ok, ms, NULL, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -45,7 +48,7 @@ static void steps_add_from(struct mr_steps *s, const char *name, int64_t ms, con
 {
     va_list ap;
     va_start(ap, err);
-    steps_add_v(s, name, 0, ms, err, "%s", ap);
+    steps_add_v(s, name, 0, ms, err, NULL, "%s", ap);
     va_end(ap);
 }
 
@@ -99,7 +102,7 @@ void mr_session_step(struct mr_session *s, const char *name, int ok, int64_t t0,
 {
     va_list ap;
     va_start(ap, fmt);
-    steps_add_v(s->cfg->steps, name, ok, t0 ? mr_now_ms() - t0 : 0, NULL, fmt, ap);
+    steps_add_v(s->cfg->steps, name, ok, t0 ? mr_now_ms() - t0 : 0, NULL, NULL, fmt, ap);
     va_end(ap);
 }
 
@@ -182,9 +185,20 @@ static int start_tls(struct mr_session *s, int implicit, mr_error *err)
     return 0;
 }
 
-void mr_steps_proxy_step(void *ctx, const char *name, int ok, int64_t ms, const char *detail)
+static void steps_add_given(struct mr_steps *s, const char *name, int ok, int64_t ms,
+                            const struct mr_said *said, ...)
 {
-    mr_steps_add(ctx, name, ok, ms, "%s", detail);
+    va_list ap;
+    va_start(ap, said);
+    steps_add_v(s, name, ok, ms, NULL, said, "%s", ap);
+    va_end(ap);
+}
+
+void mr_steps_proxy_step(void *ctx, const char *name, int ok, int64_t ms, const char *detail,
+                         const struct mr_said *said)
+{
+    static const struct mr_said none = {0};
+    steps_add_given(ctx, name, ok, ms, said ? said : &none, detail);
 }
 
 /* Through the account's network connector: its steps come from the proxy
