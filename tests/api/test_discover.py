@@ -2,6 +2,7 @@
 a private DNS server (dnsmasq), a local HTTPS server for autoconfig files
 and the suite's Dovecot, which the proposals are probed against."""
 import os
+import socket
 import sys
 import time
 import unittest
@@ -10,7 +11,7 @@ from daemon import Client, Daemon
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 from discovery import AutoconfigServer, BrokenDns, DnsServer, SilentDns, config_xml  # noqa: E402
-from dovecot import Dovecot, free_port  # noqa: E402
+from dovecot import Dovecot  # noqa: E402
 
 VIEWER_PASSWORD = "viewer-Password-42"
 
@@ -38,9 +39,16 @@ def records(dovecot):
     ]
 
 
+# A port that stays closed while the tests run: bound here and never
+# listened on, so no other test's server can take it (a free port picked
+# and let go could be, when tests run side by side).
+CLOSED = socket.socket()
+CLOSED.bind(("127.0.0.1", 0))
+
+
 def autoconfig_files(dovecot):
     p = dovecot.ports
-    closed = free_port()
+    closed = CLOSED.getsockname()[1]
     return {
         "autoconfig.auto.test": config_xml([
             ("imap", "localhost", p["imaps"], "SSL", "%EMAILLOCALPART%"),

@@ -26,13 +26,14 @@ const WORDS = {
     confirmRemove: /^Remove the user .*API tokens are revoked/, denied: /Only administrators can see and change users/,
     socks: 'SOCKS5 proxy', http: 'HTTP proxy (CONNECT)', none: /No network connector yet\./,
     what: /A network connector is a proxy/, testOk: /every step passed/, extra: 'Dashboard',
+    short: /at least 10 characters/,
     lastAdmin: /^admin is the last administrator: make another user an administrator first\.$/ },
   pt: { lang: 'pt-BR', title: 'Usuários e tokens de API', add: 'Adicionar usuário', admin: 'Administrador',
     viewer: 'Visualizador', reset: 'Redefinir senha', revoke: 'Revogar', remove: 'Remover',
     confirmRevoke: /^Revogar o token de API “ci” de /, confirmRemove: /^Remover o usuário .*tokens de API revogados/,
     denied: /Somente administradores podem ver e alterar usuários/, socks: 'Proxy SOCKS5',
     http: 'Proxy HTTP (CONNECT)', none: /Nenhum Network Connector ainda\./, what: /Um Network Connector é um proxy/,
-    testOk: /todas as etapas passaram/, extra: 'Painel',
+    testOk: /todas as etapas passaram/, extra: 'Painel', short: /pelo menos 10 caracteres/,
     lastAdmin: /^admin é o último administrador: torne outro usuário administrador antes\.$/ },
 };
 
@@ -110,7 +111,7 @@ describe('Users and Network connectors', () => {
       await page.fill('#u-password', 'short');
       await page.click('#add-user');
       await page.waitForSelector('#err-password:not([hidden])');
-      assert.match(await page.textContent('#err-password'), /at least 10 characters/);
+      assert.match(await page.textContent('#err-password'), w.short); // the daemon's words, in the page's language
       await page.fill('#u-password', typed);
       assert.equal(await page.textContent('#add-user'), w.add);
       await page.click('#add-user');
@@ -152,7 +153,7 @@ describe('Users and Network connectors', () => {
         await panel.locator(`#r${id}-password`).fill('short');
         await panel.locator('button.do-reset').click();
         await panel.locator('p.error:not([hidden])').waitFor();
-        assert.match(await panel.locator('p.error').textContent(), /at least 10 characters/);
+        assert.match(await panel.locator('p.error').textContent(), w.short);
         await panel.locator(`#r${id}-password`).fill(password);
         await panel.locator('button.do-reset').click();
         await page.waitForSelector('#toast.ok >> text=/Senha de .* redefinida/');
