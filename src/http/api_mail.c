@@ -354,16 +354,17 @@ int mr_api_account_history(struct mr_http_req *r)
         char started[32], ended[32];
         mr_format_time(items[i].started_at, started);
         mr_format_time(items[i].ended_at, ended);
-        json_array_append_new(
-            arr, json_pack("{s:I, s:s, s:s?, s:s, s:I, s:I, s:I, s:I, s:s?}", "id",
-                           (json_int_t)items[i].id, "started_at", started, "ended_at",
-                           items[i].ended_at ? ended : NULL, "result", items[i].result, "fetched",
-                           (json_int_t)items[i].fetched, "bytes", (json_int_t)items[i].bytes,
-                           "deleted", (json_int_t)items[i].deleted, "skipped",
-                           (json_int_t)items[i].skipped, "error", items[i].error));
-        json_t *said = items[i].error_said ? json_loads(items[i].error_said, 0, NULL) : NULL;
-        if (said)
-            json_object_set_new(json_array_get(arr, i), "error_said", said);
+        json_t *row = json_pack("{s:I, s:s, s:s?, s:s, s:I, s:I, s:I, s:I, s:s?}", "id",
+                                (json_int_t)items[i].id, "started_at", started, "ended_at",
+                                items[i].ended_at ? ended : NULL, "result", items[i].result,
+                                "fetched", (json_int_t)items[i].fetched, "bytes",
+                                (json_int_t)items[i].bytes, "deleted", (json_int_t)items[i].deleted,
+                                "skipped", (json_int_t)items[i].skipped, "error", items[i].error);
+        json_t *said = row && items[i].error_said ? json_loads(items[i].error_said, 0, NULL) : NULL;
+        if (said) /* on its own row: a row json_pack refused leaves no gap to shift into */
+            json_object_set_new(row, "error_said", said);
+        if (row)
+            json_array_append_new(arr, row);
     }
     mr_fetch_run_list_free(&items, n);
     return mr_http_json(r, MHD_HTTP_OK,

@@ -6,6 +6,7 @@
 #include "proto/sasl.h"
 #include "util/clock.h"
 #include "util/mem.h"
+#include "util/text.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -584,6 +585,10 @@ static void handle_list(struct imap *im, const struct mr_imap_response *r)
         suggest_consider(im, name->text, noselect);
     if (im->collect && !noselect) {
         char *utf8 = decode_name(name->text);
+        if (!mr_utf8_valid(utf8, strlen(utf8))) /* 8-bit, not modified UTF-7: shown as ASCII */
+            for (char *c = utf8; *c; c++)
+                if ((unsigned char)*c >= 0x80)
+                    *c = '?';
         mr_folders_add(im->collect, utf8, special);
         free(utf8);
     }
@@ -872,10 +877,11 @@ static void list_folders(struct imap *im, struct mr_folders *out)
         char names[400];
         size_t used = 0;
         names[0] = '\0';
-        for (size_t i = 0; i < out->count && used + 4 < sizeof(names); i++) {
+        const size_t more = sizeof(", …"); /* what the cut needs, NUL too */
+        for (size_t i = 0; i < out->count && used + more <= sizeof(names); i++) {
             int w = snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : ": ",
                              out->items[i].name);
-            if (w < 0 || used + (size_t)w >= sizeof(names) - 4) {
+            if (w < 0 || used + (size_t)w + more > sizeof(names)) {
                 snprintf(names + used, sizeof(names) - used, ", …");
                 break;
             }

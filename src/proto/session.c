@@ -3,6 +3,7 @@
 #include "util/clock.h"
 #include "util/mem.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -86,11 +87,16 @@ void mr_session_note_backoff(struct mr_session *s, const char *text)
     const char *at = text ? strcasestr(text, key) : NULL;
     if (!at || !s->cfg->server_backoff_ms)
         return;
+    const char *digits = at + sizeof(key) - 1;
+    while (*digits == ' ')
+        digits++;
+    if (!isdigit((unsigned char)*digits))
+        return; /* no number, or a negative one: no pause asked */
     char *end;
     errno = 0;
-    unsigned long long ms = strtoull(at + sizeof(key) - 1, &end, 10);
-    if (end == at + sizeof(key) - 1 || errno == ERANGE)
-        return;
+    unsigned long long ms = strtoull(digits, &end, 10);
+    if (errno == ERANGE)
+        ms = MR_SERVER_BACKOFF_MAX_MS;
     if (ms > MR_SERVER_BACKOFF_MAX_MS)
         ms = MR_SERVER_BACKOFF_MAX_MS;
     if ((int64_t)ms > *s->cfg->server_backoff_ms)

@@ -8,18 +8,23 @@
 
 /* One conversion's argument as text: the spec [start, end) alone, with
  * its * width and precision already taken from ap. */
-static void capture_one(struct mr_said *s, const char *spec, size_t len, va_list *ap, size_t *used)
+static int capture_one(struct mr_said *s, const char *spec, size_t len, va_list *ap, size_t *used)
 {
     char one[32], out[MR_SAID_TEXT_MAX];
     int star[2], nstar = 0;
     if (len >= sizeof(one))
-        len = sizeof(one) - 1;
+        return -1; /* a spec this long: nothing said */
+    for (size_t i = 0; i < len; i++)
+        if (spec[i] == 't' || spec[i] == 'L' || spec[i] == 'q')
+            return -1; /* a length read with a type we do not take */
     memcpy(one, spec, len);
     one[len] = '\0';
     for (size_t i = 0; i < len; i++)
         if (one[i] == '*' && nstar < 2)
             star[nstar++] = va_arg(*ap, int);
     char conv = one[len - 1];
+    if (conv == 'c' && strchr(one, 'l'))
+        return -1; /* %lc takes a wint_t */
     int l = strstr(one, "ll") ? 2 : strchr(one, 'l') ? 1 : 0;
     int z = strchr(one, 'z') != NULL, j = strchr(one, 'j') != NULL;
     out[0] = '\0';
@@ -71,16 +76,16 @@ static void capture_one(struct mr_said *s, const char *spec, size_t len, va_list
         ONE(va_arg(*ap, void *));
         break;
     default:
-        return; /* not a conversion we know: nothing taken */
+        return -1; /* a conversion we do not know: the arguments after it would be misread */
     }
 #undef ONE
-    if (s->nargs == MR_SAID_ARGS_MAX || *used >= sizeof(s->text) - 1)
-        return;
-    size_t room = sizeof(s->text) - *used, n = strnlen(out, room - 1);
+    size_t n = strlen(out);
+    if (n == sizeof(out) - 1 || s->nargs == MR_SAID_ARGS_MAX || *used + n + 1 > sizeof(s->text))
+        return -1; /* an argument cut or left out: the sentence would be said short */
     s->arg[s->nargs++] = (unsigned short)*used;
-    memcpy(s->text + *used, out, n);
-    s->text[*used + n] = '\0';
+    memcpy(s->text + *used, out, n + 1);
     *used += n + 1;
+    return 0;
 }
 
 void mr_said_capture(struct mr_said *s, const char *fmt, va_list ap)
@@ -98,9 +103,11 @@ void mr_said_capture(struct mr_said *s, const char *fmt, va_list ap)
             continue;
         }
         size_t n = 1 + strspn(p + 1, "-+ #0123456789.*hlLqjzt");
-        if (!p[n])
+        if (!p[n] || capture_one(s, p, n + 1, &aq, &used) != 0) {
+            s->format = NULL; /* said as English only */
+            s->nargs = 0;
             break;
-        capture_one(s, p, n + 1, &aq, &used);
+        }
         p += n;
     }
     va_end(aq);

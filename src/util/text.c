@@ -234,6 +234,19 @@ static void download_name(const char *name, char *out, size_t size)
     for (const unsigned char *p = (const unsigned char *)base; *p && n + 1 < size; p++) {
         if (*p < 0x20 || *p == 0x7f)
             continue;
+        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) { /* C1 controls */
+            p++;
+            continue;
+        }
+        if (p[0] == 0xe2 && p[1] == 0x80 && p[2] &&
+            ((p[2] >= 0x8e && p[2] <= 0x8f) || (p[2] >= 0xaa && p[2] <= 0xae))) {
+            p += 2; /* U+200E/F, U+202A-202E: direction marks and overrides ("gpj.exe") */
+            continue;
+        }
+        if (p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9) {
+            p += 2; /* U+2066-2069: isolates */
+            continue;
+        }
         if ((*p & 0xc0) != 0x80) { /* a character starts: does all of it fit? */
             size_t len = *p < 0x80 ? 1 : *p < 0xe0 ? 2 : *p < 0xf0 ? 3 : 4;
             if (n + len > MR_DOWNLOAD_NAME_MAX || n + len + 1 > size)

@@ -7,6 +7,7 @@
 #include "util/error.h"
 #include "util/text.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void assert_csv(const char *const *fields, size_t n, const char *expected)
@@ -209,6 +210,11 @@ static void test_content_disposition(void **state)
         {"", "attachment; filename=\"attachment-1-2\""},
         {NULL, "attachment; filename=\"attachment-1-2\""},
         {"\xff\xfe bad utf-8", "attachment; filename=\"attachment-1-2\""},
+        /* no direction override to make invoice\u202Efdp.exe read as invoiceexe.pdf */
+        {"invoice\xe2\x80\xaegpj.exe", "attachment; filename=\"invoicegpj.exe\""},
+        {"a\xc2\x85"
+         "b.txt",
+         "attachment; filename=\"ab.txt\""},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         mr_content_disposition(cases[i].name, "attachment-1-2", out, sizeof(out));
@@ -223,6 +229,44 @@ static void test_content_disposition(void **state)
     const char *enc = strstr(out, "''") + 2;
     assert_int_equal(strlen(enc), 100 * 6); /* 100 whole characters of 2 bytes */
     assert_true(strlen(out) < sizeof(out));
+}
+
+/* How a message was said: the format and each argument as printf took it;
+ * nothing said rather than something misread or cut. */
+static void test_said(void **state)
+{
+    (void)state;
+    mr_error e = {0};
+    mr_error_set(&e, MR_EINVAL, "f", "%d%% of %.*s, %-3s|, %llu, %zu, %c, %x", 50, 3, "abcdef", "x",
+                 18446744073709551615ULL, (size_t)7, 'q', 255);
+    assert_string_equal(e.message, "50% of abc, x  |, 18446744073709551615, 7, q, ff");
+    assert_true(mr_error_said_valid(&e));
+    assert_int_equal(e.said.nargs, 7);
+    static const char *const want[] = {"50", "abc", "x  ", "18446744073709551615", "7", "q", "ff"};
+    for (unsigned i = 0; i < 7; i++)
+        assert_string_equal(mr_said_arg(&e.said, i), want[i]);
+    /* a prefix keeps its own, outermost first; a message rewritten since is not said */
+    mr_error_prefix(&e, "account %s", "support");
+    assert_int_equal(e.nprefix, 1);
+    assert_string_equal(e.prefix[0].format, "account %s");
+    assert_true(mr_error_said_valid(&e));
+    snprintf(e.message, sizeof(e.message), "rewritten");
+    assert_false(mr_error_said_valid(&e));
+    /* an argument too long to keep whole: nothing said, the message stays */
+    char big[MR_SAID_TEXT_MAX + 10];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    mr_error_set(&e, MR_EINVAL, "", "long %s", big);
+    assert_null(e.said.format);
+    assert_false(mr_error_said_valid(&e));
+    /* more arguments than kept: nothing said */
+    mr_error_set(&e, MR_EINVAL, "", "%d %d %d %d %d %d %d %d %d", 1, 2, 3, 4, 5, 6, 7, 8, 9);
+    assert_null(e.said.format);
+    /* a problem says it too */
+    struct mr_problems p = {0};
+    mr_problems_add(&p, "port", "must be between %lld and %lld", 1LL, 65535LL);
+    assert_string_equal(p.items[0].said.format, "must be between %lld and %lld");
+    assert_string_equal(mr_said_arg(&p.items[0].said, 1), "65535");
 }
 
 static void test_languages(void **state)
@@ -273,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_excerpt),
         cmocka_unit_test(test_content_disposition),
         cmocka_unit_test(test_languages),
+        cmocka_unit_test(test_said),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,8 +17,9 @@ export function say(parts, english) {
   if (!catalog || !Array.isArray(parts) || !parts.length) return english;
   const out = [];
   for (const p of parts) {
-    const template = p && catalog[p.format];
-    if (template === undefined) return english;
+    const template = p && typeof p.format === 'string' && Object.hasOwn(catalog, p.format)
+      ? catalog[p.format] : undefined;
+    if (typeof template !== 'string') return english;
     out.push(fill(template, p.args || []));
   }
   return out.join(': ');
