@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
-import { apiCall } from './helpers.mjs';
+import { apiOk, fetchAndWait as fetchRun } from './helpers.mjs';
 
 const fx = JSON.parse(readFileSync(process.env.MR_FIXTURE, 'utf8'));
 const base = fx.dash_url;
@@ -32,21 +32,8 @@ const steps = () => page.$$eval('#first-steps li', (lis) => lis.map((li) => [li.
 const bars = (id) => page.$$eval(`#${id} rect.bar`, (rs) => rs.map((r) => Number(r.dataset.value)));
 const sum = (a) => a.reduce((x, y) => x + y, 0);
 
-async function call(method, path, body) {
-  const r = await apiCall(page, method, path, body);
-  assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.body}`);
-  return JSON.parse(r.body || 'null');
-}
-
-async function fetchAndWait(id) {
-  await call('POST', `/accounts/${id}/fetch`, {});
-  for (let i = 0; i < 300; i++) {
-    const h = await call('GET', `/accounts/${id}/history`);
-    if (h.runs.length && h.runs[0].result !== 'running') return h.runs[0];
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`account ${id}: the fetch did not finish`);
-}
+const call = (method, path, body) => apiOk(page, method, path, body);
+const fetchAndWait = (id) => fetchRun(page, id);
 
 describe('the dashboard', () => {
   before(async () => {

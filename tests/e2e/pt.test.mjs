@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { chromium } from 'playwright-core';
-import { apiCall } from './helpers.mjs';
+import { apiOk, fetchAndWait as fetchRun } from './helpers.mjs';
 
 const fx = JSON.parse(readFileSync(process.env.MR_FIXTURE, 'utf8'));
 const base = fx.pt_url;
@@ -40,21 +40,8 @@ const ENGLISH = new Set(`the and of to with for from is are was not this that th
   action print export agenda replay retry empty nothing yet here click open close`.split(/\s+/)
   .filter(Boolean));
 
-async function call(method, path, body) {
-  const r = await apiCall(page, method, path, body);
-  assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.body}`);
-  return JSON.parse(r.body || 'null');
-}
-
-async function fetchAndWait(id) {
-  await call('POST', `/accounts/${id}/fetch`, {});
-  for (let i = 0; i < 300; i++) {
-    const h = await call('GET', `/accounts/${id}/history`);
-    if (h.runs.length && h.runs[0].result !== 'running') return h.runs[0];
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`account ${id}: the fetch did not finish`);
-}
+const call = (method, path, body) => apiOk(page, method, path, body);
+const fetchAndWait = (id) => fetchRun(page, id);
 
 // The page's own words: its visible text, without what is data (marked so
 // by the views, or the mail's own text) and without the language picker.
