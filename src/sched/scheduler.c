@@ -24,7 +24,7 @@ struct mr_scheduler {
     pthread_cond_t work; /* a run was queued, or stopping */
     pthread_cond_t wake; /* the planner's sleep */
     int64_t *queue;      /* accounts waiting, oldest first */
-    size_t qlen, qcap;
+    size_t qhead, qlen, qcap; /* a ring: queue[qhead] is the next, push's wakes go in front */
     /* Queued, running, or finished after the planner's last look at the
      * store: never twice. A finished run stays here, marked with the
      * generation it ended in, until the planner has read the store after
@@ -36,6 +36,10 @@ struct mr_scheduler {
         int again;     /* woken by push while running: queued again when it ends */
     } * busy;
     size_t nbusy, busycap;
+    /* busy_ids[id] says id is in busy (account IDs are dense: SQLite's
+     * rowids), so the planner's look at every account is not n * n */
+    unsigned char *busy_ids;
+    size_t busy_ids_cap;
     uint64_t generation; /* counts finished runs */
     size_t running;
     uint64_t started, failed;
@@ -74,24 +78,49 @@ int64_t mr_next_check(const struct mr_check_status *c, int divisor)
 
 static int is_busy(const struct mr_scheduler *s, int64_t id)
 {
-    for (size_t i = 0; i < s->nbusy; i++)
-        if (s->busy[i].id == id)
-            return 1;
-    return 0;
+    return id >= 0 && (size_t)id < s->busy_ids_cap && s->busy_ids[id];
+}
+
+static void mark_busy(struct mr_scheduler *s, int64_t id, int busy)
+{
+    if (id < 0)
+        return;
+    if ((size_t)id >= s->busy_ids_cap) {
+        size_t cap = s->busy_ids_cap ? s->busy_ids_cap : 1024;
+        while (cap <= (size_t)id)
+            cap *= 2;
+        s->busy_ids = mr_xrealloc(s->busy_ids, cap);
+        memset(s->busy_ids + s->busy_ids_cap, 0, cap - s->busy_ids_cap);
+        s->busy_ids_cap = cap;
+    }
+    s->busy_ids[id] = (unsigned char)busy;
+}
+
+/* Removes busy entry i (under the lock). */
+static void unbusy_at(struct mr_scheduler *s, size_t i)
+{
+    mark_busy(s, s->busy[i].id, 0);
+    s->busy[i] = s->busy[--s->nbusy];
 }
 
 static void queue_at(struct mr_scheduler *s, int64_t id, int first)
 {
-    if (s->qlen == s->qcap) {
-        s->qcap = s->qcap ? s->qcap * 2 : 64;
-        s->queue = mr_xrealloc(s->queue, s->qcap * sizeof(*s->queue));
+    if (s->qlen == s->qcap) { /* grown, and unwrapped */
+        size_t cap = s->qcap ? s->qcap * 2 : 64;
+        int64_t *q = mr_xcalloc(cap, sizeof(*q));
+        for (size_t i = 0; i < s->qlen; i++)
+            q[i] = s->queue[(s->qhead + i) % s->qcap];
+        free(s->queue);
+        s->queue = q;
+        s->qcap = cap;
+        s->qhead = 0;
     }
     if (first) {
-        memmove(s->queue + 1, s->queue, s->qlen * sizeof(*s->queue));
-        s->queue[0] = id;
-        s->qlen++;
+        s->qhead = (s->qhead + s->qcap - 1) % s->qcap;
+        s->queue[s->qhead] = id;
     } else
-        s->queue[s->qlen++] = id;
+        s->queue[(s->qhead + s->qlen) % s->qcap] = id;
+    s->qlen++;
 }
 
 static void enqueue_at(struct mr_scheduler *s, int64_t id, int first)
@@ -102,6 +131,7 @@ static void enqueue_at(struct mr_scheduler *s, int64_t id, int first)
     }
     queue_at(s, id, first);
     s->busy[s->nbusy++] = (struct busy){id, 0, 0};
+    mark_busy(s, id, 1);
 }
 
 static void enqueue(struct mr_scheduler *s, int64_t id)
@@ -140,12 +170,12 @@ static void push_wake(void *ctx, int64_t id)
     if (i < s->nbusy && !s->busy[i].done) {
         int queued = 0;
         for (size_t q = 0; q < s->qlen && !queued; q++)
-            queued = s->queue[q] == id;
+            queued = s->queue[(s->qhead + q) % s->qcap] == id;
         if (!queued) /* running: again when it ends */
             s->busy[i].again = 1;
     } else {
         if (i < s->nbusy) /* ended, not yet seen by the planner: that is no reason to wait */
-            s->busy[i] = s->busy[--s->nbusy];
+            unbusy_at(s, i);
         enqueue_at(s, id, 1);
         pthread_cond_signal(&s->work);
     }
@@ -192,7 +222,7 @@ static void plan(struct mr_scheduler *s)
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->nbusy;) {
         if (s->busy[i].done && s->busy[i].done <= seen)
-            s->busy[i] = s->busy[--s->nbusy];
+            unbusy_at(s, i);
         else
             i++;
     }
@@ -360,8 +390,9 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&s->lock);
             break;
         }
-        int64_t id = s->queue[0];
-        memmove(s->queue, s->queue + 1, --s->qlen * sizeof(*s->queue));
+        int64_t id = s->queue[s->qhead];
+        s->qhead = (s->qhead + 1) % s->qcap;
+        s->qlen--;
         s->running++;
         s->started++;
         pthread_mutex_unlock(&s->lock);
@@ -470,6 +501,7 @@ void mr_scheduler_stop(struct mr_scheduler **sp)
     free(s->workers);
     free(s->queue);
     free(s->busy);
+    free(s->busy_ids);
     free(s->data_dir);
     free(s->report_dir);
     free(s);
