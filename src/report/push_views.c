@@ -8,15 +8,23 @@
 #include <string.h>
 #include <time.h>
 
-/* Why an account the daemon has no row for is not pushed. */
-static const char *off_reason(const struct mr_account *a)
+/* Why an account the daemon has no row for is not pushed: a code (the
+ * console's words for it) and the English. */
+static const char *off_reason(const struct mr_account *a, const char **code)
 {
-    if (a->protocol != MR_PROTO_IMAP)
+    if (a->protocol != MR_PROTO_IMAP) {
+        *code = "pop3";
         return "POP3 has no push: checked every interval";
-    if (!a->push)
+    }
+    if (!a->push) {
+        *code = "push_off";
         return "push is off for this account: checked every interval";
-    if (!a->enabled || !a->automatic_check)
+    }
+    if (!a->enabled || !a->automatic_check) {
+        *code = "not_automatic";
         return "not checked automatically";
+    }
+    *code = "no_daemon";
     return "no daemon is pushing it (mailroom serve is not running, or runs with --no-push)";
 }
 
@@ -26,7 +34,7 @@ void mr_view_push_mode(const struct mr_account *a, const struct mr_push_status *
     memset(out, 0, sizeof(*out));
     if (!p || !p->mode[0]) {
         snprintf(out->mode, sizeof(out->mode), "off");
-        snprintf(out->reason, sizeof(out->reason), "%s", off_reason(a));
+        snprintf(out->reason, sizeof(out->reason), "%s", off_reason(a, &out->reason_code));
         return;
     }
     snprintf(out->mode, sizeof(out->mode), "%s", p->mode);
@@ -43,6 +51,8 @@ json_t *mr_view_push(const struct mr_account *a, const struct mr_push_status *p)
     json_t *o = json_object();
     json_object_set_new(o, "mode", json_string(m.mode));
     json_object_set_new(o, "reason", m.reason[0] ? json_string(m.reason) : json_null());
+    if (m.reason_code)
+        json_object_set_new(o, "reason_code", json_string(m.reason_code));
     json_t *said = m.reason_said ? json_loads(m.reason_said, 0, NULL) : NULL;
     if (said)
         json_object_set_new(o, "reason_said", said);
