@@ -558,12 +558,8 @@ int mr_push_put(struct mr_push *p, int64_t account, int64_t revision, const unsi
         if (s && --s->n == 0)
             *s = p->servers[--p->nservers];
         p->conns--;
-        if (a->want_rev >= 0) {
-            mr_error said = {0};
-            if (rc == MR_ESERVER)
-                mr_error_set(&said, MR_ESERVER, "", "%s: checking every interval instead",
-                             e.message);
-            set_mode(a, rc == MR_ESERVER ? M_POLL : M_CONNECTING, rc == MR_ESERVER ? &said : &e);
+        if (a->want_rev >= 0) { /* refused: polled (the mode says so); else remade */
+            set_mode(a, rc == MR_ESERVER ? M_POLL : M_CONNECTING, &e);
             a->retry_ms = now;
         }
         pthread_mutex_unlock(&p->lock);
@@ -603,8 +599,14 @@ void mr_push_ran(struct mr_push *p, int64_t account, int rc, const mr_error *err
                  int64_t latency_ms)
 {
     static const double bounds[MR_PUSH_LATENCY_BUCKETS - 1] = {0.1, 0.25, 0.5, 1, 2, 5, 10};
+    struct pushed *gone = NULL;
     pthread_mutex_lock(&p->lock);
     struct acct *a = p->cap ? find(p, account) : NULL;
+    if (a && rc && rc != MR_EINUSE && a->c && a->c->state == C_WOKEN) {
+        gone = a->c; /* the run failed before it took the session (its settings, the vault) */
+        uncount(p, gone);
+        a->c = NULL;
+    }
     if (a && rc == 0 && latency_ms >= 0) {
         double s = (double)latency_ms / 1000;
         size_t b = 0;
@@ -618,6 +620,8 @@ void mr_push_ran(struct mr_push *p, int64_t account, int rc, const mr_error *err
     } else if (a && rc && rc != MR_EINUSE && a->want_rev >= 0 && !a->c)
         set_mode(a, M_FAILING, err);
     pthread_mutex_unlock(&p->lock);
+    if (gone)
+        close_conn(gone, mr_now_ms() + PUSH_LOGOUT_MS, 1);
 }
 
 int mr_push_flush(struct mr_push *p, struct mr_store *s, mr_error *err)

@@ -1072,9 +1072,11 @@ static int imap_idle_read(struct mr_mailbox *mb, int *news, mr_error *err)
             remember_tagged(im, r); /* the server ended the IDLE: a check starts another */
             im->idling = 0;
             im->grew = 1;
-        } else
-            rc = mr_error_set(err, MR_EPROTO, "", "the server sent %s during IDLE",
-                              r->kind == MR_IMAP_CONTINUE ? "a continuation" : "a foreign tag");
+        } else if (r->kind == MR_IMAP_CONTINUE)
+            rc = mr_error_set(err, MR_EPROTO, "", "the server asked for data during IDLE");
+        else
+            rc = mr_error_set(err, MR_EPROTO, "", "a response to a command never sent (tag %.20s)",
+                              r->tag);
         if (rc == 0 && im->bye)
             rc = mr_error_set(err, MR_ENET, "", "the server ended the session: %s", im->bye_text);
     }

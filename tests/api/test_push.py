@@ -188,6 +188,18 @@ class PushTest(unittest.TestCase):
         self.deliver(user, "polled")  # the 30 s interval is 1 s with the divisor
         self.wait_for(lambda: "polled" in self.subjects(a), 15)
         self.assertFalse(any(line.endswith(" IDLE") for line in r.lines()))
+        # a server that offers IDLE and refuses it: polled too, with its words
+        other = self.dovecot.take_user()
+
+        def refuse(line):
+            tag = line.split(b" ", 1)[0]
+            return tag + b" NO [LIMIT] IDLE is not allowed here\r\n" if line.endswith(b" IDLE\r\n") else None
+        r2 = self.relay(rule=refuse)
+        b = self.account("idle-refused", other, port=r2.port, interval=30)
+        status = self.wait_mode(b, "poll")
+        self.assertIn("the server refused IDLE: [LIMIT] IDLE is not allowed here", status["reason"])
+        self.deliver(other, "polled-too")
+        self.wait_for(lambda: "polled-too" in self.subjects(b), 15)
 
     def test_caps_and_edits(self):
         self.start("--push-max-per-server", "2")
