@@ -624,6 +624,12 @@ void mr_push_ran(struct mr_push *p, int64_t account, int rc, const mr_error *err
         close_conn(gone, mr_now_ms() + PUSH_LOGOUT_MS, 1);
 }
 
+/* A time on mr_now_ms()'s monotonic clock as unix seconds, for the store. */
+static int64_t wall_s(int64_t mono_ms)
+{
+    return (mr_now_wall_ms() - (mr_now_ms() - mono_ms)) / 1000;
+}
+
 int mr_push_flush(struct mr_push *p, struct mr_store *s, mr_error *err)
 {
     struct mr_push_status *rows = NULL;
@@ -643,8 +649,8 @@ int mr_push_flush(struct mr_push *p, struct mr_store *s, mr_error *err)
         snprintf(r->mode, sizeof(r->mode), "%s", mode_names[a->mode]);
         snprintf(r->reason, sizeof(r->reason), "%s", a->why);
         r->reason_said = a->why_said ? mr_xstrdup(a->why_said) : NULL;
-        r->since = a->since_ms / 1000;
-        r->connected_at = a->mode == M_LIVE ? a->connected_ms / 1000 : 0;
+        r->since = wall_s(a->since_ms);
+        r->connected_at = a->mode == M_LIVE ? wall_s(a->connected_ms) : 0;
         r->latency_ms = a->latency_ms;
         r->notices = a->notices;
         a->dirty = 0;
