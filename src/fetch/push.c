@@ -52,6 +52,7 @@ struct acct {
     char *why_said; /* JSON (util/said.h), or NULL */
     int64_t since_ms, connected_ms, retry_ms, notice_ms, latency_ms, last_drop_ms;
     int drops;
+    int fails; /* network failures in a row (a server restarting): retried soon */
     uint64_t notices;
     struct pushed *c;
     int dirty;
@@ -468,7 +469,7 @@ enum mr_push_plan mr_push_plan(struct mr_push *p, int64_t account, int64_t now_m
     if (a && a->want_rev >= 0) {
         if (a->c)
             plan = a->c->state == C_WOKEN ? MR_PUSH_PLAN_NOW : MR_PUSH_PLAN_SKIP;
-        else if (a->mode == M_CONNECTING)
+        else if (a->mode == M_CONNECTING || (a->mode == M_FAILING && a->fails))
             plan = a->retry_ms <= now_ms ? MR_PUSH_PLAN_NOW : MR_PUSH_PLAN_SKIP;
     }
     pthread_mutex_unlock(&p->lock);
@@ -617,8 +618,19 @@ void mr_push_ran(struct mr_push *p, int64_t account, int rc, const mr_error *err
         p->stats.latency_count++;
         a->latency_ms = latency_ms;
         a->dirty = 1;
-    } else if (a && rc && rc != MR_EINUSE && a->want_rev >= 0 && !a->c)
+    } else if (a && rc && rc != MR_EINUSE && a->want_rev >= 0 && !a->c) {
         set_mode(a, M_FAILING, err);
+        /* the server unreachable (restarting, a network blip): tried again
+         * after 1, 2, 4 ... 300 s; any other failure (a password refused)
+         * waits as a poll's would, so a server is not asked too often */
+        a->fails = rc == MR_ENET || rc == MR_ETIMEOUT ? a->fails + 1 : 0;
+        int64_t pause = 1000;
+        for (int i = 1; i < a->fails && pause < PUSH_RETRY_MAX_MS; i++)
+            pause *= 2;
+        a->retry_ms = mr_now_ms() + (pause < PUSH_RETRY_MAX_MS ? pause : PUSH_RETRY_MAX_MS);
+    }
+    if (a && rc == 0)
+        a->fails = 0;
     pthread_mutex_unlock(&p->lock);
     if (gone)
         close_conn(gone, mr_now_ms() + PUSH_LOGOUT_MS, 1);

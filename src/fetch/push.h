@@ -28,7 +28,9 @@
  *   working within the hour.
  *
  * A connection the server closes (BYE, a reset, garbage) is remade at once;
- * one that lived less than a minute is remade after 1, 2, 4 ... 300 s. An
+ * one that lived less than a minute is remade after 1, 2, 4 ... 300 s, and
+ * so is one whose server cannot be reached (restarting); any other failed
+ * check (a refused password) backs off as a poll's does. An
  * account whose server does not offer IDLE, refuses it, or is past the
  * caps (max_total connections in all, max_per_server to one host and port)
  * polls at its interval and shows why; each successful poll tries push
@@ -50,8 +52,9 @@
 #define MR_PUSH_DEFAULT_REFRESH 900
 #define MR_PUSH_DEFAULT_SILENCE 180
 #define MR_PUSH_DEFAULT_MAX_AGE 3600
-#define MR_PUSH_REFRESH_MAX     (29 * 60 - 60) /* RFC 2177: a server may drop an idle client after 29 \
-                                                */
+#define MR_PUSH_REFRESH_MAX                                                                        \
+    (29 * 60 - 60) /* RFC 2177: a server may drop an idle client after 29                          \
+                    */
 
 struct mr_push_config {
     size_t max_total;      /* push connections in all */

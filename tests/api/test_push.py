@@ -179,6 +179,33 @@ class PushTest(unittest.TestCase):
         self.assertEqual(len(ids), len(set(ids)))
         self.assertEqual(self.dovecot.message_count(user), 0)
 
+    def test_server_restart_is_recovered(self):
+        """The server goes away for a few seconds (its connections closed,
+        refused meanwhile) and comes back: the account is pushed again within
+        seconds, not at its hour's interval, and the mail that came while the
+        server was down is stored once."""
+        own = Dovecot(users=2, name="push-restart").start()
+        try:
+            self.start()
+            user = own.take_user()
+            a = self.account("restarted", user, port=own.ports["imap"], keep_copy=False)
+            self.wait_mode(a, "push")
+            own.deliver(user, b"Subject: before\r\nMessage-ID: <before@t>\r\n\r\nx\r\n")
+            self.wait_for(lambda: "before" in self.subjects(a), 10)
+            stop = threading.Thread(target=own.restart, kwargs={"down": 4})
+            stop.start()
+            time.sleep(1)
+            own.deliver(user, b"Subject: while-down\r\nMessage-ID: <down@t>\r\n\r\nx\r\n")
+            stop.join()
+            t0 = time.time()
+            self.wait_for(lambda: "while-down" in self.subjects(a), 30, "not stored after a restart")
+            self.assertLess(time.time() - t0, 20)
+            self.wait_mode(a, "push")
+            self.assertEqual(self.subjects(a), ["before", "while-down"])
+            self.assertEqual(own.message_count(user), 0)
+        finally:
+            own.stop()
+
     def test_server_without_idle_is_polled_and_says_so(self):
         self.start()
         user = self.dovecot.take_user()
