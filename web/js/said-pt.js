@@ -482,5 +482,11 @@ export const pt = {
   "CONNECT %s%s: %s": "CONNECT {1}{2}: {3}",
   "%s proxy '%s': %s": "proxy {1} '{2}': {3}",
   "%s proxy '%s' at %s port %d: connected to %s%s": "proxy {1} '{2}' em {3} porta {4}: conectado a {5}{6}",
-  "%s, %s%s; certificate subject %s; verification: %s": "{1}, {2}{3}; titular do certificado {4}; verificação: {5}"
+  "%s, %s%s; certificate subject %s; verification: %s": "{1}, {2}{3}; titular do certificado {4}; verificação: {5}",
+  "the target's recipients hold one that is no plain address": "os destinatários do destino incluem um que não é um endereço simples",
+  "the target has more than 100 recipients": "o destino tem mais de 100 destinatários",
+  "the mechanism %s takes a password, and this account's credential is an OAuth 2.0 token: choose auto, OAUTHBEARER or XOAUTH2": "o mecanismo {1} usa uma senha, e a credencial desta conta é um token OAuth 2.0: escolha auto, OAUTHBEARER ou XOAUTH2",
+  "the mechanism %s takes an OAuth 2.0 token, and this account's credential is a password: choose auto or a password mechanism": "o mecanismo {1} usa um token OAuth 2.0, e a credencial desta conta é uma senha: escolha auto ou um mecanismo de senha",
+  "has an unknown key": "tem uma chave desconhecida",
+  "must be text without NUL": "deve ser texto sem NUL"
 };
