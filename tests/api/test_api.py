@@ -457,13 +457,13 @@ class ApiTest(unittest.TestCase):
         self.assertIn("attachment", headers["Content-Disposition"])
         rows = list(csv.reader(io.StringIO(raw.decode(), newline="")))
         self.assertEqual([r[1] for r in rows[1:]], expected)
-        self.assertEqual(rows[0][:3], ["ID", "Name", "Secure connection"])
-        self.assertEqual(rows[1][2], "no")
+        self.assertEqual(rows[0][:4], ["ID", "Name", "Status", "Secure connection"])
+        self.assertEqual(rows[1][3], "no")
         # in the language of whoever exports it: ?lang=, the console's mr_lang
         # cookie, or Accept-Language; the Portuguese document's labels
         token = self.d.cli("token", "create", "--user", "admin").stdout.strip()
-        pt_header = ["Código", "Nome", "Conexão segura", "Tipo conexão", "Protocolo", "Porta",
-                     "Verificação automática", "Manter cópia no servidor"]
+        pt_header = ["Código", "Nome", "Situação", "Conexão segura", "Tipo conexão", "Protocolo",
+                     "Porta", "Verificação automática", "Manter cópia no servidor"]
         for how in ({"path": "&lang=pt-BR"}, {"headers": {"Accept-Language": "pt-BR,pt;q=0.9"}},
                     {"headers": {"Cookie": "mr_lang=pt-BR"}, "client": Client(self.d, token)}):
             client = how.get("client", self.admin)
@@ -472,7 +472,7 @@ class ApiTest(unittest.TestCase):
                 how.get("path", ""), headers=how.get("headers"))
             rows = list(csv.reader(io.StringIO(raw.decode(), newline="")))
             self.assertEqual((status, rows[0]), (200, pt_header), how)
-            self.assertEqual((rows[1][2], rows[1][7]), ("não", "sim"), how)
+            self.assertEqual((rows[1][3], rows[1][8]), ("não", "sim"), how)
         # a language it does not have: English
         _, _, raw = self.admin.request("GET", "/api/v1/reports/accounts.csv?lang=tlh&name=rep-")
         self.assertTrue(raw.decode().startswith("ID,Name,"))
