@@ -4,7 +4,8 @@
 Every message the daemon writes for a person goes through a printf format
 (mr_error_set, mr_problems_add, mr_steps_add, mr_session_step,
 mr_http_error, mr_error_prefix, net/proxy.c's proxy_step, deliver's
-mr_dr_set): the format, a string literal or each literal branch of a
+mr_dr_set, discover's note and proposal_note, and SAID("...") marking a
+sentence of a table, as gettext's N_()): the format, a string literal or each literal branch of a
 conditional (cond ? "a %s" : "b %s"), is the sentence's stable id
 (as gettext's msgid), and the API sends it with its arguments
 (util/said.h). web/js/said-pt.js holds the Portuguese of each, with {1},
@@ -23,10 +24,11 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CALLS = re.compile(r"\b(mr_error_set|mr_problems_add|mr_steps_add|mr_session_step|mr_http_error|"
-                   r"mr_error_prefix|proxy_step|mr_dr_set)\s*\(")
+                   r"mr_error_prefix|proxy_step|mr_dr_set|note|proposal_note|SAID)\s*\(")
 # the format is the first string literal after these many arguments
 SKIP = {"mr_error_set": 3, "mr_problems_add": 2, "mr_steps_add": 4, "mr_session_step": 4,
-        "mr_http_error": 4, "mr_error_prefix": 1, "proxy_step": 4, "mr_dr_set": 2}
+        "mr_http_error": 4, "mr_error_prefix": 1, "proxy_step": 4, "mr_dr_set": 2,
+        "note": 2, "proposal_note": 1, "SAID": 0}
 CONVERSION = re.compile(r"%(?:%|[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|j|z|t|L)?"
                         r"[diouxXcsfgep])")
 

@@ -333,9 +333,17 @@ json_t *mr_view_step(const struct mr_step *s)
                           "ms", (json_int_t)s->ms, "detail", detail);
     /* said only when shown as said: the greeting's excerpt, or escaped
      * control characters, are the daemon's own rewriting */
-    json_t *said = strcmp(detail, s->detail) == 0 ? mr_said_json(&s->said) : NULL;
+    json_t *said = strcmp(detail, s->detail) == 0 ? json_array() : NULL;
+    for (unsigned i = 0; said && i <= s->nprefix; i++) {
+        json_t *part = mr_said_json(i < s->nprefix ? &s->prefix[i] : &s->said);
+        if (!part) { /* a part said in English only: all of it */
+            json_decref(said);
+            said = NULL;
+        } else
+            json_array_append_new(said, part);
+    }
     if (said)
-        json_object_set_new(j, "said", json_pack("[o]", said));
+        json_object_set_new(j, "said", said);
     return j;
 }
 
