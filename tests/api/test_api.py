@@ -401,8 +401,10 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(b["steps"][0]["step"], "proxy connect")
         self.assertIn("proxy unreachable", b["error"])
         # said as said, for the console's languages: the step and the error
-        self.assertEqual(b["steps"][0]["said"][0]["format"], "%s proxy '%s': %s")
-        self.assertEqual(b["steps"][0]["said"][0]["args"][:2], ["SOCKS5", k["name"]])
+        # the step names the proxy, then says the error's parts (no English inside)
+        self.assertEqual(b["steps"][0]["said"][0], {"format": "%s proxy '%s'",
+                                                    "args": ["SOCKS5", k["name"]]})
+        self.assertEqual(b["steps"][0]["said"][1:], b["error_said"])
         self.assertTrue(b["error_said"][-1]["format"].startswith("connecting to"), b["error_said"])
         self.admin.json("PATCH", f"/api/v1/accounts/{acc['id']}", {"use_connector": False})
         status, b = self.admin.json("DELETE", f"/api/v1/connectors/{k['id']}")
