@@ -3,7 +3,10 @@
 
 Every message the daemon writes for a person goes through a printf format
 (mr_error_set, mr_problems_add, mr_steps_add, mr_session_step,
-mr_http_error, mr_error_prefix, net/proxy.c's proxy_step, deliver's mr_dr_set): the format is the sentence's stable id
+mr_http_error, mr_error_prefix, net/proxy.c's proxy_step, deliver's
+mr_dr_set, discover's note and proposal_note, and SAID("...") marking a
+sentence of a table, as gettext's N_()): the format, a string literal or each literal branch of a
+conditional (cond ? "a %s" : "b %s"), is the sentence's stable id
 (as gettext's msgid), and the API sends it with its arguments
 (util/said.h). web/js/said-pt.js holds the Portuguese of each, with {1},
 {2}, ... for the arguments in order.
@@ -21,10 +24,11 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CALLS = re.compile(r"\b(mr_error_set|mr_problems_add|mr_steps_add|mr_session_step|mr_http_error|"
-                   r"mr_error_prefix|proxy_step|mr_dr_set)\s*\(")
+                   r"mr_error_prefix|proxy_step|mr_dr_set|note|proposal_note|SAID)\s*\(")
 # the format is the first string literal after these many arguments
 SKIP = {"mr_error_set": 3, "mr_problems_add": 2, "mr_steps_add": 4, "mr_session_step": 4,
-        "mr_http_error": 4, "mr_error_prefix": 1, "proxy_step": 4, "mr_dr_set": 2}
+        "mr_http_error": 4, "mr_error_prefix": 1, "proxy_step": 4, "mr_dr_set": 2,
+        "note": 2, "proposal_note": 1, "SAID": 0}
 CONVERSION = re.compile(r"%(?:%|[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|j|z|t|L)?"
                         r"[diouxXcsfgep])")
 
@@ -66,6 +70,25 @@ def args_of(text, start):
     return out
 
 
+LITERALS = re.compile(r'"((?:[^"\\]|\\.)*)"(?:\s*"((?:[^"\\]|\\.)*)")*')
+
+
+def literal_formats(arg):
+    """The formats an argument can be: a string literal (adjacent ones
+    joined), or each literal branch of a conditional, nested ones too
+    (cond ? "a %s" : other ? "b %s" : "c %s")."""
+    arg = arg.strip()
+    if arg.startswith('"'):
+        return [unescape("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', arg)))]
+    out = []
+    for m in LITERALS.finditer(arg):
+        before = arg[:m.start()].rstrip()
+        after = arg[m.end():].lstrip()
+        if before.endswith(("?", ":")) and (not after or after[0] in ":"):
+            out.append(unescape("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(0)))))
+    return out
+
+
 def formats():
     found = {}
     for d, _, files in os.walk(os.path.join(ROOT, "src")):
@@ -79,14 +102,11 @@ def formats():
                 skip = SKIP[m.group(1)]
                 if len(args) <= skip:
                     continue
-                lits = re.findall(r'"((?:[^"\\]|\\.)*)"', args[skip])
-                if not lits or not args[skip].strip().startswith('"'):
-                    continue
-                fmt = unescape("".join(lits))
-                if fmt == "%s":
-                    continue  # a message passed on: said where it was made
                 line = text.count("\n", 0, m.start()) + 1
-                found.setdefault(fmt, []).append(f"{os.path.relpath(path, ROOT)}:{line}")
+                for fmt in literal_formats(args[skip]):
+                    if fmt == "%s":
+                        continue  # a message passed on: said where it was made
+                    found.setdefault(fmt, []).append(f"{os.path.relpath(path, ROOT)}:{line}")
     return found
 
 

@@ -291,11 +291,17 @@ static int open_conn(struct lmtp *l)
 
 /* --- the exchange ------------------------------------------------------------------- */
 
-/* A refusal of the session's own steps (greeting, LHLO, MAIL, DATA). */
-static int refused(struct lmtp *l, const char *what, const struct reply *rep)
+/* A refusal of the session's own steps (the connection, LHLO, MAIL FROM,
+ * DATA: command, NULL for the connection). */
+static int refused(struct lmtp *l, const char *command, const struct reply *rep)
 {
-    mr_dr_set(l->r, rep->code >= 500 ? MR_DELIVERY_FAIL : MR_DELIVERY_RETRY,
-              "the LMTP server %s answered %s with %d %s", l->where, what, rep->code, rep->text);
+    enum mr_delivery_outcome o = rep->code >= 500 ? MR_DELIVERY_FAIL : MR_DELIVERY_RETRY;
+    if (command)
+        mr_dr_set(l->r, o, "the LMTP server %s answered %s with %d %s", l->where, command,
+                  rep->code, rep->text);
+    else
+        mr_dr_set(l->r, o, "the LMTP server %s answered the connection with %d %s", l->where,
+                  rep->code, rep->text);
     return -1;
 }
 
@@ -357,7 +363,7 @@ static int envelope(struct lmtp *l, const struct mr_delivery_item *it, size_t *a
     if (read_reply(l, "the greeting", &rep) != 0)
         return -1;
     if (rep.code != 220)
-        return refused(l, "the connection", &rep);
+        return refused(l, NULL, &rep);
     if (send_line(l, "LHLO %s", host) != 0 || read_reply(l, "the answer to LHLO", &rep) != 0)
         return -1;
     if (rep.code != 250)

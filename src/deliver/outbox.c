@@ -55,17 +55,22 @@ int64_t mr_outbox_backoff_ms(int attempts, int divisor)
     return ms / (divisor > 0 ? divisor : 1);
 }
 
-static void format_span(int64_t ms, char *out, size_t size)
+/* "gave up after N attempts in" the span ms, before err: a sentence per
+ * unit, the numbers its arguments, so each is said whole. */
+static void gave_up(mr_error *err, int attempts, int64_t ms)
 {
-    int64_t s = ms / 1000;
+    long long s = ms / 1000;
     if (s >= 86400)
-        snprintf(out, size, "%lld d %lld h", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+        mr_error_prefix(err, "gave up after %d attempts in %lld d %lld h", attempts, s / 86400,
+                        s % 86400 / 3600);
     else if (s >= 3600)
-        snprintf(out, size, "%lld h %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
-    else if (s >= 60)
-        snprintf(out, size, "%lld min", (long long)(s / 60));
+        mr_error_prefix(err, "gave up after %d attempts in %lld h %lld min", attempts, s / 3600,
+                        s % 3600 / 60);
     else
-        snprintf(out, size, "%lld s", (long long)s);
+        mr_error_prefix(err,
+                        s >= 60 ? "gave up after %d attempts in %lld min"
+                                : "gave up after %d attempts in %lld s",
+                        attempts, s >= 60 ? s / 60 : s);
 }
 
 /* What one delivery needs besides the target: loaded per delivery. */
@@ -185,9 +190,7 @@ static const char *record(struct mr_store *s, const struct target_ctx *c, const 
         next = now + mr_outbox_backoff_ms(attempts, divisor);
         int64_t window = (int64_t)mr_target_retry_for(&c->t) * 1000 / (divisor > 0 ? divisor : 1);
         if (next > l->d.window_ms + window) {
-            char span[32];
-            format_span(now - l->d.window_ms, span, sizeof(span));
-            mr_error_prefix(&said, "gave up after %d attempts in %s", attempts, span);
+            gave_up(&said, attempts, now - l->d.window_ms);
             state = "failed";
         } else
             state = "pending";

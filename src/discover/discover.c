@@ -7,6 +7,7 @@
 #include "net/conn.h"
 #include "report/views.h"
 #include "util/clock.h"
+#include "util/said.h"
 #include "util/text.h"
 
 #include <arpa/inet.h>
@@ -37,18 +38,74 @@ struct run {
                    * probes' threads read and set it) */
 };
 
-static void note(struct run *r, const char *source, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void note(struct run *r, const char *source, const char *fmt, ...)
+/* e as fmt says it, with how it was said (mr_error_set's, from a va_list). */
+static void said_v(mr_error *e, const char *fmt, va_list ap)
+{
+    char text[MR_ERROR_MESSAGE_MAX];
+    struct mr_said said;
+    va_list aq;
+    va_copy(aq, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    mr_said_capture(&said, fmt, aq);
+    va_end(aq);
+    mr_error_set(e, 0, "", "%s", text);
+    if (strcmp(e->message, text) == 0)
+        e->said = said;
+}
+
+/* A sentence of a table (marked SAID for scripts/said-catalog.py), said as
+ * it is: it has no arguments. */
+#define SAID(s) s
+static void as_is(mr_error *e, const char *sentence, ...)
+{
+    va_list ap;
+    va_start(ap, sentence);
+    said_v(e, sentence, ap);
+    va_end(ap);
+}
+
+/* A note of the run: e's message, said as e was. */
+static void note_error(struct run *r, const char *source, const mr_error *e)
 {
     if (r->res->nnotes == MR_DISCOVER_NOTES_MAX)
         return;
     struct mr_discover_note *n = &r->res->notes[r->res->nnotes++];
     snprintf(n->source, sizeof(n->source), "%s", source);
+    snprintf(n->text, sizeof(n->text), "%.*s", (int)sizeof(n->text) - 1, e->message);
+    n->said = *e;
+}
+
+static void note(struct run *r, const char *source, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void note(struct run *r, const char *source, const char *fmt, ...)
+{
+    mr_error e = {0};
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(n->text, sizeof(n->text), fmt, ap);
+    said_v(&e, fmt, ap);
     va_end(ap);
+    note_error(r, source, &e);
+}
+
+/* A sentence of a proposal's note (its sentences are joined by "; "). */
+static void proposal_note(struct mr_discover_proposal *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void proposal_note_error(struct mr_discover_proposal *p, const mr_error *e)
+{
+    size_t len = strlen(p->note);
+    snprintf(p->note + len, sizeof(p->note) - len, "%s%s", len ? "; " : "", e->message);
+    if (p->nnotes < MR_DISCOVER_PROPOSAL_NOTES)
+        p->notes[p->nnotes++] = *e;
+}
+
+static void proposal_note(struct mr_discover_proposal *p, const char *fmt, ...)
+{
+    mr_error e = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    said_v(&e, fmt, ap);
+    va_end(ap);
+    proposal_note_error(p, &e);
 }
 
 static int64_t left_ms(const struct run *r)
@@ -128,24 +185,24 @@ int mr_discover_check_dns(const char *dns, mr_error *err)
 
 /* --- DNS through the C library's resolver -------------------------------- */
 
-/* One query; the answer's length, or -1 with *why said. Each call has a
- * resolver state of its own (the probes run in threads). */
-static int dns_query(struct run *r, const char *name, int type, unsigned char *buf, char *why,
-                     size_t wsize)
+/* One query; the answer's length, or -1 (-2: no such record) with *why
+ * said. Each call has a resolver state of its own (the probes run in
+ * threads). */
+static int dns_query(struct run *r, const char *name, int type, unsigned char *buf, mr_error *why)
 {
     if (__atomic_load_n(&r->dns_dead, __ATOMIC_RELAXED)) {
-        snprintf(why, wsize, "not asked: the DNS server did not answer before");
+        mr_error_set(why, 0, "", "not asked: the DNS server did not answer before");
         return -1;
     }
     int budget = step_budget(r);
     if (budget < 1000) {
-        snprintf(why, wsize, "not asked: the discovery's time was used up");
+        mr_error_set(why, 0, "", "not asked: the discovery's time was used up");
         return -1;
     }
     struct __res_state st;
     memset(&st, 0, sizeof(st));
     if (res_ninit(&st) != 0) {
-        snprintf(why, wsize, "the resolver could not start (/etc/resolv.conf)");
+        mr_error_set(why, 0, "", "the resolver could not start (/etc/resolv.conf)");
         return -1;
     }
     if (r->o->dns) {
@@ -167,24 +224,32 @@ static int dns_query(struct run *r, const char *name, int type, unsigned char *b
     int herr = st.res_h_errno;
     res_nclose(&st);
     if (n > DNS_ANSWER_MAX) {
-        snprintf(why, wsize, "the DNS answer for %s is larger than %d bytes: ignored", name,
-                 DNS_ANSWER_MAX);
+        mr_error_set(why, 0, "", "the DNS answer for %s is larger than %d bytes: ignored", name,
+                     DNS_ANSWER_MAX);
         return -1;
     }
     if (n >= 0)
         return n;
     if (herr == HOST_NOT_FOUND || herr == NO_DATA) {
-        snprintf(why, wsize, "%s: no such record", name);
+        mr_error_set(why, 0, "", "%s: no such record", name);
         return -2;
     }
     if (herr == TRY_AGAIN && mr_now_ms() - t0 >= (int64_t)st.retrans * 1000 - 200) {
         __atomic_store_n(&r->dns_dead, 1, __ATOMIC_RELAXED);
-        snprintf(why, wsize, "the DNS server (%s) did not answer within %d s",
-                 r->o->dns ? r->o->dns : "the system's", st.retrans);
+        if (r->o->dns)
+            mr_error_set(why, 0, "", "the DNS server (%s) did not answer within %d s", r->o->dns,
+                         st.retrans);
+        else
+            mr_error_set(why, 0, "", "the system's DNS server did not answer within %d s",
+                         st.retrans);
         return -1;
     }
-    snprintf(why, wsize, "the DNS server could not answer for %s (%s)", name,
-             herr == TRY_AGAIN ? "server failure or refused" : hstrerror(herr));
+    if (herr == TRY_AGAIN)
+        mr_error_set(why, 0, "",
+                     "the DNS server could not answer for %s (server failure or refused)", name);
+    else /* the C library's words */
+        mr_error_set(why, 0, "", "the DNS server could not answer for %s (%s)", name,
+                     hstrerror(herr));
     return -1;
 }
 
@@ -204,7 +269,7 @@ static int dns_parse(const unsigned char *buf, int n, struct rrs *out)
 /* The addresses host has (at most IPS_MAX): through the chosen DNS server
  * when there is one (A then AAAA), else getaddrinfo (with /etc/hosts). */
 static int resolve_host(struct run *r, const char *host, char ips[][INET6_ADDRSTRLEN], int *nips,
-                        char *why, size_t wsize)
+                        mr_error *why)
 {
     *nips = 0;
     unsigned char a4[16];
@@ -217,7 +282,7 @@ static int resolve_host(struct run *r, const char *host, char ips[][INET6_ADDRST
         struct addrinfo *res = NULL;
         int rc = getaddrinfo(host, NULL, &hints, &res);
         if (rc != 0) {
-            snprintf(why, wsize, "'%s' does not resolve (%s)", host, gai_strerror(rc));
+            mr_error_set(why, 0, "", "'%s' does not resolve (%s)", host, gai_strerror(rc));
             return -1;
         }
         for (struct addrinfo *ai = res; ai && *nips < IPS_MAX; ai = ai->ai_next) {
@@ -232,10 +297,10 @@ static int resolve_host(struct run *r, const char *host, char ips[][INET6_ADDRST
     unsigned char *buf = malloc(DNS_ANSWER_MAX);
     if (!buf)
         return -1;
-    char last[256] = "";
+    mr_error last = {0};
     for (int pass = 0; pass < 2 && *nips == 0; pass++) {
         int type = pass ? ns_t_aaaa : ns_t_a;
-        int n = dns_query(r, host, type, buf, last, sizeof(last));
+        int n = dns_query(r, host, type, buf, &last);
         struct rrs rr;
         if (n < 0) {
             if (n == -1)
@@ -243,7 +308,7 @@ static int resolve_host(struct run *r, const char *host, char ips[][INET6_ADDRST
             continue;
         }
         if (dns_parse(buf, n, &rr) != 0) {
-            snprintf(last, sizeof(last), "the DNS answer for %s is malformed", host);
+            mr_error_set(&last, 0, "", "the DNS answer for %s is malformed", host);
             continue;
         }
         for (int i = 0; i < rr.count && *nips < IPS_MAX; i++) {
@@ -256,8 +321,13 @@ static int resolve_host(struct run *r, const char *host, char ips[][INET6_ADDRST
         }
     }
     free(buf);
+    if (*nips == 0 && last.message[0]) {
+        *why = last;
+        mr_error_prefix(why, "'%s' does not resolve", host);
+        return -1;
+    }
     if (*nips == 0) {
-        snprintf(why, wsize, "'%s' does not resolve: %s", host, *last ? last : "no address");
+        mr_error_set(why, 0, "", "'%s' does not resolve: no address", host);
         return -1;
     }
     return 0;
@@ -265,15 +335,15 @@ static int resolve_host(struct run *r, const char *host, char ips[][INET6_ADDRST
 
 /* 1 and *why said when one of the addresses must not be reached. */
 static int any_denied(struct run *r, char ips[][INET6_ADDRSTRLEN], int nips, const char *host,
-                      char *why, size_t wsize)
+                      mr_error *why)
 {
     if (!r->o->denied)
         return 0;
     for (int i = 0; i < nips; i++) {
         char w[256];
         if (r->o->denied(ips[i], w, sizeof(w))) {
-            snprintf(why, wsize, "%.253s: %.255s (this daemon runs with --deny-test-targets)", host,
-                     w); /* a name is at most 253 bytes */
+            mr_error_set(why, 0, "", "%.253s: %.255s (this daemon runs with --deny-test-targets)",
+                         host, w); /* a name is at most 253 bytes */
             return 1;
         }
     }
@@ -298,9 +368,18 @@ static struct mr_discover_proposal *add(struct run *r, const char *source, const
     struct mr_problems pr = {0};
     mr_check_host(host, "address", &pr);
     mr_check_port(port, "port", &pr);
-    if (pr.count) {
-        note(r, source, "a server named there was left out: %s %s (%.100s:%d)", pr.items[0].field,
-             pr.items[0].message, host, port);
+    if (pr.count) { /* the problem as said, after which field it is about */
+        mr_error e = {0};
+        mr_error_set(&e, 0, "", "%s", pr.items[0].message);
+        if (strcmp(e.message, pr.items[0].message) == 0)
+            e.said = pr.items[0].said;
+        if (strcmp(pr.items[0].field, "port") == 0)
+            mr_error_prefix(&e, "a server named there was left out (%.100s:%d), its port", host,
+                            port);
+        else
+            mr_error_prefix(&e, "a server named there was left out (%.100s:%d), its address", host,
+                            port);
+        note_error(r, source, &e);
         return NULL;
     }
     struct mr_discover_proposal tmp = {.protocol = proto, .port = port, .security = sec};
@@ -308,11 +387,10 @@ static struct mr_discover_proposal *add(struct run *r, const char *source, const
     for (size_t i = 0; i < r->res->count; i++)
         if (same_server(&r->res->items[i], &tmp)) {
             struct mr_discover_proposal *p = &r->res->items[i];
-            if (!strstr(p->note, source)) {
-                size_t len = strlen(p->note);
-                snprintf(p->note + len, sizeof(p->note) - len, "%salso found by %s",
-                         len ? "; " : "", source);
-            }
+            if (!strstr(p->note, source))
+                proposal_note(p, strcmp(source, "preset") == 0 ? "also found by preset"
+                                 : strcmp(source, "srv") == 0  ? "also found by srv"
+                                                               : "also found by autoconfig");
             return NULL;
         }
     if (r->res->count == MR_DISCOVER_MAX)
@@ -354,7 +432,7 @@ static const struct preset presets[] = {
      "oauth2",
      "google",
      0,
-     "Google needs OAuth 2.0: add an OAuth 2.0 credential of the provider google"},
+     SAID("Google needs OAuth 2.0: add an OAuth 2.0 credential of the provider google")},
     {"Microsoft 365 / Outlook.com",
      {"outlook.com", "hotmail.com", "live.com", "msn.com", "outlook.com.br", "hotmail.com.br"},
      {"mail.protection.outlook.com"},
@@ -362,7 +440,7 @@ static const struct preset presets[] = {
      "oauth2",
      "microsoft",
      0,
-     "Microsoft needs OAuth 2.0: add an OAuth 2.0 credential of the provider microsoft"},
+     SAID("Microsoft needs OAuth 2.0: add an OAuth 2.0 credential of the provider microsoft")},
     {"Yahoo",
      {"yahoo.com", "ymail.com", "rocketmail.com", "yahoo.com.br"},
      {"yahoodns.net"},
@@ -370,7 +448,7 @@ static const struct preset presets[] = {
      "app_password",
      NULL,
      0,
-     "Yahoo needs an app password (Account security, Generate app password)"},
+     SAID("Yahoo needs an app password (Account security, Generate app password)")},
     {"iCloud",
      {"icloud.com", "me.com", "mac.com"},
      {"mail.icloud.com"},
@@ -378,8 +456,8 @@ static const struct preset presets[] = {
      "app_password",
      NULL,
      1,
-     "iCloud needs an app-specific password (appleid.apple.com); the username is the "
-     "part before '@'"},
+     SAID("iCloud needs an app-specific password (appleid.apple.com); the username is the "
+          "part before '@'")},
     {"Zoho",
      {"zoho.com", "zohomail.com"},
      {"zoho.com", "zoho.eu"},
@@ -387,8 +465,8 @@ static const struct preset presets[] = {
      "app_password",
      NULL,
      0,
-     "Zoho needs an app-specific password when two-factor authentication is on, and IMAP or "
-     "POP access turned on in its settings"},
+     SAID("Zoho needs an app-specific password when two-factor authentication is on, and IMAP "
+          "or POP access turned on in its settings")},
 };
 
 static int ends_with_domain(const char *name, const char *suffix)
@@ -401,7 +479,8 @@ static int ends_with_domain(const char *name, const char *suffix)
     return n == s || name[n - s - 1] == '.';
 }
 
-static void add_preset(struct run *r, const struct preset *p, const char *how)
+/* mx: the MX record it was matched by, NULL: by the address's domain. */
+static void add_preset(struct run *r, const struct preset *p, const char *mx)
 {
     char provider[64];
     snprintf(provider, sizeof(provider), "%s", p->provider);
@@ -409,8 +488,15 @@ static void add_preset(struct run *r, const struct preset *p, const char *how)
         struct mr_discover_proposal *x = add(
             r, "preset", provider, p->servers[i].protocol, p->servers[i].host, p->servers[i].port,
             MR_SEC_TLS, p->local_username ? r->local : r->res->email, p->kind, p->oauth);
-        if (x)
-            snprintf(x->note, sizeof(x->note), "%s; %s", p->note, how);
+        if (!x)
+            continue;
+        mr_error e = {0};
+        as_is(&e, p->note);
+        proposal_note_error(x, &e);
+        if (mx)
+            proposal_note(x, "matched by the domain's MX record %.250s", mx);
+        else
+            proposal_note(x, "matched by the address's domain");
     }
 }
 
@@ -421,19 +507,20 @@ static int from_presets(struct run *r)
     for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
         for (size_t d = 0; d < 8 && presets[i].domains[d]; d++)
             if (strcasecmp(domain, presets[i].domains[d]) == 0) {
-                add_preset(r, &presets[i], "matched by the address's domain");
+                add_preset(r, &presets[i], NULL);
                 return 1;
             }
     unsigned char *buf = malloc(DNS_ANSWER_MAX);
-    char why[300];
+    mr_error why = {0};
     int matched = 0;
     if (!buf)
         return 0;
-    int n = dns_query(r, domain, ns_t_mx, buf, why, sizeof(why));
+    int n = dns_query(r, domain, ns_t_mx, buf, &why);
     struct rrs rr;
-    if (n == -1)
-        note(r, "preset", "MX records not read: %s", why);
-    else if (n >= 0 && dns_parse(buf, n, &rr) != 0)
+    if (n == -1) {
+        mr_error_prefix(&why, "MX records not read");
+        note_error(r, "preset", &why);
+    } else if (n >= 0 && dns_parse(buf, n, &rr) != 0)
         note(r, "preset", "the DNS answer for the MX records of %s is malformed", domain);
     else if (n >= 0)
         for (int i = 0; i < rr.count && !matched; i++) {
@@ -448,9 +535,7 @@ static int from_presets(struct run *r)
             for (size_t p = 0; p < sizeof(presets) / sizeof(presets[0]) && !matched; p++)
                 for (size_t s = 0; s < 4 && presets[p].mx_suffixes[s] && !matched; s++)
                     if (ends_with_domain(mx, presets[p].mx_suffixes[s])) {
-                        char how[300];
-                        snprintf(how, sizeof(how), "matched by the domain's MX record %.250s", mx);
-                        add_preset(r, &presets[p], how);
+                        add_preset(r, &presets[p], mx);
                         matched = 1;
                     }
         }
@@ -489,11 +574,14 @@ static void from_srv(struct run *r)
     if (!buf)
         return;
     for (size_t s = 0; s < sizeof(services) / sizeof(services[0]); s++) {
-        char name[300], why[300];
+        char name[300];
+        mr_error why = {0};
         snprintf(name, sizeof(name), "%s.%s", services[s].label, r->res->domain);
-        int n = dns_query(r, name, ns_t_srv, buf, why, sizeof(why));
-        if (n == -1)
-            note(r, "srv", "%s: %s", name, why);
+        int n = dns_query(r, name, ns_t_srv, buf, &why);
+        if (n == -1) {
+            mr_error_prefix(&why, "the SRV records %s", name);
+            note_error(r, "srv", &why);
+        }
         if (n < 0)
             continue;
         struct rrs rr;
@@ -535,10 +623,10 @@ static void from_srv(struct run *r)
                 add(r, "srv", r->res->domain, services[s].proto, found[i].target, found[i].port,
                     services[s].sec, r->res->email, "password", NULL);
             if (p)
-                snprintf(p->note, sizeof(p->note),
-                         "from %s (priority %d, weight %d); the username is a guess: the "
-                         "address",
-                         name, found[i].priority, found[i].weight);
+                proposal_note(p,
+                              "from %s (priority %d, weight %d); the username is a guess: the "
+                              "address",
+                              name, found[i].priority, found[i].weight);
         }
     }
     free(buf);
@@ -683,7 +771,8 @@ static size_t collect(char *p, size_t size, size_t n, void *ud)
 /* Fetches https://host/path into *b; 0, or -1 with a note. */
 static int fetch(struct run *r, const char *host, const char *path, struct body *b)
 {
-    char ips[IPS_MAX][INET6_ADDRSTRLEN], why[600], url[600], pin[400];
+    char ips[IPS_MAX][INET6_ADDRSTRLEN], url[600], pin[400];
+    mr_error why = {0};
     int nips, port = 443;
     const char *test_port = getenv("MAILROOM_TEST_AUTOCONFIG_PORT");
     if (test_port && atoi(test_port) > 0 && atoi(test_port) < 65536)
@@ -692,12 +781,9 @@ static int fetch(struct run *r, const char *host, const char *path, struct body 
         snprintf(url, sizeof(url), "https://%.253s%.200s", host, path);
     else
         snprintf(url, sizeof(url), "https://%.253s:%d%.200s", host, port, path);
-    if (resolve_host(r, host, ips, &nips, why, sizeof(why)) != 0) {
-        note(r, "autoconfig", "%s not fetched: %s", url, why);
-        return -1;
-    }
-    if (any_denied(r, ips, nips, host, why, sizeof(why))) {
-        note(r, "autoconfig", "%s not fetched: %s", url, why);
+    if (resolve_host(r, host, ips, &nips, &why) != 0 || any_denied(r, ips, nips, host, &why)) {
+        mr_error_prefix(&why, "%s not fetched", url);
+        note_error(r, "autoconfig", &why);
         return -1;
     }
     int budget = step_budget(r);
@@ -742,8 +828,10 @@ static int fetch(struct run *r, const char *host, const char *path, struct body 
         return -1;
     }
     if (status != 200) {
-        note(r, "autoconfig", "%s answered HTTP %ld%s", url, status,
-             status / 100 == 3 ? " (redirects are not followed)" : "");
+        note(r, "autoconfig",
+             status / 100 == 3 ? "%s answered HTTP %ld (redirects are not followed)"
+                               : "%s answered HTTP %ld",
+             url, status);
         return -1;
     }
     return 0;
@@ -758,8 +846,11 @@ static int parse_xml(struct run *r, const char *url, const struct body *b, struc
              g_markup_parse_context_end_parse(ctx, &gerr);
     g_markup_parse_context_free(ctx);
     if (!ok) {
-        note(r, "autoconfig", "%s is not well-formed XML in Mozilla's format: %s", url,
-             gerr ? gerr->message : "empty");
+        if (gerr) /* GLib's words */
+            note(r, "autoconfig", "%s is not well-formed XML in Mozilla's format: %s", url,
+                 gerr->message);
+        else
+            note(r, "autoconfig", "%s is not well-formed XML in Mozilla's format: empty", url);
         if (gerr)
             g_error_free(gerr);
         return -1;
@@ -831,9 +922,9 @@ static void from_autoconfig(struct run *r)
                 add(r, "autoconfig", x->display[0] ? x->display : r->res->domain, proto, host,
                     (int)port, sec, user, oauth ? "oauth2" : "password", oprov);
             if (p)
-                snprintf(p->note, sizeof(p->note), "from %.400s%s", url,
-                         sec == MR_SEC_NONE ? "; plain text: the password would travel unencrypted"
-                                            : "");
+                proposal_note(p, "from %.400s", url);
+            if (p && sec == MR_SEC_NONE)
+                proposal_note(p, "plain text: the password would travel unencrypted");
         }
         free(b.data);
         free(x);
@@ -852,8 +943,11 @@ struct probe {
     size_t len;
 };
 
-static int read_line(struct probe *pr, const char *what, char *line, size_t size, mr_error *err)
+/* A line of the answer to cmd (NULL: the greeting). */
+static int read_line(struct probe *pr, const char *cmd, char *line, size_t size, mr_error *err)
 {
+    char what[64];
+    snprintf(what, sizeof(what), cmd ? "the answer to %s" : "the greeting", cmd);
     mr_conn_step(pr->c, what);
     for (;;) {
         char *crlf = memchr(pr->buf, '\n', pr->len);
@@ -871,8 +965,10 @@ static int read_line(struct probe *pr, const char *what, char *line, size_t size
             return 0;
         }
         if (pr->len == sizeof(pr->buf))
-            return mr_error_set(err, MR_EPROTO, NULL, "a line longer than %d bytes in %s",
-                                LINE_MAX_BYTES, what);
+            return mr_error_set(err, MR_EPROTO, NULL,
+                                cmd ? "a line longer than %d bytes in the answer to %s"
+                                    : "a line longer than %d bytes in the greeting",
+                                LINE_MAX_BYTES, cmd);
         size_t got = 0;
         int rc = mr_conn_read(pr->c, pr->buf + pr->len, sizeof(pr->buf) - pr->len, &got, err);
         if (rc)
@@ -917,8 +1013,7 @@ static int capabilities(struct probe *pr, const char *tag, char *caps, size_t si
     snprintf(cmd, sizeof(cmd), imap ? "%s CAPABILITY" : "CAPA", tag);
     int rc = send_line(pr, cmd, err);
     for (int i = 0; rc == 0 && i < 200; i++) {
-        if ((rc = read_line(pr, imap ? "the answer to CAPABILITY" : "the answer to CAPA", line,
-                            sizeof(line), err)))
+        if ((rc = read_line(pr, imap ? "CAPABILITY" : "CAPA", line, sizeof(line), err)))
             break;
         if (imap && strncasecmp(line, "* CAPABILITY ", 13) == 0) {
             size_t n = strnlen(line + 13, size - 1); /* as much as fits */
@@ -950,7 +1045,7 @@ static int tls(struct probe *pr, int implicit, mr_error *err)
     int64_t t0 = mr_now_ms();
     int rc = mr_tls_start(pr->c, &to, &info, err);
     if (rc) {
-        mr_steps_add(&pr->p->steps, "tls", 0, mr_now_ms() - t0, "%s", err->message);
+        mr_steps_add_error(&pr->p->steps, "tls", mr_now_ms() - t0, err);
         return rc;
     }
     mr_steps_add(&pr->p->steps, "tls", 1, mr_now_ms() - t0, "%s, certificate for %s verified",
@@ -963,19 +1058,20 @@ static void probe_one(struct probe *pr)
     struct mr_discover_proposal *p = pr->p;
     struct run *r = pr->r;
     struct mr_steps *st = &p->steps;
-    char ips[IPS_MAX][INET6_ADDRSTRLEN], why[700], line[1024], caps[600];
+    char ips[IPS_MAX][INET6_ADDRSTRLEN], line[1024], caps[600];
     int nips;
     int imap = p->protocol == MR_PROTO_IMAP;
-    mr_error err = {0};
+    mr_error err = {0}, why = {0};
     int64_t t0 = mr_now_ms();
     p->probed = 1;
-    if (resolve_host(r, p->host, ips, &nips, why, sizeof(why)) != 0) {
-        mr_steps_add(st, "resolve", 0, mr_now_ms() - t0, "%s", why);
+    if (resolve_host(r, p->host, ips, &nips, &why) != 0) {
+        mr_steps_add_error(st, "resolve", mr_now_ms() - t0, &why);
         return;
     }
     mr_steps_add(st, "resolve", 1, mr_now_ms() - t0, "%s", ips[0]);
-    if (any_denied(r, ips, nips, p->host, why, sizeof(why))) {
-        mr_steps_add(st, "target", 0, 0, "not probed: %s", why);
+    if (any_denied(r, ips, nips, p->host, &why)) {
+        mr_error_prefix(&why, "not probed");
+        mr_steps_add_error(st, "target", 0, &why);
         return;
     }
     int budget = step_budget(r);
@@ -989,15 +1085,15 @@ static void probe_one(struct probe *pr)
                                 .deadline_ms = r->deadline};
     t0 = mr_now_ms();
     if (mr_net_connect(&pr->c, ips[0], p->port, &lim, NULL, &err) != 0) {
-        mr_steps_add(st, "connect", 0, mr_now_ms() - t0, "%s", err.message);
+        mr_steps_add_error(st, "connect", mr_now_ms() - t0, &err);
         return;
     }
     mr_steps_add(st, "connect", 1, mr_now_ms() - t0, "%s port %d", ips[0], p->port);
     if (p->security == MR_SEC_TLS && tls(pr, 1, &err))
         goto done;
     t0 = mr_now_ms();
-    if (read_line(pr, "the greeting", line, sizeof(line), &err)) {
-        mr_steps_add(st, "greeting", 0, mr_now_ms() - t0, "%s", err.message);
+    if (read_line(pr, NULL, line, sizeof(line), &err)) {
+        mr_steps_add_error(st, "greeting", mr_now_ms() - t0, &err);
         goto done;
     }
     clip(line, 200);
@@ -1008,7 +1104,7 @@ static void probe_one(struct probe *pr)
         goto done;
     t0 = mr_now_ms();
     if (capabilities(pr, "a1", caps, sizeof(caps), &err)) {
-        mr_steps_add(st, "capabilities", 0, mr_now_ms() - t0, "%s", err.message);
+        mr_steps_add_error(st, "capabilities", mr_now_ms() - t0, &err);
         goto done;
     }
     if (p->security == MR_SEC_STARTTLS || p->security == MR_SEC_STARTTLS_OPTIONAL) {
@@ -1019,8 +1115,8 @@ static void probe_one(struct probe *pr)
         }
         t0 = mr_now_ms();
         if (send_line(pr, imap ? "a2 STARTTLS" : "STLS", &err) ||
-            read_line(pr, "the answer to STARTTLS", line, sizeof(line), &err)) {
-            mr_steps_add(st, "starttls", 0, mr_now_ms() - t0, "%s", err.message);
+            read_line(pr, "STARTTLS", line, sizeof(line), &err)) {
+            mr_steps_add_error(st, "starttls", mr_now_ms() - t0, &err);
             goto done;
         }
         clip(line, 200);
@@ -1031,12 +1127,15 @@ static void probe_one(struct probe *pr)
         pr->len = 0; /* nothing read before TLS counts after it */
         t0 = mr_now_ms();
         if (capabilities(pr, "a3", caps, sizeof(caps), &err)) {
-            mr_steps_add(st, "capabilities", 0, mr_now_ms() - t0, "%s", err.message);
+            mr_steps_add_error(st, "capabilities", mr_now_ms() - t0, &err);
             goto done;
         }
     }
     clip(caps, 400);
-    mr_steps_add(st, "capabilities", 1, mr_now_ms() - t0, "%s", *caps ? caps : "(none listed)");
+    if (*caps)
+        mr_steps_add(st, "capabilities", 1, mr_now_ms() - t0, "%s", caps);
+    else
+        mr_steps_add(st, "capabilities", 1, mr_now_ms() - t0, "(none listed)");
     p->probe_ok = 1;
     send_line(pr, imap ? "a9 LOGOUT" : "QUIT", &err);
 done:
@@ -1128,6 +1227,19 @@ static const char *u8(const char *s, char *buf, size_t size)
     return buf;
 }
 
+/* {"note": text, "note_said": [...]} (note_said when it is said). */
+static json_t *note_json(const char *source, const char *text, const mr_error *said, char *buf,
+                         size_t size)
+{
+    json_t *o = json_pack("{s:s}", "note", u8(text, buf, size));
+    json_t *parts = strcmp(text, said->message) == 0 ? mr_error_said_json(said) : NULL;
+    if (source)
+        json_object_set_new(o, "source", json_string(source));
+    if (parts)
+        json_object_set_new(o, "note_said", parts);
+    return o;
+}
+
 json_t *mr_discover_json(const struct mr_discover_result *res)
 {
     char b1[sizeof(res->items[0].provider)], b2[sizeof(res->items[0].username)],
@@ -1135,11 +1247,15 @@ json_t *mr_discover_json(const struct mr_discover_result *res)
     json_t *list = json_array(), *notes = json_array();
     for (size_t i = 0; i < res->count; i++) {
         const struct mr_discover_proposal *p = &res->items[i];
-        json_t *steps = json_array();
+        json_t *steps = json_array(), *said_notes = json_array();
         for (size_t s = 0; s < p->steps.count; s++)
             json_array_append_new(steps, mr_view_step(&p->steps.items[s]));
+        for (size_t s = 0; s < p->nnotes; s++)
+            json_array_append_new(
+                said_notes, note_json(NULL, p->notes[s].message, &p->notes[s], b3, sizeof(b3)));
         json_array_append_new(
-            list, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:{s:b, s:b, s:o}, s:s}",
+            list, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:{s:b, s:b, s:o}, s:s, "
+                            "s:o}",
                             "source", p->source, "provider", u8(p->provider, b1, sizeof(b1)),
                             "protocol", mr_protocol_name(p->protocol), "address", p->host, "port",
                             p->port, "security", mr_security_name(p->security), "username",
@@ -1147,11 +1263,11 @@ json_t *mr_discover_json(const struct mr_discover_result *res)
                             "oauth_provider",
                             p->oauth_provider[0] ? json_string(p->oauth_provider) : json_null(),
                             "probe", "ok", p->probe_ok, "probed", p->probed, "steps", steps, "note",
-                            u8(p->note, b3, sizeof(b3))));
+                            u8(p->note, b3, sizeof(b3)), "notes", said_notes));
     }
     for (size_t i = 0; i < res->nnotes; i++)
-        json_array_append_new(notes, json_pack("{s:s, s:s}", "source", res->notes[i].source, "note",
-                                               u8(res->notes[i].text, b3, sizeof(b3))));
+        json_array_append_new(notes, note_json(res->notes[i].source, res->notes[i].text,
+                                               &res->notes[i].said, b3, sizeof(b3)));
     return json_pack("{s:s, s:s, s:o, s:o}", "email", res->email, "domain", res->domain,
                      "proposals", list, "notes", notes);
 }

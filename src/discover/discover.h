@@ -16,11 +16,12 @@
 
 #include <stddef.h>
 
-#define MR_DISCOVER_STEP_MS   5000
-#define MR_DISCOVER_TOTAL_MS  15000
-#define MR_DISCOVER_XML_MAX   (64 * 1024) /* an autoconfig file above is refused */
-#define MR_DISCOVER_MAX       16          /* proposals */
-#define MR_DISCOVER_NOTES_MAX 16
+#define MR_DISCOVER_STEP_MS        5000
+#define MR_DISCOVER_TOTAL_MS       15000
+#define MR_DISCOVER_XML_MAX        (64 * 1024) /* an autoconfig file above is refused */
+#define MR_DISCOVER_MAX            16          /* proposals */
+#define MR_DISCOVER_NOTES_MAX      16
+#define MR_DISCOVER_PROPOSAL_NOTES 4 /* sentences of a proposal's note */
 
 struct mr_discover_options {
     /* The DNS server to ask, "IPv4:PORT" or "IPv4" (port 53); NULL: the
@@ -46,9 +47,11 @@ struct mr_discover_proposal {
     int port;
     enum mr_security security;
     char username[320];
-    char credential_kind[16]; /* "password", "app_password", "oauth2" */
-    char oauth_provider[16];  /* "google", "microsoft", "" */
-    char note[512];
+    char credential_kind[16];                   /* "password", "app_password", "oauth2" */
+    char oauth_provider[16];                    /* "google", "microsoft", "" */
+    char note[512];                             /* its sentences, joined by "; " */
+    mr_error notes[MR_DISCOVER_PROPOSAL_NOTES]; /* each, said (message: its text) */
+    size_t nnotes;
     int probed;   /* 0: not probed (no_probe, or the run's deadline) */
     int probe_ok; /* the probe passed */
     struct mr_steps steps;
@@ -58,6 +61,7 @@ struct mr_discover_proposal {
 struct mr_discover_note {
     char source[16];
     char text[512];
+    mr_error said; /* text as said (its message is text, but for a cut) */
 };
 
 struct mr_discover_result {

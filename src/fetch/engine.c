@@ -888,16 +888,20 @@ static void honour_backoff(struct mr_fetch_result *res, int64_t ms, int rc, mr_e
     int64_t secs = (ms + 999) / 1000;
     char wait[48];
     res->retry_after = (int64_t)time(NULL) + secs;
-    if (secs < 120)
-        snprintf(wait, sizeof(wait), "%lld s", (long long)secs);
-    else
-        snprintf(wait, sizeof(wait), "%lld min", (long long)(secs + 59) / 60);
-    if (rc)
+    int minutes = secs >= 120;
+    long long n = minutes ? (long long)(secs + 59) / 60 : (long long)secs;
+    snprintf(wait, sizeof(wait), minutes ? "%lld min" : "%lld s", n);
+    if (rc) /* the pause as a number in each sentence, its unit in the words */
         mr_error_prefix(err,
-                        "the server is throttling this account and asked for a pause of %s, so "
-                        "the next check waits that long (too many checks or connections to this "
-                        "mailbox cause it; a longer check interval helps); it said",
-                        wait);
+                        minutes ? "the server is throttling this account and asked for a pause "
+                                  "of %lld min, so the next check waits that long (too many "
+                                  "checks or connections to this mailbox cause it; a longer "
+                                  "check interval helps); it said"
+                                : "the server is throttling this account and asked for a pause "
+                                  "of %lld s, so the next check waits that long (too many checks "
+                                  "or connections to this mailbox cause it; a longer check "
+                                  "interval helps); it said",
+                        n);
     else
         snprintf(res->note, sizeof(res->note),
                  "the server asked for a pause of %s: the next check waits that long", wait);

@@ -94,18 +94,17 @@ json_t *mr_api_account_view(struct mr_store *s, const struct mr_account *a)
     json_t *j = mr_view_account(a, &names);
     mr_view_add_credential_token(j, &cred);
     struct mr_check_status st;
-    if (mr_store_check_status(s, a->id, &st, NULL) == 0) {
+    char *said = NULL; /* the last check's error, for the console's languages */
+    if (mr_store_check_status_said(s, a->id, &st, &said, NULL) == 0) {
         mr_view_add_status(j, &st, a->enabled && a->automatic_check ? mr_next_check(&st, 1) : 0);
-        char *said = NULL; /* the last check's error, for the console's languages */
         json_t *last = json_object_get(j, "last_check");
-        if (json_is_object(last) && json_string_value(json_object_get(last, "error")) &&
-            mr_store_last_error_said(s, a->id, &said, NULL) == 0 && said) {
-            json_t *parts = json_loads(said, 0, NULL);
-            if (parts)
-                json_object_set_new(last, "error_said", parts);
-        }
-        free(said);
+        json_t *parts = said ? json_loads(said, 0, NULL) : NULL;
+        if (parts && json_is_object(last) && json_string_value(json_object_get(last, "error")))
+            json_object_set_new(last, "error_said", parts);
+        else
+            json_decref(parts);
     }
+    free(said);
     struct mr_push_status push;
     if (mr_store_push_status_get(s, a->id, &push, NULL) == 0) {
         json_object_set_new(j, "push_status", mr_view_push(a, &push));

@@ -49,20 +49,17 @@ static json_t *failing_list(struct mr_http_req *r, const struct mr_dashboard *d)
         const struct mr_dashboard_account *a = &d->failing_list[i];
         struct mr_check_status c;
         mr_error err = {0};
-        if (mr_store_check_status(r->reg->store, a->id, &c, &err) != 0)
+        char *said = NULL; /* the reason as said, from the same row */
+        if (mr_store_check_status_said(r->reg->store, a->id, &c, &said, &err) != 0)
             memset(&c, 0, sizeof(c));
         json_t *row =
             json_pack("{s:I, s:s, s:s?, s:i, s:o, s:o}", "id", (json_int_t)a->id, "name", a->name,
                       "error", c.last_error[0] ? c.last_error : NULL, "failures", c.failures,
                       "last_check_at", epoch_or_null(c.last_ended ? c.last_ended : c.last_started),
                       "last_success_at", epoch_or_null(c.last_success));
-        char *said = NULL; /* the reason as said, for the console's languages */
-        if (row && c.last_error[0] &&
-            mr_store_last_error_said(r->reg->store, a->id, &said, NULL) == 0 && said) {
-            json_t *parts = json_loads(said, 0, NULL);
-            if (parts)
-                json_object_set_new(row, "error_said", parts);
-        }
+        json_t *parts = row && said && c.last_error[0] ? json_loads(said, 0, NULL) : NULL;
+        if (parts)
+            json_object_set_new(row, "error_said", parts);
         free(said);
         if (row)
             json_array_append_new(arr, row);

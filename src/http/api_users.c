@@ -155,32 +155,57 @@ int mr_api_users_list(struct mr_http_req *r)
     return mr_http_json(r, MHD_HTTP_OK, json_pack("{s:o}", "users", arr));
 }
 
-/* {"name", "role": admin|viewer, "password" | "generate_password": true} */
-int mr_api_user_create(struct mr_http_req *r)
+/* The one handler of a body with a password: a new user (id 0: {"name",
+ * "role": admin|viewer, "password" | "generate_password": true}) or a
+ * user's new password (id: {"password" | "generate_password": true,
+ * "revoke_tokens": bool}, which ends every session of the user, and its
+ * API tokens too when asked; the answer says how many were revoked). */
+static int user_with_password(struct mr_http_req *r, int64_t id)
 {
-    static const char *const keys[] = {"name", "role", "password", "generate_password", NULL};
+    static const char *const add_keys[] = {"name", "role", "password", "generate_password", NULL};
+    static const char *const change_keys[] = {"password", "generate_password", "revoke_tokens",
+                                              NULL};
     struct mr_problems p = {0};
     char generated[GENERATED_LEN];
-    const char *password;
-    size_t len, name_len;
-    int64_t id = 0;
+    const char *password, *name = NULL;
+    size_t len, name_len, revoked = 0;
+    enum mr_role role = MR_ROLE_NONE;
+    int revoke = 0, add = id == 0;
     mr_error err = {0};
     json_t *body = mr_http_body_object(r);
     if (!body)
         return 0;
-    mr_api_known_keys(body, keys, "a user", &p);
-    const char *name = text_of(body, "name", &name_len, &p);
-    enum mr_role role = role_of(body, &p);
+    mr_api_known_keys(body, add ? add_keys : change_keys, add ? "a user" : "a password change", &p);
+    if (add) {
+        name = text_of(body, "name", &name_len, &p);
+        role = role_of(body, &p);
+    }
     password_of(body, generated, &password, &len, &p);
-    int rc = p.count ? MR_EINVAL
-                     : mr_registry_user_add(r->reg, name ? name : "", role, password, len, &id, &p,
-                                            &err);
+    if (!add)
+        revoke = flag_of(body, "revoke_tokens", &p);
+    int rc =
+        p.count ? MR_EINVAL
+        : add   ? mr_registry_user_add(r->reg, name ? name : "", role, password, len, &id, &p, &err)
+                : mr_registry_user_edit(r->reg, id, MR_ROLE_NONE, password, len, &p, &err);
     json_t *extra = rc ? NULL : generated_member(password, generated);
     sodium_memzero(generated, sizeof(generated));
     json_decref(body);
-    if (rc)
+    if (rc == 0 && revoke)
+        rc = mr_registry_tokens_revoke_user(r->reg, id, &revoked, &err);
+    if (rc) {
+        json_decref(extra);
         return mr_http_fail(r, rc, &p, &err);
-    return reply_user(r, MHD_HTTP_CREATED, id, extra);
+    }
+    if (!add) {
+        json_object_set_new(extra, "sessions_ended", json_true());
+        json_object_set_new(extra, "tokens_revoked", json_integer((json_int_t)revoked));
+    }
+    return reply_user(r, add ? MHD_HTTP_CREATED : MHD_HTTP_OK, id, extra);
+}
+
+int mr_api_user_create(struct mr_http_req *r)
+{
+    return user_with_password(r, 0);
 }
 
 /* {"role": admin|viewer}; the last admin stays one. */
@@ -208,40 +233,10 @@ int mr_api_user_update(struct mr_http_req *r)
     return rc ? mr_http_fail(r, rc, &p, &err) : reply_user(r, MHD_HTTP_OK, id, NULL);
 }
 
-/* {"password" | "generate_password": true, "revoke_tokens": bool}: every
- * session of the user ends; its API tokens too when asked, and the answer
- * says how many were revoked and how many keep working. */
 int mr_api_user_password(struct mr_http_req *r)
 {
-    static const char *const keys[] = {"password", "generate_password", "revoke_tokens", NULL};
-    struct mr_problems p = {0};
-    char generated[GENERATED_LEN];
-    const char *password;
-    size_t len, revoked = 0;
     int64_t id;
-    mr_error err = {0};
-    if (mr_http_id(r, 1, &id))
-        return 0;
-    json_t *body = mr_http_body_object(r);
-    if (!body)
-        return 0;
-    mr_api_known_keys(body, keys, "a password change", &p);
-    password_of(body, generated, &password, &len, &p);
-    int revoke = flag_of(body, "revoke_tokens", &p);
-    int rc = p.count ? MR_EINVAL
-                     : mr_registry_user_edit(r->reg, id, MR_ROLE_NONE, password, len, &p, &err);
-    json_t *extra = rc ? NULL : generated_member(password, generated);
-    sodium_memzero(generated, sizeof(generated));
-    json_decref(body);
-    if (rc == 0 && revoke)
-        rc = mr_registry_tokens_revoke_user(r->reg, id, &revoked, &err);
-    if (rc) {
-        json_decref(extra);
-        return mr_http_fail(r, rc, &p, &err);
-    }
-    json_object_set_new(extra, "sessions_ended", json_true());
-    json_object_set_new(extra, "tokens_revoked", json_integer((json_int_t)revoked));
-    return reply_user(r, MHD_HTTP_OK, id, extra);
+    return mr_http_id(r, 1, &id) ? 0 : user_with_password(r, id);
 }
 
 /* Its sessions and API tokens go with it (the schema cascades); the last

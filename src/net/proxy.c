@@ -32,6 +32,7 @@ static void proxy_step(const struct mr_proxy *p, const char *name, int ok, int64
         return;
     char detail[512];
     struct mr_said said;
+    mr_error step = {0};
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
@@ -39,7 +40,10 @@ static void proxy_step(const struct mr_proxy *p, const char *name, int ok, int64
     va_start(ap, fmt);
     mr_said_capture(&said, fmt, ap);
     va_end(ap);
-    p->on_step(p->step_ctx, name, ok, t0 ? mr_now_ms() - t0 : 0, detail, &said);
+    mr_error_set(&step, 0, "", "%s", detail); /* then said as fmt was (util/said.c's way) */
+    if (strcmp(step.message, detail) == 0)
+        step.said = said;
+    p->on_step(p->step_ctx, name, ok, t0 ? mr_now_ms() - t0 : 0, &step);
 }
 
 /* A failed step whose detail is err's message, said as err was. */
@@ -47,29 +51,37 @@ static void proxy_step_error(const struct mr_proxy *p, const char *name, int64_t
                              const mr_error *err)
 {
     if (p->on_step)
-        p->on_step(p->step_ctx, name, 0, t0 ? mr_now_ms() - t0 : 0, err->message,
-                   mr_error_said_valid(err) && err->nprefix == 0 ? &err->said : NULL);
+        p->on_step(p->step_ctx, name, 0, t0 ? mr_now_ms() - t0 : 0, err);
 }
+
+/* What an exchange with the proxy was for, the start of its failure. */
+enum exchange { EX_GREETING, EX_AUTH, EX_TUNNEL };
 
 /* A failed exchange with the proxy: "what: detail", with the read or write
  * error (closed, timed out) in the words of the proxy, not the server. */
 static int exchange_failed(mr_error *err, const struct mr_conn *c, const struct mr_proxy *p,
-                           const char *what)
+                           enum exchange what)
 {
-    char cause[MR_ERROR_MESSAGE_MAX];
-    snprintf(cause, sizeof(cause), "%s", err->message);
-    if (strstr(cause, "closed the connection") || strstr(cause, "closed the TLS"))
-        snprintf(cause, sizeof(cause), "the proxy closed the connection");
-    else if (err->code == MR_ETIMEOUT && !strstr(cause, "deadline") &&
-             !strstr(cause, "step may take")) /* a step timeout says what arrived */
-        snprintf(cause, sizeof(cause), "the proxy %s port %d did not answer in %d s", p->host,
-                 p->port, (c->limits.idle_timeout_ms + 999) / 1000);
-    return mr_error_set(err, err->code == MR_ETIMEOUT ? MR_ETIMEOUT : MR_ENET, "", "%s: %s", what,
-                        cause);
+    int code = err->code == MR_ETIMEOUT ? MR_ETIMEOUT : MR_ENET;
+    if (strstr(err->message, "closed the connection") || strstr(err->message, "closed the TLS"))
+        mr_error_set(err, code, "", "the proxy closed the connection");
+    else if (err->code == MR_ETIMEOUT && !strstr(err->message, "deadline") &&
+             !strstr(err->message, "step may take")) /* a step timeout says what arrived */
+        mr_error_set(err, code, "", "the proxy %s port %d did not answer in %d s", p->host, p->port,
+                     (c->limits.idle_timeout_ms + 999) / 1000);
+    err->code = code;
+    err->field[0] = '\0';
+    if (what == EX_GREETING)
+        mr_error_prefix(err, "proxy greeting");
+    else if (what == EX_AUTH)
+        mr_error_prefix(err, "proxy authentication");
+    else
+        mr_error_prefix(err, "proxy tunnel");
+    return code;
 }
 
 static int read_exact(struct mr_conn *c, const struct mr_proxy *p, void *buf, size_t n,
-                      const char *what, mr_error *err)
+                      enum exchange what, mr_error *err)
 {
     char *out = buf;
     while (n > 0) {
@@ -83,7 +95,7 @@ static int read_exact(struct mr_conn *c, const struct mr_proxy *p, void *buf, si
 }
 
 static int send_all(struct mr_conn *c, const struct mr_proxy *p, const void *buf, size_t n,
-                    const char *what, mr_error *err)
+                    enum exchange what, mr_error *err)
 {
     return mr_conn_write(c, buf, n, err) ? exchange_failed(err, c, p, what) : 0;
 }
@@ -118,9 +130,9 @@ static int socks_auth(struct mr_conn *c, const struct mr_proxy *p, mr_error *err
         hello[3] = 0x02;
     }
     unsigned char choice[2];
-    int rc = send_all(c, p, hello, with_password ? 4 : 3, "proxy greeting", err);
+    int rc = send_all(c, p, hello, with_password ? 4 : 3, EX_GREETING, err);
     if (rc == 0)
-        rc = read_exact(c, p, choice, 2, "proxy greeting", err);
+        rc = read_exact(c, p, choice, 2, EX_GREETING, err);
     if (rc) {
         proxy_step_error(p, "proxy auth", t0, err);
         return rc;
@@ -134,16 +146,19 @@ static int socks_auth(struct mr_conn *c, const struct mr_proxy *p, mr_error *err
         return MR_EPROTO;
     }
     if (choice[1] == 0x00) {
-        proxy_step(p, "proxy auth", 1, t0, "SOCKS5: the proxy asks for no authentication%s",
-                   with_password ? " (the connector's credential is not needed)" : "");
+        proxy_step(p, "proxy auth", 1, t0,
+                   with_password ? "SOCKS5: the proxy asks for no authentication (the connector's "
+                                   "credential is not needed)"
+                                 : "SOCKS5: the proxy asks for no authentication");
         return 0;
     }
     if (choice[1] != 0x02 || !with_password) {
         mr_error_set(err, MR_EAUTH, "",
-                     "proxy authentication failed: the SOCKS5 proxy accepts none of the methods "
-                     "offered (%s)%s",
-                     with_password ? "none, username/password" : "none",
-                     with_password ? "" : "; give the connector a credential");
+                     with_password ? "proxy authentication failed: the SOCKS5 proxy accepts none "
+                                     "of the methods offered (none, username/password)"
+                                   : "proxy authentication failed: the SOCKS5 proxy accepts none "
+                                     "of the methods offered (none); give the connector a "
+                                     "credential");
         proxy_step_error(p, "proxy auth", t0, err);
         return MR_EAUTH;
     }
@@ -165,10 +180,10 @@ static int socks_auth(struct mr_conn *c, const struct mr_proxy *p, mr_error *err
     msg[n++] = (unsigned char)pl;
     memcpy(msg + n, p->password ? p->password : "", pl);
     n += pl;
-    rc = send_all(c, p, msg, n, "proxy authentication", err);
+    rc = send_all(c, p, msg, n, EX_AUTH, err);
     memset(msg, 0, sizeof(msg));
     if (rc == 0)
-        rc = read_exact(c, p, status, 2, "proxy authentication", err);
+        rc = read_exact(c, p, status, 2, EX_AUTH, err);
     if (rc == 0 && status[1] != 0)
         rc = mr_error_set(err, MR_EAUTH, "",
                           "proxy authentication failed: the SOCKS5 proxy %s port %d rejected user "
@@ -183,11 +198,20 @@ static int socks_auth(struct mr_conn *c, const struct mr_proxy *p, mr_error *err
     return 0;
 }
 
+/* The target as asked for, for the sentences about it: an address, a
+ * name resolved here (to addr), or a name for the proxy to resolve. */
+struct socks_asked {
+    const char *host;
+    int port;
+    enum { ASKED_ADDRESS, ASKED_RESOLVED_HERE, ASKED_BY_NAME } how;
+    char addr[64];
+};
+
 /* The target's address as the request carries it: the name for the proxy
  * to resolve, or an address resolved here. */
 static int socks_target(const struct mr_conn *c, const struct mr_proxy *p, const char *host,
                         int port, const struct mr_net_limits *l, unsigned char *req, size_t *n,
-                        char *shown, size_t shown_size, mr_error *err)
+                        struct socks_asked *asked, mr_error *err)
 {
     unsigned char a[16];
     size_t len = 0;
@@ -202,15 +226,15 @@ static int socks_target(const struct mr_conn *c, const struct mr_proxy *p, const
         req[(*n)++] = 4;
         len = 16;
     } else if (p->resolve_local) {
-        char addr[64];
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         int family = getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0 ? ss.ss_family : 0;
-        int rc = mr_net_resolve_first(host, port, family, l, a, &len, addr, sizeof(addr), err);
+        int rc = mr_net_resolve_first(host, port, family, l, a, &len, asked->addr,
+                                      sizeof(asked->addr), err);
         if (rc)
             return rc;
         req[(*n)++] = len == 4 ? 1 : 4;
-        snprintf(shown, shown_size, "%s port %d (resolved here to %s)", host, port, addr);
+        asked->how = ASKED_RESOLVED_HERE;
     } else {
         size_t hl = strlen(host);
         if (hl > 255)
@@ -219,13 +243,11 @@ static int socks_target(const struct mr_conn *c, const struct mr_proxy *p, const
         req[(*n)++] = (unsigned char)hl;
         memcpy(req + *n, host, hl);
         *n += hl;
-        snprintf(shown, shown_size, "%s port %d (name resolved by the proxy)", host, port);
+        asked->how = ASKED_BY_NAME;
     }
     if (len) {
         memcpy(req + *n, a, len);
         *n += len;
-        if (!shown[0])
-            snprintf(shown, shown_size, "%s port %d", host, port);
     }
     req[(*n)++] = (unsigned char)(port >> 8);
     req[(*n)++] = (unsigned char)(port & 0xff);
@@ -245,14 +267,14 @@ static int socks_bound(struct mr_conn *c, const struct mr_proxy *p, int atyp, ch
         len = 16;
     else if (atyp == 3) {
         unsigned char l;
-        if (read_exact(c, p, &l, 1, "proxy tunnel", err))
+        if (read_exact(c, p, &l, 1, EX_TUNNEL, err))
             return err->code;
         len = l;
     } else
         return mr_error_set(err, MR_EPROTO, "",
                             "proxy error: the SOCKS5 reply has a bogus bound address type %d",
                             atyp);
-    if (read_exact(c, p, b, len + 2, "proxy tunnel", err))
+    if (read_exact(c, p, b, len + 2, EX_TUNNEL, err))
         return err->code;
     int port = b[len] << 8 | b[len + 1];
     char addr[INET6_ADDRSTRLEN] = "";
@@ -271,39 +293,76 @@ static int socks_bound(struct mr_conn *c, const struct mr_proxy *p, int atyp, ch
     return 0;
 }
 
+/* The proxy's refusal (reply rep, RFC 1928's words for it kept as they are). */
+static int socks_refused(mr_error *err, int rep, const struct socks_asked *a)
+{
+    int refused = rep == 2 || rep == 7 || rep == 8 || rep > 8;
+    int code = refused ? MR_ESERVER : MR_ENET;
+    const char *why = socks_reply_text(rep);
+    if (a->how == ASKED_RESOLVED_HERE)
+        return mr_error_set(err, code, "",
+                            refused ? "proxy refused the target: %s (SOCKS5 reply %u) for %s port "
+                                      "%d (resolved here to %s)"
+                                    : "target unreachable through the proxy: %s (SOCKS5 reply "
+                                      "%u) for %s port %d (resolved here to %s)",
+                            why, rep, a->host, a->port, a->addr);
+    if (a->how == ASKED_BY_NAME)
+        return mr_error_set(err, code, "",
+                            refused ? "proxy refused the target: %s (SOCKS5 reply %u) for %s port "
+                                      "%d (name resolved by the proxy)"
+                                    : "target unreachable through the proxy: %s (SOCKS5 reply "
+                                      "%u) for %s port %d (name resolved by the proxy)",
+                            why, rep, a->host, a->port);
+    return mr_error_set(err, code, "",
+                        refused ? "proxy refused the target: %s (SOCKS5 reply %u) for %s port %d"
+                                : "target unreachable through the proxy: %s (SOCKS5 reply %u) for "
+                                  "%s port %d",
+                        why, rep, a->host, a->port);
+}
+
+static void socks_tunnel_step(const struct mr_proxy *p, int64_t t0, const struct socks_asked *a,
+                              const char *bound)
+{
+    if (a->how == ASKED_RESOLVED_HERE)
+        proxy_step(p, "proxy tunnel", 1, t0,
+                   "asked for %s port %d (resolved here to %s); the proxy answered: succeeded, "
+                   "bound to %s",
+                   a->host, a->port, a->addr, bound);
+    else
+        proxy_step(p, "proxy tunnel", 1, t0,
+                   a->how == ASKED_BY_NAME ? "asked for %s port %d (name resolved by the proxy); "
+                                             "the proxy answered: succeeded, bound to %s"
+                                           : "asked for %s port %d; the proxy answered: "
+                                             "succeeded, bound to %s",
+                   a->host, a->port, bound);
+}
+
 static int socks_connect(struct mr_conn *c, const struct mr_proxy *p, const char *host, int port,
                          const struct mr_net_limits *l, mr_error *err)
 {
     int64_t t0 = mr_now_ms();
     mr_conn_step(c, "the SOCKS5 proxy's answer to CONNECT");
     unsigned char req[4 + 1 + 255 + 2], head[4];
-    char shown[400] = "", bound[300] = "";
+    char bound[300] = "";
+    struct socks_asked asked = {host, port, ASKED_ADDRESS, ""};
     size_t n;
-    int rc = socks_target(c, p, host, port, l, req, &n, shown, sizeof(shown), err);
+    int rc = socks_target(c, p, host, port, l, req, &n, &asked, err);
     if (rc == 0)
-        rc = send_all(c, p, req, n, "proxy tunnel", err);
+        rc = send_all(c, p, req, n, EX_TUNNEL, err);
     if (rc == 0)
-        rc = read_exact(c, p, head, 4, "proxy tunnel", err);
+        rc = read_exact(c, p, head, 4, EX_TUNNEL, err);
     if (rc == 0 && head[0] != 5)
         rc = mr_error_set(err, MR_EPROTO, "", "proxy error: the SOCKS5 reply has version %u, not 5",
                           head[0]);
-    if (rc == 0 && head[1] != 0) {
-        int refused = head[1] == 2 || head[1] == 7 || head[1] == 8 || head[1] > 8;
-        rc =
-            mr_error_set(err, refused ? MR_ESERVER : MR_ENET, "", "%s: %s (SOCKS5 reply %u) for %s",
-                         refused ? "proxy refused the target"
-                                 : "target unreachable through the "
-                                   "proxy",
-                         socks_reply_text(head[1]), head[1], shown);
-    }
+    if (rc == 0 && head[1] != 0)
+        rc = socks_refused(err, head[1], &asked);
     if (rc == 0)
         rc = socks_bound(c, p, head[3], bound, sizeof(bound), err);
     if (rc) {
         proxy_step_error(p, "proxy tunnel", t0, err);
         return rc;
     }
-    proxy_step(p, "proxy tunnel", 1, t0, "asked for %s; the proxy answered: succeeded, bound to %s",
-               shown, bound);
+    socks_tunnel_step(p, t0, &asked, bound);
     return 0;
 }
 
@@ -316,7 +375,7 @@ static int http_head(struct mr_conn *c, const struct mr_proxy *p, char *head, si
 {
     size_t n = 0;
     while (n + 1 < size) {
-        if (read_exact(c, p, head + n, 1, "proxy tunnel", err))
+        if (read_exact(c, p, head + n, 1, EX_TUNNEL, err))
             return err->code;
         n++;
         head[n] = '\0';
@@ -365,7 +424,7 @@ static int http_connect(struct mr_conn *c, const struct mr_proxy *p, const char 
     int n = snprintf(req, sizeof(req), "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", target, target,
                      auth);
     memset(auth, 0, sizeof(auth));
-    int rc = send_all(c, p, req, (size_t)n, "proxy tunnel", err);
+    int rc = send_all(c, p, req, (size_t)n, EX_TUNNEL, err);
     memset(req, 0, sizeof(req));
     if (rc == 0)
         rc = http_head(c, p, head, sizeof(head), err);
@@ -382,32 +441,38 @@ static int http_connect(struct mr_conn *c, const struct mr_proxy *p, const char 
                           "proxy error: the proxy %s port %d did not answer in HTTP: '%.80s'",
                           p->host, p->port, status);
     } else if (code == 407 || code == 401) { /* tinyproxy answers 401 */
-        rc = mr_error_set(err, MR_EAUTH, "", "proxy authentication failed: %s%s", status,
-                          p->username ? " (the connector's credential was refused)"
-                                      : "; give the connector a credential");
+        rc = mr_error_set(err, MR_EAUTH, "",
+                          p->username ? "proxy authentication failed: %s (the connector's "
+                                        "credential was refused)"
+                                      : "proxy authentication failed: %s; give the connector a "
+                                        "credential",
+                          status);
     } else if (code >= 200 && code < 300) {
         rc = 0;
     } else if (probe) {
         /* Test connector asked for a name that exists nowhere: any answer
          * but 407 means the proxy took the credentials and tried. */
         proxy_step(p, "proxy auth", 1, t0,
-                   "HTTP CONNECT %s: %s; the proxy %s (the probe's target does not exist)",
-                   p->username ? "with Basic authentication" : "without authentication", status,
-                   p->username ? "accepted the credentials" : "asks for none");
+                   p->username ? "HTTP CONNECT with Basic authentication: %s; the proxy accepted "
+                                 "the credentials (the probe's target does not exist)"
+                               : "HTTP CONNECT without authentication: %s; the proxy asks for "
+                                 "none (the probe's target does not exist)",
+                   status);
         return 0;
     } else {
         int unreachable = code == 502 || code == 503 || code == 504 || code == 500;
-        rc = mr_error_set(err, unreachable ? MR_ENET : MR_ESERVER, "", "%s: %s for %s",
-                          unreachable ? "target unreachable through the proxy"
-                                      : "proxy refused the target",
+        rc = mr_error_set(err, unreachable ? MR_ENET : MR_ESERVER, "",
+                          unreachable ? "target unreachable through the proxy: %s for %s"
+                                      : "proxy refused the target: %s for %s",
                           status, target);
     }
     if (rc) {
         proxy_step_error(p, "proxy tunnel", t0, err);
         return rc;
     }
-    proxy_step(p, probe ? "proxy auth" : "proxy tunnel", 1, t0, "CONNECT %s%s: %s", target,
-               p->username ? " with Basic authentication" : "", status);
+    proxy_step(p, probe ? "proxy auth" : "proxy tunnel", 1, t0,
+               p->username ? "CONNECT %s with Basic authentication: %s" : "CONNECT %s: %s", target,
+               status);
     return 0;
 }
 
@@ -425,14 +490,17 @@ int mr_net_connect_proxy(struct mr_conn **out, const struct mr_proxy *p, const c
     int rc = mr_net_connect(out, p->host, p->port, &l, &info, err);
     if (rc) {
         mr_error_prefix(err, "proxy unreachable");
-        proxy_step(p, "proxy connect", 0, t0, "%s proxy '%s': %s", kind, p->name ? p->name : "",
-                   err->message);
+        mr_error step = *err; /* the step names the proxy first */
+        mr_error_prefix(&step, "%s proxy '%s'", kind, p->name ? p->name : "");
+        proxy_step_error(p, "proxy connect", t0, &step);
         return rc;
     }
     struct mr_conn *c = *out;
-    proxy_step(p, "proxy connect", 1, t0, "%s proxy '%s' at %s port %d: connected to %s%s", kind,
-               p->name ? p->name : "", p->host, p->port, info.peer,
-               p->type == MR_PROXY_HTTP && p->tls ? ", TLS next" : "");
+    proxy_step(p, "proxy connect", 1, t0,
+               p->type == MR_PROXY_HTTP && p->tls
+                   ? "%s proxy '%s' at %s port %d: connected to %s, TLS next"
+                   : "%s proxy '%s' at %s port %d: connected to %s",
+               kind, p->name ? p->name : "", p->host, p->port, info.peer);
     /* the handshake waits as long as a connect may, not the idle timeout */
     c->limits.idle_timeout_ms =
         l.connect_timeout_ms < l.idle_timeout_ms ? l.connect_timeout_ms : l.idle_timeout_ms;
@@ -446,9 +514,19 @@ int mr_net_connect_proxy(struct mr_conn **out, const struct mr_proxy *p, const c
             proxy_step_error(p, "proxy tls", t0, err);
             goto fail;
         }
-        proxy_step(p, "proxy tls", 1, t0, "%s, %s%s; certificate subject %s; verification: %s",
-                   ti.version, ti.cipher, ti.resumed ? ", session resumed" : "", ti.subject,
-                   ti.skipped ? "skipped (Skip certificate is yes)" : ti.verify_text);
+        if (ti.skipped)
+            proxy_step(p, "proxy tls", 1, t0,
+                       ti.resumed ? "%s, %s, session resumed; certificate subject %s; "
+                                    "verification: skipped (Skip certificate is yes)"
+                                  : "%s, %s; certificate subject %s; verification: skipped (Skip "
+                                    "certificate is yes)",
+                       ti.version, ti.cipher, ti.subject);
+        else
+            proxy_step(p, "proxy tls", 1, t0,
+                       ti.resumed ? "%s, %s, session resumed; certificate subject %s; "
+                                    "verification: %s"
+                                  : "%s, %s; certificate subject %s; verification: %s",
+                       ti.version, ti.cipher, ti.subject, ti.verify_text);
     }
     if (p->type == MR_PROXY_SOCKS5) {
         rc = socks_auth(c, p, err);

@@ -22,9 +22,8 @@ struct mr_proxy {
     const char *ca_file;
     /* told about each step as it ends: "proxy connect", "proxy tls",
      * "proxy auth", "proxy tunnel" (ok 1 or 0, its duration, what it found) */
-    /* said: how detail was said (util/error.h), NULL when not known */
-    void (*on_step)(void *ctx, const char *name, int ok, int64_t ms, const char *detail,
-                    const struct mr_said *said);
+    /* detail: what's message, said as what was (util/error.h) */
+    void (*on_step)(void *ctx, const char *name, int ok, int64_t ms, const mr_error *detail);
     void *step_ctx;
 };
 

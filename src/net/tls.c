@@ -100,8 +100,14 @@ static void free_ssl(SSL *ssl)
     SSL_free(ssl);
 }
 
-static int ssl_wait(struct mr_conn *c, SSL *ssl, int ret, const char *what, mr_error *err)
+/* What a TLS call that must wait was doing. */
+enum tls_io { TLS_READ, TLS_WRITE, TLS_HANDSHAKE };
+
+static int ssl_wait(struct mr_conn *c, SSL *ssl, int ret, enum tls_io io, mr_error *err)
 {
+    const char *what = io == TLS_READ    ? "waiting for the server"
+                       : io == TLS_WRITE ? "sending to the server"
+                                         : "TLS handshake";
     switch (SSL_get_error(ssl, ret)) {
     case SSL_ERROR_WANT_READ:
         return mr_net_wait(c, POLLIN, what, err);
@@ -111,13 +117,21 @@ static int ssl_wait(struct mr_conn *c, SSL *ssl, int ret, const char *what, mr_e
         return mr_error_set(err, MR_ENET, "", "the server closed the TLS connection");
     case SSL_ERROR_SYSCALL:
         if (ERR_peek_error() == 0)
-            return mr_error_set(err, MR_ENET, "", "the server closed the connection (%s)", what);
+            return mr_error_set(
+                err, MR_ENET, "",
+                io == TLS_READ    ? "the server closed the connection (waiting for the server)"
+                : io == TLS_WRITE ? "the server closed the connection (sending to the server)"
+                                  : "the server closed the connection (TLS handshake)");
         /* fall through */
     default: {
         char text[256];
         ERR_error_string_n(ERR_get_error(), text, sizeof(text));
         ERR_clear_error();
-        return mr_error_set(err, MR_ETLS, "", "%s: %s", what, text);
+        return mr_error_set(err, MR_ETLS, "",
+                            io == TLS_READ    ? "waiting for the server: %s"
+                            : io == TLS_WRITE ? "sending to the server: %s"
+                                              : "TLS handshake: %s",
+                            text);
     }
     }
 }
@@ -139,7 +153,7 @@ static int tls_read(struct mr_conn *c, void *buf, size_t cap, size_t *got, mr_er
             *got = n;
             return 0;
         }
-        int rc = ssl_wait(c, ssl, ret, "waiting for the server", err);
+        int rc = ssl_wait(c, ssl, ret, TLS_READ, err);
         if (rc)
             return rc;
     }
@@ -157,7 +171,7 @@ static int tls_write(struct mr_conn *c, const void *buf, size_t n, mr_error *err
             n -= w;
             continue;
         }
-        int rc = ssl_wait(c, ssl, ret, "sending to the server", err);
+        int rc = ssl_wait(c, ssl, ret, TLS_WRITE, err);
         if (rc)
             return rc;
     }
@@ -398,12 +412,14 @@ static int handshake_failed(SSL *ssl, const struct mr_tls_opts *o, struct mr_tls
     if (o->verify && v != X509_V_OK) {
         return mr_error_set(
             err, MR_ETLS, "",
-            "certificate verification failed for %s: %s (subject %s, issuer %s); "
-            "give the %s a CA file, or set Skip certificate to yes if you "
-            "trust this %s",
+            o->proxy ? "certificate verification failed for %s: %s (subject %s, issuer %s); give "
+                       "the network connector a CA file, or set Skip certificate to yes if you "
+                       "trust this proxy"
+                     : "certificate verification failed for %s: %s (subject %s, issuer %s); give "
+                       "the account a CA file, or set Skip certificate to yes if you trust this "
+                       "server",
             o->host, X509_verify_cert_error_string(v), info->subject[0] ? info->subject : "?",
-            info->issuer[0] ? info->issuer : "?", o->proxy ? "network connector" : "account",
-            o->proxy ? "proxy" : "server");
+            info->issuer[0] ? info->issuer : "?");
     }
     return rc;
 }
@@ -476,10 +492,14 @@ static int plain_text_answer(struct mr_conn *c, const struct mr_tls_opts *o, str
                             said, c->port);
     if (o->implicit)
         return mr_error_set(err, MR_ETLS, "",
-                            "the server answered in plain text: port %d does not speak implicit "
-                            "TLS; use STARTTLS (security starttls) or the implicit-TLS port (993 "
-                            "for IMAP, 995 for POP3)%s%s%s",
-                            c->port, said[0] ? "; it said \"" : "", said, said[0] ? "\"" : "");
+                            said[0] ? "the server answered in plain text: port %d does not speak "
+                                      "implicit TLS; use STARTTLS (security starttls) or the "
+                                      "implicit-TLS port (993 for IMAP, 995 for POP3); it said "
+                                      "\"%s\""
+                                    : "the server answered in plain text: port %d does not speak "
+                                      "implicit TLS; use STARTTLS (security starttls) or the "
+                                      "implicit-TLS port (993 for IMAP, 995 for POP3)",
+                            c->port, said);
     return mr_error_set(err, MR_ETLS, "",
                         "the server agreed to STARTTLS, then answered the TLS handshake in plain "
                         "text (\"%s\")",
@@ -525,7 +545,7 @@ static int handshake(struct mr_conn *c, const struct mr_tls_opts *o, struct mr_t
         c->bytes = BIO_number_read(SSL_get_rbio(ssl)); /* for the step's error */
         int text = SSL_get_error(ssl, ret) == SSL_ERROR_SSL &&
                    (wrong_version() || looks_like_text(&first));
-        rc = ssl_wait(c, ssl, ret, "TLS handshake", err);
+        rc = ssl_wait(c, ssl, ret, TLS_HANDSHAKE, err);
         if (rc && text)
             rc = plain_text_answer(c, o, &first, err);
         if (rc) {

@@ -122,11 +122,13 @@ static int post_form(const char *url, const char *form, const struct mr_proxy *v
     if (cc == CURLE_WRITE_ERROR)
         rc = mr_error_set(err, MR_EPROTO, "", "the answer of %s is larger than %d KiB", url,
                           ANSWER_MAX / 1024);
+    else if (cc != CURLE_OK && via)
+        rc = mr_error_set(err, cc == CURLE_OPERATION_TIMEDOUT ? MR_ETIMEOUT : MR_ENET, "",
+                          "cannot reach %s through network connector %s: %s", url,
+                          via->name ? via->name : "", *errbuf ? errbuf : curl_easy_strerror(cc));
     else if (cc != CURLE_OK)
         rc = mr_error_set(err, cc == CURLE_OPERATION_TIMEDOUT ? MR_ETIMEOUT : MR_ENET, "",
-                          "cannot reach %s%s%s: %s", url, via ? " through network connector " : "",
-                          via && via->name ? via->name : "",
-                          *errbuf ? errbuf : curl_easy_strerror(cc));
+                          "cannot reach %s: %s", url, *errbuf ? errbuf : curl_easy_strerror(cc));
     else {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a->status);
         a->json = json_loadb(body.data ? body.data : "", body.len, 0, NULL);
@@ -291,30 +293,54 @@ const char *mr_oauth_state_text(const char *state)
 static int refused(struct mr_registry *r, int64_t id, const char *url, const struct answer *a,
                    mr_error *err)
 {
-    const char *state = MR_TOKEN_REFUSED, *advice = "";
+    const char *state = MR_TOKEN_REFUSED;
     int code = MR_EAUTH;
-    if (strcmp(a->error, "invalid_grant") == 0) {
+    if (strcmp(a->error, "invalid_grant") == 0)
         state = MR_TOKEN_CONSENT_NEEDED;
-        advice = ": the sign-in was revoked or has expired; sign in again";
-    } else if (strcmp(a->error, "invalid_client") == 0 ||
-               strcmp(a->error, "unauthorized_client") == 0 ||
-               strcmp(a->error, "invalid_scope") == 0 ||
-               strcmp(a->error, "unsupported_grant_type") == 0) {
+    else if (strcmp(a->error, "invalid_client") == 0 ||
+             strcmp(a->error, "unauthorized_client") == 0 ||
+             strcmp(a->error, "invalid_scope") == 0 ||
+             strcmp(a->error, "unsupported_grant_type") == 0)
         state = MR_TOKEN_CLIENT_MISCONFIGURED;
-        advice = ": check the client ID, client secret, tenant and scopes registered with the "
-                 "provider";
-    } else if (!a->error[0] && (a->status >= 500 || a->status == 429 || a->status == 0)) {
+    else if (!a->error[0] && (a->status >= 500 || a->status == 429 || a->status == 0)) {
         state = MR_TOKEN_PROVIDER_UNREACHABLE;
         code = MR_ENET;
-        advice = ": retried at the next check";
-    } else if (!a->error[0])
-        advice = " (no OAuth error in the answer)";
-    if (a->error[0])
-        mr_error_set(err, code, "", "the token endpoint %s refused (HTTP %ld, %s%s%s)%s", url,
-                     a->status, a->error, a->description[0] ? ": " : "", a->description, advice);
+    }
+    int revoked = strcmp(state, MR_TOKEN_CONSENT_NEEDED) == 0;
+    int client = strcmp(state, MR_TOKEN_CLIENT_MISCONFIGURED) == 0;
+    int retried = strcmp(state, MR_TOKEN_PROVIDER_UNREACHABLE) == 0;
+    /* the advice in each sentence, so that each is said whole */
+    if (a->error[0] && a->description[0])
+        mr_error_set(err, code, "",
+                     revoked  ? "the token endpoint %s refused (HTTP %ld, %s: %s): the sign-in "
+                                "was revoked or has expired; sign in again"
+                     : client ? "the token endpoint %s refused (HTTP %ld, %s: %s): check the "
+                                "client ID, client secret, tenant and scopes registered with the "
+                                "provider"
+                              : "the token endpoint %s refused (HTTP %ld, %s: %s)",
+                     url, a->status, a->error, a->description);
+    else if (a->error[0])
+        mr_error_set(err, code, "",
+                     revoked  ? "the token endpoint %s refused (HTTP %ld, %s): the sign-in was "
+                                "revoked or has expired; sign in again"
+                     : client ? "the token endpoint %s refused (HTTP %ld, %s): check the client "
+                                "ID, client secret, tenant and scopes registered with the "
+                                "provider"
+                              : "the token endpoint %s refused (HTTP %ld, %s)",
+                     url, a->status, a->error);
+    else if (a->json)
+        mr_error_set(err, code, "",
+                     retried ? "the token endpoint %s answered HTTP %ld: retried at the next check"
+                             : "the token endpoint %s answered HTTP %ld (no OAuth error in the "
+                               "answer)",
+                     url, a->status);
     else
-        mr_error_set(err, code, "", "the token endpoint %s answered HTTP %ld%s%s", url, a->status,
-                     a->json ? "" : " without JSON", advice);
+        mr_error_set(err, code, "",
+                     retried ? "the token endpoint %s answered HTTP %ld without JSON: retried at "
+                               "the next check"
+                             : "the token endpoint %s answered HTTP %ld without JSON (no OAuth "
+                               "error in the answer)",
+                     url, a->status);
     mr_error ignored = {0};
     mr_store_credential_set_token_state(r->store, id, state, err->message, &ignored);
     return code;
@@ -505,7 +531,7 @@ static int copy_field(json_t *obj, const char *key, char *dst, size_t size)
 
 /* A user can sign in to c at endpoint (its URL for field, NULL: none). */
 static int can_sign_in(const struct mr_credential *c, const char *endpoint, const char *field,
-                       const char *what, mr_error *err)
+                       int device, mr_error *err)
 {
     if (c->kind != MR_CREDENTIAL_OAUTH2 || c->oauth.flow != MR_OAUTH_DELEGATED)
         return mr_error_set(err, MR_EINVAL, "credential",
@@ -513,8 +539,10 @@ static int can_sign_in(const struct mr_credential *c, const char *endpoint, cons
                             "delegated): app access needs no sign-in",
                             c->name);
     if (!endpoint)
-        return mr_error_set(err, MR_EINVAL, field, "credential %s has no %s endpoint: set %s",
-                            c->name, what, field);
+        return mr_error_set(err, MR_EINVAL, field,
+                            device ? "credential %s has no device authorization endpoint: set %s"
+                                   : "credential %s has no authorization endpoint: set %s",
+                            c->name, field);
     return 0;
 }
 
@@ -531,7 +559,7 @@ int mr_oauth_device_start(struct mr_registry *r, int64_t id, struct mr_oauth_dev
     int rc = mr_store_credential_get(r->store, id, &c, err);
     char *url = rc == 0 ? mr_oauth_device_url(&c.oauth) : NULL;
     if (rc == 0)
-        rc = can_sign_in(&c, url, "device_url", "device authorization", err);
+        rc = can_sign_in(&c, url, "device_url", 1, err);
     if (rc == 0)
         rc = tokens_load(r, id, &t, err);
     if (rc == 0) {
@@ -643,7 +671,7 @@ int mr_oauth_sign_in_url(struct mr_registry *r, int64_t id, const char *redirect
     int rc = mr_store_credential_get(r->store, id, &c, err);
     char *base = rc == 0 ? mr_oauth_authorize_url(&c.oauth) : NULL;
     if (rc == 0)
-        rc = can_sign_in(&c, base, "authorize_url", "authorization", err);
+        rc = can_sign_in(&c, base, "authorize_url", 0, err);
     if (rc == 0) {
         char *scopes = mr_oauth_scopes(&c.oauth);
         challenge_of(verifier, challenge);

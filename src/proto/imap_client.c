@@ -237,7 +237,10 @@ static int capabilities(struct imap *im, mr_error *err)
         rc = imap_command(im, "CAPABILITY", (size_t)-1, err);
     if (rc == MR_ESERVER)
         rc = mr_error_set(err, MR_ESERVER, "", "CAPABILITY failed: %s", imap_server_words(im));
-    mr_session_step(&im->mb.s, "capabilities", rc == 0, t0, "%s", rc ? err->message : im->caps + 1);
+    if (rc)
+        mr_session_step_error(&im->mb.s, "capabilities", t0, err);
+    else
+        mr_session_step(&im->mb.s, "capabilities", 1, t0, "%s", im->caps + 1);
     return rc;
 }
 
@@ -249,14 +252,19 @@ static int starttls(struct imap *im, int preauth, mr_error *err)
         return 0;
     int required = c->security == MR_SEC_STARTTLS;
     if (preauth || !imap_has_cap(im, "STARTTLS")) {
-        const char *why = preauth ? "the server logged us in (PREAUTH) before TLS"
-                                  : "the server does not offer STARTTLS";
         if (required) {
-            mr_error_set(err, MR_ETLS, "", "%s; refusing to continue without TLS", why);
+            mr_error_set(err, MR_ETLS, "",
+                         preauth ? "the server logged us in (PREAUTH) before TLS; refusing to "
+                                   "continue without TLS"
+                                 : "the server does not offer STARTTLS; refusing to continue "
+                                   "without TLS");
             mr_session_step_error(&im->mb.s, "starttls", t0, err);
             return MR_ETLS;
         }
-        mr_session_step(&im->mb.s, "starttls", -1, t0, "%s: continuing in plain text", why);
+        mr_session_step(&im->mb.s, "starttls", -1, t0,
+                        preauth ? "the server logged us in (PREAUTH) before TLS: continuing in "
+                                  "plain text"
+                                : "the server does not offer STARTTLS: continuing in plain text");
         return 0;
     }
     int rc = imap_command(im, "STARTTLS", (size_t)-1, err);
@@ -413,27 +421,39 @@ static int login(struct imap *im, struct mr_mailbox_status *st, mr_error *err)
     }
     int login_cmd = strcmp(mech, "LOGIN-COMMAND") == 0;
     /* an explicit mechanism the server does not list: said first, then tried */
-    char offered[MR_IMAP_CAPS_MAX], unoffered[320] = "";
+    char offered[MR_IMAP_CAPS_MAX], listed[320] = "";
     offered_mechanisms(im, offered, sizeof(offered));
-    if (!login_cmd && im->mb.s.cfg->auth &&
-        mr_sasl_unoffered(mech, offered, unoffered, sizeof(unoffered)))
-        mr_session_step(&im->mb.s, "authentication", -1, 0, "%s; trying it anyway", unoffered);
+    int unoffered = !login_cmd && im->mb.s.cfg->auth &&
+                    mr_sasl_unoffered(mech, offered, listed, sizeof(listed));
+    if (unoffered) {
+        mr_error note = {0};
+        mr_sasl_unoffered_note(&note, mech, listed);
+        mr_session_step_said(&im->mb.s, "authentication", -1, 0, &note);
+    }
     rc = login_cmd ? login_command(im, err) : authenticate(im, mech, st, err);
     const char *shown = login_cmd ? "LOGIN command" : mech;
     snprintf(st->mechanism, sizeof(st->mechanism), "%s", shown);
     snprintf(im->mechanism, sizeof(im->mechanism), "%s", shown);
-    if (rc == MR_ESERVER && unoffered[0])
-        rc = mr_error_set(err, MR_EAUTH, "auth", "%s; tried anyway, it refused the login: %s",
-                          unoffered, imap_server_words(im));
+    if (rc == MR_ESERVER && unoffered)
+        rc = mr_sasl_unoffered_refused(err, mech, listed, imap_server_words(im));
     else if (rc == MR_ESERVER)
-        rc = mr_error_set(err, MR_EAUTH, "auth", "the server refused the login (%s): %s", shown,
-                          imap_server_words(im));
-    else if (rc && unoffered[0])
-        mr_error_prefix(err, "%s", unoffered);
-    /* the mechanism once: most errors name it already */
-    int named = rc && strstr(err->message, shown);
-    mr_session_step(&im->mb.s, "authentication", rc == 0, t0, "%s%s%s", named ? "" : shown,
-                    rc ? (named ? "" : ": ") : " accepted", rc ? err->message : "");
+        rc = mr_error_set(err, MR_EAUTH, "auth",
+                          login_cmd ? "the server refused the login (LOGIN command): %s"
+                                    : "the server refused the login (%s): %s",
+                          login_cmd ? imap_server_words(im) : mech, imap_server_words(im));
+    else if (rc && unoffered)
+        mr_sasl_unoffered_prefix(err, mech, listed);
+    if (rc == 0)
+        mr_session_step(&im->mb.s, "authentication", 1, t0,
+                        login_cmd ? "LOGIN command accepted" : "%s accepted", mech);
+    else { /* the mechanism once: most errors name it already */
+        mr_error step = *err;
+        if (!strstr(err->message, shown) && login_cmd)
+            mr_error_prefix(&step, "LOGIN command");
+        else if (!strstr(err->message, shown))
+            mr_error_prefix(&step, "%s login", mech);
+        mr_session_step_error(&im->mb.s, "authentication", t0, &step);
+    }
     if (rc == 0 && !strstr(im->last_text, "CAPABILITY"))
         rc = imap_command(im, "CAPABILITY", (size_t)-1, err);
     return rc;
@@ -741,12 +761,14 @@ static int find_special(struct imap *im, char **name, const char *field, int *fo
         free(*name);
         *name = decode_name(im->list_match);
     } else if (rc == 0)
-        rc = mr_error_set(
-            err, MR_ENOTFOUND, field,
-            "no folder on the server is marked %s (RFC 6154 special use)%s; type "
-            "the folder's name instead",
-            *name,
-            imap_has_cap(im, "SPECIAL-USE") ? "" : ": the server does not offer SPECIAL-USE");
+        rc = mr_error_set(err, MR_ENOTFOUND, field,
+                          imap_has_cap(im, "SPECIAL-USE")
+                              ? "no folder on the server is marked %s (RFC 6154 special use); "
+                                "type the folder's name instead"
+                              : "no folder on the server is marked %s (RFC 6154 special use): "
+                                "the server does not offer SPECIAL-USE; type the folder's name "
+                                "instead",
+                          *name);
     mr_freep(&im->list_match);
     return rc;
 }
@@ -776,7 +798,63 @@ int imap_find_folder(struct imap *im, char **name, const char *field, int *found
     return rc;
 }
 
-void imap_folder_hint(struct imap *im, const char *typed, char *hint, size_t size)
+/* The sentence for a folder that does not exist, with its hint: one
+ * format per hint, so that each is said whole in another language. */
+static int folder_missing(mr_error *err, const char *field, int move, const char *typed,
+                          char *const names[3], char delim, const char *prefix)
+{
+    if (names[2])
+        return mr_error_set(
+            err, MR_ENOTFOUND, field,
+            move ? "the folder '%s' to move fetched mail to does not exist on the server (did "
+                   "you mean %s, %s or %s?): nothing was moved; create it, or turn on Create "
+                   "the folder if missing"
+                 : "the folder '%s' does not exist on the server (did you mean %s, %s or %s?)",
+            typed, names[0], names[1], names[2]);
+    if (names[1])
+        return mr_error_set(
+            err, MR_ENOTFOUND, field,
+            move ? "the folder '%s' to move fetched mail to does not exist on the server (did "
+                   "you mean %s or %s?): nothing was moved; create it, or turn on Create the "
+                   "folder if missing"
+                 : "the folder '%s' does not exist on the server (did you mean %s or %s?)",
+            typed, names[0], names[1]);
+    if (names[0])
+        return mr_error_set(
+            err, MR_ENOTFOUND, field,
+            move ? "the folder '%s' to move fetched mail to does not exist on the server (did "
+                   "you mean %s?): nothing was moved; create it, or turn on Create the folder "
+                   "if missing"
+                 : "the folder '%s' does not exist on the server (did you mean %s?)",
+            typed, names[0]);
+    if (delim && prefix && *prefix)
+        return mr_error_set(
+            err, MR_ENOTFOUND, field,
+            move ? "the folder '%s' to move fetched mail to does not exist on the server (its "
+                   "folders are separated by '%c' under '%s'): nothing was moved; create it, or "
+                   "turn on Create the folder if missing"
+                 : "the folder '%s' does not exist on the server (its folders are separated by "
+                   "'%c' under '%s')",
+            typed, delim, prefix);
+    if (delim)
+        return mr_error_set(
+            err, MR_ENOTFOUND, field,
+            move ? "the folder '%s' to move fetched mail to does not exist on the server (its "
+                   "folders are separated by '%c'): nothing was moved; create it, or turn on "
+                   "Create the folder if missing"
+                 : "the folder '%s' does not exist on the server (its folders are separated by "
+                   "'%c')",
+            typed, delim);
+    return mr_error_set(err, MR_ENOTFOUND, field,
+                        move ? "the folder '%s' to move fetched mail to does not exist on the "
+                               "server: nothing was moved; create it, or turn on Create the "
+                               "folder if missing"
+                             : "the folder '%s' does not exist on the server",
+                        typed);
+}
+
+int imap_folder_missing(struct imap *im, const char *typed, const char *field, int move,
+                        mr_error *err)
 {
     struct imap_suggest sg = {0};
     mr_error ignored = {0};
@@ -785,19 +863,13 @@ void imap_folder_hint(struct imap *im, const char *typed, char *hint, size_t siz
     im->suggest = &sg;
     int rc = list_everything(im, &ignored);
     im->suggest = NULL;
-    if ((rc == 0 || rc == MR_ESERVER) && sg.name[0])
-        snprintf(hint, size, " (did you mean %s%s%s%s%s?)", sg.name[0],
-                 sg.name[1] ? (sg.name[2] ? ", " : " or ") : "", sg.name[1] ? sg.name[1] : "",
-                 sg.name[2] ? " or " : "", sg.name[2] ? sg.name[2] : "");
-    else if (im->delim)
-        snprintf(hint, size, " (its folders are separated by '%c'%s%s%s)", im->delim,
-                 im->ns_prefix && *im->ns_prefix ? " under '" : "",
-                 im->ns_prefix && *im->ns_prefix ? im->ns_prefix : "",
-                 im->ns_prefix && *im->ns_prefix ? "'" : "");
-    else
-        hint[0] = '\0';
+    if (rc != 0 && rc != MR_ESERVER)
+        for (size_t i = 0; i < 3; i++)
+            mr_freep(&sg.name[i]);
+    rc = folder_missing(err, field, move, typed, sg.name, im->delim, im->ns_prefix);
     for (size_t i = 0; i < 3; i++)
         free(sg.name[i]);
+    return rc;
 }
 
 static int resolve_folder(struct imap *im, char **name, mr_error *err)
@@ -805,12 +877,8 @@ static int resolve_folder(struct imap *im, char **name, mr_error *err)
     int found = 0;
     char *typed = mr_xstrdup(*name);
     int rc = imap_find_folder(im, name, "folder", &found, err);
-    if (rc == 0 && !found) {
-        char hint[1024];
-        imap_folder_hint(im, typed, hint, sizeof(hint));
-        rc = mr_error_set(err, MR_ENOTFOUND, "folder",
-                          "the folder '%s' does not exist on the server%s", typed, hint);
-    }
+    if (rc == 0 && !found)
+        rc = imap_folder_missing(im, typed, "folder", 0, err);
     free(typed);
     return rc;
 }
@@ -858,12 +926,20 @@ static int select_folder(struct imap *im, struct mr_mailbox_status *st, mr_error
     int typed_as = rc == 0 && c->folder && strcmp(c->folder, im->folder) != 0;
     if (rc)
         mr_session_step_error(&im->mb.s, "folder", t0, err);
+    else if (typed_as)
+        mr_session_step(&im->mb.s, "folder", 1, t0,
+                        c->read_only ? "%s (typed %s) opened read-only (EXAMINE): %u message%s, "
+                                       "UIDVALIDITY %u"
+                                     : "%s (typed %s) opened read-write (SELECT): %u message%s, "
+                                       "UIDVALIDITY %u",
+                        im->folder, c->folder, im->exists, im->exists == 1 ? "" : "s",
+                        im->uidvalidity);
     else
         mr_session_step(&im->mb.s, "folder", 1, t0,
-                        "%s%s%s%s opened %s: %u message%s, UIDVALIDITY %u", im->folder,
-                        typed_as ? " (typed " : "", typed_as ? c->folder : "", typed_as ? ")" : "",
-                        c->read_only ? "read-only (EXAMINE)" : "read-write (SELECT)", im->exists,
-                        im->exists == 1 ? "" : "s", im->uidvalidity);
+                        c->read_only
+                            ? "%s opened read-only (EXAMINE): %u message%s, UIDVALIDITY %u"
+                            : "%s opened read-write (SELECT): %u message%s, UIDVALIDITY %u",
+                        im->folder, im->exists, im->exists == 1 ? "" : "s", im->uidvalidity);
     return rc;
 }
 
@@ -891,12 +967,16 @@ static void list_folders(struct imap *im, struct mr_folders *out)
             }
             used += (size_t)w;
         }
-        mr_session_step(&im->mb.s, "folders", -1, t0, "%zu folder%s%s%s", out->count,
-                        out->count == 1 ? "" : "s",
-                        out->truncated ? " (the list is cut short there)" : "", names);
-    } else
-        mr_session_step(&im->mb.s, "folders", -1, t0, "LIST failed: %s",
-                        rc == MR_ESERVER ? imap_server_words(im) : err.message);
+        mr_session_step(&im->mb.s, "folders", -1, t0,
+                        out->truncated ? "%zu folder%s (the list is cut short there)%s"
+                                       : "%zu folder%s%s",
+                        out->count, out->count == 1 ? "" : "s", names);
+    } else if (rc == MR_ESERVER)
+        mr_session_step(&im->mb.s, "folders", -1, t0, "LIST failed: %s", imap_server_words(im));
+    else {
+        mr_error_prefix(&err, "LIST failed");
+        mr_session_step_said(&im->mb.s, "folders", -1, t0, &err);
+    }
 }
 
 /* --- the driver's open and close --------------------------------------- */

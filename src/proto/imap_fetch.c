@@ -233,15 +233,8 @@ static int move_target(struct imap *im, const char *folder, int create, mr_error
         rc = imap_find_folder(im, &name, "move_folder", &found, err);
     if (rc == 0 && !found && create)
         rc = create_folder(im, name, folder, err);
-    else if (rc == 0 && !found) {
-        char hint[1024];
-        imap_folder_hint(im, folder, hint, sizeof(hint));
-        rc = mr_error_set(err, MR_ENOTFOUND, "move_folder",
-                          "the folder '%s' to move fetched mail to does not exist on the "
-                          "server%s: nothing was moved; create it, or turn on Create the folder "
-                          "if missing",
-                          folder, hint);
-    }
+    else if (rc == 0 && !found)
+        rc = imap_folder_missing(im, folder, "move_folder", 1, err);
     if (rc == 0) {
         im->move_asked = mr_xstrdup(folder);
         im->move_to = name;

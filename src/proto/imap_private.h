@@ -65,10 +65,12 @@ int imap_find_folder(struct imap *im, char **name, const char *field, int *found
 /* A name such as "\\All" or "\\Trash" names a folder by its RFC 6154
  * special use, whatever the server calls it ("[Gmail]/All Mail"). */
 int imap_is_special_use(const char *name);
-/* For a folder that does not exist: " (did you mean A, B or C?)" with up
- * to 3 close names from LIST "" "*", else the delimiter and prefix; "" at
- * worst. typed is the name as the user typed it. */
-void imap_folder_hint(struct imap *im, const char *typed, char *hint, size_t size);
+/* Sets err (MR_ENOTFOUND, field) to say that the folder typed (as the user
+ * typed it) does not exist, with a hint: "(did you mean A, B or C?)" with
+ * up to 3 close names from LIST "" "*", else the delimiter and prefix;
+ * move: the folder After fetch moves mail to. Returns MR_ENOTFOUND. */
+int imap_folder_missing(struct imap *im, const char *typed, const char *field, int move,
+                        mr_error *err);
 /* What a tagged NO/BAD or a BYE said, for messages. */
 const char *imap_server_words(const struct imap *im);
 void imap_handle_fetch(struct imap *im, const struct mr_imap_response *r, mr_error *err, int *rc);

@@ -22,6 +22,10 @@ struct mr_step {
     int64_t ms;
     char detail[512];    /* what was found, or the server's own words */
     struct mr_said said; /* detail as said, for the console's languages */
+    /* said before it, outermost first, each joined to the next by ": "
+     * (a step made from an error: the error's prefixes) */
+    struct mr_said prefix[MR_SAID_PREFIXES];
+    unsigned nprefix;
 };
 
 struct mr_steps {
@@ -37,12 +41,15 @@ struct mr_steps {
 
 void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-/* A failed step whose detail is err's message (and its said, when it has
- * no prefix). */
+/* A failed step whose detail is err's message, said as err was (its
+ * prefixes too). */
 void mr_steps_add_error(struct mr_steps *s, const char *name, int64_t ms, const mr_error *err);
+/* The same for a step of any result (ok as in struct mr_step): a note that
+ * tells an error, or an error with a prefix of the step's own. */
+void mr_steps_add_said(struct mr_steps *s, const char *name, int ok, int64_t ms,
+                       const mr_error *err);
 /* A proxy's step (struct mr_proxy's on_step) into the steps at ctx. */
-void mr_steps_proxy_step(void *ctx, const char *name, int ok, int64_t ms, const char *detail,
-                         const struct mr_said *said);
+void mr_steps_proxy_step(void *ctx, const char *name, int ok, int64_t ms, const mr_error *detail);
 
 /* --- the folders a server has: Test connection's folder picker -------- */
 

@@ -140,7 +140,10 @@ static int greeting(struct pop3 *p, mr_error *err)
         if (lt && gt && (size_t)(gt - lt) < sizeof(p->stamp) - 1)
             snprintf(p->stamp, sizeof(p->stamp), "%.*s", (int)(gt - lt + 1), lt);
     }
-    mr_session_step(&p->mb.s, "greeting", rc == 0, t0, "%s", rc ? err->message : p->text);
+    if (rc)
+        mr_session_step_error(&p->mb.s, "greeting", t0, err);
+    else
+        mr_session_step(&p->mb.s, "greeting", 1, t0, "%s", p->text);
     return rc;
 }
 
@@ -340,24 +343,33 @@ static int login(struct pop3 *p, struct mr_mailbox_status *st, mr_error *err)
     }
     int sasl = strcasecmp(mech, "USER") != 0 && strcasecmp(mech, "APOP") != 0;
     /* an explicit mechanism the server does not list: said first, then tried */
-    char unoffered[320] = "";
-    if (sasl && p->mb.s.cfg->auth && mr_sasl_unoffered(mech, p->sasl, unoffered, sizeof(unoffered)))
-        mr_session_step(&p->mb.s, "authentication", -1, 0, "%s; trying it anyway", unoffered);
+    char offered[320] = "";
+    int unoffered =
+        sasl && p->mb.s.cfg->auth && mr_sasl_unoffered(mech, p->sasl, offered, sizeof(offered));
+    if (unoffered) {
+        mr_error note = {0};
+        mr_sasl_unoffered_note(&note, mech, offered);
+        mr_session_step_said(&p->mb.s, "authentication", -1, 0, &note);
+    }
     rc = !sasl ? (strcasecmp(mech, "USER") == 0 ? user_pass(p, err) : apop(p, err))
                : sasl_auth(p, mech, st, err);
     snprintf(st->mechanism, sizeof(st->mechanism), "%s", mech);
-    if (rc == MR_ESERVER && unoffered[0])
-        rc = mr_error_set(err, MR_EAUTH, "auth", "%s; tried anyway, it refused the login: %s",
-                          unoffered, p->text);
+    if (rc == MR_ESERVER && unoffered)
+        rc = mr_sasl_unoffered_refused(err, mech, offered, p->text);
     else if (rc == MR_ESERVER)
         rc = mr_error_set(err, MR_EAUTH, "auth", "the server refused the login (%s): %s", mech,
                           p->text);
-    else if (rc && unoffered[0])
-        mr_error_prefix(err, "%s", unoffered);
+    else if (rc && unoffered)
+        mr_sasl_unoffered_prefix(err, mech, offered);
+    if (rc == 0) {
+        mr_session_step(&p->mb.s, "authentication", 1, t0, "%s accepted", mech);
+        return 0;
+    }
     /* the mechanism once: most errors name it already */
-    int named = rc && strstr(err->message, mech);
-    mr_session_step(&p->mb.s, "authentication", rc == 0, t0, "%s%s%s", named ? "" : mech,
-                    rc ? (named ? "" : ": ") : " accepted", rc ? err->message : "");
+    mr_error step = *err;
+    if (!strstr(err->message, mech))
+        mr_error_prefix(&step, "%s login", mech);
+    mr_session_step_error(&p->mb.s, "authentication", t0, &step);
     return rc;
 }
 

@@ -170,9 +170,10 @@ int mr_sasl_pick(const char *want, const char *offered, int bearer, char *out, s
     while (n > skip && offered[n - 1] == ' ')
         n--;
     return mr_error_set(err, MR_EAUTH, "auth",
-                        "an OAuth 2.0 token needs OAUTHBEARER or XOAUTH2, and the server offers "
-                        "neither (%s%.*s)",
-                        n > skip ? "its SASL mechanisms: " : "it offers no SASL mechanism",
+                        n > skip ? "an OAuth 2.0 token needs OAUTHBEARER or XOAUTH2, and the "
+                                   "server offers neither (its SASL mechanisms: %.*s)"
+                                 : "an OAuth 2.0 token needs OAUTHBEARER or XOAUTH2, and the "
+                                   "server offers neither (it offers no SASL mechanism)",
                         (int)(n - skip < 200 ? n - skip : 200), offered + skip);
 }
 
@@ -183,10 +184,38 @@ int mr_sasl_unoffered(const char *want, const char *offered, char *out, size_t s
     size_t skip = strspn(offered, " "), n = strlen(offered);
     while (n > skip && offered[n - 1] == ' ')
         n--;
-    snprintf(out, size, "the server does not offer %s; it offers %s%.*s", want,
-             n > skip ? "" : "no SASL mechanism", (int)(n - skip < 200 ? n - skip : 200),
-             offered + skip);
+    snprintf(out, size, "%.*s", (int)(n - skip < 200 ? n - skip : 200), offered + skip);
     return 1;
+}
+
+void mr_sasl_unoffered_note(mr_error *note, const char *want, const char *list)
+{
+    mr_error_set(note, 0, "auth",
+                 *list ? "the server does not offer %s; it offers %s; trying it anyway"
+                       : "the server does not offer %s; it offers no SASL mechanism; trying it "
+                         "anyway",
+                 want, list);
+}
+
+int mr_sasl_unoffered_refused(mr_error *err, const char *want, const char *list, const char *words)
+{
+    if (*list)
+        return mr_error_set(err, MR_EAUTH, "auth",
+                            "the server does not offer %s; it offers %s; tried anyway, it "
+                            "refused the login: %s",
+                            want, list, words);
+    return mr_error_set(err, MR_EAUTH, "auth",
+                        "the server does not offer %s; it offers no SASL mechanism; tried "
+                        "anyway, it refused the login: %s",
+                        want, words);
+}
+
+void mr_sasl_unoffered_prefix(mr_error *err, const char *want, const char *list)
+{
+    mr_error_prefix(err,
+                    *list ? "the server does not offer %s; it offers %s"
+                          : "the server does not offer %s; it offers no SASL mechanism",
+                    want, list);
 }
 
 int mr_sasl_client_first(const char *mech)
@@ -453,6 +482,7 @@ void mr_sasl_bearer_error_parse(const char *challenge, size_t len, struct mr_sas
     }
     if (len > MR_SASL_CHALLENGE_MAX) {
         snprintf(e->problem, sizeof(e->problem), "too long (%zu bytes)", len);
+        e->too_long = len;
         return;
     }
     if (decode64(challenge, len, bin, sizeof(bin), &got) != 0) {
@@ -473,14 +503,72 @@ void mr_sasl_bearer_error_parse(const char *challenge, size_t len, struct mr_sas
 }
 
 /* What to do about a status (RFC 6750 section 3.1; Google's XOAUTH2 gives
- * HTTP codes). */
-static const char *advice(const char *status)
+ * HTTP codes): the sentence said for each, its scope quoted or not given. */
+enum advice { ADVICE_NONE, ADVICE_SIGN_IN, ADVICE_SCOPE };
+
+static enum advice advice(const char *status)
 {
     if (strcmp(status, "invalid_token") == 0 || strcmp(status, "401") == 0)
-        return "; the token is invalid or expired: sign in again";
+        return ADVICE_SIGN_IN;
     if (strcmp(status, "insufficient_scope") == 0 || strcmp(status, "403") == 0)
-        return "; the token lacks a scope the server needs: sign in again granting it";
-    return "";
+        return ADVICE_SCOPE;
+    return ADVICE_NONE;
+}
+
+static int token_refused(const struct mr_sasl *s, const char *words, mr_error *err)
+{
+    const struct mr_sasl_bearer_error *e = &s->error;
+    enum advice a = advice(e->status);
+    if (e->scope[0])
+        return mr_error_set(
+            err, MR_EAUTH, "auth",
+            a == ADVICE_SIGN_IN ? "the server refused the OAuth 2.0 access token (%s): status "
+                                  "\"%s\", scope \"%s\"; the token is invalid or expired: sign "
+                                  "in again; the server said: %s"
+            : a == ADVICE_SCOPE ? "the server refused the OAuth 2.0 access token (%s): status "
+                                  "\"%s\", scope \"%s\"; the token lacks a scope the server "
+                                  "needs: sign in again granting it; the server said: %s"
+                                : "the server refused the OAuth 2.0 access token (%s): status "
+                                  "\"%s\", scope \"%s\"; the server said: %s",
+            s->mech, e->status, e->scope, words);
+    return mr_error_set(
+        err, MR_EAUTH, "auth",
+        a == ADVICE_SIGN_IN ? "the server refused the OAuth 2.0 access token (%s): status \"%s\", "
+                              "scope not given; the token is invalid or expired: sign in again; "
+                              "the server said: %s"
+        : a == ADVICE_SCOPE ? "the server refused the OAuth 2.0 access token (%s): status \"%s\", "
+                              "scope not given; the token lacks a scope the server needs: sign "
+                              "in again granting it; the server said: %s"
+                            : "the server refused the OAuth 2.0 access token (%s): status \"%s\", "
+                              "scope not given; the server said: %s",
+        s->mech, e->status, words);
+}
+
+/* A challenge that could not be read, said per reason. */
+static int challenge_unread(const struct mr_sasl *s, const char *words, mr_error *err)
+{
+    const struct mr_sasl_bearer_error *e = &s->error;
+    if (e->too_long)
+        return mr_error_set(err, MR_EAUTH, "auth",
+                            "the server refused the OAuth 2.0 access token (%s); its error "
+                            "challenge could not be read (too long: %zu bytes); the server "
+                            "said: %s",
+                            s->mech, e->too_long, words);
+    const char *p = e->problem;
+    return mr_error_set(err, MR_EAUTH, "auth",
+                        strcmp(p, "empty") == 0
+                            ? "the server refused the OAuth 2.0 access token (%s); its error "
+                              "challenge could not be read (empty); the server said: %s"
+                        : strcmp(p, "not base64") == 0
+                            ? "the server refused the OAuth 2.0 access token (%s); its error "
+                              "challenge could not be read (not base64); the server said: %s"
+                        : strcmp(p, "not a JSON object") == 0
+                            ? "the server refused the OAuth 2.0 access token (%s); its error "
+                              "challenge could not be read (not a JSON object); the server "
+                              "said: %s"
+                            : "the server refused the OAuth 2.0 access token (%s); its error "
+                              "challenge could not be read (no status); the server said: %s",
+                        s->mech, words);
 }
 
 int mr_sasl_bearer_refused(const struct mr_sasl *s, const char *server_words, int temporary,
@@ -504,14 +592,6 @@ int mr_sasl_bearer_refused(const struct mr_sasl *s, const char *server_words, in
                             "the server refused the OAuth 2.0 access token (%s): %s", s->mech,
                             words);
     if (e->problem[0] && !e->status[0])
-        return mr_error_set(err, MR_EAUTH, "auth",
-                            "the server refused the OAuth 2.0 access token (%s); its error "
-                            "challenge could not be read (%s); the server said: %s",
-                            s->mech, e->problem, words);
-    return mr_error_set(err, MR_EAUTH, "auth",
-                        "the server refused the OAuth 2.0 access token (%s): status \"%s\", "
-                        "scope %s%s%s%s; the server said: %s",
-                        s->mech, e->status, e->scope[0] ? "\"" : "",
-                        e->scope[0] ? e->scope : "not given", e->scope[0] ? "\"" : "",
-                        advice(e->status), words);
+        return challenge_unread(s, words, err);
+    return token_refused(s, words, err);
 }

@@ -47,11 +47,18 @@ int mr_sasl_choose(const char *server_mechs, char *out, size_t size);
 int mr_sasl_pick(const char *want, const char *offered, int bearer, char *out, size_t size,
                  mr_error *err);
 /* When the account's explicit mechanism want is not among offered (the
- * server's SASL mechanisms, space-separated): the sentence "the server does
- * not offer WANT; it offers A B" (or "it offers no SASL mechanism") goes to
- * out and 1 is returned; else 0. Servers may accept a mechanism they do not
- * list, so the caller notes this and still tries. */
+ * server's SASL mechanisms, space-separated): what it offers goes to out
+ * ("A B", "" for none), for the caller's sentence "the server does not
+ * offer WANT; it offers A B" (or "it offers no SASL mechanism"), and 1 is
+ * returned; else 0. Servers may accept a mechanism they do not list, so
+ * the caller notes this and still tries. */
 int mr_sasl_unoffered(const char *want, const char *offered, char *out, size_t size);
+/* Its sentences, each said whole (list: what mr_sasl_unoffered gave): the
+ * note before trying, the login it then refused (MR_EAUTH, the server's
+ * words), and the start of another failure. */
+void mr_sasl_unoffered_note(mr_error *note, const char *want, const char *list);
+int mr_sasl_unoffered_refused(mr_error *err, const char *want, const char *list, const char *words);
+void mr_sasl_unoffered_prefix(mr_error *err, const char *want, const char *list);
 int mr_sasl_start(struct mr_sasl **out, const char *mech, const struct mr_sasl_login *login,
                   mr_error *err);
 /* One step: the server's base64 challenge in, our base64 answer out (to
@@ -85,6 +92,7 @@ struct mr_sasl_bearer_error {
     char status[48]; /* "invalid_token", "insufficient_scope"; Google's XOAUTH2: "401" */
     char scope[208];
     char problem[64]; /* why the challenge could not be read ("not base64"...); "" */
+    size_t too_long;  /* its length, when that is why */
 };
 /* Decodes challenge (len bytes) into e; never fails: what cannot be read
  * is said in e->problem. */

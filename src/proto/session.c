@@ -11,8 +11,7 @@
 #include <string.h>
 
 static void steps_add_v(struct mr_steps *s, const char *name, int ok, int64_t ms,
-                        const mr_error *from, const struct mr_said *given, const char *fmt,
-                        va_list ap)
+                        const mr_error *from, const char *fmt, va_list ap)
 {
     if (!s || s->count >= MR_STEPS_MAX)
         return;
@@ -20,14 +19,15 @@ static void steps_add_v(struct mr_steps *s, const char *name, int ok, int64_t ms
     snprintf(st->name, sizeof(st->name), "%s", name);
     st->ok = ok;
     st->ms = ms;
+    st->nprefix = 0;
     va_list aq;
     va_copy(aq, ap);
     vsnprintf(st->detail, sizeof(st->detail), fmt, ap);
-    if (given)
-        st->said = *given;
-    else if (from && mr_error_said_valid(from) && from->nprefix == 0)
+    if (from && mr_error_said_valid(from) && from->nprefix <= MR_SAID_PREFIXES) {
         st->said = from->said;
-    else if (from)
+        st->nprefix = from->nprefix;
+        memcpy(st->prefix, from->prefix, from->nprefix * sizeof(from->prefix[0]));
+    } else if (from)
         st->said.format = NULL; /* said as English only */
     else
         mr_said_capture(&st->said, fmt, aq);
@@ -40,22 +40,28 @@ void mr_steps_add(struct mr_steps *s, const char *name, int ok, int64_t ms, cons
 {
     va_list ap;
     va_start(ap, fmt);
-    steps_add_v(s, name, ok, ms, NULL, NULL, fmt, ap);
+    steps_add_v(s, name, ok, ms, NULL, fmt, ap);
     va_end(ap);
 }
 
-static void steps_add_from(struct mr_steps *s, const char *name, int64_t ms, const mr_error *err,
-                           ...)
+static void steps_add_from(struct mr_steps *s, const char *name, int ok, int64_t ms,
+                           const mr_error *err, ...)
 {
     va_list ap;
     va_start(ap, err);
-    steps_add_v(s, name, 0, ms, err, NULL, "%s", ap);
+    steps_add_v(s, name, ok, ms, err, "%s", ap);
     va_end(ap);
+}
+
+void mr_steps_add_said(struct mr_steps *s, const char *name, int ok, int64_t ms,
+                       const mr_error *err)
+{
+    steps_add_from(s, name, ok, ms, err, err->message);
 }
 
 void mr_steps_add_error(struct mr_steps *s, const char *name, int64_t ms, const mr_error *err)
 {
-    steps_add_from(s, name, ms, err, err->message);
+    mr_steps_add_said(s, name, 0, ms, err);
 }
 
 void mr_folders_add(struct mr_folders *f, const char *name, const char *special)
@@ -108,13 +114,19 @@ void mr_session_step(struct mr_session *s, const char *name, int ok, int64_t t0,
 {
     va_list ap;
     va_start(ap, fmt);
-    steps_add_v(s->cfg->steps, name, ok, t0 ? mr_now_ms() - t0 : 0, NULL, NULL, fmt, ap);
+    steps_add_v(s->cfg->steps, name, ok, t0 ? mr_now_ms() - t0 : 0, NULL, fmt, ap);
     va_end(ap);
 }
 
 void mr_session_step_error(struct mr_session *s, const char *name, int64_t t0, const mr_error *err)
 {
     mr_steps_add_error(s->cfg->steps, name, t0 ? mr_now_ms() - t0 : 0, err);
+}
+
+void mr_session_step_said(struct mr_session *s, const char *name, int ok, int64_t t0,
+                          const mr_error *err)
+{
+    mr_steps_add_said(s->cfg->steps, name, ok, t0 ? mr_now_ms() - t0 : 0, err);
 }
 
 void mr_session_init(struct mr_session *s, const struct mr_mailbox_config *cfg, const char *proto)
@@ -183,28 +195,28 @@ static int start_tls(struct mr_session *s, int implicit, mr_error *err)
         return rc;
     }
     s->tls = 1;
-    mr_session_step(s, "tls", 1, t0,
-                    "%s, %s%s; certificate subject %s, issuer %s, expires %s; verification: %s",
-                    info.version, info.cipher, info.resumed ? ", session resumed" : "",
-                    info.subject, info.issuer, info.not_after,
-                    info.skipped ? "skipped (Skip certificate is yes)" : info.verify_text);
+    if (info.skipped)
+        mr_session_step(s, "tls", 1, t0,
+                        info.resumed ? "%s, %s, session resumed; certificate subject %s, issuer "
+                                       "%s, expires %s; verification: skipped (Skip certificate "
+                                       "is yes)"
+                                     : "%s, %s; certificate subject %s, issuer %s, expires %s; "
+                                       "verification: skipped (Skip certificate is yes)",
+                        info.version, info.cipher, info.subject, info.issuer, info.not_after);
+    else
+        mr_session_step(s, "tls", 1, t0,
+                        info.resumed ? "%s, %s, session resumed; certificate subject %s, issuer "
+                                       "%s, expires %s; verification: %s"
+                                     : "%s, %s; certificate subject %s, issuer %s, expires %s; "
+                                       "verification: %s",
+                        info.version, info.cipher, info.subject, info.issuer, info.not_after,
+                        info.verify_text);
     return 0;
 }
 
-static void steps_add_given(struct mr_steps *s, const char *name, int ok, int64_t ms,
-                            const struct mr_said *said, ...)
+void mr_steps_proxy_step(void *ctx, const char *name, int ok, int64_t ms, const mr_error *detail)
 {
-    va_list ap;
-    va_start(ap, said);
-    steps_add_v(s, name, ok, ms, NULL, said, "%s", ap);
-    va_end(ap);
-}
-
-void mr_steps_proxy_step(void *ctx, const char *name, int ok, int64_t ms, const char *detail,
-                         const struct mr_said *said)
-{
-    static const struct mr_said none = {0};
-    steps_add_given(ctx, name, ok, ms, said ? said : &none, detail);
+    mr_steps_add_said(ctx, name, ok, ms, detail);
 }
 
 /* Through the account's network connector: its steps come from the proxy
@@ -314,12 +326,15 @@ int mr_session_await_greeting(struct mr_session *s, mr_error *err)
         return 0;
     int tls = port_speaks_tls(s);
     if (tls == 1)
-        return mr_error_set(err, MR_ETLS, "", "no greeting in %d s: port %d %s; use security tls",
-                            GREETING_QUICK_MS / 1000, c->port,
-                            "answers a TLS handshake, so it speaks implicit TLS");
+        return mr_error_set(err, MR_ETLS, "",
+                            "no greeting in %d s: port %d answers a TLS handshake, so it speaks "
+                            "implicit TLS; use security tls",
+                            GREETING_QUICK_MS / 1000, c->port);
     if (tls == -1 && (c->port == 993 || c->port == 995)) /* no probe: the port says it */
-        return mr_error_set(err, MR_ETLS, "", "no greeting in %d s: port %d %s; use security tls",
-                            GREETING_QUICK_MS / 1000, c->port, "is usually implicit TLS");
+        return mr_error_set(err, MR_ETLS, "",
+                            "no greeting in %d s: port %d is usually implicit TLS; use security "
+                            "tls",
+                            GREETING_QUICK_MS / 1000, c->port);
     return 0;
 }
 

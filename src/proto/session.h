@@ -71,6 +71,9 @@ void mr_session_trace(struct mr_session *s, char dir, const char *line, size_t l
 void mr_session_note_backoff(struct mr_session *s, const char *text);
 /* A failed step whose detail is err's message, said as err was. */
 void mr_session_step_error(struct mr_session *s, const char *name, int64_t t0, const mr_error *err);
+/* A step of any result whose detail is err's message, said as err was. */
+void mr_session_step_said(struct mr_session *s, const char *name, int ok, int64_t t0,
+                          const mr_error *err);
 void mr_session_step(struct mr_session *s, const char *name, int ok, int64_t t0, const char *fmt,
                      ...) __attribute__((format(printf, 5, 6)));
 

@@ -120,6 +120,30 @@ static int resolve_ref(struct mr_registry *r, enum mr_object kind, const char *f
     return rc;
 }
 
+/* A sentence per kind of object, so that its noun is said too. */
+static void name_taken(struct mr_problems *p, enum mr_object kind, const char *name)
+{
+    switch (kind) {
+    case MR_OBJ_ACCOUNT:
+        mr_problems_add(p, "name", "an account named '%s' already exists", name);
+        break;
+    case MR_OBJ_CREDENTIAL:
+        mr_problems_add(p, "name", "a credential named '%s' already exists", name);
+        break;
+    case MR_OBJ_CONNECTOR:
+        mr_problems_add(p, "name", "a network connector named '%s' already exists", name);
+        break;
+    case MR_OBJ_USER:
+        mr_problems_add(p, "name", "a user named '%s' already exists", name);
+        break;
+    case MR_OBJ_SCHEDULE:
+        mr_problems_add(p, "name", "a report schedule named '%s' already exists", name);
+        break;
+    default:
+        mr_problems_add(p, "name", "a delivery target named '%s' already exists", name);
+    }
+}
+
 static int check_unique(struct mr_registry *r, enum mr_object kind, const char *name, int64_t id,
                         struct mr_problems *p, mr_error *err)
 {
@@ -128,7 +152,7 @@ static int check_unique(struct mr_registry *r, enum mr_object kind, const char *
         return 0;
     int rc = mr_store_name_taken(r->store, kind, name, id, &taken, err);
     if (rc == 0 && taken)
-        mr_problems_add(p, "name", "%s named '%s' already exists", mr_object_a_name(kind), name);
+        name_taken(p, kind, name);
     return rc;
 }
 

@@ -16,7 +16,7 @@
 #include <time.h>
 
 static const struct mr_report_words words_en = {
-    .columns = {"ID", "Name", "Secure connection", "Connection type", "Protocol", "Port",
+    .columns = {"ID", "Name", "Status", "Secure connection", "Connection type", "Protocol", "Port",
                 "Automatic check", "Keep a copy on the server"},
     .yes = "yes",
     .no = "no",
@@ -38,8 +38,8 @@ static const struct mr_report_words words_en = {
 
 /* The Portuguese document's own labels (seeds/002). */
 static const struct mr_report_words words_pt = {
-    .columns = {"Código", "Nome", "Conexão segura", "Tipo conexão", "Protocolo", "Porta",
-                "Verificação automática", "Manter cópia no servidor"},
+    .columns = {"Código", "Nome", "Situação", "Conexão segura", "Tipo conexão", "Protocolo",
+                "Porta", "Verificação automática", "Manter cópia no servidor"},
     .yes = "sim",
     .no = "não",
     .title = "Relatório de configurações IMAP/POP3",
@@ -71,12 +71,13 @@ void mr_report_row(const struct mr_account *a, enum mr_lang lang,
     snprintf(port, 8, "%d", mr_account_port(a));
     cells[0] = id;
     cells[1] = a->name;
-    cells[2] = mr_account_is_secure(a) ? w->yes : w->no;
-    cells[3] = mr_security_connection_type(a->security);
-    cells[4] = mr_protocol_display(a->protocol);
-    cells[5] = port;
-    cells[6] = a->automatic_check ? w->yes : w->no;
-    cells[7] = a->keep_copy ? w->yes : w->no;
+    cells[2] = a->enabled ? w->enabled : w->disabled; /* as the console's Status column */
+    cells[3] = mr_account_is_secure(a) ? w->yes : w->no;
+    cells[4] = mr_security_connection_type(a->security);
+    cells[5] = mr_protocol_display(a->protocol);
+    cells[6] = port;
+    cells[7] = a->automatic_check ? w->yes : w->no;
+    cells[8] = a->keep_copy ? w->yes : w->no;
 }
 
 int mr_report_csv_header(struct mr_buf *out, enum mr_lang lang)
@@ -332,9 +333,17 @@ json_t *mr_view_step(const struct mr_step *s)
                           "ms", (json_int_t)s->ms, "detail", detail);
     /* said only when shown as said: the greeting's excerpt, or escaped
      * control characters, are the daemon's own rewriting */
-    json_t *said = strcmp(detail, s->detail) == 0 ? mr_said_json(&s->said) : NULL;
+    json_t *said = strcmp(detail, s->detail) == 0 ? json_array() : NULL;
+    for (unsigned i = 0; said && i <= s->nprefix; i++) {
+        json_t *part = mr_said_json(i < s->nprefix ? &s->prefix[i] : &s->said);
+        if (!part) { /* a part said in English only: all of it */
+            json_decref(said);
+            said = NULL;
+        } else
+            json_array_append_new(said, part);
+    }
     if (said)
-        json_object_set_new(j, "said", json_pack("[o]", said));
+        json_object_set_new(j, "said", said);
     return j;
 }
 

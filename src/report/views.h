@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 /* The report's columns, in order. */
-#define MR_REPORT_COLUMNS 8
+#define MR_REPORT_COLUMNS 9
 
 /* What a person reads in a report, in a language: the columns as the
  * documents name them (002 for Portuguese), yes and no, the filters. */

@@ -3,6 +3,7 @@
 #include "store/store_private.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Per account: its last finished run, and the errors since its last success. */
@@ -14,7 +15,7 @@
     "   AND g.result = 'ok'), 0)),"                                                                \
     " EXISTS (SELECT 1 FROM fetch_runs x WHERE x.account_id = a.id AND x.result = 'running'),"     \
     " (SELECT ended_at FROM fetch_runs o WHERE o.id = (SELECT max(id) FROM fetch_runs"             \
-    "   WHERE account_id = a.id AND result = 'ok')), r.retry_after"                                \
+    "   WHERE account_id = a.id AND result = 'ok')), r.retry_after, r.error_said"                  \
     " FROM accounts a LEFT JOIN fetch_runs r ON r.id = nullif(max("                                \
     "   coalesce((SELECT max(id) FROM fetch_runs WHERE account_id = a.id AND result = 'ok'), 0),"  \
     "   coalesce((SELECT max(id) FROM fetch_runs WHERE account_id = a.id AND result = 'error'), "  \
@@ -58,32 +59,40 @@ int mr_store_due_candidates(struct mr_store *s, struct mr_check_status **items, 
                             err);
 }
 
-int mr_store_last_error_said(struct mr_store *s, int64_t account, char **said, mr_error *err)
+struct status_said {
+    struct mr_check_status *c;
+    char **said;
+};
+
+/* The status and its error as said from the same row: read apart, a run
+ * ending between the two would pair one run's error with another's said. */
+static void read_status_said(sqlite3_stmt *st, void *out)
+{
+    struct status_said *ss = out;
+    read_status(st, ss->c);
+    *ss->said = ss->c->last_error[0] ? mr_store_column_text(st, 12) : NULL;
+}
+
+int mr_store_check_status_said(struct mr_store *s, int64_t account, struct mr_check_status *out,
+                               char **said, mr_error *err)
 {
     sqlite3_stmt *st;
-    *said = NULL;
-    int rc = mr_store_prepare(s, &st,
-                              "SELECT error_said FROM fetch_runs WHERE account_id = ?"
-                              " AND result <> 'running' ORDER BY id DESC LIMIT 1",
-                              err);
+    char *ignored = NULL;
+    struct status_said ss = {out, said ? said : &ignored};
+    *ss.said = NULL;
+    int rc = mr_store_prepare(s, &st, STATUS_SELECT " WHERE a.id = ?", err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, account);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *said = mr_store_column_text(st, 0);
-    mr_store_release(s, st);
-    return 0;
+    rc = mr_store_fetch_one(s, st, read_status_said, &ss, MR_OBJ_ACCOUNT, account, err);
+    free(ignored);
+    return rc;
 }
 
 int mr_store_check_status(struct mr_store *s, int64_t account, struct mr_check_status *out,
                           mr_error *err)
 {
-    sqlite3_stmt *st;
-    int rc = mr_store_prepare(s, &st, STATUS_SELECT " WHERE a.id = ?", err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int64(st, 1, account);
-    return mr_store_fetch_one(s, st, read_status, out, MR_OBJ_ACCOUNT, account, err);
+    return mr_store_check_status_said(s, account, out, NULL, err);
 }
 
 static void read_id(sqlite3_stmt *st, void *out)

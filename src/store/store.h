@@ -308,9 +308,11 @@ int mr_store_due_candidates(struct mr_store *s, struct mr_check_status **items, 
                             mr_error *err);
 int mr_store_check_status(struct mr_store *s, int64_t account, struct mr_check_status *out,
                           mr_error *err);
-/* The account's last finished run's error as said (util/said.h JSON text),
- * or *said NULL; the caller frees it. */
-int mr_store_last_error_said(struct mr_store *s, int64_t account, char **said, mr_error *err);
+/* The same, and in *said (when not NULL) the last check's error as said
+ * (util/said.h JSON text) read from the same row, or NULL when it has none;
+ * the caller frees it. */
+int mr_store_check_status_said(struct mr_store *s, int64_t account, struct mr_check_status *out,
+                               char **said, mr_error *err);
 /* Accounts with a run recorded as running (a live one, or one a process
  * that died left behind). */
 int mr_store_accounts_running(struct mr_store *s, int64_t **ids, size_t *n, mr_error *err);

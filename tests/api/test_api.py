@@ -401,8 +401,10 @@ class ApiTest(unittest.TestCase):
         self.assertEqual(b["steps"][0]["step"], "proxy connect")
         self.assertIn("proxy unreachable", b["error"])
         # said as said, for the console's languages: the step and the error
-        self.assertEqual(b["steps"][0]["said"][0]["format"], "%s proxy '%s': %s")
-        self.assertEqual(b["steps"][0]["said"][0]["args"][:2], ["SOCKS5", k["name"]])
+        # the step names the proxy, then says the error's parts (no English inside)
+        self.assertEqual(b["steps"][0]["said"][0], {"format": "%s proxy '%s'",
+                                                    "args": ["SOCKS5", k["name"]]})
+        self.assertEqual(b["steps"][0]["said"][1:], b["error_said"])
         self.assertTrue(b["error_said"][-1]["format"].startswith("connecting to"), b["error_said"])
         self.admin.json("PATCH", f"/api/v1/accounts/{acc['id']}", {"use_connector": False})
         status, b = self.admin.json("DELETE", f"/api/v1/connectors/{k['id']}")
@@ -457,13 +459,13 @@ class ApiTest(unittest.TestCase):
         self.assertIn("attachment", headers["Content-Disposition"])
         rows = list(csv.reader(io.StringIO(raw.decode(), newline="")))
         self.assertEqual([r[1] for r in rows[1:]], expected)
-        self.assertEqual(rows[0][:3], ["ID", "Name", "Secure connection"])
-        self.assertEqual(rows[1][2], "no")
+        self.assertEqual(rows[0][:4], ["ID", "Name", "Status", "Secure connection"])
+        self.assertEqual(rows[1][3], "no")
         # in the language of whoever exports it: ?lang=, the console's mr_lang
         # cookie, or Accept-Language; the Portuguese document's labels
         token = self.d.cli("token", "create", "--user", "admin").stdout.strip()
-        pt_header = ["Código", "Nome", "Conexão segura", "Tipo conexão", "Protocolo", "Porta",
-                     "Verificação automática", "Manter cópia no servidor"]
+        pt_header = ["Código", "Nome", "Situação", "Conexão segura", "Tipo conexão", "Protocolo",
+                     "Porta", "Verificação automática", "Manter cópia no servidor"]
         for how in ({"path": "&lang=pt-BR"}, {"headers": {"Accept-Language": "pt-BR,pt;q=0.9"}},
                     {"headers": {"Cookie": "mr_lang=pt-BR"}, "client": Client(self.d, token)}):
             client = how.get("client", self.admin)
@@ -472,7 +474,7 @@ class ApiTest(unittest.TestCase):
                 how.get("path", ""), headers=how.get("headers"))
             rows = list(csv.reader(io.StringIO(raw.decode(), newline="")))
             self.assertEqual((status, rows[0]), (200, pt_header), how)
-            self.assertEqual((rows[1][2], rows[1][7]), ("não", "sim"), how)
+            self.assertEqual((rows[1][3], rows[1][8]), ("não", "sim"), how)
         # a language it does not have: English
         _, _, raw = self.admin.request("GET", "/api/v1/reports/accounts.csv?lang=tlh&name=rep-")
         self.assertTrue(raw.decode().startswith("ID,Name,"))

@@ -1,7 +1,9 @@
 """Setting up from an e-mail address: POST /api/v1/accounts/discover against
 a private DNS server (dnsmasq), a local HTTPS server for autoconfig files
 and the suite's Dovecot, which the proposals are probed against."""
+import json
 import os
+import re
 import socket
 import sys
 import time
@@ -14,6 +16,26 @@ from discovery import AutoconfigServer, BrokenDns, DnsServer, SilentDns, config_
 from dovecot import Dovecot  # noqa: E402
 
 VIEWER_PASSWORD = "viewer-Password-42"
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+
+
+def said_catalog():
+    """web/js/said-pt.js: the English formats the console has Portuguese for."""
+    with open(os.path.join(ROOT, "web", "js", "said-pt.js"), encoding="utf-8") as f:
+        text = f.read()
+    return json.loads(text[text.index("export const pt = ") + 18:text.rindex("}") + 1])
+
+
+def said_again(parts):
+    """The English the parts say: each format with its arguments, joined by ": "."""
+    conv = re.compile(r"%(?:%|[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|j|z|t|L)?"
+                      r"[diouxXcsfgep])")
+    out = []
+    for p in parts:
+        args = iter(p["args"])
+        out.append(conv.sub(lambda m: "%" if m.group(0) == "%%" else next(args),
+                            p["format"].replace("%.*s", "%s")))
+    return ": ".join(out)
 
 
 def records(dovecot):
@@ -109,6 +131,31 @@ class DiscoverTest(unittest.TestCase):
     def notes(self, body):
         return " | ".join(n["note"] for n in body["notes"])
 
+    def test_notes_and_steps_are_said(self):
+        """Every note of the run and of a proposal, and every probe step,
+        comes with how it was said, each format one the console has
+        Portuguese for, so the set-up page has no English in pt-BR."""
+        catalog = said_catalog()
+        seen = 0
+        for email in ("a@srv.test", "b@auto.test", "e@evil.test", "d@big.test",
+                      "c@gws.test", "n@nothing.test"):
+            body = self.discover(email)
+            said = [(n["note"], n.get("note_said")) for n in body["notes"]]
+            for p in body["proposals"]:
+                said += [(n["note"], n.get("note_said")) for n in p["notes"]]
+                self.assertEqual(p["note"], "; ".join(n["note"] for n in p["notes"]))
+                # the server's words (greeting, capabilities, STARTTLS's answer) and
+                # an address are shown as they are
+                said += [(s["detail"], s.get("said")) for s in p["probe"]["steps"]
+                         if s["result"] == "failed" or s["step"] == "tls"]
+            for text, parts in said:
+                self.assertTrue(parts, f"{email}: {text!r} is not said")
+                for part in parts:
+                    self.assertIn(part["format"], catalog, f"{email}: {text!r}")
+                self.assertEqual(said_again(parts), text, email)
+                seen += 1
+        self.assertGreater(seen, 10)
+
     def test_srv_records_probed_against_dovecot(self):
         t0 = time.time()
         body = self.discover("ana@srv.test")
@@ -164,8 +211,8 @@ class DiscoverTest(unittest.TestCase):
     def test_autoconfig_naming_bad_servers(self):
         body = self.discover("e@evil.test")
         notes = self.notes(body)
-        self.assertRegex(notes, r"left out: address .*\(bad host!:993\)")
-        self.assertRegex(notes, r"left out: port .*\(localhost:99999\)")
+        self.assertRegex(notes, r"left out \(bad host!:993\), its address: ")
+        self.assertRegex(notes, r"left out \(localhost:99999\), its port: must be")
         self.assertRegex(notes, r"type 'exchange' was left out")
         [x] = body["proposals"]  # only the valid one, to a closed port
         self.assertTrue(x["provider"].startswith("Correio ççç"), x["provider"])

@@ -209,10 +209,11 @@ class ScheduleApiTest(unittest.TestCase):
         self.assertIn("<h1>Relatório de configurações IMAP/POP3</h1>", html)
         self.assertIn("Filtros aplicados: Nome: support, Verificação automática: não, "
                       "Situação: ativo", html)
-        for label in ("Código", "Nome", "Conexão segura", "Tipo conexão", "Protocolo", "Porta",
-                      "Verificação automática", "Manter cópia no servidor"):
+        for label in ("Código", "Nome", "Situação", "Conexão segura", "Tipo conexão", "Protocolo",
+                      "Porta", "Verificação automática", "Manter cópia no servidor"):
             self.assertIn(f"<th>{label}</th>", html)
         self.assertIn("<td>não</td>", html)
+        self.assertIn("<td>ativo</td>", html)  # the Status column, filtered to enabled
         self.assertNotIn("automatic_check", html)
         self.assertIn("está em anexo", msg.get_body(("plain",)).get_content())
         # English by default, with the filters in words too

@@ -8,7 +8,7 @@ import unittest
 from mailroom_cli import CliTestCase
 
 SECURITY = ["none", "starttls-optional", "starttls", "tls"]
-COLUMNS = ["ID", "Name", "Secure connection", "Connection type", "Protocol", "Port",
+COLUMNS = ["ID", "Name", "Status", "Secure connection", "Connection type", "Protocol", "Port",
            "Automatic check", "Keep a copy on the server"]
 
 
@@ -122,10 +122,11 @@ class ReportTest(CliTestCase):
         pt = {"LANG": "pt_BR.UTF-8"}
         raw = self.ok("account", "list", "--format", "csv", "--secure", "yes", env=pt)
         rows = list(csv.reader(io.StringIO(raw, newline="")))
-        self.assertEqual(rows[0], ["Código", "Nome", "Conexão segura", "Tipo conexão",
-                                   "Protocolo", "Porta", "Verificação automática",
+        self.assertEqual(rows[0], ["Código", "Nome", "Situação", "Conexão segura",
+                                   "Tipo conexão", "Protocolo", "Porta", "Verificação automática",
                                    "Manter cópia no servidor"])
-        self.assertEqual({r[2] for r in rows[1:]}, {"sim"})
+        self.assertEqual({r[3] for r in rows[1:]}, {"sim"})
+        self.assertLessEqual({r[2] for r in rows[1:]}, {"ativo", "inativo"})
         table = self.ok("account", "list", "--secure", "no", env=pt)
         self.assertIn("Conexão segura", table.splitlines()[0])
         self.assertIn("não", table)
@@ -154,7 +155,8 @@ class ReportTest(CliTestCase):
             conn = {"tls": "SSL", "starttls": "TLS", "starttls-optional": "TLS"}[s["security"]]
             port = {"imap": 993 if s["security"] == "tls" else 143,
                     "pop3": 995 if s["security"] == "tls" else 110}[s["protocol"]]
-            self.assertEqual(by_id[i][1:], [s["name"], "yes", conn, s["protocol"].upper(),
+            self.assertEqual(by_id[i][1:], [s["name"], "enabled" if s["enabled"] else "disabled",
+                                            "yes", conn, s["protocol"].upper(),
                                             str(port), yn(s["automatic_check"]),
                                             yn(s["keep_copy"])])
 

@@ -612,7 +612,7 @@ describe('mailroom console', () => {
     await page.click('#report-actions summary');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#action-csv')]);
     const lines = readFileSync(await download.path(), 'utf8').trim().split('\r\n');
-    assert.equal(lines[0], 'ID,Name,Secure connection,Connection type,Protocol,Port,Automatic check,Keep a copy on the server');
+    assert.equal(lines[0], 'ID,Name,Status,Secure connection,Connection type,Protocol,Port,Automatic check,Keep a copy on the server');
     const names = lines.slice(1).map((l) => l.split(',')[1]);
     const expected = [...Array(63).keys()].filter((i) => i % 3 === 0 && i % 2 === 0)
       .map((i) => `bulk-${String(i).padStart(2, '0')}`);

@@ -20,11 +20,15 @@ const pageErrors = [];
 const WORDS = {
   en: { lang: 'en', title: 'Set up from an e-mail address', srv: 'DNS SRV record', ok: /^Probe passed/,
     use: 'Use this', invalid: /^This is not an e-mail address/, admins: /Only an administrator/,
-    byHand: 'Enter the server by hand', security: 'SSL (implicit TLS, port 993/995)' },
+    byHand: 'Enter the server by hand', security: 'SSL (implicit TLS, port 993/995)',
+    noSrv: /_pop3\._tcp\.srv\.test says the service is not offered/,
+    proposalNote: /^from _imaps\._tcp\.srv\.test \(priority \d+, weight \d+\); the username is a guess/ },
   pt: { lang: 'pt-BR', title: 'Configurar a partir de um endereço de e-mail', srv: 'Registro DNS SRV',
     ok: /^Teste aprovado/, use: 'Usar esta', invalid: /^Isto não é um endereço de e-mail/,
     admins: /Somente um administrador/, byHand: 'Informar o servidor manualmente',
-    security: 'SSL (TLS implícito, porta 993/995)' },
+    security: 'SSL (TLS implícito, porta 993/995)',
+    noSrv: /_pop3\._tcp\.srv\.test diz que o serviço não é oferecido/,
+    proposalNote: /^de _imaps\._tcp\.srv\.test \(prioridade \d+, peso \d+\); o usuário é um palpite/ },
 };
 
 async function login(p, user, password) {
@@ -83,7 +87,9 @@ describe('Set up from an e-mail address', () => {
       assert.match(await first.locator('p.probe').textContent(), w.ok);
       assert.equal(await cards.nth(1).getAttribute('data-ok'), 'yes');
       await page.click('#discover-notes summary').catch(() => {});
-      assert.match(await page.textContent('#discover-notes'), /_pop3\._tcp\.srv\.test says the service is not offered/);
+      // the daemon's notes, the run's and each proposal's, in the page's language
+      assert.match(await page.textContent('#discover-notes'), w.noSrv);
+      assert.match(await first.locator('p.note').textContent(), w.proposalNote);
       await page.screenshot({ path: `${fx.shots}/discover-${w.lang}.png`, fullPage: true });
       assert.equal(await first.locator('button.use-proposal').textContent(), w.use);
       await first.locator('button.use-proposal').click();

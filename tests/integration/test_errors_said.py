@@ -156,6 +156,13 @@ class UnlistedMechanismTest(MailTestCase):
             self.assertIn(said, auth[1]["detail"])
             self.assertEqual(auth[1]["detail"].count("SCRAM-SHA-1"), 1, auth[1]["detail"])
             self.assertIn(said, r.stderr)
+            # each said whole, the mechanisms its only arguments (issue 21)
+            self.assertEqual(auth[0]["said"], [{
+                "format": "the server does not offer %s; it offers %s; trying it anyway",
+                "args": ["SCRAM-SHA-1", "CRAM-MD5 PLAIN"]}])
+            self.assertEqual(auth[1]["said"][0]["format"],
+                             "the server does not offer %s; it offers %s; tried anyway, it "
+                             "refused the login: %s")
         # a listed mechanism has no note
         self.account("listed", "imap", "tls", "--auth", "CRAM-MD5")
         steps = self.json("account", "test", "listed")["steps"]

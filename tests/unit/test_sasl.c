@@ -472,9 +472,9 @@ static void test_unoffered(void **state)
     (void)state;
     char out[200];
     assert_int_equal(mr_sasl_unoffered("SCRAM-SHA-1", " CRAM-MD5 PLAIN ", out, sizeof(out)), 1);
-    assert_string_equal(out, "the server does not offer SCRAM-SHA-1; it offers CRAM-MD5 PLAIN");
+    assert_string_equal(out, "CRAM-MD5 PLAIN");
     assert_int_equal(mr_sasl_unoffered("SCRAM-SHA-1", "", out, sizeof(out)), 1);
-    assert_string_equal(out, "the server does not offer SCRAM-SHA-1; it offers no SASL mechanism");
+    assert_string_equal(out, "");
     /* listed (any case), a longer name that only starts with it, auto */
     assert_int_equal(mr_sasl_unoffered("plain", "CRAM-MD5 PLAIN", out, sizeof(out)), 0);
     assert_int_equal(mr_sasl_unoffered("SCRAM-SHA-1", "SCRAM-SHA-1-PLUS", out, sizeof(out)), 1);

@@ -428,10 +428,17 @@ static void test_imap_refused_oauthbearer(void **state)
                         "[AUTHENTICATIONFAILED] Authentication failed.");
     assert_true(r.st.token_refused);
     assert_string_equal(r.st.token_status, "invalid_token");
+    /* said whole: the advice is in the sentence, not an English argument */
+    assert_string_equal(r.err.said.format,
+                        "the server refused the OAuth 2.0 access token (%s): status \"%s\", scope "
+                        "\"%s\"; the token is invalid or expired: sign in again; the server "
+                        "said: %s");
+    assert_int_equal(r.err.said.nargs, 4);
     const struct mr_step *a = step(&r, "authentication");
     assert_non_null(a);
     assert_int_equal(a->ok, 0);
     assert_non_null(strstr(a->detail, "invalid_token"));
+    assert_ptr_equal(a->said.format, r.err.said.format); /* the step said as its error */
     assert_null(step(&r, "folder"));
     assert_no_token(&r, TOKEN, "OAUTHBEARER");
 }
@@ -518,10 +525,13 @@ static void test_imap_offers_neither(void **state)
                                        "server offers neither (its SASL mechanisms: PLAIN "
                                        "SCRAM-SHA-256)");
     assert_string_equal(seen.command, ""); /* nothing sent: no LOGIN, no AUTHENTICATE */
+    assert_string_equal(mr_said_arg(&r.err.said, 0), "PLAIN SCRAM-SHA-256");
     const struct mr_step *a = step(&r, "authentication");
     assert_non_null(a);
     assert_int_equal(a->ok, 0);
     assert_non_null(strstr(a->detail, "PLAIN SCRAM-SHA-256"));
+    assert_int_equal(a->nprefix, 0);
+    assert_non_null(a->said.format);
     assert_false(r.st.token_refused);
     /* no SASL at all: no LOGIN command with a token either */
     struct script bare = {.caps = "IDLE"};

@@ -587,6 +587,29 @@ static void test_status_and_history_pruning(void **state)
     assert_string_equal(st.last_result, "ok"); /* the last finished one */
     assert_int_equal(st.running, 1);
 
+    /* the error and its said come from the same run */
+    struct mr_fetch_run said_run = {0};
+    assert_int_equal(mr_store_run_start(f->s, ida, &said_run.id, &err), 0);
+    snprintf(said_run.result, sizeof(said_run.result), "error");
+    said_run.error = "the server refused the connection: busy";
+    said_run.error_said = "[{\"format\":\"the server refused the connection: %s\","
+                          "\"args\":[\"busy\"]}]";
+    assert_int_equal(mr_store_run_finish(f->s, &said_run, &err), 0);
+    char *said = NULL;
+    assert_int_equal(mr_store_check_status_said(f->s, ida, &st, &said, &err), 0);
+    assert_string_equal(st.last_error, said_run.error);
+    assert_non_null(said);
+    assert_string_equal(said, said_run.error_said);
+    mr_freep(&said);
+    finished_run(f->s, ida, "ok"); /* a success: no error, so no said */
+    assert_int_equal(mr_store_check_status_said(f->s, ida, &st, &said, &err), 0);
+    assert_string_equal(st.last_error, "");
+    assert_null(said);
+    finished_run(f->s, ida, "error"); /* an error said in English only */
+    assert_int_equal(mr_store_check_status_said(f->s, ida, &st, &said, &err), 0);
+    assert_string_equal(st.last_error, "connection refused");
+    assert_null(said);
+
     int64_t deleted = -1;
     assert_int_equal(mr_store_prune_history(f->s, (int64_t)time(NULL) - 90 * 86400, &deleted, &err),
                      0);

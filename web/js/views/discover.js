@@ -85,7 +85,13 @@ function proposalCard(p, i) {
     p.probe.steps.length ? h('details', { class: 'probe-steps', open: !ok },
       h('summary', {}, t('discover.steps')),
       h('ol', { class: 'steps' }, p.probe.steps.map(stepItem))) : null,
-    p.note ? h('p', { class: 'help note' }, p.note) : null);
+    noteOf(p) ? h('p', { class: 'help note' }, noteOf(p)) : null);
+}
+
+// A proposal's note in the console's language: its sentences (each said,
+// so api() has put them in that language), joined as the daemon joins them.
+function noteOf(p) {
+  return Array.isArray(p.notes) && p.notes.length ? p.notes.map((n) => n.note).join('; ') : p.note;
 }
 
 function results(out, r) {
