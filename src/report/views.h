@@ -99,7 +99,7 @@ struct mr_push_mode {
     char reason[512];
     const char *reason_said;
     const char *reason_code; /* off: pop3, push_off, not_automatic, no_daemon; else NULL */
-    int64_t age_s; /* the push connection's age; -1: none */
+    int64_t age_s;           /* the push connection's age; -1: none */
 };
 void mr_view_push_mode(const struct mr_account *a, const struct mr_push_status *p,
                        struct mr_push_mode *out);

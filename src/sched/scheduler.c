@@ -21,9 +21,9 @@ struct mr_scheduler {
     pthread_t *workers;
     int nworkers;
     pthread_mutex_t lock;
-    pthread_cond_t work; /* a run was queued, or stopping */
-    pthread_cond_t wake; /* the planner's sleep */
-    int64_t *queue;      /* accounts waiting, oldest first */
+    pthread_cond_t work;      /* a run was queued, or stopping */
+    pthread_cond_t wake;      /* the planner's sleep */
+    int64_t *queue;           /* accounts waiting, oldest first */
     size_t qhead, qlen, qcap; /* a ring: queue[qhead] is the next, push's wakes go in front */
     /* Queued, running, or finished after the planner's last look at the
      * store: never twice. A finished run stays here, marked with the
