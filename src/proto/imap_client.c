@@ -54,15 +54,22 @@ static void handle_code(struct imap *im, const char *code)
 static void handle_list(struct imap *im, const struct mr_imap_response *r);
 static void handle_namespace(struct imap *im, const struct mr_imap_response *r);
 
-static void handle_untagged(struct imap *im, const struct mr_imap_response *r, mr_error *err,
-                            int *rc)
+/* An untagged status response: BYE, or OK/NO/BAD with a code. */
+static void handle_status(struct imap *im, const struct mr_imap_response *r)
 {
     if (r->status == MR_IMAP_BYE) {
         im->bye = 1;
         snprintf(im->bye_text, sizeof(im->bye_text), "%s", r->text);
         mr_session_note_backoff(&im->mb.s, r->text);
-    } else if (r->status != MR_IMAP_NONE)
+    } else
         handle_code(im, r->code);
+}
+
+static void handle_untagged(struct imap *im, const struct mr_imap_response *r, mr_error *err,
+                            int *rc)
+{
+    if (r->status != MR_IMAP_NONE)
+        handle_status(im, r);
     else if (strcmp(r->name, "CAPABILITY") == 0)
         set_caps_from_tokens(im, r);
     else if (r->has_number && strcmp(r->name, "EXISTS") == 0) {
@@ -1075,12 +1082,8 @@ static int imap_reuse(struct mr_mailbox *mb, const struct mr_mailbox_config *cfg
  * and expunges need no check: nothing new arrived. */
 static void idle_untagged(struct imap *im, const struct mr_imap_response *r)
 {
-    if (r->status == MR_IMAP_BYE) {
-        im->bye = 1;
-        snprintf(im->bye_text, sizeof(im->bye_text), "%s", r->text);
-        mr_session_note_backoff(&im->mb.s, r->text);
-    } else if (r->status != MR_IMAP_NONE)
-        handle_code(im, r->code);
+    if (r->status != MR_IMAP_NONE)
+        handle_status(im, r);
     else if (r->has_number && strcmp(r->name, "EXISTS") == 0) {
         im->grew = 1; /* during IDLE only new mail makes one (an expunge says EXPUNGE) */
         im->exists = r->number;
