@@ -6,7 +6,7 @@ CHECK_BUILD := build/check
 JOBS        := $(shell nproc 2>/dev/null || echo 2)
 SOURCES      = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.PHONY: all deps test-deps build run check soak bench bench-delivery guard-baseline fuzz format format-check clean
+.PHONY: all deps test-deps build run check soak bench bench-delivery bench-push guard-baseline fuzz format format-check clean
 
 all: build
 
@@ -48,6 +48,12 @@ bench: build
 # from commit to arrival (p50/p99), N messages (default 10000).
 bench-delivery: build
 	python3 bench/delivery.py $(N)
+
+# Push (IMAP IDLE): N accounts (default 1000) in IDLE on a private Dovecot,
+# the time to bring them up (and after a restart), rest and load figures,
+# and the latency from delivery to store at 20 and 100 messages a second.
+bench-push: build
+	python3 bench/push.py $(or $(N),1000)
 
 # The crash tests at 10x their kills: 500 SIGKILLs per crash test instead of
 # 50, and 200 daemon kills with the CLI and the API beside it instead of 20;

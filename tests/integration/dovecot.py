@@ -56,7 +56,7 @@ class Dovecot:
     def __init__(self, tls=True, separator=".", name="main", users=80, scheme="PLAIN",
                  high_performance=False, cert_san="DNS:localhost,IP:127.0.0.1", oauth2=None,
                  imap_capability="+UIDPLUS", lmtp=False, mechanisms=PASSWORD_MECHANISMS,
-                 prefix=None, special_use=None):
+                 prefix=None, special_use=None, connections=None):
         """scheme: how passwords are stored; PLAIN (every mechanism works, and
         Dovecot salts SCRAM afresh on each login) or SCRAM-SHA-256 (Dovecot's
         recommended storage: a fixed salt, as on a real server).
@@ -79,7 +79,17 @@ class Dovecot:
         children, as GNU Mailutils).
         special_use: {folder: attribute} (RFC 6154), e.g. Gmail's layout
         {"[Gmail]/All Mail": "\\All", "[Gmail]/Trash": "\\Trash"}: each
-        folder is created for every user and LIST marks it so."""
+        folder is created for every user and LIST marks it so.
+        connections: room for that many IMAP sessions open at once (push
+        benchmarks: one IDLE per user), imap processes of 200 sessions each
+        (all users share a uid; fewer processes, fewer of the uid's 128
+        inotify instances), and limits of the login, auth and helper
+        services to match; implies high_performance. None: the settings as
+        they are without it. The caller raises the open-file limit
+        (RLIMIT_NOFILE) Dovecot inherits."""
+        self.connections = connections
+        if connections:
+            high_performance = True
         self.special_use = special_use or {}
         self.mechanisms = mechanisms
         self.prefix = f"INBOX{separator}" if prefix is None else prefix
@@ -139,13 +149,21 @@ class Dovecot:
                   if self.high_performance else "")
         if self.high_performance and not self.lmtp:
             listeners += "service auth {\n  client_limit = 4096\n}\n"
+        if self.connections:
+            tuning = ("  service_count = 0\n  process_min_avail = 2\n  process_limit = 2\n"
+                      f"  client_limit = {self.connections + 1000}\n")
         if self.lmtp:
             listeners += self._lmtp_services()
         for proto in ("imap", "pop3"):
             secure = (f"  inet_listener {proto}s {{\n    address = 127.0.0.1\n"
                       f"    port = {self.ports[proto + 's']}\n    ssl = yes\n  }}\n"
                       if self.tls else "")
-            if self.high_performance:  # 25 sessions a process: room for 2,500 kept open
+            if self.connections and proto == "imap":
+                per = 200
+                listeners += (f"service imap {{\n  service_count = 0\n"
+                              f"  process_min_avail = 4\n  client_limit = {per}\n"
+                              f"  process_limit = {self.connections // per + 10}\n}}\n")
+            elif self.high_performance:  # 25 sessions a process: room for 2,500 kept open
                 listeners += (f"service {proto} {{\n  service_count = 1000\n"
                               f"  process_min_avail = 4\n  client_limit = 25\n}}\n")
             listeners += (f"service {proto}-login {{\n  {chroot}\n{tuning}"
@@ -187,7 +205,7 @@ login_trusted_networks = 127.0.0.0/8
 auth_failure_delay = 0
 mail_location = maildir:~/Maildir
 mail_max_userip_connections = 100
-namespace inbox {{
+{self._limits()}namespace inbox {{
   inbox = yes
   prefix = {self.prefix}
   separator = {self.separator}
@@ -213,6 +231,13 @@ pop3_uidl_format = %08Xu%08Xv
         os.chmod(os.path.join(d, "passwd"), 0o644)
         for i in range(self.pool_size):
             self.pool.append(self.add_user(f"user{i:03d}", POOL_PASSWORD))
+
+    def _limits(self):
+        """connections: the helper services (anvil, log, stats, config)
+        take a connection from every imap process and a notice per session."""
+        if not self.connections:
+            return ""
+        return f"default_client_limit = {self.connections + 1000}\n"
 
     def _mailbox_settings(self):
         return "".join(f'  mailbox "{name}" {{\n    auto = create\n    special_use = {use}\n  }}\n'
