@@ -482,5 +482,9 @@ export const pt = {
   "CONNECT %s%s: %s": "CONNECT {1}{2}: {3}",
   "%s proxy '%s': %s": "proxy {1} '{2}': {3}",
   "%s proxy '%s' at %s port %d: connected to %s%s": "proxy {1} '{2}' em {3} porta {4}: conectado a {5}{6}",
-  "%s, %s%s; certificate subject %s; verification: %s": "{1}, {2}{3}; titular do certificado {4}; verificação: {5}"
+  "%s, %s%s; certificate subject %s; verification: %s": "{1}, {2}{3}; titular do certificado {4}; verificação: {5}",
+  "cannot start the live updates' thread: %s": "não foi possível iniciar a thread das atualizações ao vivo: {1}",
+  "the daemon is stopping": "o daemon está parando",
+  "%d live update streams are open, the most there may be; try again later": "{1} conexões de atualização ao vivo estão abertas, o máximo permitido; tente de novo mais tarde",
+  "cannot start the stream": "não foi possível iniciar a conexão de atualizações"
 };
