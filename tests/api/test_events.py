@@ -1,7 +1,8 @@
 """GET /api/v1/events, the console's live updates (Server-Sent Events),
 against a real daemon and the suite's Dovecot: a message stored by the
 CLI's `mailroom fetch` beside the daemon, and by the daemon's own Fetch now,
-reaches an open stream; a stream needs a login (a viewer's will do);
+reaches an open stream; so does a delivery attempt, naming its message; a
+stream needs a login (a viewer's or a read-only token will do);
 Last-Event-ID resumes where a stream left off, or says reset; the cap on
 open streams answers 503 with Retry-After, and a client that goes away
 frees its slot; SIGTERM with streams open still exits at once."""
@@ -188,6 +189,25 @@ class EventsTest(unittest.TestCase):
         ids = [int(e[1]) for e in seen if e[1]]
         self.assertEqual(ids, sorted(ids))
         self.assertEqual(len(ids), len(set(ids)))
+
+    def test_a_delivery_attempt_is_a_message_status(self):
+        """A message handed to a delivery target (a Maildir here) by the
+        daemon's outbox: its processing changed, and the stream names it."""
+        status, target = self.c.json(
+            "POST", f"/api/v1/accounts/{self.account['id']}/targets",
+            {"name": "live-archive", "kind": "maildir",
+             "path": os.path.join(self.d.tmp, "live-maildir")})
+        self.assertEqual(status, 201, target)
+        try:
+            s = self.ready()
+            self.deliver("to be handed on")
+            self.c.json("POST", f"/api/v1/accounts/{self.account['id']}/fetch")
+            new = s.until("message", self.mine)[-1][2]["id"]
+            s.until("message_status", lambda d: new in d["ids"])
+            _, m = self.c.json("GET", f"/api/v1/messages/{new}")
+            self.assertEqual(m["delivery"], "delivered")
+        finally:
+            self.c.json("DELETE", f"/api/v1/targets/{target['id']}")
 
     def test_last_event_id_resumes_or_says_reset(self):
         s = self.ready()
