@@ -196,6 +196,13 @@ static int cmp_pair(const void *a, const void *b)
     return x[0] != y[0] ? (x[0] > y[0]) - (x[0] < y[0]) : (x[1] > y[1]) - (x[1] < y[1]);
 }
 
+/* Whether the last look reported key (sets of none have no array). */
+static int reported(const void *key, const int64_t *set, size_t n, size_t size,
+                    int (*cmp)(const void *, const void *))
+{
+    return n && bsearch(key, set, n, size, cmp);
+}
+
 /* Checks ended inside the window that the last look did not report. */
 static int runs_ended(struct mr_store *s, struct mr_store_cursor *c, struct mr_store_changes *ch,
                       mr_error *err)
@@ -216,7 +223,7 @@ static int runs_ended(struct mr_store *s, struct mr_store_cursor *c, struct mr_s
         int64_t id = sqlite3_column_int64(st, 0);
         seen[n++] = id;
         c->ended_at = sqlite3_column_int64(st, 3);
-        if (!bsearch(&id, c->seen_runs, c->nseen_runs, sizeof(id), cmp_id))
+        if (!reported(&id, c->seen_runs, c->nseen_runs, sizeof(id), cmp_id))
             account_changed(ch, sqlite3_column_int64(st, 1),
                             (const char *)sqlite3_column_text(st, 2));
     }
@@ -253,7 +260,7 @@ static int attempts(struct mr_store *s, struct mr_store_cursor *c, struct mr_sto
         pair[0] = sqlite3_column_int64(st, 0);
         pair[1] = sqlite3_column_int64(st, 1);
         c->attempt_ms = sqlite3_column_int64(st, 3);
-        if (!bsearch(pair, c->seen_attempts, c->nseen_attempts, 2 * sizeof(*pair), cmp_pair))
+        if (!reported(pair, c->seen_attempts, c->nseen_attempts, 2 * sizeof(*pair), cmp_pair))
             ch->more_statuses |= id_add(ch->statuses, &ch->nstatuses, sqlite3_column_int64(st, 2));
     }
     if (step != SQLITE_DONE)
