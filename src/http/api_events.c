@@ -203,10 +203,15 @@ static void publish_changes(struct mr_events_hub *h, const struct mr_store_chang
                 json_pack("{s:I, s:I, s:o}", "id", (json_int_t)ch->message_last, "count",
                           (json_int_t)ch->messages, "accounts",
                           id_array(ch->message_accounts, ch->nmessage_accounts)));
-    for (size_t i = 0; i < ch->naccounts; i++)
+    if (ch->naccounts || ch->more_accounts) {
+        json_t *accounts = json_array();
+        for (size_t i = 0; i < ch->naccounts; i++)
+            json_array_append_new(accounts,
+                                  json_pack("{s:I, s:s}", "id", (json_int_t)ch->accounts[i].id,
+                                            "state", ch->accounts[i].state));
         publish(h, "account",
-                json_pack("{s:I, s:s}", "id", (json_int_t)ch->accounts[i].id, "state",
-                          ch->accounts[i].state));
+                json_pack("{s:o, s:b}", "accounts", accounts, "more", ch->more_accounts));
+    }
     if (ch->nstatuses || ch->more_statuses)
         publish(h, "message_status",
                 json_pack("{s:o, s:b}", "ids", id_array(ch->statuses, ch->nstatuses), "more",
@@ -344,16 +349,20 @@ static void stream_greet(struct mr_events_hub *h, struct mr_events_stream *st, i
     char text[128];
     snprintf(text, sizeof(text), "retry: %d\n\n", MR_EVENTS_RETRY_MS);
     mr_buf_puts(&st->out, text);
+    int reset = 0;
     if (since >= 0 && since != h->last_id) {
         int64_t oldest = h->ring_n ? h->ring[h->ring_start].id : h->last_id + 1;
-        if (since > h->last_id || since < oldest - 1)
-            mr_buf_puts(&st->out, "event: reset\ndata: {}\n\n");
-        else
-            for (size_t i = 0; i < h->ring_n; i++) {
-                const struct mr_events_event *e = &h->ring[(h->ring_start + i) % MR_EVENTS_RING];
-                if (e->id > since)
-                    mr_buf_puts(&st->out, e->text);
-            }
+        reset = since > h->last_id || since < oldest - 1;
+        for (size_t i = 0; i < h->ring_n && !reset; i++) {
+            const struct mr_events_event *e = &h->ring[(h->ring_start + i) % MR_EVENTS_RING];
+            if (e->id > since && mr_buf_puts(&st->out, e->text) != 0)
+                reset = 1; /* more than a stream holds: start afresh instead */
+        }
+    }
+    if (reset) {
+        mr_buf_reset(&st->out);
+        mr_buf_puts(&st->out, text);
+        mr_buf_puts(&st->out, "event: reset\ndata: {}\n\n");
     }
     snprintf(text, sizeof(text), "id: %lld\nevent: ready\ndata: {\"id\":%lld}\n\n",
              (long long)h->last_id, (long long)h->last_id);

@@ -118,8 +118,10 @@ static void account_changed(struct mr_store_changes *ch, int64_t id, const char 
     size_t i = 0;
     while (i < ch->naccounts && ch->accounts[i].id != id)
         i++;
-    if (i == MR_STORE_CHANGES_MAX)
+    if (i == MR_STORE_CHANGES_MAX) {
+        ch->more_accounts = 1;
         return;
+    }
     if (i == ch->naccounts)
         ch->naccounts++;
     ch->accounts[i].id = id;
@@ -290,6 +292,7 @@ int mr_store_events_since(struct mr_store *s, struct mr_store_cursor *c,
         rc = runs_ended(s, c, ch, err);
     if (rc == 0)
         rc = attempts(s, c, ch, err);
-    *any = rc == 0 && (ch->messages || ch->naccounts || ch->nstatuses || ch->more_statuses);
+    *any = rc == 0 && (ch->messages || ch->naccounts || ch->more_accounts || ch->nstatuses ||
+                       ch->more_statuses);
     return rc;
 }

@@ -607,7 +607,7 @@ struct mr_store_changes {
     size_t naccounts;
     int64_t statuses[MR_STORE_CHANGES_MAX]; /* messages whose deliveries were attempted */
     size_t nstatuses;
-    int more_messages, more_statuses;
+    int more_messages, more_accounts, more_statuses;
 };
 
 int mr_store_events_cursor(struct mr_store *s, struct mr_store_cursor *c, mr_error *err);

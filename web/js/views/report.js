@@ -230,8 +230,9 @@ export async function reportPage(main, params) {
 // row in use (its menu open, a test or a fetch showing) is left alone.
 function followReport(body, refresh) {
   onLive(body, ['account', 'message'], async (events) => { // a refresh makes a new body
-    const all = events.some((e) => e.kind === 'reset');
-    const ids = new Set(events.flatMap((e) => (e.kind === 'account' ? [e.data.id] : e.data.accounts || [])).map(String));
+    const all = events.some((e) => e.kind === 'reset' || e.data.more);
+    const idsOf = (e) => (e.kind === 'account' ? (e.data.accounts || []).map((a) => a.id) : e.data.accounts || []);
+    const ids = new Set(events.flatMap(idsOf).map(String));
     for (const tr of [...body.querySelectorAll('tr[data-id]')]) {
       if (!all && !ids.has(tr.dataset.id)) continue;
       const result = tr.nextElementSibling;
