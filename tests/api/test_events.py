@@ -296,6 +296,32 @@ class EventsTest(unittest.TestCase):
 
 
 class ShutdownTest(unittest.TestCase):
+    def test_hundreds_of_streams_hold_no_thread(self):
+        """200 streams open on a daemon of 4 request threads: a stream waits
+        suspended, so every other request is still answered at once, and
+        SIGTERM still ends them all and exits."""
+        d = Daemon()
+        c = Client(d)
+        self.assertEqual(c.login()[0], 200)
+        cookie = session_cookie(c)
+        streams = []
+        for _ in range(200):
+            s = Stream(d, cookie=cookie)
+            self.assertEqual(s.status, 200)
+            streams.append(s)
+        for s in streams:
+            s.until("ready")
+        started = time.time()
+        for _ in range(10):
+            self.assertEqual(c.json("GET", "/api/v1/dashboard")[0], 200)
+        self.assertLess(time.time() - started, 5)
+        started = time.time()
+        self.assertEqual(d.stop(), 0, d.output())
+        self.assertLess(time.time() - started, 5)
+        for s in streams:
+            self.assertIsNone(s.event())
+            s.close()
+
     def test_sigterm_with_streams_open_exits_promptly(self):
         d = Daemon()
         c = Client(d)
