@@ -30,6 +30,7 @@
 #define MR_EVENTS_LIFETIME_MS 300000 /* a stream ends after this; the client comes back */
 #define MR_EVENTS_LOOK_MS     1000   /* the store is looked at at least this often */
 #define MR_EVENTS_GAP_MS      100    /* and at most this often (bursts of commits coalesce) */
+#define MR_EVENTS_PROBE_MS    1000   /* a sleeping stream's socket is checked for a hang-up */
 #define MR_EVENTS_OUT_MAX     65536  /* a stream's unsent bytes; past it the stream ends */
 #define MR_EVENTS_RETRY_MS    2000   /* the client's reconnection delay (SSE retry:) */
 #define MR_EVENTS_BLOCK       4096   /* bytes asked of the reader at a time */
@@ -38,13 +39,13 @@
 struct mr_events_stream {
     struct mr_events_hub *hub;
     struct MHD_Connection *conn;
-    pthread_mutex_t lock; /* the fields below */
-    struct mr_buf out;    /* written, not yet handed to libmicrohttpd */
-    size_t sent;          /* how much of out was */
-    int suspended;        /* by the reader, to be resumed by whoever has news */
-    int closing;          /* the reader ends the body when out is sent */
-    int gone;             /* the client hung up: end at once */
-    int64_t ping_ms, ends_ms;
+    pthread_mutex_t lock;                 /* the fields below */
+    struct mr_buf out;                    /* written, not yet handed to libmicrohttpd */
+    size_t sent;                          /* how much of out was */
+    int suspended;                        /* by the reader, to be resumed by whoever has news */
+    int closing;                          /* the reader ends the body when out is sent */
+    int gone;                             /* the client hung up: end at once */
+    int64_t ping_ms, ends_ms, probe_ms;   /* the next comment, end, hang-up check */
     struct mr_events_stream *next, *prev; /* in the hub, under its lock */
 };
 
@@ -227,7 +228,10 @@ static void tend_streams(struct mr_events_hub *h)
     pthread_mutex_lock(&h->lock);
     for (struct mr_events_stream *st = h->streams; st; st = st->next) {
         pthread_mutex_lock(&st->lock);
-        if (st->suspended && stream_hung_up(st))
+        int probe = st->suspended && now >= st->probe_ms;
+        if (probe)
+            st->probe_ms = now + MR_EVENTS_PROBE_MS;
+        if (probe && stream_hung_up(st))
             st->closing = st->gone = 1;
         else if (now >= st->ends_ms)
             st->closing = 1;
@@ -249,13 +253,15 @@ static void *watch(void *arg)
     mr_error err = {0};
     int ready = 0, failing = 0;
     int64_t last_look = 0;
+    uint64_t seen = mr_store_events_notices();
     while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
-        uint64_t seen = mr_store_events_notices();
         int64_t wait = last_look + MR_EVENTS_LOOK_MS - mr_now_ms();
         mr_store_events_wait(seen, wait > 0 ? wait : 0, &h->stop);
         int64_t gap = last_look + MR_EVENTS_GAP_MS - mr_now_ms();
         if (gap > 0) /* a burst of commits: one look for all of them */
             nanosleep(&(struct timespec){0, gap * 1000000}, NULL);
+        /* taken before the look: a notice during it means look again */
+        seen = mr_store_events_notices();
         last_look = mr_now_ms();
         struct mr_store_changes ch;
         int any = 0, rc;
