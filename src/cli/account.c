@@ -69,7 +69,34 @@ static json_t *account_json(struct mr_cli *cli, const struct mr_account *a, cons
     struct mr_check_status st;
     if (mr_store_check_status(cli->reg.store, a->id, &st, NULL) == 0)
         mr_view_add_status(j, &st, a->enabled && a->automatic_check ? mr_next_check(&st, 1) : 0);
+    struct mr_push_status push;
+    if (mr_store_push_status_get(cli->reg.store, a->id, &push, NULL) == 0) {
+        json_object_set_new(j, "push_status", mr_view_push(a, &push));
+        mr_push_status_clear(&push);
+    }
     return j;
+}
+
+/* "push, connected 2 h 5 min ago, last notice to stored 84 ms" */
+static void print_push(struct mr_cli *cli, const struct mr_account *a)
+{
+    struct mr_push_status push;
+    struct mr_push_mode m;
+    char text[800];
+    if (mr_store_push_status_get(cli->reg.store, a->id, &push, NULL) != 0)
+        return;
+    mr_view_push_mode(a, &push, &m);
+    int n = snprintf(text, sizeof(text), "%s", m.mode);
+    if (m.age_s >= 0 && n > 0 && (size_t)n < sizeof(text))
+        n += snprintf(text + n, sizeof(text) - (size_t)n, ", connected %lld s ago",
+                      (long long)m.age_s);
+    if (push.latency_ms >= 0 && n > 0 && (size_t)n < sizeof(text))
+        n += snprintf(text + n, sizeof(text) - (size_t)n, ", last notice to stored %lld ms",
+                      (long long)push.latency_ms);
+    if (m.reason[0] && n > 0 && (size_t)n < sizeof(text))
+        snprintf(text + n, sizeof(text) - (size_t)n, ": %s", m.reason);
+    mr_cli_print_field("Push", text, 30);
+    mr_push_status_clear(&push);
 }
 
 static void print_status(struct mr_cli *cli, const struct mr_account *a)
@@ -88,6 +115,7 @@ static void print_status(struct mr_cli *cli, const struct mr_account *a)
         mr_format_time(mr_next_check(&st, 1), when);
     mr_cli_print_field("Next check",
                        a->enabled && a->automatic_check ? when : "none (not automatic)", 30);
+    print_push(cli, a);
     snprintf(text, sizeof(text), "%d", st.failures);
     mr_cli_print_field("Failures since last success", text, 30);
 }

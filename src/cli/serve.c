@@ -27,7 +27,9 @@
 
 static const char usage[] =
     "serve [--listen ADDRESS:PORT] [--threads N] [--workers N] [--no-scheduler]\n"
-    "      [--keep-sessions N] [--keep-per-server N]\n"
+    "      [--keep-sessions N] [--keep-per-server N] [--no-push] [--push-max N]\n"
+    "      [--push-max-per-server N] [--push-refresh SECONDS] [--push-silence SECONDS]\n"
+    "      [--push-max-age SECONDS]\n"
     "      [--history-days N] [--log-format text|json] [--log-level LEVEL]\n"
     "      [--tls-cert FILE --tls-key FILE] [--secure-cookies] [--metrics-public]\n"
     "      [--deny-test-targets] [--trusted-proxy ADDR[,ADDR...]] [--public-url URL]\n"
@@ -57,7 +59,16 @@ static const char usage[] =
     "least every 20 minutes, so the next check is one EXAMINE instead of a login:\n"
     "at most --keep-sessions (default 1000; 0 logs out after every check) in all\n"
     "and --keep-per-server (default 20) on one server; raise that for a server\n"
-    "sized for it. The fetch history is kept --history-days (default 90; 0 keeps it all),\n"
+    "sized for it. Push: an IMAP account with push on (the default) whose server\n"
+    "offers IDLE keeps one connection in IDLE, and new mail is fetched the moment\n"
+    "the server tells of it; the IDLE is renewed with a check every --push-refresh\n"
+    "(default 900 s, at most 1680), a connection silent for --push-silence (default\n"
+    "180 s) is checked, one older than --push-max-age (default 3600 s) logs in\n"
+    "afresh. At most --push-max (default 10000) connections in all and\n"
+    "--push-max-per-server (default 2000) to one server; past them, and where the\n"
+    "server has no IDLE, accounts are checked every interval, and say so. --no-push\n"
+    "checks every account at its interval only.\n"
+    "The fetch history is kept --history-days (default 90; 0 keeps it all),\n"
     "each account's last run always. The log (stderr) has a line per request,\n"
     "check and report, as key=value text or, with --log-format json, a JSON object\n"
     "per line; lines about an account carry its id. --log-level error, warn, info\n"
@@ -263,6 +274,58 @@ static int report_base(struct mr_cli *cli, const char *option, char **out)
     return rc ? mr_cli_fail(cli, &err) : 0;
 }
 
+/* Long options without a letter of their own. */
+enum {
+    OPT_NO_PUSH = 1000,
+    OPT_PUSH_MAX,
+    OPT_PUSH_PER_SERVER,
+    OPT_PUSH_REFRESH,
+    OPT_PUSH_SILENCE,
+    OPT_PUSH_MAX_AGE,
+};
+
+/* --push-* values; 0 when it is not one of them, else the CLI's result. */
+static int push_option(struct mr_cli *cli, int c, int *push, struct mr_push_config *pc, int *rc)
+{
+    long long v = 0;
+    *rc = 0;
+    switch (c) {
+    case OPT_NO_PUSH:
+        *push = 0;
+        return 1;
+    case OPT_PUSH_MAX:
+        if (mr_parse_int(optarg, 1, 100000, &v) != 0)
+            *rc = mr_cli_bad_value(cli, "push-max", "expected 1 to 100000, got '%s'", optarg);
+        pc->max_total = (size_t)v;
+        return 1;
+    case OPT_PUSH_PER_SERVER:
+        if (mr_parse_int(optarg, 1, 100000, &v) != 0)
+            *rc = mr_cli_bad_value(cli, "push-max-per-server", "expected 1 to 100000, got '%s'",
+                                   optarg);
+        pc->max_per_server = (size_t)v;
+        return 1;
+    case OPT_PUSH_REFRESH:
+        if (mr_parse_int(optarg, 1, MR_PUSH_REFRESH_MAX, &v) != 0)
+            *rc = mr_cli_bad_value(cli, "push-refresh", "expected 1 to %d seconds, got '%s'",
+                                   MR_PUSH_REFRESH_MAX, optarg);
+        pc->refresh_s = (int)v;
+        return 1;
+    case OPT_PUSH_SILENCE:
+        if (mr_parse_int(optarg, 1, 86400, &v) != 0)
+            *rc = mr_cli_bad_value(cli, "push-silence", "expected 1 to 86400 seconds, got '%s'",
+                                   optarg);
+        pc->silence_s = (int)v;
+        return 1;
+    case OPT_PUSH_MAX_AGE:
+        if (mr_parse_int(optarg, 60, 7 * 86400, &v) != 0)
+            *rc = mr_cli_bad_value(cli, "push-max-age", "expected 60 to 604800 seconds, got '%s'",
+                                   optarg);
+        pc->max_age_s = (int)v;
+        return 1;
+    }
+    return 0;
+}
+
 int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -287,6 +350,12 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
         {"delivery-workers", required_argument, NULL, 'O'},
         {"dns", required_argument, NULL, 'N'},
         {"discover-ca-file", required_argument, NULL, 'A'},
+        {"no-push", no_argument, NULL, OPT_NO_PUSH},
+        {"push-max", required_argument, NULL, OPT_PUSH_MAX},
+        {"push-max-per-server", required_argument, NULL, OPT_PUSH_PER_SERVER},
+        {"push-refresh", required_argument, NULL, OPT_PUSH_REFRESH},
+        {"push-silence", required_argument, NULL, OPT_PUSH_SILENCE},
+        {"push-max-age", required_argument, NULL, OPT_PUSH_MAX_AGE},
         MR_CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -297,10 +366,18 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     long long threads, workers = 8, history_days = 90, delivery_workers = MR_OUTBOX_WORKERS_DEFAULT;
     char trusted[1024] = ""; /* every --trusted-proxy, joined by commas */
     long long keep_total = MR_KEEP_DEFAULT_TOTAL, keep_per_server = MR_KEEP_DEFAULT_PER_SRV;
-    int c, rc, done = 0, scheduler = 1;
+    int c, rc, done = 0, scheduler = 1, push = 1;
+    struct mr_push_config push_cfg = {MR_PUSH_DEFAULT_TOTAL, MR_PUSH_DEFAULT_PER_SRV,
+                                      MR_PUSH_DEFAULT_REFRESH, MR_PUSH_DEFAULT_SILENCE,
+                                      MR_PUSH_DEFAULT_MAX_AGE};
     mr_error err = {0};
     optind = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (push_option(cli, c, &push, &push_cfg, &rc)) {
+            if (rc)
+                return rc;
+            continue;
+        }
         if (c == 'l' && (rc = parse_listen(cli, optarg, &cfg, host)))
             return rc;
         if (c == 't' && mr_parse_int(optarg, 1, 64, &threads) != 0)
@@ -431,10 +508,15 @@ int mr_cli_serve(struct mr_cli *cli, int argc, char **argv)
     }
     /* tests only: MAILROOM_TEST_INTERVAL_DIVISOR=30 makes 30 s intervals 1 s */
     const char *divisor = getenv("MAILROOM_TEST_INTERVAL_DIVISOR");
-    struct mr_scheduler_config sc = {cli->data_dir,          reports,
-                                     (int)workers,           divisor ? atoi(divisor) : 1,
-                                     (int)history_days,      (size_t)keep_total,
-                                     (size_t)keep_per_server};
+    struct mr_scheduler_config sc = {cli->data_dir,
+                                     reports,
+                                     (int)workers,
+                                     divisor ? atoi(divisor) : 1,
+                                     (int)history_days,
+                                     (size_t)keep_total,
+                                     (size_t)keep_per_server,
+                                     push,
+                                     push_cfg};
     if (scheduler && mr_scheduler_start(&sched, &sc, &err) != 0) {
         mr_http_stop(&srv);
         free(reports);

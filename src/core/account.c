@@ -38,6 +38,8 @@ const struct mr_field mr_account_fields[] = {
      AT(action_when), 0, 0, 1, parse_action_when},
     {"automatic_check", "Automatic check", MR_FIELD_BOOL, "yes|no", AT(automatic_check), 0, 0, 0,
      NULL},
+    {"push", "Push (IDLE)", MR_FIELD_BOOL, "yes|no (IMAP: hear of new mail at once)", AT(push), 0,
+     0, 0, NULL},
     {"interval", "Check interval (seconds)", MR_FIELD_INT, "30-604800", AT(interval),
      MR_INTERVAL_MIN, MR_INTERVAL_MAX, 0, NULL},
     {"enabled", "Enabled", MR_FIELD_BOOL, "yes|no", AT(enabled), 0, 0, 0, NULL},
@@ -89,6 +91,7 @@ void mr_account_init(struct mr_account *a)
     memset(a, 0, sizeof(*a));
     a->keep_copy = 1;
     a->automatic_check = 1;
+    a->push = 1;
     a->interval = MR_INTERVAL_DEFAULT;
     a->enabled = 1;
     a->security = MR_SEC_TLS; /* implicit TLS, as RFC 8314 recommends */

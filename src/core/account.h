@@ -82,9 +82,11 @@ struct mr_account {
      * delete; setting the action makes keep_copy = (action != delete). */
     enum mr_after_fetch after_fetch;
     char *move_folder; /* IMAP, for MR_AFTER_MOVE; NULL = none */
+    int push;          /* IMAP: keep a connection in IDLE and fetch when the server tells of mail */
     int create_folder; /* CREATE move_folder when the server has no such folder */
     enum mr_action_when action_when;
     int64_t created_at, updated_at;
+    int64_t revision; /* the store's count of changes to what a session depends on */
 };
 
 /* What validation needs to know about the world outside the account. */

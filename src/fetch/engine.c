@@ -450,6 +450,8 @@ static int commit_store(struct run *run, mr_error *err)
             rc = mr_store_commit(run->s, err);
         else
             mr_store_rollback(run->s);
+        if (rc == 0 && run->res->fetched && !run->res->first_commit_ms)
+            run->res->first_commit_ms = mr_now_ms(); /* push's latency ends here */
     }
     if (rc == 0 && run->keep)
         run->nstored = 0; /* nothing to delete */
@@ -855,9 +857,12 @@ static int fetch_all(struct run *run, mr_error *err)
 }
 
 static void finish_run(struct mr_store *s, int64_t run_id, const struct mr_fetch_result *res,
-                       int rc, const mr_error *err)
+                       int rc, const mr_error *err, const char *trigger)
 {
-    struct mr_fetch_run r = {.id = run_id};
+    struct mr_fetch_run r = {.id = run_id, .latency_ms = -1};
+    snprintf(r.trigger, sizeof(r.trigger), "%s", res->notice_ms ? "push" : trigger ? trigger : "");
+    if (res->notice_ms && res->first_commit_ms)
+        r.latency_ms = res->first_commit_ms - res->notice_ms;
     mr_error ignored = {0};
     snprintf(r.result, sizeof(r.result), "%s", rc ? "error" : "ok");
     r.fetched = res->fetched;
@@ -961,14 +966,20 @@ int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_
     return rc;
 }
 
-/* The account's session: the one kept open since its last check when the
- * settings are the same and the server still answers, else a new login. */
-static int open_mailbox(struct run *run, const struct mr_mailbox_config *cfg, struct mr_keep *keep,
-                        unsigned char fp[32], mr_error *err)
+/* The account's session: its push connection woken for this check, or the
+ * one kept open since its last check, when the settings are the same and
+ * the server still answers; else a new login. */
+static int open_mailbox(struct run *run, const struct mr_mailbox_config *cfg,
+                        const struct mr_fetch_options *o, unsigned char fp[32], mr_error *err)
 {
-    if (keep && run->drv->reuse) {
+    struct mr_keep *keep = o ? o->keep : NULL;
+    struct mr_push *push = o ? o->push : NULL;
+    if ((keep || push) && run->drv->reuse) {
         mr_keep_fingerprint(cfg, fp);
-        run->mb = mr_keep_take(keep, run->a->id, fp);
+        if (push)
+            run->mb = mr_push_take(push, run->a->id, fp, &run->res->notice_ms);
+        if (!run->mb && keep)
+            run->mb = mr_keep_take(keep, run->a->id, fp);
         if (run->mb) {
             mr_error e = {0};
             if (run->drv->reuse(run->mb, cfg, &run->st, &e) == 0)
@@ -985,6 +996,7 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
                         struct mr_fetch_result *res, mr_error *err)
 {
     struct mr_keep *keep = o ? o->keep : NULL;
+    struct mr_push *push = o ? o->push : NULL;
     unsigned char fp[32] = {0};
     struct mr_account a;
     struct prepared p = {0};
@@ -1014,16 +1026,20 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
     run.max_size = (size_t)mr_account_max_size(&a);
     run.size_tolerance_pct = (unsigned)a.size_tolerance; /* the account's; 0: exact */
     if (rc == 0)
-        rc = open_mailbox(&run, &p.cfg, keep, fp, err);
+        rc = open_mailbox(&run, &p.cfg, o, fp, err);
     if (rc && run.st.token_refused && renew_token(&p, &run.st, rc, NULL, err) == 0) {
         memset(&run.st, 0, sizeof(run.st));
-        rc = open_mailbox(&run, &p.cfg, keep, fp, err);
+        rc = open_mailbox(&run, &p.cfg, o, fp, err);
         if (rc)
             renew_token(&p, &run.st, rc, NULL, err); /* a fresh one refused: recorded */
     }
     if (rc == 0)
         rc = fetch_all(&run, err);
-    /* a session that did all it was asked can serve the next check */
+    /* a session that did all it was asked waits in IDLE for the server's
+     * word, or serves the next check */
+    if (rc == 0 && push && run.mb && run.imap && a.push && a.enabled && a.automatic_check &&
+        mr_push_put(push, a.id, a.revision, fp, run.mb))
+        run.mb = NULL;
     if (rc == 0 && keep && run.mb && mr_keep_put(keep, a.id, fp, a.interval, run.mb))
         run.mb = NULL;
     mr_error close_err = {0};
@@ -1044,7 +1060,11 @@ static int fetch_locked(struct mr_registry *r, int64_t account_id, const struct 
     if (backoff_ms)
         honour_backoff(res, backoff_ms, rc, err);
     if (res->run_id)
-        finish_run(r->store, res->run_id, res, rc, err);
+        finish_run(r->store, res->run_id, res, rc, err, o ? o->trigger : NULL);
+    if (push)
+        mr_push_ran(push, a.id, rc, err,
+                    res->notice_ms && res->first_commit_ms ? res->first_commit_ms - res->notice_ms
+                                                           : -1);
     free(run.stored);
     free(run.stored_ids);
     free(run.quit_ids);

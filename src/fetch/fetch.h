@@ -14,6 +14,7 @@
 #define MR_FETCH_FETCH_H
 
 #include "fetch/keep.h"
+#include "fetch/push.h"
 #include "proto/mailbox.h"
 #include "registry/registry.h"
 
@@ -30,6 +31,8 @@ struct mr_fetch_options {
     int idle_timeout_ms;        /* 0 = MR_IDLE_TIMEOUT_MS */
     const volatile int *cancel; /* when it becomes non-zero the run stops after its batch */
     struct mr_keep *keep;       /* the daemon's kept sessions (fetch/keep.h); NULL: log out */
+    struct mr_push *push;       /* the daemon's push connections (fetch/push.h); NULL: none */
+    const char *trigger;        /* for the history: "check" (the scheduler); NULL: asked for */
     /* Test connection: told about each step as it happens */
     void (*on_step)(void *ctx, const struct mr_step *step);
     void (*on_wait)(void *ctx, const char *what); /* what a step waits on (may be NULL) */
@@ -41,12 +44,14 @@ struct mr_fetch_result {
     uint64_t listed;  /* messages on the server */
     uint64_t fetched; /* stored by this run */
     uint64_t bytes;
-    uint64_t deleted;    /* removed from the server after being stored */
-    uint64_t acted;      /* marked seen or moved on the server (after-fetch action) */
-    uint64_t skipped;    /* too big: left on the server and recorded */
-    uint64_t duplicates; /* already stored (matched by digest) */
-    char note[512];      /* something the user should know about this run */
-    int64_t retry_after; /* the server asked for no check before then (unix s); 0: no */
+    uint64_t deleted;        /* removed from the server after being stored */
+    uint64_t acted;          /* marked seen or moved on the server (after-fetch action) */
+    uint64_t skipped;        /* too big: left on the server and recorded */
+    uint64_t duplicates;     /* already stored (matched by digest) */
+    char note[512];          /* something the user should know about this run */
+    int64_t retry_after;     /* the server asked for no check before then (unix s); 0: no */
+    int64_t first_commit_ms; /* when the first message stored was committed (mr_now_ms); 0: none */
+    int64_t notice_ms;       /* push: when the server told of the mail (mr_now_ms); 0: not pushed */
 };
 
 int mr_fetch_account(struct mr_registry *r, int64_t account_id, const struct mr_fetch_options *o,

@@ -106,6 +106,11 @@ json_t *mr_api_account_view(struct mr_store *s, const struct mr_account *a)
         }
         free(said);
     }
+    struct mr_push_status push;
+    if (mr_store_push_status_get(s, a->id, &push, NULL) == 0) {
+        json_object_set_new(j, "push_status", mr_view_push(a, &push));
+        mr_push_status_clear(&push);
+    }
     size_t stored; /* the report's "View inbox" count: the account's messages in the store */
     if (mr_store_message_count(s, a->id, &stored, NULL) == 0)
         json_object_set_new(j, "message_count", json_integer((json_int_t)stored));

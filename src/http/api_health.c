@@ -26,6 +26,34 @@ static void metric(struct mr_buf *b, const char *name, const char *type, const c
     mr_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* Push connections (fetch/push.h): accounts by mode, notices, drops, and
+ * the time from the server's notice to the mail committed. */
+static void push_metrics(struct mr_buf *b, const struct mr_push_stats *p)
+{
+    static const char *const le[MR_PUSH_LATENCY_BUCKETS] = {"0.1", "0.25", "0.5", "1",
+                                                            "2",   "5",    "10",  "+Inf"};
+    metric(b, "mailroom_push_accounts", "gauge", "Accounts that want push, by mode");
+    mr_buf_printf(b, "mailroom_push_accounts{mode=\"push\"} %zu\n", p->live);
+    mr_buf_printf(b, "mailroom_push_accounts{mode=\"connecting\"} %zu\n", p->connecting);
+    mr_buf_printf(b, "mailroom_push_accounts{mode=\"poll\"} %zu\n", p->polling);
+    mr_buf_printf(b, "mailroom_push_accounts{mode=\"failing\"} %zu\n", p->failing);
+    metric(b, "mailroom_push_notices_total", "counter", "The servers' notices of new mail");
+    mr_buf_printf(b, "mailroom_push_notices_total %llu\n", (unsigned long long)p->notices);
+    metric(b, "mailroom_push_drops_total", "counter", "Push connections lost and remade");
+    mr_buf_printf(b, "mailroom_push_drops_total %llu\n", (unsigned long long)p->drops);
+    metric(b, "mailroom_push_latency_seconds", "histogram",
+           "From the server's notice of new mail to its first message committed");
+    uint64_t cum = 0;
+    for (int i = 0; i < MR_PUSH_LATENCY_BUCKETS; i++) {
+        cum += p->latency_buckets[i];
+        mr_buf_printf(b, "mailroom_push_latency_seconds_bucket{le=\"%s\"} %llu\n", le[i],
+                      (unsigned long long)cum);
+    }
+    mr_buf_printf(b, "mailroom_push_latency_seconds_sum %.3f\n", p->latency_sum);
+    mr_buf_printf(b, "mailroom_push_latency_seconds_count %llu\n",
+                  (unsigned long long)p->latency_count);
+}
+
 static void per_account(struct mr_http_req *r, struct mr_buf *b)
 {
     struct mr_check_status *items = NULL;
@@ -164,6 +192,8 @@ int mr_api_metrics(struct mr_http_req *r)
     mr_buf_printf(b, "mailroom_scheduler_running %zu\n", st.running);
     metric(b, "mailroom_kept_sessions", "gauge", "IMAP sessions kept open between checks");
     mr_buf_printf(b, "mailroom_kept_sessions %zu\n", st.kept);
+    if (st.push)
+        push_metrics(b, &st.push_stats);
     outbox(r, b);
     oauth_credentials(r, b);
     per_account(r, b);

@@ -363,8 +363,14 @@ int mr_api_account_history(struct mr_http_req *r)
         json_t *said = row && items[i].error_said ? json_loads(items[i].error_said, 0, NULL) : NULL;
         if (said) /* on its own row: a row json_pack refused leaves no gap to shift into */
             json_object_set_new(row, "error_said", said);
-        if (row)
+        if (row) { /* what started it: push (the server's notice), check, or "" (asked for) */
+            json_object_set_new(row, "trigger",
+                                items[i].trigger[0] ? json_string(items[i].trigger) : json_null());
+            json_object_set_new(row, "latency_ms",
+                                items[i].latency_ms >= 0 ? json_integer(items[i].latency_ms)
+                                                         : json_null());
             json_array_append_new(arr, row);
+        }
     }
     mr_fetch_run_list_free(&items, n);
     return mr_http_json(r, MHD_HTTP_OK,

@@ -97,6 +97,13 @@ int mr_conn_read(struct mr_conn *c, void *buf, size_t cap, size_t *got, mr_error
 int mr_conn_write(struct mr_conn *c, const void *buf, size_t n, mr_error *err);
 void mr_conn_close(struct mr_conn **c);
 int mr_conn_is_tls(const struct mr_conn *c);
+/* Bytes the TLS layers have taken from the socket and not yet handed out:
+ * a reader waiting on the socket alone would not see them. */
+int mr_conn_pending(const struct mr_conn *c);
+/* TCP keepalive: the first probe after idle_s seconds of silence, then
+ * every interval_s, the connection dropped after count unanswered; -1 when
+ * the socket refuses (a unix socket). */
+int mr_conn_keepalive(struct mr_conn *c, int idle_s, int interval_s, int count);
 
 /* What the next reads wait for, until the next call: a step (what: "the
  * greeting", "the answer to STAT"), done within limits.step_timeout_ms, or

@@ -374,6 +374,17 @@ int mr_conn_is_tls(const struct mr_conn *c)
     return c->tls != NULL;
 }
 
+int mr_conn_keepalive(struct mr_conn *c, int idle_s, int interval_s, int count)
+{
+    int on = 1;
+    if (setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) != 0 ||
+        setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof(idle_s)) != 0 ||
+        setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval_s, sizeof(interval_s)) != 0 ||
+        setsockopt(c->fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count)) != 0)
+        return -1;
+    return 0;
+}
+
 void mr_conn_close(struct mr_conn **cp)
 {
     struct mr_conn *c = *cp;

@@ -567,3 +567,10 @@ int mr_tls_start_proxy(struct mr_conn *c, const struct mr_tls_opts *o, struct mr
     }
     return rc;
 }
+
+int mr_conn_pending(const struct mr_conn *c)
+{
+    if (c->tls && SSL_has_pending(top_ssl(c)))
+        return 1;
+    return c->proxy_tls && SSL_has_pending(c->proxy_tls);
+}

@@ -65,8 +65,11 @@ static void handle_untagged(struct imap *im, const struct mr_imap_response *r, m
         handle_code(im, r->code);
     else if (strcmp(r->name, "CAPABILITY") == 0)
         set_caps_from_tokens(im, r);
-    else if (r->has_number && strcmp(r->name, "EXISTS") == 0)
+    else if (r->has_number && strcmp(r->name, "EXISTS") == 0) {
+        im->grew |= im->watch && r->number > im->exists;
         im->exists = r->number;
+    } else if (r->has_number && strcmp(r->name, "EXPUNGE") == 0 && im->exists > 0)
+        im->exists--;
     else if (r->has_number && strcmp(r->name, "FETCH") == 0)
         imap_handle_fetch(im, r, err, rc);
     else if (strcmp(r->name, "LIST") == 0)
@@ -847,6 +850,7 @@ static int select_folder(struct imap *im, struct mr_mailbox_status *st, mr_error
     }
     im->exists = 0;
     im->uidvalidity = 0;
+    im->watch = im->grew = 0;
     if (rc == 0)
         rc = examine_or_select(im, im->folder, err);
     st->messages = im->exists;
@@ -931,12 +935,16 @@ static int imap_open(struct mr_mailbox **out, const struct mr_mailbox_config *cf
     return rc;
 }
 
+static int idle_done(struct imap *im, mr_error *err);
+
 static int imap_close(struct mr_mailbox **mbp, mr_error *err)
 {
     struct imap *im = (struct imap *)*mbp;
     if (!im)
         return 0;
     mr_error ignored = {0};
+    if (im->idling && im->mb.s.conn && !im->bye && !im->broken && err)
+        idle_done(im, &ignored); /* LOGOUT would be a BAD inside IDLE */
     if (im->mb.s.conn && !im->bye && !im->broken &&
         err) /* a polite goodbye; its answer does not matter */
         imap_command(im, "LOGOUT", (size_t)-1, &ignored);
@@ -973,12 +981,133 @@ static int imap_reuse(struct mr_mailbox *mb, const struct mr_mailbox_config *cfg
         conn->limits.idle_timeout_ms = MR_KEPT_ANSWER_MS;
     snprintf(st->mechanism, sizeof(st->mechanism), "%s", im->mechanism);
     mr_session_step(&im->mb.s, "session", -1, 0, "kept open since the last check");
-    int rc = select_folder(im, st, err);
+    int rc = idle_done(im, err); /* a pushed session: out of IDLE first */
+    if (rc == 0)
+        rc = select_folder(im, st, err);
     conn->limits = cfg->limits;
     return rc;
 }
 
+/* --- push: IDLE (RFC 2177) ------------------------------------------------ */
+
+/* What the server may say while a session idles: new mail (EXISTS,
+ * RECENT), the end (BYE), status codes. Flag changes (FETCH)
+ * and expunges need no check: nothing new arrived. */
+static void idle_untagged(struct imap *im, const struct mr_imap_response *r)
+{
+    if (r->status == MR_IMAP_BYE) {
+        im->bye = 1;
+        snprintf(im->bye_text, sizeof(im->bye_text), "%s", r->text);
+        mr_session_note_backoff(&im->mb.s, r->text);
+    } else if (r->status != MR_IMAP_NONE)
+        handle_code(im, r->code);
+    else if (r->has_number && strcmp(r->name, "EXISTS") == 0) {
+        im->grew = 1; /* during IDLE only new mail makes one (an expunge says EXPUNGE) */
+        im->exists = r->number;
+    } else if (r->has_number && strcmp(r->name, "EXPUNGE") == 0 && im->exists > 0)
+        im->exists--;
+    else if (r->has_number && strcmp(r->name, "RECENT") == 0 && r->number > 0)
+        im->grew = 1;
+}
+
+static int imap_idle(struct mr_mailbox *mb, int *news, mr_error *err)
+{
+    struct imap *im = (struct imap *)mb;
+    *news = 0;
+    if (!im->mb.s.conn || im->bye || im->broken || !im->folder)
+        return mr_error_set(err, MR_ENET, "", "the session is closed");
+    if (im->idling)
+        return 0;
+    if (!imap_has_cap(im, "IDLE"))
+        return mr_error_set(err, MR_ESERVER, "", "the server does not offer IDLE");
+    int rc = send_command(im, "IDLE", (size_t)-1, err);
+    while (rc == 0) {
+        const struct mr_imap_response *r;
+        rc = next_response(im, &r, err);
+        if (rc)
+            break;
+        trace_response(im, r);
+        if (r->kind == MR_IMAP_CONTINUE) {
+            im->idling = 1;
+            break;
+        }
+        if (r->kind == MR_IMAP_UNTAGGED)
+            idle_untagged(im, r);
+        else if (strcmp(r->tag, im->tag) != 0)
+            rc = mr_error_set(err, MR_EPROTO, "", "a response to a command never sent (tag %.20s)",
+                              r->tag);
+        else {
+            remember_tagged(im, r);
+            rc = mr_error_set(err, MR_ESERVER, "", "the server refused IDLE: %s",
+                              imap_server_words(im));
+        }
+    }
+    if (rc == 0) /* idling: no step until the next command */
+        mr_conn_step(im->mb.s.conn, "");
+    else if (rc != MR_ESERVER)
+        im->broken = 1;
+    *news = im->grew;
+    return rc;
+}
+
+static int imap_idle_read(struct mr_mailbox *mb, int *news, mr_error *err)
+{
+    struct imap *im = (struct imap *)mb;
+    struct mr_session *s = &im->mb.s;
+    int rc = s->in_off < s->in_len ? 0 : mr_session_fill(s, err); /* one read at most */
+    while (rc == 0 && s->in_off < s->in_len && im->idling) {
+        const struct mr_imap_response *r;
+        size_t used = 0;
+        int got = mr_imap_parser_feed(im->parser, s->in + s->in_off, s->in_len - s->in_off, &used,
+                                      &r, err);
+        s->in_off += used;
+        if (got < 0)
+            rc = got;
+        if (got != 1)
+            break;
+        trace_response(im, r);
+        if (r->kind == MR_IMAP_UNTAGGED)
+            idle_untagged(im, r);
+        else if (r->kind == MR_IMAP_TAGGED && strcmp(r->tag, im->tag) == 0) {
+            remember_tagged(im, r); /* the server ended the IDLE: a check starts another */
+            im->idling = 0;
+            im->grew = 1;
+        } else if (r->kind == MR_IMAP_CONTINUE)
+            rc = mr_error_set(err, MR_EPROTO, "", "the server asked for data during IDLE");
+        else
+            rc = mr_error_set(err, MR_EPROTO, "", "a response to a command never sent (tag %.20s)",
+                              r->tag);
+        if (rc == 0 && im->bye)
+            rc = mr_error_set(err, MR_ENET, "", "the server ended the session: %s", im->bye_text);
+    }
+    if (rc == MR_ENET && im->bye && !strstr(err->message, im->bye_text))
+        rc = mr_error_set(err, MR_ENET, "", "the server ended the session: %s", im->bye_text);
+    if (rc)
+        im->broken = 1;
+    *news = im->grew;
+    return rc;
+}
+
+/* Ends the IDLE in flight: DONE, and its tagged answer. */
+static int idle_done(struct imap *im, mr_error *err)
+{
+    if (!im->idling)
+        return 0;
+    im->idling = 0;
+    int rc = mr_session_queue(&im->mb.s, "DONE", (size_t)-1, err);
+    if (rc == 0)
+        rc = mr_session_flush(&im->mb.s, err);
+    mr_session_expect_answer(&im->mb.s, "IDLE");
+    if (rc == 0)
+        rc = wait_tagged(im, NULL, err);
+    if (rc == MR_ESERVER) /* IDLE ended with NO or BAD: the session still works */
+        rc = 0;
+    if (rc)
+        im->broken = 1;
+    return rc;
+}
+
 const struct mr_mailbox_driver mr_imap_driver = {
-    "imap",         imap_open,  mr_imap_list, mr_imap_fetch,
-    mr_imap_remove, imap_close, imap_reuse,   mr_imap_act,
+    "imap",     imap_open,  mr_imap_list, mr_imap_fetch, mr_imap_remove,
+    imap_close, imap_reuse, mr_imap_act,  imap_idle,     imap_idle_read,
 };

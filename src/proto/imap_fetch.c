@@ -111,6 +111,7 @@ int mr_imap_list(struct mr_mailbox *mb, uint64_t min_uid, struct mr_message_ref 
     *n = 0;
     im->nrefs = 0;
     im->min_uid = min_uid ? min_uid : 1;
+    im->watch = 1; /* from here on, a bigger EXISTS is mail this listing may miss */
     if (im->exists > 0) {
         snprintf(cmd, sizeof(cmd), "UID FETCH %llu:* (UID RFC822.SIZE)",
                  (unsigned long long)im->min_uid);

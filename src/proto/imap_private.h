@@ -27,6 +27,10 @@ struct imap {
     const char *special_want;     /* LIST "" "*" in flight: the RFC 6154 use asked for */
     struct mr_folders *collect;   /* LIST "" "*" in flight: every folder, for the picker */
     uint32_t exists, uidvalidity;
+    /* push (IDLE): watch is set once the messages were listed; grew when an
+     * EXISTS told of more messages after that (mail the run did not see) */
+    int watch, grew;
+    int idling; /* IDLE in flight: its tag is im->tag; DONE ends it */
     int bye;
     int broken; /* a command ended in an I/O or protocol error: the stream is
                  * out of step (mid-literal, say), so no LOGOUT, no reuse */

@@ -177,6 +177,16 @@ struct mr_mailbox_driver {
      * ignored. NULL when the protocol has no such actions (POP3). */
     int (*act)(struct mr_mailbox *mb, enum mr_after_fetch action, const char *folder, int create,
                const struct mr_message_ref *refs, size_t n, mr_error *err);
+    /* Push (RFC 2177 IDLE, fetch/push.h); NULL for POP3. idle starts IDLE
+     * on a session whose run is done (a round trip: the server's "+"), with
+     * *news set when the server has told of mail the run did not list; it
+     * fails with MR_ESERVER when the server does not offer IDLE or refuses
+     * it. idle_read takes what arrived during IDLE with one read at most
+     * (call it when the socket is readable): *news when the server told of
+     * new mail or ended the IDLE itself, an error when the session ended
+     * (BYE, closed, garbage). reuse and close end the IDLE (DONE). */
+    int (*idle)(struct mr_mailbox *mb, int *news, mr_error *err);
+    int (*idle_read)(struct mr_mailbox *mb, int *news, mr_error *err);
 };
 
 extern const struct mr_mailbox_driver mr_imap_driver;

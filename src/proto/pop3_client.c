@@ -585,7 +585,7 @@ static int pop3_close(struct mr_mailbox **mbp, mr_error *err)
 }
 
 const struct mr_mailbox_driver mr_pop3_driver = {
-    "pop3", pop3_open, pop3_list, pop3_fetch, pop3_remove, pop3_close, NULL, NULL,
+    "pop3", pop3_open, pop3_list, pop3_fetch, pop3_remove, pop3_close, NULL, NULL, NULL, NULL,
 };
 
 const struct mr_mailbox_driver *mr_mailbox_driver_for(enum mr_protocol proto)

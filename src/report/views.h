@@ -89,4 +89,22 @@ json_t *mr_view_schedule(const struct mr_schedule *c);
 /* ISO 8601 UTC, e.g. 2026-11-22T01:50:00Z. */
 void mr_format_time(int64_t t, char out[32]);
 
+/* An account's push (IMAP IDLE) mode: push, connecting, poll, failing
+ * (from the daemon's push_status row), or off with the reason when there
+ * is none. reason_said points into p. */
+struct mr_account;
+struct mr_push_status;
+struct mr_push_mode {
+    char mode[12];
+    char reason[512];
+    const char *reason_said;
+    const char *reason_code; /* off: pop3, push_off, not_automatic, no_daemon; else NULL */
+    int64_t age_s; /* the push connection's age; -1: none */
+};
+void mr_view_push_mode(const struct mr_account *a, const struct mr_push_status *p,
+                       struct mr_push_mode *out);
+/* {"mode", "reason", "reason_said", "since", "connected_at", "age_s",
+ * "latency_ms", "notices"}. p may be NULL (none recorded). */
+json_t *mr_view_push(const struct mr_account *a, const struct mr_push_status *p);
+
 #endif

@@ -2,6 +2,7 @@
 
 #include "fetch/fetch.h"
 #include "report/deliver.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -23,7 +24,7 @@ struct mr_scheduler {
     pthread_cond_t work; /* a run was queued, or stopping */
     pthread_cond_t wake; /* the planner's sleep */
     int64_t *queue;      /* accounts waiting, oldest first */
-    size_t qlen, qcap;
+    size_t qhead, qlen, qcap; /* a ring: queue[qhead] is the next, push's wakes go in front */
     /* Queued, running, or finished after the planner's last look at the
      * store: never twice. A finished run stays here, marked with the
      * generation it ended in, until the planner has read the store after
@@ -32,13 +33,19 @@ struct mr_scheduler {
     struct busy {
         int64_t id;
         uint64_t done; /* 0 while queued or running; else the generation it ended in */
+        int again;     /* woken by push while running: queued again when it ends */
     } * busy;
     size_t nbusy, busycap;
+    /* busy_ids[id] says id is in busy (account IDs are dense: SQLite's
+     * rowids), so the planner's look at every account is not n * n */
+    unsigned char *busy_ids;
+    size_t busy_ids_cap;
     uint64_t generation; /* counts finished runs */
     size_t running;
     uint64_t started, failed;
     volatile int stopping;
     struct mr_keep *keep; /* sessions kept open between checks; NULL: none */
+    struct mr_push *push; /* push connections; NULL: none */
 };
 
 /* A fixed per-account spread, so accounts added together do not fire
@@ -71,34 +78,123 @@ int64_t mr_next_check(const struct mr_check_status *c, int divisor)
 
 static int is_busy(const struct mr_scheduler *s, int64_t id)
 {
-    for (size_t i = 0; i < s->nbusy; i++)
-        if (s->busy[i].id == id)
-            return 1;
-    return 0;
+    return id >= 0 && (size_t)id < s->busy_ids_cap && s->busy_ids[id];
 }
 
-static void enqueue(struct mr_scheduler *s, int64_t id)
+static void mark_busy(struct mr_scheduler *s, int64_t id, int busy)
 {
-    if (s->qlen == s->qcap) {
-        s->qcap = s->qcap ? s->qcap * 2 : 64;
-        s->queue = mr_xrealloc(s->queue, s->qcap * sizeof(*s->queue));
+    if (id < 0)
+        return;
+    if ((size_t)id >= s->busy_ids_cap) {
+        size_t cap = s->busy_ids_cap ? s->busy_ids_cap : 1024;
+        while (cap <= (size_t)id)
+            cap *= 2;
+        s->busy_ids = mr_xrealloc(s->busy_ids, cap);
+        memset(s->busy_ids + s->busy_ids_cap, 0, cap - s->busy_ids_cap);
+        s->busy_ids_cap = cap;
     }
+    s->busy_ids[id] = (unsigned char)busy;
+}
+
+/* Removes busy entry i (under the lock). */
+static void unbusy_at(struct mr_scheduler *s, size_t i)
+{
+    mark_busy(s, s->busy[i].id, 0);
+    s->busy[i] = s->busy[--s->nbusy];
+}
+
+static void queue_at(struct mr_scheduler *s, int64_t id, int first)
+{
+    if (s->qlen == s->qcap) { /* grown, and unwrapped */
+        size_t cap = s->qcap ? s->qcap * 2 : 64;
+        int64_t *q = mr_xcalloc(cap, sizeof(*q));
+        for (size_t i = 0; i < s->qlen; i++)
+            q[i] = s->queue[(s->qhead + i) % s->qcap];
+        free(s->queue);
+        s->queue = q;
+        s->qcap = cap;
+        s->qhead = 0;
+    }
+    if (first) {
+        s->qhead = (s->qhead + s->qcap - 1) % s->qcap;
+        s->queue[s->qhead] = id;
+    } else
+        s->queue[(s->qhead + s->qlen) % s->qcap] = id;
+    s->qlen++;
+}
+
+static void enqueue_at(struct mr_scheduler *s, int64_t id, int first)
+{
     if (s->nbusy == s->busycap) {
         s->busycap = s->busycap ? s->busycap * 2 : 64;
         s->busy = mr_xrealloc(s->busy, s->busycap * sizeof(*s->busy));
     }
-    s->queue[s->qlen++] = id;
-    s->busy[s->nbusy++] = (struct busy){id, 0};
+    queue_at(s, id, first);
+    s->busy[s->nbusy++] = (struct busy){id, 0, 0};
+    mark_busy(s, id, 1);
+}
+
+static void enqueue(struct mr_scheduler *s, int64_t id)
+{
+    enqueue_at(s, id, 0);
 }
 
 static void release(struct mr_scheduler *s, int64_t id)
 {
     for (size_t i = 0; i < s->nbusy; i++) {
         if (s->busy[i].id == id && !s->busy[i].done) {
-            s->busy[i].done = ++s->generation;
+            if (s->busy[i].again) { /* push woke it meanwhile: at once, first */
+                s->busy[i].again = 0;
+                queue_at(s, id, 1);
+                pthread_cond_signal(&s->work);
+            } else
+                s->busy[i].done = ++s->generation;
             return;
         }
     }
+}
+
+/* Push: the server told of mail (or a connection's timer is up, or it must
+ * be remade): the account goes first in the queue. */
+static void push_wake(void *ctx, int64_t id)
+{
+    struct mr_scheduler *s = ctx;
+    pthread_mutex_lock(&s->lock);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->lock);
+        return;
+    }
+    size_t i = 0;
+    while (i < s->nbusy && s->busy[i].id != id)
+        i++;
+    if (i < s->nbusy && !s->busy[i].done) {
+        int queued = 0;
+        for (size_t q = 0; q < s->qlen && !queued; q++)
+            queued = s->queue[(s->qhead + q) % s->qcap] == id;
+        if (!queued) /* running: again when it ends */
+            s->busy[i].again = 1;
+    } else {
+        if (i < s->nbusy) /* ended, not yet seen by the planner: that is no reason to wait */
+            unbusy_at(s, i);
+        enqueue_at(s, id, 1);
+        pthread_cond_signal(&s->work);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* The accounts that want push, handed to the push module (its edits,
+ * removals and new accounts), and the modes that changed written down. */
+static void plan_push(struct mr_scheduler *s)
+{
+    struct mr_push_want *want = NULL;
+    size_t n = 0;
+    mr_error err = {0};
+    if (mr_store_push_wanted(s->planner_reg.store, &want, &n, &err) != 0) {
+        MR_LOG(MR_LOG_ERROR, "push", MR_LS("error", err.message));
+        return;
+    }
+    mr_push_sync(s->push, want, n);
+    free(want);
 }
 
 /* One look at what is due. */
@@ -107,6 +203,8 @@ static void plan(struct mr_scheduler *s)
     struct mr_check_status *items = NULL;
     size_t n = 0;
     mr_error err = {0};
+    if (s->push)
+        plan_push(s);
     pthread_mutex_lock(&s->lock);
     uint64_t seen = s->generation; /* runs ended by now are in the snapshot below */
     pthread_mutex_unlock(&s->lock);
@@ -114,21 +212,34 @@ static void plan(struct mr_scheduler *s)
         MR_LOG(MR_LOG_ERROR, "scheduler", MR_LS("error", err.message));
         return;
     }
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = (int64_t)time(NULL), now_ms = mr_now_ms();
+    enum mr_push_plan *pushed = NULL;
+    if (s->push) { /* asked outside the scheduler's lock: the push module's own comes first */
+        pushed = mr_xcalloc(n ? n : 1, sizeof(*pushed));
+        for (size_t i = 0; i < n; i++)
+            pushed[i] = mr_push_plan(s->push, items[i].account_id, now_ms);
+    }
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->nbusy;) {
         if (s->busy[i].done && s->busy[i].done <= seen)
-            s->busy[i] = s->busy[--s->nbusy];
+            unbusy_at(s, i);
         else
             i++;
     }
-    for (size_t i = 0; i < n; i++)
-        if (!is_busy(s, items[i].account_id) && mr_next_check(&items[i], s->cfg.divisor) <= now)
+    for (size_t i = 0; i < n; i++) {
+        enum mr_push_plan pp = pushed ? pushed[i] : MR_PUSH_PLAN_POLL;
+        if (pp == MR_PUSH_PLAN_SKIP || is_busy(s, items[i].account_id))
+            continue;
+        if (pp == MR_PUSH_PLAN_NOW || mr_next_check(&items[i], s->cfg.divisor) <= now)
             enqueue(s, items[i].account_id);
+    }
     if (s->qlen)
         pthread_cond_broadcast(&s->work);
     pthread_mutex_unlock(&s->lock);
+    free(pushed);
     free(items);
+    if (s->push && mr_push_flush(s->push, s->planner_reg.store, &err) != 0)
+        MR_LOG(MR_LOG_ERROR, "push", MR_LS("error", err.message));
 }
 
 /* Keeps the fetch history to --history-days (each account's last run stays). */
@@ -279,14 +390,16 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&s->lock);
             break;
         }
-        int64_t id = s->queue[0];
-        memmove(s->queue, s->queue + 1, --s->qlen * sizeof(*s->queue));
+        int64_t id = s->queue[s->qhead];
+        s->qhead = (s->qhead + 1) % s->qcap;
+        s->qlen--;
         s->running++;
         s->started++;
         pthread_mutex_unlock(&s->lock);
 
         struct mr_fetch_result res;
-        struct mr_fetch_options o = {.cancel = &s->stopping, .keep = s->keep};
+        struct mr_fetch_options o = {
+            .cancel = &s->stopping, .keep = s->keep, .push = s->push, .trigger = "check"};
         if (mr_log_enabled(MR_LOG_DEBUG)) {
             o.trace = mr_log_trace;
             o.trace_ctx = (void *)(intptr_t)id;
@@ -333,6 +446,19 @@ int mr_scheduler_start(struct mr_scheduler **out, const struct mr_scheduler_conf
     if (c->keep_sessions)
         s->keep = mr_keep_new(c->keep_sessions, c->keep_per_server ? c->keep_per_server : 1,
                               s->cfg.divisor);
+    if (c->push) { /* what an earlier daemon's connections did is over */
+        rc = mr_store_push_status_clear(s->planner_reg.store, err);
+        if (rc == 0)
+            rc = mr_push_new(&s->push, &c->push_cfg, push_wake, s, err);
+        if (rc) {
+            mr_keep_free(&s->keep);
+            mr_registry_close(&s->planner_reg);
+            free(s->data_dir);
+            free(s->report_dir);
+            free(s);
+            return rc;
+        }
+    }
     s->nworkers = c->workers > 0 ? c->workers : 8;
     s->workers = mr_xcalloc((size_t)s->nworkers, sizeof(*s->workers));
     for (int i = 0; i < s->nworkers; i++)
@@ -341,6 +467,13 @@ int mr_scheduler_start(struct mr_scheduler **out, const struct mr_scheduler_conf
     pthread_create(&s->reports, NULL, reports, s);
     *out = s;
     return 0;
+}
+
+/* A stopped daemon pushes nothing: its modes go. */
+static int push_clear(struct mr_scheduler *s)
+{
+    mr_error err = {0};
+    return s->cfg.push ? mr_store_push_status_clear(s->planner_reg.store, &err) : 0;
 }
 
 void mr_scheduler_stop(struct mr_scheduler **sp)
@@ -357,6 +490,9 @@ void mr_scheduler_stop(struct mr_scheduler **sp)
     pthread_join(s->reports, NULL);
     for (int i = 0; i < s->nworkers; i++)
         pthread_join(s->workers[i], NULL);
+    mr_push_free(&s->push); /* every push connection logged out */
+    if (push_clear(s))
+        MR_LOG(MR_LOG_WARN, "push", MR_LS("error", "the push connections' modes stay recorded"));
     mr_registry_close(&s->planner_reg);
     mr_keep_free(&s->keep); /* every kept session logged out */
     pthread_mutex_destroy(&s->lock);
@@ -365,6 +501,7 @@ void mr_scheduler_stop(struct mr_scheduler **sp)
     free(s->workers);
     free(s->queue);
     free(s->busy);
+    free(s->busy_ids);
     free(s->data_dir);
     free(s->report_dir);
     free(s);
@@ -383,4 +520,7 @@ void mr_scheduler_stats(struct mr_scheduler *s, struct mr_sched_stats *out)
     out->failed = s->failed;
     pthread_mutex_unlock(&s->lock);
     out->kept = s->keep ? mr_keep_count(s->keep) : 0;
+    out->push = s->push != NULL;
+    if (s->push)
+        mr_push_stats(s->push, &out->push_stats);
 }

@@ -8,6 +8,7 @@
 #ifndef MR_SCHED_SCHEDULER_H
 #define MR_SCHED_SCHEDULER_H
 
+#include "fetch/push.h"
 #include "store/store.h"
 #include "util/error.h"
 
@@ -24,12 +25,16 @@ struct mr_scheduler_config {
     int history_days; /* fetch history kept; older runs pruned hourly (0 = forever) */
     size_t keep_sessions;   /* IMAP sessions kept open between checks, in all (0 = none) */
     size_t keep_per_server; /* ... and on one server */
+    int push;               /* IMAP IDLE connections for accounts with push on (fetch/push.h) */
+    struct mr_push_config push_cfg;
 };
 
 struct mr_sched_stats {
     size_t queued, running;
     size_t kept; /* IMAP sessions kept open between checks */
     uint64_t started, failed;
+    int push; /* push on: push_stats holds its figures */
+    struct mr_push_stats push_stats;
 };
 
 struct mr_scheduler;

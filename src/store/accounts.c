@@ -8,7 +8,8 @@
     "id, name, keep_copy, automatic_check, check_interval, enabled, address, port, protocol,"      \
     " use_connector, connector_id, credential_id, skip_certificate, security, folder, auth,"       \
     " created_at, updated_at, max_message_size, ca_file, step_timeout, min_speed,"                 \
-    " min_speed_time, size_tolerance, after_fetch, move_folder, create_folder, action_when"
+    " min_speed_time, size_tolerance, after_fetch, move_folder, create_folder, action_when, "      \
+    "push, revision"
 
 static void read_row(sqlite3_stmt *st, void *out)
 {
@@ -44,6 +45,8 @@ static void read_row(sqlite3_stmt *st, void *out)
     a->create_folder = sqlite3_column_int(st, 26);
     if (sqlite3_column_type(st, 27) != SQLITE_NULL) /* NULL: stored */
         mr_action_when_parse((const char *)sqlite3_column_text(st, 27), &a->action_when);
+    a->push = sqlite3_column_int(st, 28);
+    a->revision = sqlite3_column_int64(st, 29);
 }
 
 static void clear_row(void *a)
@@ -51,7 +54,7 @@ static void clear_row(void *a)
     mr_account_clear(a);
 }
 
-/* Binds parameters 1-26 in the order of ACCOUNT_COLUMNS after id. */
+/* Binds parameters 1-26 and 28 in the order of ACCOUNT_COLUMNS after id. */
 static void bind_fields(sqlite3_stmt *st, const struct mr_account *a)
 {
     mr_store_bind_text(st, 1, a->name);
@@ -86,6 +89,7 @@ static void bind_fields(sqlite3_stmt *st, const struct mr_account *a)
     mr_store_bind_text(st, 24, a->move_folder);
     sqlite3_bind_int(st, 25, a->create_folder ? 1 : 0);
     mr_store_bind_text(st, 26, a->action_when ? mr_action_when_name(a->action_when) : NULL);
+    sqlite3_bind_int(st, 28, a->push ? 1 : 0);
 }
 
 int mr_store_account_insert(struct mr_store *s, struct mr_account *a, mr_error *err)
@@ -97,9 +101,9 @@ int mr_store_account_insert(struct mr_store *s, struct mr_account *a, mr_error *
         " address, port, protocol, use_connector, connector_id, credential_id, skip_certificate,"
         " security, folder, auth, updated_at, max_message_size, ca_file, step_timeout,"
         " min_speed, min_speed_time, size_tolerance, after_fetch, move_folder, create_folder,"
-        " action_when, created_at)"
+        " action_when, created_at, push)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-        " ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?16)",
+        " ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?16, ?28)",
         err);
     if (rc)
         return rc;
@@ -124,7 +128,7 @@ int mr_store_account_update(struct mr_store *s, struct mr_account *a, mr_error *
         " security = ?13, folder = ?14, auth = ?15, updated_at = ?16, max_message_size = ?17,"
         " ca_file = ?18, step_timeout = ?19, min_speed = ?20, min_speed_time = ?21,"
         " size_tolerance = ?22, after_fetch = ?23, move_folder = ?24, create_folder = ?25,"
-        " action_when = ?26 WHERE id = ?27",
+        " action_when = ?26, push = ?28 WHERE id = ?27",
         err);
     if (rc)
         return rc;

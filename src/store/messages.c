@@ -336,7 +336,7 @@ int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_err
     int rc = mr_store_prepare(s, &st,
                               "UPDATE fetch_runs SET ended_at = ?, result = ?, fetched = ?,"
                               " bytes = ?, deleted = ?, skipped = ?, error = ?, retry_after = ?,"
-                              " error_said = ? WHERE id = ?",
+                              " error_said = ?, trigger = ?, latency_ms = ? WHERE id = ?",
                               err);
     if (rc)
         return rc;
@@ -352,7 +352,12 @@ int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_err
     else
         sqlite3_bind_null(st, 8);
     mr_store_bind_text(st, 9, r->error_said);
-    sqlite3_bind_int64(st, 10, r->id);
+    mr_store_bind_text(st, 10, r->trigger[0] ? r->trigger : NULL);
+    if (r->latency_ms >= 0 && r->trigger[0])
+        sqlite3_bind_int64(st, 11, r->latency_ms);
+    else
+        sqlite3_bind_null(st, 11);
+    sqlite3_bind_int64(st, 12, r->id);
     rc = history_write(s, st, err);
     mr_store_events_touch(s);
     return rc;

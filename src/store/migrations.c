@@ -413,6 +413,54 @@ const struct mr_migration mr_store_migrations[] = {
     {"scheduled reports in their scheduler's language",
      "ALTER TABLE report_schedules ADD COLUMN language TEXT NOT NULL DEFAULT 'en'"
      "  CHECK (language IN ('en', 'pt-BR'));"},
+    /* Push (IMAP IDLE, fetch/push.c). An account's revision counts the
+     * changes to what its session was opened with: its own row, its
+     * credential (not a token renewal: that changes the secret and
+     * token_refreshed_at), its connector, the default connector it follows,
+     * and that connector's credential. The daemon compares it with its push
+     * connection's, so an edit from the console, the API or the command
+     * line takes effect on the connection at once. push_status is what the
+     * daemon's push connections are doing, for the report, the API and the
+     * command line; the daemon empties it when it starts. */
+    {"push (IMAP IDLE)",
+     "ALTER TABLE accounts ADD COLUMN push INTEGER NOT NULL DEFAULT 1 CHECK (push IN (0, 1));"
+     "ALTER TABLE accounts ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TRIGGER accounts_revision AFTER UPDATE ON accounts"
+     "  WHEN NEW.revision = OLD.revision"
+     "  BEGIN UPDATE accounts SET revision = OLD.revision + 1 WHERE id = NEW.id; END;"
+     "CREATE TRIGGER credentials_revision AFTER UPDATE ON credentials"
+     "  WHEN NEW.updated_at IS NOT OLD.updated_at OR NEW.username IS NOT OLD.username"
+     "    OR NEW.oauth IS NOT OLD.oauth"
+     "    OR (NEW.secret IS NOT OLD.secret AND NEW.token_refreshed_at IS OLD.token_refreshed_at)"
+     "  BEGIN UPDATE accounts SET revision = revision + 1"
+     "    WHERE credential_id = NEW.id"
+     "       OR connector_id IN (SELECT id FROM connectors WHERE credential_id = NEW.id)"
+     "       OR (use_connector = 1 AND connector_id IS NULL AND NEW.id ="
+     "           (SELECT c.credential_id FROM connectors c, settings s"
+     "            WHERE c.id = s.default_connector_id));"
+     "  END;"
+     "CREATE TRIGGER connectors_revision AFTER UPDATE ON connectors"
+     "  BEGIN UPDATE accounts SET revision = revision + 1"
+     "    WHERE connector_id = NEW.id OR (use_connector = 1 AND connector_id IS NULL"
+     "      AND NEW.id = (SELECT default_connector_id FROM settings));"
+     "  END;"
+     "CREATE TRIGGER settings_revision AFTER UPDATE OF default_connector_id ON settings"
+     "  WHEN NEW.default_connector_id IS NOT OLD.default_connector_id"
+     "  BEGIN UPDATE accounts SET revision = revision + 1"
+     "    WHERE use_connector = 1 AND connector_id IS NULL;"
+     "  END;"
+     "CREATE TABLE push_status ("
+     "  account_id INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,"
+     "  mode TEXT NOT NULL CHECK (mode IN ('push', 'connecting', 'poll', 'failing')),"
+     "  reason TEXT,"
+     "  reason_said TEXT,"
+     "  since INTEGER NOT NULL,"
+     "  connected_at INTEGER,"
+     "  latency_ms INTEGER,"
+     "  notices INTEGER NOT NULL DEFAULT 0"
+     ") STRICT;"
+     "ALTER TABLE fetch_runs ADD COLUMN trigger TEXT;"
+     "ALTER TABLE fetch_runs ADD COLUMN latency_ms INTEGER;"},
     /* The console's live updates (store/events.c) ask once a second which
      * deliveries were attempted since the last time they looked, by any
      * process: a range of this index. */

@@ -188,6 +188,11 @@ struct mr_fetch_run {
     char *error;
     char *error_said;    /* the error as said (util/said.h JSON), or NULL */
     int64_t retry_after; /* the server asked not to be checked before then; 0: no */
+    /* what started it: "push" (the server told of mail), "check" (the
+     * scheduler: its interval, or a pushed connection's refresh), "" (a
+     * fetch asked for: Fetch now, the command line) */
+    char trigger[8];
+    int64_t latency_ms; /* push: from the server's notice to the first commit; -1: none */
 };
 int mr_store_run_start(struct mr_store *s, int64_t account, int64_t *run, mr_error *err);
 int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_error *err);
@@ -557,6 +562,39 @@ int mr_store_dashboard_series(struct mr_store *s, int64_t start, int64_t step, s
 /* EXPLAIN QUERY PLAN of the dashboard's queries, one line per step, for
  * the tests that keep them on indexes. */
 int mr_store_dashboard_plans(struct mr_store *s, struct mr_buf *out, mr_error *err);
+
+/* --- push (IMAP IDLE; store/push.c) --------------------------------------- */
+
+/* The accounts that want a push connection: enabled, automatic check on,
+ * push on, IMAP; with each one's revision (it counts the changes to what
+ * a session depends on: the account, its credential, its connector). */
+struct mr_push_want {
+    int64_t account_id, revision;
+};
+int mr_store_push_wanted(struct mr_store *s, struct mr_push_want **items, size_t *n, mr_error *err);
+
+/* What the daemon's push connection of an account is doing. */
+struct mr_push_status {
+    int64_t account_id;
+    char mode[12];        /* push, connecting, poll, failing; "" = none recorded (not pushed) */
+    char reason[512];     /* why it polls or fails; what dropped a connection being remade */
+    char *reason_said;    /* the reason as said (util/said.h JSON), or NULL */
+    int64_t since;        /* in this mode since (unix s) */
+    int64_t connected_at; /* the push connection's login (unix s); 0: none */
+    int64_t latency_ms;   /* the last notice from the server to its mail committed; -1: none */
+    uint64_t notices;     /* the server's notices of new mail since the daemon started */
+};
+/* Writes each row (mode "" deletes the account's) in one transaction. */
+int mr_store_push_status_save(struct mr_store *s, const struct mr_push_status *rows, size_t n,
+                              mr_error *err);
+int mr_store_push_status_clear(struct mr_store *s, mr_error *err);
+/* The account's row; mode "" when none. */
+int mr_store_push_status_get(struct mr_store *s, int64_t account, struct mr_push_status *out,
+                             mr_error *err);
+int mr_store_push_status_list(struct mr_store *s, struct mr_push_status **items, size_t *n,
+                              mr_error *err);
+void mr_push_status_clear(struct mr_push_status *r);
+void mr_push_status_list_free(struct mr_push_status **items, size_t n);
 
 /* --- live updates (store/events.c) ------------------------------------------ */
 

@@ -391,6 +391,9 @@ static void read_run(sqlite3_stmt *st, void *out)
     r->skipped = (uint64_t)sqlite3_column_int64(st, 8);
     r->error = mr_store_column_text(st, 9);
     r->error_said = mr_store_column_text(st, 10);
+    const unsigned char *trigger = sqlite3_column_text(st, 11);
+    snprintf(r->trigger, sizeof(r->trigger), "%s", trigger ? (const char *)trigger : "");
+    r->latency_ms = sqlite3_column_type(st, 12) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 12);
 }
 
 static void clear_run(void *r)
@@ -412,7 +415,8 @@ int mr_store_run_list(struct mr_store *s, int64_t account, size_t offset, size_t
     rc =
         mr_store_prepare(s, &st,
                          "SELECT id, account_id, started_at, ended_at, result, fetched, bytes,"
-                         " deleted, skipped, error, error_said FROM fetch_runs WHERE account_id = ?"
+                         " deleted, skipped, error, error_said, trigger, latency_ms FROM fetch_runs"
+                         " WHERE account_id = ?"
                          " ORDER BY id DESC LIMIT ? OFFSET ?",
                          err);
     if (rc)

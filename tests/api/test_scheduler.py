@@ -34,7 +34,9 @@ class SchedulerTest(unittest.TestCase):
         cls.dovecot.stop()
 
     def start(self, *args):
-        self.d = Daemon(args, FAST)
+        # polling is what these tests check: push (test_push.py) would
+        # leave pushed accounts to the server's word instead
+        self.d = Daemon(("--no-push", *args), FAST)
         self.c = Client(self.d)
         self.assertEqual(self.c.login()[0], 200)
         self.user = self.dovecot.take_user()

@@ -164,7 +164,7 @@ describe('mailroom console', () => {
       await page.screenshot({ path: `${fx.shots}/account-form-new${lang === 'en' ? '' : '-pt-BR'}.png`, fullPage: true });
       await page.click('#advanced > summary');
       const advanced = await page.$$eval('#advanced [data-field]', (els) => els.map((e) => e.dataset.field));
-      assert.deepEqual(advanced, ['interval', 'max_message_size', 'ca_file', 'after_fetch', 'move_folder', 'create_folder',
+      assert.deepEqual(advanced, ['interval', 'push', 'max_message_size', 'ca_file', 'after_fetch', 'move_folder', 'create_folder',
         'action_when', 'step_timeout', 'min_speed', 'min_speed_time', 'size_tolerance']);
       await page.screenshot({ path: `${fx.shots}/account-form-advanced${lang === 'en' ? '' : '-pt-BR'}.png`, fullPage: true });
       await page.click('#advanced > summary');

@@ -296,6 +296,26 @@ namespace inbox {{
             time.sleep(0.05)
         raise RuntimeError("dovecot did not start:\n" + self.log())
 
+    def restart(self, down=0):
+        """Stops the server (its mail stays) and starts it again on the same
+        ports after `down` seconds."""
+        pidfile = os.path.join(self.dir, "run", "master.pid")
+        with open(pidfile) as fh:
+            pid = int(fh.read())
+        os.kill(pid, 15)
+        for _ in range(200):
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                break
+            time.sleep(0.05)
+        time.sleep(down)
+        subprocess.run(["dovecot", "-c", os.path.join(self.dir, "dovecot.conf")], check=True)
+        deadline = time.time() + 15
+        while time.time() < deadline and not self._accepts(self.ports["imap"]):
+            time.sleep(0.05)
+        return self
+
     @staticmethod
     def _accepts(port):
         try:

@@ -25,6 +25,8 @@ class Relay:
         self.port = self.sock.getsockname()[1]
         self.stopping = False
         self.open = []
+        self.frozen = set()  # connections that forward nothing (a black hole)
+        self.freeze_new = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -38,6 +40,8 @@ class Relay:
             with self.lock:
                 self.connections += 1
                 self.open += [client, server]
+                if self.freeze_new:
+                    self.frozen.add(client)
             threading.Thread(target=self._upstream, args=(client, server), daemon=True).start()
             threading.Thread(target=self._downstream, args=(client, server), daemon=True).start()
 
@@ -50,6 +54,9 @@ class Relay:
                 if not data:
                     break
                 pending += data
+                if client in self.frozen:
+                    pending = b""
+                    continue
                 while b"\n" in pending:
                     line, pending = pending.split(b"\n", 1)
                     line += b"\n"
@@ -68,7 +75,8 @@ class Relay:
     def _downstream(self, client, server):
         try:
             while data := server.recv(65536):
-                client.sendall(self.rewrite(data))
+                if client not in self.frozen:
+                    client.sendall(self.rewrite(data))
         except OSError:
             pass
         self._close(client, server)
@@ -81,6 +89,25 @@ class Relay:
             except OSError:
                 pass
             s.close()
+
+    def cut(self):
+        """Closes every connection open now, both ways."""
+        with self.lock:
+            self._close(*self.open)
+            self.open = []
+
+    def freeze(self):
+        """The connections open now, and new ones, forward nothing either way
+        while their sockets stay open: a server or a NAT box that went away
+        without a word."""
+        with self.lock:
+            self.frozen.update(self.open[0::2])
+            self.freeze_new = True
+
+    def thaw_new(self):
+        """New connections go through again; frozen ones stay frozen."""
+        with self.lock:
+            self.freeze_new = False
 
     def lines(self):
         with self.lock:

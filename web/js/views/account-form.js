@@ -15,7 +15,7 @@ const POP3_ONLY = ['USER', 'APOP'];
 const TOKEN_MECHANISMS = ['OAUTHBEARER', 'XOAUTH2']; // an OAuth 2.0 credential's, and only its
 const DEFAULTS = { keep_copy: true, automatic_check: true, interval: 300, enabled: true,
   protocol: 'imap', use_connector: false, skip_certificate: false, security: 'tls', auth: 'auto',
-  create_folder: false, action_when: 'stored' };
+  create_folder: false, action_when: 'stored', push: true };
 // What happens on the server after fetch: delete is Keep a copy = No, the
 // others are ways of keeping one
 const KEEPING = ['keep', 'seen', 'move'];
@@ -129,6 +129,7 @@ export async function accountForm(main, id, q) {
     auth: h('select', { id: 'a-auth' }, h('option', { value: 'auto' }, t('form.auto')),
       [...MECHANISMS, ...POP3_ONLY, ...TOKEN_MECHANISMS].map((m) =>
         h('option', { value: m, selected: a.auth === m }, m))),
+    push: yesNo('push', a.push !== false),
     interval: h('input', { id: 'a-interval', type: 'number', min: 30, max: 604800, value: a.interval }),
     max_message_size: h('input', { id: 'a-max_message_size', type: 'number', min: 1024,
       value: a.max_message_size && a.max_message_size !== 67108864 ? a.max_message_size : '',
@@ -183,6 +184,8 @@ export async function accountForm(main, id, q) {
     c.size_tolerance.disabled = !pop3();
     notes.size_tolerance.hidden = pop3() || !c.size_tolerance.value;
     c.interval.disabled = c.automatic_check.value !== 'yes';
+    // push is IMAP's, and a kind of automatic check; the answer is kept either way
+    c.push.disabled = pop3() || c.automatic_check.value !== 'yes';
     for (const o of c.after_fetch.options) {
       o.hidden = keep ? o.value === 'delete' || (pop3() && IMAP_ONLY_ACTIONS.includes(o.value)) : o.value !== 'delete';
     }
@@ -325,6 +328,7 @@ export async function accountForm(main, id, q) {
       move_folder: c.move_folder.value.trim() || null, create_folder: c.create_folder.value === 'yes',
       action_when: c.action_when.value,
       automatic_check: c.automatic_check.value === 'yes', interval: n(c.interval) ?? 300,
+      push: c.push.value === 'yes',
       enabled: c.enabled.value === 'yes', address: c.address.value.trim(), port: n(c.port),
       protocol: c.protocol.value, use_connector: useConn,
       connector: useConn ? n(c.connector) : null,
@@ -390,6 +394,7 @@ export async function accountForm(main, id, q) {
     summary,
     h('div', { class: 'grid' },
       field('interval', 'field.interval', c.interval),
+      field('push', 'field.push', c.push, { extra: [h('p', { class: 'help' }, t('form.pushHelp'))] }),
       field('max_message_size', 'field.max_message_size', c.max_message_size),
       field('ca_file', 'field.ca_file', c.ca_file)),
     h('h3', {}, t('af.afterTitle')),

@@ -36,6 +36,30 @@ export function filtersInWords(filters) {
 // Last check: how it went, when, and why it failed, on one line (cut short
 // with the whole text on hover); a click shows all of it, with the next
 // check and the messages stored.
+// Push (IMAP IDLE): the mode in words, why it is not push, the connection's
+// age and the last notice's time to stored.
+export function pushText(a) {
+  const p = a.push_status;
+  if (!p) return '';
+  const why = p.mode === 'off' && p.reason_code ? t(`push.off.${p.reason_code}`) : p.reason;
+  const parts = [t(`push.mode.${p.mode}`)];
+  if (p.age_s != null) parts.push(t('push.age', { age: duration(p.age_s) }));
+  if (p.latency_ms != null) parts.push(t('push.latency', { ms: p.latency_ms }));
+  return parts.join(', ') + (why ? ` — ${why}` : '');
+}
+
+function duration(s) {
+  if (s < 60) return t('push.seconds', { n: s });
+  if (s < 3600) return t('push.minutes', { n: Math.floor(s / 60) });
+  return t('push.hours', { n: Math.floor(s / 3600) });
+}
+
+function pushBadge(a) {
+  const p = a.push_status;
+  if (!p || p.mode === 'off') return '';
+  return h('span', { class: `push-mode ${p.mode}`, title: pushText(a) }, t(`push.badge.${p.mode}`));
+}
+
 function lastCheck(a) {
   const c = a.last_check;
   const failed = c && c.result === 'error';
@@ -43,7 +67,8 @@ function lastCheck(a) {
   const count = t('rep.messages', { n: a.message_count ?? 0 });
   const summary = !c ? t('check.never')
     : `${failed ? '✗' : '✓'} ${formatTime(c.at)}${failed ? ` — ${c.error || t('history.failed')}` : ''}`;
-  const more = [failed && a.failures > 1 ? t('check.failures', { n: a.failures }) : '', next, count].filter(Boolean);
+  const more = [failed && a.failures > 1 ? t('check.failures', { n: a.failures }) : '', next, count,
+    a.push_status && a.push_status.mode !== 'off' ? pushText(a) : ''].filter(Boolean);
   const full = h('div', { class: 'check-more', hidden: true },
     failed && h('p', { class: 'reason' }, c.error || t('history.failed')), more.map((m) => h('p', {}, m)));
   const toggle = h('button', { type: 'button', class: 'check-summary', 'aria-expanded': 'false',
@@ -124,7 +149,7 @@ function row(a, refresh) {
       t(a.enabled ? 'rep.state.enabled' : 'rep.state.disabled'))),
     h('td', {}, yesNo(a.secure_connection)),
     h('td', {}, a.connection_type), h('td', {}, a.protocol.toUpperCase()), h('td', {}, a.port),
-    h('td', {}, yesNo(a.automatic_check)), h('td', {}, yesNo(a.keep_copy)),
+    h('td', { class: 'auto' }, yesNo(a.automatic_check), ' ', pushBadge(a)), h('td', {}, yesNo(a.keep_copy)),
     check,
     h('td', { class: 'actions' }, rowMenu(a.name, [
       h('a', { href: `#/accounts/${a.id}`, class: 'edit' }, t('action.edit')),
