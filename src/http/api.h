@@ -94,6 +94,9 @@ int mr_api_deliveries_replay(struct mr_http_req *r);
 /* The dashboard (api_dashboard.c): counts, failing accounts, series. */
 int mr_api_dashboard(struct mr_http_req *r);
 
+/* Live updates as Server-Sent Events (api_events.c). */
+int mr_api_events(struct mr_http_req *r);
+
 /* Health: /healthz (no authentication, no details) and /metrics. */
 int mr_api_healthz(struct mr_http_req *r);
 int mr_api_metrics(struct mr_http_req *r);

@@ -83,6 +83,7 @@ struct mr_http_server {
     size_t nhosts;
     int any_ip;                       /* listening on every address: any IP address with the port */
     char *tls_cert_pem, *tls_key_pem; /* HTTPS: read at start (the key wiped at stop) */
+    struct mr_events_hub *events;     /* the live updates' streams (api_events.c) */
 };
 
 struct mr_http_req {
@@ -114,6 +115,7 @@ struct mr_http_req {
     char cookie[256];                     /* Set-Cookie, when set */
     char location[1024];                  /* Location (a redirect), when set */
     int retry_after;                      /* Retry-After in seconds, when non-zero */
+    struct MHD_Response *response;        /* a body the handler built (a stream), when set */
 };
 
 /* Replies. All return 0 so handlers can `return reply_...(r, ...)`. */
@@ -164,6 +166,14 @@ void mr_http_set_session_cookie(struct mr_http_req *r, const char *token, int ma
  * the server waits for it. Returns 0, or -1 if no thread could start. */
 int mr_http_job_start(struct mr_http_server *s, void *(*fn)(void *), void *arg);
 void mr_http_job_done(struct mr_http_server *s);
+
+/* The live updates (api_events.c): started with the server; closed (every
+ * stream resumed and ended, no new one taken) before libmicrohttpd stops,
+ * freed after. */
+struct mr_events_hub;
+int mr_http_events_start(struct mr_http_server *s, mr_error *err);
+void mr_http_events_close(struct mr_http_server *s);
+void mr_http_events_free(struct mr_http_server *s);
 
 /* Registries for background work. */
 struct mr_registry *mr_http_pool_take(struct mr_http_server *s);

@@ -26,6 +26,7 @@ static const struct route routes[] = {
     {"GET", "session", mr_api_session, READ},
     {"DELETE", "session", mr_api_logout, READ},
     {"GET", "dashboard", mr_api_dashboard, READ},
+    {"GET", "events", mr_api_events, READ},
     {"GET", "accounts", mr_api_accounts_list, READ},
     {"POST", "accounts", mr_api_account_create, WRITE},
     {"POST", "accounts/test", mr_api_account_test_unsaved, WRITE},

@@ -283,7 +283,11 @@ void mr_http_job_done(struct mr_http_server *s)
 static struct MHD_Response *build_response(struct mr_http_req *r)
 {
     struct MHD_Response *resp;
-    if (r->pipe_fd >= 0) {
+    if (r->response) { /* the handler's own (an event stream) */
+        resp = r->response;
+        r->response = NULL;
+        MHD_add_response_header(resp, "Content-Type", r->content_type);
+    } else if (r->pipe_fd >= 0) {
         resp = MHD_create_response_from_pipe(r->pipe_fd); /* owns the fd now */
         r->pipe_fd = -1;
         MHD_add_response_header(resp, "Content-Type", r->content_type);
@@ -394,6 +398,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
         json_decref(r->json);
     if (r->pipe_fd >= 0)
         close(r->pipe_fd);
+    if (r->response)
+        MHD_destroy_response(r->response);
     mr_user_clear(&r->user);
     mr_buf_free(&r->body);
     mr_buf_free(&r->out);
@@ -579,14 +585,17 @@ int mr_http_start(struct mr_http_server **out, const struct mr_http_config *c,
         rc = mr_http_hosts_load(s, err);
     if (rc == 0)
         rc = pool_open(s, threads + 1, err);
+    if (rc == 0)
+        rc = mr_http_events_start(s, err);
     /* connections are taken from here on, not while the store opens: a
      * client that can connect finds the daemon ready */
     if (rc == 0 && listen(listen_fd, SOMAXCONN) != 0)
         rc = mr_error_set(err, MR_EIO, "listen", "cannot listen on %s port %d: %s", c->host,
                           c->port, strerror(errno));
     unsigned max_connections = connection_limit();
+    /* suspend and resume: an event stream waits without a thread */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                     MHD_ALLOW_SUSPEND_RESUME | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
                      (s->tls_cert_pem ? MHD_USE_TLS : 0);
     /* the options after these are only read with MHD_USE_TLS */
     struct MHD_OptionItem tls[] = {
@@ -636,8 +645,10 @@ void mr_http_stop(struct mr_http_server **sp)
     if (!s)
         return;
     s->stopping = 1;
+    mr_http_events_close(s); /* no connection may be suspended when libmicrohttpd stops */
     if (s->mhd)
         MHD_stop_daemon(s->mhd); /* waits for requests in flight */
+    mr_http_events_free(s);
     pthread_mutex_lock(&s->jobs_lock);
     while (s->jobs > 0) /* background fetches end on their own, committed or rolled back */
         pthread_cond_wait(&s->jobs_done, &s->jobs_lock);

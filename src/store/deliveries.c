@@ -634,7 +634,9 @@ int mr_store_delivery_result(struct mr_store *s, int64_t id, const char *state, 
     mr_store_bind_text(st, 6, response && response[0] ? response : NULL);
     mr_store_bind_text(st, 7, progress && progress[0] ? progress : NULL);
     mr_store_bind_text(st, 8, error && error[0] ? error_said : NULL);
-    return mr_store_run(s, st, "recording a delivery", err);
+    rc = mr_store_run(s, st, "recording a delivery", err);
+    mr_store_events_touch(s);
+    return rc;
 }
 
 int mr_store_delivery_release(struct mr_store *s, const int64_t *ids, size_t n, mr_error *err)

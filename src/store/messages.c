@@ -270,6 +270,7 @@ int mr_store_message_insert(struct mr_store *s, struct mr_message *m,
         rc = insert_raw(s, m->id, raw, len, err);
     if (rc == 0)
         rc = insert_attachments(s, m->id, att, natt, err);
+    mr_store_events_touch(s);
     return rc ? rc : mr_store_outbox_add(s, m, err);
 }
 
@@ -325,6 +326,7 @@ int mr_store_run_start(struct mr_store *s, int64_t account, int64_t *run, mr_err
     sqlite3_bind_int64(st, 2, mr_store_now());
     rc = history_write(s, st, err);
     *run = rc ? 0 : sqlite3_last_insert_rowid(s->db);
+    mr_store_events_touch(s);
     return rc;
 }
 
@@ -356,7 +358,9 @@ int mr_store_run_finish(struct mr_store *s, const struct mr_fetch_run *r, mr_err
     else
         sqlite3_bind_null(st, 11);
     sqlite3_bind_int64(st, 12, r->id);
-    return history_write(s, st, err);
+    rc = history_write(s, st, err);
+    mr_store_events_touch(s);
+    return rc;
 }
 
 int mr_store_run_progress(struct mr_store *s, int64_t run, uint64_t fetched, uint64_t bytes,

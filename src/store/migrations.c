@@ -461,6 +461,12 @@ const struct mr_migration mr_store_migrations[] = {
      ") STRICT;"
      "ALTER TABLE fetch_runs ADD COLUMN trigger TEXT;"
      "ALTER TABLE fetch_runs ADD COLUMN latency_ms INTEGER;"},
+    /* The console's live updates (store/events.c) ask once a second which
+     * deliveries were attempted since the last time they looked, by any
+     * process: a range of this index. */
+    {"deliveries by their last attempt",
+     "CREATE INDEX deliveries_by_attempt ON deliveries(last_attempt_ms)"
+     "  WHERE last_attempt_ms IS NOT NULL;"},
 };
 
 const size_t mr_store_migration_count =

@@ -375,7 +375,9 @@ int mr_store_commit(struct mr_store *s, mr_error *err)
         s->in_transaction = 0;
     if (rc == 0 && s->outbox_added)
         mr_store_outbox_kick();
-    s->outbox_added = 0;
+    if (rc == 0 && s->events_touched)
+        mr_store_events_notify();
+    s->outbox_added = s->events_touched = 0;
     return rc;
 }
 
@@ -384,7 +386,7 @@ void mr_store_rollback(struct mr_store *s)
     if (s->in_transaction)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->in_transaction = 0;
-    s->outbox_added = 0;
+    s->outbox_added = s->events_touched = 0;
 }
 
 /* --- meta -------------------------------------------------------------- */

@@ -598,4 +598,62 @@ int mr_store_push_status_list(struct mr_store *s, struct mr_push_status **items,
 void mr_push_status_clear(struct mr_push_status *r);
 void mr_push_status_list_free(struct mr_push_status **items, size_t n);
 
+/* --- live updates (store/events.c) ------------------------------------------ */
+
+/* What the console shows live changed: a message stored, a check started or
+ * ended, a delivery attempted. Writers mark their connection with
+ * mr_store_events_touch after the write; mr_store_commit then notifies the
+ * process (at once outside a transaction; a rollback forgets the mark).
+ * The watcher (http/api_events.c) waits for a notice newer than seen, at
+ * most ms or until *stop, and reads what changed with
+ * mr_store_events_since, which also sees other processes' commits (the
+ * CLI's fetch beside the daemon) when it is called about once a second. */
+void mr_store_events_touch(struct mr_store *s);
+void mr_store_events_notify(void);
+uint64_t mr_store_events_notices(void);
+void mr_store_events_wait(uint64_t seen, int64_t ms, const int *stop);
+
+/* Where the watcher has read up to; zeroed, then set by
+ * mr_store_events_cursor to "now". The seen_* arrays are the rows of the
+ * last look inside the time windows (a row is reported once). */
+struct mr_store_cursor {
+    int64_t data_version; /* PRAGMA data_version: another connection committed */
+    int64_t message_id;   /* the newest message seen */
+    int64_t run_id;       /* the newest check (fetch run) seen start */
+    int64_t ended_at;     /* the latest end of a check seen (seconds) */
+    int64_t attempt_ms;   /* the latest delivery attempt seen */
+    int64_t *seen_runs;   /* run IDs */
+    size_t nseen_runs;
+    int64_t *seen_attempts; /* (delivery ID, attempts) pairs */
+    size_t nseen_attempts;
+};
+
+/* An account whose state changed: a check started (running) or ended. */
+struct mr_store_account_change {
+    int64_t id;
+    char state[8]; /* running, ok, error */
+};
+
+/* What changed since a cursor. At most MR_STORE_CHANGES_MAX of each list;
+ * more_* says some were left out (the rest are reported next time for
+ * messages; for statuses, "re-read everything"). */
+#define MR_STORE_CHANGES_MAX 100
+struct mr_store_changes {
+    int64_t message_last;                           /* the newest new message (0: none) */
+    size_t messages;                                /* how many new messages */
+    int64_t message_accounts[MR_STORE_CHANGES_MAX]; /* their accounts, distinct */
+    size_t nmessage_accounts;
+    struct mr_store_account_change accounts[MR_STORE_CHANGES_MAX];
+    size_t naccounts;
+    int64_t statuses[MR_STORE_CHANGES_MAX]; /* messages whose deliveries were attempted */
+    size_t nstatuses;
+    int more_messages, more_accounts, more_statuses;
+};
+
+int mr_store_events_cursor(struct mr_store *s, struct mr_store_cursor *c, mr_error *err);
+/* Fills ch with what changed since c and moves c on. *any: something did. */
+int mr_store_events_since(struct mr_store *s, struct mr_store_cursor *c,
+                          struct mr_store_changes *ch, int *any, mr_error *err);
+void mr_store_cursor_clear(struct mr_store_cursor *c);
+
 #endif

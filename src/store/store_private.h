@@ -24,7 +24,8 @@ struct mr_store {
     char *dir;
     char *path;
     int in_transaction;
-    int outbox_added; /* the transaction queued deliveries: kick the outbox at commit */
+    int outbox_added;   /* the transaction queued deliveries: kick the outbox at commit */
+    int events_touched; /* the transaction changed what the console shows live (events.c) */
     struct mr_store_statement cache[MR_STORE_STATEMENTS];
     uint64_t clock;
 };

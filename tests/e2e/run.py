@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "cli"))
 from daemon import ADMIN_PASSWORD, Daemon  # noqa: E402
 from dovecot import POOL_PASSWORD, Dovecot  # noqa: E402
 from helpers import crlf  # noqa: E402
+from mailroom_cli import BIN  # noqa: E402
 from oauth import MICROSOFT_IMAP, MICROSOFT_POP, OFFLINE, OAuthServer  # noqa: E402
 from discovery import DnsServer  # noqa: E402
 from proxies import Dante  # noqa: E402
@@ -81,7 +82,8 @@ FOLDER_USES = {"Sent": "\\Sent", "Trash": "\\Trash"}
 # the test files node runs, in this order; MR_E2E_TESTS (space-separated)
 # runs only some of them
 TEST_FILES = ("console.test.mjs", "https.test.mjs", "oauth.test.mjs", "delivery.test.mjs",
-              "dashboard.test.mjs", "users.test.mjs", "discover.test.mjs", "pt.test.mjs")
+              "dashboard.test.mjs", "users.test.mjs", "discover.test.mjs", "pt.test.mjs",
+              "live.test.mjs")
 
 
 def make_certificate(d):
@@ -147,7 +149,7 @@ def main():
     dovecot = Dovecot(users=6, name="e2e", special_use=FOLDER_USES).start()
     sink = SmtpSink()
     dante = Dante("none").start()
-    daemon = https = plain = dash = ptd = disc = dns = None
+    daemon = https = plain = dash = ptd = disc = dns = live = None
     oauth_stack = []  # daemon, authorization server, Dovecot
     rc = 1
     try:
@@ -202,6 +204,12 @@ def main():
             fixture.update(pt_url=ptd.base, pt_user=pt_user,
                            pt_maildir=os.path.join(ptd.tmp, "Maildir"),
                            pt_reports=os.path.join(ptd.data, "reports"))
+        if "live.test.mjs" in files:
+            # live updates: a daemon of its own (with the CLI beside it on the
+            # same data) and an empty mailbox the test APPENDs to
+            live = Daemon()
+            fixture.update(live_url=live.base, live_user=dovecot.take_user(),
+                           live_data=live.data, live_bin=BIN)
         if "discover.test.mjs" in files:
             # setting up from an e-mail address: SRV records of a test domain
             # pointing at the suite's Dovecot, asked through dnsmasq
@@ -228,7 +236,7 @@ def main():
             print("run.py: the scheduled report was not mailed as expected:", sink.messages)
             rc = 1
     finally:
-        for d in (daemon, https, plain, dash, ptd, disc, *oauth_stack[:1]):
+        for d in (daemon, https, plain, dash, ptd, disc, live, *oauth_stack[:1]):
             if d:
                 code = d.stop()
                 if code != 0:

@@ -2,6 +2,7 @@
 import { api, setCsrf, whenUnauthorized } from './api.js';
 import { clear, h } from './dom.js';
 import { language, languages, setLanguage, t } from './i18n.js';
+import { liveIndicator, livePage, liveStart, liveStop } from './live.js';
 import { accountForm } from './views/account-form.js';
 import { auditPage } from './views/audit.js';
 import { connectorForm, connectorsPage } from './views/connectors.js';
@@ -82,6 +83,7 @@ function navigation() {
     languages.map(([code, name]) => h('option', { value: code, selected: code === language() }, name)));
   select.addEventListener('change', () => { setLanguage(select.value); render(); });
   user.append(
+    liveIndicator(),
     h('span', { class: 'who' }, `${session.user.name} (${session.user.role})`),
     select,
     h('button', { type: 'button', id: 'logout', onclick: logout }, t('user.logout')));
@@ -91,6 +93,7 @@ async function logout() {
   try { await api('DELETE', '/session'); } catch { /* gone already */ }
   session.user = null;
   setCsrf(null);
+  liveStop();
   go('#/login');
 }
 
@@ -126,6 +129,7 @@ let renders = 0;
 
 export async function render() {
   const current = ++renders;
+  livePage(); // the page shown until now stops listening
   insecureBanner();
   const main = document.getElementById('main');
   const top = document.getElementById('top');
@@ -135,6 +139,7 @@ export async function render() {
   if (path === '#/login' || !(await ensureSession())) {
     if (current !== renders) return;
     top.hidden = true;
+    liveStop();
     hideSignInBanner();
     loginPage(clear(main), async (s) => {
       session.user = s.user;
@@ -145,6 +150,7 @@ export async function render() {
   }
   if (current !== renders) return;
   top.hidden = false;
+  liveStart();
   navigation();
   refreshSignInBanner(); // OAuth 2.0 credentials that need a new sign-in
   for (const [re, view] of routes) {
@@ -166,6 +172,7 @@ export async function render() {
 
 whenUnauthorized(() => {
   session.user = null;
+  liveStop();
   if (location.hash !== '#/login') go('#/login');
 });
 window.addEventListener('hashchange', render);

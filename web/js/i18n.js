@@ -2,6 +2,10 @@
 // choice is kept in localStorage.
 const en = {
   'app.loading': 'Loading…',
+  'live.on': 'Live', 'live.reconnecting': 'Reconnecting…',
+  'live.onHelp': 'New mail and check results appear here as they happen.',
+  'live.reconnectingHelp': 'The live updates were interrupted; reconnecting. Reload to see the latest now.',
+  'inbox.newMail': 'New mail has arrived: show the newest',
   'app.insecure': 'This console is served over plain HTTP: your password and session cross the network unencrypted. Ask the administrator to serve it over HTTPS (mailroom serve --tls-cert, or a TLS proxy in front).',
   'nav.accounts': 'IMAP/POP3 settings',
   'nav.inbox': 'Inbox',
@@ -429,6 +433,10 @@ const en = {
 
 const pt = {
   'app.loading': 'Carregando…',
+  'live.on': 'Ao vivo', 'live.reconnecting': 'Reconectando…',
+  'live.onHelp': 'Mensagens novas e resultados de verificações aparecem aqui assim que acontecem.',
+  'live.reconnectingHelp': 'As atualizações ao vivo foram interrompidas; reconectando. Recarregue para ver o mais recente agora.',
+  'inbox.newMail': 'Chegaram mensagens novas: mostrar as mais recentes',
   'app.insecure': 'Este console é servido por HTTP simples: sua senha e sua sessão atravessam a rede sem criptografia. Peça ao administrador para servi-lo por HTTPS (mailroom serve --tls-cert, ou um proxy TLS na frente).',
   'nav.accounts': 'Configurações IMAP/POP3',
   'nav.inbox': 'Caixa de entrada',

@@ -632,5 +632,9 @@ export const pt = {
   "the session is closed": "a sessão está fechada",
   "the server does not offer IDLE": "o servidor não oferece IDLE",
   "the server refused IDLE: %s": "o servidor recusou o IDLE: {1}",
-  "the server asked for data during IDLE": "o servidor pediu dados durante o IDLE"
+  "the server asked for data during IDLE": "o servidor pediu dados durante o IDLE",
+  "cannot start the live updates' thread: %s": "não foi possível iniciar a thread das atualizações ao vivo: {1}",
+  "the daemon is stopping": "o daemon está parando",
+  "cannot start the stream": "não foi possível iniciar a conexão de atualizações",
+  "%d live update streams are open, the most there may be; try again later": "{1} conexões de atualização ao vivo estão abertas, o máximo permitido; tente de novo mais tarde"
 };

@@ -7,6 +7,7 @@ import { api, query } from '../api.js';
 import { isAdmin } from '../app.js';
 import { formatTime, h } from '../dom.js';
 import { language, t } from '../i18n.js';
+import { onLive } from '../live.js';
 import { barChart, number } from './chart.js';
 
 // Epoch seconds as the console's language writes them.
@@ -130,7 +131,18 @@ function charts(d) {
   return out;
 }
 
+// Live (live.js): the counts, lists and charts are re-read as checks end
+// and mail arrives, at most every 2 s, and replace the page in place.
 export async function dashboardPage(main) {
+  await dashboardContent(main);
+  onLive(main, ['dashboard'], async () => {
+    const fresh = h('div');
+    await dashboardContent(fresh);
+    main.replaceChildren(...fresh.childNodes);
+  }, { every: 2000 });
+}
+
+async function dashboardContent(main) {
   // days and hours begin where the reader's do
   const d = await api('GET', `/dashboard${query({ utc_offset: -new Date().getTimezoneOffset() })}`);
   main.append(h('h1', { id: 'dashboard' }, t('dash.title')));

@@ -6,6 +6,7 @@ import { t } from '../i18n.js';
 import { messageDeliveries, stateBadge } from './deliveries.js';
 import { pager } from './parts.js';
 import { isAdmin } from '../app.js';
+import { onLive } from '../live.js';
 import { emptyState } from './empty.js';
 
 const FILTERS = ['account', 'from', 'subject', 'since', 'until', 'status'];
@@ -58,24 +59,69 @@ export async function inboxPage(main, params) {
       skippedTable(data, names), pager(data.page, data.per_page, data.total, (p) => show(filters, p)));
     return;
   }
-  main.append(h('h1', {}, t('inbox.title')), form,
+  const body = h('tbody', {}, data.messages.map((m) => inboxRow(m, names)));
+  const shown = { empty: data.total ? h('span') : inboxEmpty(filters, accounts.accounts),
+    pager: pager(data.page, data.per_page, data.total, (p) => show(filters, p)) };
+  const notice = h('p', { class: 'live-notice', id: 'inbox-new', role: 'status', hidden: true },
+    h('a', { href: `#/inbox${query(filters)}` }, t('inbox.newMail')));
+  main.append(h('h1', {}, t('inbox.title')), form, notice,
     h('table', { class: 'inbox', id: 'inbox' },
       h('thead', {}, h('tr', {}, ['inbox.received', 'inbox.account', 'inbox.from', 'inbox.subject',
         'inbox.size', 'inbox.attachments', 'inbox.status', 'inbox.delivery'].map((k) => h('th', {}, t(k))))),
-      h('tbody', {}, data.messages.map((m) => h('tr', { dataset: { id: m.id } },
-        h('td', {}, formatTime(m.received)), h('td', {}, names[m.account] || m.account),
-        h('td', {}, m.from || ''),
-        h('td', {}, h('a', { href: `#/messages/${m.id}`, class: 'subject' }, m.subject || '—'), classBadge(m)),
-        h('td', {}, formatBytes(m.size)),
-        h('td', {}, m.attachments ? h('span', { class: 'clip', title: t('inbox.hasAttachment'),
-          'aria-label': t('inbox.hasAttachment') }, '📎') : ''),
-        h('td', { class: `status ${m.status}` }, t(`inbox.status.${m.status}`),
-          m.size_mismatch ? h('span', { class: 'size-mismatch', title: t('message.sizeMismatch',
-            { size: formatBytes(m.size), listed: formatBytes(m.listed_size) }) },
-          ` · ${t('inbox.status.size_mismatch')}`) : null),
-        h('td', { class: 'delivery' }, m.delivery ? stateBadge(m.delivery) : ''))))),
-    data.total ? '' : inboxEmpty(filters, accounts.accounts),
-    pager(data.page, data.per_page, data.total, (p) => show(filters, p)));
+      body),
+    shown.empty, shown.pager);
+  followInbox(main, { filters, page, body, shown, notice, names, accounts: accounts.accounts, show });
+}
+
+function inboxRow(m, names) {
+  return h('tr', { dataset: { id: m.id } },
+    h('td', {}, formatTime(m.received)), h('td', {}, names[m.account] || m.account),
+    h('td', {}, m.from || ''),
+    h('td', {}, h('a', { href: `#/messages/${m.id}`, class: 'subject' }, m.subject || '—'), classBadge(m)),
+    h('td', {}, formatBytes(m.size)),
+    h('td', {}, m.attachments ? h('span', { class: 'clip', title: t('inbox.hasAttachment'),
+      'aria-label': t('inbox.hasAttachment') }, '📎') : ''),
+    h('td', { class: `status ${m.status}` }, t(`inbox.status.${m.status}`),
+      m.size_mismatch ? h('span', { class: 'size-mismatch', title: t('message.sizeMismatch',
+        { size: formatBytes(m.size), listed: formatBytes(m.listed_size) }) },
+      ` · ${t('inbox.status.size_mismatch')}`) : null),
+    h('td', { class: 'delivery' }, m.delivery ? stateBadge(m.delivery) : ''));
+}
+
+// Live (live.js): new mail on the first page is listed as it is stored,
+// re-read with the same filters; on a later page the rows stay put (the
+// reader is not moved) and a notice links to the newest. A message whose
+// delivery changed gets its row's delivery cell re-read.
+function followInbox(main, v) {
+  const ours = (e) => e.kind === 'reset' ||
+    (e.kind === 'message' && (!v.filters.account || (e.data.accounts || []).includes(Number(v.filters.account))));
+  onLive(main, ['message', 'message_status'], async (events) => {
+    if (events.some(ours)) {
+      if (v.page !== 1) {
+        v.notice.hidden = false;
+        return;
+      }
+      const data = await api('GET', `/messages${query({ ...v.filters, page: 1, per_page: 30 })}`);
+      const before = new Set([...v.body.rows].map((r) => r.dataset.id));
+      v.body.replaceChildren(...data.messages.map((m) => {
+        const tr = inboxRow(m, v.names);
+        if (before.size && !before.has(String(m.id))) tr.classList.add('new');
+        return tr;
+      }));
+      const empty = data.total ? h('span') : inboxEmpty(v.filters, v.accounts);
+      const pages = pager(data.page, data.per_page, data.total, (p) => v.show(v.filters, p));
+      v.shown.empty.replaceWith(empty);
+      v.shown.pager.replaceWith(pages);
+      v.shown = { empty, pager: pages };
+      return;
+    }
+    const all = events.some((e) => e.data.more);
+    const ids = new Set(events.flatMap((e) => e.data.ids || []).map(String));
+    for (const tr of [...v.body.rows].filter((r) => all || ids.has(r.dataset.id))) {
+      const m = await api('GET', `/messages/${tr.dataset.id}`);
+      tr.querySelector('td.delivery').replaceChildren(m.delivery ? stateBadge(m.delivery) : '');
+    }
+  });
 }
 
 // An empty inbox says how mail gets here; an empty search, only that.
@@ -99,7 +145,18 @@ function depthOf(a, list) {
   return depth;
 }
 
+// One message; live, its processing (deliveries) is re-read when it changes.
 export async function messagePage(main, id) {
+  await messageContent(main, id);
+  onLive(main, ['message_status'], async (events) => {
+    if (!events.some((e) => e.kind === 'reset' || e.data.more || (e.data.ids || []).includes(id))) return;
+    const fresh = h('div');
+    await messageContent(fresh, id);
+    main.replaceChildren(...fresh.childNodes);
+  });
+}
+
+async function messageContent(main, id) {
   const m = await api('GET', `/messages/${id}`);
   const row = (key, value) => value ? h('tr', {}, h('th', {}, t(key)), h('td', {}, value)) : null;
   main.append(h('article', { class: 'message card', id: 'message' },

@@ -2,6 +2,7 @@
 // view.
 import { api, query } from '../api.js';
 import { isAdmin } from '../app.js';
+import { onLive } from '../live.js';
 import { clear, formatTime, h } from '../dom.js';
 import { language, t } from '../i18n.js';
 import { tokenStateText } from './oauth.js';
@@ -246,6 +247,30 @@ export async function reportPage(main, params) {
       h('thead', {}, h('tr', {}, [...COLUMNS, 'col.lastCheck', 'common.actions'].map((k) => h('th', {}, t(k))))),
       body),
     pager(data.page, data.per_page, data.total, (p) => show(filters, p)));
+  followReport(body, refresh);
+}
+
+// Live (live.js): an account shown whose check started or ended, or that
+// got mail, has its row re-read (Status, Last check, the inbox count). A
+// row in use (its menu open, a test or a fetch showing) is left alone.
+function followReport(body, refresh) {
+  onLive(body, ['account', 'message'], async (events) => { // a refresh makes a new body
+    const all = events.some((e) => e.kind === 'reset' || e.data.more);
+    const idsOf = (e) => (e.kind === 'account' ? (e.data.accounts || []).map((a) => a.id) : e.data.accounts || []);
+    const ids = new Set(events.flatMap(idsOf).map(String));
+    for (const tr of [...body.querySelectorAll('tr[data-id]')]) {
+      if (!all && !ids.has(tr.dataset.id)) continue;
+      const result = tr.nextElementSibling;
+      const busy = tr.querySelector('details.row-menu[open]') || (result && !result.hidden) ||
+        tr.querySelector('.fetch-progress:not([hidden])');
+      if (busy) continue;
+      const a = await api('GET', `/accounts/${tr.dataset.id}`);
+      if (!tr.isConnected) continue;
+      const [fresh, freshResult] = row(a, refresh);
+      result.replaceWith(freshResult);
+      tr.replaceWith(fresh);
+    }
+  });
 }
 
 async function allAccounts(filters) {
