@@ -3,6 +3,7 @@
 
 #include "util/clock.h"
 #include "util/mem.h"
+#include "util/notice.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -76,41 +77,21 @@ int mr_store_outbox_add(struct mr_store *s, const struct mr_message *m, mr_error
     return rc;
 }
 
-static pthread_mutex_t kick_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t kick_cond = PTHREAD_COND_INITIALIZER;
-static uint64_t kicks;
+static struct mr_notice kick = MR_NOTICE_INIT;
 
 void mr_store_outbox_kick(void)
 {
-    pthread_mutex_lock(&kick_lock);
-    kicks++;
-    pthread_cond_broadcast(&kick_cond);
-    pthread_mutex_unlock(&kick_lock);
+    mr_notice_raise(&kick);
 }
 
 uint64_t mr_store_outbox_kicks(void)
 {
-    pthread_mutex_lock(&kick_lock);
-    uint64_t k = kicks;
-    pthread_mutex_unlock(&kick_lock);
-    return k;
+    return mr_notice_count(&kick);
 }
 
 void mr_store_outbox_wait(uint64_t seen, int64_t ms, const int *stop)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    pthread_mutex_lock(&kick_lock);
-    while (kicks == seen && !__atomic_load_n(stop, __ATOMIC_RELAXED))
-        if (pthread_cond_timedwait(&kick_cond, &kick_lock, &ts) != 0)
-            break;
-    pthread_mutex_unlock(&kick_lock);
+    mr_notice_wait(&kick, seen, ms, stop);
 }
 
 /* --- targets ---------------------------------------------------------------- */

@@ -4,6 +4,7 @@
 #include "store/store_private.h"
 
 #include "util/mem.h"
+#include "util/notice.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -22,16 +23,11 @@
 
 /* --- the notice ------------------------------------------------------------- */
 
-static pthread_mutex_t notice_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t notice_cond = PTHREAD_COND_INITIALIZER;
-static uint64_t notices;
+static struct mr_notice notice = MR_NOTICE_INIT;
 
 void mr_store_events_notify(void)
 {
-    pthread_mutex_lock(&notice_lock);
-    notices++;
-    pthread_cond_broadcast(&notice_cond);
-    pthread_mutex_unlock(&notice_lock);
+    mr_notice_raise(&notice);
 }
 
 void mr_store_events_touch(struct mr_store *s)
@@ -44,27 +40,12 @@ void mr_store_events_touch(struct mr_store *s)
 
 uint64_t mr_store_events_notices(void)
 {
-    pthread_mutex_lock(&notice_lock);
-    uint64_t n = notices;
-    pthread_mutex_unlock(&notice_lock);
-    return n;
+    return mr_notice_count(&notice);
 }
 
 void mr_store_events_wait(uint64_t seen, int64_t ms, const int *stop)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
-    pthread_mutex_lock(&notice_lock);
-    while (notices == seen && !__atomic_load_n(stop, __ATOMIC_RELAXED))
-        if (pthread_cond_timedwait(&notice_cond, &notice_lock, &ts) != 0)
-            break;
-    pthread_mutex_unlock(&notice_lock);
+    mr_notice_wait(&notice, seen, ms, stop);
 }
 
 /* --- the cursor ------------------------------------------------------------- */
